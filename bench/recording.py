@@ -1,0 +1,367 @@
+"""Recording cost: ``kgys worker recorder`` on N simulated 1080p cameras next to N bare ``ffmpeg -c copy``.
+
+One run: a throwaway database and data directory with one site and N cameras pointing at ``kgys sim cameras
+N`` (a GStreamer RTSP server on a free port; its test clip is made once before anything is measured).
+Phase A runs the recorder worker for ``--minutes``; phase B records the same streams for as long with N bare
+``ffmpeg -rtsp_transport tcp -i URL -c copy -f segment -segment_time 10 -reset_timestamps 1`` processes.
+
+CPU is utime + stime from ``/proc/<pid>/stat`` of each process and its live descendants, plus
+cutime + cstime (children that exited and were reaped) — for kgys that counts the worker's Python, its
+ffmpegs and its ffprobes. It is measured between a sample taken ``--warmup`` seconds after the start (all
+streams connected) and one taken just before the stop. Disk bytes/s is the growth of the output
+directories in the same window. The sim server's own CPU is reported apart: it is the test source.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import select
+
+from bench import common
+from bench.dataset import make_tree
+from kgys.accounts.actor import system_actor
+from kgys.audit.mechanism import set_actor
+from kgys.cameras import service as camera_service
+from kgys.cameras.schemas import CameraIn
+from kgys.recording.models import Gap, Segment
+from kgys.runtime import Runtime
+from kgys.sim.cameras import ensure_clip
+from kgys.sites import service as site_service
+from kgys.sites.schemas import SiteCreate
+
+KGYS = common.ROOT / ".venv" / "bin" / "kgys"
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+# ---- /proc ----------------------------------------------------------------------------------------
+def _stat(pid: int) -> tuple[int, float, float, int] | None:
+    """(ppid, own CPU seconds, reaped children's CPU seconds, RSS bytes) of a process, or None if gone."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    f = raw[raw.rindex(")") + 2:].split()
+    return (int(f[1]), (int(f[11]) + int(f[12])) / TICK, (int(f[13]) + int(f[14])) / TICK,
+            int(f[21]) * os.sysconf("SC_PAGE_SIZE"))
+
+
+def _children_map() -> dict[int, list[int]]:
+    kids: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            st = _stat(int(entry))
+            if st is not None:
+                kids.setdefault(st[0], []).append(int(entry))
+    return kids
+
+
+def _descendants(root: int, kids: dict[int, list[int]]) -> list[int]:
+    out, todo = [], list(kids.get(root, []))
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo.extend(kids.get(pid, []))
+    return out
+
+
+@dataclass
+class Sample:
+    """CPU seconds of a process tree at one moment: the root's own, its descendants', and RSS."""
+
+    own: float = 0.0
+    children: float = 0.0
+    reaped: float = 0.0  # part of ``children``: exited and reaped (ffprobes, failed or restarted ffmpegs)
+    rss_own: int = 0
+    rss_children: int = 0
+    alive_children: int = 0
+
+
+def sample_tree(root: int) -> Sample:
+    """CPU and memory of ``root`` and every descendant (reaped ones through cutime/cstime)."""
+    kids = _children_map()
+    s = Sample()
+    st = _stat(root)
+    if st is not None:
+        s.own, s.children, s.reaped, s.rss_own = st[1], st[2], st[2], st[3]
+    for pid in _descendants(root, kids):
+        d = _stat(pid)
+        if d is not None:
+            s.children += d[1] + d[2]
+            s.rss_children += d[3]
+            s.alive_children += 1
+    return s
+
+
+def sample_many(pids: list[int]) -> Sample:
+    """CPU and memory of a set of independent processes (the bare ffmpegs)."""
+    s = Sample()
+    for pid in pids:
+        d = _stat(pid)
+        if d is not None:
+            s.children += d[1] + d[2]
+            s.rss_children += d[3]
+            s.alive_children += 1
+    return s
+
+
+def du(path: Path) -> int:
+    """Bytes in the files under ``path``."""
+    total = 0
+    for dirpath, _dirs, files in os.walk(path):
+        for name in files:
+            with contextlib.suppress(OSError):
+                total += os.stat(os.path.join(dirpath, name)).st_size
+    return total
+
+
+# ---- processes ------------------------------------------------------------------------------------
+def stop_group(proc: subprocess.Popen[bytes], grace: float = 15.0) -> None:
+    """SIGTERM the process group of ``proc`` (its own session), then SIGKILL after ``grace`` seconds."""
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float) -> None:
+    """Wait until something listens on 127.0.0.1:``port``; fail if ``proc`` exits first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"the sim server exited with {proc.returncode}")
+        with socket.socket() as s:
+            s.settimeout(0.5)
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.3)
+    raise SystemExit(f"the sim server did not listen on {port} within {timeout:.0f} s")
+
+
+def seed(rt: Runtime, urls: list[str]) -> None:
+    """One jurisdiction tree, one site and a camera per URL, committed."""
+    with rt.sessions.begin() as session:
+        make_tree(session.connection(), districts_per_province=1)
+    actor = system_actor("bench")
+    with rt.sessions.begin() as session:
+        set_actor(session, actor)
+        site_service.create_site(session=session, actor=actor, data=SiteCreate(
+            code="B0000001", name="Bench Okulu", type="primary_school", district="TR-99-01",
+            latitude=39.9, longitude=32.8, priority=2))
+        for n, url in enumerate(urls, 1):
+            camera_service.save_camera(session=session, actor=actor, box=rt.box, code="B0000001", data=CameraIn(
+                name=f"Kamera {n}", megapixels=2.0, width=1920, height=1080, codec="h264", stream_url=url))
+
+
+@dataclass
+class Phase:
+    """What one phase measured."""
+
+    name: str
+    window: float = 0.0
+    cpu_own: float = 0.0  # kgys's Python (0 for bare)
+    cpu_ffmpeg: float = 0.0
+    cpu_sim: float = 0.0
+    cpu_reaped: float = 0.0
+    rss_own: int = 0
+    rss_ffmpeg: int = 0
+    bytes_written: int = 0
+    early_exits: int = 0
+    extra: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def cpu_total(self) -> float:
+        """CPU seconds of the recording side (kgys Python + ffmpegs)."""
+        return self.cpu_own + self.cpu_ffmpeg
+
+
+def measure(name: str, *, sim_pid: int, sample: object, out_dirs: list[Path], warmup: float, seconds: float,
+            alive: object) -> Phase:
+    """Sample the recording side and the sim between ``warmup`` and ``warmup + seconds``."""
+    assert callable(sample) and callable(alive)
+    time.sleep(warmup)
+    a0, s0, d0, t0 = sample(), sample_tree(sim_pid), sum(map(du, out_dirs)), time.monotonic()
+    ph = Phase(name)
+    last = a0
+    while time.monotonic() - t0 < seconds:
+        time.sleep(min(2.0, max(0.0, seconds - (time.monotonic() - t0))))
+        if not alive():
+            raise SystemExit(f"{name}: the recording process ended early")
+        last = sample()
+        ph.rss_own = max(ph.rss_own, last.rss_own)
+        ph.rss_ffmpeg = max(ph.rss_ffmpeg, last.rss_children)
+    s1, d1 = sample_tree(sim_pid), sum(map(du, out_dirs))
+    ph.window = time.monotonic() - t0
+    ph.cpu_own, ph.cpu_ffmpeg = last.own - a0.own, last.children - a0.children
+    ph.cpu_reaped = last.reaped - a0.reaped
+    ph.cpu_sim = (s1.own + s1.children) - (s0.own + s0.children)
+    ph.bytes_written = d1 - d0
+    return ph
+
+
+# ---- phases ---------------------------------------------------------------------------------------
+def phase_kgys(db: common.BenchDb, *, sim_pid: int, cameras: int, warmup: float, seconds: float) -> Phase:
+    """Run ``kgys worker recorder`` and read what it indexed."""
+    env = dict(os.environ, KGYS_MODE="dev", KGYS_DATA_DIR=str(db.data_dir), KGYS_DATABASE__URL=db.url)
+    log = (db.data_dir / "worker.log").open("wb")
+    began = datetime.now(UTC)
+    proc = subprocess.Popen([str(KGYS), "worker", "recorder"], env=env, stdin=subprocess.DEVNULL, stdout=log,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        ph = measure("kgys", sim_pid=sim_pid, sample=lambda: sample_tree(proc.pid),
+                     out_dirs=[db.data_dir / "recordings", db.data_dir / "spool"], warmup=warmup, seconds=seconds,
+                     alive=lambda: proc.poll() is None)
+        stopped = datetime.now(UTC)
+    finally:
+        stop_group(proc)
+        log.close()
+    window_start = began.timestamp() + warmup
+    with db.rt.sessions() as session:
+        segs = session.execute(select(Segment.camera_id, Segment.start, Segment.end, Segment.bytes,
+                                      Segment.indexed_at).order_by(Segment.camera_id, Segment.start)).all()
+        gaps = session.execute(select(Gap.camera_id, Gap.start, Gap.end, Gap.cause, Gap.detail,
+                                      Gap.created_at)).all()
+    during = [s for s in segs if s.indexed_at <= stopped]
+    delays = [(s.indexed_at - s.end).total_seconds() for s in during]
+    holes = 0
+    prev: dict[int, datetime] = {}
+    for s in segs:
+        p = prev.get(s.camera_id)
+        if p is not None and (s.start - p).total_seconds() > 1.0 and s.start <= stopped:
+            holes += 1
+        prev[s.camera_id] = s.end
+    run_gaps = [g for g in gaps if g.created_at.timestamp() >= window_start and g.created_at <= stopped]
+    startup_gaps = [g for g in gaps if g.created_at.timestamp() < window_start]
+    win_lo = datetime.fromtimestamp(window_start, UTC)
+    overlap = [g for g in startup_gaps if g.end is None or g.end > win_lo]
+    lost = sum((max(0.0, (min(g.end or stopped, stopped) - max(g.start, win_lo)).total_seconds())
+                for g in [*overlap, *run_gaps]), 0.0)
+    causes = sorted({g.cause for g in run_gaps})
+    recorded = {s.camera_id for s in segs}
+    details = Counter(re.sub(r"/cam\d+", "/camN", f"{g.cause}: {' / '.join(g.detail.splitlines())[:120]}")
+                      for g in [*startup_gaps, *run_gaps])
+    ph.notes = [f"gap reason ×{n}: {text}" for text, n in details.most_common(3)]
+    ph.extra = {
+        "segments indexed": f"{len(during):,}",
+        "cameras with segments": f"{len(recorded)} / {cameras}",
+        "gaps opened in the window": f"{len(run_gaps)}" + (f" ({', '.join(causes)})" if causes else ""),
+        "gaps opened during start-up (excluded)": f"{len(startup_gaps)}" + (
+            f" ({', '.join(sorted({g.cause for g in startup_gaps}))})" if startup_gaps else ""),
+        "start-up gaps still open when the window began": str(len(overlap)),
+        "camera-seconds in gaps inside the window": f"{lost:.0f} of {cameras * (stopped - win_lo).total_seconds():.0f}",
+        "holes > 1 s between consecutive segments": str(holes),
+        "index delay p50 / p99 / max (s)": (f"{common.percentile(delays, 50):.2f} / "
+                                            f"{common.percentile(delays, 99):.2f} / {max(delays, default=0):.2f}"),
+    }
+    return ph
+
+
+def phase_bare(out_dir: Path, urls: list[str], *, sim_pid: int, warmup: float, seconds: float) -> Phase:
+    """Run one bare ``ffmpeg -c copy`` per stream."""
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        for n, url in enumerate(urls, 1):
+            d = out_dir / f"cam{n}"
+            d.mkdir(parents=True)
+            procs.append(subprocess.Popen(
+                ["ffmpeg", "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", "-rtsp_transport", "tcp",
+                 "-i", url, "-c", "copy", "-f", "segment", "-segment_time", "10", "-reset_timestamps", "1",
+                 str(d / "out%05d.ts")], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=(d / "ffmpeg.log").open("wb"), start_new_session=True))
+        pids = [p.pid for p in procs]
+        ph = measure("bare", sim_pid=sim_pid, sample=lambda: sample_many(pids), out_dirs=[out_dir], warmup=warmup,
+                     seconds=seconds, alive=lambda: any(p.poll() is None for p in procs))
+        ph.early_exits = sum(p.poll() is not None for p in procs)
+    finally:
+        for p in procs:
+            stop_group(p, grace=5.0)
+    ph.extra = {"ffmpegs that exited before the end": str(ph.early_exits),
+                "segment files": f"{sum(1 for _ in out_dir.rglob('*.ts')):,}"}
+    return ph
+
+
+def render(a: Phase, b: Phase, *, cameras: int) -> str:
+    """The result tables."""
+    def pct(cpu: float, ph: Phase) -> str:
+        return f"{cpu / ph.window * 100:.1f} %"
+
+    def mib(v: float) -> str:
+        return f"{v / 2**20:.1f}"
+
+    ratio = a.cpu_total / b.cpu_total if b.cpu_total else float("nan")
+    rows = [
+        ["measured window (s)", f"{a.window:.0f}", f"{b.window:.0f}", ""],
+        ["CPU kgys Python (% of one core)", pct(a.cpu_own, a), "—", ""],
+        ["CPU ffmpeg (+ ffprobe for kgys)", pct(a.cpu_ffmpeg, a), pct(b.cpu_ffmpeg, b), ""],
+        ["… of which exited children (ffprobes, failed or restarted ffmpegs)", pct(a.cpu_reaped, a), "—", ""],
+        ["**CPU total**", pct(a.cpu_total, a), pct(b.cpu_total, b), f"**{ratio:.2f}×**"],
+        ["CPU per camera", pct(a.cpu_total / cameras, a), pct(b.cpu_total / cameras, b), ""],
+        ["sim server CPU (not counted)", pct(a.cpu_sim, a), pct(b.cpu_sim, b), ""],
+        ["peak RSS kgys Python (MiB)", mib(a.rss_own), "—", ""],
+        ["peak RSS ffmpegs (MiB)", mib(a.rss_ffmpeg), mib(b.rss_ffmpeg), ""],
+        ["disk written (MiB/s)", mib(a.bytes_written / a.window), mib(b.bytes_written / b.window),
+         f"{(a.bytes_written / a.window) / (b.bytes_written / b.window):.2f}×" if b.bytes_written else ""],
+    ]
+    out = common.table(["", "kgys worker recorder", "bare ffmpeg -c copy", "kgys ÷ bare"], rows)
+    details = [[k, v] for k, v in (*a.extra.items(),)] + [[f"bare: {k}", v] for k, v in b.extra.items()]
+    return out + "\n\n" + common.table(["", "value"], details)
+
+
+def main() -> None:
+    """Parse options, run both phases and report."""
+    p = common.base_parser(__doc__.split("\n", 1)[0])
+    p.set_defaults(engine="sqlite")
+    p.add_argument("--cameras", type=int, default=16, help="simulated cameras (default 16)")
+    p.add_argument("--minutes", type=float, default=10.0, help="length of each phase (default 10)")
+    p.add_argument("--warmup", type=float, default=20.0, help="seconds before the measured window starts")
+    p.add_argument("--clip-dir", type=Path, default=None,
+                   help="keep the generated test clip here between runs (default: the throwaway directory)")
+    args = p.parse_args()
+    if args.engine == "both":
+        p.error("--engine: choose sqlite or postgresql (one recorder per run)")
+    common.install_signal_cleanup()
+    seconds = args.minutes * 60
+    with common.throwaway_db(args.engine) as db, tempfile.TemporaryDirectory(prefix="kgys-bench-bare-") as bare:
+        clip = ensure_clip(data_dir=args.clip_dir or db.data_dir, codec="h264", seconds=10)
+        port = common.free_port()
+        sim = subprocess.Popen([str(KGYS), "sim", "cameras", str(args.cameras), "--port", str(port)],
+                               env=dict(os.environ, KGYS_MODE="dev", KGYS_DATA_DIR=str(clip.parent.parent)),
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+        try:
+            wait_port(port, sim, timeout=120)
+            urls = [f"rtsp://127.0.0.1:{port}/cam{n}" for n in range(1, args.cameras + 1)]
+            seed(db.rt, urls)
+            print(f"phase A: kgys worker recorder, {args.cameras} cameras, {seconds:.0f} s", file=sys.stderr)
+            a = phase_kgys(db, sim_pid=sim.pid, cameras=args.cameras, warmup=args.warmup, seconds=seconds)
+            print(f"phase B: bare ffmpeg, {args.cameras} streams, {seconds:.0f} s", file=sys.stderr)
+            b = phase_bare(Path(bare), urls, sim_pid=sim.pid, warmup=args.warmup, seconds=seconds)
+        finally:
+            stop_group(sim)
+    common.report(f"recording — {args.cameras} cameras × {args.minutes:g} min, {args.engine}",
+                  render(a, b, cameras=args.cameras), kinds=[args.engine], append=args.append_results,
+                  notes=[*(f"- {n}" for n in a.notes),
+                         f"CPU is % of one core (the machine has {os.cpu_count()}); the window starts "
+                         f"{args.warmup:g} s after each phase starts."])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,5 @@
+"""Allow ``python -m kgys``."""
+
+from kgys.cli.main import main
+
+main()

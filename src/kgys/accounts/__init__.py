@@ -1,0 +1,1 @@
+"""Users, roles, jurisdiction scopes, sessions, API tokens and the second factor."""

@@ -1,0 +1,72 @@
+"""Roles and what each may do. Pure data: one table that every check reads."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    """The roles of kgys users."""
+
+    ADMIN = "admin"
+    OPERATOR = "operator"
+    DISPATCHER = "dispatcher"
+    SUPERVISOR = "supervisor"
+    INVESTIGATOR = "investigator"
+    JUDICIAL_LIAISON = "judicial_liaison"
+    SCHOOL_ADMIN = "school_admin"
+    COMMISSION_MEMBER = "commission_member"
+    AUDITOR = "auditor"
+    FIELD_UNIT = "field_unit"
+
+
+class Perm(StrEnum):
+    """Actions a role may be allowed."""
+
+    SITES_READ = "sites.read"
+    SITES_CREATE = "sites.create"
+    SITES_EDIT = "sites.edit"
+    ROLLOUT_EDIT = "rollout.edit"
+    SITES_IMPORT = "sites.import"
+    CAMERAS_READ = "cameras.read"
+    CAMERAS_EDIT = "cameras.edit"
+    COMPLIANCE_READ = "compliance.read"
+    DASHBOARD_READ = "dashboard.read"
+    AUDIT_READ = "audit.read"
+    USERS_MANAGE = "users.manage"
+    JURISDICTIONS_EDIT = "jurisdictions.edit"
+    HOLDS_READ = "holds.read"
+    HOLDS_MANAGE = "holds.manage"
+    LIVE_VIEW = "live.view"
+    PLAYBACK = "playback.view"
+    CLIP_EXPORT = "clip.export"
+
+
+_ALL = frozenset(Perm)
+_READ_REGISTRY = frozenset({Perm.SITES_READ, Perm.CAMERAS_READ, Perm.COMPLIANCE_READ})
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
+    Role.ADMIN: _ALL,
+    Role.OPERATOR: _READ_REGISTRY | {Perm.DASHBOARD_READ, Perm.LIVE_VIEW},
+    Role.DISPATCHER: frozenset({Perm.SITES_READ}),
+    Role.SUPERVISOR: _READ_REGISTRY | {Perm.DASHBOARD_READ, Perm.AUDIT_READ, Perm.HOLDS_READ, Perm.HOLDS_MANAGE,
+                                       Perm.LIVE_VIEW, Perm.PLAYBACK, Perm.CLIP_EXPORT},
+    Role.INVESTIGATOR: frozenset({Perm.SITES_READ, Perm.CAMERAS_READ, Perm.HOLDS_READ, Perm.HOLDS_MANAGE,
+                                  Perm.PLAYBACK, Perm.CLIP_EXPORT}),
+    Role.JUDICIAL_LIAISON: frozenset({Perm.SITES_READ, Perm.HOLDS_READ, Perm.HOLDS_MANAGE}),
+    Role.SCHOOL_ADMIN: _READ_REGISTRY | {Perm.SITES_EDIT, Perm.CAMERAS_EDIT, Perm.SITES_IMPORT, Perm.LIVE_VIEW,
+                                         Perm.PLAYBACK},
+    Role.COMMISSION_MEMBER: _READ_REGISTRY
+    | {Perm.SITES_CREATE, Perm.SITES_EDIT, Perm.ROLLOUT_EDIT, Perm.SITES_IMPORT, Perm.DASHBOARD_READ},
+    Role.AUDITOR: frozenset({Perm.AUDIT_READ, Perm.DASHBOARD_READ, Perm.SITES_READ, Perm.COMPLIANCE_READ,
+                             Perm.HOLDS_READ}),
+    Role.FIELD_UNIT: frozenset({Perm.SITES_READ}),
+}
+
+
+def allows(role: str, perm: Perm) -> bool:
+    """Whether ``role`` carries ``perm``."""
+    try:
+        return perm in ROLE_PERMISSIONS[Role(role)]
+    except ValueError:
+        return False

@@ -1,0 +1,1 @@
+"""Append-only, hash-chained audit log with signed checkpoints and independent verification."""

@@ -1,0 +1,75 @@
+"""Export of the audit log as JSON Lines, and reading it back, so that anyone holding the export and
+the published public key can verify the chain and the signed checkpoints without database access."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy import Connection, select
+
+from kgys.audit.models import AuditCheckpoint, AuditEntry
+from kgys.audit.verify import ENTRY_COLUMNS
+from kgys.errors import FieldError, ValidationFailed
+
+ENTRY_FIELDS = tuple(c.key for c in ENTRY_COLUMNS)
+CHECKPOINT_FIELDS = ("seq", "entry_hash", "created_at", "key_id", "signature")
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat(timespec="microseconds") if isinstance(value, datetime) else value
+
+
+def checkpoint_rows(conn: Connection) -> list[dict[str, Any]]:
+    """Every signed checkpoint, oldest first, as plain JSON-ready data (what an oversight body publishes)."""
+    rows = conn.execute(select(AuditCheckpoint.seq, AuditCheckpoint.entry_hash, AuditCheckpoint.created_at,
+                               AuditCheckpoint.key_id, AuditCheckpoint.signature).order_by(AuditCheckpoint.seq))
+    return [dict(zip(CHECKPOINT_FIELDS, (_iso(v) for v in r), strict=True)) for r in rows]
+
+
+def write_export(conn: Connection, out: IO[str]) -> int:
+    """Write checkpoints, then every entry in order, one JSON object per line; returns the entry count."""
+    for cp in checkpoint_rows(conn):
+        out.write(json.dumps({"type": "checkpoint", **cp}, ensure_ascii=False) + "\n")
+    n = 0
+    result = conn.execute(select(*ENTRY_COLUMNS).order_by(AuditEntry.seq).execution_options(yield_per=20000))
+    for row in result:
+        out.write(json.dumps({"type": "entry", **dict(zip(ENTRY_FIELDS, (_iso(v) for v in row), strict=True))},
+                             ensure_ascii=False) + "\n")
+        n += 1
+    return n
+
+
+def read_export(path: Path) -> tuple[list[tuple[Any, ...]], list[tuple[int, str, datetime, str, str]]]:
+    """Entries (in ENTRY_COLUMNS order) and checkpoints from an export; errors name the line."""
+    entries: list[tuple[Any, ...]] = []
+    checkpoints: list[tuple[int, str, datetime, str, str]] = []
+    with path.open(encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+                if obj.get("type") == "checkpoint":
+                    checkpoints.append((int(obj["seq"]), str(obj["entry_hash"]),
+                                        datetime.fromisoformat(obj["created_at"]), str(obj["key_id"]),
+                                        str(obj["signature"])))
+                elif obj.get("type") == "entry":
+                    values = [obj[f] for f in ENTRY_FIELDS]
+                    values[1] = datetime.fromisoformat(values[1])
+                    entries.append(tuple(values))
+                else:
+                    raise ValueError("each line needs \"type\": \"entry\" or \"checkpoint\"")
+            except (ValueError, KeyError, TypeError) as exc:
+                raise ValidationFailed([FieldError("file", f"not a kgys audit export: {exc}", row=lineno)]) from exc
+    entries.sort(key=lambda r: int(r[0]))
+    return entries, checkpoints
+
+
+def iter_lines(path: Path) -> Iterator[str]:
+    """The export's lines (for tests and tools)."""
+    with path.open(encoding="utf-8") as fh:
+        yield from fh

@@ -1,0 +1,316 @@
+"""The one way entries enter the audit log.
+
+``append`` writes an entry on the session's own connection, so it commits or rolls back with the
+change it records. Appends are serialised per database (an advisory lock on PostgreSQL, the single
+writer on SQLite) so the chain never forks. Changes to audited models are appended automatically by
+:mod:`kgys.audit.mechanism`; reads of personal data call :func:`record_access`.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import Connection, event, func, insert, or_, select, text
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import Session
+
+from kgys.accounts.actor import Actor
+from kgys.accounts.permissions import Perm
+from kgys.audit.canonical import GENESIS_HASH, canonical_json, chain_hash, normalise
+from kgys.audit.models import AuditCheckpoint, AuditEntry
+from kgys.audit.signing import Signer, checkpoint_message
+from kgys.db import utcnow
+from kgys.errors import PermissionDenied
+
+if TYPE_CHECKING:
+    from kgys.audit.verify import VerifyReport
+
+log = logging.getLogger(__name__)
+
+ADVISORY_LOCK_KEY = 0x6B677973  # "kgys"
+_TAIL = "kgys.audit.tail"
+SIGNER_KEY = "kgys.audit.signer"
+CHECKPOINT_EVERY_KEY = "kgys.audit.checkpoint_every"
+
+
+@dataclass
+class _Tail:
+    seq: int
+    entry_hash: str
+    checkpoint_seq: int
+
+
+def entry_payload(
+    *,
+    seq: int,
+    ts: datetime,
+    actor_id: int | None,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    site_id: int | None,
+    reason: str | None,
+    legal_basis: str | None,
+    before_digest: str | None,
+    after_digest: str | None,
+    details: str,
+) -> dict[str, Any]:
+    """The fields an entry's hash covers, in canonical form."""
+    return {
+        "seq": seq,
+        "ts": ts.isoformat(timespec="microseconds"),
+        "actor_id": actor_id,
+        "actor": actor,
+        "action": action,
+        "object_type": object_type,
+        "object_id": object_id,
+        "site_id": site_id,
+        "reason": reason,
+        "legal_basis": legal_basis,
+        "before": before_digest,
+        "after": after_digest,
+        "details": details,
+    }
+
+
+def _clear_tail(session: Session, *_args: Any) -> None:
+    session.info.pop(_TAIL, None)
+
+
+def install_session_hooks(session_cls: Any) -> None:
+    """Forget the cached chain head whenever a transaction ends (idempotent)."""
+    for name in ("after_commit", "after_rollback", "after_soft_rollback"):
+        if not event.contains(session_cls, name, _clear_tail):
+            event.listen(session_cls, name, _clear_tail)
+
+
+def _tail(session: Session, conn: Connection) -> _Tail:
+    cached: _Tail | None = session.info.get(_TAIL)
+    if cached is not None:
+        return cached
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ADVISORY_LOCK_KEY})
+    row = conn.execute(
+        select(AuditEntry.seq, AuditEntry.entry_hash).order_by(AuditEntry.seq.desc()).limit(1)
+    ).first()
+    cp = conn.execute(select(AuditCheckpoint.seq).order_by(AuditCheckpoint.seq.desc()).limit(1)).scalar()
+    tail = _Tail(seq=row[0] if row else 0, entry_hash=row[1] if row else GENESIS_HASH, checkpoint_seq=cp or 0)
+    session.info[_TAIL] = tail
+    return tail
+
+
+@dataclass(frozen=True)
+class _EntryInsert:
+    sql: str
+    order: tuple[str, ...] | None  # column order for positional paramstyles, None for named
+    processors: tuple[tuple[str, Callable[[Any], Any]], ...]
+
+
+@functools.lru_cache(maxsize=8)
+def _entry_insert(dialect: Dialect) -> _EntryInsert:
+    compiled = insert(AuditEntry).compile(dialect=dialect)
+    processors = tuple((c.key, proc) for c in AuditEntry.__table__.columns
+                       if (proc := c.type.dialect_impl(dialect).bind_processor(dialect)) is not None)
+    order = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
+    return _EntryInsert(sql=compiled.string, order=order, processors=processors)
+
+
+def _bind(stmt: _EntryInsert, values: dict[str, Any]) -> dict[str, Any] | tuple[Any, ...]:
+    for key, proc in stmt.processors:
+        values[key] = proc(values[key])
+    return values if stmt.order is None else tuple(values[k] for k in stmt.order)
+
+
+def _insert_entries(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """INSERT entries with the statement compiled once per dialect: one execute, or one executemany (which
+    psycopg sends as one pipeline: a single round trip)."""
+    stmt = _entry_insert(conn.dialect)
+    params = [_bind(stmt, values) for values in rows]
+    if len(params) == 1:
+        conn.exec_driver_sql(stmt.sql, params[0])
+    elif params:
+        conn.exec_driver_sql(stmt.sql, params)
+
+
+@dataclass(frozen=True)
+class NewEntry:
+    """What the caller says about one entry of :func:`append_many` (the chain fields are filled in)."""
+
+    action: str
+    object_type: str
+    object_id: str | int
+    site_id: int | None = None
+    reason: str | None = None
+    legal_basis: str | None = None
+    before_digest: str | None = None
+    after_digest: str | None = None
+    details: dict[str, Any] | None = None
+
+
+def _chain(tail: _Tail, actor: Actor, entry: NewEntry) -> dict[str, Any]:
+    """The stored values of the entry after ``tail``, hashed onto it; advances ``tail``."""
+    seq = tail.seq + 1
+    ts = utcnow()
+    object_id = str(entry.object_id)
+    details_text = canonical_json(normalise(entry.details or {})).decode("utf-8")
+    payload = entry_payload(
+        seq=seq, ts=ts, actor_id=actor.id, actor=actor.username, action=entry.action,
+        object_type=entry.object_type, object_id=object_id, site_id=entry.site_id, reason=entry.reason,
+        legal_basis=entry.legal_basis, before_digest=entry.before_digest, after_digest=entry.after_digest,
+        details=details_text,
+    )
+    h = chain_hash(tail.entry_hash, payload)
+    values = {
+        "seq": seq, "ts": ts, "actor_id": actor.id, "actor": actor.username, "action": entry.action,
+        "object_type": entry.object_type, "object_id": object_id, "site_id": entry.site_id,
+        "reason": entry.reason, "legal_basis": entry.legal_basis, "before_digest": entry.before_digest,
+        "after_digest": entry.after_digest, "details": details_text, "prev_hash": tail.entry_hash, "entry_hash": h,
+    }
+    tail.seq, tail.entry_hash = seq, h
+    return values
+
+
+def append_many(session: Session, *, actor: Actor, entries: Sequence[NewEntry]) -> list[int]:
+    """Append entries in order in the session's transaction with one executemany; return their seqs.
+
+    The result is exactly that of calling :func:`append` for each in turn: the same hashes, and signed
+    checkpoints at the same sequence numbers.
+    """
+    if not entries:
+        return []
+    conn = session.connection()
+    tail = _tail(session, conn)
+    signer: Signer | None = session.info.get(SIGNER_KEY)
+    every: int = session.info.get(CHECKPOINT_EVERY_KEY, 1000)
+    rows: list[dict[str, Any]] = []
+    marks: list[tuple[int, str]] = []
+    for entry in entries:
+        values = _chain(tail, actor, entry)
+        rows.append(values)
+        if signer is not None and tail.seq - tail.checkpoint_seq >= every:
+            marks.append((tail.seq, tail.entry_hash))
+            tail.checkpoint_seq = tail.seq
+    seqs = [values["seq"] for values in rows]
+    _insert_entries(conn, rows)
+    if signer is not None:
+        for seq, h in marks:
+            _write_checkpoint(conn, signer, seq, h)
+    return seqs
+
+
+def append(
+    session: Session,
+    *,
+    actor: Actor,
+    action: str,
+    object_type: str,
+    object_id: str | int,
+    site_id: int | None = None,
+    reason: str | None = None,
+    legal_basis: str | None = None,
+    before_digest: str | None = None,
+    after_digest: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> int:
+    """Append one entry in the session's transaction and return its sequence number."""
+    return append_many(session, actor=actor, entries=[NewEntry(
+        action=action, object_type=object_type, object_id=object_id, site_id=site_id, reason=reason,
+        legal_basis=legal_basis, before_digest=before_digest, after_digest=after_digest, details=details,
+    )])[0]
+
+
+def _write_checkpoint(conn: Connection, signer: Signer, seq: int, entry_hash: str) -> None:
+    created = utcnow()
+    created_text = created.isoformat(timespec="microseconds")
+    kid = signer.key_id
+    sig = signer.sign(checkpoint_message(seq, entry_hash, created_text, kid))
+    conn.execute(
+        insert(AuditCheckpoint),
+        {"seq": seq, "entry_hash": entry_hash, "created_at": created, "key_id": kid, "signature": sig},
+    )
+
+
+def checkpoint(session: Session, signer: Signer) -> int | None:
+    """Sign the current chain head if entries were added since the last checkpoint; return its seq."""
+    conn = session.connection()
+    tail = _tail(session, conn)
+    if tail.seq == 0 or tail.seq == tail.checkpoint_seq:
+        return None
+    _write_checkpoint(conn, signer, tail.seq, tail.entry_hash)
+    tail.checkpoint_seq = tail.seq
+    return tail.seq
+
+
+def record_access(
+    session: Session,
+    *,
+    actor: Actor,
+    action: str,
+    object_type: str,
+    object_id: str | int,
+    site_id: int | None,
+    reason: str | None,
+    legal_basis: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> int:
+    """Record a read of personal data (live view, playback, plate search, export)."""
+    return append(
+        session, actor=actor, action=action, object_type=object_type, object_id=object_id,
+        site_id=site_id, reason=reason, legal_basis=legal_basis, details=details,
+    )
+
+
+def list_entries(
+    *,
+    session: Session,
+    actor: Actor,
+    page: int = 1,
+    per_page: int = 50,
+    action: str | None = None,
+    username: str | None = None,
+    site: str | None = None,
+) -> tuple[list[tuple[AuditEntry, str | None]], int]:
+    """One page of entries the actor may read, newest first, each with its site's code; and the total.
+
+    A user whose scope is not global sees only entries about sites within that scope. ``action``
+    matches exactly or as a prefix before a dot ("site" finds "site.create" and "site.update").
+    """
+    # sites imports audit, so the reverse import waits until a call
+    from kgys.sites import service as site_service
+    from kgys.sites.models import Site
+
+    actor.require(Perm.AUDIT_READ)
+    stmt = select(AuditEntry, Site.code).outerjoin(Site, Site.id == AuditEntry.site_id)
+    if not actor.scope.is_global:
+        stmt = stmt.where(AuditEntry.site_id.in_(select(Site.id).where(site_service.scope_clause(actor))))
+    if site:
+        found = site_service.get_site(session=session, actor=actor, code=site, perm=Perm.AUDIT_READ)
+        stmt = stmt.where(AuditEntry.site_id == found.id)
+    if action:
+        stmt = stmt.where(or_(AuditEntry.action == action,
+                              AuditEntry.action.startswith(f"{action}.", autoescape=True)))
+    if username:
+        stmt = stmt.where(AuditEntry.actor == username)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = session.execute(stmt.order_by(AuditEntry.seq.desc()).offset((page - 1) * per_page).limit(per_page))
+    return [(entry, code) for entry, code in rows], total
+
+
+def verify_log(
+    *, session: Session, actor: Actor, public_key: Ed25519PublicKey | None, stop_at_first: bool = True
+) -> VerifyReport:
+    """Recompute the whole chain and check the signed checkpoints; needs a global scope."""
+    from kgys.audit.verify import verify_database  # verify builds on this module
+
+    actor.require(Perm.AUDIT_READ)
+    if not actor.scope.is_global:
+        raise PermissionDenied("verifying the whole audit log needs a country-wide scope")
+    return verify_database(session.connection(), public_key, stop_at_first=stop_at_first)
+

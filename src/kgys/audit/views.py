@@ -1,0 +1,66 @@
+"""HTTP API of the audit domain: reading the log, verifying it, and the published checkpoint key."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import PlainTextResponse
+
+from kgys.audit import service
+from kgys.audit.models import AuditEntry
+from kgys.audit.schemas import AuditEntryOut, AuditPage, ProblemOut, VerifyOut
+from kgys.audit.signing import public_pem
+from kgys.web.deps import DB, CurrentActor, runtime
+
+router = APIRouter(tags=["audit"])
+
+MAX_PER_PAGE = 500
+
+
+def _details(text: str) -> dict[str, Any]:
+    value = json.loads(text) if text else {}
+    return value if isinstance(value, dict) else {"value": value}
+
+
+def _entry_out(e: AuditEntry, site: str | None) -> AuditEntryOut:
+    return AuditEntryOut(seq=e.seq, ts=e.ts, actor_id=e.actor_id, actor=e.actor, action=e.action,
+                         object_type=e.object_type, object_id=e.object_id, site=site, reason=e.reason,
+                         legal_basis=e.legal_basis, details=_details(e.details), entry_hash=e.entry_hash)
+
+
+@router.get("/audit", response_model=AuditPage)
+def list_entries(
+    session: DB,
+    actor: CurrentActor,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 50,
+    action: Annotated[str | None, Query(max_length=64)] = None,
+    actor_name: Annotated[str | None, Query(alias="actor", max_length=120)] = None,
+    site: Annotated[str | None, Query(max_length=32, description="Site code")] = None,
+) -> AuditPage:
+    """Audit entries the caller may read, newest first (scoped users see entries of their sites only)."""
+    rows, total = service.list_entries(session=session, actor=actor, page=page, per_page=per_page, action=action,
+                                       username=actor_name, site=site)
+    return AuditPage(items=[_entry_out(e, code) for e, code in rows], total=total, page=page, per_page=per_page)
+
+
+@router.get("/audit/verify", response_model=VerifyOut)
+def verify(
+    request: Request, session: DB, actor: CurrentActor,
+    all_problems: Annotated[bool, Query(alias="all", description="List every problem, not only the first")] = False,
+) -> VerifyOut:
+    """Recompute the hash chain and check every signed checkpoint (country-wide auditors and admins)."""
+    report = service.verify_log(session=session, actor=actor, public_key=runtime(request).signer.public,
+                                stop_at_first=not all_problems)
+    return VerifyOut(ok=report.ok, entries=report.entries, last_seq=report.last_seq, head_hash=report.head_hash,
+                     checkpoints=report.checkpoints, last_checkpoint_seq=report.last_checkpoint_seq,
+                     unsigned_tail=report.unsigned_tail,
+                     problems=[ProblemOut(seq=p.seq, kind=p.kind, message=p.message) for p in report.problems])
+
+
+@router.get("/audit/public-key", response_class=PlainTextResponse)
+def public_key(request: Request) -> PlainTextResponse:
+    """The PEM public key that verifies the signed checkpoints; published, so no sign-in is needed."""
+    return PlainTextResponse(public_pem(runtime(request).signer.public))

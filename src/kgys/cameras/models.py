@@ -1,0 +1,69 @@
+"""Tables of the cameras domain."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kgys.audit.mechanism import Audited
+from kgys.db import Base, UTCDateTime, utcnow
+
+
+class Recorder(Audited, Base):
+    """A network video recorder (NVR) at a site."""
+
+    __tablename__ = "recorders"
+    __audit_type__ = "recorder"
+    __audit_secret__ = frozenset({"credentials"})
+    __table_args__ = (UniqueConstraint("site_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    vendor: Mapped[str] = mapped_column(String(80), default="")
+    model: Mapped[str] = mapped_column(String(80), default="")
+    channels: Mapped[int] = mapped_column(Integer)
+    supported_storage_tb: Mapped[float] = mapped_column(Float)
+    installed_storage_tb: Mapped[float] = mapped_column(Float)
+    remote_viewing: Mapped[bool] = mapped_column(Boolean, default=False)
+    continuous_recording: Mapped[bool] = mapped_column(Boolean, default=True)
+    retention_days: Mapped[int] = mapped_column(Integer, default=30)
+    host: Mapped[str] = mapped_column(String(255), default="")
+    credentials: Mapped[str | None] = mapped_column(Text)  # Fernet token
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def audit_site_id(self) -> int | None:
+        """Scoped to its site."""
+        return self.site_id
+
+
+class Camera(Audited, Base):
+    """A camera at a site, with the specs its owner declared."""
+
+    __tablename__ = "cameras"
+    __audit_type__ = "camera"
+    __audit_secret__ = frozenset({"credentials"})
+    __table_args__ = (UniqueConstraint("site_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    recorder_id: Mapped[int | None] = mapped_column(ForeignKey("recorders.id", ondelete="SET NULL"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    megapixels: Mapped[float] = mapped_column(Float)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    poe: Mapped[bool] = mapped_column(Boolean, default=False)
+    night_vision: Mapped[bool] = mapped_column(Boolean, default=False)
+    position: Mapped[str] = mapped_column(String(32), default="other")
+    bitrate_kbps: Mapped[int] = mapped_column(Integer, default=4096)
+    codec: Mapped[str] = mapped_column(String(16), default="h264")
+    stream_url: Mapped[str] = mapped_column(String(500), default="")  # without credentials
+    credentials: Mapped[str | None] = mapped_column(Text)  # Fernet token
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def audit_site_id(self) -> int | None:
+        """Scoped to its site."""
+        return self.site_id

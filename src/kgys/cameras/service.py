@@ -1,0 +1,229 @@
+"""Reads and writes of the cameras domain: a site's recorders and cameras, and its compliance.
+
+Compliance judges the declared system and, for cameras the recorder has measured, what they really send
+(:func:`kgys.recording.service.stream_checks` on their :class:`~kgys.recording.models.CameraHealth`).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kgys.accounts.actor import Actor
+from kgys.accounts.permissions import Perm
+from kgys.cameras import compliance as rules
+from kgys.cameras.models import Camera, Recorder
+from kgys.cameras.schemas import CameraIn, CameraOut, MeasuredCameraOut, RecorderIn, RecorderOut
+from kgys.cameras.secrets import CredentialBox, Credentials
+from kgys.errors import Conflict, FieldError, NotFound, ValidationFailed
+from kgys.recording import service as recording_service
+from kgys.recording.models import CameraHealth
+from kgys.sites import service as site_service
+from kgys.sites.models import Site
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SiteSystem:
+    """A site with its recorders and cameras."""
+
+    site: Site
+    recorders: Sequence[Recorder]
+    cameras: Sequence[Camera]
+    health: Mapping[int, CameraHealth] = field(default_factory=dict)
+
+
+def _load(session: Session, site: Site) -> SiteSystem:
+    recs = session.scalars(select(Recorder).where(Recorder.site_id == site.id).order_by(Recorder.name)).all()
+    cams = session.scalars(select(Camera).where(Camera.site_id == site.id).order_by(Camera.name)).all()
+    health = {h.camera_id: h for h in session.scalars(
+        select(CameraHealth).where(CameraHealth.camera_id.in_([c.id for c in cams])))} if cams else {}
+    return SiteSystem(site, recs, cams, health)
+
+
+def get_system(*, session: Session, actor: Actor, code: str) -> SiteSystem:
+    """A site's recorders and cameras, within scope."""
+    actor.require(Perm.CAMERAS_READ)
+    site = site_service.get_site(session=session, actor=actor, code=code)
+    return _load(session, site)
+
+
+def specs(system: SiteSystem) -> tuple[list[rules.CameraSpec], list[rules.RecorderSpec]]:
+    """The plain specs compliance judges."""
+    rec_names = {r.id: r.name for r in system.recorders}
+    cams = [
+        rules.CameraSpec(name=c.name, megapixels=c.megapixels, width=c.width, height=c.height, poe=c.poe,
+                         night_vision=c.night_vision, position=c.position, bitrate_kbps=c.bitrate_kbps,
+                         recorder=rec_names.get(c.recorder_id) if c.recorder_id else None)
+        for c in system.cameras if c.enabled
+    ]
+    recs = [
+        rules.RecorderSpec(name=r.name, channels=r.channels, supported_storage_tb=r.supported_storage_tb,
+                           installed_storage_tb=r.installed_storage_tb, remote_viewing=r.remote_viewing,
+                           continuous_recording=r.continuous_recording, retention_days=r.retention_days)
+        for r in system.recorders
+    ]
+    return cams, recs
+
+
+def streams(system: SiteSystem) -> list[rules.StreamSpec]:
+    """Each enabled camera's measured stream next to its declared specs, with the checks it fails."""
+    out: list[rules.StreamSpec] = []
+    for cam in system.cameras:
+        if not cam.enabled:
+            continue
+        h = system.health.get(cam.id)
+        checks = recording_service.stream_checks(
+            declared_width=cam.width, declared_height=cam.height, declared_codec=cam.codec, measured=h,
+            min_width=rules.MIN_WIDTH, min_height=rules.MIN_HEIGHT)
+        failed = tuple(c.code for c in checks if not c.passed and c.code != "measured")
+        if h is None:
+            out.append(rules.StreamSpec(name=cam.name, declared_width=cam.width, declared_height=cam.height,
+                                        declared_codec=cam.codec))
+            continue
+        out.append(rules.StreamSpec(
+            name=cam.name, declared_width=cam.width, declared_height=cam.height, declared_codec=cam.codec,
+            state=h.state, reason=h.reason, codec=h.codec, width=h.width, height=h.height, fps=h.fps,
+            bitrate_kbps=h.bitrate_kbps, keyframe_interval=h.keyframe_interval, measured_at=h.measured_at,
+            failed=failed))
+    return out
+
+
+def evaluate(system: SiteSystem) -> rules.ComplianceResult:
+    """Compliance of a loaded system: declared specs, and measured streams where there are any."""
+    cams, recs = specs(system)
+    return rules.evaluate(cams, recs, streams(system))
+
+
+def measured_out(result: rules.ComplianceResult) -> list[MeasuredCameraOut]:
+    """API form of each camera's measured stream."""
+    return [MeasuredCameraOut(
+        name=s.name, state=s.state, reason=s.reason, measured=s.measured, codec=s.codec, width=s.width,
+        height=s.height, fps=s.fps, bitrate_kbps=s.bitrate_kbps, keyframe_interval_s=s.keyframe_interval,
+        measured_at=s.measured_at, declared_width=s.declared_width, declared_height=s.declared_height,
+        declared_codec=s.declared_codec, passed=(not s.failed) if s.measured else None, problems=s.problems(),
+    ) for s in result.streams]
+
+
+def storage_figures(system: SiteSystem) -> tuple[float | None, float | None]:
+    """Days achievable at declared bitrates and the per-camera bitrate that reaches 30 days."""
+    cams, recs = specs(system)
+    if not recs or not cams:
+        return None, None
+    installed = sum(r.installed_storage_tb for r in recs)
+    days = rules.storage_days(installed, sum(c.bitrate_kbps for c in cams))
+    return (None if math.isinf(days) else round(days, 1)), round(rules.bitrate_for_days(installed, len(cams)), 0)
+
+
+def compliance(*, session: Session, actor: Actor, code: str) -> tuple[SiteSystem, rules.ComplianceResult]:
+    """A site's compliance with the ministry's minimum, within scope."""
+    actor.require(Perm.COMPLIANCE_READ)
+    site = site_service.get_site(session=session, actor=actor, code=code)
+    system = _load(session, site)
+    return system, evaluate(system)
+
+
+def refresh_compliance(*, session: Session, site: Site) -> str:
+    """Recompute and store a site's compliance status after its system changed."""
+    session.flush()
+    status = evaluate(_load(session, site)).status
+    if site.compliance_status != status:
+        site.compliance_status = status
+        session.flush()
+    return status
+
+
+def recorder_out(r: Recorder, box: CredentialBox) -> RecorderOut:
+    """API form of a recorder."""
+    return RecorderOut(id=r.id, name=r.name, vendor=r.vendor, model=r.model, channels=r.channels,
+                       supported_storage_tb=r.supported_storage_tb, installed_storage_tb=r.installed_storage_tb,
+                       remote_viewing=r.remote_viewing, continuous_recording=r.continuous_recording,
+                       retention_days=r.retention_days, host=r.host,
+                       credentials=box.open(r.credentials).masked() if r.credentials else None)
+
+
+def camera_out(c: Camera, recorders: Sequence[Recorder], box: CredentialBox) -> CameraOut:
+    """API form of a camera."""
+    rec = next((r.name for r in recorders if r.id == c.recorder_id), None)
+    return CameraOut(id=c.id, name=c.name, recorder=rec, megapixels=c.megapixels, width=c.width,
+                     height=c.height, poe=c.poe, night_vision=c.night_vision, position=c.position,
+                     bitrate_kbps=c.bitrate_kbps, codec=c.codec, stream_url=c.stream_url,
+                     credentials=box.open(c.credentials).masked() if c.credentials else None, enabled=c.enabled)
+
+
+def saved_camera_out(*, session: Session, box: CredentialBox, camera: Camera) -> CameraOut:
+    """API form of a camera just saved, with its recorder's name."""
+    rec = session.get(Recorder, camera.recorder_id) if camera.recorder_id is not None else None
+    return camera_out(camera, [rec] if rec is not None else [], box)
+
+
+def save_recorder(*, session: Session, actor: Actor, box: CredentialBox, code: str, data: RecorderIn,
+                  recorder_id: int | None = None) -> Recorder:
+    """Add a recorder to a site, or replace the declared specs of an existing one."""
+    site = site_service.get_site(session=session, actor=actor, code=code, perm=Perm.CAMERAS_EDIT)
+    if data.installed_storage_tb > data.supported_storage_tb:
+        raise ValidationFailed([FieldError("installed_storage_tb",
+                                           "more storage installed than the recorder supports")])
+    found: Recorder | None = None
+    if recorder_id is not None:
+        found = session.get(Recorder, recorder_id)
+        if found is None or found.site_id != site.id:
+            raise NotFound(f"no recorder {recorder_id} at site '{code}'")
+    clash = session.scalar(select(Recorder.id).where(Recorder.site_id == site.id, Recorder.name == data.name))
+    if clash is not None and (found is None or clash != found.id):
+        raise Conflict(f"site '{code}' already has a recorder named '{data.name}'", field="name")
+    rec = found if found is not None else Recorder(site_id=site.id)
+    session.add(rec)
+    for key, value in data.model_dump(exclude={"credentials"}).items():
+        setattr(rec, key, value)
+    if data.credentials is not None:
+        rec.credentials = box.seal(Credentials(data.credentials.username, data.credentials.password))
+    refresh_compliance(session=session, site=site)
+    return rec
+
+
+def save_camera(*, session: Session, actor: Actor, box: CredentialBox, code: str, data: CameraIn,
+                camera_id: int | None = None) -> Camera:
+    """Add a camera to a site, or replace the declared specs of an existing one."""
+    site = site_service.get_site(session=session, actor=actor, code=code, perm=Perm.CAMERAS_EDIT)
+    recorder_id: int | None = None
+    if data.recorder:
+        recorder_id = session.scalar(select(Recorder.id).where(Recorder.site_id == site.id,
+                                                               Recorder.name == data.recorder))
+        if recorder_id is None:
+            raise ValidationFailed([FieldError("recorder", f"site '{code}' has no recorder '{data.recorder}'")])
+    found: Camera | None = None
+    if camera_id is not None:
+        found = session.get(Camera, camera_id)
+        if found is None or found.site_id != site.id:
+            raise NotFound(f"no camera {camera_id} at site '{code}'")
+    clash = session.scalar(select(Camera.id).where(Camera.site_id == site.id, Camera.name == data.name))
+    if clash is not None and (found is None or clash != found.id):
+        raise Conflict(f"site '{code}' already has a camera named '{data.name}'", field="name")
+    cam = found if found is not None else Camera(site_id=site.id)
+    session.add(cam)
+    for key, value in data.model_dump(exclude={"credentials", "recorder"}).items():
+        setattr(cam, key, value)
+    cam.recorder_id = recorder_id
+    if data.credentials is not None:
+        cam.credentials = box.seal(Credentials(data.credentials.username, data.credentials.password))
+    refresh_compliance(session=session, site=site)
+    return cam
+
+
+def delete_device(*, session: Session, actor: Actor, code: str, kind: str, device_id: int) -> None:
+    """Remove a recorder or camera from a site."""
+    site = site_service.get_site(session=session, actor=actor, code=code, perm=Perm.CAMERAS_EDIT)
+    obj: Recorder | Camera | None = (
+        session.get(Recorder, device_id) if kind == "recorder" else session.get(Camera, device_id)
+    )
+    if obj is None or obj.site_id != site.id:
+        raise NotFound(f"no {kind} {device_id} at site '{code}'")
+    session.delete(obj)
+    refresh_compliance(session=session, site=site)

@@ -1,0 +1,1 @@
+"""The ``kgys`` command line."""

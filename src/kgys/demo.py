@@ -1,0 +1,505 @@
+"""Demo data: a fictional province with schools, city points, camera systems, commissions and one user
+per role, written through the services so that every row is audited.
+
+Everything is drawn from ``random.Random(seed)``, so the same seed and the same day give the same data.
+Seeding twice is harmless: when the demo province already exists nothing is added and the existing
+logins are returned. :func:`attach_sim_cameras` points a few cameras of two compliant sites at the
+simulated RTSP cameras of the running demo, so that they are recorded.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from kgys.accounts import service as account_service
+from kgys.accounts.actor import Actor, system_actor
+from kgys.accounts.models import Jurisdiction, User
+from kgys.accounts.permissions import Role
+from kgys.audit import service as audit_service
+from kgys.audit.mechanism import acting_as, set_actor
+from kgys.cameras import service as camera_service
+from kgys.cameras.models import Camera
+from kgys.cameras.schemas import CameraIn, CredentialsIn, RecorderIn
+from kgys.cameras.secrets import CredentialBox
+from kgys.config import Settings
+from kgys.sites import service as site_service
+from kgys.sites.models import Commission, Site
+from kgys.sites.rollout import ORDER, RolloutStatus, SiteType
+from kgys.sites.schemas import JurisdictionCreate, RolloutChange, SiteCreate
+
+log = logging.getLogger(__name__)
+
+COUNTRY = ("TR", "Türkiye")
+PROVINCE = "TR-99"
+OTHER_PROVINCE = "TR-98"
+# code, name, latitude, longitude, share of the province's sites
+PROVINCES: dict[str, tuple[str, float, float]] = {
+    PROVINCE: ("Deneme İli", 39.90, 32.80),
+    OTHER_PROVINCE: ("Örnek İli", 40.62, 33.62),
+}
+DISTRICTS: tuple[tuple[str, str, str, float, float, float], ...] = (
+    ("TR-99-01", PROVINCE, "Merkez", 39.905, 32.805, 0.26),
+    ("TR-99-02", PROVINCE, "Yenişehir", 39.985, 32.690, 0.16),
+    ("TR-99-03", PROVINCE, "Sahilköy", 39.790, 32.955, 0.13),
+    ("TR-99-04", PROVINCE, "Dağbaşı", 40.060, 32.930, 0.11),
+    ("TR-99-05", PROVINCE, "Ovacık", 39.760, 32.620, 0.12),
+    ("TR-99-06", PROVINCE, "Gölyaka", 39.860, 33.080, 0.10),
+    ("TR-98-01", OTHER_PROVINCE, "Kuzeykent", 40.660, 33.600, 0.07),
+    ("TR-98-02", OTHER_PROVINCE, "Güneyova", 40.560, 33.680, 0.05),
+)
+FIELD_UNIT_DISTRICT = "TR-99-01"
+DEMO_REASON = "demo data"
+
+TYPE_WEIGHTS: dict[SiteType, int] = {
+    SiteType.KINDERGARTEN: 14, SiteType.PRIMARY_SCHOOL: 24, SiteType.MIDDLE_SCHOOL: 20,
+    SiteType.HIGH_SCHOOL: 17, SiteType.COLLEGE: 6, SiteType.MUNICIPAL_POINT: 13, SiteType.OTHER: 6,
+}
+STUDENTS: dict[SiteType, tuple[int, int]] = {
+    SiteType.KINDERGARTEN: (35, 180), SiteType.PRIMARY_SCHOOL: (140, 900), SiteType.MIDDLE_SCHOOL: (180, 1000),
+    SiteType.HIGH_SCHOOL: (250, 1500), SiteType.COLLEGE: (400, 3500),
+}
+STEMS = (
+    "Atatürk", "Cumhuriyet", "İstiklal", "Gazi", "Mehmet Akif Ersoy", "Fatih", "Yunus Emre", "Mimar Sinan",
+    "Barbaros", "Namık Kemal", "Ziya Gökalp", "Mevlana", "Kazım Karabekir", "Piri Reis", "Cahit Arf",
+    "Aziz Sancar", "Fevzi Çakmak", "29 Ekim", "23 Nisan", "Zafer", "Kurtuluş", "Sakarya", "Dumlupınar",
+    "Malazgirt", "İnönü", "Akşemsettin", "Ulubatlı Hasan", "Nene Hatun", "Halide Edip Adıvar",
+    "Sabiha Gökçen", "Karacaoğlan", "Aşık Veysel", "Nasreddin Hoca", "Barış", "Bahçelievler", "Yıldız",
+    "Yeşilyurt", "Çamlıca", "Pınarbaşı", "Hürriyet", "Şehitler", "Ertuğrul Gazi", "Osman Hamdi Bey",
+    "Gazi Osman Paşa", "Necip Fazıl", "Cemil Meriç", "Âşık Seyrani", "Hacı Bayram", "Kanuni", "Orhan Veli",
+)
+KINDER_STEMS = ("Papatya", "Gökkuşağı", "Lale", "Menekşe", "Minik Eller", "Mavi Kuş", "Çiçek", "Ayçiçeği",
+                "Kardelen", "Gelincik", "Serçe", "Neşeli Adımlar")
+POINT_STEMS = ("Cumhuriyet", "Atatürk", "Hükümet", "Belediye", "Zafer", "İstasyon", "Çarşı", "Sahil",
+               "Millet", "Gençlik", "Çınar", "Pazar")
+POINT_KINDS = ("Meydanı", "Parkı", "Kavşağı", "Otogarı", "Köprüsü", "Caddesi Girişi", "Pazar Yeri")
+OTHER_KINDS = ("Gençlik Merkezi", "Spor Salonu", "Halk Kütüphanesi", "Kültür Merkezi", "Halk Eğitim Merkezi",
+               "Rehberlik ve Araştırma Merkezi")
+HIGH_KINDS = ("Anadolu Lisesi", "Anadolu Lisesi", "Mesleki ve Teknik Anadolu Lisesi", "Fen Lisesi",
+              "Anadolu İmam Hatip Lisesi", "Sosyal Bilimler Lisesi")
+STREETS = ("Gül", "Lale", "Çınar", "Okul", "Ihlamur", "Atatürk", "İnönü", "Menekşe", "Karanfil", "Söğüt",
+           "Çamlık", "Pınar", "Bağlar", "Yavuz Selim", "Kardelen", "Zambak")
+NEIGHBOURHOODS = ("Cumhuriyet", "Yeni", "Fatih", "Hürriyet", "Bahçelievler", "Esentepe", "Kocatepe",
+                  "Yıldıztepe", "Sağlık", "İstasyon", "Kale", "Çamlıbel", "Gazi", "Yunus Emre")
+FIRST_NAMES = ("Ahmet", "Mehmet", "Ayşe", "Fatma", "Mustafa", "Zeynep", "Emine", "Ali", "Hüseyin", "Elif",
+               "Hasan", "Merve", "İbrahim", "Hatice", "Murat", "Selin", "Kemal", "Gülşen", "Osman", "Derya")
+LAST_NAMES = ("Yılmaz", "Kaya", "Demir", "Şahin", "Çelik", "Yıldız", "Yıldırım", "Öztürk", "Aydın",
+              "Özdemir", "Arslan", "Doğan", "Kılıç", "Aslan", "Çetin", "Kara", "Koç", "Kurt", "Özkan", "Polat")
+NOTES: dict[str, str] = {
+    "planned": "Keşif yapıldı, ihtiyaç listesi hazırlandı.",
+    "tendered": "İhale ilanı yayımlandı.",
+    "contracted": "Sözleşme imzalandı.",
+    "installed": "Kurulum tamamlandı.",
+    "integrated": "Emniyet izleme merkezine bağlantı kuruldu.",
+    "verified": "Komisyon yerinde denetledi; asgari şartlar sağlanıyor.",
+}
+STATUS_WEIGHTS = (17, 14, 11, 12, 14, 12, 20)  # none … verified
+# camera name, position; the first two cover the front
+CAMERA_SLOTS = (
+    ("Ana Giriş", "entrance"), ("Cadde Önü", "street_front"), ("Bahçe", "yard"), ("Çevre Kuzey", "perimeter"),
+    ("Çevre Güney", "perimeter"), ("Koridor Zemin Kat", "corridor"), ("Koridor 1. Kat", "corridor"),
+    ("Otopark", "parking"), ("Arka Bahçe", "yard"), ("Spor Salonu", "other"), ("Yan Giriş", "entrance"),
+    ("Kantin", "other"),
+)
+FAILURES = ("camera_1mp", "nvr_8_channels", "no_remote_viewing", "short_storage", "no_front_coverage",
+            "no_night_vision", "no_poe", "short_retention")
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    """A demo account and how to sign in with it."""
+
+    username: str
+    role: str
+    scope: str
+    password: str
+    totp_secret: str | None
+
+
+@dataclass(frozen=True)
+class DemoLogins:
+    """The demo accounts, and whether this run created the data."""
+
+    logins: tuple[DemoLogin, ...]
+    created: bool
+    sites: int
+
+    def for_role(self, role: str) -> DemoLogin:
+        """The login of ``role``."""
+        return next(x for x in self.logins if x.role == role)
+
+
+@dataclass(frozen=True)
+class _Account:
+    username: str
+    role: Role
+    full_name: str
+    jurisdictions: tuple[str, ...]
+    school: bool = False
+
+
+ACCOUNTS: tuple[_Account, ...] = (
+    _Account("admin", Role.ADMIN, "Sistem Yöneticisi", ("TR",)),
+    _Account("operator", Role.OPERATOR, "Deniz Operatör", (PROVINCE,)),
+    _Account("dispatcher", Role.DISPATCHER, "Cem Yönlendirici", (PROVINCE,)),
+    _Account("supervisor", Role.SUPERVISOR, "Serap Amir", (PROVINCE,)),
+    _Account("investigator", Role.INVESTIGATOR, "Kenan Soruşturmacı", (PROVINCE,)),
+    _Account("judicial_liaison", Role.JUDICIAL_LIAISON, "Adalet İrtibat", (PROVINCE,)),
+    _Account("auditor", Role.AUDITOR, "Nazlı Denetçi", (PROVINCE,)),
+    _Account("commission_member", Role.COMMISSION_MEMBER, "Kurul Üyesi Levent", (PROVINCE,)),
+    _Account("field_unit", Role.FIELD_UNIT, "Ekip 99-01", (FIELD_UNIT_DISTRICT,)),
+    _Account("school_admin", Role.SCHOOL_ADMIN, "Okul Müdürü Filiz", (), school=True),
+)
+
+
+def demo_password(username: str) -> str:
+    """The known password of a demo account."""
+    return f"demo-{username}-155"
+
+
+def demo_totp_secret(seed: int, username: str) -> str:
+    """The TOTP secret a demo account is enrolled with (stable across resets of the same seed)."""
+    rng = random.Random(f"{seed}:totp:{username}")
+    return "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") for _ in range(32))
+
+
+def exists(session: Session) -> bool:
+    """Whether the demo province is already in the database."""
+    return session.scalar(select(Jurisdiction.id).where(Jurisdiction.code == PROVINCE)) is not None
+
+
+def seed(session: Session, *, box: CredentialBox, settings: Settings, sites: int = 300, seed: int = 155,
+         progress: Callable[[int, int], None] | None = None, today: date | None = None) -> DemoLogins:
+    """Fill an empty database with demo data (no-op when it is there already); return the logins."""
+    if exists(session):
+        return _existing_logins(session, settings)
+    today = today or date.today()
+    rng = random.Random(seed)
+    actor = system_actor("demo")
+    set_actor(session, actor, reason=DEMO_REASON)
+    _jurisdictions(session, actor)
+    _commissions(session, rng)
+    codes = _sites(session, actor, box, rng, settings, sites, today, progress)
+    school_site = _school_admin_site(session, codes)
+    logins = _users(session, actor, settings, seed, school_site)
+    session.flush()
+    return DemoLogins(logins=logins, created=True, sites=len(codes))
+
+
+def _jurisdictions(session: Session, actor: Actor) -> None:
+    if session.scalar(select(Jurisdiction.id).where(Jurisdiction.code == COUNTRY[0])) is None:
+        session.add(Jurisdiction(kind="country", code=COUNTRY[0], name=COUNTRY[1], path=f"/{COUNTRY[0]}/"))
+        session.flush()
+        audit_service.append(session, actor=actor, action="jurisdiction.create", object_type="jurisdiction",
+                             object_id=COUNTRY[0], reason=DEMO_REASON, details={"kind": "country"})
+    for code, (name, lat, lon) in PROVINCES.items():
+        site_service.create_jurisdiction(session=session, actor=actor, data=JurisdictionCreate(
+            code=code, name=name, kind="province", parent=COUNTRY[0], latitude=lat, longitude=lon))
+    for code, parent, name, lat, lon, _share in DISTRICTS:
+        site_service.create_jurisdiction(session=session, actor=actor, data=JurisdictionCreate(
+            code=code, name=name, kind="district", parent=parent, latitude=lat, longitude=lon))
+
+
+def _person(rng: random.Random) -> str:
+    return f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
+
+
+def _commissions(session: Session, rng: random.Random) -> None:
+    nodes = {j.code: j for j in session.scalars(select(Jurisdiction).where(Jurisdiction.kind != "country"))}
+    for code, (name, _lat, _lon) in PROVINCES.items():
+        session.add(Commission(
+            jurisdiction_id=nodes[code].id, chair=f"Vali Yardımcısı {_person(rng)}",
+            police_member=f"İl Emniyet Müdür Yardımcısı {_person(rng)}",
+            gendarmerie_member=f"İl Jandarma Komutan Yardımcısı {_person(rng)}",
+            education_member=f"İl Milli Eğitim Müdür Yardımcısı {_person(rng)}",
+            contact_email=f"komisyon.{code.lower()}@deneme-ili.example"))
+        log.debug("commission for %s", name)
+    for code, _parent, _name, _lat, _lon, _share in DISTRICTS:
+        session.add(Commission(
+            jurisdiction_id=nodes[code].id, chair=f"Kaymakam {_person(rng)}",
+            police_member=f"İlçe Emniyet Müdürü {_person(rng)}",
+            gendarmerie_member=f"İlçe Jandarma Komutanı {_person(rng)}",
+            education_member=f"İlçe Milli Eğitim Müdürü {_person(rng)}",
+            contact_email=f"komisyon.{code.lower()}@deneme-ili.example"))
+    session.flush()
+
+
+def _site_name(rng: random.Random, kind: SiteType, district: str) -> str:
+    if kind is SiteType.KINDERGARTEN:
+        return f"{rng.choice(KINDER_STEMS + STEMS)} Anaokulu"
+    if kind is SiteType.PRIMARY_SCHOOL:
+        return f"{rng.choice(STEMS)} İlkokulu"
+    if kind is SiteType.MIDDLE_SCHOOL:
+        return f"{rng.choice(STEMS)} Ortaokulu"
+    if kind is SiteType.HIGH_SCHOOL:
+        return f"{rng.choice(STEMS)} {rng.choice(HIGH_KINDS)}"
+    if kind is SiteType.COLLEGE:
+        return rng.choice((f"Özel {rng.choice(STEMS)} Koleji", f"{district} Meslek Yüksekokulu",
+                           f"Özel {district} {rng.choice(STEMS)} Koleji"))
+    if kind is SiteType.MUNICIPAL_POINT:
+        return f"{district} {rng.choice(POINT_STEMS)} {rng.choice(POINT_KINDS)}"
+    return f"{district} {rng.choice(OTHER_KINDS)}"
+
+
+def _plan(rng: random.Random, count: int) -> list[tuple[int, SiteType]]:
+    """District index and type of each site: every district and every type at least once."""
+    types = list(TYPE_WEIGHTS)
+    weights = [d[5] for d in DISTRICTS]
+    plan: list[tuple[int, SiteType]] = []
+    for i in range(count):
+        district = i if i < len(DISTRICTS) else rng.choices(range(len(DISTRICTS)), weights)[0]
+        kind = types[i % len(types)] if i < len(types) else rng.choices(types, list(TYPE_WEIGHTS.values()))[0]
+        plan.append((district, kind))
+    return plan
+
+
+def _sites(session: Session, actor: Actor, box: CredentialBox, rng: random.Random, settings: Settings,
+           count: int, today: date, progress: Callable[[int, int], None] | None) -> list[str]:
+    province_names = {code: name for code, (name, _a, _b) in PROVINCES.items()}
+    numbers = rng.sample(range(700000, 999999), count)
+    used_names: set[tuple[str, str]] = set()
+    codes: list[str] = []
+    for i, (d_index, kind) in enumerate(_plan(rng, count)):
+        d_code, d_province, d_name, d_lat, d_lon, _share = DISTRICTS[d_index]
+        name = _site_name(rng, kind, d_name)
+        attempt = 0
+        while (d_code, name) in used_names:
+            attempt += 1
+            name = _site_name(rng, kind, d_name) if attempt < 20 else f"{name} {attempt}"
+        used_names.add((d_code, name))
+        school = kind not in (SiteType.MUNICIPAL_POINT, SiteType.OTHER)
+        code = str(numbers[i]) if school else f"{d_province[3:]}-N{i + 1:04d}"
+        lo, hi = STUDENTS.get(kind, (0, 0))
+        address = (f"{rng.choice(NEIGHBOURHOODS)} Mah. {rng.choice(STREETS)} Sok. No:{rng.randint(1, 120)}, "
+                   f"{d_name}/{province_names[d_province]}")
+        site = site_service.create_site(session=session, actor=actor, data=SiteCreate(
+            code=code, district=d_code, name=name, type=kind, address=address,
+            latitude=round(d_lat + rng.gauss(0, 0.018), 6), longitude=round(d_lon + rng.gauss(0, 0.024), 6),
+            student_count=rng.randint(lo, hi) if hi else None,
+            priority=rng.choices((1, 2, 3, 4, 5), (14, 22, 30, 20, 14))[0],
+            contact_name=f"{'Müdür ' if school else ''}{_person(rng)}",
+            contact_phone=f"0 (3{d_province[3:]}) {rng.randint(200, 299)} {rng.randint(10, 99)} "
+                          f"{rng.randint(10, 99)}",
+            contact_email=f"{code.lower()}@deneme-ili.example",
+        ))
+        status = _rollout(session, actor, rng, site, settings.rollout.max_days, today)
+        _camera_system(session, actor, box, rng, site, status)
+        codes.append(code)
+        if progress is not None:
+            progress(i + 1, count)
+    return codes
+
+
+def _rollout(session: Session, actor: Actor, rng: random.Random, site: Site, max_days: dict[str, int],
+             today: date) -> RolloutStatus:
+    """Walk a site through dated roll-out steps; about a third end up overdue in their last step."""
+    target = rng.choices(range(len(ORDER)), STATUS_WEIGHTS)[0]
+    gaps = [rng.randint(max(5, max_days.get(s.value, 30) // 3), int(max_days.get(s.value, 30) * 1.2))
+            for s in ORDER[:target]]
+    final = ORDER[target]
+    allowed = max_days.get(final.value, 60)
+    final_age = rng.randint(0, int(allowed * 1.6))
+    registered = today - timedelta(days=sum(gaps) + final_age)
+    site.rollout_since = registered
+    session.flush()
+    when = registered
+    for step, gap in zip(ORDER[1:target + 1], gaps, strict=True):
+        when = when + timedelta(days=gap)
+        site_service.change_rollout(session=session, actor=actor, code=site.code, today=today,
+                                    change=RolloutChange(status=step, effective_on=when, note=NOTES[step.value]))
+    return final
+
+
+def _camera_system(session: Session, actor: Actor, box: CredentialBox, rng: random.Random, site: Site,
+                   status: RolloutStatus) -> None:
+    """Register a system matching the roll-out step: none yet, an old failing one, or a compliant one."""
+    stage = ORDER.index(status)
+    roll = rng.random()
+    if stage <= ORDER.index(RolloutStatus.CONTRACTED):
+        if roll < (0.7 if stage <= 1 else 0.55):
+            return
+        failure: str | None = rng.choice(FAILURES)
+    elif status is RolloutStatus.VERIFIED:
+        failure = None
+    else:
+        failure = rng.choice(FAILURES) if roll < 0.3 else None
+    recorder, cameras = system_spec(rng, failure, host=f"10.{site.id // 250 + 1}.{site.id % 250}.10")
+    camera_service.save_recorder(session=session, actor=actor, box=box, code=site.code, data=recorder)
+    for cam in cameras:
+        camera_service.save_camera(session=session, actor=actor, box=box, code=site.code, data=cam)
+
+
+def system_spec(rng: random.Random, failure: str | None, host: str = "") -> tuple[RecorderIn, list[CameraIn]]:
+    """A declared recorder and cameras: compliant when ``failure`` is None, else failing that one item.
+
+    The cameras have no stream address: only the simulated cameras of :func:`attach_sim_cameras` are recorded.
+    """
+    n = rng.randint(4, 8 if failure == "nvr_8_channels" else 10)
+    bitrate = rng.choice((2048, 3072, 4096))
+    days = rng.uniform(6, 20) if failure == "short_storage" else 34.0
+    needed_tb = n * bitrate * 1000 / 8 * 86400 * days / 1e12
+    if failure == "short_storage":
+        installed = max(1.0, math.floor(needed_tb))
+    else:
+        installed = max(4.0, 2 * math.ceil(needed_tb / 2))
+    supported = max(16.0, 4 * math.ceil(installed / 4))
+    channels = 8 if failure == "nvr_8_channels" else rng.choice((16, 16, 32))
+    recorder = RecorderIn(
+        name="NVR-1", vendor="Örnek Güvenlik", model=f"ÖG-NVR{channels}", channels=channels,
+        supported_storage_tb=supported, installed_storage_tb=installed,
+        remote_viewing=failure != "no_remote_viewing", continuous_recording=True,
+        retention_days=rng.choice((7, 15)) if failure == "short_retention" else rng.choice((30, 30, 45)),
+        host=host, credentials=CredentialsIn(username="admin", password=f"nvr-{rng.randrange(10**8):08d}"),
+    )
+    slots = list(CAMERA_SLOTS[2:]) if failure == "no_front_coverage" else list(CAMERA_SLOTS)
+    slots = slots[:2] + rng.sample(slots[2:], min(n, len(slots)) - 2)
+    weak = set(rng.sample(range(len(slots)), max(1, len(slots) // 4)))
+    cameras: list[CameraIn] = []
+    for i, (name, position) in enumerate(slots):
+        one_mp = failure == "camera_1mp" and i in weak
+        cameras.append(CameraIn(
+            name=name, recorder=recorder.name, megapixels=1.0 if one_mp else rng.choice((2.0, 2.0, 4.0)),
+            width=1280 if one_mp else 1920, height=720 if one_mp else 1080,
+            poe=not (failure == "no_poe" and i in weak),
+            night_vision=not (failure == "no_night_vision" and i in weak),
+            position=position, bitrate_kbps=bitrate, codec="h265" if bitrate <= 2048 else "h264",
+        ))
+    return recorder, cameras
+
+
+def _school_admin_site(session: Session, codes: Sequence[str]) -> Site:
+    """A school in the field unit's district, preferably one whose system fails an item."""
+    schools = [t.value for t in (SiteType.PRIMARY_SCHOOL, SiteType.MIDDLE_SCHOOL, SiteType.HIGH_SCHOOL)]
+    base = select(Site).where(Site.code.in_(list(codes)), Site.jurisdiction_path.like(f"%/{FIELD_UNIT_DISTRICT}/"))
+    for stmt in (base.where(Site.type.in_(schools), Site.compliance_status == "non_compliant"),
+                 base.where(Site.type.in_(schools)), base, select(Site).where(Site.code.in_(list(codes)))):
+        found = session.scalars(stmt.order_by(Site.priority, Site.code).limit(1)).first()
+        if found is not None:
+            return found
+    raise LookupError("the demo has no sites")
+
+
+def _users(session: Session, actor: Actor, settings: Settings, seed: int, school: Site) -> tuple[DemoLogin, ...]:
+    logins: list[DemoLogin] = []
+    for acc in ACCOUNTS:
+        user = account_service.create_user(
+            session=session, actor=actor, username=acc.username, password=demo_password(acc.username),
+            role=acc.role.value, full_name=acc.full_name, email=f"{acc.username}@deneme-ili.example",
+            jurisdiction_codes=acc.jurisdictions, site_ids=(school.id,) if acc.school else (),
+        )
+        secret: str | None = None
+        if acc.role.value in settings.security.mfa_roles:
+            secret = demo_totp_secret(seed, acc.username)
+            user.totp_secret = secret
+            user.totp_confirmed = True
+            session.flush()
+            audit_service.append(session, actor=actor, action="user.mfa_enrol", object_type="user",
+                                 object_id=acc.username, reason=DEMO_REASON)
+        scope = f"site {school.code} ({school.name})" if acc.school else ", ".join(acc.jurisdictions)
+        logins.append(DemoLogin(acc.username, acc.role.value, scope, demo_password(acc.username), secret))
+    return tuple(logins)
+
+
+def _existing_logins(session: Session, settings: Settings) -> DemoLogins:
+    logins: list[DemoLogin] = []
+    for acc in ACCOUNTS:
+        user = session.scalar(select(User).where(User.username == acc.username))
+        if user is None:
+            continue
+        parts: list[str] = []
+        for s in user.scopes:
+            if s.jurisdiction is not None:
+                parts.append(s.jurisdiction.code)
+            if s.site_id is not None:
+                site = session.get(Site, s.site_id)
+                parts.append(f"site {site.code} ({site.name})" if site else f"site {s.site_id}")
+        secret = user.totp_secret if user.role in settings.security.mfa_roles else None
+        logins.append(DemoLogin(user.username, user.role, ", ".join(parts), demo_password(acc.username), secret))
+    total = session.scalar(select(func.count(Site.id))) or 0
+    return DemoLogins(logins=tuple(logins), created=False, sites=int(total))
+
+
+@dataclass(frozen=True)
+class SimCamera:
+    """A demo camera recorded from a simulated stream."""
+
+    site_code: str
+    site_name: str
+    camera: str
+    url: str
+
+
+SIM_REASON = "demo: simulated camera stream"
+_SEEDED_URL = re.compile(r"^rtsp://10\.\d+\.\d+\.10:554/Streaming/Channels/\d+$")
+_SIM_URL = re.compile(r"^rtsp://127\.0\.0\.1:\d+/cam\d+$")
+
+
+def _sim_sites(session: Session, want: int) -> list[Site]:
+    """Compliant sites of the central district (schools first), then any site with cameras."""
+    base = (select(Site).join(Camera, Camera.site_id == Site.id).where(Camera.enabled.is_(True))
+            .group_by(Site.id).having(func.count(Camera.id) >= 2))
+    order = (Site.priority, Site.code)
+    chosen: list[Site] = []
+    for stmt in (base.where(Site.compliance_status == "compliant",
+                            Site.jurisdiction_path.like(f"%/{FIELD_UNIT_DISTRICT}/"),
+                            Site.type.not_in([SiteType.MUNICIPAL_POINT.value, SiteType.OTHER.value])),
+                 base.where(Site.compliance_status == "compliant",
+                            Site.jurisdiction_path.like(f"%/{FIELD_UNIT_DISTRICT}/")),
+                 base.where(Site.compliance_status == "compliant"), base):
+        for site in session.scalars(stmt.order_by(*order).limit(want)):
+            if site not in chosen and len(chosen) < want:
+                chosen.append(site)
+    return chosen
+
+
+def attach_sim_cameras(session: Session, urls: Sequence[str], *, per_site: int = 2) -> list[SimCamera]:
+    """Point cameras of a few demo sites at ``urls`` (``per_site`` each), declared 1920×1080 H.264; audited.
+
+    Cameras still carrying a stream address of an earlier run, or of older demo data, lose it, so the
+    recorder records exactly the simulated streams. Returns which camera records which stream.
+    """
+    actor = system_actor("demo")
+    if not urls:
+        detach_sim_cameras(session)
+        return []
+    sites = _sim_sites(session, -(-len(urls) // per_site))
+    targets: list[tuple[Site, Camera]] = []
+    for site in sites:
+        cams = session.scalars(select(Camera).where(Camera.site_id == site.id, Camera.enabled.is_(True))
+                               .order_by(Camera.id).limit(per_site)).all()
+        targets.extend((site, cam) for cam in cams)
+    targets = targets[:len(urls)]
+    keep = {cam.id for _site, cam in targets}
+    out: list[SimCamera] = []
+    with acting_as(session, actor, reason=SIM_REASON):
+        for cam in session.scalars(select(Camera).where(Camera.stream_url != "", Camera.id.not_in(keep or {0}))):
+            if _SEEDED_URL.match(cam.stream_url) or _SIM_URL.match(cam.stream_url):
+                cam.stream_url = ""
+        for (site, cam), url in zip(targets, urls, strict=False):
+            if (cam.stream_url, cam.codec, cam.width, cam.height) != (url, "h264", 1920, 1080):
+                cam.stream_url, cam.codec, cam.width, cam.height = url, "h264", 1920, 1080
+            out.append(SimCamera(site.code, site.name, cam.name, url))
+        session.flush()
+        for site in sites:
+            camera_service.refresh_compliance(session=session, site=site)
+    return out
+
+
+def detach_sim_cameras(session: Session) -> int:
+    """Remove the simulated stream addresses (a demo without cameras records nothing); audited."""
+    count = 0
+    with acting_as(session, system_actor("demo"), reason=SIM_REASON):
+        for cam in session.scalars(select(Camera).where(Camera.stream_url != "")):
+            if _SIM_URL.match(cam.stream_url) or _SEEDED_URL.match(cam.stream_url):
+                cam.stream_url = ""
+                count += 1
+        session.flush()
+    return count

@@ -1,0 +1,170 @@
+"""Clip download: the recorded segments of a range joined into one MP4 (ffmpeg concat, ``-c copy``), zipped
+with a manifest of the segments' hashes so that the recipient can check them against the index.
+
+The zip holds ``clip.mp4`` and ``manifest.json``. :func:`plan` checks and reads, :func:`build` runs ffmpeg
+with no transaction open, :func:`record` audits the export (reason, range, the clip's own hash).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import tempfile
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kgys.accounts.actor import Actor
+from kgys.accounts.permissions import Perm
+from kgys.audit import service as audit_service
+from kgys.errors import ConfigurationError, NotFound
+from kgys.live import service
+from kgys.recording.maintainer import sha256_file
+from kgys.recording.models import Segment
+from kgys.recording.storage import LocalStorage, Storage
+from kgys.sites.models import Site
+
+MAX_CLIP = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class ClipFile:
+    """A finished export on disk, and what it is called for the recipient."""
+
+    path: Path
+    filename: str
+    workdir: Path
+    sha256: str
+
+
+def concat_list(parts: Sequence[tuple[Path, float | None, float | None]]) -> str:
+    """The ffmpeg concat-demuxer script for ``parts`` (file, in-point, out-point in seconds of the file). Pure."""
+    lines = ["ffconcat version 1.0"]
+    for path, inpoint, outpoint in parts:
+        lines.append("file '" + str(path).replace("'", "'\\''") + "'")
+        if inpoint is not None and inpoint > 0:
+            lines.append(f"inpoint {inpoint:.3f}")
+        if outpoint is not None:
+            lines.append(f"outpoint {outpoint:.3f}")
+    return "\n".join(lines) + "\n"
+
+
+def clip_args(*, ffmpeg: str, concat: Path, out: Path, codec: str) -> list[str]:
+    """The ffmpeg command joining the segments into one MP4 without re-encoding. Pure."""
+    tag = ["-tag:v", "hvc1"] if codec == "h265" else []
+    return [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-f", "concat", "-safe", "0",
+            "-i", str(concat), "-map", "0:v:0", "-c", "copy", *tag, "-movflags", "+faststart", "-f", "mp4", str(out)]
+
+
+def manifest(*, camera_id: int, site_code: str, start: datetime, end: datetime, reason: str, exported_by: str,
+             exported_at: datetime, segments: Sequence[SegmentRef], clip_sha256: str,
+             clip_bytes: int) -> dict[str, Any]:
+    """The manifest of an export: what was asked, by whom, and every segment's hash and chain link. Pure."""
+    return {
+        "camera_id": camera_id, "site": site_code, "from": start.isoformat(), "to": end.isoformat(),
+        "reason": reason, "exported_by": exported_by, "exported_at": exported_at.isoformat(),
+        "clip": {"file": "clip.mp4", "sha256": clip_sha256, "bytes": clip_bytes},
+        "segments": [{"id": s.id, "start": s.start.isoformat(), "end": s.end.isoformat(), "bytes": s.bytes,
+                      "sha256": s.sha256, "prev_sha256": s.prev_sha256} for s in segments],
+    }
+
+
+def _local(storage: Storage, key: str, workdir: Path) -> Path:
+    if isinstance(storage, LocalStorage):
+        return storage.path(key)
+    copy = workdir / key.replace("/", "_")
+    copy.write_bytes(storage.get_range(key))
+    return copy
+
+
+@dataclass(frozen=True)
+class ClipPlan:
+    """What an export will contain, read from the index (plain data: no database needed to build it)."""
+
+    camera_id: int
+    site_id: int
+    site_code: str
+    codec: str
+    start: datetime
+    end: datetime
+    reason: str
+    segments: list[SegmentRef]
+
+
+@dataclass(frozen=True)
+class SegmentRef:
+    """One indexed segment of a clip."""
+
+    id: int
+    start: datetime
+    end: datetime
+    bytes: int
+    sha256: str
+    prev_sha256: str
+    path: str
+
+
+def plan(*, session: Session, actor: Actor, camera_id: int, start: datetime, end: datetime,
+         reason: str | None) -> ClipPlan:
+    """Check role, scope and reason and list the segments of [start, end); reads only."""
+    cam = service.camera_for(session=session, actor=actor, camera_id=camera_id, perm=Perm.CLIP_EXPORT)
+    text = service.require_reason(reason)
+    rows = list(session.scalars(select(Segment).where(
+        Segment.camera_id == cam.id, Segment.start < end, Segment.end > start).order_by(Segment.start)))
+    if not rows:
+        raise NotFound("no recording in this range")
+    site = session.get(Site, cam.site_id)
+    assert site is not None
+    refs = [SegmentRef(r.id, r.start, r.end, r.bytes, r.sha256, r.prev_sha256, r.path) for r in rows]
+    return ClipPlan(cam.id, cam.site_id, site.code, rows[0].codec, start, end, text, refs)
+
+
+def build(*, plan: ClipPlan, storage: Storage, ffmpeg: str, exported_by: str, now: datetime) -> ClipFile:
+    """Join the planned segments into ``clip.mp4`` and zip it with its manifest, in a fresh temporary directory
+    (no database: a long export holds no transaction open). The caller removes ``workdir`` when done."""
+    segs = plan.segments
+    workdir = Path(tempfile.mkdtemp(prefix="kgys-clip-"))
+    try:
+        parts = []
+        for i, s in enumerate(segs):
+            inpoint = (plan.start - s.start).total_seconds() if i == 0 and plan.start > s.start else None
+            outpoint = (plan.end - s.start).total_seconds() if i == len(segs) - 1 and plan.end < s.end else None
+            parts.append((_local(storage, s.path, workdir), inpoint, outpoint))
+        concat = workdir / "list.ffconcat"
+        concat.write_text(concat_list(parts))
+        mp4 = workdir / "clip.mp4"
+        try:
+            proc = subprocess.run(clip_args(ffmpeg=ffmpeg, concat=concat, out=mp4, codec=plan.codec),
+                                  capture_output=True, timeout=600, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise ConfigurationError(f"cannot run {ffmpeg} to join the clip: {exc}") from exc
+        if proc.returncode != 0 or not mp4.exists():
+            raise ConfigurationError(f"ffmpeg could not join the clip: {proc.stderr.decode(errors='replace')[-300:]}")
+        clip_sha, clip_bytes = sha256_file(mp4), mp4.stat().st_size
+        info = manifest(camera_id=plan.camera_id, site_code=plan.site_code, start=plan.start, end=plan.end,
+                        reason=plan.reason, exported_by=exported_by, exported_at=now, segments=segs,
+                        clip_sha256=clip_sha, clip_bytes=clip_bytes)
+        out = workdir / f"kgys-{plan.site_code}-cam{plan.camera_id}-{plan.start:%Y%m%dT%H%M%SZ}.zip"
+        with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as zf:
+            zf.write(mp4, "clip.mp4")
+            zf.writestr("manifest.json", json.dumps(info, indent=2, ensure_ascii=False))
+        mp4.unlink()
+        return ClipFile(out, out.name, workdir, clip_sha)
+    except BaseException:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
+
+
+def record(*, session: Session, actor: Actor, plan: ClipPlan, clip: ClipFile) -> None:
+    """Write the export to the audit log (reason, range, segments, the clip's hash)."""
+    audit_service.record_access(session, actor=actor, action="camera.clip.export", object_type="camera",
+                                object_id=plan.camera_id, site_id=plan.site_id, reason=plan.reason,
+                                details={"from": plan.start.isoformat(), "to": plan.end.isoformat(),
+                                         "segments": len(plan.segments), "clip_sha256": clip.sha256})

@@ -1,0 +1,221 @@
+"""Web UI of live view and playback, and the streams they play.
+
+Pages: a site's live camera grid, a camera's playback page (timeline of coverage and gaps, a reason form,
+the player) and the clip download. Streams: the live and playback HLS playlists and their segments, each
+checked against the viewing ticket in its URL (see :mod:`kgys.live.tickets`); only playlists touch the
+database (to notice a sign-in that has ended).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, BackgroundTasks, Query, Request
+from fastapi.responses import FileResponse, Response
+from sqlalchemy.orm import Session
+
+from kgys.accounts.permissions import Perm
+from kgys.db import utcnow
+from kgys.errors import NotFound, ValidationFailed
+from kgys.live import clip, hls, service
+from kgys.live.feed import Fallback
+from kgys.live.views import CameraId, hub, principal_credential, request_credential, retry_locked, ticket_key
+from kgys.recording.storage import LocalStorage, Storage
+from kgys.recording.worker import storage_for
+from kgys.sites.models import Site
+from kgys.web import i18n
+from kgys.web.deps import DB, CurrentPrincipal, Principal, runtime
+from kgys.web.forms import FormFields
+from kgys.web.render import render
+
+router = APIRouter(include_in_schema=False)
+
+HLS_JS = "hls.min.js"
+PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
+TS_TYPE = "video/mp2t"
+PAGE_CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+            "media-src 'self' blob:; worker-src 'self' blob:; connect-src 'self'; frame-ancestors 'none'")
+Text = Annotated[str, Query(max_length=2000)]
+
+
+def hls_dir() -> Path | None:
+    """Where the npm-installed hls.js lives (``node_modules/hls.js/dist``), or None when it is not installed."""
+    root = Path(__file__).resolve().parents[3]
+    dist = root / "node_modules" / "hls.js" / "dist"
+    return dist if (dist / HLS_JS).is_file() else None
+
+
+def cause_label(cause: str) -> str:
+    """A gap cause in the request's language."""
+    names = {
+        "camera_offline": i18n.gettext("Camera offline"),
+        "stream_error": i18n.gettext("Stream error"),
+        "storage_error": i18n.gettext("Storage error"),
+        "recorder_down": i18n.gettext("Recorder not running"),
+        "scheduled": i18n.gettext("Recording switched off"),
+    }
+    return names.get(cause, cause)
+
+
+def _page(request: Request, name: str, context: dict[str, Any], p: Principal, status_code: int = 200) -> Response:
+    response = render(request, name, context | {"hls_ok": hls_dir() is not None, "cause_label": cause_label},
+                      p, status_code=status_code)
+    response.headers["Content-Security-Policy"] = PAGE_CSP
+    return response
+
+
+def _storage(request: Request) -> Storage:
+    return storage_for(runtime(request))
+
+
+def _fallback(request: Request, camera_id: int, session: Session | None = None) -> Fallback:
+    """Reads a piece of a file the maintainer has already moved from the spool into storage, looking its key up
+    with the request's own session when it has one (a second connection could wait on the first's lock)."""
+
+    def read(name: str, offset: int, length: int | None) -> bytes | None:
+        if session is not None:
+            key = service.storage_key(session=session, camera_id=camera_id, name=name)
+        else:
+            with runtime(request).sessions() as own:
+                key = service.storage_key(session=own, camera_id=camera_id, name=name)
+        if key is None:
+            return None
+        try:
+            return _storage(request).get_range(key, offset, length)
+        except NotFound:
+            return None
+
+    return read
+
+
+# ---- pages --------------------------------------------------------------------------------------------
+@router.get("/sites/{code}/live")
+def live_grid(request: Request, code: str, session: DB, p: CurrentPrincipal) -> Response:
+    """The site's cameras, each playing live."""
+    site, cameras = service.site_cameras(session=session, actor=p.actor, code=code)
+    reason = (request.query_params.get("reason") or "").strip()[:500] or i18n.gettext("Live monitoring")
+    return _page(request, "live/grid.html", {"site": site, "cameras": cameras, "reason": reason}, p)
+
+
+def _playback_context(request: Request, session: DB, p: Principal, camera_id: int, raw_from: str | None,
+                      raw_to: str | None) -> dict[str, Any]:
+    now = utcnow()
+    start, end = service.parse_range(raw_from, raw_to, now=now)
+    tl = service.timeline(session=session, actor=p.actor, camera_id=camera_id, start=start, end=end, now=now)
+    site = session.get(Site, tl.camera.site_id)
+    q = {"from": start.isoformat().replace("+00:00", "Z"), "to": end.isoformat().replace("+00:00", "Z")}
+    return {"camera": tl.camera, "site": site, "timeline": tl, "start": start, "end": end, "q": q,
+            "clip_query": urlencode(q), "errors": {}, "playlist": None, "reason": ""}
+
+
+@router.get("/cameras/{camera_id}/playback")
+def playback_page(request: Request, camera_id: CameraId, session: DB, p: CurrentPrincipal,
+                  start: Annotated[str | None, Query(alias="from", max_length=64)] = None,
+                  end: Annotated[str | None, Query(alias="to", max_length=64)] = None) -> Response:
+    """A camera's recordings over a range: the timeline with gaps, and the form that asks for the reason."""
+    ctx = _playback_context(request, session, p, camera_id, start, end)
+    return _page(request, "live/playback.html", ctx, p)
+
+
+@router.post("/cameras/{camera_id}/playback")
+def playback_open(request: Request, camera_id: CameraId, session: DB, p: CurrentPrincipal,
+                  form: FormFields) -> Response:
+    """Open the range for playback once a reason is stated (audited); the page then plays it."""
+    ctx = _playback_context(request, session, p, camera_id, form.get("from"), form.get("to"))
+    ctx["reason"] = form.get("reason", "")
+    try:
+        cred = principal_credential(request, p)
+        opened = retry_locked(session, lambda: service.open_playback(
+            session=session, actor=p.actor, key=ticket_key(request), camera_id=camera_id, start=ctx["start"],
+            end=ctx["end"], reason=form.get("reason"), credential=cred, now=utcnow()))
+    except ValidationFailed as exc:
+        ctx["errors"] = {e.field: e.message for e in exc.errors}
+        return _page(request, "live/playback.html", ctx, p, status_code=422)
+    ctx["playlist"] = f"/cameras/{camera_id}/playback.m3u8?t={quote(opened.ticket)}"
+    return _page(request, "live/playback.html", ctx, p)
+
+
+@router.get("/cameras/{camera_id}/clip")
+def clip_download(request: Request, camera_id: CameraId, session: DB, p: CurrentPrincipal, tasks: BackgroundTasks,
+                  start: Annotated[str | None, Query(alias="from", max_length=64)] = None,
+                  end: Annotated[str | None, Query(alias="to", max_length=64)] = None,
+                  reason: Text = "") -> Response:
+    """A zip of the range as one MP4 and a manifest of the segments' hashes (reason required, audited)."""
+    p.actor.require(Perm.CLIP_EXPORT)
+    now = utcnow()
+    a, b = service.parse_range(start, end, now=now, limit=clip.MAX_CLIP)
+    todo = clip.plan(session=session, actor=p.actor, camera_id=camera_id, start=a, end=b, reason=reason)
+    session.rollback()  # read-only so far: hold no snapshot while ffmpeg runs (SQLite writers must not wait)
+    out = clip.build(plan=todo, storage=_storage(request), ffmpeg=runtime(request).settings.recording.ffmpeg_path,
+                     exported_by=p.actor.username, now=now)
+    try:
+        retry_locked(session, lambda: clip.record(session=session, actor=p.actor, plan=todo, clip=out))
+    except BaseException:
+        shutil.rmtree(out.workdir, ignore_errors=True)
+        raise
+    tasks.add_task(shutil.rmtree, out.workdir, True)
+    return FileResponse(out.path, media_type="application/zip", filename=out.filename, background=tasks)
+
+
+# ---- streams ------------------------------------------------------------------------------------------
+@router.get("/live/{camera_id}/index.m3u8")
+def live_playlist(request: Request, camera_id: CameraId, session: DB, t: Text = "") -> Response:
+    """The camera's live playlist: the newest keyframe-to-keyframe pieces of what the recorder writes."""
+    cred = request_credential(request)
+    ticket = service.check_ticket(key=ticket_key(request), token=t, credential=cred, kind="live",
+                                  camera_id=camera_id, now=utcnow())
+    assert cred is not None
+    service.check_viewer(session=session, ticket=ticket, credential=cred)
+    segments = hub(request).feed(camera_id).refresh(_fallback(request, camera_id, session))
+    if not segments:
+        raise NotFound("no live video from this camera right now")
+    token = quote(t)
+    text = hls.live_playlist(segments, lambda s: f"{s.sn}.ts?t={token}")
+    return Response(text, media_type=PLAYLIST_TYPE, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/live/{camera_id}/{sn:int}.ts")
+def live_segment(request: Request, camera_id: CameraId, sn: int, t: Text = "") -> Response:
+    """One live piece (MPEG-TS); checked against the ticket only."""
+    service.check_ticket(key=ticket_key(request), token=t, credential=request_credential(request), kind="live",
+                         camera_id=camera_id, now=utcnow())
+    body = hub(request).feed(camera_id).segment_bytes(sn, _fallback(request, camera_id))
+    if body is None:
+        raise NotFound("this live segment is no longer available")
+    return Response(body, media_type=TS_TYPE, headers={"Cache-Control": "private, max-age=60"})
+
+
+@router.get("/cameras/{camera_id}/playback.m3u8")
+def playback_playlist(request: Request, camera_id: CameraId, session: DB, t: Text = "") -> Response:
+    """The HLS VOD playlist of the ticket's range, built from the segment index."""
+    cred = request_credential(request)
+    ticket = service.check_ticket(key=ticket_key(request), token=t, credential=cred, kind="playback",
+                                  camera_id=camera_id, now=utcnow())
+    assert cred is not None
+    service.check_viewer(session=session, ticket=ticket, credential=cred)
+    rows = service.ticket_segments(session=session, ticket=ticket)
+    if not rows:
+        raise NotFound("no recording in this range")
+    token = quote(t)
+    items = [hls.VodSegment(r.id, r.start, r.end, r.duration) for r in rows]
+    text = hls.vod_playlist(items, lambda s: f"playback/{s.id}.ts?t={token}")
+    return Response(text, media_type=PLAYLIST_TYPE, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/cameras/{camera_id}/playback/{segment_id:int}.ts")
+def playback_segment(request: Request, camera_id: CameraId, segment_id: int, session: DB, t: Text = "") -> Response:
+    """One recorded segment of the ticket's range."""
+    ticket = service.check_ticket(key=ticket_key(request), token=t, credential=request_credential(request),
+                                  kind="playback", camera_id=camera_id, now=utcnow())
+    seg = service.ticket_segment(session=session, ticket=ticket, segment_id=segment_id)
+    storage = _storage(request)
+    headers = {"Cache-Control": "private, max-age=3600"}
+    if isinstance(storage, LocalStorage):
+        path = storage.path(seg.path)
+        if not path.is_file():
+            raise NotFound(f"segment {segment_id} is missing from storage")
+        return FileResponse(path, media_type=TS_TYPE, headers=headers)
+    return Response(storage.get_range(seg.path), media_type=TS_TYPE, headers=headers)

@@ -1,0 +1,1 @@
+"""Alembic migrations for kgys (SQLite and PostgreSQL)."""

@@ -1,0 +1,1 @@
+"""Recording: ffmpeg supervision, spool → verify → hash → store → index, gaps, health, retention and holds."""

@@ -1,0 +1,112 @@
+"""ffmpeg argument lists for recording a camera, and the names of the files ffmpeg writes. Pure.
+
+One ffmpeg per camera reads RTSP over TCP and copies the video (H.264 or H.265, no re-encoding) into
+segments of about ``segment_seconds`` in the camera's spool directory. ffmpeg cuts only at keyframes, so
+every segment starts with one.
+
+Segments are MPEG-TS, not MP4. An MP4 file is readable only once its index (``moov``) is written at
+the end, so an ffmpeg that is killed mid-segment leaves an unreadable file and the seconds in it are
+lost; fragmented MP4 loses the fragment being written. MPEG-TS has no index: every 188-byte packet
+stands alone, so a file cut off at any byte is readable up to its last whole packet, and the footage
+until the moment of a crash is kept. TS also carries H.265, and HLS players read it as it is.
+
+File names are ``<run>_<UTC start, seconds>Z.ts``: ``run`` names one ffmpeg process, so a file is known
+finished once its run has ended or a newer file of the same run exists. ffmpeg's ``strftime`` uses local
+time, so the process must run with ``TZ=UTC`` (see :func:`record_env`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
+
+SEGMENT_SUFFIX = ".ts"
+_NAME = re.compile(r"^(?P<run>[A-Za-z0-9]+)_(?P<ts>\d{8}T\d{6})Z\.ts$")
+
+
+@dataclass(frozen=True)
+class RecordSpec:
+    """Everything needed to start recording one camera."""
+
+    url: str
+    spool_dir: Path
+    run: str
+    segment_seconds: float = 10.0
+    timeout_seconds: float = 5.0
+    ffmpeg_path: str = "ffmpeg"
+
+
+def with_credentials(url: str, username: str | None, password: str | None) -> str:
+    """The stream URL with user and password inserted (both percent-encoded); unchanged without a user."""
+    if not username:
+        return url
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"{quote(username, safe='')}:{quote(password or '', safe='')}@{host}"
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def redact(url: str) -> str:
+    """The URL without a password, for logs and stored reasons."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def record_args(spec: RecordSpec) -> list[str]:
+    """The ffmpeg command line recording ``spec.url`` into segments in ``spec.spool_dir``."""
+    pattern = spec.spool_dir / f"{spec.run}_%Y%m%dT%H%M%SZ{SEGMENT_SUFFIX}"
+    return [
+        spec.ffmpeg_path, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "warning",
+        "-rtsp_transport", "tcp",
+        "-timeout", str(int(spec.timeout_seconds * 1_000_000)),
+        "-i", spec.url,
+        "-map", "0:v:0",
+        "-c", "copy",
+        "-f", "segment",
+        "-segment_format", "mpegts",
+        "-segment_time", f"{spec.segment_seconds:g}",
+        "-reset_timestamps", "1",
+        "-strftime", "1",
+        str(pattern),
+    ]
+
+
+def record_env(base: dict[str, str]) -> dict[str, str]:
+    """The environment for a recording ffmpeg: ``base`` with ``TZ=UTC`` so file names carry UTC times."""
+    env = dict(base)
+    env["TZ"] = "UTC"
+    return env
+
+
+def parse_segment_name(name: str) -> tuple[str, datetime] | None:
+    """The run and UTC start time encoded in a segment file name, or None for any other file."""
+    m = _NAME.match(name)
+    if not m:
+        return None
+    try:
+        start = datetime.strptime(m.group("ts"), "%Y%m%dT%H%M%S").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+    return m.group("run"), start
+
+
+def run_name(started: datetime) -> str:
+    """A run identifier from the moment an ffmpeg process was started (milliseconds, sortable)."""
+    return f"r{int(started.timestamp() * 1000):015d}"
+
+
+def run_started(run: str) -> datetime | None:
+    """When the ffmpeg of a run (named by :func:`run_name`) was started; None for other names."""
+    if len(run) != 16 or run[0] != "r" or not run[1:].isdigit():
+        return None
+    return datetime.fromtimestamp(int(run[1:]) / 1000, UTC)

@@ -1,0 +1,206 @@
+"""Legal holds: footage of a camera and time range kept for an investigation.
+
+A hold names the reason, the legal basis (the order or file number), who placed it and, optionally, the
+date it lapses. It protects every segment it touches, even partly, from retention and from disk pressure.
+Releasing a hold keeps its row with who released it and when. Every change is written to the audit log
+with the reason and legal basis, through the :class:`~kgys.audit.mechanism.Audited` mechanism.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy.orm import Session
+
+from kgys.accounts.actor import Actor
+from kgys.accounts.permissions import Perm
+from kgys.audit import mechanism
+from kgys.cameras.models import Camera
+from kgys.db import utcnow
+from kgys.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
+from kgys.recording.models import LegalHold
+from kgys.recording.retention import HoldInfo
+from kgys.sites import service as site_service
+from kgys.sites.models import Site
+
+log = logging.getLogger(__name__)
+
+MAX_TEXT = 2000
+
+
+def may_manage(actor: Actor) -> bool:
+    """Whether the actor's role may place and release legal holds."""
+    return actor.can(Perm.HOLDS_MANAGE)
+
+
+def _require_manage(actor: Actor) -> None:
+    if not may_manage(actor):
+        raise PermissionDenied(f"role '{actor.role}' may not place or release legal holds", perm="holds.manage")
+
+
+def _require_read(actor: Actor) -> None:
+    if not actor.can(Perm.HOLDS_READ):
+        raise PermissionDenied(f"role '{actor.role}' may not see legal holds", perm="holds.read")
+
+
+@contextmanager
+def _attributed(session: Session, actor: Actor, reason: str, legal_basis: str | None) -> Iterator[None]:
+    """Within the block, audited changes carry this actor, reason and legal basis."""
+    keys = (mechanism.ACTOR_KEY, mechanism.REASON_KEY, mechanism.LEGAL_BASIS_KEY)
+    old = tuple(session.info.get(k) for k in keys)
+    mechanism.set_actor(session, actor, reason=reason, legal_basis=legal_basis)
+    try:
+        yield
+    finally:
+        for key, value in zip(keys, old, strict=True):
+            session.info[key] = value
+
+
+def _text(field: str, value: str, errors: list[FieldError]) -> str:
+    cleaned = value.strip()
+    if not cleaned:
+        errors.append(FieldError(field, "is required"))
+    elif len(cleaned) > MAX_TEXT:
+        errors.append(FieldError(field, f"at most {MAX_TEXT} characters"))
+    return cleaned
+
+
+def _aware(field: str, value: datetime, errors: list[FieldError]) -> None:
+    if value.tzinfo is None:
+        errors.append(FieldError(field, "needs a time zone (e.g. 2025-03-01T10:00:00+03:00)", value=value.isoformat()))
+
+
+def find_camera(*, session: Session, actor: Actor, site_code: str, camera: str) -> tuple[Site, Camera]:
+    """The camera named ``camera`` at site ``site_code``, within the actor's scope."""
+    site = site_service.get_site(session=session, actor=actor, code=site_code, perm=Perm.SITES_READ)
+    cam = session.scalar(select(Camera).where(Camera.site_id == site.id, Camera.name == camera))
+    if cam is None:
+        raise NotFound(f"site '{site_code}' has no camera '{camera}'", code=site_code, camera=camera)
+    return site, cam
+
+
+def add_hold(
+    *,
+    session: Session,
+    actor: Actor,
+    site_code: str,
+    camera: str,
+    start: datetime,
+    end: datetime,
+    reason: str,
+    legal_basis: str,
+    until: datetime | None = None,
+    now: datetime | None = None,
+) -> LegalHold:
+    """Place a hold on a camera's footage from ``start`` to ``end``, until ``until`` or until released."""
+    _require_manage(actor)
+    now = now or utcnow()
+    errors: list[FieldError] = []
+    reason = _text("reason", reason, errors)
+    legal_basis = _text("legal_basis", legal_basis, errors)
+    _aware("start", start, errors)
+    _aware("end", end, errors)
+    if until is not None:
+        _aware("until", until, errors)
+    if not errors:
+        if end < start:
+            errors.append(FieldError("end", "is before the start"))
+        if until is not None and until <= now:
+            errors.append(FieldError("until", "must be in the future", value=until.isoformat()))
+    if errors:
+        raise ValidationFailed(errors)
+    site, cam = find_camera(session=session, actor=actor, site_code=site_code, camera=camera)
+    hold = LegalHold(camera_id=cam.id, site_id=site.id, start=start, end=end, reason=reason,
+                     legal_basis=legal_basis, created_by=actor.username[:64], created_by_id=actor.id,
+                     created_at=now, until=until)
+    with _attributed(session, actor, reason, legal_basis):
+        session.add(hold)
+        session.flush()
+    log.info("legal hold %s placed on camera %s (%s – %s) by %s", hold.id, cam.id, start, end, actor.username)
+    return hold
+
+
+def _active_clause(now: datetime) -> ColumnElement[bool]:
+    return and_(or_(LegalHold.released_at.is_(None), LegalHold.released_at > now),
+                or_(LegalHold.until.is_(None), LegalHold.until > now))
+
+
+def list_holds(
+    *,
+    session: Session,
+    actor: Actor,
+    site_code: str | None = None,
+    camera: str | None = None,
+    active_only: bool = False,
+    now: datetime | None = None,
+) -> Sequence[tuple[LegalHold, Site, Camera]]:
+    """Holds within the actor's scope, newest first, each with its site and camera."""
+    _require_read(actor)
+    stmt = (select(LegalHold, Site, Camera).join(Site, Site.id == LegalHold.site_id)
+            .join(Camera, Camera.id == LegalHold.camera_id).where(site_service.scope_clause(actor)))
+    if site_code is not None:
+        site = site_service.get_site(session=session, actor=actor, code=site_code, perm=Perm.SITES_READ)
+        stmt = stmt.where(LegalHold.site_id == site.id)
+        if camera is not None:
+            stmt = stmt.where(Camera.name == camera)
+    elif camera is not None:
+        raise ValidationFailed([FieldError("camera", "give the site as well")])
+    if active_only:
+        stmt = stmt.where(_active_clause(now or utcnow()))
+    rows = session.execute(stmt.order_by(LegalHold.created_at.desc(), LegalHold.id.desc()))
+    return [(hold, site, cam) for hold, site, cam in rows]
+
+
+def get_hold(*, session: Session, actor: Actor, hold_id: int) -> LegalHold:
+    """One hold within the actor's scope."""
+    _require_read(actor)
+    hold = session.scalar(select(LegalHold).join(Site, Site.id == LegalHold.site_id)
+                          .where(LegalHold.id == hold_id, site_service.scope_clause(actor)))
+    if hold is None:
+        raise NotFound(f"no legal hold {hold_id}", hold_id=hold_id)
+    return hold
+
+
+def release_hold(*, session: Session, actor: Actor, hold_id: int, reason: str,
+                 now: datetime | None = None) -> LegalHold:
+    """End a hold; its row stays with who released it and when, and its footage falls back under retention."""
+    _require_manage(actor)
+    errors: list[FieldError] = []
+    reason = _text("reason", reason, errors)
+    if errors:
+        raise ValidationFailed(errors)
+    hold = get_hold(session=session, actor=actor, hold_id=hold_id)
+    now = now or utcnow()
+    if hold.released_at is not None:
+        raise Conflict(f"legal hold {hold_id} was already released on {hold.released_at:%Y-%m-%d %H:%M} UTC "
+                       f"by {hold.released_by}", hold_id=hold_id)
+    with _attributed(session, actor, reason, hold.legal_basis):
+        hold.released_at = now
+        hold.released_by = actor.username[:64]
+        session.flush()
+    log.info("legal hold %s released by %s", hold.id, actor.username)
+    return hold
+
+
+def is_active(hold: LegalHold, now: datetime) -> bool:
+    """Whether the hold protects footage at ``now``."""
+    return to_info(hold).active(now)
+
+
+def to_info(hold: LegalHold) -> HoldInfo:
+    """The plain form retention decides on."""
+    return HoldInfo(id=hold.id, camera_id=hold.camera_id, start=hold.start, end=hold.end, until=hold.until,
+                    released_at=hold.released_at)
+
+
+def active_for_cameras(*, session: Session, camera_ids: Iterable[int], now: datetime) -> list[HoldInfo]:
+    """Every hold active at ``now`` on any of the cameras (for the retention job; not scoped)."""
+    ids = sorted(set(camera_ids))
+    if not ids:
+        return []
+    rows = session.scalars(select(LegalHold).where(LegalHold.camera_id.in_(ids), _active_clause(now)))
+    return [to_info(h) for h in rows]

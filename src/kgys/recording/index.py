@@ -1,0 +1,163 @@
+"""Writes of the recorder worker: segment rows, quarantine, gaps, camera health and recording alerts.
+
+Every function takes an explicit session and flushes; the worker commits once per finished segment or
+per state change. No actor: these rows are written by the system itself and are not audited changes.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from kgys.cameras.models import Camera
+from kgys.cameras.secrets import CredentialBox
+from kgys.db import utcnow
+from kgys.recording import gaps as rules
+from kgys.recording.ffmpeg import with_credentials
+from kgys.recording.models import CameraHealth, Gap, QuarantinedSegment, RecordingAlert, Segment
+from kgys.recording.probe import StreamInfo
+
+log = logging.getLogger(__name__)
+
+ALERT_STOPPED = "recording_stopped"
+ALERT_QUARANTINED = "segment_quarantined"
+ALERT_STORAGE = "storage_error"
+
+
+@dataclass(frozen=True)
+class CameraConf:
+    """What the recorder needs of a camera (credentials already in the URL)."""
+
+    id: int
+    site_id: int
+    url: str
+    codec: str
+
+
+def recording_cameras(session: Session, box: CredentialBox) -> list[CameraConf]:
+    """Every enabled camera with a stream URL."""
+    rows = session.scalars(select(Camera).where(Camera.enabled.is_(True), Camera.stream_url != "")
+                           .order_by(Camera.id)).all()
+    out = []
+    for cam in rows:
+        url = cam.stream_url
+        if cam.credentials:
+            creds = box.open(cam.credentials)
+            url = with_credentials(url, creds.username, creds.password)
+        out.append(CameraConf(id=cam.id, site_id=cam.site_id, url=url, codec=cam.codec))
+    return out
+
+
+def last_segment(session: Session, camera_id: int) -> Segment | None:
+    """The camera's most recently indexed segment."""
+    return session.scalars(select(Segment).where(Segment.camera_id == camera_id)
+                           .order_by(Segment.id.desc()).limit(1)).first()
+
+
+def add_segment(session: Session, segment: Segment) -> Segment:
+    """Index a stored segment and mark the camera as recording."""
+    session.add(segment)
+    session.flush()
+    h = health(session, segment.camera_id)
+    h.last_segment_at = segment.end
+    session.flush()
+    return segment
+
+
+def add_quarantine(session: Session, item: QuarantinedSegment) -> QuarantinedSegment:
+    """Record a segment put aside, and raise an alert about it."""
+    session.add(item)
+    session.flush()
+    raise_alert(session, camera_id=item.camera_id, site_id=item.site_id, kind=ALERT_QUARANTINED,
+                severity="warning", message=f"segment quarantined ({item.reason}): {item.detail}".strip())
+    return item
+
+
+def raise_alert(session: Session, *, camera_id: int | None, site_id: int | None, kind: str, severity: str,
+                message: str) -> RecordingAlert:
+    """Store an alert for operators."""
+    alert = RecordingAlert(camera_id=camera_id, site_id=site_id, kind=kind, severity=severity, message=message)
+    session.add(alert)
+    session.flush()
+    log.warning("alert %s camera=%s: %s", kind, camera_id, message)
+    return alert
+
+
+def resolve_alerts(session: Session, *, camera_id: int, kind: str, at: datetime | None = None) -> None:
+    """Mark the camera's open alerts of ``kind`` as resolved."""
+    session.execute(update(RecordingAlert)
+                    .where(RecordingAlert.camera_id == camera_id, RecordingAlert.kind == kind,
+                           RecordingAlert.resolved_at.is_(None))
+                    .values(resolved_at=at or utcnow()))
+    session.flush()
+
+
+def open_gap_of(session: Session, camera_id: int) -> Gap | None:
+    """The camera's gap that has not ended yet."""
+    return session.scalars(select(Gap).where(Gap.camera_id == camera_id, Gap.end.is_(None))
+                           .order_by(Gap.id.desc()).limit(1)).first()
+
+
+def open_gap(session: Session, *, camera_id: int, site_id: int, start: datetime, cause: str, detail: str,
+             alert: bool = True) -> Gap:
+    """Open a gap (and alert), or fold a new failure into the gap already open."""
+    gap = open_gap_of(session, camera_id)
+    if gap is None:
+        gap = Gap(camera_id=camera_id, site_id=site_id, start=start, cause=cause, detail=detail)
+        session.add(gap)
+        if alert:
+                raise_alert(session, camera_id=camera_id, site_id=site_id, kind=ALERT_STOPPED, severity="critical",
+                        message=f"camera stopped recording ({cause}): {detail}")
+    else:
+        gap.cause = rules.merge_cause(gap.cause, cause)
+        first = gap.detail.split("\nlatest: ", 1)[0]
+        gap.detail = first if detail == first else f"{first}\nlatest: {detail}"
+    session.flush()
+    return gap
+
+
+def close_gap(session: Session, *, camera_id: int, end: datetime) -> Gap | None:
+    """End the camera's open gap where recording resumed, and resolve its alert."""
+    gap = open_gap_of(session, camera_id)
+    if gap is None:
+        return None
+    gap.end = max(end, gap.start)
+    resolve_alerts(session, camera_id=camera_id, kind=ALERT_STOPPED)
+    session.flush()
+    return gap
+
+
+def health(session: Session, camera_id: int) -> CameraHealth:
+    """The camera's health row, created on first use."""
+    row = session.get(CameraHealth, camera_id)
+    if row is None:
+        row = CameraHealth(camera_id=camera_id, state="unknown", reason="", since=utcnow(), restarts=0)
+        session.add(row)
+        session.flush()
+    return row
+
+
+def set_state(session: Session, *, camera_id: int, state: str, reason: str, restarted: bool = False) -> CameraHealth:
+    """Record the camera as online or offline, with the reason; ``since`` moves only when the state does."""
+    row = health(session, camera_id)
+    if row.state != state:
+        row.state, row.since = state, utcnow()
+    row.reason = reason
+    if restarted:
+        row.restarts = (row.restarts or 0) + 1
+    session.flush()
+    return row
+
+
+def set_measured(session: Session, *, camera_id: int, info: StreamInfo) -> CameraHealth:
+    """Store the stream properties measured on a recorded segment."""
+    row = health(session, camera_id)
+    row.codec, row.width, row.height = info.codec, info.width, info.height
+    row.fps, row.bitrate_kbps, row.keyframe_interval = info.fps, info.bitrate_kbps, info.keyframe_interval
+    row.measured_at = utcnow()
+    session.flush()
+    return row

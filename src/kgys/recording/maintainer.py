@@ -1,0 +1,286 @@
+"""The maintainer: turns finished spool files into stored, hashed, chained and indexed segments.
+
+For each finished file of a camera, oldest first: check it (size, MPEG-TS structure, H.264/H.265 video,
+keyframe at start, duration, plausible bit rate), hash it (SHA-256), chain it to the camera's previous
+segment, move it into storage and write its row, in one transaction per file. A file that fails a check
+is moved to the quarantine directory, recorded and reported, never silently dropped. A file is finished
+when ffmpeg has moved on to a newer file or the ffmpeg that wrote it is no longer running. Only a segment
+written by an ffmpeg started after a gap opened can close that gap.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from kgys.cameras.models import Camera
+from kgys.db import transaction, utcnow
+from kgys.errors import KgysError
+from kgys.recording import gaps as rules
+from kgys.recording import index
+from kgys.recording.ffmpeg import SEGMENT_SUFFIX, parse_segment_name, run_name, run_started
+from kgys.recording.models import GENESIS, QuarantinedSegment, Segment
+from kgys.recording.storage import Storage, StorageError, segment_key
+from kgys.recording.tsinfo import TsInfo, inspect_file
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a segment must satisfy to be indexed."""
+
+    max_seconds: float = 60.0
+    max_kbps: float = 100_000.0
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The result of checking one segment."""
+
+    ok: bool
+    reason: str = ""
+    detail: str = ""
+
+
+def check(info: TsInfo, size: int, limits: Limits) -> Verdict:
+    """Whether a segment may be indexed, and if not, why."""
+    if size <= 0:
+        return Verdict(False, "empty", "the file has no bytes")
+    if not info.synced:
+        return Verdict(False, "not_mpegts", "the file is not an MPEG transport stream")
+    if info.codec is None:
+        return Verdict(False, "no_video", "no H.264 or H.265 video stream")
+    if info.frames_seen == 0 or info.duration <= 0:
+        return Verdict(False, "no_frames", "no timed video frame")
+    if not info.keyframe_at_start:
+        return Verdict(False, "no_keyframe_at_start", "the first frame is not a keyframe")
+    if info.duration > limits.max_seconds:
+        return Verdict(False, "too_long", f"{info.duration:.1f} s is longer than {limits.max_seconds:.0f} s")
+    kbps = size * 8 / info.duration / 1000
+    if kbps > limits.max_kbps:
+        return Verdict(False, "implausible_bitrate", f"{kbps:.0f} kbit/s")
+    return Verdict(True)
+
+
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file."""
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class Indexed:
+    """One segment the maintainer has just indexed."""
+
+    camera_id: int
+    segment_id: int
+    run: str
+    start: datetime
+    end: datetime
+    closed_at: datetime
+    indexed_at: datetime
+
+    @property
+    def delay(self) -> float:
+        """Seconds from the file being closed to its row being committed."""
+        return (self.indexed_at - self.closed_at).total_seconds()
+
+
+@dataclass
+class _Last:
+    sha256: str
+    end: datetime
+    run: str
+
+
+class Maintainer:
+    """Processes each camera's spool directory."""
+
+    def __init__(self, *, sessions: sessionmaker[Session], storage: Storage, spool_dir: Path,
+                 quarantine_dir: Path, limits: Limits, on_measure: Callable[[int, Path], None] | None = None,
+                 measure_every: float = 600.0, clock: Callable[[], datetime] = utcnow) -> None:
+        self.sessions = sessions
+        self.storage = storage
+        self.spool_dir = spool_dir
+        self.quarantine_dir = quarantine_dir
+        self.limits = limits
+        self.on_measure = on_measure
+        self.measure_every = measure_every
+        self._measured: dict[int, datetime] = {}
+        self.clock = clock
+        self._last: dict[int, _Last | None] = {}
+        self._sites: dict[int, int] = {}
+        self._storage_alerted: set[int] = set()
+
+    def last_end(self, camera_id: int) -> datetime | None:
+        """End of the camera's newest indexed segment."""
+        last = self._load_last(camera_id)
+        return last.end if last else None
+
+    def _load_last(self, camera_id: int) -> _Last | None:
+        if camera_id not in self._last:
+            with self.sessions() as s:
+                seg = index.last_segment(s, camera_id)
+                self._last[camera_id] = _Last(seg.sha256, seg.end, "") if seg else None
+        return self._last[camera_id]
+
+    def site_of(self, session: Session, camera_id: int) -> int | None:
+        """The site of a camera (cached)."""
+        if camera_id not in self._sites:
+            cam = session.get(Camera, camera_id)
+            if cam is None:
+                return None
+            self._sites[camera_id] = cam.site_id
+        return self._sites[camera_id]
+
+    def pending(self, active: Mapping[int, str]) -> list[tuple[int, Path, str, datetime]]:
+        """Finished spool files, oldest first per camera: (camera, path, run, name start)."""
+        out: list[tuple[int, Path, str, datetime]] = []
+        if not self.spool_dir.is_dir():
+            return out
+        for cam_dir in sorted(self.spool_dir.iterdir()):
+            if not cam_dir.name.isdigit() or not cam_dir.is_dir():
+                continue
+            camera_id = int(cam_dir.name)
+            files = []
+            for p in cam_dir.iterdir():
+                parsed = parse_segment_name(p.name) if p.name.endswith(SEGMENT_SUFFIX) else None
+                if parsed:
+                    files.append((parsed[0], parsed[1], p))
+            files.sort(key=lambda f: (f[0], f[1], f[2].name))
+            live = active.get(camera_id)
+            newest_live = max((f for f in files if f[0] == live), default=None, key=lambda f: (f[1], f[2].name))
+            for run, start, path in files:
+                if newest_live is not None and path == newest_live[2]:
+                    continue
+                out.append((camera_id, path, run, start))
+        return out
+
+    def scan(self, active: Mapping[int, str]) -> list[Indexed]:
+        """Index every finished file; ``active`` maps a camera to the run its live ffmpeg is writing."""
+        done: list[Indexed] = []
+        blocked: set[int] = set()
+        for camera_id, path, run, start in self.pending(active):
+            if camera_id in blocked:
+                continue
+            try:
+                item = self.process(camera_id, path, run, start)
+            except StorageError as exc:
+                blocked.add(camera_id)
+                self._storage_trouble(camera_id, str(exc))
+                continue
+            if item is not None:
+                done.append(item)
+        return done
+
+    def process(self, camera_id: int, path: Path, run: str, name_start: datetime) -> Indexed | None:
+        """Check, hash, store and index one finished file (or quarantine it)."""
+        st = path.stat()
+        if st.st_size == 0:
+            log.info("removing empty spool file %s", path)
+            path.unlink()
+            return None
+        closed_at = datetime.fromtimestamp(st.st_mtime, UTC)
+        info = inspect_file(path)
+        verdict = check(info, st.st_size, self.limits)
+        sha = sha256_file(path)
+        with self.sessions() as session:
+            site_id = self.site_of(session, camera_id)
+        if site_id is None:
+            log.warning("spool file %s belongs to no known camera; left in place", path)
+            return None
+        if not verdict.ok:
+            self._quarantine(camera_id, site_id, path, name_start, st.st_size, sha, verdict)
+            return None
+        last = self._load_last(camera_id)
+        start, end = rules.segment_times(
+            name_start=name_start, closed_at=closed_at, duration=info.duration,
+            prev_end=last.end if last else None, same_run=bool(last and last.run == run), run_start=run_started(run))
+        key = segment_key(site_id=site_id, camera_id=camera_id, start=start, filename=path.name)
+        prev = last.sha256 if last else GENESIS
+        measured = self._measured.get(camera_id)
+        due = measured is None or (closed_at - measured).total_seconds() >= self.measure_every
+        if self.on_measure is not None and (due or not last or last.run != run):
+            self._measured[camera_id] = closed_at
+            self._measure(camera_id, path)
+        try:
+            with transaction(self.sessions) as session:
+                row = index.add_segment(session, Segment(
+                    camera_id=camera_id, site_id=site_id, start=start, end=end, duration=info.duration,
+                    bytes=st.st_size, sha256=sha, prev_sha256=prev, path=key, codec=info.codec or "",
+                    width=info.width, height=info.height, indexed_at=self.clock()))
+                gap = index.open_gap_of(session, camera_id)
+                if gap is not None and start >= gap.start and run >= run_name(gap.created_at):
+                    index.close_gap(session, camera_id=camera_id, end=start)
+                health = index.health(session, camera_id)
+                if health.state != "online":
+                    index.set_state(session, camera_id=camera_id, state="online", reason="recording")
+                self.storage.put(key, path)
+                row_id, indexed_at = row.id, row.indexed_at
+        except StorageError:
+            raise
+        except Exception:
+            self._restore(key, path)
+            raise
+        self._last[camera_id] = _Last(sha, end, run)
+        if camera_id in self._storage_alerted:
+            self._storage_alerted.discard(camera_id)
+            with transaction(self.sessions) as session:
+                index.resolve_alerts(session, camera_id=camera_id, kind=index.ALERT_STORAGE)
+        return Indexed(camera_id, row_id, run, start, end, closed_at, indexed_at)
+
+    def _restore(self, key: str, path: Path) -> None:
+        """Put a stored file back into the spool after its row could not be committed."""
+        if path.exists():
+            return
+        try:
+            path.write_bytes(self.storage.get_range(key))
+            self.storage.delete(key)
+        except KgysError:
+            log.exception("could not return %s to the spool", key)
+
+    def _measure(self, camera_id: int, path: Path) -> None:
+        probe_dir = self.spool_dir / ".probe"
+        probe_dir.mkdir(parents=True, exist_ok=True)
+        link = probe_dir / f"{camera_id}_{path.name}"
+        try:
+            if link.exists():
+                link.unlink()
+            os.link(path, link)
+        except OSError:
+            shutil.copyfile(path, link)
+        assert self.on_measure is not None
+        self.on_measure(camera_id, link)
+
+    def _quarantine(self, camera_id: int, site_id: int, path: Path, start: datetime, size: int, sha: str,
+                    verdict: Verdict) -> None:
+        target_dir = self.quarantine_dir / str(camera_id)
+        target_dir.mkdir(parents=True, exist_ok=True)
+        target = target_dir / path.name
+        shutil.move(path, target)
+        log.warning("quarantined %s: %s %s", path.name, verdict.reason, verdict.detail)
+        with transaction(self.sessions) as session:
+            index.add_quarantine(session, QuarantinedSegment(
+                camera_id=camera_id, site_id=site_id, start=start, bytes=size, sha256=sha, path=str(target),
+                reason=verdict.reason, detail=verdict.detail))
+
+    def _storage_trouble(self, camera_id: int, message: str) -> None:
+        if camera_id in self._storage_alerted:
+            return
+        self._storage_alerted.add(camera_id)
+        with transaction(self.sessions) as session:
+            site_id = self.site_of(session, camera_id)
+            index.raise_alert(session, camera_id=camera_id, site_id=site_id, kind=index.ALERT_STORAGE,
+                              severity="critical", message=f"segments stay in the spool: {message}")

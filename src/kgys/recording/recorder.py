@@ -1,0 +1,329 @@
+"""The recorder: one ffmpeg per enabled camera, restarted with back-off, with health and gaps.
+
+Each poll, in this order: notice ffmpegs that ended or stalled; let the maintainer index every finished
+spool file (so a dead ffmpeg's last file is indexed before anything else happens); open a gap for each
+camera that stopped, starting where its last indexed segment ends, with the cause and the reason; start
+the ffmpegs that are due. The maintainer closes a camera's gap with the first segment after it.
+
+On start, files left in the spool by a previous recorder are indexed first; then each camera that has
+recorded before gets a gap with cause ``recorder_down`` from its last segment (unless one is open), which
+its first new segment closes. ffmpeg children are bound to the recorder's life (they get SIGTERM when it
+dies), so a killed recorder leaves no orphan writing into the spool; they run in their own session, so a
+Ctrl-C meant for the recorder reaches them once, from the recorder, and they close their last file cleanly.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import logging
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import IO
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from kgys.cameras.secrets import CredentialBox
+from kgys.config import RecordingSettings
+from kgys.db import transaction, utcnow
+from kgys.recording import gaps as rules
+from kgys.recording import index
+from kgys.recording.ffmpeg import RecordSpec, record_args, record_env, redact, run_name
+from kgys.recording.maintainer import Indexed, Maintainer
+from kgys.recording.probe import ProbeError, parse
+
+log = logging.getLogger(__name__)
+
+PR_SET_PDEATHSIG = 1
+MAX_PROBES = 2  # ffprobes running at once; the rest wait their turn
+STOP_GRACE = 3.0  # seconds a stalled ffmpeg gets to close its file before it is killed
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: receive SIGTERM when the recorder dies."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:
+        pass
+
+
+@dataclass
+class CameraRun:
+    """The supervision state of one camera."""
+
+    conf: index.CameraConf
+    proc: subprocess.Popen[bytes] | None = None
+    run: str = ""
+    log_file: IO[bytes] | None = None
+    started_at: datetime | None = None
+    last_progress: float = 0.0
+    last_seen: tuple[str, int] = ("", -1)
+    failures: int = 0
+    next_start: float = 0.0
+    kill_at: float | None = None  # a stalled ffmpeg was asked to stop; kill it if still running then
+
+
+@dataclass
+class _Probe:
+    camera_id: int
+    proc: subprocess.Popen[bytes]
+    out: Path
+    link: Path
+    started: float = field(default_factory=time.monotonic)
+
+
+def _tail(path: Path, size: int = 4096) -> str:
+    try:
+        with path.open("rb") as fh:
+            fh.seek(max(0, path.stat().st_size - size))
+            return fh.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+class Recorder:
+    """Supervises the ffmpegs of every enabled camera."""
+
+    def __init__(self, *, cfg: RecordingSettings, sessions: sessionmaker[Session], box: CredentialBox,
+                 maintainer: Maintainer, spool_dir: Path, mono: Callable[[], float] = time.monotonic) -> None:
+        self.cfg = cfg
+        self.sessions = sessions
+        self.box = box
+        self.maintainer = maintainer
+        self.spool_dir = spool_dir
+        self.mono = mono
+        self.runs: dict[int, CameraRun] = {}
+        self.probes: list[_Probe] = []
+        self.probe_queue: list[tuple[int, Path]] = []
+        self._refreshed = -1e9
+        maintainer.on_measure = self._start_probe
+
+    # ---- life cycle -------------------------------------------------------------------------------
+    def start(self) -> list[Indexed]:
+        """Index what a previous recorder left, mark the time it was down, and start recording."""
+        for stale in (self.spool_dir / ".probe").glob("*"):
+            stale.unlink(missing_ok=True)
+        leftovers = self.maintainer.scan({})
+        self.refresh(force=True)
+        with transaction(self.sessions) as session:
+            for cam_id, run in self.runs.items():
+                last_end = self.maintainer.last_end(cam_id)
+                if last_end is not None and index.open_gap_of(session, cam_id) is None:
+                    index.open_gap(session, camera_id=cam_id, site_id=run.conf.site_id, start=last_end,
+                                   cause=rules.RECORDER_DOWN, detail="the recorder was not running")
+                    index.set_state(session, camera_id=cam_id, state="offline", reason="recorder was down")
+        return leftovers + self.poll()
+
+    def refresh(self, force: bool = False) -> None:
+        """Re-read the camera list: start new cameras, stop removed or disabled ones, restart changed URLs."""
+        now = self.mono()
+        if not force and now - self._refreshed < self.cfg.refresh_seconds:
+            return
+        self._refreshed = now
+        with self.sessions() as session:
+            confs = {c.id: c for c in index.recording_cameras(session, self.box)}
+        for cam_id in list(self.runs):
+            if cam_id not in confs:
+                self._stop(self.runs.pop(cam_id))
+                self._mark_stopped(cam_id, "camera disabled or removed")
+        for cam_id, conf in confs.items():
+            run = self.runs.get(cam_id)
+            if run is None:
+                self.runs[cam_id] = CameraRun(conf=conf, next_start=now)
+            elif run.conf != conf:
+                log.info("camera %s changed; restarting its recording", cam_id)
+                self._stop(run)
+                run.conf, run.failures, run.next_start = conf, 0, now
+
+    def poll(self) -> list[Indexed]:
+        """One round of supervision; returns the segments indexed in it."""
+        self.refresh()
+        now = self.mono()
+        ended: list[tuple[CameraRun, str, str]] = []
+        for run in self.runs.values():
+            if run.proc is None:
+                continue
+            code = run.proc.poll()
+            if code is not None:
+                ended.append((run, *self._finish(run, code, stalled=run.kill_at is not None)))
+                run.proc, run.kill_at = None, None
+            elif run.kill_at is not None:
+                if now >= run.kill_at:
+                    run.proc.kill()
+            elif self._stalled(run, now):
+                log.warning("camera %s: no data for %.0f s; restarting ffmpeg", run.conf.id, self.cfg.stall_seconds)
+                run.proc.send_signal(signal.SIGTERM)
+                run.kill_at = now + STOP_GRACE
+        active = {cam_id: r.run for cam_id, r in self.runs.items() if r.proc is not None}
+        indexed = self.maintainer.scan(active)
+        for item in indexed:
+            cam_run = self.runs.get(item.camera_id)
+            if cam_run is not None and item.run == cam_run.run:
+                cam_run.failures = 0
+                cam_run.last_progress = now
+        if ended:
+            with transaction(self.sessions) as session:
+                for run, cause, reason in ended:
+                    start = self.maintainer.last_end(run.conf.id) or run.started_at or utcnow()
+                    index.open_gap(session, camera_id=run.conf.id, site_id=run.conf.site_id, start=start,
+                                   cause=cause, detail=reason)
+                    index.set_state(session, camera_id=run.conf.id, state="offline", reason=reason, restarted=True)
+                    run.failures += 1
+                    delay = rules.backoff(run.failures, self.cfg.backoff_initial_seconds, self.cfg.backoff_max_seconds)
+                    run.next_start = now + delay
+                    log.warning("camera %s stopped recording (%s): %s; retry in %.1f s",
+                                run.conf.id, cause, reason, delay)
+        for run in self.runs.values():
+            if run.proc is None and now >= run.next_start:
+                self._spawn(run)
+        self._collect_probes()
+        return indexed
+
+    def shutdown(self, timeout: float = 5.0) -> list[Indexed]:
+        """Stop every ffmpeg cleanly and index the files they finished."""
+        for run in self.runs.values():
+            if run.proc is not None and run.proc.poll() is None:
+                run.proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for run in self.runs.values():
+            self._stop(run, deadline=deadline, signalled=True)
+            run.proc = None
+        for probe in self.probes:
+            probe.proc.kill()
+            probe.proc.wait()
+        self._collect_probes(force=True)
+        return self.maintainer.scan({})
+
+    # ---- one camera -------------------------------------------------------------------------------
+    def _spawn(self, run: CameraRun) -> None:
+        cam_dir = self.spool_dir / str(run.conf.id)
+        cam_dir.mkdir(parents=True, exist_ok=True)
+        run.started_at = utcnow()
+        run.run = run_name(run.started_at)
+        for old in cam_dir.glob("*.log"):
+            old.unlink(missing_ok=True)
+        spec = RecordSpec(url=run.conf.url, spool_dir=cam_dir, run=run.run,
+                          segment_seconds=self.cfg.segment_seconds, timeout_seconds=self.cfg.rtsp_timeout_seconds,
+                          ffmpeg_path=self.cfg.ffmpeg_path)
+        run.log_file = (cam_dir / f"{run.run}.log").open("wb")
+        try:
+            run.proc = subprocess.Popen(record_args(spec), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                        stderr=run.log_file, env=record_env(dict(os.environ)),
+                                        start_new_session=True, preexec_fn=_die_with_parent)
+        except OSError as exc:
+            run.log_file.write(f"cannot start ffmpeg: {exc}\n".encode())
+            run.log_file.close()
+            run.proc = None
+            run.failures += 1
+            run.next_start = self.mono() + rules.backoff(run.failures, self.cfg.backoff_initial_seconds,
+                                                         self.cfg.backoff_max_seconds)
+            log.error("camera %s: cannot start %s: %s", run.conf.id, self.cfg.ffmpeg_path, exc)
+            return
+        run.last_progress = self.mono()
+        run.last_seen = ("", -1)
+        log.info("camera %s: recording %s (run %s, pid %s)", run.conf.id, redact(run.conf.url), run.run, run.proc.pid)
+
+    def _stalled(self, run: CameraRun, now: float) -> bool:
+        if now - run.last_progress < 1.0:
+            return False
+        cam_dir = self.spool_dir / str(run.conf.id)
+        newest = ("", -1)
+        try:
+            for entry in os.scandir(cam_dir):
+                if entry.name.startswith(run.run) and entry.name.endswith(".ts") and entry.name >= newest[0]:
+                    newest = (entry.name, entry.stat().st_size)
+        except OSError:
+            pass
+        if newest != run.last_seen:
+            run.last_seen = newest
+            run.last_progress = now
+            return False
+        limit = self.cfg.stall_seconds
+        if newest == ("", -1):  # still connecting: ffmpeg's own time-out comes first
+            limit += 2 * self.cfg.rtsp_timeout_seconds
+        return now - run.last_progress > limit
+
+    def _stop(self, run: CameraRun, deadline: float | None = None, signalled: bool = False) -> None:
+        proc = run.proc
+        if proc is not None and proc.poll() is None:
+            if not signalled:
+                proc.send_signal(signal.SIGTERM)  # once: a second signal makes ffmpeg drop its buffers
+            try:
+                proc.wait(timeout=max(0.1, (deadline or time.monotonic() + 3.0) - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        if run.log_file is not None:
+            run.log_file.close()
+            run.log_file = None
+
+    def _finish(self, run: CameraRun, code: int | None, *, stalled: bool) -> tuple[str, str]:
+        if run.log_file is not None:
+            run.log_file.close()
+            run.log_file = None
+        tail = _tail(self.spool_dir / str(run.conf.id) / f"{run.run}.log")
+        return rules.classify_exit(code, tail, stalled=stalled)
+
+    def _mark_stopped(self, camera_id: int, reason: str) -> None:
+        with transaction(self.sessions) as session:
+            last_end = self.maintainer.last_end(camera_id)
+            if last_end is not None:
+                gap = index.open_gap_of(session, camera_id)
+                if gap is None:
+                    cam = self.maintainer.site_of(session, camera_id)
+                    if cam is not None:
+                        index.open_gap(session, camera_id=camera_id, site_id=cam, start=last_end,
+                                       cause=rules.SCHEDULED, detail=reason, alert=False)
+            index.set_state(session, camera_id=camera_id, state="offline", reason=reason)
+
+    # ---- measurement ------------------------------------------------------------------------------
+    def _start_probe(self, camera_id: int, link: Path) -> None:
+        if len(self.probes) >= MAX_PROBES:
+            self.probe_queue.append((camera_id, link))
+            return
+        out = link.with_suffix(".json")
+        cmd = [self.cfg.ffprobe_path, "-v", "error", "-select_streams", "v:0", "-of", "json",
+               "-show_entries", "stream=codec_type,codec_name,width,height,avg_frame_rate,r_frame_rate",
+               "-show_entries", "packet=pts_time,size,flags", "-show_entries", "format=duration,bit_rate",
+               str(link)]
+        try:
+            with out.open("wb") as fh:
+                proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=fh, stderr=subprocess.DEVNULL)
+        except OSError as exc:
+            log.warning("cannot run ffprobe: %s", exc)
+            link.unlink(missing_ok=True)
+            return
+        self.probes.append(_Probe(camera_id, proc, out, link))
+
+    def _collect_probes(self, force: bool = False) -> None:
+        still: list[_Probe] = []
+        for p in self.probes:
+            if p.proc.poll() is None and not force:
+                if time.monotonic() - p.started > 30:
+                    p.proc.kill()
+                still.append(p)
+                continue
+            try:
+                if p.proc.returncode == 0:
+                    info = parse(json.loads(p.out.read_bytes()))
+                    with transaction(self.sessions) as session:
+                        index.set_measured(session, camera_id=p.camera_id, info=info)
+            except (ProbeError, ValueError, OSError) as exc:
+                log.warning("camera %s: measuring the stream failed: %s", p.camera_id, exc)
+            finally:
+                p.out.unlink(missing_ok=True)
+                p.link.unlink(missing_ok=True)
+        self.probes = still
+        if force:
+            for _cam, link in self.probe_queue:
+                link.unlink(missing_ok=True)
+            self.probe_queue.clear()
+        while self.probe_queue and len(self.probes) < MAX_PROBES:
+            self._start_probe(*self.probe_queue.pop(0))

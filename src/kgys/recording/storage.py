@@ -1,0 +1,139 @@
+"""Where finished segments live, behind a narrow interface: put, get a byte range, delete, list, free space.
+
+Keys are relative paths such as ``12/345/2026-11-21/15/r0001_20261121T150000Z.ts``
+(site / camera / UTC date / UTC hour / file). :class:`LocalStorage` keeps them under
+``DATA_DIR/recordings``; an S3-compatible store can implement the same five calls.
+"""
+
+from __future__ import annotations
+
+import abc
+import logging
+import os
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+
+from kgys.errors import KgysError, NotFound
+
+log = logging.getLogger(__name__)
+
+
+class StorageError(KgysError):
+    """The store could not take, give or remove a segment."""
+
+
+def segment_key(*, site_id: int, camera_id: int, start: datetime, filename: str) -> str:
+    """The storage key of a segment: ``site/camera/YYYY-MM-DD/HH/filename`` in UTC."""
+    utc = start.astimezone(UTC)
+    return f"{site_id}/{camera_id}/{utc:%Y-%m-%d}/{utc:%H}/{filename}"
+
+
+class Storage(abc.ABC):
+    """A store of segment files addressed by key."""
+
+    @abc.abstractmethod
+    def put(self, key: str, source: Path) -> int:
+        """Move the file at ``source`` into the store under ``key``; return its size in bytes."""
+
+    @abc.abstractmethod
+    def get_range(self, key: str, start: int = 0, length: int | None = None) -> bytes:
+        """Read ``length`` bytes (all when None) from ``start`` of the object ``key``."""
+
+    @abc.abstractmethod
+    def delete(self, key: str) -> None:
+        """Remove the object ``key``; a missing object is not an error."""
+
+    @abc.abstractmethod
+    def list(self, prefix: str = "") -> Iterator[str]:
+        """Every key under ``prefix``, in sorted order."""
+
+    @abc.abstractmethod
+    def free_space(self) -> int:
+        """Bytes still available to the store."""
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class LocalStorage(Storage):
+    """Segments as files under one root directory."""
+
+    def __init__(self, root: Path, *, fsync: bool = True) -> None:
+        self.root = root
+        self.fsync = fsync
+
+    def path(self, key: str) -> Path:
+        """The file behind ``key``; refuses keys that would leave the root."""
+        rel = PurePosixPath(key)
+        if rel.is_absolute() or ".." in rel.parts or not rel.parts:
+            raise StorageError(f"bad storage key: {key!r}")
+        return self.root.joinpath(*rel.parts)
+
+    def put(self, key: str, source: Path) -> int:
+        """Move ``source`` in (rename on the same file system, else copy then remove)."""
+        target = self.path(key)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if self.fsync:
+                with source.open("rb") as fh:
+                    os.fsync(fh.fileno())
+            try:
+                os.replace(source, target)
+            except OSError:
+                tmp = target.with_name(target.name + ".part")
+                shutil.copyfile(source, tmp)
+                if self.fsync:
+                    with tmp.open("rb") as fh:
+                        os.fsync(fh.fileno())
+                os.replace(tmp, target)
+                source.unlink()
+            if self.fsync:
+                _fsync_dir(target.parent)
+            return target.stat().st_size
+        except OSError as exc:
+            raise StorageError(f"cannot store {key}: {exc}", key=key) from exc
+
+    def get_range(self, key: str, start: int = 0, length: int | None = None) -> bytes:
+        """Read bytes of a stored segment."""
+        try:
+            with self.path(key).open("rb") as fh:
+                fh.seek(start)
+                return fh.read() if length is None else fh.read(length)
+        except FileNotFoundError as exc:
+            raise NotFound(f"no stored segment {key}", key=key) from exc
+        except OSError as exc:
+            raise StorageError(f"cannot read {key}: {exc}", key=key) from exc
+
+    def delete(self, key: str) -> None:
+        """Remove a stored segment and the directories it leaves empty."""
+        target = self.path(key)
+        try:
+            target.unlink(missing_ok=True)
+            parent = target.parent
+            while parent != self.root and parent.is_dir() and not any(parent.iterdir()):
+                parent.rmdir()
+                parent = parent.parent
+        except OSError as exc:
+            raise StorageError(f"cannot delete {key}: {exc}", key=key) from exc
+
+    def list(self, prefix: str = "") -> Iterator[str]:
+        """Every stored key under ``prefix``."""
+        base = self.path(prefix) if prefix else self.root
+        if not base.exists():
+            return iter(())
+        keys = (p.relative_to(self.root).as_posix() for p in base.rglob("*") if p.is_file())
+        return iter(sorted(k for k in keys if not k.endswith(".part")))
+
+    def free_space(self) -> int:
+        """Free bytes on the file system holding the root."""
+        probe = self.root
+        while not probe.exists() and probe != probe.parent:
+            probe = probe.parent
+        return shutil.disk_usage(probe).free

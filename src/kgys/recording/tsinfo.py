@@ -1,0 +1,320 @@
+"""What the maintainer needs to know of an MPEG-TS segment, read from its first and last bytes. Pure.
+
+Only the head (program tables, the first video frame) and the tail (the last frames' timestamps) are
+parsed, so checking a segment costs the same for any length and needs no extra process. A file cut off
+mid-packet (ffmpeg killed) is read up to its last whole packet.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+
+PACKET = 188
+SYNC = 0x47
+PTS_HZ = 90_000
+WRAP = 1 << 33
+STREAM_TYPES = {0x1B: "h264", 0x24: "h265"}
+READ_BYTES = 256 * 1024
+
+
+@dataclass(frozen=True)
+class TsInfo:
+    """The facts a segment check needs."""
+
+    synced: bool  # every packet read starts with the sync byte
+    codec: str | None  # h264 | h265 | None when no known video stream is declared
+    video_pid: int | None
+    first_pts: float | None  # seconds
+    last_pts: float | None  # seconds, unwrapped relative to first_pts
+    frame_interval: float | None  # seconds, median of the tail
+    keyframe_at_start: bool
+    frames_seen: int
+    width: int = 0  # from the sequence parameter set of the first frame; 0 when absent
+    height: int = 0
+
+    @property
+    def duration(self) -> float:
+        """Seconds from the first frame to the end of the last one (0 when unknown)."""
+        if self.first_pts is None or self.last_pts is None:
+            return 0.0
+        return max(0.0, self.last_pts - self.first_pts + (self.frame_interval or 0.0))
+
+
+def _packets(data: bytes, offset: int) -> list[bytes]:
+    start = (-offset) % PACKET
+    end = start + (len(data) - start) // PACKET * PACKET
+    return [data[i:i + PACKET] for i in range(start, end, PACKET)]
+
+
+def _payload(pkt: bytes) -> tuple[int, bool, bytes]:
+    pid = ((pkt[1] & 0x1F) << 8) | pkt[2]
+    pusi = bool(pkt[1] & 0x40)
+    afc = (pkt[3] >> 4) & 0x3
+    pos = 4
+    if afc in (2, 3):
+        pos += 1 + pkt[4]
+    if afc in (0, 2) or pos >= PACKET:
+        return pid, pusi, b""
+    return pid, pusi, pkt[pos:]
+
+
+def _section(payload: bytes) -> bytes:
+    if not payload:
+        return b""
+    pointer = payload[0]
+    return payload[1 + pointer:]
+
+
+def pmt_pid(pat: bytes) -> int | None:
+    """The PID of the first program's PMT, from a PAT packet's payload."""
+    sec = _section(pat)
+    if len(sec) < 12 or sec[0] != 0x00:
+        return None
+    length = ((sec[1] & 0x0F) << 8) | sec[2]
+    body = sec[8:3 + length - 4]
+    for i in range(0, len(body) - 3, 4):
+        program = (body[i] << 8) | body[i + 1]
+        if program != 0:
+            return ((body[i + 2] & 0x1F) << 8) | body[i + 3]
+    return None
+
+
+def video_stream(pmt: bytes) -> tuple[int, str] | None:
+    """The video elementary stream (PID, codec) listed in a PMT packet's payload."""
+    sec = _section(pmt)
+    if len(sec) < 12 or sec[0] != 0x02:
+        return None
+    length = ((sec[1] & 0x0F) << 8) | sec[2]
+    info_len = ((sec[10] & 0x0F) << 8) | sec[11]
+    i, end = 12 + info_len, 3 + length - 4
+    while i + 5 <= min(end, len(sec)):
+        stype, pid = sec[i], ((sec[i + 1] & 0x1F) << 8) | sec[i + 2]
+        es_len = ((sec[i + 3] & 0x0F) << 8) | sec[i + 4]
+        if stype in STREAM_TYPES:
+            return pid, STREAM_TYPES[stype]
+        i += 5 + es_len
+    return None
+
+
+def pes_pts(payload: bytes) -> int | None:
+    """The 33-bit presentation timestamp of a PES packet that starts in ``payload``."""
+    if len(payload) < 14 or payload[:3] != b"\x00\x00\x01" or not payload[7] & 0x80:
+        return None
+    p = payload[9:14]
+    return ((p[0] >> 1) & 0x07) << 30 | p[1] << 22 | (p[2] >> 1) << 15 | p[3] << 7 | p[4] >> 1
+
+
+def pes_data(payload: bytes) -> bytes:
+    """The elementary-stream bytes after a PES header."""
+    if len(payload) < 9:
+        return b""
+    return payload[9 + payload[8]:]
+
+
+def is_keyframe(codec: str, data: bytes) -> bool:
+    """Whether an Annex-B access unit holds an IDR (H.264) or IRAP (H.265) picture."""
+    i = data.find(b"\x00\x00\x01")
+    while 0 <= i < len(data) - 3:
+        header = data[i + 3]
+        if codec == "h264" and header & 0x1F == 5:
+            return True
+        if codec == "h265" and 16 <= (header >> 1) & 0x3F <= 21:
+            return True
+        i = data.find(b"\x00\x00\x01", i + 3)
+    return False
+
+
+class _Bits:
+    """An RBSP bit reader (emulation-prevention bytes already removed)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data, self.pos = data, 0
+
+    def u(self, n: int) -> int:
+        """Read ``n`` bits as an unsigned number."""
+        value = 0
+        for _ in range(n):
+            byte = self.data[self.pos >> 3] if self.pos >> 3 < len(self.data) else 0
+            value = (value << 1) | ((byte >> (7 - (self.pos & 7))) & 1)
+            self.pos += 1
+        return value
+
+    def ue(self) -> int:
+        """Read an unsigned Exp-Golomb number."""
+        zeros = 0
+        while self.u(1) == 0 and zeros < 32:
+            zeros += 1
+        return (1 << zeros) - 1 + self.u(zeros)
+
+    def se(self) -> int:
+        """Read a signed Exp-Golomb number."""
+        k = self.ue()
+        return (k + 1) // 2 if k & 1 else -(k // 2)
+
+
+def _rbsp(nal: bytes) -> bytes:
+    return nal.replace(b"\x00\x00\x03", b"\x00\x00")
+
+
+def _nals(data: bytes) -> list[bytes]:
+    parts = data.split(b"\x00\x00\x01")
+    return [p.rstrip(b"\x00") for p in parts[1:] if p]
+
+
+def _h264_size(sps: bytes) -> tuple[int, int]:
+    b = _Bits(_rbsp(sps[1:]))
+    profile = b.u(8)
+    b.u(16)
+    b.ue()
+    chroma = 1
+    if profile in (100, 110, 122, 244, 44, 83, 86, 118, 128, 138, 139, 134, 135):
+        chroma = b.ue()
+        if chroma == 3:
+            b.u(1)
+        b.ue()
+        b.ue()
+        b.u(1)
+        if b.u(1):
+            for i in range(8 if chroma != 3 else 12):
+                if b.u(1):
+                    last = nxt = 8
+                    for _ in range(16 if i < 6 else 64):
+                        if nxt:
+                            nxt = (last + b.se() + 256) % 256
+                        last = nxt or last
+    b.ue()
+    poc = b.ue()
+    if poc == 0:
+        b.ue()
+    elif poc == 1:
+        b.u(1)
+        b.se()
+        b.se()
+        for _ in range(b.ue()):
+            b.se()
+    b.ue()
+    b.u(1)
+    w_mbs, h_units = b.ue() + 1, b.ue() + 1
+    frame_mbs_only = b.u(1)
+    if not frame_mbs_only:
+        b.u(1)
+    b.u(1)
+    width, height = w_mbs * 16, (2 - frame_mbs_only) * h_units * 16
+    if b.u(1):
+        left, right, top, bottom = b.ue(), b.ue(), b.ue(), b.ue()
+        cx = 1 if chroma == 0 else (2 if chroma in (1, 2) else 1)
+        cy = (2 - frame_mbs_only) * (2 if chroma == 1 else 1)
+        width -= cx * (left + right)
+        height -= cy * (top + bottom)
+    return width, height
+
+
+def _h265_size(sps: bytes) -> tuple[int, int]:
+    b = _Bits(_rbsp(sps[2:]))
+    b.u(4)
+    sub_layers = b.u(3)
+    b.u(1)
+    b.u(96)
+    flags = [(b.u(1), b.u(1)) for _ in range(sub_layers)]
+    if sub_layers:
+        b.u(2 * (8 - sub_layers))
+    for profile_present, level_present in flags:
+        b.u(88 if profile_present else 0)
+        b.u(8 if level_present else 0)
+    b.ue()
+    chroma = b.ue()
+    if chroma == 3:
+        b.u(1)
+    width, height = b.ue(), b.ue()
+    if b.u(1):
+        left, right, top, bottom = b.ue(), b.ue(), b.ue(), b.ue()
+        sx = 2 if chroma in (1, 2) else 1
+        sy = 2 if chroma == 1 else 1
+        width -= sx * (left + right)
+        height -= sy * (top + bottom)
+    return width, height
+
+
+def frame_size(codec: str, data: bytes) -> tuple[int, int]:
+    """Width and height from the first sequence parameter set in an Annex-B access unit (0, 0 if none)."""
+    for nal in _nals(data):
+        try:
+            if codec == "h264" and nal[0] & 0x1F == 7:
+                return _h264_size(nal)
+            if codec == "h265" and (nal[0] >> 1) & 0x3F == 33:
+                return _h265_size(nal)
+        except IndexError:
+            return 0, 0
+    return 0, 0
+
+
+def _unwrap(pts: int, ref: int) -> int:
+    while pts < ref - WRAP // 2:
+        pts += WRAP
+    while pts > ref + WRAP // 2:
+        pts -= WRAP
+    return pts
+
+
+def inspect(head: bytes, tail: bytes, tail_offset: int) -> TsInfo:
+    """Inspect a segment from its first bytes and its last bytes (which start at ``tail_offset``)."""
+    head_pkts = _packets(head, 0)
+    tail_pkts = _packets(tail, tail_offset)
+    synced = all(p[0] == SYNC for p in head_pkts + tail_pkts) and bool(head_pkts)
+    pmt = video_pid = None
+    codec: str | None = None
+    first_pts: int | None = None
+    first_frame = bytearray()
+    collecting = False
+    head_pts: list[int] = []
+    for pkt in head_pkts if synced else []:
+        pid, pusi, payload = _payload(pkt)
+        if pid == 0 and pusi and pmt is None:
+            pmt = pmt_pid(payload)
+        elif pmt is not None and pid == pmt and pusi and video_pid is None:
+            found = video_stream(payload)
+            if found:
+                video_pid, codec = found
+        elif video_pid is not None and pid == video_pid:
+            if pusi:
+                pts = pes_pts(payload)
+                if pts is not None:
+                    head_pts.append(pts)
+                if first_pts is None:
+                    first_pts, collecting = pts, True
+                    first_frame += pes_data(payload)
+                    continue
+                collecting = False
+            if collecting:
+                first_frame += payload
+    tail_pts: list[int] = []
+    for pkt in tail_pkts if synced and video_pid is not None else []:
+        pid, pusi, payload = _payload(pkt)
+        if pid == video_pid and pusi:
+            pts = pes_pts(payload)
+            if pts is not None:
+                tail_pts.append(pts)
+    if first_pts is None or codec is None:
+        return TsInfo(synced, codec, video_pid, None, None, None, False, 0)
+    all_pts = sorted({_unwrap(p, first_pts) for p in head_pts + tail_pts})
+    diffs = [b - a for a, b in zip(all_pts, all_pts[1:], strict=False) if b > a]
+    interval = statistics.median(diffs) / PTS_HZ if diffs else None
+    width, height = frame_size(codec, bytes(first_frame))
+    return TsInfo(
+        synced=synced, codec=codec, video_pid=video_pid, width=width, height=height,
+        first_pts=first_pts / PTS_HZ, last_pts=all_pts[-1] / PTS_HZ, frame_interval=interval,
+        keyframe_at_start=is_keyframe(codec, bytes(first_frame)), frames_seen=len(all_pts),
+    )
+
+
+def inspect_file(path: Path, read_bytes: int = READ_BYTES) -> TsInfo:
+    """Inspect the segment file at ``path``."""
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        head = fh.read(read_bytes)
+        offset = max(0, size - read_bytes)
+        fh.seek(offset)
+        tail = fh.read(read_bytes)
+    return inspect(head, tail, offset)

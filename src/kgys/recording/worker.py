@@ -1,0 +1,75 @@
+"""The ``kgys worker recorder`` loop: the recorder and its maintainer, polled until told to stop."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+from types import FrameType
+
+from kgys.db import utcnow
+from kgys.recording import heartbeat
+from kgys.recording.maintainer import Limits, Maintainer
+from kgys.recording.recorder import Recorder
+from kgys.recording.storage import LocalStorage
+from kgys.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_SECONDS = 2.0  # how often the recorder reports that it is alive
+
+
+def spool_dir(rt: Runtime) -> Path:
+    """Where ffmpeg writes segments."""
+    return rt.settings.recording.spool_dir or rt.settings.data_dir / "spool"
+
+
+def storage_for(rt: Runtime) -> LocalStorage:
+    """The segment store (``DATA_DIR/recordings``)."""
+    return LocalStorage(rt.settings.data_dir / "recordings", fsync=rt.settings.recording.fsync)
+
+
+def build(rt: Runtime) -> Recorder:
+    """A recorder wired to the runtime's database, storage and spool."""
+    cfg = rt.settings.recording
+    spool = spool_dir(rt)
+    spool.mkdir(parents=True, exist_ok=True)
+    maintainer = Maintainer(
+        sessions=rt.sessions, storage=storage_for(rt), spool_dir=spool,
+        quarantine_dir=rt.settings.data_dir / "quarantine",
+        limits=Limits(max_seconds=max(60.0, cfg.segment_seconds * 3 + 10)))
+    return Recorder(cfg=cfg, sessions=rt.sessions, box=rt.box, maintainer=maintainer, spool_dir=spool)
+
+
+def run(rt: Runtime, stop: threading.Event | None = None) -> None:
+    """Record until ``stop`` is set or the process gets SIGTERM/SIGINT; then stop ffmpeg and index the rest."""
+    stop = stop or threading.Event()
+
+    def _signal(signum: int, _frame: FrameType | None) -> None:
+        log.info("signal %s: stopping the recorder", signum)
+        stop.set()
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _signal)
+        signal.signal(signal.SIGINT, _signal)
+    recorder = build(rt)
+    recorder.start()
+    log.info("recorder running: %d camera(s), spool %s", len(recorder.runs), recorder.spool_dir)
+    beat_path, last_beat = heartbeat.path_for(rt.settings.data_dir), -1e9
+    try:
+        while not stop.is_set():
+            try:
+                recorder.poll()
+            except Exception:
+                log.exception("recorder poll failed; continuing")
+            if time.monotonic() - last_beat >= HEARTBEAT_SECONDS:
+                heartbeat.write(beat_path, heartbeat.Beat(pid=os.getpid(), at=utcnow(), cameras=len(recorder.runs)))
+                last_beat = time.monotonic()
+            stop.wait(rt.settings.recording.poll_seconds)
+    finally:
+        recorder.shutdown()
+        heartbeat.write(beat_path, heartbeat.Beat(pid=os.getpid(), at=utcnow(), cameras=0, stopped=True))
+        log.info("recorder stopped")

@@ -1,0 +1,1 @@
+"""Simulated devices for the demo, development and tests: cameras served over real RTSP."""

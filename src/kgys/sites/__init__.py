@@ -1,0 +1,1 @@
+"""Schools, kindergartens, colleges and city points; priorities; roll-out status; commissions."""

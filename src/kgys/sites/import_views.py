@@ -1,0 +1,88 @@
+"""The HTTP face of imports: ``POST /api/v1/imports`` and the upload page ``/import``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import Response
+
+from kgys.accounts.permissions import Perm
+from kgys.errors import ValidationFailed
+from kgys.sites import imports
+from kgys.sites.import_parse import COLUMNS, KINDS, REQUIRED, file_error
+from kgys.web.deps import DB, CurrentActor, CurrentPrincipal, runtime
+from kgys.web.render import render
+
+router = APIRouter(tags=["imports"])
+pages = APIRouter(include_in_schema=False)
+
+SHOWN_CHANGES = 500
+
+
+def _read(request: Request, file: UploadFile | None) -> tuple[bytes, str]:
+    """The uploaded bytes and file name, refusing a missing or oversized file."""
+    if file is None:
+        raise file_error("choose a CSV or XLSX file to import")
+    limit = int(runtime(request).settings.web.max_upload_mb * 1024 * 1024)
+    data = file.file.read(limit + 1)
+    if len(data) > limit:
+        raise file_error(f"the file is larger than {limit // (1024 * 1024)} MB; split it into smaller files")
+    return data, file.filename or ""
+
+
+@router.post("/imports", summary="Import sites, recorders or cameras from a CSV or XLSX file")
+def import_api(
+    request: Request,
+    session: DB,
+    actor: CurrentActor,
+    file: Annotated[UploadFile, File(description="CSV (UTF-8, ',' or ';') or XLSX; the header row names the "
+                                                 "columns")],
+    kind: Annotated[str | None, Form(max_length=16, description="sites, recorders or cameras; "
+                                                                "default: told from the header")] = None,
+    dry_run: Annotated[bool, Form(description="check and report what would change, write nothing")] = False,
+) -> dict[str, Any]:
+    """Apply every row of the file, or none: 422 lists each problem by row and column."""
+    actor.require(Perm.SITES_IMPORT)
+    data, name = _read(request, file)
+    summary = imports.import_file(session=session, actor=actor, box=runtime(request).box, data=data,
+                                  filename=name, kind=kind or None, dry_run=dry_run)
+    return summary.as_dict()
+
+
+def _page(request: Request, p: Any, status_code: int = 200, **ctx: Any) -> Response:
+    base: dict[str, Any] = {"kinds": KINDS, "columns": COLUMNS, "required": REQUIRED, "kind": "",
+                            "check_first": True, "summary": None, "errors": [], "message": "", "total": 0,
+                            "filename": "", "shown": SHOWN_CHANGES}
+    return render(request, "import.html", base | ctx, p, status_code=status_code)
+
+
+@pages.get("/import")
+def import_form(request: Request, p: CurrentPrincipal) -> Response:
+    """The upload form."""
+    p.actor.require(Perm.SITES_IMPORT)
+    return _page(request, p)
+
+
+@pages.post("/import")
+def import_submit(
+    request: Request,
+    session: DB,
+    p: CurrentPrincipal,
+    file: Annotated[UploadFile | None, File()] = None,
+    kind: Annotated[str, Form(max_length=16)] = "",
+    dry_run: Annotated[str, Form(max_length=8)] = "",
+) -> Response:
+    """Run the import (or the dry run) and show its summary or every problem found."""
+    p.actor.require(Perm.SITES_IMPORT)
+    dry = dry_run.strip().lower() in {"1", "on", "true", "yes"}
+    filename = (file.filename or "") if file is not None else ""
+    try:
+        data, filename = _read(request, file)
+        summary = imports.import_file(session=session, actor=p.actor, box=runtime(request).box, data=data,
+                                      filename=filename, kind=kind or None, dry_run=dry)
+    except ValidationFailed as exc:
+        return _page(request, p, 422, kind=kind, check_first=dry, filename=filename, message=exc.message,
+                     errors=[e.as_dict() for e in exc.errors], total=exc.params.get("total", len(exc.errors)))
+    # After a clean dry run the next submit imports; after an import, the next file is checked first.
+    return _page(request, p, kind=kind, check_first=not dry, filename=filename, summary=summary.as_dict())

@@ -1,0 +1,397 @@
+"""Importing site lists and camera inventories: validate every row, then apply all of them or none.
+
+The file is read by :mod:`kgys.sites.import_parse`; each row is then checked with the same schemas the
+API uses (``SiteCreate``, ``RecorderIn``, ``CameraIn``) and written through the same services, so scope,
+permissions and the audit log apply exactly as for single edits. All rows are applied in one savepoint:
+if any row fails, the savepoint is rolled back and every problem is reported with its row and column.
+A dry run does the same work and then rolls back, so its summary is exactly what the import would do.
+
+What a row means:
+
+- Sites are matched by ``code``, recorders and cameras by (``site_code``, ``name``). A row whose key is new
+  creates the object; otherwise only fields that differ are changed, so importing the same file twice
+  changes nothing the second time (no update, no audit entry, no new version).
+- A column present in the file is authoritative; an empty cell means the field's empty value or default.
+  A column absent from the file leaves that field of existing objects as it is.
+- ``district`` (and the optional ``province``) may be a code or a name; a site is never moved to another
+  district by an import.
+- ``rollout_status`` of a new site is set directly (with one dated roll-out step from ``none``), because
+  sites often enter the registry part-way through their roll-out; for an existing site it moves the site
+  as a roll-out change does (one step forward, or back), and an empty cell leaves it where it is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from kgys.accounts.actor import Actor
+from kgys.accounts.models import Jurisdiction
+from kgys.accounts.permissions import Perm
+from kgys.audit import service as audit_service
+from kgys.audit.mechanism import acting_as
+from kgys.cameras import service as camera_service
+from kgys.cameras.schemas import CameraIn, RecorderIn
+from kgys.cameras.secrets import CredentialBox
+from kgys.errors import KgysError, NotFound, PermissionDenied, ValidationFailed
+from kgys.sites import service as site_service
+from kgys.sites.import_parse import FILE, KEYS, ParsedFile, Row, fold, parse
+from kgys.sites.models import RolloutEvent, Site
+from kgys.sites.schemas import RolloutChange, SiteCreate, SitePatch
+
+log = logging.getLogger(__name__)
+
+SITE_FIELDS = ("name", "type", "address", "latitude", "longitude", "student_count", "priority",
+               "contact_name", "contact_phone", "contact_email")
+RECORDER_FIELDS = ("name", "vendor", "model", "channels", "supported_storage_tb", "installed_storage_tb",
+                   "remote_viewing", "continuous_recording", "retention_days", "host")
+CAMERA_FIELDS = ("name", "recorder", "megapixels", "width", "height", "poe", "night_vision", "position",
+                 "bitrate_kbps", "codec", "stream_url", "enabled")
+# Fields services name in their errors → the file's column.
+_SERVICE_FIELDS = {"status": "rollout_status", "effective_on": "rollout_status"}
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class RowChange:
+    """What one row created or changed: field → (before, after)."""
+
+    row: int
+    key: str
+    action: str  # created | updated
+    fields: dict[str, tuple[Any, Any]]
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain form for JSON and templates."""
+        return {"row": self.row, "key": self.key, "action": self.action,
+                "changes": {f: {"from": a, "to": b} for f, (a, b) in self.fields.items()}}
+
+
+@dataclass
+class ImportSummary:
+    """The outcome of an import (or of a dry run: what the import would do)."""
+
+    kind: str
+    dry_run: bool
+    rows: int
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    changes: list[RowChange] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain form for JSON and templates."""
+        return {"kind": self.kind, "dry_run": self.dry_run, "rows": self.rows,
+                "counts": {self.kind: {"created": self.created, "updated": self.updated,
+                                       "unchanged": self.unchanged}},
+                "created": self.created, "updated": self.updated, "unchanged": self.unchanged,
+                "changes": [c.as_dict() for c in self.changes]}
+
+
+class _RowFailed(Exception):
+    """Problems of one row, already recorded."""
+
+
+@dataclass
+class _Context:
+    session: Session
+    actor: Actor
+    box: CredentialBox
+    parsed: ParsedFile
+    today: date
+    nodes: list[Jurisdiction] = field(default_factory=list)
+
+    def stop_if_bad(self, row: Row) -> None:
+        """Go no further than checking a row that already has problems."""
+        if row.number in self.parsed.bad_cells:
+            raise _RowFailed()
+
+    def fail(self, row: Row, column: str, message: str) -> _RowFailed:
+        self.parsed.add_error(row.number, column, message, value=row.values.get(column) or None)
+        return _RowFailed()
+
+
+def import_file(*, session: Session, actor: Actor, box: CredentialBox, data: bytes, filename: str = "",
+                kind: str | None = None, dry_run: bool = False, progress: Progress | None = None,
+                today: date | None = None) -> ImportSummary:
+    """Validate and apply a CSV or XLSX file of sites, recorders or cameras, all rows or none.
+
+    Raises ValidationFailed listing every problem (row, column, message) when any row is wrong; then
+    nothing is written. With ``dry_run`` the summary tells what would change and nothing is kept.
+    """
+    actor.require(Perm.SITES_IMPORT)
+    parsed = parse(data, filename, kind or None)
+    if not parsed.header_ok:
+        raise parsed.failure()
+    ctx = _Context(session=session, actor=actor, box=box, parsed=parsed, today=today or date.today())
+    if parsed.kind == "sites":
+        ctx.nodes = list(session.scalars(select(Jurisdiction).where(Jurisdiction.kind.in_(("province", "district")))))
+    apply = {"sites": _site_row, "recorders": _recorder_row, "cameras": _camera_row}[parsed.kind]
+    summary = ImportSummary(kind=parsed.kind, dry_run=dry_run, rows=len(parsed.rows))
+    reason = f"import of {filename}" if filename else "import"
+    with acting_as(session, actor, reason=reason[:200]):
+        outer = session.begin_nested()
+        try:
+            for done, row in enumerate(parsed.rows, start=1):
+                _one_row(ctx, row, apply, summary)
+                if progress is not None:
+                    progress(done, len(parsed.rows))
+            if parsed.error_count:
+                raise parsed.failure()
+            if (summary.created or summary.updated) and not dry_run:
+                audit_service.append(
+                    session, actor=actor, action="import.apply", object_type="import",
+                    object_id=hashlib.sha256(data).hexdigest()[:16], reason=reason[:200],
+                    details={"kind": parsed.kind, "file": filename, "rows": summary.rows,
+                             "created": summary.created, "updated": summary.updated,
+                             "unchanged": summary.unchanged})
+        except BaseException:
+            outer.rollback()
+            raise
+        if dry_run:
+            outer.rollback()
+        else:
+            outer.commit()
+    log.info("import of %s (%s): %s created, %s updated, %s unchanged%s", filename or "-", parsed.kind,
+             summary.created, summary.updated, summary.unchanged, " (dry run)" if dry_run else "")
+    return summary
+
+
+def _one_row(ctx: _Context, row: Row, apply: Callable[[_Context, Row], RowChange | None],
+             summary: ImportSummary) -> None:
+    key_column = KEYS[ctx.parsed.kind][0]
+    savepoint = ctx.session.begin_nested()
+    try:
+        change = apply(ctx, row)
+        savepoint.commit()
+    except _RowFailed:
+        savepoint.rollback()
+        return
+    except ValidationFailed as exc:
+        savepoint.rollback()
+        for e in exc.errors:
+            column = _SERVICE_FIELDS.get(e.field, e.field)
+            ctx.parsed.add_error(row.number, column, e.message, value=e.value)
+        return
+    except KgysError as exc:
+        savepoint.rollback()
+        column = str(exc.params.get("field") or key_column)
+        ctx.parsed.add_error(row.number, _SERVICE_FIELDS.get(column, column), exc.message)
+        return
+    except SQLAlchemyError as exc:
+        savepoint.rollback()
+        log.warning("import row %s refused by the database: %s", row.number, exc)
+        first = str(getattr(exc, "orig", exc)).strip().splitlines()[0][:200]
+        ctx.parsed.add_error(row.number, key_column, f"the database refused this row: {first}")
+        return
+    if change is None:
+        summary.unchanged += 1
+        return
+    if change.action == "created":
+        summary.created += 1
+    else:
+        summary.updated += 1
+    summary.changes.append(change)
+
+
+def _validate(ctx: _Context, row: Row, schema: type[BaseModel], data: dict[str, Any]) -> Any:
+    """The row as ``schema``; problems of cells already reported are not repeated."""
+    try:
+        model = schema.model_validate(data)
+    except ValidationError as exc:
+        known = ctx.parsed.bad_cells.get(row.number, set())
+        for err in exc.errors():
+            column = str(err["loc"][0]) if err.get("loc") else FILE
+            if column in known:
+                continue
+            message = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+            if err.get("type") == "missing":
+                message = "a value is required"
+            ctx.parsed.add_error(row.number, column, message, value=row.values.get(column) or None)
+        raise _RowFailed() from exc
+    ctx.stop_if_bad(row)
+    return model
+
+
+def _given(row: Row, names: tuple[str, ...]) -> dict[str, str]:
+    """Non-empty cells of ``names``: an empty cell falls back to the schema's default."""
+    return {k: v for k, v in row.values.items() if k in names and v != ""}
+
+
+def _filled(value: Any) -> bool:
+    return value is not None and value != ""
+
+
+def _plain(value: Any) -> Any:
+    return value.value if hasattr(value, "value") else value
+
+
+# ---------------------------------------------------------------- sites
+
+
+def _node(ctx: _Context, row: Row, column: str, kind: str, within: Jurisdiction | None) -> Jurisdiction:
+    text = row.values.get(column, "")
+    label = "province" if kind == "province" else "district"
+    candidates = [n for n in ctx.nodes if n.kind == kind and (within is None or n.path.startswith(within.path))]
+    by_code = [n for n in ctx.nodes if n.kind == kind and n.code == text]
+    if by_code:
+        node = by_code[0]
+        if within is not None and not node.path.startswith(within.path):
+            raise ctx.fail(row, column, f"{label} '{text}' is not in province '{within.code}'")
+        return node
+    wanted = fold(text)
+    found = [n for n in candidates if fold(n.name) == wanted or fold(n.code) == wanted]
+    if len(found) == 1:
+        return found[0]
+    where = f" in province '{within.code}'" if within is not None else ""
+    if not found:
+        raise ctx.fail(row, column, f"no {label} with code or name '{text}'{where}")
+    codes = ", ".join(sorted(n.code for n in found))
+    raise ctx.fail(row, column, f"{label} name '{text}' is ambiguous ({codes}); use the code"
+                   + (" or add a province column" if kind == "district" else ""))
+
+
+def _district(ctx: _Context, row: Row) -> Jurisdiction | None:
+    if not row.values.get("district"):
+        ctx.fail(row, "district", "a value is required")
+        return None
+    try:
+        province = _node(ctx, row, "province", "province", None) if row.values.get("province") else None
+        return _node(ctx, row, "district", "district", province)
+    except _RowFailed:
+        return None
+
+
+def _existing_site(ctx: _Context, code: str) -> Site | None:
+    try:
+        return site_service.get_site(session=ctx.session, actor=ctx.actor, code=code)
+    except NotFound:
+        return None
+
+
+def _site_row(ctx: _Context, row: Row) -> RowChange | None:
+    district = _district(ctx, row)
+    data: SiteCreate = _validate(ctx, row, SiteCreate, {**_given(row, SITE_FIELDS + ("code",)),
+                                                         "district": district.code if district else "?"})
+    if district is None:  # reported already; _validate stops such a row
+        raise _RowFailed()
+    new = data.model_dump(include=set(SITE_FIELDS))
+    new["type"] = data.type.value
+    new["contact_email"] = data.contact_email or ""
+    present = [f for f in SITE_FIELDS if f in row.values]
+    status = row.values.get("rollout_status", "")
+    site = _existing_site(ctx, data.code)
+    if site is None:
+        site = site_service.create_site(session=ctx.session, actor=ctx.actor, data=data)
+        fields: dict[str, tuple[Any, Any]] = {f: (None, new[f]) for f in present if _filled(new[f])}
+        fields["district"] = (None, district.code)
+        if status and status != site.rollout_status:
+            if not ctx.actor.can(Perm.ROLLOUT_EDIT):
+                raise ctx.fail(row, "rollout_status", f"role '{ctx.actor.role}' may not {Perm.ROLLOUT_EDIT.value}")
+            ctx.session.add(RolloutEvent(site_id=site.id, from_status=site.rollout_status, to_status=status,
+                                         effective_on=ctx.today, user_id=ctx.actor.id,
+                                         username=ctx.actor.username, note="set by import"))
+            site.rollout_status, site.rollout_since = status, ctx.today
+            ctx.session.flush()
+            fields["rollout_status"] = (None, status)
+        return RowChange(row.number, data.code, "created", fields)
+    if site.jurisdiction_id != district.id:
+        raise ctx.fail(row, "district", f"site '{site.code}' is in district '{site.jurisdiction.code}'; "
+                                        "an import does not move a site to another district")
+    changed = {f: (_plain(getattr(site, f)), new[f]) for f in present if _plain(getattr(site, f)) != new[f]}
+    if changed:
+        patch = SitePatch.model_validate({"version": site.version} | {f: b for f, (_a, b) in changed.items()})
+        site_service.update_site(session=ctx.session, actor=ctx.actor, code=site.code, patch=patch)
+    if status and status != site.rollout_status:
+        before = site.rollout_status
+        site_service.change_rollout(session=ctx.session, actor=ctx.actor, code=site.code, today=ctx.today,
+                                    change=RolloutChange(status=status, note="set by import"))
+        changed["rollout_status"] = (before, status)
+    return RowChange(row.number, site.code, "updated", changed) if changed else None
+
+
+# ---------------------------------------------------------------- recorders and cameras
+
+
+def _system(ctx: _Context, row: Row) -> camera_service.SiteSystem | None:
+    """The row's site with its devices; None (and the problem recorded) when it cannot be had."""
+    code = row.values.get("site_code", "")
+    if not code:
+        ctx.fail(row, "site_code", "a value is required")
+        return None
+    try:
+        return camera_service.get_system(session=ctx.session, actor=ctx.actor, code=code)
+    except NotFound:
+        ctx.fail(row, "site_code", f"no site '{code}' within your scope")
+    except PermissionDenied as exc:
+        ctx.fail(row, "site_code", exc.message)
+    return None
+
+
+def _merge(row: Row, base: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    """Existing values overlaid with the row's cells; an empty cell drops the existing value."""
+    data = {k: v for k, v in base.items() if row.values.get(k, None) != ""}
+    return data | _given(row, names)
+
+
+def _diff(before: dict[str, Any], after: dict[str, Any], names: tuple[str, ...]) -> dict[str, tuple[Any, Any]]:
+    return {f: (before.get(f), after[f]) for f in names if before.get(f) != after[f]}
+
+
+def _recorder_row(ctx: _Context, row: Row) -> RowChange | None:
+    system = _system(ctx, row)
+    name = row.values.get("name", "")
+    existing = next((r for r in system.recorders if r.name == name), None) if system else None
+    base = {f: getattr(existing, f) for f in RECORDER_FIELDS} if existing else {}
+    data: RecorderIn = _validate(ctx, row, RecorderIn, _merge(row, base, RECORDER_FIELDS))
+    if system is None:
+        raise _RowFailed()
+    after = data.model_dump(include=set(RECORDER_FIELDS))
+    key = f"{system.site.code} / {data.name}"
+    if existing is None:
+        camera_service.save_recorder(session=ctx.session, actor=ctx.actor, box=ctx.box, code=system.site.code,
+                                     data=data)
+        present = [f for f in RECORDER_FIELDS if f in row.values]
+        return RowChange(row.number, key, "created", {f: (None, after[f]) for f in present if _filled(after[f])})
+    changed = _diff(base, after, RECORDER_FIELDS)
+    if not changed:
+        return None
+    camera_service.save_recorder(session=ctx.session, actor=ctx.actor, box=ctx.box, code=system.site.code,
+                                 data=data, recorder_id=existing.id)
+    return RowChange(row.number, key, "updated", changed)
+
+
+def _camera_row(ctx: _Context, row: Row) -> RowChange | None:
+    system = _system(ctx, row)
+    name = row.values.get("name", "")
+    existing = next((c for c in system.cameras if c.name == name), None) if system else None
+    base: dict[str, Any] = {}
+    if system is not None and existing is not None:
+        base = {f: getattr(existing, f) for f in CAMERA_FIELDS if f != "recorder"}
+        base["recorder"] = next((r.name for r in system.recorders if r.id == existing.recorder_id), None)
+    data: CameraIn = _validate(ctx, row, CameraIn, _merge(row, base, CAMERA_FIELDS))
+    if system is None:
+        raise _RowFailed()
+    after = data.model_dump(include=set(CAMERA_FIELDS))
+    key = f"{system.site.code} / {data.name}"
+    if existing is None:
+        camera_service.save_camera(session=ctx.session, actor=ctx.actor, box=ctx.box, code=system.site.code,
+                                   data=data)
+        present = [f for f in CAMERA_FIELDS if f in row.values]
+        return RowChange(row.number, key, "created", {f: (None, after[f]) for f in present if _filled(after[f])})
+    changed = _diff(base, after, CAMERA_FIELDS)
+    if not changed:
+        return None
+    camera_service.save_camera(session=ctx.session, actor=ctx.actor, box=ctx.box, code=system.site.code,
+                               data=data, camera_id=existing.id)
+    return RowChange(row.number, key, "updated", changed)

@@ -1,0 +1,125 @@
+"""HTTP API of the sites domain: the registry, roll-out, commissions, dashboard, map and jurisdictions."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+
+from kgys.sites import service
+from kgys.sites.models import Commission, RolloutEvent
+from kgys.sites.schemas import (
+    CommissionOut,
+    DashboardOut,
+    JurisdictionCreate,
+    JurisdictionOut,
+    MapPointOut,
+    Page,
+    RolloutChange,
+    RolloutEventOut,
+    SiteCreate,
+    SiteFilter,
+    SiteOut,
+    SitePatch,
+)
+from kgys.web.deps import DB, CurrentActor, runtime
+
+router = APIRouter(tags=["sites"])
+
+MAX_PER_PAGE = 500
+JurisdictionCode = Annotated[str | None, Query(max_length=32, description="Province or district code")]
+
+
+def _event_out(ev: RolloutEvent) -> RolloutEventOut:
+    return RolloutEventOut.model_validate(ev)
+
+
+def _commission_out(com: Commission) -> CommissionOut:
+    return CommissionOut(jurisdiction=com.jurisdiction.code, jurisdiction_name=com.jurisdiction.name,
+                         kind=com.jurisdiction.kind, chair=com.chair, police_member=com.police_member,
+                         gendarmerie_member=com.gendarmerie_member, education_member=com.education_member,
+                         contact_email=com.contact_email)
+
+
+@router.get("/sites", response_model=Page[SiteOut])
+def list_sites(
+    request: Request,
+    session: DB,
+    actor: CurrentActor,
+    filters: Annotated[SiteFilter, Query()],
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 50,
+) -> Page[SiteOut]:
+    """Sites within the caller's scope that match the filters, by priority then name."""
+    rows, total = service.list_sites(session=session, actor=actor, filters=filters, page=page, per_page=per_page,
+                                     overdue_limits=runtime(request).settings.rollout.max_days)
+    return Page[SiteOut](items=[service.to_out(s) for s in rows], total=total, page=page, per_page=per_page)
+
+
+@router.post("/sites", response_model=SiteOut, status_code=201)
+def create_site(body: SiteCreate, session: DB, actor: CurrentActor) -> SiteOut:
+    """Register a site in a district within the caller's scope."""
+    return service.to_out(service.create_site(session=session, actor=actor, data=body))
+
+
+@router.get("/sites/{code}", response_model=SiteOut)
+def get_site(code: str, session: DB, actor: CurrentActor) -> SiteOut:
+    """One site."""
+    return service.to_out(service.get_site(session=session, actor=actor, code=code))
+
+
+@router.patch("/sites/{code}", response_model=SiteOut)
+def update_site(code: str, body: SitePatch, session: DB, actor: CurrentActor) -> SiteOut:
+    """Change a site's fields; ``version`` must be the one the caller last saw."""
+    return service.to_out(service.update_site(session=session, actor=actor, code=code, patch=body))
+
+
+@router.post("/sites/{code}/rollout", response_model=RolloutEventOut, status_code=201)
+def change_rollout(code: str, body: RolloutChange, session: DB, actor: CurrentActor) -> RolloutEventOut:
+    """Move a site to another roll-out step."""
+    return _event_out(service.change_rollout(session=session, actor=actor, code=code, change=body))
+
+
+@router.get("/sites/{code}/rollout", response_model=list[RolloutEventOut])
+def rollout_history(code: str, session: DB, actor: CurrentActor) -> list[RolloutEventOut]:
+    """A site's roll-out steps, newest first."""
+    return [_event_out(ev) for ev in service.rollout_history(session=session, actor=actor, code=code)]
+
+
+@router.get("/sites/{code}/commission", response_model=CommissionOut | None)
+def site_commission(code: str, session: DB, actor: CurrentActor) -> CommissionOut | None:
+    """The commission responsible for the site (its district's, else its province's), or null."""
+    com = service.site_commission(session=session, actor=actor, code=code)
+    return _commission_out(com) if com is not None else None
+
+
+@router.get("/dashboard", response_model=DashboardOut)
+def dashboard(request: Request, session: DB, actor: CurrentActor, jurisdiction: JurisdictionCode = None
+              ) -> DashboardOut:
+    """Roll-out and compliance figures within the caller's scope."""
+    data = service.dashboard(session=session, actor=actor, jurisdiction=jurisdiction,
+                             max_days=runtime(request).settings.rollout.max_days)
+    return DashboardOut.model_validate(data)
+
+
+@router.get("/map", response_model=list[MapPointOut])
+def map_points(session: DB, actor: CurrentActor, jurisdiction: JurisdictionCode = None) -> list[MapPointOut]:
+    """Sites with coordinates within the caller's scope."""
+    return [MapPointOut.model_validate(p)
+            for p in service.map_points(session=session, actor=actor, jurisdiction=jurisdiction)]
+
+
+@router.get("/jurisdictions", response_model=list[JurisdictionOut])
+def list_jurisdictions(
+    session: DB, actor: CurrentActor,
+    kind: Annotated[Literal["country", "province", "district"] | None, Query()] = None,
+) -> list[JurisdictionOut]:
+    """Jurisdiction nodes the caller may see (its subtrees and their ancestors), in tree order."""
+    return [JurisdictionOut.model_validate(j)
+            for j in service.list_jurisdictions(session=session, actor=actor, kind=kind)]
+
+
+@router.post("/jurisdictions", response_model=JurisdictionOut, status_code=201)
+def create_jurisdiction(body: JurisdictionCreate, session: DB, actor: CurrentActor) -> JurisdictionOut:
+    """Add a province under a country or a district under a province."""
+    return JurisdictionOut.model_validate(service.create_jurisdiction(session=session, actor=actor, data=body))

@@ -1,0 +1,115 @@
+// Live camera grid and playback for kgys. hls.js (from npm, served by kgys) plays HLS through Media Source
+// Extensions, because Chromium has no native HLS. Texts come translated from data-t-* attributes.
+(function () {
+  "use strict";
+
+  function hlsAvailable() { return typeof window.Hls !== "undefined" && window.Hls.isSupported(); }
+
+  // ---- live grid ---------------------------------------------------------------------------------
+  function startLive(grid) {
+    var csrf = grid.dataset.csrf, reason = grid.dataset.reason, t = grid.dataset;
+    grid.querySelectorAll(".video-tile[data-camera]").forEach(function (tile) {
+      var video = tile.querySelector("video"), state = tile.querySelector(".state");
+      var camera = tile.dataset.camera, hls = null, timer = null;
+      function show(text, cls) { state.textContent = text; state.className = "state " + (cls || ""); }
+      if (!hlsAvailable()) { show(t.tNoplayer, "bad"); return; }
+      function open() {
+        show(t.tConnecting);
+        fetch("/api/v1/cameras/" + camera + "/live", {
+          method: "POST", credentials: "same-origin",
+          headers: {"Content-Type": "application/json", "X-CSRF-Token": csrf},
+          body: JSON.stringify({reason: reason})
+        }).then(function (r) {
+          if (r.status === 403 || r.status === 404) { show(t.tDenied, "bad"); return null; }
+          if (!r.ok) { throw new Error("HTTP " + r.status); }
+          return r.json();
+        }).then(function (body) { if (body) { play(body.playlist); } })
+          .catch(function () { show(t.tOffline, "bad"); retry(); });
+      }
+      function retry() { if (hls) { hls.destroy(); hls = null; } setTimeout(open, 5000); }
+      function play(url) {
+        hls = new window.Hls({
+          enableWorker: false, lowLatencyMode: false, liveSyncDurationCount: 1, liveMaxLatencyDurationCount: 3,
+          maxLiveSyncPlaybackRate: 1.5, backBufferLength: 10, manifestLoadingMaxRetry: 2
+        });
+        hls.on(window.Hls.Events.ERROR, function (_e, data) {
+          if (data.fatal) { show(t.tOffline, "bad"); retry(); }
+        });
+        hls.loadSource(url);
+        hls.attachMedia(video);
+        video.play().catch(function () { /* autoplay of muted video is allowed; ignore */ });
+      }
+      if (timer === null) {
+        timer = setInterval(function () {
+          if (!hls || video.readyState < 2) { return; }
+          var at = hls.playingDate;
+          if (at) {
+            var delay = Math.max(0, (Date.now() - at.getTime()) / 1000);
+            tile.dataset.latency = delay.toFixed(2);
+            show(t.tLive + " · " + t.tDelay.replace("{s}", delay.toFixed(1)), "ok");
+          }
+        }, 1000);
+      }
+      open();
+    });
+  }
+
+  // ---- playback ----------------------------------------------------------------------------------
+  function startPlayback(player) {
+    var video = player.querySelector("video"), clock = document.getElementById("clock");
+    var stateEl = document.getElementById("player-state");
+    var timeline = document.getElementById("timeline"), cursor = document.getElementById("cursor");
+    var t0 = parseFloat(timeline.dataset.from), t1 = parseFloat(timeline.dataset.to);
+    if (!hlsAvailable()) { stateEl.textContent = player.dataset.tNoplayer; return; }
+    var hls = new window.Hls({enableWorker: false});
+    var frags = [];
+
+    // The playlist time of wall-clock time `wall` (seconds); inside a gap, the next recorded moment.
+    function toMedia(wall) {
+      for (var i = 0; i < frags.length; i++) {
+        var f = frags[i], start = f.programDateTime / 1000;
+        if (wall < start) { return f.start; }
+        if (wall < start + f.duration) { return f.start + (wall - start); }
+      }
+      return frags.length ? frags[frags.length - 1].start : 0;
+    }
+    function seekWall(wall) {
+      video.currentTime = toMedia(wall) + 0.01;
+      video.play().catch(function () {});
+    }
+    player.seekWall = seekWall;
+
+    hls.on(window.Hls.Events.LEVEL_LOADED, function (_e, data) {
+      var first = frags.length === 0;
+      frags = data.details.fragments;
+      if (first) { seekWall(parseFloat(player.dataset.from)); }
+    });
+    hls.on(window.Hls.Events.ERROR, function (_e, data) {
+      if (data.fatal) { stateEl.textContent = player.dataset.tError; }
+    });
+    hls.loadSource(player.dataset.playlist);
+    hls.attachMedia(video);
+
+    timeline.addEventListener("click", function (ev) {
+      var box = timeline.getBoundingClientRect();
+      var wall = t0 + (t1 - t0) * Math.min(1, Math.max(0, (ev.clientX - box.left) / box.width));
+      seekWall(wall);
+    });
+    setInterval(function () {
+      var at = hls.playingDate;
+      if (!at) { return; }
+      var wall = at.getTime() / 1000;
+      player.dataset.wall = wall.toFixed(3);
+      clock.textContent = at.toISOString().replace("T", " ").slice(0, 19);
+      cursor.style.display = "block";
+      cursor.style.left = (100 * Math.min(1, Math.max(0, (wall - t0) / (t1 - t0)))) + "%";
+    }, 250);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var grid = document.getElementById("live-grid");
+    if (grid) { startLive(grid); }
+    var player = document.getElementById("player");
+    if (player) { startPlayback(player); }
+  });
+})();

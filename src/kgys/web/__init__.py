@@ -1,0 +1,1 @@
+"""The HTTP face: app factory, request dependencies, templates and translations."""

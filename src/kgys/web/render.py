@@ -1,0 +1,56 @@
+"""Rendering a page: the template plus what every page shows (user, navigation, CSRF token)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import Request
+from fastapi.responses import Response
+
+from kgys.accounts.permissions import Perm
+from kgys.web import i18n, labels
+from kgys.web.deps import Principal
+
+
+def role_label(role: str) -> str:
+    """A role's name in the request's language."""
+    labels = {
+        "admin": i18n.gettext("Administrator"),
+        "operator": i18n.gettext("Operator"),
+        "dispatcher": i18n.gettext("Dispatcher"),
+        "supervisor": i18n.gettext("Supervisor"),
+        "investigator": i18n.gettext("Investigator"),
+        "judicial_liaison": i18n.gettext("Judicial liaison"),
+        "school_admin": i18n.gettext("School administrator"),
+        "commission_member": i18n.gettext("Commission member"),
+        "auditor": i18n.gettext("Auditor"),
+        "field_unit": i18n.gettext("Field unit"),
+    }
+    return labels.get(role, role)
+
+
+def navigation(p: Principal) -> list[tuple[str, str, str]]:
+    """The menu entries the user's role allows."""
+    items = [
+        ("/dashboard", i18n.gettext("Dashboard"), Perm.DASHBOARD_READ),
+        ("/sites", i18n.gettext("Sites"), Perm.SITES_READ),
+        ("/import", i18n.gettext("Import"), Perm.SITES_IMPORT),
+        ("/audit", i18n.gettext("Audit log"), Perm.AUDIT_READ),
+    ]
+    return [(href, label, perm.value) for href, label, perm in items if p.actor.can(perm)]
+
+
+def render(request: Request, name: str, context: dict[str, Any], principal: Principal | None = None,
+           status_code: int = 200) -> Response:
+    """Render ``name`` in the request's language, with the user's menu and CSRF token."""
+    other_params = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    ctx: dict[str, Any] = {"lang": getattr(request.state, "lang", "tr"), "user": None, "csrf": "",
+                           "nav": [], "role_label": "", "can": frozenset(), "labels": labels,
+                           "lang_query": urlencode(other_params)}
+    if principal is not None:
+        ctx |= {"user": principal.user, "nav": navigation(principal), "role_label": role_label(principal.user.role),
+                "csrf": principal.login.csrf_token if principal.login else "", "actor": principal.actor,
+                "can": frozenset(perm.value for perm in Perm if principal.actor.can(perm))}
+    ctx |= context
+    return request.app.state.templates.TemplateResponse(request, name, ctx, status_code=status_code)  # type: ignore[no-any-return]

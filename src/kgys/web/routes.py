@@ -1,0 +1,34 @@
+"""Every router of every domain, in one place, so the app and the authorisation tests see the same list."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from kgys.accounts import pages as account_pages
+from kgys.accounts import views as account_views
+from kgys.audit import pages as audit_pages
+from kgys.audit import views as audit_views
+from kgys.cameras import pages as camera_pages
+from kgys.cameras import views as camera_views
+from kgys.live import pages as live_pages
+from kgys.live import views as live_views
+from kgys.sites import import_views
+from kgys.sites import pages as site_pages
+from kgys.sites import views as site_views
+
+
+def include_routes(app: FastAPI) -> None:
+    """Attach the API routers (under /api/v1) and the UI pages."""
+    app.include_router(account_views.router, prefix="/api/v1")
+    app.include_router(site_views.router, prefix="/api/v1")
+    app.include_router(import_views.router, prefix="/api/v1")
+    app.include_router(camera_views.router, prefix="/api/v1")
+    app.include_router(audit_views.router, prefix="/api/v1")
+    app.include_router(live_views.router, prefix="/api/v1")
+    app.include_router(account_pages.router)
+    app.include_router(site_pages.router)
+    app.include_router(import_views.pages)
+    app.include_router(camera_pages.router)
+    app.include_router(audit_pages.router)
+    app.include_router(live_pages.router)
+    live_views.install(app)

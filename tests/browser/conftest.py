@@ -1,0 +1,186 @@
+"""Browser fixtures: a demo data directory, the real server on a free port, and Chromium through Playwright.
+
+The server is started as its own process (``kgys serve``) on a copy of the demo data, exactly as an
+operator would run it, and stopped by its PID when the session ends. Chromium is Debian's (or
+``KGYS_CHROMIUM``); when it is missing the tests fail and say how to install it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pyotp
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+
+import kgys
+from kgys.demo import demo_password
+
+ROOT = Path(__file__).resolve().parents[2]
+KGYS = ROOT / ".venv" / "bin" / "kgys"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run", "--disable-sync"]
+DEMO_SITES = 80
+
+
+def _env(**extra: str) -> dict[str, str]:
+    """The environment for kgys processes: this checkout's code, demo-friendly settings."""
+    env = dict(os.environ)
+    src = str(Path(kgys.__file__).resolve().parents[1])
+    env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    for key in ("KGYS_CONFIG", "KGYS_DATABASE__URL", "KGYS_DATA_DIR", "KGYS_MODE"):
+        env.pop(key, None)
+    env.update(extra)
+    return env
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class DemoServer:
+    """The running server and the demo data behind it."""
+
+    url: str
+    data_dir: Path
+    totp_secrets: dict[str, str] = field(default_factory=dict)
+
+    def password(self, username: str) -> str:
+        """The demo password of ``username``."""
+        return demo_password(username)
+
+    def query(self, sql: str, *params: object) -> list[tuple[object, ...]]:
+        """Rows of a read-only query on the server's database."""
+        db = sqlite3.connect(f"file:{self.data_dir / 'kgys.db'}?mode=ro", uri=True)
+        try:
+            return list(db.execute(sql, params).fetchall())
+        finally:
+            db.close()
+
+    def log_tail(self, lines: int = 40) -> str:
+        """The last lines the server wrote (for failure messages)."""
+        text = (self.data_dir / "server.log").read_text(errors="replace")
+        return "\n".join(text.splitlines()[-lines:])
+
+    def valid_codes(self, username: str) -> set[str]:
+        """The TOTP codes the server accepts for ``username`` right now (one step of drift either way)."""
+        totp = pyotp.TOTP(self.totp_secrets[username])
+        now = time.time()
+        return {totp.at(now + step) for step in (-30, 0, 30)}
+
+    def scalar(self, sql: str, *params: object) -> object:
+        """The first value of a read-only query."""
+        rows = self.query(sql, *params)
+        return rows[0][0] if rows else None
+
+
+def _wait_until_up(proc: subprocess.Popen[bytes], url: str, log: Path, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"kgys serve exited with {proc.returncode}:\n{log.read_text(errors='replace')[-4000:]}")
+        try:
+            if httpx.get(f"{url}/login", timeout=2.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"kgys serve did not answer within {timeout:.0f} s:\n"
+                       f"{log.read_text(errors='replace')[-4000:]}")
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
+    """``kgys demo --no-serve`` into a fresh data directory, then ``kgys serve`` on a free port."""
+    data = tmp_path_factory.mktemp("browser") / "demo"
+    exe = str(KGYS)
+    seeded = subprocess.run([exe, "demo", "--no-serve", "--data-dir", str(data), "--sites", str(DEMO_SITES)],
+                            capture_output=True, text=True, env=_env(), timeout=300, check=False)
+    assert seeded.returncode == 0, seeded.stdout + seeded.stderr
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = data / "server.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [exe, "--data-dir", str(data), "--mode", "demo", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            stdout=out, stderr=subprocess.STDOUT, env=_env(KGYS_SECURITY__COOKIE_SECURE="false"),
+        )
+    try:
+        _wait_until_up(proc, url, log)
+        demo = DemoServer(url=url, data_dir=data)
+        demo.totp_secrets = {str(u): str(s) for u, s in demo.query(
+            "SELECT username, totp_secret FROM users WHERE totp_secret IS NOT NULL")}
+        yield demo
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.kill(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def playwright_driver() -> Iterator[Playwright]:
+    """The Playwright driver for the whole run."""
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_driver: Playwright) -> Iterator[Browser]:
+    """Debian's Chromium (or KGYS_CHROMIUM), headless."""
+    path = os.environ.get("KGYS_CHROMIUM") or "/usr/bin/chromium"
+    if not Path(path).is_file():
+        pytest.fail(f"Chromium not found at {path}: install it (apt-get install chromium) or set KGYS_CHROMIUM "
+                    "to a Chromium executable; the browser tests need a real browser.", pytrace=False)
+    b = playwright_driver.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+    yield b
+    b.close()
+
+
+@pytest.fixture
+def context(browser: Browser, server: DemoServer) -> Iterator[BrowserContext]:
+    """A fresh browser profile (no cookies) pointed at the server."""
+    ctx = browser.new_context(base_url=server.url, locale="tr-TR")
+    ctx.set_default_timeout(15_000)
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def page(context: BrowserContext) -> Page:
+    """A tab in a fresh profile."""
+    return context.new_page()
+
+
+def submit(page: Page, selector: str) -> None:
+    """Click a button or link and wait for the page it leads to."""
+    with page.expect_navigation():
+        page.click(selector)
+
+
+def sign_in(page: Page, server: DemoServer, username: str, password: str | None = None) -> None:
+    """Sign in through the login form, typing the TOTP code when the account has a second factor."""
+    page.goto("/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password or server.password(username))
+    submit(page, "form[action='/login'] button[type=submit]")
+    if "/login/totp" in page.url:
+        page.fill("input[name=code]", pyotp.TOTP(server.totp_secrets[username]).now())
+        submit(page, "form[action='/login/totp'] button[type=submit]")
+    assert "/login" not in page.url, (f"{username} could not sign in: {page.inner_text('main')[:500]}\n"
+                                      f"server log:\n{server.log_tail()}")

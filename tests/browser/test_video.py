@@ -1,0 +1,169 @@
+"""Chromium plays a site's live cameras and a recorded range, served by a real ``kgys serve`` from what a real
+``kgys worker recorder`` records off simulated RTSP cameras. Also reports the live delay it measures."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from tests import factories
+from tests.browser.conftest import KGYS, _env, _free_port, _wait_until_up, submit
+from tests.recording.conftest import clip_h264, media_dir, sim_h264  # noqa: F401  (fixtures)
+
+from kgys.audit.mechanism import set_actor
+from kgys.cameras import service as camera_service
+from kgys.cameras.models import Camera
+from kgys.cameras.schemas import CameraIn
+from kgys.config import Settings
+from kgys.runtime import make_runtime
+from kgys.sim.cameras import SimCameras
+
+SEGMENT_SECONDS = 4
+
+
+@dataclass
+class VideoServer:
+    """The running server, its data and the objects the test uses."""
+
+    url: str
+    data_dir: Path
+    site_code: str
+    camera_ids: list[int]
+    username: str
+
+    def query(self, sql: str) -> list[tuple[object, ...]]:
+        """Rows of a read-only SQLite query."""
+        db = sqlite3.connect(f"file:{self.data_dir / 'kgys.db'}?mode=ro", uri=True)
+        try:
+            return list(db.execute(sql).fetchall())
+        finally:
+            db.close()
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def video(tmp_path_factory: pytest.TempPathFactory, sim_h264: SimCameras,  # noqa: F811
+          browser: Browser) -> Iterator[tuple[VideoServer, Page]]:
+    """One site with two cameras on the simulated streams and a school administrator (live and playback of its
+    own site, no second factor); the web server, a signed-in Chromium tab, then the recorder worker."""
+    data = tmp_path_factory.mktemp("video")
+    rt = make_runtime(Settings(mode="demo", data_dir=data), upgrade=True)
+    with rt.sessions.begin() as session:
+        factories.tree(session)
+        site = factories.site(session)
+        actor = factories.admin()
+        set_actor(session, actor)
+        for n in (1, 2):
+            camera_service.save_camera(session=session, actor=actor, box=rt.box, code=site.code, data=CameraIn(
+                name=f"Kamera {n}", megapixels=2.0, width=1920, height=1080, codec="h264", stream_url=sim_h264.url(n)))
+        user = factories.user(session, "school_admin", scope=["TR-99-A"])
+        code, username = site.code, user.username
+    with Session(rt.engine) as s:
+        cams = list(s.scalars(select(Camera.id).order_by(Camera.id)))
+    rt.close()
+    env = _env(KGYS_SECURITY__COOKIE_SECURE="false", KGYS_RECORDING__SEGMENT_SECONDS=str(SEGMENT_SECONDS),
+               KGYS_RECORDING__FSYNC="false")
+    base = [str(KGYS), "--data-dir", str(data), "--mode", "demo"]
+    procs: list[subprocess.Popen[bytes]] = []
+    ctx = browser.new_context(locale="tr-TR")
+    try:
+        port = _free_port()
+        url = f"http://127.0.0.1:{port}"
+        with (data / "server.log").open("wb") as out:
+            procs.append(subprocess.Popen([*base, "serve", "--host", "127.0.0.1", "--port", str(port)], stdout=out,
+                                          stderr=subprocess.STDOUT, env=env))
+        _wait_until_up(procs[-1], url, data / "server.log")
+        ctx.set_default_timeout(20_000)
+        page = ctx.new_page()
+        page.goto(f"{url}/login")
+        page.fill("input[name=username]", username)
+        page.fill("input[name=password]", factories.PASSWORD)
+        submit(page, "form[action='/login'] button[type=submit]")
+        assert "/login" not in page.url, page.content()[:800]
+        with (data / "recorder.log").open("wb") as out:
+            procs.append(subprocess.Popen([*base, "worker", "recorder"], stdout=out, stderr=subprocess.STDOUT, env=env))
+        yield VideoServer(url, data, code, cams, username), page
+    finally:
+        ctx.close()
+        for proc in reversed(procs):
+            _stop(proc)
+
+
+def _wait_segments(server: VideoServer, camera_id: int, count: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    sql = f"SELECT count(*) FROM recording_segments WHERE camera_id = {camera_id}"
+    while int(str(server.query(sql)[0][0])) < count:
+        assert time.monotonic() < deadline, (server.data_dir / "recorder.log").read_text(errors="replace")[-2000:]
+        time.sleep(0.5)
+
+
+def test_live_grid_plays_in_chromium(video: tuple[VideoServer, Page]) -> None:
+    video_server, page = video
+    page.goto(f"{video_server.url}/sites/{video_server.site_code}/live")
+    tile = page.locator(f".video-tile[data-camera='{video_server.camera_ids[0]}']")
+    page.wait_for_function(
+        "el => el.querySelector('video').currentTime > 1 && el.querySelector('video').videoWidth > 0",
+        arg=tile.element_handle(), timeout=45_000)
+    video = tile.locator("video")
+    assert video.evaluate("v => v.videoWidth") == 1920
+    assert video.evaluate("v => v.videoHeight") == 1080
+    first = video.evaluate("v => v.currentTime")
+    page.wait_for_timeout(2500)
+    assert video.evaluate("v => v.currentTime") > first + 1.0, "live playback does not advance"
+    delays = []
+    for _ in range(6):
+        page.wait_for_timeout(1000)
+        delays.append(float(tile.get_attribute("data-latency") or "nan"))
+    print(f"\nlive delay measured in Chromium (s): {', '.join(f'{d:.2f}' for d in delays)}")
+    assert max(delays) <= 5.0, delays
+    rows = video_server.query("SELECT count(*) FROM audit_entries WHERE action = 'camera.live.view'")
+    assert rows[0][0] >= 2  # one per camera opened, not one per segment
+    assert rows[0][0] <= 4
+
+
+def test_playback_of_a_past_range_and_seek(video: tuple[VideoServer, Page]) -> None:
+    video_server, page = video
+    cam = video_server.camera_ids[0]
+    _wait_segments(video_server, cam, 4, timeout=60)
+    rows = video_server.query(f"SELECT start, \"end\" FROM recording_segments WHERE camera_id = {cam} ORDER BY start")
+    start = datetime.fromisoformat(str(rows[0][0])).replace(tzinfo=UTC)
+    end = datetime.fromisoformat(str(rows[-1][1])).replace(tzinfo=UTC)
+    q = f"from={start:%Y-%m-%dT%H:%M:%S}Z&to={end:%Y-%m-%dT%H:%M:%S}Z"
+    page.goto(f"{video_server.url}/cameras/{cam}/playback?{q}")
+    assert page.locator("#timeline .bar.recorded").count() >= 1
+    assert page.locator("#player").count() == 0  # no video before a reason is given
+    page.fill("#reason-form input[name=reason]", "tarayıcı testi")
+    submit(page, "#reason-form button[type=submit]")
+    video = page.locator("#player video")
+    page.wait_for_function("v => v.currentTime > 1 && v.videoWidth > 0", arg=video.element_handle(), timeout=30_000)
+    assert video.evaluate("v => v.videoWidth") == 1920
+    # seek: click at 75 % of the timeline; the wall clock shown must jump there
+    box = page.locator("#timeline").bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + box["width"] * 0.75, box["y"] + box["height"] / 2)
+    target = start.timestamp() + (end - start).total_seconds() * 0.75
+    page.wait_for_function(
+        "([el, t]) => el.dataset.wall && Math.abs(parseFloat(el.dataset.wall) - t) < 3",
+        arg=[page.locator("#player").element_handle(), target], timeout=15_000)
+    reasons = video_server.query("SELECT reason FROM audit_entries WHERE action = 'camera.playback.view'")
+    assert reasons == [("tarayıcı testi",)]

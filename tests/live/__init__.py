@@ -1,0 +1,1 @@
+"""Tests of live view and playback."""

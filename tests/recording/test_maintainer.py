@@ -1,0 +1,175 @@
+"""The maintainer on real segment files and a real database (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kgys.cameras.models import Camera
+from kgys.recording import index
+from kgys.recording.ffmpeg import run_name
+from kgys.recording.maintainer import Limits, Maintainer, Verdict, check
+from kgys.recording.models import GENESIS, CameraHealth, Gap, QuarantinedSegment, RecordingAlert, Segment
+from kgys.recording.storage import LocalStorage, StorageError
+from kgys.recording.tsinfo import PACKET, TsInfo
+from kgys.runtime import Runtime
+from tests import factories
+from tests.recording.conftest import make_ts_segments
+
+RUN = "r000000000000001"
+
+
+def info(**kw: object) -> TsInfo:
+    base: dict[str, object] = dict(synced=True, codec="h264", video_pid=256, first_pts=1.4, last_pts=11.36,
+                                   frame_interval=0.04, keyframe_at_start=True, frames_seen=250, width=1920,
+                                   height=1080)
+    base.update(kw)
+    return TsInfo(**base)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("ts", "size", "verdict"),
+    [
+        (info(), 5_000_000, Verdict(True)),
+        (info(), 0, Verdict(False, "empty")),
+        (info(synced=False), 1000, Verdict(False, "not_mpegts")),
+        (info(codec=None), 1000, Verdict(False, "no_video")),
+        (info(first_pts=None, last_pts=None, frames_seen=0), 1000, Verdict(False, "no_frames")),
+        (info(keyframe_at_start=False), 5_000_000, Verdict(False, "no_keyframe_at_start")),
+        (info(last_pts=100.0), 5_000_000, Verdict(False, "too_long")),
+        (info(), 2_000_000_000, Verdict(False, "implausible_bitrate")),
+        (info(last_pts=1.4, frames_seen=1), 60_000, Verdict(True)),  # one frame cut off by a kill still counts
+    ],
+)
+def test_check(ts: TsInfo, size: int, verdict: Verdict) -> None:
+    got = check(ts, size, Limits(max_seconds=60))
+    assert (got.ok, got.reason) == (verdict.ok, verdict.reason)
+
+
+class Setup:
+    def __init__(self, rt: Runtime, session: Session, tmp_path: Path, clip: Path) -> None:
+        factories.tree(session)
+        site = factories.site(session)
+        factories.compliant_system(session, rt.box, site.code)
+        session.flush()
+        camera = session.scalars(select(Camera).where(Camera.site_id == site.id).order_by(Camera.id)).first()
+        assert camera is not None
+        self.camera: Camera = camera
+        self.session = session
+        self.spool = tmp_path / "spool"
+        self.cam_dir = self.spool / str(self.camera.id)
+        self.storage = LocalStorage(tmp_path / "recordings")
+        self.quarantine = tmp_path / "quarantine"
+        self.clip = clip
+        self.tmp = tmp_path
+        self.m = Maintainer(sessions=rt.sessions, storage=self.storage, spool_dir=self.spool,
+                            quarantine_dir=self.quarantine, limits=Limits())
+
+    def segments(self, run: str = RUN, stamps: tuple[str, ...] = ("20250301T080000", "20250301T080001")) -> list[Path]:
+        return make_ts_segments(self.clip, self.cam_dir, run=run, stamps=stamps)
+
+    def rows(self) -> list[Segment]:
+        self.session.expire_all()
+        return list(self.session.scalars(select(Segment).where(Segment.camera_id == self.camera.id)
+                                         .order_by(Segment.id)))
+
+
+@pytest.fixture
+def setup(rt: Runtime, session: Session, tmp_path: Path, clip_h264: Path) -> Setup:
+    return Setup(rt, session, tmp_path, clip_h264)
+
+
+def test_finished_segments_are_hashed_chained_stored_and_indexed(setup: Setup) -> None:
+    files = setup.segments()
+    hashes = [hashlib.sha256(f.read_bytes()).hexdigest() for f in files]
+    done = setup.m.scan({})
+    assert len(done) == 2
+    rows = setup.rows()
+    assert [r.sha256 for r in rows] == hashes
+    assert [r.prev_sha256 for r in rows] == [GENESIS, hashes[0]]
+    assert rows[0].start == datetime(2025, 3, 1, 8, 0, 0, 200_000, tzinfo=UTC)
+    assert rows[1].start == rows[0].end  # same run: contiguous
+    for r in rows:
+        assert (r.codec, r.width, r.height) == ("h264", 1920, 1080)
+        assert r.duration == pytest.approx(1.0, abs=0.05)
+        assert hashlib.sha256(setup.storage.get_range(r.path)).hexdigest() == r.sha256
+        assert r.path.startswith(f"{r.site_id}/{r.camera_id}/2025-03-01/08/")
+    assert list(setup.cam_dir.glob("*.ts")) == []
+    health = setup.session.get(CameraHealth, setup.camera.id)
+    assert health is not None and health.state == "online" and health.last_segment_at == rows[-1].end
+
+
+def test_the_file_ffmpeg_is_writing_waits(setup: Setup) -> None:
+    files = setup.segments()
+    assert [d.run for d in setup.m.scan({setup.camera.id: RUN})] == [RUN]
+    assert files[1].exists() and not files[0].exists()
+    setup.m.scan({setup.camera.id: "r999"})  # ffmpeg moved on to a new run: the last file is finished
+    assert not files[1].exists() and len(setup.rows()) == 2
+
+
+def test_corrupt_segments_are_quarantined_and_reported(setup: Setup) -> None:
+    good = setup.segments(stamps=("20250301T080000", "20250301T080003"))
+    setup.cam_dir.mkdir(parents=True, exist_ok=True)
+    garbage = setup.cam_dir / f"{RUN}_20250301T080001Z.ts"
+    garbage.write_bytes(bytes(range(256)) * 4000)
+    data = good[1].read_bytes()
+    mid = setup.cam_dir / f"{RUN}_20250301T080002Z.ts"
+    mid.write_bytes(data[(len(data) // PACKET // 2) * PACKET:])  # starts in the middle of a GOP
+    empty = setup.cam_dir / f"{RUN}_20250301T080004Z.ts"
+    empty.write_bytes(b"")
+    setup.m.scan({})
+    q = setup.session.scalars(select(QuarantinedSegment).order_by(QuarantinedSegment.id)).all()
+    assert [(x.reason, Path(x.path).name) for x in q] == [("not_mpegts", garbage.name),
+                                                          ("no_keyframe_at_start", mid.name)]
+    assert all(Path(x.path).exists() and Path(x.path).parent == setup.quarantine / str(setup.camera.id) for x in q)
+    assert q[0].sha256 == hashlib.sha256(bytes(range(256)) * 4000).hexdigest()
+    alerts = setup.session.scalars(select(RecordingAlert).where(RecordingAlert.kind == index.ALERT_QUARANTINED)).all()
+    assert len(alerts) == 2 and all(a.camera_id == setup.camera.id for a in alerts)
+    rows = setup.rows()
+    assert len(rows) == 2 and rows[1].prev_sha256 == rows[0].sha256  # the chain skips what was put aside
+    assert list(setup.cam_dir.iterdir()) == []  # the empty file is simply gone
+
+
+class BrokenStorage(LocalStorage):
+    broken = True
+
+    def put(self, key: str, source: Path) -> int:
+        if self.broken:
+            raise StorageError("disk unavailable")
+        return super().put(key, source)
+
+
+def test_storage_failure_keeps_segments_in_the_spool(setup: Setup) -> None:
+    store = BrokenStorage(setup.tmp / "recordings")
+    setup.m.storage = store
+    files = setup.segments()
+    assert setup.m.scan({}) == [] and setup.m.scan({}) == []
+    assert all(f.exists() for f in files) and setup.rows() == []
+    alerts = setup.session.scalars(select(RecordingAlert).where(RecordingAlert.kind == index.ALERT_STORAGE)).all()
+    assert len(alerts) == 1 and alerts[0].resolved_at is None  # reported once, not per file
+    store.broken = False
+    assert len(setup.m.scan({})) == 2
+    setup.session.expire_all()
+    assert alerts[0].resolved_at is not None
+
+
+def test_only_a_later_run_closes_a_gap(setup: Setup) -> None:
+    later = run_name(datetime.now(UTC) + timedelta(seconds=5))
+    with setup.m.sessions.begin() as s:
+        index.open_gap(s, camera_id=setup.camera.id, site_id=setup.camera.site_id,
+                       start=datetime(2025, 3, 1, 7, 59, tzinfo=UTC), cause="camera_offline", detail="test")
+    setup.segments(run=RUN)  # written by an ffmpeg from before the gap opened
+    setup.m.scan({})
+    gap = setup.session.scalars(select(Gap)).one()
+    assert gap.end is None
+    setup.segments(run=later, stamps=("20250301T080100",))
+    setup.m.scan({})
+    setup.session.expire_all()
+    assert gap.end == datetime(2025, 3, 1, 8, 1, 0, 200_000, tzinfo=UTC)
+    alerts = setup.session.scalars(select(RecordingAlert).where(RecordingAlert.kind == index.ALERT_STOPPED)).all()
+    assert len(alerts) == 1 and alerts[0].resolved_at is not None

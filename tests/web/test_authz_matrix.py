@@ -1,0 +1,412 @@
+"""Every API endpoint × every role × a site inside and outside the caller's scope.
+
+The callers are one user of each role scoped to district TR-99-A (administrators included, so scope binds
+them too), one country-wide administrator and an anonymous client. The targets are a site in TR-99-A, a
+site in the sibling district TR-99-B and a site in another province (TR-98-C). The status each call must
+get follows from ROLE_PERMISSIONS: a role without the permission gets 403, a site outside the scope 404
+(with the very answer a site that does not exist gets), no sign-in 401, anything else 2xx. No answer a
+scoped caller receives names a site outside its scope.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from argon2 import PasswordHasher
+from fastapi import FastAPI
+from fastapi.routing import iter_route_contexts
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kgys.accounts import security
+from kgys.accounts.models import User
+from kgys.accounts.permissions import ROLE_PERMISSIONS, Perm, Role
+from kgys.audit.mechanism import set_actor
+from kgys.cameras import service as camera_service
+from kgys.cameras.schemas import CameraIn, RecorderIn
+from kgys.runtime import Runtime
+from kgys.sites import service as site_service
+from kgys.sites.models import Commission, Site
+from kgys.sites.rollout import ORDER, RolloutStatus
+from kgys.sites.schemas import RolloutChange
+from kgys.web.app import create_app
+from tests import factories
+
+API = "/api/v1"
+IN, OUT_B, OUT_C = "IN-A", "OUT-B", "OUT-C"
+SITES = {IN: ("TR-99-A", "Açık Merkez Okulu"), OUT_B: ("TR-99-B", "Gizli Sahil Okulu"),
+         OUT_C: ("TR-98-C", "Gizli Dağ Okulu")}
+SECRET_WORDS = (OUT_B, OUT_C, SITES[OUT_B][1], SITES[OUT_C][1])
+NO_SUCH_SITE = "NO-SUCH-SITE"
+_n = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who calls: a role (None for anonymous) and whether the scope is the district TR-99-A only."""
+
+    label: str
+    role: Role | None
+    scoped: bool
+    headers: dict[str, str]
+
+
+@dataclass
+class World:
+    """The data every endpoint is tried against."""
+
+    session: Session
+    rt: Runtime
+    recorders: dict[str, int]
+    cameras: dict[str, int]
+    victims: dict[str, str]
+    login: str
+
+    def _setup(self) -> None:
+        set_actor(self.session, factories.admin())
+
+    def fresh_recorder(self, code: str) -> int:
+        """A new recorder at site ``code``."""
+        self._setup()
+        rec = camera_service.save_recorder(session=self.session, actor=factories.admin(), box=self.rt.box, code=code,
+                                           data=_recorder(f"NVR-x{next(_n)}"))
+        self.session.commit()
+        return rec.id
+
+    def fresh_camera(self, code: str) -> int:
+        """A new camera at site ``code``."""
+        self._setup()
+        cam = camera_service.save_camera(session=self.session, actor=factories.admin(), box=self.rt.box, code=code,
+                                         data=_camera(f"Kamera-x{next(_n)}"))
+        self.session.commit()
+        return cam.id
+
+    def version(self, code: str) -> int:
+        """The site's current version."""
+        return int(self.session.scalar(select(Site.version).where(Site.code == code)) or 0)
+
+    def next_status(self, code: str) -> str:
+        """A roll-out step the site may move to now."""
+        current = RolloutStatus(self.session.scalar(select(Site.rollout_status).where(Site.code == code)))
+        i = ORDER.index(current)
+        return ORDER[i + 1].value if i + 1 < len(ORDER) else RolloutStatus.PLANNED.value
+
+
+def _recorder(name: str) -> RecorderIn:
+    return RecorderIn(name=name, channels=16, supported_storage_tb=16, installed_storage_tb=12,
+                      remote_viewing=True, continuous_recording=True, retention_days=30)
+
+
+def _camera(name: str, recorder: str | None = None, position: str = "entrance") -> CameraIn:
+    return CameraIn(name=name, recorder=recorder, megapixels=2.0, width=1920, height=1080, poe=True,
+                    night_vision=True, position=position, bitrate_kbps=4096)
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A multipart form with one file, as the import endpoint takes it."""
+
+    filename: str
+    content: bytes
+    fields: dict[str, str]
+
+
+Build = Callable[[World, str], tuple[str, dict[str, Any] | Upload | None]]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One API route and what each caller must get from it.
+
+    ``build`` turns a target site code into the URL and JSON body to send. ``out`` is the status for a
+    scoped caller holding the permission when the target lies outside its scope (None: the target does
+    not change the answer); ``scoped`` overrides the status for every scoped caller holding the permission.
+    """
+
+    method: str
+    route: str
+    perm: Perm | None
+    build: Build
+    ok: int = 200
+    out: int | None = 404
+    scoped: int | None = None
+    public: bool = False
+
+    def expected(self, caller: Caller, target_in_scope: bool) -> int:
+        """The status ``caller`` must get for a target inside or outside its scope."""
+        if self.public:
+            return self.ok
+        if caller.role is None:
+            return 401
+        if self.perm is not None and self.perm not in ROLE_PERMISSIONS[caller.role]:
+            return 403
+        if caller.scoped:
+            if self.scoped is not None:
+                return self.scoped
+            if not target_in_scope and self.out is not None:
+                return self.out
+        return self.ok
+
+
+def _district(code: str) -> str:
+    return SITES[code][0]
+
+
+def _site_url(suffix: str = "") -> Build:
+    return lambda w, code: (f"{API}/sites/{code}{suffix}", None)
+
+
+def _list_url(path: str, extra: str = "") -> Build:
+    """The list itself for the in-scope target; filtered to the target's district otherwise."""
+    return lambda w, code: (f"{API}{path}?{extra}" if code == IN
+                            else f"{API}{path}?jurisdiction={_district(code)}&{extra}", None)
+
+
+def _new_site(w: World, code: str) -> tuple[str, dict[str, Any]]:
+    n = next(_n)
+    return f"{API}/sites", {"code": f"NEW{n}", "name": f"Yeni Okul {n}", "type": "high_school",
+                            "district": _district(code)}
+
+
+def _patch_site(w: World, code: str) -> tuple[str, dict[str, Any]]:
+    return f"{API}/sites/{code}", {"version": w.version(code), "contact_name": f"Müdür {next(_n)}"}
+
+
+def _rollout(w: World, code: str) -> tuple[str, dict[str, Any]]:
+    return f"{API}/sites/{code}/rollout", {"status": w.next_status(code), "note": "matrix"}
+
+
+def _new_recorder(w: World, code: str) -> tuple[str, dict[str, Any]]:
+    return f"{API}/sites/{code}/recorders", _recorder(f"NVR-{next(_n)}").model_dump()
+
+
+def _put_recorder(w: World, code: str) -> tuple[str, dict[str, Any]]:
+    return f"{API}/sites/{code}/recorders/{w.recorders[code]}", _recorder("NVR-1").model_dump()
+
+
+def _delete_recorder(w: World, code: str) -> tuple[str, None]:
+    return f"{API}/sites/{code}/recorders/{w.fresh_recorder(code)}", None
+
+
+def _new_camera(w: World, code: str) -> tuple[str, dict[str, Any]]:
+    return f"{API}/sites/{code}/cameras", _camera(f"Kamera-{next(_n)}").model_dump()
+
+
+def _put_camera(w: World, code: str) -> tuple[str, dict[str, Any]]:
+    return f"{API}/sites/{code}/cameras/{w.cameras[code]}", _camera("Giriş", "NVR-1").model_dump()
+
+
+def _delete_camera(w: World, code: str) -> tuple[str, None]:
+    return f"{API}/sites/{code}/cameras/{w.fresh_camera(code)}", None
+
+
+def _new_jurisdiction(w: World, code: str) -> tuple[str, dict[str, Any]]:
+    parent = "TR-99" if code in (IN, OUT_B) else "TR-98"
+    return f"{API}/jurisdictions", {"code": f"TR-X{next(_n)}", "name": "Yeni İlçe", "kind": "district",
+                                    "parent": parent}
+
+
+def _token(w: World, code: str) -> tuple[str, dict[str, Any]]:
+    return f"{API}/auth/token", {"username": w.login, "password": factories.PASSWORD}
+
+
+def _new_user(w: World, code: str) -> tuple[str, dict[str, Any]]:
+    return f"{API}/users", {"username": f"new{next(_n)}", "password": "abcdefgh12", "role": "operator",
+                            "jurisdictions": [_district(code)]}
+
+
+def _disable_user(w: World, code: str) -> tuple[str, None]:
+    return f"{API}/users/{w.victims[code]}/disable", None
+
+
+def _import(w: World, code: str) -> tuple[str, Upload]:
+    district, name = SITES[code]
+    csv = f"code,name,type,district,contact_name\n{code},{name},primary_school,{district},Müdür {next(_n)}\n"
+    return f"{API}/imports", Upload("okullar.csv", csv.encode(), {"kind": "sites", "dry_run": "true"})
+
+
+def _camera_url(suffix: str, body: dict[str, Any] | None = None) -> Build:
+    return lambda w, code: (f"{API}/cameras/{w.cameras[code]}{suffix}", body)
+
+
+_RANGE = {"from": "2026-03-01T08:00:00Z", "to": "2026-03-01T09:00:00Z"}
+
+
+def _fixed(path: str) -> Build:
+    return lambda w, code: (f"{API}{path}", None)
+
+
+P = Perm
+ENDPOINTS: list[Endpoint] = [
+    # sites
+    Endpoint("GET", "/sites", P.SITES_READ, _list_url("/sites", "per_page=500"), out=None),
+    Endpoint("POST", "/sites", P.SITES_CREATE, _new_site, ok=201, out=422),
+    Endpoint("GET", "/sites/{code}", P.SITES_READ, _site_url()),
+    Endpoint("PATCH", "/sites/{code}", P.SITES_EDIT, _patch_site),
+    Endpoint("POST", "/sites/{code}/rollout", P.ROLLOUT_EDIT, _rollout, ok=201),
+    Endpoint("GET", "/sites/{code}/rollout", P.SITES_READ, _site_url("/rollout")),
+    Endpoint("GET", "/sites/{code}/commission", P.SITES_READ, _site_url("/commission")),
+    Endpoint("GET", "/dashboard", P.DASHBOARD_READ, _list_url("/dashboard"), out=None),
+    Endpoint("GET", "/map", P.SITES_READ, _list_url("/map"), out=None),
+    Endpoint("GET", "/jurisdictions", None, _fixed("/jurisdictions"), out=None),
+    # a row naming a site outside the scope is refused as if the site did not exist
+    Endpoint("POST", "/imports", P.SITES_IMPORT, _import, out=422),
+    # A district-scoped administrator has no province to add a district to.
+    Endpoint("POST", "/jurisdictions", P.JURISDICTIONS_EDIT, _new_jurisdiction, ok=201, scoped=403),
+    # cameras
+    Endpoint("GET", "/sites/{code}/system", P.CAMERAS_READ, _site_url("/system")),
+    Endpoint("GET", "/sites/{code}/compliance", P.COMPLIANCE_READ, _site_url("/compliance")),
+    Endpoint("POST", "/sites/{code}/recorders", P.CAMERAS_EDIT, _new_recorder, ok=201),
+    Endpoint("PUT", "/sites/{code}/recorders/{recorder_id}", P.CAMERAS_EDIT, _put_recorder),
+    Endpoint("DELETE", "/sites/{code}/recorders/{recorder_id}", P.CAMERAS_EDIT, _delete_recorder, ok=204),
+    Endpoint("POST", "/sites/{code}/cameras", P.CAMERAS_EDIT, _new_camera, ok=201),
+    Endpoint("PUT", "/sites/{code}/cameras/{camera_id}", P.CAMERAS_EDIT, _put_camera),
+    Endpoint("DELETE", "/sites/{code}/cameras/{camera_id}", P.CAMERAS_EDIT, _delete_camera, ok=204),
+    # live view and playback: opening a stream is a camera in scope; outside it, as if it did not exist
+    Endpoint("POST", "/cameras/{camera_id}/live", P.LIVE_VIEW, _camera_url("/live", {"reason": "matrix"})),
+    Endpoint("POST", "/cameras/{camera_id}/playback", P.PLAYBACK,
+             _camera_url("/playback", _RANGE | {"reason": "matrix"})),
+    Endpoint("GET", "/cameras/{camera_id}/timeline", P.PLAYBACK,
+             _camera_url("/timeline?from=2026-03-01T08:00:00Z&to=2026-03-01T09:00:00Z")),
+    # audit: the list for the in-scope target, filtered to the target site otherwise
+    Endpoint("GET", "/audit", P.AUDIT_READ,
+             lambda w, code: (f"{API}/audit?per_page=500" + ("" if code == IN else f"&site={code}"), None)),
+    Endpoint("GET", "/audit/verify", P.AUDIT_READ, _fixed("/audit/verify"), scoped=403),
+    Endpoint("GET", "/audit/public-key", None, _fixed("/audit/public-key"), public=True),
+    # accounts: an administrator manages only users whose whole scope lies within their own
+    Endpoint("POST", "/auth/token", None, _token, public=True),
+    Endpoint("GET", "/me", None, _fixed("/me"), out=None),
+    Endpoint("GET", "/users", P.USERS_MANAGE, _fixed("/users"), out=None),
+    Endpoint("POST", "/users", P.USERS_MANAGE, _new_user, ok=201, out=422),
+    Endpoint("POST", "/users/{username}/disable", P.USERS_MANAGE, _disable_user),
+    # the API's own description
+    Endpoint("GET", "/openapi.json", None, _fixed("/openapi.json"), public=True),
+    Endpoint("GET", "/docs", None, _fixed("/docs"), public=True),
+]
+
+
+def _api_routes(app: FastAPI) -> set[tuple[str, str]]:
+    """(method, path) of every route under /api/v1, routers included into routers as well."""
+    found: set[tuple[str, str]] = set()
+    for route in iter_route_contexts(app.routes):
+        path = route.path or ""
+        if not path.startswith(API + "/"):
+            continue
+        methods = route.methods or {"(mounted application)"}
+        for method in methods - {"HEAD", "OPTIONS"}:
+            found.add((method, path[len(API):]))
+    return found
+
+
+def test_every_api_route_is_in_the_matrix(rt: Runtime) -> None:
+    app = create_app(rt, checkpoint_timer=False)
+    table = {(e.method, e.route) for e in ENDPOINTS}
+    routes = _api_routes(app)
+    assert not routes - table, f"API routes missing from the authorisation matrix: {sorted(routes - table)}"
+    assert not table - routes, f"matrix rows for routes that no longer exist: {sorted(table - routes)}"
+    assert len(table) == len(ENDPOINTS), "an endpoint is listed twice"
+
+
+@pytest.fixture
+def cheap_hashes(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Argon2 with the least work, so that a dozen users per test cost little."""
+    monkeypatch.setattr(security, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    yield
+
+
+def _world(session: Session, rt: Runtime, token_for: Callable[[User], dict[str, str]]
+           ) -> tuple[World, list[Caller]]:
+    nodes = factories.tree(session)
+    recorders: dict[str, int] = {}
+    cameras: dict[str, int] = {}
+    for code, (district, name) in SITES.items():
+        site = factories.site(session, district, code=code, name=name)
+        factories.compliant_system(session, rt.box, code)
+        site_service.change_rollout(session=session, actor=factories.admin(), code=code,
+                                    change=RolloutChange(status=RolloutStatus.PLANNED, note=name))
+        recorders[code] = camera_service.get_system(session=session, actor=factories.admin(),
+                                                    code=site.code).recorders[0].id
+        cameras[code] = camera_service.get_system(session=session, actor=factories.admin(),
+                                                  code=site.code).cameras[0].id
+    for code in ("TR-99-A", "TR-99-B", "TR-98"):
+        session.add(Commission(jurisdiction_id=nodes[code].id, chair=f"Kaymakam {code}"))
+    login = factories.user(session, "operator", scope=["TR-99-A"])
+    victims = {IN: factories.user(session, "operator", scope=["TR-99-A"]).username,
+               OUT_B: factories.user(session, "operator", scope=["TR-99-B"]).username,
+               OUT_C: factories.user(session, "operator", scope=["TR-98-C"]).username}
+    users = [(f"{role.value}@TR-99-A", role, True, factories.user(session, role.value, scope=["TR-99-A"]))
+             for role in Role]
+    users.append(("admin@TR", Role.ADMIN, False, factories.user(session, "admin", scope=["TR"])))
+    session.commit()
+    callers = [Caller(label, role, scoped, token_for(u)) for label, role, scoped, u in users]
+    callers.append(Caller("anonymous", None, True, {}))
+    world = World(session=session, rt=rt, recorders=recorders, cameras=cameras, victims=victims,
+                  login=login.username)
+    return world, callers
+
+
+def _check(endpoint: Endpoint, client: TestClient, world: World, callers: list[Caller]) -> list[str]:
+    """Every caller against every target of one endpoint; the mismatches, described."""
+    problems: list[str] = []
+    for caller in callers:
+        targets = [IN] if caller.role is None else [IN, OUT_B, OUT_C]
+        for target in targets:
+            in_scope = target == IN or not caller.scoped
+            want = endpoint.expected(caller, in_scope)
+            url, body = endpoint.build(world, target)
+            if isinstance(body, Upload):
+                r = client.request(endpoint.method, url, headers=caller.headers, data=body.fields,
+                                   files={"file": (body.filename, body.content, "text/csv")})
+            else:
+                r = client.request(endpoint.method, url, json=body, headers=caller.headers)
+            where = f"{caller.label} {endpoint.method} {url}"
+            if r.status_code != want:
+                problems.append(f"{where}: got {r.status_code}, want {want}: {r.text[:200]}")
+                continue
+            if caller.scoped and r.is_success:
+                leaked = [w for w in SECRET_WORDS if w in r.text]
+                if leaked:
+                    problems.append(f"{where}: answer names out-of-scope sites {leaked}")
+            if want == 404 and endpoint.method == "GET":
+                alike = client.get(url.replace(target, NO_SUCH_SITE), headers=caller.headers)
+                if (alike.status_code, alike.text.replace(NO_SUCH_SITE, target)) != (404, r.text):
+                    problems.append(f"{where}: a site outside the scope is answered differently from one "
+                                    f"that does not exist: {r.text[:120]} vs {alike.text[:120]}")
+    return problems
+
+
+def test_matrix(client: TestClient, session: Session, rt: Runtime, token_for: Callable[[User], dict[str, str]],
+                cheap_hashes: None, subtests: pytest.Subtests) -> None:
+    """One world, every endpoint in turn; each endpoint reports as a subtest of its own."""
+    world, callers = _world(session, rt, token_for)
+    for endpoint in ENDPOINTS:
+        with subtests.test(msg=f"{endpoint.method} {endpoint.route}"):
+            problems = _check(endpoint, client, world, callers)
+            assert not problems, "\n".join(problems)
+
+
+def test_scoped_lists_show_the_in_scope_site(client: TestClient, session: Session, rt: Runtime,
+                                             token_for: Callable[[User], dict[str, str]],
+                                             cheap_hashes: None) -> None:
+    """The leak check above could pass on empty answers; the lists do show what is in scope."""
+    world, callers = _world(session, rt, token_for)
+    admin = next(c for c in callers if c.label == "admin@TR-99-A")
+    for path in ("/sites", "/map", "/audit?per_page=500"):
+        r = client.get(f"{API}{path}", headers=admin.headers)
+        assert r.status_code == 200
+        assert IN in r.text and not any(w in r.text for w in SECRET_WORDS), path
+    dash = client.get(f"{API}/dashboard", headers=admin.headers).json()
+    assert dash["total"] == 1
+    assert [d["code"] for d in dash["districts"]] == ["TR-99-A"]
+    for district in ("TR-99-B", "TR-98-C"):
+        assert client.get(f"{API}/dashboard?jurisdiction={district}", headers=admin.headers).json()["total"] == 0
+    names = [j["code"] for j in client.get(f"{API}/jurisdictions", headers=admin.headers).json()]
+    assert names == ["TR", "TR-99", "TR-99-A"]
+    everyone = next(c for c in callers if c.label == "admin@TR")
+    r = client.get(f"{API}/sites?per_page=500", headers=everyone.headers)
+    assert {s["code"] for s in r.json()["items"]} == {IN, OUT_B, OUT_C}
