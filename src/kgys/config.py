@@ -94,7 +94,6 @@ class RecordingSettings(BaseModel):
     """The recorder worker: ffmpeg, the spool, segments, restarts and the simulated cameras."""
 
     ffmpeg_path: str = Field(default="ffmpeg", description="ffmpeg binary (name on PATH or full path).")
-    ffprobe_path: str = Field(default="ffprobe", description="ffprobe binary (name on PATH or full path).")
     spool_dir: Path | None = Field(default=None, description="Where ffmpeg writes segments; default DATA_DIR/spool.")
     segment_seconds: float = Field(default=10.0, gt=0, description="Target length of one recorded segment.")
     rtsp_timeout_seconds: float = Field(default=5.0, gt=0, description="ffmpeg gives up on a silent camera after this.")
@@ -102,6 +101,8 @@ class RecordingSettings(BaseModel):
     backoff_initial_seconds: float = Field(default=1.0, gt=0, description="First delay before restarting ffmpeg.")
     backoff_max_seconds: float = Field(default=10.0, gt=0, description="Longest delay between restarts.")
     poll_seconds: float = Field(default=0.25, gt=0, description="How often the spool and the processes are checked.")
+    starts_per_second: float = Field(
+        default=20.0, gt=0, description="At most this many ffmpegs are started a second (start-up, reconnects).")
     refresh_seconds: float = Field(default=10.0, gt=0, description="How often the camera list is re-read.")
     fsync: bool = Field(default=True, description="Flush each stored segment to disk before indexing it.")
     sim_port: int = Field(default=8554, ge=1, le=65535, description="Port of `kgys sim cameras`.")

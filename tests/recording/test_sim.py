@@ -80,9 +80,6 @@ def test_records_h265(rt: Runtime, session: Session, tmp_path: Path, sim_h265: S
     while done < 3 and time.monotonic() < deadline:
         done += len(recorder.poll())
         time.sleep(0.1)
-    while (recorder.probes or recorder.probe_queue) and time.monotonic() < deadline:
-        recorder.poll()
-        time.sleep(0.1)
     recorder.shutdown()
     segs = session.scalars(select(Segment).order_by(Segment.id)).all()
     assert len(segs) >= 3

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from kgys.recording.tsinfo import PACKET, frame_size, inspect, inspect_file, is_keyframe
+from kgys.recording.probe import ProbeError, probe_file
+from kgys.recording.tsinfo import PACKET, frame_rate, frame_size, inspect, inspect_file, is_keyframe, measure
 
 
 def encode(out: Path, codec: str, size: str, seconds: float = 2.0) -> Path:
@@ -85,3 +86,42 @@ def test_is_keyframe(codec: str, nal: bytes, key: bool) -> None:
 
 def test_frame_size_without_sps() -> None:
     assert frame_size("h264", b"\x00\x00\x01\x41\x9a") == (0, 0)
+
+
+@pytest.mark.parametrize("key", ["h264_640", "h264_1280", "h265_704"])
+def test_measure_agrees_with_ffprobe(small: dict[str, Path], key: str) -> None:
+    ours, theirs = measure(small[key].read_bytes()), probe_file(small[key])
+    assert (ours.codec, ours.width, ours.height) == (theirs.codec, theirs.width, theirs.height)
+    assert ours.fps == pytest.approx(25.0) and theirs.fps == pytest.approx(25.0)
+    assert ours.keyframe_interval == pytest.approx(1.0, abs=0.01)
+    assert ours.keyframe_interval == pytest.approx(theirs.keyframe_interval, abs=0.01)
+    assert ours.duration == pytest.approx(2.0, abs=0.05)
+    assert ours.keyframe_at_start
+    # ffprobe counts whole packets of the elementary stream as well: the same bytes over the same time.
+    assert ours.bitrate_kbps == pytest.approx(theirs.bitrate_kbps, rel=0.03)
+
+
+def test_measure_a_gop_of_two_seconds_and_a_file_without_video(tmp_path: Path) -> None:
+    ts = tmp_path / "gop.ts"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=10:duration=6",
+                    "-c:v", "libx264", "-bf", "0", "-g", "20", "-preset", "ultrafast", "-f", "mpegts", str(ts)],
+                   check=True, timeout=120)
+    info = measure(ts.read_bytes())
+    assert (info.width, info.height, info.fps, info.keyframe_interval) == (320, 240, 10.0, 2.0)
+    audio = tmp_path / "audio.ts"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=duration=1", "-c:a", "mp2", "-f", "mpegts",
+                    str(audio)], check=True, timeout=120)
+    with pytest.raises(ProbeError, match="no H.264 or H.265"):
+        measure(audio.read_bytes())
+    with pytest.raises(ProbeError, match="sync"):
+        measure(b"\x00" * 188 * 3)
+
+
+@pytest.mark.parametrize(("frames", "span", "rate"), [
+    (251, 10.0, 25.0), (251, 10.08, 25.0), (250, 10.0, 25.0), (301, 10.0, 30.0),
+    (300, 10.0, 29.97), (101, 10.0, 10.0), (52, 2.0, 25.0),
+    (181, 10.0, 18.0), (221, 10.0, 22.0), (2, 0.5, 2.0), (1, 1.0, None), (5, 0.0, None),
+])
+def test_frame_rate_snaps_to_the_nominal_rate_within_three_percent(frames: int, span: float,
+                                                                  rate: float | None) -> None:
+    assert frame_rate(frames, span) == rate

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -28,8 +27,9 @@ from kgys.recording import gaps as rules
 from kgys.recording import index
 from kgys.recording.ffmpeg import SEGMENT_SUFFIX, parse_segment_name, run_name, run_started
 from kgys.recording.models import GENESIS, QuarantinedSegment, Segment
+from kgys.recording.probe import ProbeError, StreamInfo
 from kgys.recording.storage import Storage, StorageError, segment_key
-from kgys.recording.tsinfo import TsInfo, inspect_file
+from kgys.recording.tsinfo import TsInfo, inspect_file, measure
 
 log = logging.getLogger(__name__)
 
@@ -109,14 +109,13 @@ class Maintainer:
     """Processes each camera's spool directory."""
 
     def __init__(self, *, sessions: sessionmaker[Session], storage: Storage, spool_dir: Path,
-                 quarantine_dir: Path, limits: Limits, on_measure: Callable[[int, Path], None] | None = None,
-                 measure_every: float = 600.0, clock: Callable[[], datetime] = utcnow) -> None:
+                 quarantine_dir: Path, limits: Limits, measure_every: float = 600.0,
+                 clock: Callable[[], datetime] = utcnow) -> None:
         self.sessions = sessions
         self.storage = storage
         self.spool_dir = spool_dir
         self.quarantine_dir = quarantine_dir
         self.limits = limits
-        self.on_measure = on_measure
         self.measure_every = measure_every
         self._measured: dict[int, datetime] = {}
         self.clock = clock
@@ -212,9 +211,9 @@ class Maintainer:
         prev = last.sha256 if last else GENESIS
         measured = self._measured.get(camera_id)
         due = measured is None or (closed_at - measured).total_seconds() >= self.measure_every
-        if self.on_measure is not None and (due or not last or last.run != run):
+        stream = self._measure(camera_id, path) if due or not last or last.run != run else None
+        if stream is not None:
             self._measured[camera_id] = closed_at
-            self._measure(camera_id, path)
         try:
             with transaction(self.sessions) as session:
                 row = index.add_segment(session, Segment(
@@ -224,6 +223,8 @@ class Maintainer:
                 gap = index.open_gap_of(session, camera_id)
                 if gap is not None and start >= gap.start and run >= run_name(gap.created_at):
                     index.close_gap(session, camera_id=camera_id, end=start)
+                if stream is not None:
+                    index.set_measured(session, camera_id=camera_id, info=stream)
                 health = index.health(session, camera_id)
                 if health.state != "online":
                     index.set_state(session, camera_id=camera_id, state="online", reason="recording")
@@ -251,18 +252,14 @@ class Maintainer:
         except KgysError:
             log.exception("could not return %s to the spool", key)
 
-    def _measure(self, camera_id: int, path: Path) -> None:
-        probe_dir = self.spool_dir / ".probe"
-        probe_dir.mkdir(parents=True, exist_ok=True)
-        link = probe_dir / f"{camera_id}_{path.name}"
+    @staticmethod
+    def _measure(camera_id: int, path: Path) -> StreamInfo | None:
+        """The stream as the camera sends it, measured on a whole segment (None, logged, if it cannot be)."""
         try:
-            if link.exists():
-                link.unlink()
-            os.link(path, link)
-        except OSError:
-            shutil.copyfile(path, link)
-        assert self.on_measure is not None
-        self.on_measure(camera_id, link)
+            return measure(path.read_bytes())
+        except (ProbeError, OSError) as exc:
+            log.warning("camera %s: measuring the stream on %s failed: %s", camera_id, path.name, exc)
+            return None
 
     def _quarantine(self, camera_id: int, site_id: int, path: Path, start: datetime, size: int, sha: str,
                     verdict: Verdict) -> None:

@@ -15,14 +15,13 @@ Ctrl-C meant for the recorder reaches them once, from the recorder, and they clo
 from __future__ import annotations
 
 import ctypes
-import json
 import logging
 import os
 import signal
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import IO
@@ -36,12 +35,10 @@ from kgys.recording import gaps as rules
 from kgys.recording import index
 from kgys.recording.ffmpeg import RecordSpec, record_args, record_env, redact, run_name
 from kgys.recording.maintainer import Indexed, Maintainer
-from kgys.recording.probe import ProbeError, parse
 
 log = logging.getLogger(__name__)
 
 PR_SET_PDEATHSIG = 1
-MAX_PROBES = 2  # ffprobes running at once; the rest wait their turn
 STOP_GRACE = 3.0  # seconds a stalled ffmpeg gets to close its file before it is killed
 
 
@@ -70,15 +67,6 @@ class CameraRun:
     kill_at: float | None = None  # a stalled ffmpeg was asked to stop; kill it if still running then
 
 
-@dataclass
-class _Probe:
-    camera_id: int
-    proc: subprocess.Popen[bytes]
-    out: Path
-    link: Path
-    started: float = field(default_factory=time.monotonic)
-
-
 def _tail(path: Path, size: int = 4096) -> str:
     try:
         with path.open("rb") as fh:
@@ -100,16 +88,13 @@ class Recorder:
         self.spool_dir = spool_dir
         self.mono = mono
         self.runs: dict[int, CameraRun] = {}
-        self.probes: list[_Probe] = []
-        self.probe_queue: list[tuple[int, Path]] = []
         self._refreshed = -1e9
-        maintainer.on_measure = self._start_probe
+        self._start_budget = max(1.0, cfg.starts_per_second * cfg.poll_seconds)
+        self._budget_at = mono()
 
     # ---- life cycle -------------------------------------------------------------------------------
     def start(self) -> list[Indexed]:
         """Index what a previous recorder left, mark the time it was down, and start recording."""
-        for stale in (self.spool_dir / ".probe").glob("*"):
-            stale.unlink(missing_ok=True)
         leftovers = self.maintainer.scan({})
         self.refresh(force=True)
         with transaction(self.sessions) as session:
@@ -180,11 +165,22 @@ class Recorder:
                     run.next_start = now + delay
                     log.warning("camera %s stopped recording (%s): %s; retry in %.1f s",
                                 run.conf.id, cause, reason, delay)
-        for run in self.runs.values():
-            if run.proc is None and now >= run.next_start:
-                self._spawn(run)
-        self._collect_probes()
+        self._start_due(now)
         return indexed
+
+    def _start_due(self, now: float) -> None:
+        """Start the ffmpegs that are due, longest waiting first, at most ``starts_per_second`` a second: a
+        recorder start or a network coming back does not hit the cameras (often one NVR) all at once."""
+        rate = self.cfg.starts_per_second
+        self._start_budget = min(rate, self._start_budget + (now - self._budget_at) * rate)
+        self._budget_at = now
+        due = sorted((r for r in self.runs.values() if r.proc is None and now >= r.next_start),
+                     key=lambda r: r.next_start)
+        for run in due:
+            if self._start_budget < 1:
+                break
+            self._start_budget -= 1
+            self._spawn(run)
 
     def shutdown(self, timeout: float = 5.0) -> list[Indexed]:
         """Stop every ffmpeg cleanly and index the files they finished."""
@@ -195,10 +191,6 @@ class Recorder:
         for run in self.runs.values():
             self._stop(run, deadline=deadline, signalled=True)
             run.proc = None
-        for probe in self.probes:
-            probe.proc.kill()
-            probe.proc.wait()
-        self._collect_probes(force=True)
         return self.maintainer.scan({})
 
     # ---- one camera -------------------------------------------------------------------------------
@@ -282,48 +274,3 @@ class Recorder:
                         index.open_gap(session, camera_id=camera_id, site_id=cam, start=last_end,
                                        cause=rules.SCHEDULED, detail=reason, alert=False)
             index.set_state(session, camera_id=camera_id, state="offline", reason=reason)
-
-    # ---- measurement ------------------------------------------------------------------------------
-    def _start_probe(self, camera_id: int, link: Path) -> None:
-        if len(self.probes) >= MAX_PROBES:
-            self.probe_queue.append((camera_id, link))
-            return
-        out = link.with_suffix(".json")
-        cmd = [self.cfg.ffprobe_path, "-v", "error", "-select_streams", "v:0", "-of", "json",
-               "-show_entries", "stream=codec_type,codec_name,width,height,avg_frame_rate,r_frame_rate",
-               "-show_entries", "packet=pts_time,size,flags", "-show_entries", "format=duration,bit_rate",
-               str(link)]
-        try:
-            with out.open("wb") as fh:
-                proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=fh, stderr=subprocess.DEVNULL)
-        except OSError as exc:
-            log.warning("cannot run ffprobe: %s", exc)
-            link.unlink(missing_ok=True)
-            return
-        self.probes.append(_Probe(camera_id, proc, out, link))
-
-    def _collect_probes(self, force: bool = False) -> None:
-        still: list[_Probe] = []
-        for p in self.probes:
-            if p.proc.poll() is None and not force:
-                if time.monotonic() - p.started > 30:
-                    p.proc.kill()
-                still.append(p)
-                continue
-            try:
-                if p.proc.returncode == 0:
-                    info = parse(json.loads(p.out.read_bytes()))
-                    with transaction(self.sessions) as session:
-                        index.set_measured(session, camera_id=p.camera_id, info=info)
-            except (ProbeError, ValueError, OSError) as exc:
-                log.warning("camera %s: measuring the stream failed: %s", p.camera_id, exc)
-            finally:
-                p.out.unlink(missing_ok=True)
-                p.link.unlink(missing_ok=True)
-        self.probes = still
-        if force:
-            for _cam, link in self.probe_queue:
-                link.unlink(missing_ok=True)
-            self.probe_queue.clear()
-        while self.probe_queue and len(self.probes) < MAX_PROBES:
-            self._start_probe(*self.probe_queue.pop(0))

@@ -1,8 +1,11 @@
-"""What the maintainer needs to know of an MPEG-TS segment, read from its first and last bytes. Pure.
+"""What the maintainer needs to know of an MPEG-TS segment. Pure.
 
-Only the head (program tables, the first video frame) and the tail (the last frames' timestamps) are
-parsed, so checking a segment costs the same for any length and needs no extra process. A file cut off
-mid-packet (ffmpeg killed) is read up to its last whole packet.
+:func:`inspect` parses only the head (program tables, the first video frame) and the tail (the last
+frames' timestamps), so checking a segment costs the same for any length and needs no extra process.
+:func:`measure` walks every packet of a whole segment once to measure the stream as a camera sends it
+(codec, resolution, frame rate, bit rate, keyframe interval) — the recorder does it every few minutes
+per camera instead of running ffprobe. A file cut off mid-packet (ffmpeg killed) is read up to its last
+whole packet.
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
+
+from kgys.recording.probe import ProbeError, StreamInfo
 
 PACKET = 188
 SYNC = 0x47
@@ -318,3 +323,81 @@ def inspect_file(path: Path, read_bytes: int = READ_BYTES) -> TsInfo:
         fh.seek(offset)
         tail = fh.read(read_bytes)
     return inspect(head, tail, offset)
+
+
+NOMINAL_RATES = (5.0, 6.0, 7.5, 10.0, 12.0, 12.5, 15.0, 20.0, 23.976, 24.0, 25.0, 29.97, 30.0, 50.0, 59.94, 60.0)
+
+
+def frame_rate(frames: int, span: float) -> float | None:
+    """Frames per second from ``frames`` timestamps spread over ``span`` seconds (first to last).
+
+    Cameras stamp frames with their capture clock, so single intervals jitter; the mean over a segment is
+    steadier, and within 3 % of a nominal rate it is reported as that rate (what the camera is set to).
+    """
+    if frames < 2 or span <= 0:
+        return None
+    rate = (frames - 1) / span
+    nominal = min(NOMINAL_RATES, key=lambda r: abs(r - rate))
+    return nominal if abs(nominal - rate) <= 0.03 * nominal else round(rate, 2)
+
+
+def measure(data: bytes) -> StreamInfo:
+    """Measure the video stream of a whole MPEG-TS segment: every frame's timestamp, size and type.
+
+    The frame rate is the mean over the segment (see :func:`frame_rate`), the bit rate counts the video's
+    elementary-stream bytes over the segment's duration, the keyframe interval is the mean distance
+    between keyframes (None with fewer than two). Raises :class:`ProbeError` without a video stream.
+    """
+    pkts = _packets(data, 0)
+    if not pkts or any(p[0] != SYNC for p in pkts):
+        raise ProbeError("not an MPEG-TS segment (lost sync)")
+    pmt = video_pid = None
+    codec: str | None = None
+    frames: list[tuple[int, bool]] = []  # (pts, keyframe) per access unit, in decoding order
+    es_bytes = 0
+    first_frame = bytearray()
+    head = bytearray()  # the start of the current access unit, enough to find its picture's NAL type
+    for pkt in pkts:
+        pid, pusi, payload = _payload(pkt)
+        if video_pid is None:
+            if pid == 0 and pusi and pmt is None:
+                pmt = pmt_pid(payload)
+            elif pmt is not None and pid == pmt and pusi:
+                found = video_stream(payload)
+                if found:
+                    video_pid, codec = found
+            continue
+        if pid != video_pid:
+            continue
+        if pusi:
+            if frames and codec is not None:
+                frames[-1] = (frames[-1][0], is_keyframe(codec, bytes(head)))
+            pts = pes_pts(payload)
+            body = pes_data(payload)
+            es_bytes += len(body)
+            head = bytearray(body)
+            if pts is not None:
+                frames.append((pts, False))
+        else:
+            es_bytes += len(payload)
+            if len(head) < 8192:
+                head += payload
+        if len(frames) == 1 and len(first_frame) < 64 * 1024:
+            first_frame += payload if not pusi else pes_data(payload)
+    if codec is None or video_pid is None or not frames:
+        raise ProbeError("no H.264 or H.265 video stream in the segment")
+    frames[-1] = (frames[-1][0], is_keyframe(codec, bytes(head)))
+    ref = frames[0][0]
+    times = sorted(_unwrap(p, ref) for p, _ in frames)
+    steps = [b - a for a, b in zip(times, times[1:], strict=False) if b > a]
+    step = statistics.median(steps) / PTS_HZ if steps else None
+    duration = (times[-1] - times[0]) / PTS_HZ + (step or 0.0) if step else None
+    keys = sorted(_unwrap(p, ref) for p, key in frames if key)
+    key_steps = [(b - a) / PTS_HZ for a, b in zip(keys, keys[1:], strict=False)]
+    width, height = frame_size(codec, bytes(first_frame))
+    return StreamInfo(
+        codec=codec, width=width, height=height,
+        fps=frame_rate(len(times), (times[-1] - times[0]) / PTS_HZ),
+        bitrate_kbps=round(es_bytes * 8 / duration / 1000, 1) if duration else None,
+        keyframe_interval=round(sum(key_steps) / len(key_steps), 3) if key_steps else None,
+        duration=duration, keyframe_at_start=frames[0][1])

@@ -68,6 +68,10 @@ class Sim:
         self.server = GstRtspServer.RTSPServer()
         self.server.set_address("127.0.0.1")
         self.server.set_service(str(port))
+        # One thread per connecting client (the default is one for all): a new stream's media is prepared only
+        # once its next keyframe has been pushed, and clients waiting in line for that thread would make a
+        # camera take seconds to answer DESCRIBE, which real cameras answer at once.
+        self.server.get_thread_pool().set_max_threads(-1)
         self.mounts = self.server.get_mount_points()
         self.active: dict[str, list[list[Any]]] = {}  # name -> [[appsrc, started], ...]
         self.names = [f"cam{i}" for i in range(1, count + 1)]

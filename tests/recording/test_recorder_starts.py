@@ -1,0 +1,74 @@
+"""The recorder starts the ffmpegs that are due at a bounded rate, longest waiting first."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kgys.config import RecordingSettings
+from kgys.recording.maintainer import Limits, Maintainer
+from kgys.recording.recorder import CameraRun, Recorder
+from kgys.recording.storage import LocalStorage
+from tests.recording.conftest import LiveDb, seed_cameras
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+class Running:
+    """Stands in for a started ffmpeg: it keeps running."""
+
+    pid = 0
+
+    def poll(self) -> None:
+        return None
+
+
+@pytest.mark.parametrize("live_db", ["sqlite"], indirect=True)
+def test_starts_are_spread_at_the_configured_rate(live_db: LiveDb, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    rt = live_db.rt
+    cams = seed_cameras(rt, [f"rtsp://127.0.0.1:9/cam{n}" for n in range(1, 41)])
+    clock = Clock()
+    spool = tmp_path / "spool"
+    maintainer = Maintainer(sessions=rt.sessions, storage=LocalStorage(tmp_path / "rec"), spool_dir=spool,
+                            quarantine_dir=tmp_path / "q", limits=Limits())
+    cfg = RecordingSettings(poll_seconds=0.25, starts_per_second=8, refresh_seconds=3600)
+    recorder = Recorder(cfg=cfg, sessions=rt.sessions, box=rt.box, maintainer=maintainer, spool_dir=spool,
+                        mono=clock)
+    started: list[int] = []
+
+    def spawn(run: CameraRun) -> None:
+        started.append(run.conf.id)
+        run.proc = Running()  # type: ignore[assignment]
+
+    monkeypatch.setattr(recorder, "_spawn", spawn)
+    monkeypatch.setattr(recorder, "_stalled", lambda run, now: False)
+    recorder.start()
+    assert len(started) == 2  # 8/s × 0.25 s poll
+    for _ in range(4):  # one second more
+        clock.t += 0.25
+        recorder.poll()
+    assert len(started) == 2 + 8
+    clock.t += 60  # a long pause: the burst stays bounded by one second's worth
+    recorder.poll()
+    assert len(started) == 2 + 8 + 8
+    while len(started) < len(cams):
+        clock.t += 0.25
+        recorder.poll()
+    assert sorted(started) == cams  # every camera once
+
+    # Cameras that became due earlier go first.
+    for cam_id, delay in ((cams[5], 3.0), (cams[1], 1.0), (cams[9], 2.0)):
+        run = recorder.runs[cam_id]
+        run.proc, run.next_start = None, clock.t + delay
+    started.clear()
+    clock.t += 10
+    recorder.poll()
+    assert started == [cams[1], cams[9], cams[5]]
