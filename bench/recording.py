@@ -218,12 +218,16 @@ def measure(name: str, *, sim_pid: int, sample: object, out_dirs: list[Path], wa
 
 
 # ---- phases ---------------------------------------------------------------------------------------
-def phase_kgys(db: common.BenchDb, *, sim_pid: int, cameras: int, warmup: float, seconds: float) -> Phase:
-    """Run ``kgys worker recorder`` and read what it indexed."""
+def phase_kgys(db: common.BenchDb, *, sim_pid: int, cameras: int, warmup: float, seconds: float,
+               profile: Path | None = None) -> Phase:
+    """Run ``kgys worker recorder`` (under cProfile into ``profile`` if given) and read what it indexed."""
     env = dict(os.environ, KGYS_MODE="dev", KGYS_DATA_DIR=str(db.data_dir), KGYS_DATABASE__URL=db.url)
     log = (db.data_dir / "worker.log").open("wb")
     began = datetime.now(UTC)
-    proc = subprocess.Popen([str(KGYS), "worker", "recorder"], env=env, stdin=subprocess.DEVNULL, stdout=log,
+    cmd = [str(KGYS), "worker", "recorder"]
+    if profile is not None:
+        cmd = [sys.executable, "-m", "cProfile", "-o", str(profile), "-m", "kgys", "worker", "recorder"]
+    proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=log,
                             stderr=subprocess.STDOUT, start_new_session=True)
     try:
         ph = measure("kgys", sim_pid=sim_pid, sample=lambda: sample_tree(proc.pid),
@@ -332,6 +336,8 @@ def main() -> None:
     p.add_argument("--cameras", type=int, default=16, help="simulated cameras (default 16)")
     p.add_argument("--minutes", type=float, default=10.0, help="length of each phase (default 10)")
     p.add_argument("--warmup", type=float, default=20.0, help="seconds before the measured window starts")
+    p.add_argument("--profile", type=Path, default=None,
+                   help="run the recorder worker under cProfile and write its statistics to this file")
     p.add_argument("--clip-dir", type=Path, default=None,
                    help="keep the generated test clip here between runs (default: the throwaway directory)")
     args = p.parse_args()
@@ -351,7 +357,8 @@ def main() -> None:
             urls = [f"rtsp://127.0.0.1:{port}/cam{n}" for n in range(1, args.cameras + 1)]
             seed(db.rt, urls)
             print(f"phase A: kgys worker recorder, {args.cameras} cameras, {seconds:.0f} s", file=sys.stderr)
-            a = phase_kgys(db, sim_pid=sim.pid, cameras=args.cameras, warmup=args.warmup, seconds=seconds)
+            a = phase_kgys(db, sim_pid=sim.pid, cameras=args.cameras, warmup=args.warmup, seconds=seconds,
+                           profile=args.profile)
             print(f"phase B: bare ffmpeg, {args.cameras} streams, {seconds:.0f} s", file=sys.stderr)
             b = phase_bare(Path(bare), urls, sim_pid=sim.pid, warmup=args.warmup, seconds=seconds)
         finally:

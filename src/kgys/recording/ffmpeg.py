@@ -17,6 +17,7 @@ time, so the process must run with ``TZ=UTC`` (see :func:`record_env`).
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -88,6 +89,7 @@ def record_env(base: dict[str, str]) -> dict[str, str]:
     return env
 
 
+@functools.lru_cache(maxsize=8192)  # the spool is listed several times a second; each name is parsed once
 def parse_segment_name(name: str) -> tuple[str, datetime] | None:
     """The run and UTC start time encoded in a segment file name, or None for any other file."""
     m = _NAME.match(name)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -149,15 +150,16 @@ class Maintainer:
         out: list[tuple[int, Path, str, datetime]] = []
         if not self.spool_dir.is_dir():
             return out
-        for cam_dir in sorted(self.spool_dir.iterdir()):
-            if not cam_dir.name.isdigit() or not cam_dir.is_dir():
-                continue
-            camera_id = int(cam_dir.name)
+        with os.scandir(self.spool_dir) as entries:
+            cam_dirs = sorted((e.name, Path(e.path)) for e in entries if e.name.isdigit() and e.is_dir())
+        for name, cam_dir in cam_dirs:
+            camera_id = int(name)
             files = []
-            for p in cam_dir.iterdir():
-                parsed = parse_segment_name(p.name) if p.name.endswith(SEGMENT_SUFFIX) else None
-                if parsed:
-                    files.append((parsed[0], parsed[1], p))
+            with os.scandir(cam_dir) as entries:
+                for e in entries:
+                    parsed = parse_segment_name(e.name) if e.name.endswith(SEGMENT_SUFFIX) else None
+                    if parsed:
+                        files.append((parsed[0], parsed[1], Path(e.path)))
             files.sort(key=lambda f: (f[0], f[1], f[2].name))
             live = active.get(camera_id)
             newest_live = max((f for f in files if f[0] == live), default=None, key=lambda f: (f[1], f[2].name))

@@ -263,48 +263,63 @@ def _unwrap(pts: int, ref: int) -> int:
     return pts
 
 
+FIRST_FRAME_BYTES = 8 * 1024  # of the first frame: its parameter sets and the start of its first slice
+
+
+def _synced(data: bytes, start: int, end: int) -> bool:
+    marks = data[start:end:PACKET]
+    return marks.count(SYNC) == len(marks)
+
+
 def inspect(head: bytes, tail: bytes, tail_offset: int) -> TsInfo:
-    """Inspect a segment from its first bytes and its last bytes (which start at ``tail_offset``)."""
-    head_pkts = _packets(head, 0)
-    tail_pkts = _packets(tail, tail_offset)
-    synced = all(p[0] == SYNC for p in head_pkts + tail_pkts) and bool(head_pkts)
+    """Inspect a segment from its first bytes and its last bytes (which start at ``tail_offset``).
+
+    Only the packets that matter are sliced: the tables, the first video frame's start (its parameter sets
+    and first slice) and, in the tail, the packets that start a frame.
+    """
+    h_start, t_start = 0, (-tail_offset) % PACKET
+    h_end = len(head) // PACKET * PACKET
+    t_end = t_start + (len(tail) - t_start) // PACKET * PACKET
+    synced = h_end > 0 and _synced(head, h_start, h_end) and _synced(tail, t_start, t_end)
     pmt = video_pid = None
     codec: str | None = None
     first_pts: int | None = None
     first_frame = bytearray()
-    collecting = False
-    head_pts: list[int] = []
-    for pkt in head_pkts if synced else []:
-        pid, pusi, payload = _payload(pkt)
-        if pid == 0 and pusi and pmt is None:
-            pmt = pmt_pid(payload)
-        elif pmt is not None and pid == pmt and pusi and video_pid is None:
-            found = video_stream(payload)
-            if found:
-                video_pid, codec = found
-        elif video_pid is not None and pid == video_pid:
+    for i in range(h_start, h_end if synced else 0, PACKET):
+        pid = ((head[i + 1] & 0x1F) << 8) | head[i + 2]
+        if video_pid is None:
+            if pid == 0 and pmt is None and head[i + 1] & 0x40:
+                pmt = pmt_pid(_payload(head[i:i + PACKET])[2])
+            elif pmt is not None and pid == pmt and head[i + 1] & 0x40:
+                found = video_stream(_payload(head[i:i + PACKET])[2])
+                if found:
+                    video_pid, codec = found
+            continue
+        if pid != video_pid:
+            continue
+        _pid, pusi, payload = _payload(head[i:i + PACKET])
+        if first_pts is None:
             if pusi:
-                pts = pes_pts(payload)
-                if pts is not None:
-                    head_pts.append(pts)
-                if first_pts is None:
-                    first_pts, collecting = pts, True
-                    first_frame += pes_data(payload)
-                    continue
-                collecting = False
-            if collecting:
-                first_frame += payload
+                first_pts = pes_pts(payload)
+                first_frame += pes_data(payload)
+        elif pusi:
+            break  # the next frame
+        else:
+            first_frame += payload
+        if len(first_frame) >= FIRST_FRAME_BYTES:
+            break
     tail_pts: list[int] = []
-    for pkt in tail_pkts if synced and video_pid is not None else []:
-        pid, pusi, payload = _payload(pkt)
-        if pid == video_pid and pusi:
-            pts = pes_pts(payload)
+    for i in range(t_start, t_end if synced and video_pid is not None else 0, PACKET):
+        if tail[i + 1] & 0x40 and ((tail[i + 1] & 0x1F) << 8) | tail[i + 2] == video_pid:
+            pts = pes_pts(_payload(tail[i:i + PACKET])[2])
             if pts is not None:
                 tail_pts.append(pts)
     if first_pts is None or codec is None:
         return TsInfo(synced, codec, video_pid, None, None, None, False, 0)
-    all_pts = sorted({_unwrap(p, first_pts) for p in head_pts + tail_pts})
+    all_pts = sorted({_unwrap(p, first_pts) for p in [first_pts, *tail_pts]})
     diffs = [b - a for a, b in zip(all_pts, all_pts[1:], strict=False) if b > a]
+    if tail_pts and len(all_pts) > 2:
+        diffs = diffs[1:]  # between the first frame and the tail lies the middle of the file
     interval = statistics.median(diffs) / PTS_HZ if diffs else None
     width, height = frame_size(codec, bytes(first_frame))
     return TsInfo(
