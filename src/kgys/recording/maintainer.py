@@ -15,9 +15,11 @@ import logging
 import os
 import shutil
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -28,7 +30,7 @@ from kgys.recording import gaps as rules
 from kgys.recording import index
 from kgys.recording.ffmpeg import SEGMENT_SUFFIX, parse_segment_name, run_name, run_started
 from kgys.recording.models import GENESIS, QuarantinedSegment, Segment
-from kgys.recording.probe import ProbeError, StreamInfo
+from kgys.recording.probe import ProbeError
 from kgys.recording.storage import Storage, StorageError, segment_key
 from kgys.recording.tsinfo import TsInfo, inspect_file, measure
 
@@ -72,13 +74,42 @@ def check(info: TsInfo, size: int, limits: Limits) -> Verdict:
     return Verdict(True)
 
 
+def _sha256(fh: BinaryIO) -> str:
+    h = hashlib.sha256()
+    for chunk in iter(lambda: fh.read(1 << 20), b""):
+        h.update(chunk)
+    return h.hexdigest()
+
+
 def sha256_file(path: Path) -> str:
     """Hex SHA-256 of a file."""
-    h = hashlib.sha256()
     with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+        return _sha256(fh)
+
+
+PREPARE_THREADS = 4
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What reading a finished spool file tells: its size and times, its check facts, its hash."""
+
+    stat: os.stat_result
+    info: TsInfo | None  # None for an empty file
+    sha256: str
+
+
+def facts_of(path: Path, fsync: bool) -> Facts:
+    """Read, inspect and hash a finished spool file; with ``fsync``, also flush it to disk."""
+    st = path.stat()
+    if st.st_size == 0:
+        return Facts(st, None, "")
+    info = inspect_file(path)
+    with path.open("rb") as fh:
+        sha = _sha256(fh)
+        if fsync:
+            os.fsync(fh.fileno())
+    return Facts(st, info, sha)
 
 
 @dataclass(frozen=True)
@@ -110,7 +141,7 @@ class Maintainer:
     """Processes each camera's spool directory."""
 
     def __init__(self, *, sessions: sessionmaker[Session], storage: Storage, spool_dir: Path,
-                 quarantine_dir: Path, limits: Limits, measure_every: float = 600.0,
+                 quarantine_dir: Path, limits: Limits, measure_every: float = 600.0, fsync: bool = False,
                  clock: Callable[[], datetime] = utcnow) -> None:
         self.sessions = sessions
         self.storage = storage
@@ -118,7 +149,10 @@ class Maintainer:
         self.quarantine_dir = quarantine_dir
         self.limits = limits
         self.measure_every = measure_every
+        self.fsync = fsync
         self._measured: dict[int, datetime] = {}
+        self._to_measure: dict[int, str] = {}  # camera -> storage key of the segment to measure
+        self._pool: ThreadPoolExecutor | None = None
         self.clock = clock
         self._last: dict[int, _Last | None] = {}
         self._sites: dict[int, int] = {}
@@ -170,14 +204,20 @@ class Maintainer:
         return out
 
     def scan(self, active: Mapping[int, str]) -> list[Indexed]:
-        """Index every finished file; ``active`` maps a camera to the run its live ffmpeg is writing."""
+        """Index every finished file; ``active`` maps a camera to the run its live ffmpeg is writing.
+
+        The files are read, hashed and flushed to disk in worker threads (hashing and ``fsync`` release the
+        interpreter), then indexed one by one in order.
+        """
         done: list[Indexed] = []
         blocked: set[int] = set()
-        for camera_id, path, run, start in self.pending(active):
+        pending = self.pending(active)
+        facts = self._prepare([path for _c, path, _r, _s in pending])
+        for camera_id, path, run, start in pending:
             if camera_id in blocked:
                 continue
             try:
-                item = self.process(camera_id, path, run, start)
+                item = self.process(camera_id, path, run, start, facts.get(path))
             except StorageError as exc:
                 blocked.add(camera_id)
                 self._storage_trouble(camera_id, str(exc))
@@ -186,17 +226,37 @@ class Maintainer:
                 done.append(item)
         return done
 
-    def process(self, camera_id: int, path: Path, run: str, name_start: datetime) -> Indexed | None:
+    def _prepare(self, paths: list[Path]) -> dict[Path, Facts]:
+        """The facts of several files at once, in worker threads; a file that fails is left out."""
+        if len(paths) < 2:
+            return {}
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=PREPARE_THREADS, thread_name_prefix="kgys-segment")
+        out: dict[Path, Facts] = {}
+        for path, fut in [(p, self._pool.submit(facts_of, p, self.fsync)) for p in paths]:
+            try:
+                out[path] = fut.result()
+            except OSError:
+                continue  # processed (and its error handled) one by one
+        return out
+
+    def close(self) -> None:
+        """Stop the worker threads."""
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+    def process(self, camera_id: int, path: Path, run: str, name_start: datetime,
+                facts: Facts | None = None) -> Indexed | None:
         """Check, hash, store and index one finished file (or quarantine it)."""
-        st = path.stat()
-        if st.st_size == 0:
+        facts = facts or facts_of(path, fsync=False)
+        st, info, sha = facts.stat, facts.info, facts.sha256
+        if info is None:
             log.info("removing empty spool file %s", path)
             path.unlink()
             return None
         closed_at = datetime.fromtimestamp(st.st_mtime, UTC)
-        info = inspect_file(path)
         verdict = check(info, st.st_size, self.limits)
-        sha = sha256_file(path)
         with self.sessions() as session:
             site_id = self.site_of(session, camera_id)
         if site_id is None:
@@ -212,10 +272,10 @@ class Maintainer:
         key = segment_key(site_id=site_id, camera_id=camera_id, start=start, filename=path.name)
         prev = last.sha256 if last else GENESIS
         measured = self._measured.get(camera_id)
-        due = measured is None or (closed_at - measured).total_seconds() >= self.measure_every
-        stream = self._measure(camera_id, path) if due or not last or last.run != run else None
-        if stream is not None:
+        if measured is None or (closed_at - measured).total_seconds() >= self.measure_every or not last \
+                or last.run != run:
             self._measured[camera_id] = closed_at
+            self._to_measure[camera_id] = key
         try:
             with transaction(self.sessions) as session:
                 row = index.add_segment(session, Segment(
@@ -225,8 +285,6 @@ class Maintainer:
                 gap = index.open_gap_of(session, camera_id)
                 if gap is not None and start >= gap.start and run >= run_name(gap.created_at):
                     index.close_gap(session, camera_id=camera_id, end=start)
-                if stream is not None:
-                    index.set_measured(session, camera_id=camera_id, info=stream)
                 health = index.health(session, camera_id)
                 if health.state != "online":
                     index.set_state(session, camera_id=camera_id, state="online", reason="recording")
@@ -254,14 +312,25 @@ class Maintainer:
         except KgysError:
             log.exception("could not return %s to the spool", key)
 
-    @staticmethod
-    def _measure(camera_id: int, path: Path) -> StreamInfo | None:
-        """The stream as the camera sends it, measured on a whole segment (None, logged, if it cannot be)."""
+    def measure_next(self) -> bool:
+        """Measure the stream of one camera whose measurement is due, on the segment that made it due.
+
+        Kept off the indexing path (a whole segment is parsed): the recorder calls it once a poll, after
+        indexing, so a start with many cameras measures them one after another without delaying any index.
+        Returns whether a measurement was stored.
+        """
+        if not self._to_measure:
+            return False
+        camera_id = next(iter(self._to_measure))
+        key = self._to_measure.pop(camera_id)
         try:
-            return measure(path.read_bytes())
-        except (ProbeError, OSError) as exc:
-            log.warning("camera %s: measuring the stream on %s failed: %s", camera_id, path.name, exc)
-            return None
+            stream = measure(self.storage.get_range(key))
+        except (ProbeError, KgysError) as exc:
+            log.warning("camera %s: measuring the stream on %s failed: %s", camera_id, key, exc.message)
+            return False
+        with transaction(self.sessions) as session:
+            index.set_measured(session, camera_id=camera_id, info=stream)
+        return True
 
     def _quarantine(self, camera_id: int, site_id: int, path: Path, start: datetime, size: int, sha: str,
                     verdict: Verdict) -> None:

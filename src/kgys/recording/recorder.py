@@ -166,6 +166,7 @@ class Recorder:
                     log.warning("camera %s stopped recording (%s): %s; retry in %.1f s",
                                 run.conf.id, cause, reason, delay)
         self._start_due(now)
+        self.maintainer.measure_next()
         return indexed
 
     def _start_due(self, now: float) -> None:
@@ -191,7 +192,10 @@ class Recorder:
         for run in self.runs.values():
             self._stop(run, deadline=deadline, signalled=True)
             run.proc = None
-        return self.maintainer.scan({})
+        try:
+            return self.maintainer.scan({})
+        finally:
+            self.maintainer.close()
 
     # ---- one camera -------------------------------------------------------------------------------
     def _spawn(self, run: CameraRun) -> None:

@@ -40,7 +40,7 @@ def build(rt: Runtime) -> Recorder:
     maintainer = Maintainer(
         sessions=rt.sessions, storage=storage_for(rt), spool_dir=spool,
         quarantine_dir=rt.settings.data_dir / "quarantine",
-        limits=Limits(max_seconds=max(60.0, cfg.segment_seconds * 3 + 10)))
+        limits=Limits(max_seconds=max(60.0, cfg.segment_seconds * 3 + 10)), fsync=cfg.fsync)
     return Recorder(cfg=cfg, sessions=rt.sessions, box=rt.box, maintainer=maintainer, spool_dir=spool)
 
 
