@@ -173,3 +173,45 @@ def test_only_a_later_run_closes_a_gap(setup: Setup) -> None:
     assert gap.end == datetime(2025, 3, 1, 8, 1, 0, 200_000, tzinfo=UTC)
     alerts = setup.session.scalars(select(RecordingAlert).where(RecordingAlert.kind == index.ALERT_STOPPED)).all()
     assert len(alerts) == 1 and alerts[0].resolved_at is not None
+
+
+def test_a_segment_stored_but_not_indexed_when_the_maintainer_died_is_indexed_after(
+        setup: Setup, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = setup.segments()
+    hashes = [hashlib.sha256(f.read_bytes()).hexdigest() for f in files]
+    real_put = setup.storage.put
+    calls: list[str] = []
+
+    def put_then_die(key: str, source: Path) -> int:
+        size = real_put(key, source)
+        calls.append(key)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # the process dies after the move, before the commit
+        return size
+
+    monkeypatch.setattr(setup.storage, "put", put_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        setup.m.scan({})
+    assert len(setup.rows()) == 1 and not files[1].exists()  # stored, not indexed, gone from the spool
+    assert setup.storage.path(calls[1]).exists()
+    assert [p.name for p in setup.cam_dir.glob("*.moving")] == [files[1].name + ".moving"]
+
+    monkeypatch.setattr(setup.storage, "put", real_put)
+    fresh = Maintainer(sessions=setup.m.sessions, storage=setup.storage, spool_dir=setup.spool,
+                       quarantine_dir=setup.quarantine, limits=Limits())
+    assert len(fresh.scan({})) == 1
+    rows = setup.rows()
+    assert [r.sha256 for r in rows] == hashes and rows[1].prev_sha256 == hashes[0]
+    assert rows[1].path == calls[1] and setup.storage.path(rows[1].path).exists()
+    assert list(setup.cam_dir.glob("*")) == []  # neither the file nor its journal is left
+
+
+def test_a_journal_of_a_committed_segment_is_just_removed(setup: Setup) -> None:
+    files = setup.segments()
+    setup.m.scan({})
+    key = setup.rows()[0].path
+    journal = setup.cam_dir / (files[0].name + ".moving")
+    setup.cam_dir.mkdir(parents=True, exist_ok=True)
+    journal.write_text(key)
+    assert setup.m.scan({}) == []
+    assert not journal.exists() and setup.storage.path(key).exists() and len(setup.rows()) == 2

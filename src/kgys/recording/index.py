@@ -58,6 +58,11 @@ def last_segment(session: Session, camera_id: int) -> Segment | None:
                            .order_by(Segment.id.desc()).limit(1)).first()
 
 
+def segment_by_path(session: Session, key: str) -> Segment | None:
+    """The indexed segment stored under ``key`` (the path is unique)."""
+    return session.scalars(select(Segment).where(Segment.path == key)).first()
+
+
 def add_segment(session: Session, segment: Segment) -> Segment:
     """Index a stored segment and mark the camera as recording."""
     session.add(segment)

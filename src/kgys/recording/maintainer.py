@@ -88,6 +88,7 @@ def sha256_file(path: Path) -> str:
 
 
 PREPARE_THREADS = 4
+MOVING = ".moving"  # suffix of the journal written next to a spool file while it is being stored and indexed
 
 
 @dataclass(frozen=True)
@@ -189,11 +190,20 @@ class Maintainer:
         for name, cam_dir in cam_dirs:
             camera_id = int(name)
             files = []
+            journals: list[Path] = []
             with os.scandir(cam_dir) as entries:
                 for e in entries:
+                    if e.name.endswith(MOVING):
+                        journals.append(Path(e.path))
+                        continue
                     parsed = parse_segment_name(e.name) if e.name.endswith(SEGMENT_SUFFIX) else None
                     if parsed:
                         files.append((parsed[0], parsed[1], Path(e.path)))
+            for journal in journals:
+                back = self._recover(journal)
+                parsed = parse_segment_name(back.name) if back is not None else None
+                if back is not None and parsed and all(f[2] != back for f in files):
+                    files.append((parsed[0], parsed[1], back))
             files.sort(key=lambda f: (f[0], f[1], f[2].name))
             live = active.get(camera_id)
             newest_live = max((f for f in files if f[0] == live), default=None, key=lambda f: (f[1], f[2].name))
@@ -276,6 +286,8 @@ class Maintainer:
                 or last.run != run:
             self._measured[camera_id] = closed_at
             self._to_measure[camera_id] = key
+        journal = path.with_name(path.name + MOVING)  # read by _recover if this process dies before the commit
+        journal.write_text(key)
         try:
             with transaction(self.sessions) as session:
                 row = index.add_segment(session, Segment(
@@ -291,16 +303,39 @@ class Maintainer:
                 self.storage.put(key, path)
                 row_id, indexed_at = row.id, row.indexed_at
         except StorageError:
+            journal.unlink(missing_ok=True)
             raise
         except Exception:
             self._restore(key, path)
+            journal.unlink(missing_ok=True)
             raise
+        journal.unlink()
         self._last[camera_id] = _Last(sha, end, run)
         if camera_id in self._storage_alerted:
             self._storage_alerted.discard(camera_id)
             with transaction(self.sessions) as session:
                 index.resolve_alerts(session, camera_id=camera_id, kind=index.ALERT_STORAGE)
         return Indexed(camera_id, row_id, run, start, end, closed_at, indexed_at)
+
+    def _recover(self, journal: Path) -> Path | None:
+        """Finish what a maintainer that died while storing a segment left: the journal names the storage key
+        the spool file was being moved to. If the file reached storage but its row was never committed, it is
+        moved back into the spool (and indexed like any other file); returns the spool file then."""
+        spool_file = journal.with_name(journal.name[:-len(MOVING)])
+        try:
+            key = journal.read_text().strip()
+        except OSError:
+            key = ""
+        back: Path | None = None
+        if key and not spool_file.exists():
+            with self.sessions() as session:
+                indexed = index.segment_by_path(session, key) is not None
+            if not indexed:
+                log.warning("segment %s was stored but never indexed (the maintainer stopped); indexing it now", key)
+                self._restore(key, spool_file)
+                back = spool_file if spool_file.exists() else None
+        journal.unlink(missing_ok=True)
+        return back
 
     def _restore(self, key: str, path: Path) -> None:
         """Put a stored file back into the spool after its row could not be committed."""
