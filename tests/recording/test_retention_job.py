@@ -12,14 +12,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from kgys.accounts.actor import Actor, Scope
+from kgys.accounts.actor import Actor, Scope, system_actor
 from kgys.audit.models import AuditEntry
 from kgys.cameras.models import Camera
 from kgys.recording import holds
-from kgys.recording.models import GENESIS, Destruction, RecordingAlert, RetentionPolicy, Segment
+from kgys.recording import service as recording_service
+from kgys.recording.models import GENESIS, Destruction, PendingDestruction, RecordingAlert, RetentionPolicy, Segment
 from kgys.recording.retention import HoldInfo, Policy, Rule
 from kgys.recording.retention_job import (
     ALERT_BLOCKED,
@@ -96,7 +97,8 @@ class World:
     cams: dict[str, Camera] = field(default_factory=dict)
 
     def job(self, **kw: object) -> RetentionJob:
-        cfg: dict[str, object] = {"default_policy": EDGE, "low_free_bytes": 0, "target_free_bytes": 0}
+        cfg: dict[str, object] = {"default_policy": EDGE, "low_free_bytes": 0, "target_free_bytes": 0,
+                                  "seal_after": timedelta(0)}
         cfg.update(kw)
         return RetentionJob(sessions=self.rt.sessions, storage=self.storage, config=JobConfig(**cfg),  # type: ignore[arg-type]
                             clock=self.clock)
@@ -469,3 +471,51 @@ def test_an_unusable_site_policy_keeps_that_sites_footage(world: World, caplog: 
     assert world.remaining() == {b[0].id}
     assert a[0].id not in world.remaining()
     assert any("retention policy of site" in r.getMessage() for r in caplog.records)
+
+
+def test_an_hour_of_runs_is_sealed_into_one_audited_record_per_camera_and_range(world: World) -> None:
+    segs = world.record("a1", T0, n=400)  # a little over an hour of 10-second segments
+    other = world.record("b1", T0, n=30)
+    world.hold("a1", segs[200].start + SEC, segs[200].start + 2 * SEC)  # one segment in the middle is held
+    job = world.job(seal_after=timedelta(hours=1))
+    start = T0 + 30 * DAY
+    runs = 0
+    world.clock.now = start
+    while world.clock.now < start + 70 * 60 * SEC:  # a run every 10 s for 70 minutes
+        world.clock.now += 10 * SEC
+        job.run_once()
+        runs += 1
+        if world.clock.now < start + 60 * 60 * SEC:
+            assert world.destructions() == []  # nothing sealed within the first hour: the deletions are pending
+    assert world.remaining() == {segs[200].id}
+    records = world.destructions()
+    a1, b1 = world.cams["a1"].id, world.cams["b1"].id
+    # Sealed an hour after the first deletion: everything pending then, split where the held segment is.
+    assert [(d.camera_id, d.start, d.end, d.count, d.bytes) for d in records] == [
+        (a1, T0, segs[199].end, 200, 200 * SIZE),
+        (a1, segs[201].start, segs[360].end, 160, 160 * SIZE),
+        (b1, T0, other[-1].end, 30, 30 * SIZE),
+    ]
+    pending = world.session.scalars(select(PendingDestruction)).all()
+    assert {p.camera_id for p in pending} == {a1} and sum(p.count for p in pending) == 39
+    world.clock.now += 60 * 60 * SEC  # an hour later the rest is sealed too
+    job.run_once()
+    assert [(d.start, d.end, d.count) for d in world.destructions()][2] == (segs[361].start, segs[399].end, 39)
+    entries = world.session.scalars(select(AuditEntry).where(AuditEntry.action == "destruction.create")).all()
+    assert len(entries) == 4 and runs == 420  # four audited records for 421 runs that deleted 429 segments
+    assert world.session.scalars(select(PendingDestruction)).all() == []
+
+
+def test_verification_accepts_a_link_to_footage_deleted_but_not_yet_sealed(world: World) -> None:
+    segs = world.record("a1", T0, n=6)
+    world.clock.now = segs[2].end + 30 * DAY + SEC
+    world.job(seal_after=timedelta(hours=1)).run_once()
+    assert world.remaining() == {s.id for s in segs[3:]} and world.destructions() == []
+    assert len(world.session.scalars(select(PendingDestruction)).all()) == 1
+    report = recording_service.verify(session=world.session, actor=system_actor(), storage=world.storage,
+                                      camera_id=world.cams["a1"].id, start=T0, end=T0 + DAY)
+    assert report.ok and report.checked == 3, report.problems
+    world.session.execute(delete(PendingDestruction))  # without the record of the deletion it is a break
+    broken = recording_service.verify(session=world.session, actor=system_actor(), storage=world.storage,
+                                      camera_id=world.cams["a1"].id, start=T0, end=T0 + DAY)
+    assert [p.kind for p in broken.problems] == ["chain_break"]

@@ -165,6 +165,29 @@ class Destruction(Audited, Base):
         return self.site_id
 
 
+class PendingDestruction(Base):
+    """Footage deleted that no :class:`Destruction` record covers yet: one row per retention run and
+    contiguous range of a camera, written in the transaction that deletes the index rows.
+
+    About once an hour per camera the retention job seals a camera's pending rows into destruction records
+    (one per contiguous range and rule) and removes them, so the audited record stays one per camera-hour
+    instead of one per run. Chain verification counts these rows like destruction records.
+    """
+
+    __tablename__ = "destructions_pending"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    camera_id: Mapped[int] = mapped_column(Integer, index=True)
+    site_id: Mapped[int] = mapped_column(Integer)
+    start: Mapped[datetime] = mapped_column(UTCDateTime)
+    end: Mapped[datetime] = mapped_column(UTCDateTime)
+    count: Mapped[int] = mapped_column(Integer)
+    bytes: Mapped[int] = mapped_column(BigInteger)
+    rule: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(String(200))  # the policy at the time of deleting, for the record
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class RetentionPolicy(Audited, Base):
     """How long a site's footage is kept: ``days`` normally, never less than ``min_days`` under disk pressure."""
 

@@ -4,7 +4,10 @@ One run, at the time the injected clock gives:
 
 1. **Retention.** Segments whose end is older than their site's policy and that no active legal hold
    touches are deleted from storage, then from the index, in batches; each camera's contiguous range
-   becomes one :class:`~kgys.recording.models.Destruction` record, audited through the mechanism.
+   becomes a :class:`~kgys.recording.models.PendingDestruction` row in the same transaction. About once an
+   hour per camera (``seal_after``) its pending rows are sealed into
+   :class:`~kgys.recording.models.Destruction` records — one per contiguous range, rule and policy —
+   audited through the mechanism: one audited record per camera-hour, not one per run.
 2. **Disk pressure.** When free space falls below the low mark, the oldest unheld segments beyond their
    site's *minimum* policy are deleted, in order, until the target is reached. When nothing may be
    deleted, a critical alarm is raised (a :class:`~kgys.recording.models.RecordingAlert` row and an
@@ -34,7 +37,14 @@ from kgys.audit import mechanism
 from kgys.db import transaction, utcnow
 from kgys.recording import holds as hold_service
 from kgys.recording import retention
-from kgys.recording.models import Destruction, LegalHold, RecordingAlert, RetentionPolicy, Segment
+from kgys.recording.models import (
+    Destruction,
+    LegalHold,
+    PendingDestruction,
+    RecordingAlert,
+    RetentionPolicy,
+    Segment,
+)
 from kgys.recording.retention import HoldInfo, Policy, Pressure, Rule, SegmentInfo
 from kgys.recording.storage import LocalStorage, Storage, StorageError
 from kgys.runtime import Runtime
@@ -45,6 +55,7 @@ ALERT_BLOCKED = "storage_full_held"
 ALERT_PRESSURE = "storage_pressure"
 ALERT_FORECAST = "storage_forecast"
 ALERT_DELETE_FAILED = "storage_delete_failed"
+TOUCH = timedelta(milliseconds=10)  # ranges this close are one: a camera's segments tile its time exactly
 KEEP_ALL = Policy.days(36_500)  # what a site with an unusable policy row gets: nothing is deleted
 
 
@@ -64,6 +75,7 @@ class JobConfig:
     forecast_every: timedelta = timedelta(minutes=5)
     forecast_window: timedelta = timedelta(hours=1)
     forecast_margin: float = 1.2
+    seal_after: timedelta = timedelta(hours=1)  # a camera's deletions are sealed into records this often
 
     @classmethod
     def for_disk(cls, total_bytes: int, default_policy: Policy, *, low_fraction: float = 0.05,
@@ -80,7 +92,7 @@ class RunReport:
     now: datetime
     deleted: int = 0
     deleted_bytes: int = 0
-    destructions: int = 0
+    destructions: int = 0  # destruction records sealed in this run
     failed: int = 0
     pressure: Pressure | None = None
     pressure_deleted: int = 0
@@ -180,12 +192,14 @@ class RetentionJob:
                 self._relieve(session, now, report.pressure, report)
             else:
                 _resolve(session, now, ALERT_BLOCKED, ALERT_PRESSURE)
+            self._seal(session, now, report)
             if self._last_forecast is None or now - self._last_forecast >= self.config.forecast_every:
                 report.forecast = self._forecast(session, now)
                 self._last_forecast = now
         if report.deleted:
-            log.info("retention deleted %s segment(s), %s bytes, in %s destruction record(s)", report.deleted,
-                     report.deleted_bytes, report.destructions)
+            log.info("retention deleted %s segment(s), %s bytes", report.deleted, report.deleted_bytes)
+        if report.destructions:
+            log.info("sealed %s destruction record(s)", report.destructions)
         return report
 
     def run_forever(self, stop: threading.Event, interval_s: float = 10.0) -> None:
@@ -298,26 +312,56 @@ class RetentionJob:
         if not done:
             return
         session.execute(delete(Segment).where(Segment.id.in_([s.id for s, _ in done])))
+        for run in _ranges(done, holds, failed):
+            first, rule = run[0]
+            policy = policies.get(first.site_id, self.config.default_policy)
+            reason = (f"{rule.value}: retention {policy.keep.days} days, minimum {policy.minimum.days} days"
+                      if rule is Rule.DISK_PRESSURE else f"{rule.value}: retention {policy.keep.days} days")
+            session.add(PendingDestruction(camera_id=first.camera_id, site_id=first.site_id, start=first.start,
+                                           end=max(s.end for s, _ in run), count=len(run),
+                                           bytes=sum(s.bytes for s, _ in run), rule=rule.value, reason=reason,
+                                           at=now))
+            report.rules[rule.value] = report.rules.get(rule.value, 0) + len(run)
+        session.flush()
+        report.deleted += len(done)
+        report.deleted_bytes += sum(s.bytes for s, _ in done)
+
+    def _seal(self, session: Session, now: datetime, report: RunReport) -> None:
+        """Turn the pending deletions of each camera whose oldest one is ``seal_after`` old into destruction
+        records, one per contiguous range, rule and policy, audited through the mechanism."""
+        due = session.scalars(
+            select(PendingDestruction.camera_id).group_by(PendingDestruction.camera_id)
+            .having(func.min(PendingDestruction.at) <= now - self.config.seal_after)
+        ).all()
+        if not due:
+            return
+        rows = session.scalars(select(PendingDestruction).where(PendingDestruction.camera_id.in_(due))
+                               .order_by(PendingDestruction.camera_id, PendingDestruction.start,
+                                         PendingDestruction.id)).all()
+        groups: list[list[PendingDestruction]] = []
+        for row in rows:
+            last = groups[-1][-1] if groups else None
+            if last is not None and last.camera_id == row.camera_id and last.rule == row.rule \
+                    and last.reason == row.reason and row.start <= last.end + TOUCH:
+                groups[-1].append(row)
+            else:
+                groups.append([row])
         saved = (session.info.get(mechanism.ACTOR_KEY), session.info.get(mechanism.REASON_KEY),
                  session.info.get(mechanism.LEGAL_BASIS_KEY))
         try:
-            for run in _ranges(done, holds, failed):
-                first, rule = run[0]
-                policy = policies.get(first.site_id, self.config.default_policy)
-                reason = (f"{rule.value}: retention {policy.keep.days} days, minimum {policy.minimum.days} days"
-                          if rule is Rule.DISK_PRESSURE else f"{rule.value}: retention {policy.keep.days} days")
-                mechanism.set_actor(session, self.actor, reason=reason)
+            for group in groups:
+                first = group[0]
+                mechanism.set_actor(session, self.actor, reason=first.reason)
                 session.add(Destruction(camera_id=first.camera_id, site_id=first.site_id, start=first.start,
-                                        end=max(s.end for s, _ in run), count=len(run),
-                                        bytes=sum(s.bytes for s, _ in run), rule=rule.value, at=now))
+                                        end=max(r.end for r in group), count=sum(r.count for r in group),
+                                        bytes=sum(r.bytes for r in group), rule=first.rule,
+                                        at=max(r.at for r in group)))
                 session.flush()
                 report.destructions += 1
-                report.rules[rule.value] = report.rules.get(rule.value, 0) + len(run)
         finally:
             (session.info[mechanism.ACTOR_KEY], session.info[mechanism.REASON_KEY],
              session.info[mechanism.LEGAL_BASIS_KEY]) = saved
-        report.deleted += len(done)
-        report.deleted_bytes += sum(s.bytes for s, _ in done)
+        session.execute(delete(PendingDestruction).where(PendingDestruction.id.in_([r.id for r in rows])))
 
     def _forecast(self, session: Session, now: datetime) -> retention.Forecast | None:
         since = now - self.config.forecast_window

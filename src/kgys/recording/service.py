@@ -18,7 +18,15 @@ from kgys.accounts.permissions import Perm
 from kgys.cameras.models import Camera
 from kgys.errors import FieldError, KgysError, NotFound, ValidationFailed
 from kgys.recording import gaps as rules
-from kgys.recording.models import GENESIS, CameraHealth, Destruction, Gap, RecordingAlert, Segment
+from kgys.recording.models import (
+    GENESIS,
+    CameraHealth,
+    Destruction,
+    Gap,
+    PendingDestruction,
+    RecordingAlert,
+    Segment,
+)
 from kgys.recording.storage import Storage
 from kgys.sites import service as site_service
 
@@ -195,8 +203,10 @@ def verify(*, session: Session, actor: Actor, storage: Storage, camera_id: int, 
     anchor = session.scalars(select(Segment.sha256).where(and_(Segment.camera_id == camera_id,
                                                                Segment.id < rows[0].id))
                              .order_by(Segment.id.desc()).limit(1)).first()
-    destroyed = [(d.start, d.end) for d in session.scalars(
-        select(Destruction).where(Destruction.camera_id == camera_id, Destruction.start < end)).all()]
+    destroyed: list[tuple[datetime, datetime]] = []
+    for table in (Destruction, PendingDestruction):  # sealed records and deletions not sealed yet
+        destroyed += [(a, b) for a, b in session.execute(select(table.start, table.end).where(
+            table.camera_id == camera_id, table.start < end))]
     items = []
     for row in rows:
         actual, size = _file_sha(storage, row.path)
