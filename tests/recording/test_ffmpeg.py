@@ -13,6 +13,7 @@ from kgys.recording.ffmpeg import (
     record_args,
     record_env,
     redact,
+    redact_text,
     run_name,
     with_credentials,
 )
@@ -92,3 +93,20 @@ def test_with_credentials(url: str, user: str | None, password: str | None, expe
 )
 def test_redact(url: str, expect: str) -> None:
     assert redact(url) == expect
+
+
+@pytest.mark.parametrize(
+    ("text", "expect"),
+    [
+        ("rtsp://admin:s3cr%40t@10.0.0.5:554/s: Connection refused",
+         "rtsp://admin:***@10.0.0.5:554/s: Connection refused"),
+        ("[rtsp @ 0x1] method DESCRIBE failed: 401 Unauthorized\nrtsp://u:p@[fe80::1]/a: Server returned 401",
+         "[rtsp @ 0x1] method DESCRIBE failed: 401 Unauthorized\nrtsp://u:***@[fe80::1]/a: Server returned 401"),
+        ("two rtsp://a:b@h/1 and RTSPS://c:d@h/2", "two rtsp://a:***@h/1 and RTSPS://c:***@h/2"),
+        ("rtsp://10.0.0.5/s: Invalid data found when processing input",
+         "rtsp://10.0.0.5/s: Invalid data found when processing input"),
+        ("mail me at user@example.org", "mail me at user@example.org"),
+    ],
+)
+def test_redact_text_hides_every_password_in_a_message(text: str, expect: str) -> None:
+    assert redact_text(text) == expect

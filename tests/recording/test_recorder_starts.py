@@ -1,13 +1,21 @@
-"""The recorder starts the ffmpegs that are due at a bounded rate, longest waiting first."""
+"""The recorder starts the ffmpegs that are due at a bounded rate, longest waiting first, and keeps camera
+passwords out of what it stores about failures."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from kgys.accounts.actor import system_actor
+from kgys.audit.mechanism import set_actor
+from kgys.cameras.models import Camera
+from kgys.cameras.secrets import Credentials
 from kgys.config import RecordingSettings
 from kgys.recording.maintainer import Limits, Maintainer
+from kgys.recording.models import CameraHealth, Gap, RecordingAlert
 from kgys.recording.recorder import CameraRun, Recorder
 from kgys.recording.storage import LocalStorage
 from tests.recording.conftest import LiveDb, seed_cameras
@@ -72,3 +80,34 @@ def test_starts_are_spread_at_the_configured_rate(live_db: LiveDb, tmp_path: Pat
     clock.t += 10
     recorder.poll()
     assert started == [cams[1], cams[9], cams[5]]
+
+
+@pytest.mark.parametrize("live_db", ["sqlite"], indirect=True)
+def test_a_failing_cameras_password_never_reaches_the_gap_or_the_alert(live_db: LiveDb, tmp_path: Path) -> None:
+    rt = live_db.rt
+    (cam_id,) = seed_cameras(rt, ["rtsp://127.0.0.1:9/cam1"])  # nothing listens on port 9
+    with rt.sessions.begin() as session:
+        set_actor(session, system_actor("test"))
+        camera = session.get(Camera, cam_id)
+        assert camera is not None
+        camera.credentials = rt.box.seal(Credentials(username="admin", password="s3cret-Pa55"))
+    spool = tmp_path / "spool"
+    maintainer = Maintainer(sessions=rt.sessions, storage=LocalStorage(tmp_path / "rec"), spool_dir=spool,
+                            quarantine_dir=tmp_path / "q", limits=Limits())
+    recorder = Recorder(cfg=RecordingSettings(poll_seconds=0.1, backoff_initial_seconds=5), sessions=rt.sessions,
+                        box=rt.box, maintainer=maintainer, spool_dir=spool)
+    recorder.start()
+    deadline = time.monotonic() + 30
+    gaps: list[Gap] = []
+    while not gaps and time.monotonic() < deadline:
+        recorder.poll()
+        with rt.sessions() as session:
+            gaps = list(session.scalars(select(Gap)))
+        time.sleep(0.1)
+    recorder.shutdown()
+    assert gaps and gaps[0].cause == "camera_offline", gaps
+    assert "rtsp://admin:***@127.0.0.1:9/cam1" in gaps[0].detail
+    with rt.sessions() as session:
+        texts = [gaps[0].detail, *session.scalars(select(RecordingAlert.message)),
+                 *session.scalars(select(CameraHealth.reason))]
+    assert texts and not any("s3cret" in text for text in texts), texts

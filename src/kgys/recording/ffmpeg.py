@@ -63,6 +63,14 @@ def redact(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)([^\s:/@]*):([^\s@/]*)@")
+
+
+def redact_text(text: str) -> str:
+    """``text`` (an ffmpeg message, say) with the password of every URL in it replaced by ``***``."""
+    return _USERINFO.sub(lambda m: f"{m.group(1)}{m.group(2)}:***@", text)
+
+
 def record_args(spec: RecordSpec) -> list[str]:
     """The ffmpeg command line recording ``spec.url`` into segments in ``spec.spool_dir``."""
     pattern = spec.spool_dir / f"{spec.run}_%Y%m%dT%H%M%SZ{SEGMENT_SUFFIX}"

@@ -33,7 +33,7 @@ from kgys.config import RecordingSettings
 from kgys.db import transaction, utcnow
 from kgys.recording import gaps as rules
 from kgys.recording import index
-from kgys.recording.ffmpeg import RecordSpec, record_args, record_env, redact, run_name
+from kgys.recording.ffmpeg import RecordSpec, record_args, record_env, redact, redact_text, run_name
 from kgys.recording.maintainer import Indexed, Maintainer
 
 log = logging.getLogger(__name__)
@@ -264,7 +264,7 @@ class Recorder:
         if run.log_file is not None:
             run.log_file.close()
             run.log_file = None
-        tail = _tail(self.spool_dir / str(run.conf.id) / f"{run.run}.log")
+        tail = redact_text(_tail(self.spool_dir / str(run.conf.id) / f"{run.run}.log"))  # ffmpeg names the URL
         return rules.classify_exit(code, tail, stalled=stalled)
 
     def _mark_stopped(self, camera_id: int, reason: str) -> None:

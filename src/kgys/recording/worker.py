@@ -37,6 +37,7 @@ def build(rt: Runtime) -> Recorder:
     cfg = rt.settings.recording
     spool = spool_dir(rt)
     spool.mkdir(parents=True, exist_ok=True)
+    spool.chmod(0o700)  # ffmpeg's logs there name the camera URLs with their passwords
     maintainer = Maintainer(
         sessions=rt.sessions, storage=storage_for(rt), spool_dir=spool,
         quarantine_dir=rt.settings.data_dir / "quarantine",
