@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -29,6 +30,9 @@ from kgys.accounts.permissions import ROLE_PERMISSIONS, Perm, Role
 from kgys.audit.mechanism import set_actor
 from kgys.cameras import service as camera_service
 from kgys.cameras.schemas import CameraIn, RecorderIn
+from kgys.recording import holds as hold_service
+from kgys.recording import index as recording_index
+from kgys.recording.models import LegalHold
 from kgys.runtime import Runtime
 from kgys.sites import service as site_service
 from kgys.sites.models import Commission, Site
@@ -64,6 +68,7 @@ class World:
     rt: Runtime
     recorders: dict[str, int]
     cameras: dict[str, int]
+    holds: dict[str, int]
     victims: dict[str, str]
     login: str
 
@@ -86,6 +91,12 @@ class World:
         self.session.commit()
         return cam.id
 
+    def fresh_hold(self, code: str) -> int:
+        """A new legal hold on a camera of site ``code``."""
+        hold = _hold(self.session, code)
+        self.session.commit()
+        return hold.id
+
     def version(self, code: str) -> int:
         """The site's current version."""
         return int(self.session.scalar(select(Site.version).where(Site.code == code)) or 0)
@@ -105,6 +116,12 @@ def _recorder(name: str) -> RecorderIn:
 def _camera(name: str, recorder: str | None = None, position: str = "entrance") -> CameraIn:
     return CameraIn(name=name, recorder=recorder, megapixels=2.0, width=1920, height=1080, poe=True,
                     night_vision=True, position=position, bitrate_kbps=4096)
+
+
+def _hold(session: Session, code: str) -> LegalHold:
+    return hold_service.add_hold(session=session, actor=factories.admin(), site_code=code, camera="Giriş",
+                                 start=datetime(2026, 3, 1, 8, tzinfo=UTC), end=datetime(2026, 3, 1, 9, tzinfo=UTC),
+                                 reason=f"matrix {next(_n)}", legal_basis="2026/1")
 
 
 @dataclass(frozen=True)
@@ -241,6 +258,24 @@ def _fixed(path: str) -> Build:
     return lambda w, code: (f"{API}{path}", None)
 
 
+def _site_filter(path: str, extra: str = "") -> Build:
+    """The list itself for the in-scope target; filtered to the target site otherwise."""
+    return lambda w, code: (f"{API}{path}?{extra}" if code == IN else f"{API}{path}?site={code}&{extra}", None)
+
+
+def _new_hold(w: World, code: str) -> tuple[str, dict[str, Any]]:
+    return f"{API}/holds", {"site": code, "camera": "Giriş", **_RANGE, "reason": f"matrix {next(_n)}",
+                            "legal_basis": "2026/1"}
+
+
+def _hold_url(w: World, code: str) -> tuple[str, None]:
+    return f"{API}/holds/{w.holds[code]}", None
+
+
+def _release(w: World, code: str) -> tuple[str, dict[str, Any]]:
+    return f"{API}/holds/{w.fresh_hold(code)}/release", {"reason": "matrix"}
+
+
 P = Perm
 ENDPOINTS: list[Endpoint] = [
     # sites
@@ -273,6 +308,13 @@ ENDPOINTS: list[Endpoint] = [
              _camera_url("/playback", _RANGE | {"reason": "matrix"})),
     Endpoint("GET", "/cameras/{camera_id}/timeline", P.PLAYBACK,
              _camera_url("/timeline?from=2026-03-01T08:00:00Z&to=2026-03-01T09:00:00Z")),
+    # legal holds; placing one on a site outside the scope is bad input, as for a site that does not exist
+    Endpoint("GET", "/holds", P.HOLDS_READ, _site_filter("/holds")),
+    Endpoint("POST", "/holds", P.HOLDS_MANAGE, _new_hold, ok=201, out=422),
+    Endpoint("GET", "/holds/{hold_id}", P.HOLDS_READ, _hold_url),
+    Endpoint("POST", "/holds/{hold_id}/release", P.HOLDS_MANAGE, _release),
+    # recording alerts: the list for the in-scope target, filtered to the target site otherwise
+    Endpoint("GET", "/recording/alerts", P.CAMERAS_READ, _site_filter("/recording/alerts", "all=true")),
     # audit: the list for the in-scope target, filtered to the target site otherwise
     Endpoint("GET", "/audit", P.AUDIT_READ,
              lambda w, code: (f"{API}/audit?per_page=500" + ("" if code == IN else f"&site={code}"), None)),
@@ -324,6 +366,7 @@ def _world(session: Session, rt: Runtime, token_for: Callable[[User], dict[str, 
     nodes = factories.tree(session)
     recorders: dict[str, int] = {}
     cameras: dict[str, int] = {}
+    holds: dict[str, int] = {}
     for code, (district, name) in SITES.items():
         site = factories.site(session, district, code=code, name=name)
         factories.compliant_system(session, rt.box, code)
@@ -333,6 +376,9 @@ def _world(session: Session, rt: Runtime, token_for: Callable[[User], dict[str, 
                                                     code=site.code).recorders[0].id
         cameras[code] = camera_service.get_system(session=session, actor=factories.admin(),
                                                   code=site.code).cameras[0].id
+        holds[code] = _hold(session, code).id
+        recording_index.raise_alert(session, camera_id=cameras[code], site_id=site.id, kind="recording_stopped",
+                                    severity="critical", message=f"{name} kaydı durdu")
     for code in ("TR-99-A", "TR-99-B", "TR-98"):
         session.add(Commission(jurisdiction_id=nodes[code].id, chair=f"Kaymakam {code}"))
     login = factories.user(session, "operator", scope=["TR-99-A"])
@@ -345,7 +391,7 @@ def _world(session: Session, rt: Runtime, token_for: Callable[[User], dict[str, 
     session.commit()
     callers = [Caller(label, role, scoped, token_for(u)) for label, role, scoped, u in users]
     callers.append(Caller("anonymous", None, True, {}))
-    world = World(session=session, rt=rt, recorders=recorders, cameras=cameras, victims=victims,
+    world = World(session=session, rt=rt, recorders=recorders, cameras=cameras, holds=holds, victims=victims,
                   login=login.username)
     return world, callers
 
@@ -396,7 +442,7 @@ def test_scoped_lists_show_the_in_scope_site(client: TestClient, session: Sessio
     """The leak check above could pass on empty answers; the lists do show what is in scope."""
     world, callers = _world(session, rt, token_for)
     admin = next(c for c in callers if c.label == "admin@TR-99-A")
-    for path in ("/sites", "/map", "/audit?per_page=500"):
+    for path in ("/sites", "/map", "/audit?per_page=500", "/holds", "/recording/alerts?all=true"):
         r = client.get(f"{API}{path}", headers=admin.headers)
         assert r.status_code == 200
         assert IN in r.text and not any(w in r.text for w in SECRET_WORDS), path

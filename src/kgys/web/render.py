@@ -36,6 +36,8 @@ def navigation(p: Principal) -> list[tuple[str, str, str]]:
         ("/dashboard", i18n.gettext("Dashboard"), Perm.DASHBOARD_READ),
         ("/sites", i18n.gettext("Sites"), Perm.SITES_READ),
         ("/import", i18n.gettext("Import"), Perm.SITES_IMPORT),
+        ("/holds", i18n.gettext("Legal holds"), Perm.HOLDS_READ),
+        ("/alerts", i18n.gettext("Recording alerts"), Perm.CAMERAS_READ),
         ("/audit", i18n.gettext("Audit log"), Perm.AUDIT_READ),
     ]
     return [(href, label, perm.value) for href, label, perm in items if p.actor.can(perm)]

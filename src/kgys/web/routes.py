@@ -12,6 +12,8 @@ from kgys.cameras import pages as camera_pages
 from kgys.cameras import views as camera_views
 from kgys.live import pages as live_pages
 from kgys.live import views as live_views
+from kgys.recording import pages as recording_pages
+from kgys.recording import views as recording_views
 from kgys.sites import import_views
 from kgys.sites import pages as site_pages
 from kgys.sites import views as site_views
@@ -25,10 +27,12 @@ def include_routes(app: FastAPI) -> None:
     app.include_router(camera_views.router, prefix="/api/v1")
     app.include_router(audit_views.router, prefix="/api/v1")
     app.include_router(live_views.router, prefix="/api/v1")
+    app.include_router(recording_views.router, prefix="/api/v1")
     app.include_router(account_pages.router)
     app.include_router(site_pages.router)
     app.include_router(import_views.pages)
     app.include_router(camera_pages.router)
     app.include_router(audit_pages.router)
     app.include_router(live_pages.router)
+    app.include_router(recording_pages.router)
     live_views.install(app)

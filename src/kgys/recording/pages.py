@@ -1,0 +1,199 @@
+"""Web UI of recording: the legal holds (list, place, release) and the recording alerts.
+
+Times are shown and typed in UTC, as on the playback page; a time typed without an offset is read as UTC.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from kgys.accounts.permissions import Perm
+from kgys.db import utcnow
+from kgys.errors import Conflict, FieldError, NotFound, ValidationFailed
+from kgys.live import service as live_service
+from kgys.recording import alerts as alert_service
+from kgys.recording import holds as hold_service
+from kgys.recording import views
+from kgys.web import i18n
+from kgys.web.deps import DB, CurrentPrincipal, Principal
+from kgys.web.forms import FormFields, blank, service_errors
+from kgys.web.render import render
+
+router = APIRouter(include_in_schema=False)
+
+PER_PAGE = 100
+HOLD_FIELDS = ("site", "camera", "from", "to", "until", "reason", "legal_basis")
+
+
+def state_label(state: str) -> str:
+    """A hold's state in the request's language."""
+    names = {
+        "active": i18n.gettext("Active"),
+        "released": i18n.gettext("Released"),
+        "expired": i18n.gettext("Expired"),
+    }
+    return names.get(state, state)
+
+
+def kind_label(kind: str) -> str:
+    """What a recording alert is about, in the request's language."""
+    names = {
+        "recording_stopped": i18n.gettext("Camera stopped recording"),
+        "segment_quarantined": i18n.gettext("Recording file put aside"),
+        "storage_error": i18n.gettext("Recording cannot be stored"),
+        "recorder_down": i18n.gettext("Recorder down"),
+        "storage_pressure": i18n.gettext("Disk nearly full: footage deleted early"),
+        "storage_full_held": i18n.gettext("Disk full: only held or protected footage left"),
+        "storage_forecast": i18n.gettext("Disk will not hold the retention period"),
+        "storage_delete_failed": i18n.gettext("Expired footage could not be deleted"),
+    }
+    return names.get(kind, kind)
+
+
+def severity_label(severity: str) -> str:
+    """An alert's severity in the request's language."""
+    names = {
+        "info": i18n.gettext("Information"),
+        "warning": i18n.gettext("Warning"),
+        "critical": i18n.gettext("Critical"),
+    }
+    return names.get(severity, severity)
+
+
+def _list_page(request: Request, session: Session, p: Principal, *, release_errors: Mapping[int, str] | None = None,
+               release_reasons: Mapping[int, str] | None = None, status_code: int = 200) -> Response:
+    q = request.query_params
+    filters = {"site": q.get("site", "").strip()[:32], "camera": q.get("camera", "").strip()[:120],
+               "state": "active" if q.get("state") == "active" else ""}
+    now = utcnow()
+    errors: dict[str, str] = {}
+    rows: Sequence[views.HoldRow] = []
+    try:
+        rows = views.find_holds(session=session, actor=p.actor, site=blank(filters["site"]),
+                                camera=blank(filters["camera"]), active_only=filters["state"] == "active", now=now)
+    except NotFound:
+        errors["site"] = i18n.gettext("No site with this institution code within your scope.")
+    except ValidationFailed as exc:
+        errors = service_errors(exc.errors)
+    return render(request, "recording/holds.html", {
+        "rows": [{"hold": h, "site": s, "camera": c, "state": views.hold_state(h, now)} for h, s, c in rows],
+        "filters": filters, "errors": errors, "saved": q.get("saved", ""), "state_label": state_label,
+        "release_errors": release_errors or {}, "release_reasons": release_reasons or {},
+    }, p, status_code=422 if errors and status_code == 200 else status_code)
+
+
+@router.get("/holds")
+def holds_page(request: Request, session: DB, p: CurrentPrincipal) -> Response:
+    """Legal holds within the user's scope, newest first, with a release form on each active one."""
+    return _list_page(request, session, p)
+
+
+def _form(request: Request, p: Principal, values: Mapping[str, str], errors: Mapping[str, str],
+          status_code: int = 200) -> Response:
+    return render(request, "recording/hold_form.html", {"values": values, "errors": errors}, p,
+                  status_code=status_code)
+
+
+@router.get("/holds/new")
+def hold_new_form(request: Request, session: DB, p: CurrentPrincipal,
+                  camera: Annotated[int | None, Query(ge=1, le=views.MAX_ID)] = None,
+                  start: Annotated[str, Query(alias="from", max_length=64)] = "",
+                  end: Annotated[str, Query(alias="to", max_length=64)] = "") -> Response:
+    """The form to place a hold; ``?camera=ID&from=…&to=…`` (from the playback page) fills it in."""
+    p.actor.require(Perm.HOLDS_MANAGE)
+    values = dict.fromkeys(HOLD_FIELDS, "") | {"from": start, "to": end}
+    if camera is not None:
+        site, cam = views.camera_place(session=session, actor=p.actor, camera_id=camera, perm=Perm.HOLDS_MANAGE)
+        values |= {"site": site.code, "camera": cam.name}
+    return _form(request, p, values, {})
+
+
+def _times(form: Mapping[str, str]) -> tuple[dict[str, Any], list[FieldError]]:
+    times: dict[str, Any] = {}
+    errors: list[FieldError] = []
+    for name in ("from", "to", "until"):
+        try:
+            times[name] = live_service.parse_time(form.get(name), name)
+        except ValidationFailed as exc:
+            errors.extend(exc.errors)
+            continue
+        if times[name] is None and name != "until":
+            errors.append(FieldError(name, i18n.gettext("Required.")))
+    return times, errors
+
+
+@router.post("/holds/new")
+def hold_create(request: Request, session: DB, p: CurrentPrincipal, form: FormFields) -> Response:
+    """Place the hold the form describes."""
+    p.actor.require(Perm.HOLDS_MANAGE)
+    values = {k: form.get(k, "") for k in HOLD_FIELDS}
+    times, problems = _times(form)
+    if problems:
+        return _form(request, p, values, service_errors(problems), 422)
+    try:
+        hold, _site, _cam = views.place_hold(
+            session=session, actor=p.actor, site=blank(values["site"]), camera=blank(values["camera"]),
+            camera_id=None, start=times["from"], end=times["to"], reason=values["reason"],
+            legal_basis=values["legal_basis"], until=times["until"], now=utcnow())
+    except ValidationFailed as exc:
+        session.rollback()
+        return _form(request, p, values, service_errors(exc.errors), 422)
+    return RedirectResponse(f"/holds?saved=placed#hold-{hold.id}", status_code=303)
+
+
+@router.post("/holds/{hold_id}/release")
+def hold_release(request: Request, hold_id: views.HoldId, session: DB, p: CurrentPrincipal,
+                 form: FormFields) -> Response:
+    """Release a hold, stating why."""
+    reason = form.get("reason", "")
+    try:
+        hold_service.release_hold(session=session, actor=p.actor, hold_id=hold_id, reason=reason)
+    except ValidationFailed as exc:
+        session.rollback()
+        message = service_errors(exc.errors).get("reason", i18n.gettext("Invalid value."))
+        return _list_page(request, session, p, release_errors={hold_id: message},
+                          release_reasons={hold_id: reason}, status_code=422)
+    except Conflict:
+        session.rollback()
+        return _list_page(request, session, p, release_errors={
+            hold_id: i18n.gettext("This hold was already released.")}, status_code=409)
+    return RedirectResponse(f"/holds?saved=released#hold-{hold_id}", status_code=303)
+
+
+@router.get("/alerts")
+def alerts_page(request: Request, session: DB, p: CurrentPrincipal) -> Response:
+    """Recording alerts of the sites within the user's scope, newest first; open ones unless asked for all."""
+    q = request.query_params
+    filters = {"site": q.get("site", "").strip()[:32], "state": "all" if q.get("state") == "all" else ""}
+    try:
+        page = max(1, min(int(q.get("page", "1") or "1"), 1_000_000))
+    except ValueError:
+        page = 1
+    errors: dict[str, str] = {}
+    rows: list[alert_service.AlertRow] = []
+    total = 0
+    try:
+        rows, total = alert_service.list_alerts(session=session, actor=p.actor, site_code=blank(filters["site"]),
+                                                include_resolved=filters["state"] == "all", page=page,
+                                                per_page=PER_PAGE)
+    except NotFound:
+        errors["site"] = i18n.gettext("No site with this institution code within your scope.")
+    pages = max(1, math.ceil(total / PER_PAGE))
+    kept = {k: v for k, v in filters.items() if v}
+
+    def page_url(n: int) -> str:
+        return "/alerts?" + urlencode(kept | {"page": str(n)})
+
+    return render(request, "recording/alerts.html", {
+        "rows": rows, "total": total, "page": page, "pages": pages, "filters": filters, "errors": errors,
+        "prev_url": page_url(page - 1) if page > 1 else None,
+        "next_url": page_url(page + 1) if page < pages else None,
+        "kind_label": kind_label, "severity_label": severity_label,
+    }, p, status_code=422 if errors else 200)

@@ -1,0 +1,383 @@
+"""Legal holds and recording alerts over the API and in the web UI: placing, listing, reading and releasing
+holds, the field named for bad input, scope and role, the pages' forms with their CSRF token, and the
+alerts a user sees by jurisdiction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from kgys.accounts import service as account_service
+from kgys.accounts.models import User
+from kgys.audit.models import AuditEntry
+from kgys.cameras.models import Camera
+from kgys.recording import holds as hold_service
+from kgys.recording import index
+from kgys.recording.models import LegalHold, RecordingAlert
+from kgys.runtime import Runtime
+from kgys.sites.models import Site
+from kgys.web.app import create_app
+from tests import factories
+from tests.web.conftest import browser_login
+from tests.web.test_pages import html
+
+API = "/api/v1"
+T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+H = timedelta(hours=1)
+REASON = "Soruşturma 2026/117: okul önünde yaralama"
+BASIS = "Ankara C. Başsavcılığı 2026/117 soruşturma no."
+
+
+@dataclass
+class World:
+    """Three sites (TR-99-A, TR-99-B, TR-98-C), each with cameras 'Giriş' and 'Çevre'; users by role."""
+
+    session: Session
+    a: Site
+    b: Site
+    c: Site
+    users: dict[str, User]
+
+    def camera(self, site: Site, name: str = "Giriş") -> Camera:
+        """A camera of a site, by name."""
+        cam = self.session.scalar(select(Camera).where(Camera.site_id == site.id, Camera.name == name))
+        assert cam is not None
+        return cam
+
+    def hold(self, site: Site, **kw: Any) -> LegalHold:
+        """A hold placed by a country-wide administrator."""
+        args: dict[str, Any] = {"camera": "Giriş", "start": T0, "end": T0 + 2 * H, "reason": REASON,
+                                "legal_basis": BASIS}
+        args.update(kw)
+        hold = hold_service.add_hold(session=self.session, actor=factories.admin(), site_code=site.code, **args)
+        self.session.commit()
+        return hold
+
+
+@pytest.fixture
+def world(session: Session, rt: Runtime) -> World:
+    factories.tree(session)
+    a = factories.site(session, "TR-99-A", name="Merkez İlkokulu")
+    b = factories.site(session, "TR-99-B", name="Sahil Ortaokulu")
+    c = factories.site(session, "TR-98-C", name="Gizli Dağ Lisesi")
+    for s in (a, b, c):
+        factories.compliant_system(session, rt.box, s.code)
+    users = {role: factories.user(session, role, scope=["TR-99-A"], totp=role == "investigator")
+             for role in ("investigator", "judicial_liaison", "auditor", "operator")}
+    users["admin"] = factories.user(session, "admin", scope=["TR"])
+    session.commit()
+    return World(session, a, b, c, users)
+
+
+Headers = Callable[[str], dict[str, str]]
+
+
+@pytest.fixture
+def web(rt: Runtime) -> Iterator[TestClient]:
+    """A client of an app whose database work is rolled back after the test."""
+    with TestClient(create_app(rt, checkpoint_timer=False), base_url="http://127.0.0.1") as c:
+        yield c
+
+
+@pytest.fixture
+def auth(world: World, rt: Runtime) -> Headers:
+    """Bearer headers for the world's user of a role."""
+
+    def make(role: str) -> dict[str, str]:
+        tok = account_service.issue_token(session=world.session, settings=rt.settings.security,
+                                          user=world.users[role])
+        world.session.commit()
+        return {"Authorization": f"Bearer {tok}"}
+
+    return make
+
+
+def body(site: Site | None = None, **kw: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {"site": site.code if site else None, "camera": "Giriş", "from": "2026-03-01T08:00:00Z",
+                            "to": "2026-03-01T12:00:00+03:00", "reason": REASON, "legal_basis": BASIS}
+    data.update(kw)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def holds_count(session: Session) -> int:
+    return int(session.scalar(select(func.count()).select_from(LegalHold)) or 0)
+
+
+def fields(response: Any) -> set[str]:
+    return {f["field"] for f in response.json()["error"].get("fields", [])}
+
+
+# --- the API --------------------------------------------------------------------------------------------------
+
+
+def test_api_places_lists_reads_and_releases_a_hold(web: TestClient, world: World, auth: Headers,
+                                                    session: Session) -> None:
+    h = auth("investigator")
+    r = web.post(f"{API}/holds", json=body(world.a, until="2099-01-01T00:00:00Z"), headers=h)
+    assert r.status_code == 201, r.text
+    placed = r.json()
+    assert placed["site"] == world.a.code and placed["camera"] == "Giriş"
+    assert placed["camera_id"] == world.camera(world.a).id
+    assert (datetime.fromisoformat(placed["from"]), datetime.fromisoformat(placed["to"])) == (T0, T0 + H)
+    assert placed["state"] == "active" and placed["reason"] == REASON and placed["legal_basis"] == BASIS
+    assert placed["created_by"] == world.users["investigator"].username
+    [entry] = session.scalars(select(AuditEntry).where(AuditEntry.action == "legal_hold.create")).all()
+    assert (entry.reason, entry.legal_basis, entry.object_id) == (REASON, BASIS, str(placed["id"]))
+
+    assert web.get(f"{API}/holds/{placed['id']}", headers=h).json() == placed
+    listed = web.get(f"{API}/holds", headers=h).json()
+    assert [x["id"] for x in listed] == [placed["id"]]
+    assert [x["id"] for x in web.get(f"{API}/holds", params={"site": world.a.code, "camera": "Giriş"},
+                                        headers=h).json()] == [placed["id"]]
+    assert web.get(f"{API}/holds", params={"camera_id": world.camera(world.a, "Çevre").id}, headers=h).json() == []
+
+    r = web.post(f"{API}/holds/{placed['id']}/release", json={"reason": "takipsizlik kararı"}, headers=h)
+    assert r.status_code == 200, r.text
+    released = r.json()
+    assert released["state"] == "released" and released["released_by"] == world.users["investigator"].username
+    assert web.get(f"{API}/holds", params={"active": "true"}, headers=h).json() == []
+    assert [x["state"] for x in web.get(f"{API}/holds", headers=h).json()] == ["released"]
+    again = web.post(f"{API}/holds/{placed['id']}/release", json={"reason": "bir daha"}, headers=h)
+    assert again.status_code == 409 and "already released" in again.json()["error"]["message"]
+    assert session.scalar(select(func.count()).select_from(AuditEntry)
+                          .where(AuditEntry.action == "legal_hold.update")) == 1
+
+
+def test_api_places_a_hold_by_camera_number_and_shows_a_lapsed_one(web: TestClient, world: World,
+                                                                   auth: Headers) -> None:
+    h = auth("judicial_liaison")
+    cam = world.camera(world.a, "Çevre")
+    r = web.post(f"{API}/holds", json=body(camera=None, camera_id=cam.id), headers=h)
+    assert r.status_code == 201, r.text
+    assert (r.json()["site"], r.json()["camera"]) == (world.a.code, "Çevre")
+    lapsed = world.hold(world.a, until=datetime.now(UTC) + H)
+    lapsed.until = datetime.now(UTC) - H
+    world.session.commit()
+    states = {x["id"]: x["state"] for x in web.get(f"{API}/holds", headers=h).json()}
+    assert states == {r.json()["id"]: "active", lapsed.id: "expired"}
+    active = web.get(f"{API}/holds", params={"active": "true", "camera_id": cam.id}, headers=h).json()
+    assert [x["id"] for x in active] == [r.json()["id"]]
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "says"),
+    [
+        pytest.param({"reason": None}, "reason", "Field required", id="missing reason"),
+        pytest.param({"reason": "  "}, "reason", "is required", id="blank reason"),
+        pytest.param({"legal_basis": ""}, "legal_basis", "is required", id="no legal basis"),
+        pytest.param({"from": "2026-03-01T12:00:00Z", "to": "2026-03-01T11:00:00Z"}, "to", "before the start",
+                     id="from after to"),
+        pytest.param({"from": "2026-03-01T08:00:00"}, "from", "time zone", id="naive from"),
+        pytest.param({"to": "2026-03-01T09:00:00"}, "to", "time zone", id="naive to"),
+        pytest.param({"until": "2020-01-01T00:00:00Z"}, "until", "future", id="until in the past"),
+        pytest.param({"from": "yesterday"}, "from", "datetime", id="not a time"),
+        pytest.param({"camera": "Arka bahçe"}, "camera", "no camera 'Arka bahçe'", id="unknown camera"),
+        pytest.param({"camera": None}, "camera", "is required", id="no camera"),
+        pytest.param({"camera": None, "camera_id": 2_000_000_000}, "camera_id", "no camera", id="unknown camera id"),
+        pytest.param({"site": "YOK-1"}, "site", "no site 'YOK-1'", id="unknown site"),
+        pytest.param({"colour": "red"}, "colour", "Extra inputs", id="unknown field"),
+    ],
+)
+def test_api_bad_input_names_the_field_and_writes_nothing(web: TestClient, world: World,
+                                                          auth: Headers, session: Session, change: dict[str, Any],
+                                                          field: str, says: str) -> None:
+    data = body(world.a) | change
+    r = web.post(f"{API}/holds", json={k: v for k, v in data.items() if v is not None},
+                    headers=auth("investigator"))
+    assert r.status_code == 422, r.text
+    assert field in fields(r), r.text
+    assert says in r.text
+    assert holds_count(session) == 0
+
+
+def test_api_release_needs_a_reason(web: TestClient, world: World, auth: Headers) -> None:
+    hold = world.hold(world.a)
+    for sent in ({}, {"reason": " "}):
+        r = web.post(f"{API}/holds/{hold.id}/release", json=sent, headers=auth("investigator"))
+        assert r.status_code == 422 and fields(r) == {"reason"}, r.text
+    assert web.get(f"{API}/holds/{hold.id}", headers=auth("investigator")).json()["state"] == "active"
+
+
+def test_api_outside_the_scope_is_not_found(web: TestClient, world: World, auth: Headers) -> None:
+    h = auth("investigator")
+    inside, outside = world.hold(world.a), world.hold(world.c)
+    missing = outside.id + 1000
+    for path in (f"/holds/{outside.id}", f"/holds/{missing}"):
+        assert web.get(f"{API}{path}", headers=h).status_code == 404
+        r = web.post(f"{API}{path}/release", json={"reason": "deneme"}, headers=h)
+        assert r.status_code == 404, r.text
+    assert web.get(f"{API}/holds/{outside.id}", headers=h).json()["error"]["message"] == f"no legal hold {outside.id}"
+    r = web.get(f"{API}/holds", params={"site": world.c.code}, headers=h)
+    assert r.status_code == 404 and world.c.name not in r.text
+    assert web.get(f"{API}/holds", params={"camera_id": world.camera(world.c).id}, headers=h).status_code == 404
+    assert [x["id"] for x in web.get(f"{API}/holds", headers=h).json()] == [inside.id]
+    # placing on a camera outside the scope is answered as for one that does not exist
+    out = web.post(f"{API}/holds", json=body(world.c), headers=h)
+    absent = web.post(f"{API}/holds", json=body(world.c) | {"site": "YOK-9"}, headers=h)
+    assert (out.status_code, fields(out)) == (absent.status_code, fields(absent)) == (422, {"site"})
+    assert out.text.replace(world.c.code, "YOK-9") == absent.text
+    by_id = web.post(f"{API}/holds", json=body(camera=None, camera_id=world.camera(world.c).id), headers=h)
+    assert (by_id.status_code, fields(by_id)) == (422, {"camera_id"})
+    everyone = web.get(f"{API}/holds", headers=auth("admin")).json()
+    assert {x["id"] for x in everyone} == {inside.id, outside.id}
+
+
+def test_api_roles(web: TestClient, world: World, auth: Headers) -> None:
+    hold = world.hold(world.a)
+    auditor, operator = auth("auditor"), auth("operator")
+    assert web.get(f"{API}/holds", headers=auditor).status_code == 200
+    assert web.get(f"{API}/holds/{hold.id}", headers=auditor).status_code == 200
+    r = web.post(f"{API}/holds", json=body(world.a), headers=auditor)
+    assert r.status_code == 403 and "holds.manage" in r.text
+    r = web.post(f"{API}/holds", json=body(camera=None, camera_id=world.camera(world.a).id), headers=auditor)
+    assert r.status_code == 403
+    assert web.post(f"{API}/holds/{hold.id}/release", json={"reason": "x y z"}, headers=auditor).status_code == 403
+    for method, path in (("GET", "/holds"), ("GET", f"/holds/{hold.id}")):
+        assert web.request(method, f"{API}{path}", headers=operator).status_code == 403
+    assert web.post(f"{API}/holds", json=body(world.a)).status_code == 401
+
+
+# --- the pages ------------------------------------------------------------------------------------------------
+
+
+def _csrf(web: TestClient, path: str) -> str:
+    return web.get(path).text.split('name="csrf_token" value="')[1].split('"')[0]
+
+
+def test_page_form_places_and_releases_a_hold(web: TestClient, world: World, session: Session) -> None:
+    browser_login(web, world.users["investigator"])
+    cam = world.camera(world.a, "Çevre")
+    playback = web.get(f"/cameras/{cam.id}/playback", params={"from": "2026-03-01T08:00:00Z",
+                                                                  "to": "2026-03-01T08:30:00Z"})
+    assert playback.status_code == 200, playback.text[:300]
+    link = html(playback.text).one("a", id="hold-range").attrs["href"]
+    page = web.get(link)
+    assert page.status_code == 200
+    form = html(page.text).one("form", id="hold-form")
+    values = {i.attrs["name"]: i.attrs.get("value", "") for i in form.all("input")}
+    assert values["site"] == world.a.code and values["camera"] == "Çevre"
+    assert (values["from"], values["to"]) == ("2026-03-01T08:00:00Z", "2026-03-01T08:30:00Z")
+
+    filled = values | {"reason": REASON, "legal_basis": BASIS}
+    no_token = web.post("/holds/new", data={k: v for k, v in filled.items() if k != "csrf_token"},
+                           follow_redirects=False)
+    assert no_token.status_code == 403 and holds_count(session) == 0
+    for wrong, field in (({"reason": ""}, "reason"), ({"to": "2026-03-01T07:00"}, "to"), ({"from": ""}, "from")):
+        bad = web.post("/holds/new", data=filled | wrong)
+        assert bad.status_code == 422, wrong
+        assert [n.attrs["id"] for n in html(bad.text).all(cls="field-error")] == [f"err-{field}"]
+        assert html(bad.text).one("input", name="legal_basis").attrs["value"] == BASIS
+    assert holds_count(session) == 0
+    r = web.post("/holds/new", data=filled, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/holds?saved=placed"), r.text[:500]
+    hold = session.scalar(select(LegalHold))
+    assert hold is not None and (hold.camera_id, hold.start, hold.end) == (cam.id, T0, T0 + H / 2)
+
+    listing = html(web.get("/holds?lang=en").text)
+    row = listing.one("tr", id=f"hold-{hold.id}")
+    assert row.attrs["data-state"] == "active"
+    assert "2026-03-01 08:00:00" in row.text() and "Çevre" in row.text() and BASIS in row.text()
+    csrf = _csrf(web, "/holds")
+    r = web.post(f"/holds/{hold.id}/release", data={"csrf_token": csrf, "reason": " "})
+    assert r.status_code == 422 and html(r.text).all(id=f"err-release-{hold.id}")
+    r = web.post(f"/holds/{hold.id}/release", data={"csrf_token": csrf, "reason": "takipsizlik"},
+                    follow_redirects=False)
+    assert r.status_code == 303
+    assert html(web.get("/holds").text).one("tr", id=f"hold-{hold.id}").attrs["data-state"] == "released"
+    again = web.post(f"/holds/{hold.id}/release", data={"csrf_token": csrf, "reason": "bir daha"})
+    assert again.status_code == 409 and html(again.text).all(id=f"err-release-{hold.id}")
+    assert html(web.get("/holds?state=active").text).all("tr", id=f"hold-{hold.id}") == []
+
+
+def test_pages_follow_role_and_scope(web: TestClient, world: World) -> None:
+    outside = world.hold(world.c)
+    browser_login(web, world.users["auditor"])
+    page = web.get("/holds")
+    assert page.status_code == 200
+    nav = {a.attrs["href"] for a in html(page.text).one("nav", cls="mainnav").all("a")}
+    assert "/holds" in nav and "/alerts" not in nav
+    assert not html(page.text).all(id="new-hold") and world.c.code not in page.text
+    assert web.get("/holds/new").status_code == 403
+    assert web.get("/alerts").status_code == 403
+    assert web.get(f"/holds?site={world.c.code}").status_code == 422
+    csrf = _csrf(web, "/holds")
+    assert web.post(f"/holds/{outside.id}/release", data={"csrf_token": csrf, "reason": "x y z"}).status_code == 403
+
+
+def test_new_hold_form_for_a_camera_outside_the_scope_is_not_found(web: TestClient, world: World) -> None:
+    browser_login(web, world.users["investigator"])
+    assert web.get(f"/holds/new?camera={world.camera(world.c).id}").status_code == 404
+    assert web.get(f"/holds/new?camera={world.camera(world.a).id}").status_code == 200
+
+
+# --- recording alerts -----------------------------------------------------------------------------------------
+
+
+def _alerts(world: World) -> dict[str, RecordingAlert]:
+    s = world.session
+    found = {
+        "a_old": index.raise_alert(s, camera_id=world.camera(world.a).id, site_id=world.a.id,
+                                   kind="segment_quarantined", severity="warning", message="A eski"),
+        "a_new": index.raise_alert(s, camera_id=world.camera(world.a, "Çevre").id, site_id=world.a.id,
+                                   kind="recording_stopped", severity="critical", message="A yeni"),
+        "a_done": index.raise_alert(s, camera_id=world.camera(world.a).id, site_id=world.a.id,
+                                    kind="storage_error", severity="critical", message="A çözüldü"),
+        "b": index.raise_alert(s, camera_id=world.camera(world.b).id, site_id=world.b.id,
+                               kind="recording_stopped", severity="critical", message="B açık"),
+        "c": index.raise_alert(s, camera_id=world.camera(world.c).id, site_id=world.c.id,
+                               kind="recording_stopped", severity="critical", message="C açık"),
+        "all": index.raise_alert(s, camera_id=None, site_id=None, kind="recorder_down", severity="critical",
+                                 message="kayıt hizmeti çalışmıyor"),
+    }
+    for n, alert in enumerate(found.values()):
+        alert.created_at = T0 + n * H
+    found["a_done"].resolved_at = T0 + 10 * H
+    s.commit()
+    return found
+
+
+def test_alerts_are_scoped_by_jurisdiction(web: TestClient, world: World, auth: Headers) -> None:
+    made = _alerts(world)
+    ids = {v.id: k for k, v in made.items()}
+    operator = auth("operator")
+
+    def listed(params: dict[str, str], headers: dict[str, str]) -> list[str]:
+        r = web.get(f"{API}/recording/alerts", params=params, headers=headers)
+        assert r.status_code == 200, r.text
+        return [ids[x["id"]] for x in r.json()["items"]]
+
+    assert listed({}, operator) == ["a_new", "a_old"]
+    assert listed({"all": "true"}, operator) == ["a_done", "a_new", "a_old"]
+    first = web.get(f"{API}/recording/alerts", headers=operator).json()
+    assert first["total"] == 2
+    assert first["items"][0] | {"id": 0} == {
+        "id": 0, "kind": "recording_stopped", "severity": "critical", "message": "A yeni", "site": world.a.code,
+        "site_name": world.a.name, "camera_id": world.camera(world.a, "Çevre").id, "camera": "Çevre",
+        "created_at": "2026-03-01T09:00:00Z", "resolved_at": None}
+    assert web.get(f"{API}/recording/alerts", params={"site": world.b.code}, headers=operator).status_code == 404
+    admin = auth("admin")
+    assert listed({}, admin) == ["all", "c", "b", "a_new", "a_old"]
+    assert listed({"site": world.b.code}, admin) == ["b"]
+    assert web.get(f"{API}/recording/alerts", headers=auth("judicial_liaison")).status_code == 403
+
+
+def test_alerts_page(web: TestClient, world: World) -> None:
+    made = _alerts(world)
+    browser_login(web, world.users["operator"])
+    page = html(web.get("/alerts?lang=en").text)
+    assert "/alerts" in {a.attrs["href"] for a in page.one("nav", cls="mainnav").all("a")}
+    rows = page.one("table", id="alert-table").all("tr", cls=None)
+    shown = [int(r.attrs["data-alert"]) for r in rows if "data-alert" in r.attrs]
+    assert shown == [made["a_new"].id, made["a_old"].id]
+    assert "Camera stopped recording" in page.one("tr", data_alert=str(made["a_new"].id)).text()
+    every = html(web.get("/alerts?state=all").text)
+    assert [int(r.attrs["data-alert"]) for r in every.all("tr") if "data-alert" in r.attrs] == [
+        made["a_done"].id, made["a_new"].id, made["a_old"].id]
+    assert web.get(f"/alerts?site={world.c.code}").status_code == 422
