@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from tests import factories
 from tests.browser.conftest import KGYS, _env, _free_port, _wait_until_up, submit
-from tests.recording.conftest import clip_h264, media_dir, sim_h264  # noqa: F401  (fixtures)
+from tests.recording.conftest import clip_h264, clip_h265, media_dir, sim_h264, sim_h265  # noqa: F401  (fixtures)
 
 from kgys.audit.mechanism import set_actor
 from kgys.cameras import service as camera_service
@@ -62,7 +62,7 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 @pytest.fixture(scope="module")
-def video(tmp_path_factory: pytest.TempPathFactory, sim_h264: SimCameras,  # noqa: F811
+def video(tmp_path_factory: pytest.TempPathFactory, sim_h264: SimCameras, sim_h265: SimCameras,  # noqa: F811
           browser: Browser) -> Iterator[tuple[VideoServer, Page]]:
     """One site with two cameras on the simulated streams and a school administrator (live and playback of its
     own site, no second factor); the web server, a signed-in Chromium tab, then the recorder worker."""
@@ -76,6 +76,8 @@ def video(tmp_path_factory: pytest.TempPathFactory, sim_h264: SimCameras,  # noq
         for n in (1, 2):
             camera_service.save_camera(session=session, actor=actor, box=rt.box, code=site.code, data=CameraIn(
                 name=f"Kamera {n}", megapixels=2.0, width=1920, height=1080, codec="h264", stream_url=sim_h264.url(n)))
+        camera_service.save_camera(session=session, actor=actor, box=rt.box, code=site.code, data=CameraIn(
+            name="Kamera 3 HEVC", megapixels=2.0, width=1920, height=1080, codec="h265", stream_url=sim_h265.url(1)))
         user = factories.user(session, "school_admin", scope=["TR-99-A"])
         code, username = site.code, user.username
     with Session(rt.engine) as s:
@@ -167,3 +169,38 @@ def test_playback_of_a_past_range_and_seek(video: tuple[VideoServer, Page]) -> N
         arg=[page.locator("#player").element_handle(), target], timeout=15_000)
     reasons = video_server.query("SELECT reason FROM audit_entries WHERE action = 'camera.playback.view'")
     assert reasons == [("tarayıcı testi",)]
+
+
+def test_an_h265_camera_plays_where_the_browser_can_and_says_so_where_it_cannot(
+        video: tuple[VideoServer, Page]) -> None:
+    video_server, page = video
+    hevc = video_server.camera_ids[2]
+    _wait_segments(video_server, hevc, 2, 60)
+    page.goto(f"{video_server.url}/sites/{video_server.site_code}/live")
+    tile = page.locator(f".video-tile[data-camera='{hevc}']")
+    assert tile.get_attribute("data-codec") == "h265"
+    supported = page.evaluate("""() => window.MediaSource.isTypeSupported('video/mp4; codecs="hvc1.1.6.L120.90"')""")
+    print(f"\nthis Chromium plays H.265 through Media Source Extensions: {supported}")
+    if supported:
+        page.wait_for_function("el => el.querySelector('video').videoWidth === 1920", arg=tile.element_handle(),
+                               timeout=45_000)
+    else:
+        page.wait_for_function("el => el.dataset.unplayable === 'h265'", arg=tile.element_handle())
+        assert "H.265" in tile.locator(".state").inner_text()
+        assert tile.locator("video").evaluate("v => v.readyState") == 0  # nothing was fetched and failed
+    # The H.264 cameras of the same grid still play.
+    other = page.locator(f".video-tile[data-camera='{video_server.camera_ids[0]}']")
+    page.wait_for_function("el => el.querySelector('video').videoWidth > 0", arg=other.element_handle(),
+                           timeout=45_000)
+    # Playback of the H.265 camera does the same, in the player.
+    page.goto(f"{video_server.url}/cameras/{hevc}/playback")
+    page.fill("#reason-form input[name=reason]", "H.265 testi")
+    submit(page, "#reason-form button[type=submit]")
+    player = page.locator("#player")
+    assert player.get_attribute("data-codec") == "h265"
+    if supported:
+        page.wait_for_function("v => v.videoWidth === 1920", arg=player.locator("video").element_handle(),
+                               timeout=30_000)
+    else:
+        page.wait_for_function("el => el.dataset.unplayable === 'h265'", arg=player.element_handle())
+        assert "H.265" in page.locator("#player-state").inner_text()

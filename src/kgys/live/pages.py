@@ -97,7 +97,8 @@ def live_grid(request: Request, code: str, session: DB, p: CurrentPrincipal) -> 
     """The site's cameras, each playing live."""
     site, cameras = service.site_cameras(session=session, actor=p.actor, code=code)
     reason = (request.query_params.get("reason") or "").strip()[:500] or i18n.gettext("Live monitoring")
-    return _page(request, "live/grid.html", {"site": site, "cameras": cameras, "reason": reason}, p)
+    return _page(request, "live/grid.html", {"site": site, "cameras": cameras, "reason": reason,
+                                             "codecs": service.stream_codecs(session, cameras)}, p)
 
 
 def _playback_context(request: Request, session: DB, p: Principal, camera_id: int, raw_from: str | None,
@@ -108,6 +109,7 @@ def _playback_context(request: Request, session: DB, p: Principal, camera_id: in
     site = session.get(Site, tl.camera.site_id)
     q = {"from": start.isoformat().replace("+00:00", "Z"), "to": end.isoformat().replace("+00:00", "Z")}
     return {"camera": tl.camera, "site": site, "timeline": tl, "start": start, "end": end, "q": q,
+            "codec": service.stream_codecs(session, [tl.camera])[tl.camera.id],
             "clip_query": urlencode(q), "errors": {}, "playlist": None, "reason": ""}
 
 

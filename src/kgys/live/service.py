@@ -22,7 +22,7 @@ from kgys.audit import service as audit_service
 from kgys.cameras.models import Camera
 from kgys.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
 from kgys.live import hls, tickets
-from kgys.recording.models import Gap, Segment
+from kgys.recording.models import CameraHealth, Gap, Segment
 from kgys.sites import service as site_service
 from kgys.sites.models import Site
 
@@ -61,6 +61,14 @@ def site_cameras(*, session: Session, actor: Actor, code: str) -> tuple[Site, li
     site = site_service.get_site(session=session, actor=actor, code=code, perm=Perm.LIVE_VIEW)
     cams = session.scalars(select(Camera).where(Camera.site_id == site.id).order_by(Camera.name)).all()
     return site, list(cams)
+
+
+def stream_codecs(session: Session, cameras: list[Camera]) -> dict[int, str]:
+    """Each camera's codec as last measured on its recordings, else as declared (``h264`` | ``h265``)."""
+    measured: dict[int, str] = {cam_id: codec for cam_id, codec in session.execute(
+        select(CameraHealth.camera_id, CameraHealth.codec).where(
+            CameraHealth.camera_id.in_([c.id for c in cameras]), CameraHealth.codec.is_not(None))) if codec}
+    return {c.id: measured.get(c.id) or c.codec for c in cameras}
 
 
 def parse_time(raw: str | None, field: str) -> datetime | None:

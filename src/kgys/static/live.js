@@ -4,6 +4,11 @@
   "use strict";
 
   function hlsAvailable() { return typeof window.Hls !== "undefined" && window.Hls.isSupported(); }
+  // H.265 plays only where the browser decodes it (Debian's Chromium does not): say so instead of failing.
+  function playable(codec) {
+    return codec !== "h265" || (typeof window.MediaSource !== "undefined" &&
+      window.MediaSource.isTypeSupported('video/mp4; codecs="hvc1.1.6.L120.90"'));
+  }
 
   // ---- live grid ---------------------------------------------------------------------------------
   function startLive(grid) {
@@ -13,6 +18,7 @@
       var camera = tile.dataset.camera, hls = null, timer = null;
       function show(text, cls) { state.textContent = text; state.className = "state " + (cls || ""); }
       if (!hlsAvailable()) { show(t.tNoplayer, "bad"); return; }
+      if (!playable(tile.dataset.codec)) { show(t.tNohevc, "bad"); tile.dataset.unplayable = "h265"; return; }
       function open() {
         show(t.tConnecting);
         fetch("/api/v1/cameras/" + camera + "/live", {
@@ -61,6 +67,9 @@
     var timeline = document.getElementById("timeline"), cursor = document.getElementById("cursor");
     var t0 = parseFloat(timeline.dataset.from), t1 = parseFloat(timeline.dataset.to);
     if (!hlsAvailable()) { stateEl.textContent = player.dataset.tNoplayer; return; }
+    if (!playable(player.dataset.codec)) {
+      stateEl.textContent = player.dataset.tNohevc; player.dataset.unplayable = "h265"; return;
+    }
     var hls = new window.Hls({enableWorker: false});
     var frags = [];
 
