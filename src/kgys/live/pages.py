@@ -48,20 +48,8 @@ def hls_dir() -> Path | None:
     return dist if (dist / HLS_JS).is_file() else None
 
 
-def cause_label(cause: str) -> str:
-    """A gap cause in the request's language."""
-    names = {
-        "camera_offline": i18n.gettext("Camera offline"),
-        "stream_error": i18n.gettext("Stream error"),
-        "storage_error": i18n.gettext("Storage error"),
-        "recorder_down": i18n.gettext("Recorder not running"),
-        "scheduled": i18n.gettext("Recording switched off"),
-    }
-    return names.get(cause, cause)
-
-
 def _page(request: Request, name: str, context: dict[str, Any], p: Principal, status_code: int = 200) -> Response:
-    response = render(request, name, context | {"hls_ok": hls_dir() is not None, "cause_label": cause_label},
+    response = render(request, name, context | {"hls_ok": hls_dir() is not None},
                       p, status_code=status_code)
     response.headers["Content-Security-Policy"] = PAGE_CSP
     return response

@@ -32,41 +32,6 @@ PER_PAGE = 100
 HOLD_FIELDS = ("site", "camera", "from", "to", "until", "reason", "legal_basis")
 
 
-def state_label(state: str) -> str:
-    """A hold's state in the request's language."""
-    names = {
-        "active": i18n.gettext("Active"),
-        "released": i18n.gettext("Released"),
-        "expired": i18n.gettext("Expired"),
-    }
-    return names.get(state, state)
-
-
-def kind_label(kind: str) -> str:
-    """What a recording alert is about, in the request's language."""
-    names = {
-        "recording_stopped": i18n.gettext("Camera stopped recording"),
-        "segment_quarantined": i18n.gettext("Recording file put aside"),
-        "storage_error": i18n.gettext("Recording cannot be stored"),
-        "recorder_down": i18n.gettext("Recorder down"),
-        "storage_pressure": i18n.gettext("Disk nearly full: footage deleted early"),
-        "storage_full_held": i18n.gettext("Disk full: only held or protected footage left"),
-        "storage_forecast": i18n.gettext("Disk will not hold the retention period"),
-        "storage_delete_failed": i18n.gettext("Expired footage could not be deleted"),
-    }
-    return names.get(kind, kind)
-
-
-def severity_label(severity: str) -> str:
-    """An alert's severity in the request's language."""
-    names = {
-        "info": i18n.gettext("Information"),
-        "warning": i18n.gettext("Warning"),
-        "critical": i18n.gettext("Critical"),
-    }
-    return names.get(severity, severity)
-
-
 def _list_page(request: Request, session: Session, p: Principal, *, release_errors: Mapping[int, str] | None = None,
                release_reasons: Mapping[int, str] | None = None, status_code: int = 200) -> Response:
     q = request.query_params
@@ -84,7 +49,7 @@ def _list_page(request: Request, session: Session, p: Principal, *, release_erro
         errors = service_errors(exc.errors)
     return render(request, "recording/holds.html", {
         "rows": [{"hold": h, "site": s, "camera": c, "state": views.hold_state(h, now)} for h, s, c in rows],
-        "filters": filters, "errors": errors, "saved": q.get("saved", ""), "state_label": state_label,
+        "filters": filters, "errors": errors, "saved": q.get("saved", ""),
         "release_errors": release_errors or {}, "release_reasons": release_reasons or {},
     }, p, status_code=422 if errors and status_code == 200 else status_code)
 
@@ -195,5 +160,4 @@ def alerts_page(request: Request, session: DB, p: CurrentPrincipal) -> Response:
         "rows": rows, "total": total, "page": page, "pages": pages, "filters": filters, "errors": errors,
         "prev_url": page_url(page - 1) if page > 1 else None,
         "next_url": page_url(page + 1) if page < pages else None,
-        "kind_label": kind_label, "severity_label": severity_label,
     }, p, status_code=422 if errors else 200)

@@ -319,3 +319,50 @@ AUDIT_ACTIONS = ("site", "rollout", "recorder", "camera", "commission", "jurisdi
                  "recorder.delete", "camera.create", "camera.update", "camera.delete", "login.fail", "login.success",
                  "camera.live.view", "camera.playback.view", "camera.clip.export", "legal_hold", "destruction",
                  "retention_policy")
+
+
+def gap_cause_label(cause: str) -> str:
+    """A gap cause in the request's language."""
+    names = {
+        "camera_offline": i18n.gettext("Camera offline"),
+        "stream_error": i18n.gettext("Stream error"),
+        "storage_error": i18n.gettext("Storage error"),
+        "recorder_down": i18n.gettext("Recorder not running"),
+        "scheduled": i18n.gettext("Recording switched off"),
+    }
+    return names.get(cause, cause)
+
+
+def hold_state_label(state: str) -> str:
+    """A hold's state in the request's language."""
+    names = {
+        "active": i18n.gettext("Active"),
+        "released": i18n.gettext("Released"),
+        "expired": i18n.gettext("Expired"),
+    }
+    return names.get(state, state)
+
+
+def alert_kind_label(kind: str) -> str:
+    """What a recording alert is about, in the request's language."""
+    names = {
+        "recording_stopped": i18n.gettext("Camera stopped recording"),
+        "segment_quarantined": i18n.gettext("Recording file put aside"),
+        "storage_error": i18n.gettext("Recording cannot be stored"),
+        "recorder_down": i18n.gettext("Recorder down"),
+        "storage_pressure": i18n.gettext("Disk nearly full: footage deleted early"),
+        "storage_full_held": i18n.gettext("Disk full: only held or protected footage left"),
+        "storage_forecast": i18n.gettext("Disk will not hold the retention period"),
+        "storage_delete_failed": i18n.gettext("Expired footage could not be deleted"),
+    }
+    return names.get(kind, kind)
+
+
+def severity_label(severity: str) -> str:
+    """An alert's severity in the request's language."""
+    names = {
+        "info": i18n.gettext("Information"),
+        "warning": i18n.gettext("Warning"),
+        "critical": i18n.gettext("Critical"),
+    }
+    return names.get(severity, severity)
