@@ -47,15 +47,16 @@ TICK = os.sysconf("SC_CLK_TCK")
 
 
 # ---- /proc ----------------------------------------------------------------------------------------
-def _stat(pid: int) -> tuple[int, float, float, int] | None:
-    """(ppid, own CPU seconds, reaped children's CPU seconds, RSS bytes) of a process, or None if gone."""
+def _stat(pid: int) -> tuple[int, float, float, int, float] | None:
+    """(ppid, own CPU seconds, reaped children's CPU seconds, RSS bytes, own kernel CPU seconds) of a process,
+    or None if gone."""
     try:
         raw = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
     f = raw[raw.rindex(")") + 2:].split()
     return (int(f[1]), (int(f[11]) + int(f[12])) / TICK, (int(f[13]) + int(f[14])) / TICK,
-            int(f[21]) * os.sysconf("SC_PAGE_SIZE"))
+            int(f[21]) * os.sysconf("SC_PAGE_SIZE"), int(f[12]) / TICK)
 
 
 def _children_map() -> dict[int, list[int]]:
@@ -82,6 +83,7 @@ class Sample:
     """CPU seconds of a process tree at one moment: the root's own, its descendants', and RSS."""
 
     own: float = 0.0
+    own_sys: float = 0.0  # part of ``own`` spent in the kernel (reads, fsync, renames, directory scans)
     children: float = 0.0
     reaped: float = 0.0  # part of ``children``: exited and reaped (failed or restarted ffmpegs)
     rss_own: int = 0
@@ -95,7 +97,7 @@ def sample_tree(root: int) -> Sample:
     s = Sample()
     st = _stat(root)
     if st is not None:
-        s.own, s.children, s.reaped, s.rss_own = st[1], st[2], st[2], st[3]
+        s.own, s.children, s.reaped, s.rss_own, s.own_sys = st[1], st[2], st[2], st[3], st[4]
     for pid in _descendants(root, kids):
         d = _stat(pid)
         if d is not None:
@@ -103,6 +105,18 @@ def sample_tree(root: int) -> Sample:
             s.rss_children += d[3]
             s.alive_children += 1
     return s
+
+
+def kernel_threads_cpu() -> float:
+    """CPU seconds of the kernel's own threads (children of kthreadd): disk writeback and the file system
+    journal, which do the writing of files nobody flushes, and the loopback network's soft interrupts."""
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            st = _stat(int(entry))
+            if st is not None and st[0] == 2:
+                total += st[1]
+    return total
 
 
 def sample_many(pids: list[int]) -> Sample:
@@ -208,9 +222,11 @@ class Phase:
     name: str
     window: float = 0.0
     cpu_own: float = 0.0  # kgys's Python (0 for bare)
+    cpu_own_sys: float = 0.0  # part of it in the kernel
     cpu_ffmpeg: float = 0.0
     cpu_sim: float = 0.0
     cpu_reaped: float = 0.0
+    cpu_kernel: float = 0.0  # the kernel's threads over the window (not part of cpu_total)
     rss_own: int = 0
     rss_ffmpeg: int = 0
     bytes_written: int = 0
@@ -231,6 +247,7 @@ def measure(name: str, *, sim_pid: int, sample: object, out_dirs: list[Path], wa
     reaper = Reaper(out_dirs)
     time.sleep(warmup)
     a0, s0, d0, t0 = sample(), sample_tree(sim_pid), reaper.written(), time.monotonic()
+    k0 = kernel_threads_cpu()
     ph = Phase(name)
     last, swept = a0, t0
     while time.monotonic() - t0 < seconds:
@@ -243,9 +260,11 @@ def measure(name: str, *, sim_pid: int, sample: object, out_dirs: list[Path], wa
         if time.monotonic() - swept >= 10:
             reaper.sweep()
             swept = time.monotonic()
-    s1, d1 = sample_tree(sim_pid), reaper.written()
+    s1, d1, k1 = sample_tree(sim_pid), reaper.written(), kernel_threads_cpu()
+    ph.cpu_kernel = k1 - k0
     ph.window = time.monotonic() - t0
     ph.cpu_own, ph.cpu_ffmpeg = last.own - a0.own, last.children - a0.children
+    ph.cpu_own_sys = last.own_sys - a0.own_sys
     ph.cpu_reaped = last.reaped - a0.reaped
     ph.cpu_sim = (s1.own + s1.children) - (s0.own + s0.children)
     ph.bytes_written = d1 - d0
@@ -346,13 +365,18 @@ def render(a: Phase, b: Phase, *, cameras: int) -> str:
         return f"{v / 2**20:.1f}"
 
     ratio = a.cpu_total / b.cpu_total if b.cpu_total else float("nan")
+    with_kernel = (a.cpu_total + a.cpu_kernel) / (b.cpu_total + b.cpu_kernel) if b.cpu_total else float("nan")
     rows = [
         ["measured window (s)", f"{a.window:.0f}", f"{b.window:.0f}", ""],
         ["CPU kgys Python (% of one core)", pct(a.cpu_own, a), "—", ""],
+        ["… of which in the kernel (reads, fsync, renames)", pct(a.cpu_own_sys, a), "—", ""],
         ["CPU ffmpeg", pct(a.cpu_ffmpeg, a), pct(b.cpu_ffmpeg, b), ""],
         ["… of which exited children (failed or restarted ffmpegs)", pct(a.cpu_reaped, a), "—", ""],
         ["**CPU total**", pct(a.cpu_total, a), pct(b.cpu_total, b), f"**{ratio:.2f}×**"],
         ["CPU per camera", pct(a.cpu_total / cameras, a), pct(b.cpu_total / cameras, b), ""],
+        ["kernel threads: writeback, journal, loopback network", pct(a.cpu_kernel, a), pct(b.cpu_kernel, b), ""],
+        ["CPU total with the kernel threads", pct(a.cpu_total + a.cpu_kernel, a),
+         pct(b.cpu_total + b.cpu_kernel, b), f"{with_kernel:.2f}×"],
         ["sim server CPU (not counted)", pct(a.cpu_sim, a), pct(b.cpu_sim, b), ""],
         ["peak RSS kgys Python (MiB)", mib(a.rss_own), "—", ""],
         ["peak RSS ffmpegs (MiB)", mib(a.rss_ffmpeg), mib(b.rss_ffmpeg), ""],

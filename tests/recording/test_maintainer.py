@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -212,6 +214,24 @@ def test_a_journal_of_a_committed_segment_is_just_removed(setup: Setup) -> None:
     key = setup.rows()[0].path
     journal = setup.cam_dir / (files[0].name + ".moving")
     setup.cam_dir.mkdir(parents=True, exist_ok=True)
-    journal.write_text(key)
-    assert setup.m.scan({}) == []
+    journal.write_text(key)  # as a maintainer that died just after the commit leaves it
+    fresh = Maintainer(sessions=setup.m.sessions, storage=setup.storage, spool_dir=setup.spool,
+                       quarantine_dir=setup.quarantine, limits=Limits())
+    assert fresh.scan({}) == []
     assert not journal.exists() and setup.storage.path(key).exists() and len(setup.rows()) == 2
+
+
+def test_only_camera_directories_with_news_are_listed(setup: Setup, monkeypatch: pytest.MonkeyPatch) -> None:
+    setup.segments()
+    assert len(setup.m.scan({})) == 2
+    listed: list[str] = []
+    real = os.scandir
+
+    def counting(path: Any) -> Any:
+        listed.append(str(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", counting)
+    assert setup.m.scan({}) == [] and listed == []  # nothing happened: nothing listed
+    setup.segments(stamps=("20250301T080005",))
+    assert len(setup.m.scan({})) == 1 and listed == [str(setup.cam_dir)]

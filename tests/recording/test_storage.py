@@ -51,3 +51,19 @@ def test_bad_keys_are_refused(tmp_path: Path, key: str) -> None:
 def test_put_of_missing_file_is_a_storage_error(tmp_path: Path) -> None:
     with pytest.raises(StorageError):
         LocalStorage(tmp_path / "rec").put("1/2/x.ts", tmp_path / "missing.ts")
+
+
+def test_a_directory_removed_by_another_store_is_made_again(tmp_path: Path) -> None:
+    """The retention job (another process) removes an hour's directory when it empties it; the recorder's
+    next segment for that hour still goes in."""
+    writer, deleter = LocalStorage(tmp_path / "rec"), LocalStorage(tmp_path / "rec")
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    for name in ("a.ts", "b.ts"):
+        (spool / name).write_bytes(name.encode())
+    first, second = "1/2/2025-03-01/08/a.ts", "1/2/2025-03-01/08/b.ts"
+    writer.put(first, spool / "a.ts")
+    deleter.delete(first)
+    assert not (tmp_path / "rec" / "1").exists()
+    assert writer.put(second, spool / "b.ts") == 4
+    assert writer.get_range(second) == b"b.ts"

@@ -9,8 +9,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from kgys.cameras.models import Camera
@@ -71,6 +72,47 @@ def add_segment(session: Session, segment: Segment) -> Segment:
     h.last_segment_at = segment.end
     session.flush()
     return segment
+
+
+@dataclass(frozen=True)
+class OpenGap:
+    """The fields of a camera's open gap that decide whether a new segment closes it."""
+
+    id: int
+    start: datetime
+    created_at: datetime
+
+
+_SEGMENTS = cast(Table, Segment.__table__)
+_HEALTH = cast(Table, CameraHealth.__table__)
+_GAPS = cast(Table, Gap.__table__)
+_INSERT_SEGMENT = _SEGMENTS.insert().returning(_SEGMENTS.c.id)
+_TOUCH_ONLINE = (_HEALTH.update()
+                 .where(_HEALTH.c.camera_id == bindparam("b_camera"), _HEALTH.c.state == "online")
+                 .values(last_segment_at=bindparam("b_end")))
+_OPEN_GAP = (select(_GAPS.c.id, _GAPS.c.start, _GAPS.c.created_at)
+             .where(_GAPS.c.camera_id == bindparam("b_camera"), _GAPS.c.end.is_(None))
+             .order_by(_GAPS.c.id.desc()).limit(1))
+
+
+def record_segment(session: Session, values: dict[str, Any]) -> int:
+    """Index a stored segment (``values``: the columns of :class:`Segment`) and mark the camera as recording,
+    as :func:`add_segment` does, but in two prepared statements on the usual path (the camera already
+    online): the recorder does this for every segment of every camera. Returns the new row's id."""
+    conn = session.connection()  # plain statements on tables: no ORM bookkeeping
+    seg_id = int(conn.execute(_INSERT_SEGMENT, values).scalar_one())
+    done = conn.execute(_TOUCH_ONLINE, {"b_camera": values["camera_id"], "b_end": values["end"]})
+    if done.rowcount == 0:  # first segment, or the camera comes back: the ORM way, with ``since``
+        h = set_state(session, camera_id=values["camera_id"], state="online", reason="recording")
+        h.last_segment_at = values["end"]
+        session.flush()
+    return seg_id
+
+
+def open_gap_start(session: Session, camera_id: int) -> OpenGap | None:
+    """Id, start and creation time of the camera's open gap, without loading it."""
+    row = session.connection().execute(_OPEN_GAP, {"b_camera": camera_id}).first()
+    return OpenGap(row.id, row.start, row.created_at) if row is not None else None
 
 
 def add_quarantine(session: Session, item: QuarantinedSegment) -> QuarantinedSegment:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import mmap
 import os
 import shutil
 from collections.abc import Callable, Mapping
@@ -29,10 +30,11 @@ from kgys.errors import KgysError
 from kgys.recording import gaps as rules
 from kgys.recording import index
 from kgys.recording.ffmpeg import SEGMENT_SUFFIX, parse_segment_name, run_name, run_started
-from kgys.recording.models import GENESIS, QuarantinedSegment, Segment
+from kgys.recording.models import GENESIS, QuarantinedSegment
 from kgys.recording.probe import ProbeError
+from kgys.recording.spoolwatch import SpoolWatch
 from kgys.recording.storage import Storage, StorageError, segment_key
-from kgys.recording.tsinfo import TsInfo, inspect_file, measure
+from kgys.recording.tsinfo import READ_BYTES, TsInfo, inspect, measure
 
 log = logging.getLogger(__name__)
 
@@ -101,13 +103,18 @@ class Facts:
 
 
 def facts_of(path: Path, fsync: bool) -> Facts:
-    """Read, inspect and hash a finished spool file; with ``fsync``, also flush it to disk."""
-    st = path.stat()
-    if st.st_size == 0:
-        return Facts(st, None, "")
-    info = inspect_file(path)
+    """Read, inspect and hash a finished spool file; with ``fsync``, also flush it to disk.
+
+    The file is mapped, not read: the hash runs over the page cache without a copy.
+    """
     with path.open("rb") as fh:
-        sha = _sha256(fh)
+        st = os.fstat(fh.fileno())
+        if st.st_size == 0:
+            return Facts(st, None, "")
+        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            tail_at = max(0, st.st_size - READ_BYTES)
+            info = inspect(data[:READ_BYTES], data[tail_at:], tail_at)
+            sha = hashlib.sha256(data).hexdigest()
         if fsync:
             os.fsync(fh.fileno())
     return Facts(st, info, sha)
@@ -143,7 +150,7 @@ class Maintainer:
 
     def __init__(self, *, sessions: sessionmaker[Session], storage: Storage, spool_dir: Path,
                  quarantine_dir: Path, limits: Limits, measure_every: float = 600.0, fsync: bool = False,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 watch: bool = True, full_scan_seconds: float = 30.0, clock: Callable[[], datetime] = utcnow) -> None:
         self.sessions = sessions
         self.storage = storage
         self.spool_dir = spool_dir
@@ -158,6 +165,8 @@ class Maintainer:
         self._last: dict[int, _Last | None] = {}
         self._sites: dict[int, int] = {}
         self._storage_alerted: set[int] = set()
+        self._active: dict[int, str] = {}
+        self.watch = SpoolWatch(spool_dir, suffix=SEGMENT_SUFFIX, full_every=full_scan_seconds, enabled=watch)
 
     def last_end(self, camera_id: int) -> datetime | None:
         """End of the camera's newest indexed segment."""
@@ -180,25 +189,40 @@ class Maintainer:
             self._sites[camera_id] = cam.site_id
         return self._sites[camera_id]
 
+    def _camera_dirs(self, active: Mapping[int, str]) -> list[int]:
+        """The cameras whose spool directories may hold something new: those the watch reports, those whose
+        ffmpeg ended or changed run since the last scan; every camera directory on a full listing."""
+        changed = self.watch.changed()
+        if changed is None:
+            with os.scandir(self.spool_dir) as entries:
+                cameras = sorted(int(e.name) for e in entries if e.name.isdigit() and e.is_dir())
+            self.watch.watch_all(cameras)  # before the directories are listed: nothing falls between
+        else:
+            before = self._active
+            changed.update(c for c in {*active, *before} if active.get(c) != before.get(c))
+            cameras = sorted(changed)
+        self._active = dict(active)
+        return cameras
+
     def pending(self, active: Mapping[int, str]) -> list[tuple[int, Path, str, datetime]]:
         """Finished spool files, oldest first per camera: (camera, path, run, name start)."""
         out: list[tuple[int, Path, str, datetime]] = []
         if not self.spool_dir.is_dir():
             return out
-        with os.scandir(self.spool_dir) as entries:
-            cam_dirs = sorted((e.name, Path(e.path)) for e in entries if e.name.isdigit() and e.is_dir())
-        for name, cam_dir in cam_dirs:
-            camera_id = int(name)
+        for camera_id in self._camera_dirs(active):
             files = []
             journals: list[Path] = []
-            with os.scandir(cam_dir) as entries:
-                for e in entries:
-                    if e.name.endswith(MOVING):
-                        journals.append(Path(e.path))
-                        continue
-                    parsed = parse_segment_name(e.name) if e.name.endswith(SEGMENT_SUFFIX) else None
-                    if parsed:
-                        files.append((parsed[0], parsed[1], Path(e.path)))
+            try:
+                with os.scandir(self.spool_dir / str(camera_id)) as entries:
+                    for e in entries:
+                        if e.name.endswith(MOVING):
+                            journals.append(Path(e.path))
+                            continue
+                        parsed = parse_segment_name(e.name) if e.name.endswith(SEGMENT_SUFFIX) else None
+                        if parsed:
+                            files.append((parsed[0], parsed[1], Path(e.path)))
+            except (FileNotFoundError, NotADirectoryError):
+                continue
             for journal in journals:
                 back = self._recover(journal)
                 parsed = parse_segment_name(back.name) if back is not None else None
@@ -217,23 +241,29 @@ class Maintainer:
         """Index every finished file; ``active`` maps a camera to the run its live ffmpeg is writing.
 
         The files are read, hashed and flushed to disk in worker threads (hashing and ``fsync`` release the
-        interpreter), then indexed one by one in order.
+        interpreter), then indexed one by one in order. A camera with a file still in the spool afterwards
+        (storage trouble, an unknown camera) is looked at again next time.
         """
         done: list[Indexed] = []
         blocked: set[int] = set()
         pending = self.pending(active)
-        facts = self._prepare([path for _c, path, _r, _s in pending])
-        for camera_id, path, run, start in pending:
-            if camera_id in blocked:
-                continue
-            try:
-                item = self.process(camera_id, path, run, start, facts.get(path))
-            except StorageError as exc:
-                blocked.add(camera_id)
-                self._storage_trouble(camera_id, str(exc))
-                continue
-            if item is not None:
-                done.append(item)
+        try:
+            facts = self._prepare([path for _c, path, _r, _s in pending])
+            for camera_id, path, run, start in pending:
+                if camera_id in blocked:
+                    continue
+                try:
+                    item = self.process(camera_id, path, run, start, facts.get(path))
+                except StorageError as exc:
+                    blocked.add(camera_id)
+                    self._storage_trouble(camera_id, str(exc))
+                    continue
+                if item is not None:
+                    done.append(item)
+        except BaseException:
+            self.watch.again(c for c, _p, _r, _s in pending)
+            raise
+        self.watch.again({c for c, path, _r, _s in pending if path.exists()})
         return done
 
     def _prepare(self, paths: list[Path]) -> dict[Path, Facts]:
@@ -255,6 +285,7 @@ class Maintainer:
         if self._pool is not None:
             self._pool.shutdown()
             self._pool = None
+        self.watch.close()
 
     def process(self, camera_id: int, path: Path, run: str, name_start: datetime,
                 facts: Facts | None = None) -> Indexed | None:
@@ -267,8 +298,10 @@ class Maintainer:
             return None
         closed_at = datetime.fromtimestamp(st.st_mtime, UTC)
         verdict = check(info, st.st_size, self.limits)
-        with self.sessions() as session:
-            site_id = self.site_of(session, camera_id)
+        site_id = self._sites.get(camera_id)
+        if site_id is None:
+            with self.sessions() as session:
+                site_id = self.site_of(session, camera_id)
         if site_id is None:
             log.warning("spool file %s belongs to no known camera; left in place", path)
             return None
@@ -289,19 +322,16 @@ class Maintainer:
         journal = path.with_name(path.name + MOVING)  # read by _recover if this process dies before the commit
         journal.write_text(key)
         try:
+            indexed_at = self.clock()
             with transaction(self.sessions) as session:
-                row = index.add_segment(session, Segment(
-                    camera_id=camera_id, site_id=site_id, start=start, end=end, duration=info.duration,
-                    bytes=st.st_size, sha256=sha, prev_sha256=prev, path=key, codec=info.codec or "",
-                    width=info.width, height=info.height, indexed_at=self.clock()))
-                gap = index.open_gap_of(session, camera_id)
+                gap = index.open_gap_start(session, camera_id)
                 if gap is not None and start >= gap.start and run >= run_name(gap.created_at):
                     index.close_gap(session, camera_id=camera_id, end=start)
-                health = index.health(session, camera_id)
-                if health.state != "online":
-                    index.set_state(session, camera_id=camera_id, state="online", reason="recording")
+                row_id = index.record_segment(session, dict(
+                    camera_id=camera_id, site_id=site_id, start=start, end=end, duration=info.duration,
+                    bytes=st.st_size, sha256=sha, prev_sha256=prev, path=key, codec=info.codec or "",
+                    width=info.width, height=info.height, indexed_at=indexed_at))
                 self.storage.put(key, path)
-                row_id, indexed_at = row.id, row.indexed_at
         except StorageError:
             journal.unlink(missing_ok=True)
             raise

@@ -231,12 +231,19 @@ class Recorder:
             return False
         cam_dir = self.spool_dir / str(run.conf.id)
         newest = ("", -1)
-        try:
-            for entry in os.scandir(cam_dir):
-                if entry.name.startswith(run.run) and entry.name.endswith(".ts") and entry.name >= newest[0]:
-                    newest = (entry.name, entry.stat().st_size)
-        except OSError:
-            pass
+        told = self.maintainer.watch.newest(run.conf.id)
+        if told is not None and told.startswith(run.run):  # the kernel named the file being written: read its size
+            try:
+                newest = (told, (cam_dir / told).stat().st_size)
+            except OSError:
+                told = None
+        if told is None or not told.startswith(run.run):
+            try:
+                for entry in os.scandir(cam_dir):
+                    if entry.name.startswith(run.run) and entry.name.endswith(".ts") and entry.name >= newest[0]:
+                        newest = (entry.name, entry.stat().st_size)
+            except OSError:
+                pass
         if newest != run.last_seen:
             run.last_seen = newest
             run.last_progress = now

@@ -8,6 +8,7 @@ Keys are relative paths such as ``12/345/2026-11-21/15/r0001_20261121T150000Z.ts
 from __future__ import annotations
 
 import abc
+import errno
 import logging
 import os
 import shutil
@@ -62,6 +63,24 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _replace(source: Path, target: Path) -> list[Path]:
+    """Rename ``source`` to ``target``, making the target's directories when they are missing (tried after
+    the rename fails: an hour's directory takes hundreds of segments). Returns the directories made."""
+    try:
+        os.replace(source, target)
+        return []
+    except FileNotFoundError:
+        if not source.exists():
+            raise
+    made, parent = [], target.parent
+    while not parent.exists():
+        made.append(parent)
+        parent = parent.parent
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(source, target)
+    return made
+
+
 class LocalStorage(Storage):
     """Segments as files under one root directory."""
 
@@ -80,14 +99,17 @@ class LocalStorage(Storage):
         """Move ``source`` in (rename on the same file system, else copy then remove)."""
         target = self.path(key)
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
             if self.fsync:
                 with source.open("rb") as fh:
                     os.fsync(fh.fileno())
+            made: list[Path] = []
             try:
-                os.replace(source, target)
-            except OSError:
+                made = _replace(source, target)
+            except OSError as exc:
+                if exc.errno != errno.EXDEV:
+                    raise
                 tmp = target.with_name(target.name + ".part")
+                target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(source, tmp)
                 if self.fsync:
                     with tmp.open("rb") as fh:
@@ -95,7 +117,8 @@ class LocalStorage(Storage):
                 os.replace(tmp, target)
                 source.unlink()
             if self.fsync:
-                _fsync_dir(target.parent)
+                for directory in [target.parent, *(d.parent for d in made)]:
+                    _fsync_dir(directory)
             return target.stat().st_size
         except OSError as exc:
             raise StorageError(f"cannot store {key}: {exc}", key=key) from exc
