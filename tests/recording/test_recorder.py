@@ -244,3 +244,15 @@ def test_each_failure_leaves_one_gap_and_nothing_is_lost(live_db: LiveDb, sim_h2
     assert result.exit_code == 0 and "OK" in result.output, result.output
     result = CliRunner().invoke(app, ["recordings", "gaps", "--camera", str(cams[1])], env=cli_env)
     assert result.exit_code == 0 and "camera_offline" in result.output and "recorder_down" in result.output
+
+
+def test_an_ended_child_is_noticed_with_one_call_and_left_for_poll() -> None:
+    from kgys.recording.recorder import _child_exited
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    deadline = time.monotonic() + 10
+    while not _child_exited():
+        assert time.monotonic() < deadline, "the ended child was never reported"
+        time.sleep(0.02)
+    assert _child_exited()  # still there: reported, not reaped
+    assert proc.poll() == 0

@@ -67,6 +67,15 @@ class CameraRun:
     kill_at: float | None = None  # a stalled ffmpeg was asked to stop; kill it if still running then
 
 
+def _child_exited() -> bool:
+    """Whether any child of this process has ended and waits to be reaped: one system call instead of one
+    per camera (the child is left for :meth:`subprocess.Popen.poll` to reap)."""
+    try:
+        return os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+    except ChildProcessError:  # no children at all
+        return False
+
+
 def _tail(path: Path, size: int = 4096) -> str:
     try:
         with path.open("rb") as fh:
@@ -91,6 +100,7 @@ class Recorder:
         self._refreshed = -1e9
         self._start_budget = max(1.0, cfg.starts_per_second * cfg.poll_seconds)
         self._budget_at = mono()
+        self._polled_all = -1e9
 
     # ---- life cycle -------------------------------------------------------------------------------
     def start(self) -> list[Indexed]:
@@ -132,10 +142,13 @@ class Recorder:
         self.refresh()
         now = self.mono()
         ended: list[tuple[CameraRun, str, str]] = []
+        exited = _child_exited() or now - self._polled_all >= 1.0  # and once a second whatever it says
+        if exited:
+            self._polled_all = now
         for run in self.runs.values():
             if run.proc is None:
                 continue
-            code = run.proc.poll()
+            code = run.proc.poll() if exited else None
             if code is not None:
                 ended.append((run, *self._finish(run, code, stalled=run.kill_at is not None)))
                 run.proc, run.kill_at = None, None
