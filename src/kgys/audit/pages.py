@@ -4,9 +4,7 @@ whole chain (country-wide readers only)."""
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -18,6 +16,7 @@ from kgys.audit.verify import VerifyReport
 from kgys.errors import NotFound
 from kgys.web import i18n
 from kgys.web.deps import DB, CurrentPrincipal, Principal, runtime
+from kgys.web.paging import page_number, pager
 from kgys.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -47,10 +46,7 @@ def _page(request: Request, session: Session, p: Principal, *, report: VerifyRep
     p.actor.require(Perm.AUDIT_READ)
     q = request.query_params
     raw = {k: q.get(k, "").strip()[:120] for k in FILTERS}
-    try:
-        page = max(1, min(int(q.get("page", "1") or "1"), 1_000_000))
-    except ValueError:
-        page = 1
+    page = page_number(q.get("page"))
     errors: dict[str, str] = {}
     rows: list[dict[str, Any]] = []
     total = 0
@@ -64,17 +60,9 @@ def _page(request: Request, session: Session, p: Principal, *, report: VerifyRep
     for entry, code in found:
         details = _details(entry.details)
         rows.append({"e": entry, "site": code, "summary": _summary(details)})
-    pages = max(1, math.ceil(total / PER_PAGE))
-    kept = {k: v for k, v in raw.items() if v}
-
-    def page_url(n: int) -> str:
-        return "/audit?" + urlencode(kept | {"page": str(n)})
-
     return render(request, "audit.html", {
-        "rows": rows, "total": total, "page": page, "pages": pages, "filters": raw, "errors": errors,
-        "prev_url": page_url(page - 1) if page > 1 else None,
-        "next_url": page_url(page + 1) if page < pages else None,
-        "can_verify": p.actor.scope.is_global, "report": report,
+        "rows": rows, "filters": raw, "errors": errors, "can_verify": p.actor.scope.is_global, "report": report,
+        **pager("/audit", raw, page=page, total=total, per_page=PER_PAGE),
     }, p, status_code=status_code if not errors else 422)
 
 

@@ -5,10 +5,8 @@ Times are shown and typed in UTC, as on the playback page; a time typed without 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -24,6 +22,7 @@ from kgys.recording import views
 from kgys.web import i18n
 from kgys.web.deps import DB, CurrentPrincipal, Principal
 from kgys.web.forms import FormFields, blank, service_errors
+from kgys.web.paging import page_number, pager
 from kgys.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -137,10 +136,7 @@ def alerts_page(request: Request, session: DB, p: CurrentPrincipal) -> Response:
     """Recording alerts of the sites within the user's scope, newest first; open ones unless asked for all."""
     q = request.query_params
     filters = {"site": q.get("site", "").strip()[:32], "state": "all" if q.get("state") == "all" else ""}
-    try:
-        page = max(1, min(int(q.get("page", "1") or "1"), 1_000_000))
-    except ValueError:
-        page = 1
+    page = page_number(q.get("page"))
     errors: dict[str, str] = {}
     rows: list[alert_service.AlertRow] = []
     total = 0
@@ -150,14 +146,7 @@ def alerts_page(request: Request, session: DB, p: CurrentPrincipal) -> Response:
                                                 per_page=PER_PAGE)
     except NotFound:
         errors["site"] = i18n.gettext("No site with this institution code within your scope.")
-    pages = max(1, math.ceil(total / PER_PAGE))
-    kept = {k: v for k, v in filters.items() if v}
-
-    def page_url(n: int) -> str:
-        return "/alerts?" + urlencode(kept | {"page": str(n)})
-
     return render(request, "recording/alerts.html", {
-        "rows": rows, "total": total, "page": page, "pages": pages, "filters": filters, "errors": errors,
-        "prev_url": page_url(page - 1) if page > 1 else None,
-        "next_url": page_url(page + 1) if page < pages else None,
+        "rows": rows, "filters": filters, "errors": errors,
+        **pager("/alerts", filters, page=page, total=total, per_page=PER_PAGE),
     }, p, status_code=422 if errors else 200)

@@ -363,8 +363,9 @@ def measure(data: bytes) -> StreamInfo:
     elementary-stream bytes over the segment's duration, the keyframe interval is the mean distance
     between keyframes (None with fewer than two). Raises :class:`ProbeError` without a video stream.
     """
-    pkts = _packets(data, 0)
-    if not pkts or any(p[0] != SYNC for p in pkts):
+    count = len(data) // PACKET
+    limit = count * PACKET
+    if not count or data[0:limit:PACKET].count(SYNC) != count:
         raise ProbeError("not an MPEG-TS segment (lost sync)")
     pmt = video_pid = None
     codec: str | None = None
@@ -372,8 +373,20 @@ def measure(data: bytes) -> StreamInfo:
     es_bytes = 0
     first_frame = bytearray()
     head = bytearray()  # the start of the current access unit, enough to find its picture's NAL type
-    for pkt in pkts:
-        pid, pusi, payload = _payload(pkt)
+    for off in range(0, limit, PACKET):  # offsets, not slices: most packets only add to es_bytes
+        b1 = data[off + 1]
+        pid = ((b1 & 0x1F) << 8) | data[off + 2]
+        if video_pid is not None and pid != video_pid:
+            continue
+        afc = (data[off + 3] >> 4) & 0x3
+        end = off + PACKET
+        pos = off + 4 + (1 + data[off + 4] if afc >= 2 else 0)
+        has_payload = afc in (1, 3) and pos < end
+        pusi = bool(b1 & 0x40)
+        if video_pid is not None and not pusi and len(head) >= 8192 and len(frames) != 1:
+            es_bytes += end - pos if has_payload else 0
+            continue
+        payload = data[pos:end] if has_payload else b""
         if video_pid is None:
             if pid == 0 and pusi and pmt is None:
                 pmt = pmt_pid(payload)

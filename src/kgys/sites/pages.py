@@ -27,6 +27,7 @@ from kgys.sites.schemas import RolloutChange, SiteCreate, SiteFilter, SitePatch
 from kgys.web import i18n, labels
 from kgys.web.deps import DB, CurrentPrincipal, Principal, runtime
 from kgys.web.forms import FormFields, blank, pydantic_errors, service_errors
+from kgys.web.paging import page_number, pager
 from kgys.web.render import render
 
 MAP_EMBED = 500  # map points embedded in the dashboard page; above this the page fetches them
@@ -59,13 +60,6 @@ def _province_code(site: Site) -> str:
     return parts[1] if len(parts) > 1 else ""
 
 
-def _page_number(raw: str | None) -> int:
-    try:
-        return max(1, min(int(raw or "1"), 1_000_000))
-    except ValueError:
-        return 1
-
-
 @router.get("/sites")
 def site_list(request: Request, session: DB, p: CurrentPrincipal) -> Response:
     """Sites within scope, filtered and paged."""
@@ -74,7 +68,7 @@ def site_list(request: Request, session: DB, p: CurrentPrincipal) -> Response:
     raw = {k: request.query_params.get(k, "").strip() for k in FILTER_FIELDS}
     values: dict[str, Any] = {k: v for k, v in raw.items() if v and k != "overdue"}
     values["overdue"] = raw["overdue"] in {"1", "on", "true"}
-    page = _page_number(request.query_params.get("page"))
+    page = page_number(request.query_params.get("page"))
     errors: dict[str, str] = {}
     sites: list[Site] = []
     total = 0
@@ -94,17 +88,9 @@ def site_list(request: Request, session: DB, p: CurrentPrincipal) -> Response:
          "overdue": rollout.overdue_days(s.rollout_status, s.rollout_since, today, rt.settings.rollout.max_days)}
         for s in sites
     ]
-    pages = max(1, math.ceil(total / PER_PAGE))
-    kept = {k: v for k, v in raw.items() if v}
-
-    def page_url(n: int) -> str:
-        return "/sites?" + urlencode(kept | {"page": str(n)})
-
     return render(request, "sites/list.html", {
-        "rows": rows, "total": total, "page": page, "pages": pages, "filters": raw, "errors": errors,
-        "jurisdictions": _jurisdiction_options(session, p.actor),
-        "prev_url": page_url(page - 1) if page > 1 else None,
-        "next_url": page_url(page + 1) if page < pages else None,
+        "rows": rows, "filters": raw, "errors": errors, "jurisdictions": _jurisdiction_options(session, p.actor),
+        **pager("/sites", raw, page=page, total=total, per_page=PER_PAGE),
     }, p, status_code=422 if errors else 200)
 
 

@@ -1,0 +1,32 @@
+"""Paged lists: the page number asked for, and what the pager shows (count, page, links keeping the filters)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlencode
+
+MAX_PAGE = 1_000_000
+
+
+def page_number(raw: str | None) -> int:
+    """The page asked for in ``?page=``: 1 when missing or not a number, never beyond ``MAX_PAGE``."""
+    try:
+        return max(1, min(int(raw or "1"), MAX_PAGE))
+    except ValueError:
+        return 1
+
+
+def pager(path: str, filters: Mapping[str, str], *, page: int, total: int, per_page: int) -> dict[str, Any]:
+    """The template values of a paged list at ``path``: total, page, pages, prev_url and next_url (None at
+    either end); the links keep the filters that are set."""
+    pages = max(1, math.ceil(total / per_page))
+    kept = {k: v for k, v in filters.items() if v}
+
+    def url(n: int) -> str:
+        return f"{path}?" + urlencode(kept | {"page": str(n)})
+
+    return {"total": total, "page": page, "pages": pages,
+            "prev_url": url(page - 1) if page > 1 else None,
+            "next_url": url(page + 1) if page < pages else None}
