@@ -235,3 +235,26 @@ def test_only_camera_directories_with_news_are_listed(setup: Setup, monkeypatch:
     assert setup.m.scan({}) == [] and listed == []  # nothing happened: nothing listed
     setup.segments(stamps=("20250301T080005",))
     assert len(setup.m.scan({})) == 1 and listed == [str(setup.cam_dir)]
+
+
+def test_a_slow_file_holds_back_only_its_own_camera(setup: Setup, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    from kgys.recording import maintainer as mod
+
+    release = threading.Event()
+
+    def facts(path: Path, fsync: bool) -> Any:
+        if path.name == "slow.ts":
+            assert release.wait(10)  # a flush to disk that takes long
+        return path.name
+
+    monkeypatch.setattr(mod, "facts_of", facts)
+    t = datetime(2025, 3, 1, tzinfo=UTC)
+    pending = [(1, Path("slow.ts"), "r1", t), (1, Path("next.ts"), "r1", t), (2, Path("other.ts"), "r1", t)]
+    order = []
+    for item, got in setup.m._ready(pending):
+        order.append((item[0], got))
+        release.set()  # the slow one finishes once another camera's file went through
+    assert order == [(2, "other.ts"), (1, "slow.ts"), (1, "next.ts")]
+    setup.m.close()

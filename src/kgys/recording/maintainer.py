@@ -15,8 +15,9 @@ import logging
 import mmap
 import os
 import shutil
-from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -100,6 +101,9 @@ class Facts:
     stat: os.stat_result
     info: TsInfo | None  # None for an empty file
     sha256: str
+
+
+Pending = tuple[int, Path, str, datetime]  # camera, spool file, run, start from the name
 
 
 def facts_of(path: Path, fsync: bool) -> Facts:
@@ -204,9 +208,9 @@ class Maintainer:
         self._active = dict(active)
         return cameras
 
-    def pending(self, active: Mapping[int, str]) -> list[tuple[int, Path, str, datetime]]:
+    def pending(self, active: Mapping[int, str]) -> list[Pending]:
         """Finished spool files, oldest first per camera: (camera, path, run, name start)."""
-        out: list[tuple[int, Path, str, datetime]] = []
+        out: list[Pending] = []
         if not self.spool_dir.is_dir():
             return out
         for camera_id in self._camera_dirs(active):
@@ -241,19 +245,18 @@ class Maintainer:
         """Index every finished file; ``active`` maps a camera to the run its live ffmpeg is writing.
 
         The files are read, hashed and flushed to disk in worker threads (hashing and ``fsync`` release the
-        interpreter), then indexed one by one in order. A camera with a file still in the spool afterwards
-        (storage trouble, an unknown camera) is looked at again next time.
+        interpreter) and indexed as they are ready, each camera's in order. A camera with a file still in the
+        spool afterwards (storage trouble, an unknown camera) is looked at again next time.
         """
         done: list[Indexed] = []
         blocked: set[int] = set()
         pending = self.pending(active)
         try:
-            facts = self._prepare([path for _c, path, _r, _s in pending])
-            for camera_id, path, run, start in pending:
+            for (camera_id, path, run, start), facts in self._ready(pending):
                 if camera_id in blocked:
                     continue
                 try:
-                    item = self.process(camera_id, path, run, start, facts.get(path))
+                    item = self.process(camera_id, path, run, start, facts)
                 except StorageError as exc:
                     blocked.add(camera_id)
                     self._storage_trouble(camera_id, str(exc))
@@ -266,19 +269,31 @@ class Maintainer:
         self.watch.again({c for c, path, _r, _s in pending if path.exists()})
         return done
 
-    def _prepare(self, paths: list[Path]) -> dict[Path, Facts]:
-        """The facts of several files at once, in worker threads; a file that fails is left out."""
-        if len(paths) < 2:
-            return {}
+    def _ready(self, pending: list[Pending]) -> Iterator[tuple[Pending, Facts | None]]:
+        """The pending files with their facts, found in worker threads: each camera's files in order, the
+        cameras in the order their next file is ready, so that one slow flush to disk holds back only its
+        own camera. A file whose facts could not be read comes with None (processed, and its error
+        handled, on its own)."""
+        if len(pending) < 2:
+            yield from ((item, None) for item in pending)
+            return
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=PREPARE_THREADS, thread_name_prefix="kgys-segment")
-        out: dict[Path, Facts] = {}
-        for path, fut in [(p, self._pool.submit(facts_of, p, self.fsync)) for p in paths]:
-            try:
-                out[path] = fut.result()
-            except OSError:
-                continue  # processed (and its error handled) one by one
-        return out
+        queues: dict[int, deque[tuple[Pending, Future[Facts]]]] = {}
+        for item in pending:
+            queues.setdefault(item[0], deque()).append((item, self._pool.submit(facts_of, item[1], self.fsync)))
+        while queues:
+            heads = {q[0][1]: camera_id for camera_id, q in queues.items()}
+            finished, _ = wait(heads, return_when=FIRST_COMPLETED)
+            for camera_id in sorted(heads[f] for f in finished):
+                item, fut = queues[camera_id].popleft()
+                if not queues[camera_id]:
+                    del queues[camera_id]
+                try:
+                    facts: Facts | None = fut.result()
+                except OSError:
+                    facts = None
+                yield item, facts
 
     def close(self) -> None:
         """Stop the worker threads."""
