@@ -196,7 +196,7 @@ def test_a_segment_stored_but_not_indexed_when_the_maintainer_died_is_indexed_af
         setup.m.scan({})
     assert len(setup.rows()) == 1 and not files[1].exists()  # stored, not indexed, gone from the spool
     assert setup.storage.path(calls[1]).exists()
-    assert [p.name for p in setup.cam_dir.glob("*.moving")] == [files[1].name + ".moving"]
+    assert journal_of(setup) == [f"{setup.camera.id}/{files[1].name}", calls[1]]
 
     monkeypatch.setattr(setup.storage, "put", real_put)
     fresh = Maintainer(sessions=setup.m.sessions, storage=setup.storage, spool_dir=setup.spool,
@@ -205,20 +205,25 @@ def test_a_segment_stored_but_not_indexed_when_the_maintainer_died_is_indexed_af
     rows = setup.rows()
     assert [r.sha256 for r in rows] == hashes and rows[1].prev_sha256 == hashes[0]
     assert rows[1].path == calls[1] and setup.storage.path(rows[1].path).exists()
-    assert list(setup.cam_dir.glob("*")) == []  # neither the file nor its journal is left
+    assert list(setup.cam_dir.glob("*")) == [] and journal_of(setup) == []  # nothing is left over
 
 
-def test_a_journal_of_a_committed_segment_is_just_removed(setup: Setup) -> None:
+def journal_of(setup: Setup) -> list[str]:
+    """The lines of the maintainer's journal (empty: nothing is being stored)."""
+    return (setup.spool / "storing").read_text().split()
+
+
+def test_a_journal_of_a_committed_segment_is_just_cleared(setup: Setup) -> None:
     files = setup.segments()
     setup.m.scan({})
     key = setup.rows()[0].path
-    journal = setup.cam_dir / (files[0].name + ".moving")
-    setup.cam_dir.mkdir(parents=True, exist_ok=True)
-    journal.write_text(key)  # as a maintainer that died just after the commit leaves it
+    # as a maintainer that died just after the commit leaves it
+    (setup.spool / "storing").write_text(f"{setup.camera.id}/{files[0].name}\n{key}\n".ljust(4096))
     fresh = Maintainer(sessions=setup.m.sessions, storage=setup.storage, spool_dir=setup.spool,
                        quarantine_dir=setup.quarantine, limits=Limits())
     assert fresh.scan({}) == []
-    assert not journal.exists() and setup.storage.path(key).exists() and len(setup.rows()) == 2
+    assert journal_of(setup) == [] and setup.storage.path(key).exists() and len(setup.rows()) == 2
+    assert not files[0].exists()
 
 
 def test_only_camera_directories_with_news_are_listed(setup: Setup, monkeypatch: pytest.MonkeyPatch) -> None:

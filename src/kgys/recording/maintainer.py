@@ -91,7 +91,8 @@ def sha256_file(path: Path) -> str:
 
 
 PREPARE_THREADS = 4
-MOVING = ".moving"  # suffix of the journal written next to a spool file while it is being stored and indexed
+JOURNAL = "storing"  # in the spool: the segment being stored while its row is not committed yet
+JOURNAL_RECORD = 4096  # one fixed-size record, rewritten in place: no file is created or removed per segment
 
 
 @dataclass(frozen=True)
@@ -170,6 +171,7 @@ class Maintainer:
         self._sites: dict[int, int] = {}
         self._storage_alerted: set[int] = set()
         self._active: dict[int, str] = {}
+        self._journal_fd: int | None = None
         self.watch = SpoolWatch(spool_dir, suffix=SEGMENT_SUFFIX, full_every=full_scan_seconds, enabled=watch)
 
     def last_end(self, camera_id: int) -> datetime | None:
@@ -198,6 +200,7 @@ class Maintainer:
         ffmpeg ended or changed run since the last scan; every camera directory on a full listing."""
         changed = self.watch.changed()
         if changed is None:
+            self._recover()
             with os.scandir(self.spool_dir) as entries:
                 cameras = sorted(int(e.name) for e in entries if e.name.isdigit() and e.is_dir())
             self.watch.watch_all(cameras)  # before the directories are listed: nothing falls between
@@ -215,23 +218,14 @@ class Maintainer:
             return out
         for camera_id in self._camera_dirs(active):
             files = []
-            journals: list[Path] = []
             try:
                 with os.scandir(self.spool_dir / str(camera_id)) as entries:
                     for e in entries:
-                        if e.name.endswith(MOVING):
-                            journals.append(Path(e.path))
-                            continue
                         parsed = parse_segment_name(e.name) if e.name.endswith(SEGMENT_SUFFIX) else None
                         if parsed:
                             files.append((parsed[0], parsed[1], Path(e.path)))
             except (FileNotFoundError, NotADirectoryError):
                 continue
-            for journal in journals:
-                back = self._recover(journal)
-                parsed = parse_segment_name(back.name) if back is not None else None
-                if back is not None and parsed and all(f[2] != back for f in files):
-                    files.append((parsed[0], parsed[1], back))
             files.sort(key=lambda f: (f[0], f[1], f[2].name))
             live = active.get(camera_id)
             newest_live = max((f for f in files if f[0] == live), default=None, key=lambda f: (f[1], f[2].name))
@@ -301,6 +295,9 @@ class Maintainer:
             self._pool.shutdown()
             self._pool = None
         self.watch.close()
+        if self._journal_fd is not None:
+            os.close(self._journal_fd)
+            self._journal_fd = None
 
     def process(self, camera_id: int, path: Path, run: str, name_start: datetime,
                 facts: Facts | None = None) -> Indexed | None:
@@ -334,8 +331,7 @@ class Maintainer:
                 or last.run != run:
             self._measured[camera_id] = closed_at
             self._to_measure[camera_id] = key
-        journal = path.with_name(path.name + MOVING)  # read by _recover if this process dies before the commit
-        journal.write_text(key)
+        self._note(path, key)  # read by _recover if this process dies before the commit
         try:
             indexed_at = self.clock()
             with transaction(self.sessions) as session:
@@ -348,13 +344,13 @@ class Maintainer:
                     width=info.width, height=info.height, indexed_at=indexed_at))
                 self.storage.put(key, path)
         except StorageError:
-            journal.unlink(missing_ok=True)
+            self._note(None, "")
             raise
         except Exception:
             self._restore(key, path)
-            journal.unlink(missing_ok=True)
+            self._note(None, "")
             raise
-        journal.unlink()
+        self._note(None, "")
         self._last[camera_id] = _Last(sha, end, run)
         if camera_id in self._storage_alerted:
             self._storage_alerted.discard(camera_id)
@@ -362,25 +358,36 @@ class Maintainer:
                 index.resolve_alerts(session, camera_id=camera_id, kind=index.ALERT_STORAGE)
         return Indexed(camera_id, row_id, run, start, end, closed_at, indexed_at)
 
-    def _recover(self, journal: Path) -> Path | None:
-        """Finish what a maintainer that died while storing a segment left: the journal names the storage key
-        the spool file was being moved to. If the file reached storage but its row was never committed, it is
-        moved back into the spool (and indexed like any other file); returns the spool file then."""
-        spool_file = journal.with_name(journal.name[:-len(MOVING)])
-        try:
-            key = journal.read_text().strip()
-        except OSError:
-            key = ""
-        back: Path | None = None
+    def _journal(self) -> int:
+        if self._journal_fd is None:
+            self._journal_fd = os.open(self.spool_dir / JOURNAL, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        return self._journal_fd
+
+    def _note(self, path: Path | None, key: str) -> None:
+        """Write (or with None, clear) the journal: the spool file being moved to storage under ``key``."""
+        text = f"{path.relative_to(self.spool_dir)}\n{key}\n" if path is not None else ""
+        record = text.encode().ljust(JOURNAL_RECORD)
+        if len(record) > JOURNAL_RECORD:
+            raise StorageError(f"storage key too long for the journal: {key!r}", key=key)
+        os.pwrite(self._journal(), record, 0)
+
+    def _recover(self) -> None:
+        """Finish what a maintainer that died while storing a segment left: the journal names the spool file
+        and the storage key it was being moved to. If the file reached storage but its row was never
+        committed, it is moved back into the spool, to be indexed like any other file."""
+        if not self.spool_dir.is_dir():
+            return
+        lines = os.pread(self._journal(), JOURNAL_RECORD, 0).decode("utf-8", "replace").split("\n")
+        if len(lines) < 2 or not lines[0].strip():
+            return
+        spool_file, key = self.spool_dir / lines[0].strip(), lines[1].strip()
         if key and not spool_file.exists():
             with self.sessions() as session:
                 indexed = index.segment_by_path(session, key) is not None
             if not indexed:
                 log.warning("segment %s was stored but never indexed (the maintainer stopped); indexing it now", key)
                 self._restore(key, spool_file)
-                back = spool_file if spool_file.exists() else None
-        journal.unlink(missing_ok=True)
-        return back
+        self._note(None, "")
 
     def _restore(self, key: str, path: Path) -> None:
         """Put a stored file back into the spool after its row could not be committed."""
