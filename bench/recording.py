@@ -299,6 +299,7 @@ def phase_kgys(db: common.BenchDb, *, sim_pid: int, cameras: int, warmup: float,
                                       Gap.created_at)).all()
     during = [s for s in segs if s.indexed_at <= stopped]
     delays = [(s.indexed_at - s.end).total_seconds() for s in during]
+    steady = [(s.indexed_at - s.end).total_seconds() for s in during if s.end.timestamp() >= began.timestamp() + warmup]
     holes = 0
     prev: dict[int, datetime] = {}
     for s in segs:
@@ -328,6 +329,9 @@ def phase_kgys(db: common.BenchDb, *, sim_pid: int, cameras: int, warmup: float,
         "holes > 1 s between consecutive segments": str(holes),
         "index delay p50 / p99 / max (s)": (f"{common.percentile(delays, 50):.2f} / "
                                             f"{common.percentile(delays, 99):.2f} / {max(delays, default=0):.2f}"),
+        "… of the segments that ended in the window": (f"{common.percentile(steady, 50):.2f} / "
+                                                       f"{common.percentile(steady, 99):.2f} / "
+                                                       f"{max(steady, default=0):.2f}"),
     }
     return ph
 
