@@ -97,7 +97,7 @@ def record_env(base: dict[str, str]) -> dict[str, str]:
     return env
 
 
-@functools.lru_cache(maxsize=8192)  # the spool is listed several times a second; each name is parsed once
+@functools.lru_cache(maxsize=8192)  # a file is seen in several listings before it is stored; parsed once
 def parse_segment_name(name: str) -> tuple[str, datetime] | None:
     """The run and UTC start time encoded in a segment file name, or None for any other file."""
     m = _NAME.match(name)
