@@ -301,11 +301,17 @@ def phase_kgys(db: common.BenchDb, *, sim_pid: int, cameras: int, warmup: float,
     delays = [(s.indexed_at - s.end).total_seconds() for s in during]
     steady = [(s.indexed_at - s.end).total_seconds() for s in during if s.end.timestamp() >= began.timestamp() + warmup]
     holes = 0
+    hole_notes: list[str] = []
     prev: dict[int, datetime] = {}
     for s in segs:
         p = prev.get(s.camera_id)
         if p is not None and (s.start - p).total_seconds() > 1.0 and s.start <= stopped:
             holes += 1
+            if len(hole_notes) < 5:
+                hole_notes.append(f"hole of {(s.start - p).total_seconds():.2f} s before camera {s.camera_id}'s "
+                                  f"segment at {s.start:%H:%M:%S.%f} (+{(s.start - began).total_seconds():.0f} s), "
+                                  f"{(s.end - s.start).total_seconds():.2f} s long, indexed "
+                                  f"{(s.indexed_at - s.end).total_seconds():.2f} s after its end")
         prev[s.camera_id] = s.end
     run_gaps = [g for g in gaps if g.created_at.timestamp() >= window_start and g.created_at <= stopped]
     startup_gaps = [g for g in gaps if g.created_at.timestamp() < window_start]
@@ -317,7 +323,7 @@ def phase_kgys(db: common.BenchDb, *, sim_pid: int, cameras: int, warmup: float,
     recorded = {s.camera_id for s in segs}
     details = Counter(re.sub(r"/cam\d+", "/camN", f"{g.cause}: {' / '.join(g.detail.splitlines())[:120]}")
                       for g in [*startup_gaps, *run_gaps])
-    ph.notes = [f"gap reason ×{n}: {text}" for text, n in details.most_common(3)]
+    ph.notes = [f"gap reason ×{n}: {text}" for text, n in details.most_common(3)] + hole_notes
     ph.extra = {
         "segments indexed": f"{len(during):,}",
         "cameras with segments": f"{len(recorded)} / {cameras}",
