@@ -51,7 +51,7 @@ def cams(rt: Runtime, session: Session) -> tuple[Site, list[Camera]]:
     for n, cam in enumerate(cameras, 1):
         cam.stream_url = f"rtsp://127.0.0.1:9/cam{n}"
     session.flush()
-    index.add_segment(session, Segment(camera_id=cameras[0].id, site_id=site.id, start=NOW - 70 * S,
+    index.record_segment(session, dict(camera_id=cameras[0].id, site_id=site.id, start=NOW - 70 * S,
                                        end=NOW - 60 * S, duration=10.0, bytes=1000, sha256="a" * 64,
                                        prev_sha256="0" * 64, path=f"x/{cameras[0].id}/1.ts", codec="h264",
                                        width=1920, height=1080))

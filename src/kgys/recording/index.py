@@ -64,16 +64,6 @@ def segment_by_path(session: Session, key: str) -> Segment | None:
     return session.scalars(select(Segment).where(Segment.path == key)).first()
 
 
-def add_segment(session: Session, segment: Segment) -> Segment:
-    """Index a stored segment and mark the camera as recording."""
-    session.add(segment)
-    session.flush()
-    h = health(session, segment.camera_id)
-    h.last_segment_at = segment.end
-    session.flush()
-    return segment
-
-
 @dataclass(frozen=True)
 class OpenGap:
     """The fields of a camera's open gap that decide whether a new segment closes it."""
@@ -96,9 +86,9 @@ _OPEN_GAP = (select(_GAPS.c.id, _GAPS.c.start, _GAPS.c.created_at)
 
 
 def record_segment(session: Session, values: dict[str, Any]) -> int:
-    """Index a stored segment (``values``: the columns of :class:`Segment`) and mark the camera as recording,
-    as :func:`add_segment` does, but in two prepared statements on the usual path (the camera already
-    online): the recorder does this for every segment of every camera. Returns the new row's id."""
+    """Index a stored segment (``values``: the columns of :class:`Segment`) and mark the camera as recording:
+    two prepared statements on the usual path (the camera already online), since the recorder does this for
+    every segment of every camera. Returns the new row's id."""
     conn = session.connection()  # plain statements on tables: no ORM bookkeeping
     seg_id = int(conn.execute(_INSERT_SEGMENT, values).scalar_one())
     done = conn.execute(_TOUCH_ONLINE, {"b_camera": values["camera_id"], "b_end": values["end"]})
