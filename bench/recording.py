@@ -3,7 +3,9 @@
 One run: a throwaway database and data directory with one site and N cameras pointing at ``kgys sim cameras
 N`` (a GStreamer RTSP server on a free port; its test clip is made once before anything is measured).
 Phase A runs the recorder worker for ``--minutes``; phase B records the same streams for as long with N bare
-``ffmpeg -rtsp_transport tcp -i URL -c copy -f segment -segment_time 10 -reset_timestamps 1`` processes.
+``ffmpeg -rtsp_transport tcp -i URL -c copy -f segment -segment_time 10 -reset_timestamps 1`` processes,
+half of it before phase A and half after (B A B), so that a machine that gets slower or faster over the run
+weighs on both sides alike.
 
 CPU is utime + stime from ``/proc/<pid>/stat`` of each process and its live descendants, plus
 cutime + cstime (children that exited and were reaped) — for kgys that counts the worker's Python, its
@@ -17,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -231,8 +234,17 @@ class Phase:
     rss_ffmpeg: int = 0
     bytes_written: int = 0
     early_exits: int = 0
+    files: int = 0  # segment files written (bare)
     extra: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+
+    def add(self, other: Phase) -> None:
+        """Count another measured window of the same kind into this one."""
+        self.window += other.window
+        for name in ("cpu_own", "cpu_own_sys", "cpu_ffmpeg", "cpu_sim", "cpu_reaped", "cpu_kernel",
+                     "bytes_written", "early_exits", "files"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.rss_own, self.rss_ffmpeg = max(self.rss_own, other.rss_own), max(self.rss_ffmpeg, other.rss_ffmpeg)
 
     @property
     def cpu_total(self) -> float:
@@ -361,8 +373,8 @@ def phase_bare(out_dir: Path, urls: list[str], *, sim_pid: int, warmup: float, s
     finally:
         for p in procs:
             stop_group(p, grace=5.0)
-    ph.extra = {"ffmpegs that exited before the end": str(ph.early_exits),
-                "segment files": f"{sum(1 for _ in out_dir.rglob('*.ts')):,}"}
+    ph.files = sum(1 for _ in out_dir.rglob("*.ts"))
+    shutil.rmtree(out_dir, ignore_errors=True)  # the next phase starts with the disk as free as this one did
     return ph
 
 
@@ -394,7 +406,8 @@ def render(a: Phase, b: Phase, *, cameras: int) -> str:
          f"{(a.bytes_written / a.window) / (b.bytes_written / b.window):.2f}×" if b.bytes_written else ""],
     ]
     out = common.table(["", "kgys worker recorder", "bare ffmpeg -c copy", "kgys ÷ bare"], rows)
-    details = [[k, v] for k, v in (*a.extra.items(),)] + [[f"bare: {k}", v] for k, v in b.extra.items()]
+    details = [[k, v] for k, v in a.extra.items()] + [["bare: ffmpegs that exited before the end", str(b.early_exits)],
+                                                     ["bare: segment files", f"{b.files:,}"]]
     return out + "\n\n" + common.table(["", "value"], details)
 
 
@@ -425,18 +438,21 @@ def main() -> None:
             wait_port(port, sim, timeout=120)
             urls = [f"rtsp://127.0.0.1:{port}/cam{n}" for n in range(1, args.cameras + 1)]
             seed(db.rt, urls)
+            print(f"phase B, first half: bare ffmpeg, {args.cameras} streams, {seconds / 2:.0f} s", file=sys.stderr)
+            b = phase_bare(Path(bare) / "1", urls, sim_pid=sim.pid, warmup=args.warmup, seconds=seconds / 2)
             print(f"phase A: kgys worker recorder, {args.cameras} cameras, {seconds:.0f} s", file=sys.stderr)
             a = phase_kgys(db, sim_pid=sim.pid, cameras=args.cameras, warmup=args.warmup, seconds=seconds,
                            profile=args.profile)
-            print(f"phase B: bare ffmpeg, {args.cameras} streams, {seconds:.0f} s", file=sys.stderr)
-            b = phase_bare(Path(bare), urls, sim_pid=sim.pid, warmup=args.warmup, seconds=seconds)
+            print(f"phase B, second half: bare ffmpeg, {args.cameras} streams, {seconds / 2:.0f} s", file=sys.stderr)
+            b.add(phase_bare(Path(bare) / "2", urls, sim_pid=sim.pid, warmup=args.warmup, seconds=seconds / 2))
         finally:
             stop_group(sim)
     common.report(f"recording — {args.cameras} cameras × {args.minutes:g} min, {args.engine}",
                   render(a, b, cameras=args.cameras), kinds=[args.engine], append=args.append_results,
                   notes=[*(f"- {n}" for n in a.notes),
                          f"CPU is % of one core (the machine has {os.cpu_count()}); the window starts "
-                         f"{args.warmup:g} s after each phase starts."])
+                         f"{args.warmup:g} s after each phase starts; phase B ran half before phase A and "
+                         "half after it."])
 
 
 if __name__ == "__main__":

@@ -40,6 +40,21 @@ def test_classify_exit(code: int | None, stderr: str, stalled: bool, cause: str,
 
 
 @pytest.mark.parametrize(
+    ("stderr", "wait", "cause", "reason_has"),
+    [
+        ("", "balance_dirty_pages", g.STORAGE_ERROR, "in balance_dirty_pages"),
+        ("", "", g.STORAGE_ERROR, "spool disk is too slow"),
+        ("x.ts: No space left on device", "balance_dirty_pages", g.STORAGE_ERROR, "No space left"),
+    ],
+)
+def test_classify_stall_on_the_disk(stderr: str, wait: str, cause: str, reason_has: str) -> None:
+    got_cause, reason = g.classify_exit(-15, stderr, stalled=True, disk_wait=wait)
+    assert got_cause == cause
+    assert reason_has in reason
+    assert "Non-monotonous" not in reason
+
+
+@pytest.mark.parametrize(
     ("current", "new", "expect"),
     [
         (g.STREAM_ERROR, g.CAMERA_OFFLINE, g.CAMERA_OFFLINE),

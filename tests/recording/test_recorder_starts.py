@@ -111,3 +111,62 @@ def test_a_failing_cameras_password_never_reaches_the_gap_or_the_alert(live_db: 
         texts = [gaps[0].detail, *session.scalars(select(RecordingAlert.message)),
                  *session.scalars(select(CameraHealth.reason))]
     assert texts and not any("s3cret" in text for text in texts), texts
+
+
+@pytest.mark.parametrize("live_db", ["sqlite"], indirect=True)
+def test_an_ffmpeg_blocked_on_the_disk_gets_longer_and_its_gap_blames_the_disk(
+        live_db: LiveDb, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kgys.recording import recorder as recorder_module
+
+    rt = live_db.rt
+    [cam] = seed_cameras(rt, ["rtsp://127.0.0.1:9/cam1"])
+    clock = Clock()
+    spool = tmp_path / "spool"
+    maintainer = Maintainer(sessions=rt.sessions, storage=LocalStorage(tmp_path / "rec"), spool_dir=spool,
+                            quarantine_dir=tmp_path / "q", limits=Limits())
+    cfg = RecordingSettings(poll_seconds=0.25, stall_seconds=5, refresh_seconds=3600)
+    recorder = Recorder(cfg=cfg, sessions=rt.sessions, box=rt.box, maintainer=maintainer, spool_dir=spool,
+                        mono=clock)
+    recorder.refresh(force=True)
+    run = recorder.runs[cam]
+    run.proc, run.run, run.last_progress = Running(), "r000000000000001", clock.t  # type: ignore[assignment]
+    (spool / str(cam)).mkdir(parents=True)
+    (spool / str(cam) / "r000000000000001_20261204T120000Z.ts").write_bytes(b"x" * 188)
+    waits: list[str | None] = []
+    monkeypatch.setattr(recorder_module, "disk_wait", lambda pid: waits[-1] if waits else None)
+
+    assert not recorder._stalled(run, clock.t + 1)  # the file is seen for the first time: progress
+    start = clock.t + 1
+    waits.append("balance_dirty_pages")
+    assert not recorder._stalled(run, start + 6)  # past the stall time, but blocked on the disk
+    waits.append(None)  # between two writes: the stall is still the disk's
+    assert not recorder._stalled(run, start + 10)
+    assert recorder._stalled(run, start + 15.5)  # three times the stall time: restarted after all
+    cause, reason = recorder._finish(run, -15, stalled=True)
+    assert cause == "storage_error"
+    assert "balance_dirty_pages" in reason
+
+    # Progress clears it; a camera that simply stops sending is a stream error after the stall time.
+    (spool / str(cam) / "r000000000000001_20261204T120000Z.ts").write_bytes(b"x" * 376)
+    assert not recorder._stalled(run, start + 20)
+    assert run.disk_wait is None
+    waits.clear()
+    assert recorder._stalled(run, start + 25.5)
+    assert recorder._finish(run, -15, stalled=True)[0] == "stream_error"
+
+
+def test_disk_wait_of_a_process_that_is_not_blocked() -> None:
+    import os
+    import subprocess
+
+    from kgys.recording.recorder import disk_wait
+
+    proc = subprocess.Popen(["sleep", "30"])
+    try:
+        time.sleep(0.1)
+        assert disk_wait(proc.pid) is None  # sleeping in S state, not on the disk
+    finally:
+        proc.kill()
+        proc.wait()
+    assert disk_wait(proc.pid) is None  # gone
+    assert disk_wait(os.getpid()) is None  # running

@@ -29,14 +29,22 @@ _STORAGE = re.compile(r"no space left on device|read-only file system|permission
 Interval = tuple[datetime, datetime]
 
 
-def classify_exit(returncode: int | None, stderr_tail: str, *, stalled: bool = False) -> tuple[str, str]:
-    """Why a recording ffmpeg stopped: (gap cause, reason a person can read)."""
+def classify_exit(returncode: int | None, stderr_tail: str, *, stalled: bool = False,
+                  disk_wait: str | None = None) -> tuple[str, str]:
+    """Why a recording ffmpeg stopped: (gap cause, reason a person can read).
+
+    ``disk_wait`` is set when a stalled ffmpeg was found blocked in the kernel on the disk (its wait
+    channel, possibly empty): the spool could not take the data, the camera was not at fault.
+    """
     lines = [ln.strip() for ln in stderr_tail.splitlines() if ln.strip() and not _NOISE.search(ln)]
     last = lines[-1][:300] if lines else ""
     text = "\n".join(lines)
     if _STORAGE.search(text):
         hit = next((ln for ln in reversed(lines) if _STORAGE.search(ln)), last)
         return STORAGE_ERROR, f"cannot write the spool: {hit[:300]}"
+    if stalled and disk_wait is not None:
+        where = f" (in {disk_wait})" if disk_wait else ""
+        return STORAGE_ERROR, f"ffmpeg stayed blocked writing to the spool{where}: the spool disk is too slow"
     if stalled:
         return STREAM_ERROR, "no new data from the stream" + (f": {last}" if last else "")
     if _UNREACHABLE.search(text):

@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 
 PR_SET_PDEATHSIG = 1
 STOP_GRACE = 3.0  # seconds a stalled ffmpeg gets to close its file before it is killed
+DISK_PATIENCE = 3.0  # an ffmpeg blocked on the disk gets this many times the stall time before it is restarted
 
 
 def _die_with_parent() -> None:
@@ -65,6 +66,7 @@ class CameraRun:
     failures: int = 0
     next_start: float = 0.0
     kill_at: float | None = None  # a stalled ffmpeg was asked to stop; kill it if still running then
+    disk_wait: str | None = None  # the stalled ffmpeg was blocked on the disk, in this kernel function
 
 
 def _child_exited() -> bool:
@@ -74,6 +76,24 @@ def _child_exited() -> bool:
         return os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
     except ChildProcessError:  # no children at all
         return False
+
+
+def disk_wait(pid: int) -> str | None:
+    """If process ``pid`` is blocked in the kernel waiting on the disk (state ``D``), the kernel function it
+    waits in (empty when the kernel does not say); None when it is not, or cannot be read."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            state = fh.read().rpartition(b")")[2].split(None, 1)[0]
+    except (OSError, IndexError):
+        return None
+    if state != b"D":
+        return None
+    try:
+        with open(f"/proc/{pid}/wchan", "rb") as fh:
+            wchan = fh.read().decode("ascii", "replace").strip()
+    except OSError:
+        wchan = ""
+    return "" if wchan == "0" else wchan
 
 
 def _tail(path: Path, size: int = 4096) -> str:
@@ -151,12 +171,13 @@ class Recorder:
             code = run.proc.poll() if exited else None
             if code is not None:
                 ended.append((run, *self._finish(run, code, stalled=run.kill_at is not None)))
-                run.proc, run.kill_at = None, None
+                run.proc, run.kill_at, run.disk_wait = None, None, None
             elif run.kill_at is not None:
                 if now >= run.kill_at:
                     run.proc.kill()
             elif self._stalled(run, now):
-                log.warning("camera %s: no data for %.0f s; restarting ffmpeg", run.conf.id, self.cfg.stall_seconds)
+                log.warning("camera %s: no data for %.0f s%s; restarting ffmpeg", run.conf.id,
+                            now - run.last_progress, "" if run.disk_wait is None else " (blocked on the disk)")
                 run.proc.send_signal(signal.SIGTERM)
                 run.kill_at = now + STOP_GRACE
         active = {cam_id: r.run for cam_id, r in self.runs.items() if r.proc is not None}
@@ -258,13 +279,19 @@ class Recorder:
             except OSError:
                 pass
         if newest != run.last_seen:
-            run.last_seen = newest
-            run.last_progress = now
+            run.last_seen, run.last_progress, run.disk_wait = newest, now, None
             return False
         limit = self.cfg.stall_seconds
         if newest == ("", -1):  # still connecting: ffmpeg's own time-out comes first
             limit += 2 * self.cfg.rtsp_timeout_seconds
-        return now - run.last_progress > limit
+        if now - run.last_progress <= limit:
+            return False
+        # An ffmpeg blocked on a slow disk is not a camera that stopped sending; the camera's data waits in
+        # the socket meanwhile, and a restart would lose it. It gets longer before it counts as stalled.
+        seen = disk_wait(run.proc.pid) if run.proc is not None else None
+        if seen is not None:  # once seen blocked on the disk in this stall, the stall is the disk's
+            run.disk_wait = seen
+        return run.disk_wait is None or now - run.last_progress > limit * DISK_PATIENCE
 
     def _stop(self, run: CameraRun, deadline: float | None = None, signalled: bool = False) -> None:
         proc = run.proc
@@ -285,7 +312,7 @@ class Recorder:
             run.log_file.close()
             run.log_file = None
         tail = redact_text(_tail(self.spool_dir / str(run.conf.id) / f"{run.run}.log"))  # ffmpeg names the URL
-        return rules.classify_exit(code, tail, stalled=stalled)
+        return rules.classify_exit(code, tail, stalled=stalled, disk_wait=run.disk_wait if stalled else None)
 
     def _mark_stopped(self, camera_id: int, reason: str) -> None:
         with transaction(self.sessions) as session:
