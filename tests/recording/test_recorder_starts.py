@@ -4,6 +4,7 @@ passwords out of what it stores about failures."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from kgys.recording.maintainer import Limits, Maintainer
 from kgys.recording.models import CameraHealth, Gap, RecordingAlert
 from kgys.recording.recorder import CameraRun, Recorder
 from kgys.recording.storage import LocalStorage
+from kgys.runtime import Runtime
 from tests.recording.conftest import LiveDb, seed_cameras
 
 
@@ -27,6 +29,15 @@ class Clock:
 
     def __call__(self) -> float:
         return self.t
+
+
+def make_recorder(rt: Runtime, tmp_path: Path, cfg: RecordingSettings,
+                  clock: Callable[[], float] = time.monotonic) -> Recorder:
+    """A recorder with its maintainer on a spool and a store under ``tmp_path``."""
+    spool = tmp_path / "spool"
+    maintainer = Maintainer(sessions=rt.sessions, storage=LocalStorage(tmp_path / "rec"), spool_dir=spool,
+                            quarantine_dir=tmp_path / "q", limits=Limits())
+    return Recorder(cfg=cfg, sessions=rt.sessions, box=rt.box, maintainer=maintainer, spool_dir=spool, mono=clock)
 
 
 class Running:
@@ -44,12 +55,8 @@ def test_starts_are_spread_at_the_configured_rate(live_db: LiveDb, tmp_path: Pat
     rt = live_db.rt
     cams = seed_cameras(rt, [f"rtsp://127.0.0.1:9/cam{n}" for n in range(1, 41)])
     clock = Clock()
-    spool = tmp_path / "spool"
-    maintainer = Maintainer(sessions=rt.sessions, storage=LocalStorage(tmp_path / "rec"), spool_dir=spool,
-                            quarantine_dir=tmp_path / "q", limits=Limits())
-    cfg = RecordingSettings(poll_seconds=0.25, starts_per_second=8, refresh_seconds=3600)
-    recorder = Recorder(cfg=cfg, sessions=rt.sessions, box=rt.box, maintainer=maintainer, spool_dir=spool,
-                        mono=clock)
+    recorder = make_recorder(rt, tmp_path, RecordingSettings(poll_seconds=0.25, starts_per_second=8,
+                                                             refresh_seconds=3600), clock)
     started: list[int] = []
 
     def spawn(run: CameraRun) -> None:
@@ -91,11 +98,7 @@ def test_a_failing_cameras_password_never_reaches_the_gap_or_the_alert(live_db: 
         camera = session.get(Camera, cam_id)
         assert camera is not None
         camera.credentials = rt.box.seal(Credentials(username="admin", password="s3cret-Pa55"))
-    spool = tmp_path / "spool"
-    maintainer = Maintainer(sessions=rt.sessions, storage=LocalStorage(tmp_path / "rec"), spool_dir=spool,
-                            quarantine_dir=tmp_path / "q", limits=Limits())
-    recorder = Recorder(cfg=RecordingSettings(poll_seconds=0.1, backoff_initial_seconds=5), sessions=rt.sessions,
-                        box=rt.box, maintainer=maintainer, spool_dir=spool)
+    recorder = make_recorder(rt, tmp_path, RecordingSettings(poll_seconds=0.1, backoff_initial_seconds=5))
     recorder.start()
     deadline = time.monotonic() + 30
     gaps: list[Gap] = []
@@ -122,11 +125,8 @@ def test_an_ffmpeg_blocked_on_the_disk_gets_longer_and_its_gap_blames_the_disk(
     [cam] = seed_cameras(rt, ["rtsp://127.0.0.1:9/cam1"])
     clock = Clock()
     spool = tmp_path / "spool"
-    maintainer = Maintainer(sessions=rt.sessions, storage=LocalStorage(tmp_path / "rec"), spool_dir=spool,
-                            quarantine_dir=tmp_path / "q", limits=Limits())
-    cfg = RecordingSettings(poll_seconds=0.25, stall_seconds=5, refresh_seconds=3600)
-    recorder = Recorder(cfg=cfg, sessions=rt.sessions, box=rt.box, maintainer=maintainer, spool_dir=spool,
-                        mono=clock)
+    recorder = make_recorder(rt, tmp_path, RecordingSettings(poll_seconds=0.25, stall_seconds=5,
+                                                             refresh_seconds=3600), clock)
     recorder.refresh(force=True)
     run = recorder.runs[cam]
     run.proc, run.run, run.last_progress = Running(), "r000000000000001", clock.t  # type: ignore[assignment]
