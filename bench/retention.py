@@ -145,7 +145,7 @@ class Phase:
 
 
 def run_phase(kind: str, name: str, *, cameras: int, hours: float, backlog: float, minutes: float,
-              file_bytes: int) -> Phase:
+              file_bytes: int, profile: Path | None = None) -> Phase:
     """Seed a fresh database and store, run the deleter for ``minutes`` and watch the segments go."""
     with common.throwaway_db(kind) as db:
         rt = db.rt
@@ -170,6 +170,8 @@ def run_phase(kind: str, name: str, *, cameras: int, hours: float, backlog: floa
         interval = rt.settings.recording.retention_interval_seconds
         if name == "kgys":
             cmd = [str(KGYS), "worker", "jobs"]
+            if profile is not None:
+                cmd = [sys.executable, "-m", "cProfile", "-o", str(profile), "-m", "kgys", "worker", "jobs"]
         else:
             cmd = [sys.executable, "-m", "bench.retention", "--bare-loop", db.url, str(db.data_dir / "recordings"),
                    str(policy.total_seconds()), str(interval)]
@@ -257,6 +259,8 @@ def main() -> None:
                    help="seconds of segments already expired when a phase starts (default 60)")
     p.add_argument("--minutes", type=float, default=5.0, help="length of each phase (default 5)")
     p.add_argument("--file-kib", type=int, default=64, help="size of each expiring segment file (default 64 KiB)")
+    p.add_argument("--profile", type=Path, default=None,
+                   help="run the jobs worker under cProfile and write its statistics to this file")
     args = p.parse_args()
     if args.engine == "both":
         p.error("--engine: choose sqlite or postgresql")
@@ -264,7 +268,8 @@ def main() -> None:
         p.error("--hours: the index must reach past the end of the run")
     common.install_signal_cleanup()
     a, b = (run_phase(args.engine, name, cameras=args.cameras, hours=args.hours, backlog=args.backlog,
-                      minutes=args.minutes, file_bytes=args.file_kib * 1024) for name in ("kgys", "bare"))
+                      minutes=args.minutes, file_bytes=args.file_kib * 1024, profile=args.profile)
+            for name in ("kgys", "bare"))
     common.report(f"retention — {args.cameras} cameras, {args.hours:g} h indexed each, {args.minutes:g} min, "
                   f"{args.engine}", render(a, b), kinds=[args.engine], append=args.append_results,
                   notes=[f"Deletion moments are known to within {POLL} s (the poll period). The policy is the "
