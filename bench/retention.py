@@ -20,6 +20,7 @@ the phase started are left out of the figures (they measure the first run, not t
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -44,6 +45,7 @@ from kgys.runtime import Runtime
 SEGMENT = 10.0  # seconds
 POLL = 0.5
 HOLD_EVERY = 8  # one camera in eight has a hold
+HELD = (6, 12)  # over its segments number 6 to 12, all of which expire during a phase
 
 
 @dataclass
@@ -62,13 +64,9 @@ class Layout:
         """End of camera number ``n``'s ``k``-th segment."""
         return self.anchor + timedelta(seconds=k * SEGMENT + SEGMENT * n / len(self.cameras))
 
-    def held(self, n: int, k: int) -> bool:
-        """Whether a hold covers this segment."""
-        return n % HOLD_EVERY == 0 and 6 <= k <= 12
 
-
-def populate(rt: Runtime, layout: Layout, file_bytes: int) -> tuple[int, int]:
-    """Write the segment rows, the files of those that will expire, and the holds; (rows, files)."""
+def populate(rt: Runtime, layout: Layout, file_bytes: int) -> int:
+    """Write the segment rows, the files of those that will expire, and the holds; returns the rows."""
     root = rt.settings.data_dir / "recordings"
     per_camera = int(layout.hours * 3600 / SEGMENT)
     with_files = int((layout.backlog + layout.expiring) / SEGMENT) + 1
@@ -100,29 +98,28 @@ def populate(rt: Runtime, layout: Layout, file_bytes: int) -> tuple[int, int]:
         set_actor(session, system_actor("bench"))
         for n, cam in enumerate(layout.cameras):
             if n % HOLD_EVERY == 0:
-                first = layout.end_of(n, 6) - timedelta(seconds=layout.backlog + SEGMENT)
-                last = layout.end_of(n, 12) - timedelta(seconds=layout.backlog)
+                first = layout.end_of(n, HELD[0]) - timedelta(seconds=layout.backlog + SEGMENT)
+                last = layout.end_of(n, HELD[1]) - timedelta(seconds=layout.backlog)
                 session.add(LegalHold(camera_id=cam, site_id=layout.site_id, start=first + timedelta(seconds=1),
                                       end=last - timedelta(seconds=1), reason="bench", legal_basis="bench",
                                       created_by="bench"))
-    return rows, files
+    return rows
 
 
 def bare_loop(url: str, root: Path, policy_seconds: float, interval: float) -> None:
     """Phase B's process: select what expired and is not held, unlink the files, delete the rows."""
     engine = create_engine(url)
-    held = exists().where(LegalHold.camera_id == Segment.camera_id, LegalHold.start <= Segment.end,
-                          LegalHold.end >= Segment.start, LegalHold.released_at.is_(None),
-                          or_(LegalHold.until.is_(None), LegalHold.until > datetime.now(UTC)))
     while True:
-        cut = datetime.now(UTC) - timedelta(seconds=policy_seconds)
+        now = datetime.now(UTC)
+        cut = now - timedelta(seconds=policy_seconds)
+        held = exists().where(LegalHold.camera_id == Segment.camera_id, LegalHold.start <= Segment.end,
+                              LegalHold.end >= Segment.start, LegalHold.released_at.is_(None),
+                              or_(LegalHold.until.is_(None), LegalHold.until > now))
         with engine.begin() as conn:
             rows = conn.execute(select(Segment.id, Segment.path).where(Segment.end <= cut, ~held)).all()
             for row in rows:
-                try:
+                with contextlib.suppress(FileNotFoundError):
                     os.unlink(root / row.path)
-                except FileNotFoundError:
-                    pass
             if rows:
                 conn.execute(delete(Segment).where(Segment.id.in_([r.id for r in rows])))
         time.sleep(interval)
@@ -159,7 +156,7 @@ def run_phase(kind: str, name: str, *, cameras: int, hours: float, backlog: floa
         layout = Layout(anchor=datetime.now(UTC) - policy, policy=policy, cameras=cams, site_id=site_id,
                         hours=hours, backlog=backlog, expiring=seconds + 300)
         print(f"{name}: seeding {cameras} cameras × {hours:g} h of segments", file=sys.stderr)
-        rows, _files = populate(rt, layout, file_bytes)
+        rows = populate(rt, layout, file_bytes)
         with Session(rt.engine) as session:
             held_ids = set(session.scalars(select(Segment.id).join(LegalHold, LegalHold.camera_id == Segment.camera_id)
                                            .where(LegalHold.start <= Segment.end, LegalHold.end >= Segment.start)))

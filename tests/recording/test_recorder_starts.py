@@ -3,6 +3,8 @@ passwords out of what it stores about failures."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -15,9 +17,10 @@ from kgys.audit.mechanism import set_actor
 from kgys.cameras.models import Camera
 from kgys.cameras.secrets import Credentials
 from kgys.config import RecordingSettings
+from kgys.recording import recorder as recorder_module
 from kgys.recording.maintainer import Limits, Maintainer
 from kgys.recording.models import CameraHealth, Gap, RecordingAlert
-from kgys.recording.recorder import CameraRun, Recorder
+from kgys.recording.recorder import CameraRun, Recorder, disk_wait
 from kgys.recording.storage import LocalStorage
 from kgys.runtime import Runtime
 from tests.recording.conftest import LiveDb, seed_cameras
@@ -119,8 +122,6 @@ def test_a_failing_cameras_password_never_reaches_the_gap_or_the_alert(live_db: 
 @pytest.mark.parametrize("live_db", ["sqlite"], indirect=True)
 def test_an_ffmpeg_blocked_on_the_disk_gets_longer_and_its_gap_blames_the_disk(
         live_db: LiveDb, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from kgys.recording import recorder as recorder_module
-
     rt = live_db.rt
     [cam] = seed_cameras(rt, ["rtsp://127.0.0.1:9/cam1"])
     clock = Clock()
@@ -156,11 +157,6 @@ def test_an_ffmpeg_blocked_on_the_disk_gets_longer_and_its_gap_blames_the_disk(
 
 
 def test_disk_wait_of_a_process_that_is_not_blocked() -> None:
-    import os
-    import subprocess
-
-    from kgys.recording.recorder import disk_wait
-
     proc = subprocess.Popen(["sleep", "30"])
     try:
         time.sleep(0.1)

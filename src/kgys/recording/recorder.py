@@ -312,7 +312,7 @@ class Recorder:
             run.log_file.close()
             run.log_file = None
         tail = redact_text(_tail(self.spool_dir / str(run.conf.id) / f"{run.run}.log"))  # ffmpeg names the URL
-        return rules.classify_exit(code, tail, stalled=stalled, disk_wait=run.disk_wait if stalled else None)
+        return rules.classify_exit(code, tail, stalled=stalled, disk_wait=run.disk_wait)
 
     def _mark_stopped(self, camera_id: int, reason: str) -> None:
         with transaction(self.sessions) as session:
