@@ -124,9 +124,14 @@ def test_demo_records_simulated_cameras_and_stops_its_children(tmp_path: Path) -
                 return bool(rows and rows[0] == 4)
 
         _wait("segments of all four cameras", recorded, 90, out)
-        with sqlite3.connect(data / "kgys.db") as db:
-            states = db.execute("SELECT state, width, height FROM camera_health WHERE width IS NOT NULL").fetchall()
-        assert states and all(s == ("online", 1920, 1080) for s in states)
+
+        def measured() -> list[tuple[str, int, int]]:
+            # The recorder measures one camera a poll, after indexing: the fourth may come a few polls later.
+            with sqlite3.connect(data / "kgys.db") as db:
+                return db.execute("SELECT state, width, height FROM camera_health WHERE width IS NOT NULL").fetchall()
+
+        _wait("the streams of all four cameras measured", lambda: len(measured()) == 4, 60, out)
+        assert measured() == [("online", 1920, 1080)] * 4
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(90) == 0
     finally:
