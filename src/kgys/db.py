@@ -6,9 +6,9 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVarTuple
 
-from sqlalchemy import DateTime, Engine, MetaData, TypeDecorator, create_engine, event
+from sqlalchemy import DateTime, Engine, MetaData, Result, Select, TypeDecorator, create_engine, event, func, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -57,6 +57,16 @@ class UTCDateTime(TypeDecorator[datetime]):
 def utcnow() -> datetime:
     """The current time, aware, in UTC."""
     return datetime.now(UTC)
+
+
+Ts = TypeVarTuple("Ts")
+
+
+def page_of(session: Session, stmt: Select[*Ts], *, page: int,
+            per_page: int) -> tuple[Result[*Ts], int]:
+    """One page of an ordered query (page from 1) and how many rows the whole query has."""
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    return session.execute(stmt.offset((page - 1) * per_page).limit(per_page)), int(total)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -20,6 +20,7 @@ from kgys.audit.models import AuditEntry
 from kgys.cameras.models import Camera
 from kgys.recording import holds as hold_service
 from kgys.recording import index
+from kgys.recording import pages as recording_pages
 from kgys.recording.models import LegalHold, RecordingAlert
 from kgys.runtime import Runtime
 from kgys.sites.models import Site
@@ -132,18 +133,19 @@ def test_api_places_lists_reads_and_releases_a_hold(web: TestClient, world: Worl
     assert (entry.reason, entry.legal_basis, entry.object_id) == (REASON, BASIS, str(placed["id"]))
 
     assert web.get(f"{API}/holds/{placed['id']}", headers=h).json() == placed
-    listed = web.get(f"{API}/holds", headers=h).json()
+    listed = web.get(f"{API}/holds", headers=h).json()["items"]
     assert [x["id"] for x in listed] == [placed["id"]]
     assert [x["id"] for x in web.get(f"{API}/holds", params={"site": world.a.code, "camera": "Giriş"},
-                                        headers=h).json()] == [placed["id"]]
-    assert web.get(f"{API}/holds", params={"camera_id": world.camera(world.a, "Çevre").id}, headers=h).json() == []
+                                        headers=h).json()["items"]] == [placed["id"]]
+    other = web.get(f"{API}/holds", params={"camera_id": world.camera(world.a, "Çevre").id}, headers=h).json()
+    assert other == {"items": [], "total": 0, "page": 1, "per_page": 50}
 
     r = web.post(f"{API}/holds/{placed['id']}/release", json={"reason": "takipsizlik kararı"}, headers=h)
     assert r.status_code == 200, r.text
     released = r.json()
     assert released["state"] == "released" and released["released_by"] == world.users["investigator"].username
-    assert web.get(f"{API}/holds", params={"active": "true"}, headers=h).json() == []
-    assert [x["state"] for x in web.get(f"{API}/holds", headers=h).json()] == ["released"]
+    assert web.get(f"{API}/holds", params={"active": "true"}, headers=h).json()["items"] == []
+    assert [x["state"] for x in web.get(f"{API}/holds", headers=h).json()["items"]] == ["released"]
     again = web.post(f"{API}/holds/{placed['id']}/release", json={"reason": "bir daha"}, headers=h)
     assert again.status_code == 409 and "already released" in again.json()["error"]["message"]
     assert session.scalar(select(func.count()).select_from(AuditEntry)
@@ -160,10 +162,30 @@ def test_api_places_a_hold_by_camera_number_and_shows_a_lapsed_one(web: TestClie
     lapsed = world.hold(world.a, until=datetime.now(UTC) + H)
     lapsed.until = datetime.now(UTC) - H
     world.session.commit()
-    states = {x["id"]: x["state"] for x in web.get(f"{API}/holds", headers=h).json()}
+    states = {x["id"]: x["state"] for x in web.get(f"{API}/holds", headers=h).json()["items"]}
     assert states == {r.json()["id"]: "active", lapsed.id: "expired"}
-    active = web.get(f"{API}/holds", params={"active": "true", "camera_id": cam.id}, headers=h).json()
+    active = web.get(f"{API}/holds", params={"active": "true", "camera_id": cam.id}, headers=h).json()["items"]
     assert [x["id"] for x in active] == [r.json()["id"]]
+
+
+def test_holds_come_in_pages_newest_first(web: TestClient, world: World, auth: Headers,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    placed = [world.hold(world.a, reason=f"{REASON} {n}").id for n in range(5)]
+    h = auth("investigator")
+    first = web.get(f"{API}/holds", params={"per_page": 2}, headers=h).json()
+    assert (first["total"], first["page"], first["per_page"]) == (5, 1, 2)
+    pages = [web.get(f"{API}/holds", params={"per_page": 2, "page": n}, headers=h).json()["items"]
+             for n in (1, 2, 3, 4)]
+    assert [[x["id"] for x in items] for items in pages] == [placed[:2:-1], placed[2:0:-1], placed[:1], []]
+    assert web.get(f"{API}/holds", params={"per_page": 501}, headers=h).status_code == 422
+
+    monkeypatch.setattr(recording_pages, "PER_PAGE", 2)
+    browser_login(web, world.users["investigator"])
+    second = html(web.get("/holds", params={"page": 2, "state": "active"}).text)
+    assert [int(r.attrs["data-hold"]) for r in second.all("tr") if "data-hold" in r.attrs] == placed[2:0:-1]
+    assert second.one("span", id="hold-total").text() == "5"
+    links = {a.attrs["rel"]: a.attrs["href"] for a in second.all("a") if a.attrs.get("rel") in ("prev", "next")}
+    assert links == {"prev": "/holds?state=active&page=1", "next": "/holds?state=active&page=3"}
 
 
 @pytest.mark.parametrize(
@@ -217,7 +239,7 @@ def test_api_outside_the_scope_is_not_found(web: TestClient, world: World, auth:
     r = web.get(f"{API}/holds", params={"site": world.c.code}, headers=h)
     assert r.status_code == 404 and world.c.name not in r.text
     assert web.get(f"{API}/holds", params={"camera_id": world.camera(world.c).id}, headers=h).status_code == 404
-    assert [x["id"] for x in web.get(f"{API}/holds", headers=h).json()] == [inside.id]
+    assert [x["id"] for x in web.get(f"{API}/holds", headers=h).json()["items"]] == [inside.id]
     # placing on a camera outside the scope is answered as for one that does not exist
     out = web.post(f"{API}/holds", json=body(world.c), headers=h)
     absent = web.post(f"{API}/holds", json=body(world.c) | {"site": "YOK-9"}, headers=h)
@@ -225,7 +247,7 @@ def test_api_outside_the_scope_is_not_found(web: TestClient, world: World, auth:
     assert out.text.replace(world.c.code, "YOK-9") == absent.text
     by_id = web.post(f"{API}/holds", json=body(camera=None, camera_id=world.camera(world.c).id), headers=h)
     assert (by_id.status_code, fields(by_id)) == (422, {"camera_id"})
-    everyone = web.get(f"{API}/holds", headers=auth("admin")).json()
+    everyone = web.get(f"{API}/holds", headers=auth("admin")).json()["items"]
     assert {x["id"] for x in everyone} == {inside.id, outside.id}
 
 

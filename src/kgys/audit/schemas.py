@@ -25,15 +25,6 @@ class AuditEntryOut(BaseModel):
     entry_hash: str
 
 
-class AuditPage(BaseModel):
-    """One page of audit entries, newest first."""
-
-    items: list[AuditEntryOut]
-    total: int
-    page: int
-    per_page: int
-
-
 class ProblemOut(BaseModel):
     """One thing that does not verify."""
 

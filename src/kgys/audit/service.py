@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import Connection, event, func, insert, or_, select, text
+from sqlalchemy import Connection, event, insert, or_, select, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
@@ -25,7 +25,7 @@ from kgys.accounts.permissions import Perm
 from kgys.audit.canonical import GENESIS_HASH, canonical_json, chain_hash, normalise
 from kgys.audit.models import AuditCheckpoint, AuditEntry
 from kgys.audit.signing import Signer, checkpoint_message
-from kgys.db import utcnow
+from kgys.db import page_of, utcnow
 from kgys.errors import PermissionDenied
 
 if TYPE_CHECKING:
@@ -298,8 +298,7 @@ def list_entries(
                               AuditEntry.action.startswith(f"{action}.", autoescape=True)))
     if username:
         stmt = stmt.where(AuditEntry.actor == username)
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.execute(stmt.order_by(AuditEntry.seq.desc()).offset((page - 1) * per_page).limit(per_page))
+    rows, total = page_of(session, stmt.order_by(AuditEntry.seq.desc()), page=page, per_page=per_page)
     return [(entry, code) for entry, code in rows], total
 
 

@@ -10,13 +10,12 @@ from fastapi.responses import PlainTextResponse
 
 from kgys.audit import service
 from kgys.audit.models import AuditEntry
-from kgys.audit.schemas import AuditEntryOut, AuditPage, ProblemOut, VerifyOut
+from kgys.audit.schemas import AuditEntryOut, ProblemOut, VerifyOut
 from kgys.audit.signing import public_pem
 from kgys.web.deps import DB, CurrentActor, runtime
+from kgys.web.paging import Page, PageQuery, PerPageQuery
 
 router = APIRouter(tags=["audit"])
-
-MAX_PER_PAGE = 500
 
 
 def _details(text: str) -> dict[str, Any]:
@@ -30,20 +29,21 @@ def _entry_out(e: AuditEntry, site: str | None) -> AuditEntryOut:
                          legal_basis=e.legal_basis, details=_details(e.details), entry_hash=e.entry_hash)
 
 
-@router.get("/audit", response_model=AuditPage)
+@router.get("/audit", response_model=Page[AuditEntryOut])
 def list_entries(
     session: DB,
     actor: CurrentActor,
-    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
-    per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 50,
+    page: PageQuery = 1,
+    per_page: PerPageQuery = 50,
     action: Annotated[str | None, Query(max_length=64)] = None,
     actor_name: Annotated[str | None, Query(alias="actor", max_length=120)] = None,
     site: Annotated[str | None, Query(max_length=32, description="Site code")] = None,
-) -> AuditPage:
+) -> Page[AuditEntryOut]:
     """Audit entries the caller may read, newest first (scoped users see entries of their sites only)."""
     rows, total = service.list_entries(session=session, actor=actor, page=page, per_page=per_page, action=action,
                                        username=actor_name, site=site)
-    return AuditPage(items=[_entry_out(e, code) for e, code in rows], total=total, page=page, per_page=per_page)
+    return Page[AuditEntryOut](items=[_entry_out(e, code) for e, code in rows], total=total, page=page,
+                               per_page=per_page)
 
 
 @router.get("/audit/verify", response_model=VerifyOut)

@@ -72,7 +72,7 @@ def list_(
     actor = cli_actor()
     now = utcnow()
     with runtime() as rt, rt.sessions() as session:
-        rows = hold_service.list_holds(session=session, actor=actor, site_code=site, camera=camera,
+        rows, _total = hold_service.list_holds(session=session, actor=actor, site_code=site, camera=camera,
                                        active_only=active, now=now)
         table = Table("id", "site", "camera", "from (UTC)", "to (UTC)", "state", "placed by", "reason", "legal basis")
         for hold, s, cam in rows:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from kgys.accounts.actor import Actor
 from kgys.accounts.permissions import Perm
 from kgys.cameras.models import Camera
+from kgys.db import page_of
 from kgys.recording.models import RecordingAlert
 from kgys.sites import service as site_service
 from kgys.sites.models import Site
@@ -51,7 +52,6 @@ def list_alerts(
         stmt = stmt.where(Site.id == site.id)
     if not include_resolved:
         stmt = stmt.where(RecordingAlert.resolved_at.is_(None))
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.execute(stmt.order_by(RecordingAlert.created_at.desc(), RecordingAlert.id.desc())
-                           .offset((page - 1) * per_page).limit(per_page))
-    return [AlertRow(alert, site, cam) for alert, site, cam in rows], int(total)
+    rows, total = page_of(session, stmt.order_by(RecordingAlert.created_at.desc(), RecordingAlert.id.desc()),
+                          page=page, per_page=per_page)
+    return [AlertRow(alert, site, cam) for alert, site, cam in rows], total

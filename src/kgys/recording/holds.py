@@ -9,7 +9,7 @@ with the reason and legal basis, through the :class:`~kgys.audit.mechanism.Audit
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
@@ -20,7 +20,7 @@ from kgys.accounts.actor import Actor
 from kgys.accounts.permissions import Perm
 from kgys.audit import mechanism
 from kgys.cameras.models import Camera
-from kgys.db import utcnow
+from kgys.db import page_of, utcnow
 from kgys.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
 from kgys.recording.models import LegalHold
 from kgys.recording.retention import HoldInfo
@@ -137,8 +137,11 @@ def list_holds(
     camera: str | None = None,
     active_only: bool = False,
     now: datetime | None = None,
-) -> Sequence[tuple[LegalHold, Site, Camera]]:
-    """Holds within the actor's scope, newest first, each with its site and camera."""
+    page: int = 1,
+    per_page: int | None = None,
+) -> tuple[list[tuple[LegalHold, Site, Camera]], int]:
+    """Holds within the actor's scope, newest first, each with its site and camera; one page of them when
+    ``per_page`` is given, else all; and how many there are in all."""
     _require_read(actor)
     stmt = (select(LegalHold, Site, Camera).join(Site, Site.id == LegalHold.site_id)
             .join(Camera, Camera.id == LegalHold.camera_id).where(site_service.scope_clause(actor)))
@@ -151,8 +154,12 @@ def list_holds(
         raise ValidationFailed([FieldError("camera", "give the site as well")])
     if active_only:
         stmt = stmt.where(_active_clause(now or utcnow()))
-    rows = session.execute(stmt.order_by(LegalHold.created_at.desc(), LegalHold.id.desc()))
-    return [(hold, site, cam) for hold, site, cam in rows]
+    stmt = stmt.order_by(LegalHold.created_at.desc(), LegalHold.id.desc())
+    if per_page is None:
+        rows = [(hold, site, cam) for hold, site, cam in session.execute(stmt)]
+        return rows, len(rows)
+    result, total = page_of(session, stmt, page=page, per_page=per_page)
+    return [(hold, site, cam) for hold, site, cam in result], total
 
 
 def get_hold(*, session: Session, actor: Actor, hold_id: int) -> LegalHold:

@@ -36,12 +36,15 @@ def _list_page(request: Request, session: Session, p: Principal, *, release_erro
     q = request.query_params
     filters = {"site": q.get("site", "").strip()[:32], "camera": q.get("camera", "").strip()[:120],
                "state": "active" if q.get("state") == "active" else ""}
+    page = page_number(q.get("page"))
     now = utcnow()
     errors: dict[str, str] = {}
     rows: Sequence[views.HoldRow] = []
+    total = 0
     try:
-        rows = views.find_holds(session=session, actor=p.actor, site=blank(filters["site"]),
-                                camera=blank(filters["camera"]), active_only=filters["state"] == "active", now=now)
+        rows, total = views.find_holds(session=session, actor=p.actor, site=blank(filters["site"]),
+                                       camera=blank(filters["camera"]), active_only=filters["state"] == "active",
+                                       now=now, page=page, per_page=PER_PAGE)
     except NotFound:
         errors["site"] = i18n.gettext("No site with this institution code within your scope.")
     except ValidationFailed as exc:
@@ -50,6 +53,7 @@ def _list_page(request: Request, session: Session, p: Principal, *, release_erro
         "rows": [{"hold": h, "site": s, "camera": c, "state": views.hold_state(h, now)} for h, s, c in rows],
         "filters": filters, "errors": errors, "saved": q.get("saved", ""),
         "release_errors": release_errors or {}, "release_reasons": release_reasons or {},
+        **pager("/holds", filters, page=page, total=total, per_page=PER_PAGE),
     }, p, status_code=422 if errors and status_code == 200 else status_code)
 
 

@@ -69,12 +69,3 @@ class AlertOut(BaseModel):
     camera: str | None
     created_at: datetime
     resolved_at: datetime | None
-
-
-class AlertPage(BaseModel):
-    """One page of recording alerts."""
-
-    items: list[AlertOut]
-    total: int
-    page: int
-    per_page: int

@@ -24,15 +24,15 @@ from kgys.live import service as live_service
 from kgys.recording import alerts as alert_service
 from kgys.recording import holds as hold_service
 from kgys.recording.models import LegalHold
-from kgys.recording.schemas import AlertOut, AlertPage, HoldIn, HoldOut, HoldState, ReleaseIn
+from kgys.recording.schemas import AlertOut, HoldIn, HoldOut, HoldState, ReleaseIn
 from kgys.sites import service as site_service
 from kgys.sites.models import Site
 from kgys.web.deps import DB, CurrentActor
+from kgys.web.paging import Page, PageQuery, PerPageQuery
 
 router = APIRouter(tags=["recording"])
 
 MAX_ID = 2_147_483_647
-MAX_PER_PAGE = 500
 HoldId = Annotated[int, Path(ge=1, le=MAX_ID)]
 SiteQuery = Annotated[str | None, Query(max_length=32, description="Institution code of the site")]
 # the service names the range start and end; the API and the forms call them from and to
@@ -88,13 +88,15 @@ def _camera_ref(session: Session, actor: Actor, *, site: str | None, camera: str
 
 
 def find_holds(*, session: Session, actor: Actor, site: str | None = None, camera: str | None = None,
-               camera_id: int | None = None, active_only: bool = False, now: datetime) -> Sequence[HoldRow]:
-    """Holds within the actor's scope, newest first; the camera named by site and name or by number."""
+               camera_id: int | None = None, active_only: bool = False, now: datetime, page: int = 1,
+               per_page: int) -> tuple[Sequence[HoldRow], int]:
+    """One page of the holds within the actor's scope, newest first, and how many there are in all; the camera
+    named by site and name or by number."""
     site_code, camera_name = _camera_ref(session, actor, site=site, camera=camera, camera_id=camera_id,
                                          perm=Perm.HOLDS_READ, required=False)
     try:
         return hold_service.list_holds(session=session, actor=actor, site_code=site_code, camera=camera_name,
-                                       active_only=active_only, now=now)
+                                       active_only=active_only, now=now, page=page, per_page=per_page)
     except ValidationFailed as exc:
         raise ValidationFailed(api_errors(exc.errors)) from None
 
@@ -147,7 +149,7 @@ def alert_out(row: alert_service.AlertRow) -> AlertOut:
                     created_at=a.created_at, resolved_at=a.resolved_at)
 
 
-@router.get("/holds", response_model=list[HoldOut])
+@router.get("/holds", response_model=Page[HoldOut])
 def list_holds(
     session: DB,
     actor: CurrentActor,
@@ -155,12 +157,14 @@ def list_holds(
     camera: Annotated[str | None, Query(max_length=120, description="Camera name (with site)")] = None,
     camera_id: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Camera number")] = None,
     active: Annotated[bool, Query(description="Only holds in force now")] = False,
-) -> list[HoldOut]:
+    page: PageQuery = 1,
+    per_page: PerPageQuery = 50,
+) -> Page[HoldOut]:
     """Legal holds within the caller's scope, newest first."""
     now = utcnow()
-    rows = find_holds(session=session, actor=actor, site=site, camera=camera, camera_id=camera_id,
-                      active_only=active, now=now)
-    return [hold_out(row, now) for row in rows]
+    rows, total = find_holds(session=session, actor=actor, site=site, camera=camera, camera_id=camera_id,
+                             active_only=active, now=now, page=page, per_page=per_page)
+    return Page[HoldOut](items=[hold_out(row, now) for row in rows], total=total, page=page, per_page=per_page)
 
 
 @router.post("/holds", response_model=HoldOut, status_code=201)
@@ -188,16 +192,16 @@ def release_hold(hold_id: HoldId, body: ReleaseIn, session: DB, actor: CurrentAc
     return hold_out(hold_row(session=session, actor=actor, hold=hold), now)
 
 
-@router.get("/recording/alerts", response_model=AlertPage)
+@router.get("/recording/alerts", response_model=Page[AlertOut])
 def list_alerts(
     session: DB,
     actor: CurrentActor,
     site: SiteQuery = None,
     include_resolved: Annotated[bool, Query(alias="all", description="Resolved alerts as well")] = False,
-    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
-    per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 50,
-) -> AlertPage:
+    page: PageQuery = 1,
+    per_page: PerPageQuery = 50,
+) -> Page[AlertOut]:
     """Recording alerts of sites within the caller's scope, newest first; open ones unless ``all=true``."""
     rows, total = alert_service.list_alerts(session=session, actor=actor, site_code=site,
                                             include_resolved=include_resolved, page=page, per_page=per_page)
-    return AlertPage(items=[alert_out(r) for r in rows], total=total, page=page, per_page=per_page)
+    return Page[AlertOut](items=[alert_out(r) for r in rows], total=total, page=page, per_page=per_page)

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
 from kgys.sites.rollout import RolloutStatus, SiteType
-
-T = TypeVar("T")
 
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32,
                                         pattern=r"^[A-Za-z0-9._-]+$")]
@@ -117,15 +115,6 @@ class SiteFilter(BaseModel):
     compliance_status: str | None = Field(default=None, pattern="^(compliant|non_compliant|no_system)$")
     priority: int | None = Field(default=None, ge=1, le=5)
     overdue: bool = False
-
-
-class Page(BaseModel, Generic[T]):
-    """One page of a list."""
-
-    items: list[T]
-    total: int
-    page: int
-    per_page: int
 
 
 class JurisdictionOut(BaseModel):

@@ -16,6 +16,7 @@ from kgys.accounts.actor import Actor
 from kgys.accounts.models import Jurisdiction
 from kgys.accounts.permissions import Perm
 from kgys.audit import service as audit_service
+from kgys.db import page_of
 from kgys.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
 from kgys.sites import rollout
 from kgys.sites.models import Commission, RolloutEvent, Site
@@ -123,10 +124,8 @@ def list_sites(
     actor.require(Perm.SITES_READ)
     stmt = _filtered(actor, filters, session=session, today=today or date.today(),
                      overdue_limits=overdue_limits or {})
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.scalars(
-        stmt.order_by(Site.priority, Site.name, Site.id).offset((page - 1) * per_page).limit(per_page)
-    ).all()
+    result, total = page_of(session, stmt.order_by(Site.priority, Site.name, Site.id), page=page, per_page=per_page)
+    rows = result.scalars().all()
     return list(rows), total
 
 

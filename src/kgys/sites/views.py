@@ -14,7 +14,6 @@ from kgys.sites.schemas import (
     JurisdictionCreate,
     JurisdictionOut,
     MapPointOut,
-    Page,
     RolloutChange,
     RolloutEventOut,
     SiteCreate,
@@ -23,10 +22,10 @@ from kgys.sites.schemas import (
     SitePatch,
 )
 from kgys.web.deps import DB, CurrentActor, runtime
+from kgys.web.paging import Page, PageQuery, PerPageQuery
 
 router = APIRouter(tags=["sites"])
 
-MAX_PER_PAGE = 500
 JurisdictionCode = Annotated[str | None, Query(max_length=32, description="Province or district code")]
 
 
@@ -47,8 +46,8 @@ def list_sites(
     session: DB,
     actor: CurrentActor,
     filters: Annotated[SiteFilter, Query()],
-    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
-    per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 50,
+    page: PageQuery = 1,
+    per_page: PerPageQuery = 50,
 ) -> Page[SiteOut]:
     """Sites within the caller's scope that match the filters, by priority then name."""
     rows, total = service.list_sites(session=session, actor=actor, filters=filters, page=page, per_page=per_page,

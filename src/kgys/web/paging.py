@@ -1,13 +1,32 @@
-"""Paged lists: the page number asked for, and what the pager shows (count, page, links keeping the filters)."""
+"""Paged lists: the page asked for, one page of an API list, and what the pager of a web list shows (count,
+page, links keeping the filters)."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any, Generic, TypeVar
 from urllib.parse import urlencode
 
+from fastapi import Query
+from pydantic import BaseModel
+
 MAX_PAGE = 1_000_000
+MAX_PER_PAGE = 500
+
+T = TypeVar("T")
+
+PageQuery = Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page number, from 1")]
+PerPageQuery = Annotated[int, Query(ge=1, le=MAX_PER_PAGE, description="Items on a page")]
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list, with the number of items in the whole list."""
+
+    items: list[T]
+    total: int
+    page: int
+    per_page: int
 
 
 def page_number(raw: str | None) -> int:
