@@ -19,6 +19,7 @@ from kgys import demo
 from kgys.audit.models import AuditEntry
 from kgys.cameras.models import Camera
 from kgys.cli.demo import gstreamer_missing
+from kgys.demo import sim as demo_sim
 from kgys.runtime import Runtime
 from kgys.sites.models import Site
 
@@ -32,7 +33,7 @@ def _seed(rt: Runtime, session: Session) -> None:
 def test_sim_cameras_go_to_two_compliant_sites_and_move_with_the_port(rt: Runtime, session: Session) -> None:
     _seed(rt, session)
     assert session.scalars(select(Camera).where(Camera.stream_url != "")).all() == []  # seeded: nothing to record
-    attached = demo.attach_sim_cameras(session, URLS)
+    attached = demo_sim.attach_sim_cameras(session, URLS)
     assert [a.url for a in attached] == URLS
     assert len({a.site_code for a in attached}) == 2
     sites = session.scalars(select(Site).where(Site.code.in_({a.site_code for a in attached}))).all()
@@ -42,13 +43,13 @@ def test_sim_cameras_go_to_two_compliant_sites_and_move_with_the_port(rt: Runtim
     assert {(c.codec, c.width, c.height) for c in recorded} == {("h264", 1920, 1080)}
     assert session.scalars(select(AuditEntry.reason).where(AuditEntry.action == "camera.update")).all()
     assert set(session.scalars(select(AuditEntry.reason).where(AuditEntry.action == "camera.update"))) == {
-        demo.SIM_REASON}
+        demo_sim.SIM_REASON}
 
     moved = [u.replace("5554", "6554") for u in URLS]
-    again = demo.attach_sim_cameras(session, moved)
+    again = demo_sim.attach_sim_cameras(session, moved)
     assert [(a.site_code, a.camera) for a in again] == [(a.site_code, a.camera) for a in attached]
     assert sorted(session.scalars(select(Camera.stream_url).where(Camera.stream_url != ""))) == moved
-    assert demo.detach_sim_cameras(session) == 4
+    assert demo_sim.detach_sim_cameras(session) == 4
     assert session.scalars(select(Camera).where(Camera.stream_url != "")).all() == []
 
 

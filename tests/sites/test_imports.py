@@ -14,12 +14,17 @@ from typer.testing import CliRunner
 
 from kgys.accounts import service as account_service
 from kgys.accounts.actor import Actor
+from kgys.accounts.models import Jurisdiction
+from kgys.audit.mechanism import set_actor
 from kgys.cameras.models import Camera, Recorder
+from kgys.demo import names as demo_names
 from kgys.errors import PermissionDenied, ValidationFailed
 from kgys.runtime import Runtime
 from kgys.sites import imports
+from kgys.sites import service as site_service
 from kgys.sites.import_parse import fold, parse
 from kgys.sites.models import RolloutEvent, Site
+from kgys.sites.schemas import JurisdictionCreate
 from tests import factories
 
 SITES_CSV = (
@@ -291,8 +296,6 @@ def test_errors_are_capped_but_counted(session: Session, rt: Runtime) -> None:
 
 @pytest.mark.usefixtures("tree")
 def test_ambiguous_district_name_needs_the_province(session: Session, rt: Runtime) -> None:
-    from kgys.accounts.models import Jurisdiction
-
     province = session.scalar(select(Jurisdiction).where(Jurisdiction.code == "TR-98"))
     assert province is not None
     session.add(Jurisdiction(code="TR-98-M", name="Merkez", kind="district", parent_id=province.id,
@@ -372,20 +375,14 @@ def test_missing_row_permission_is_a_row_error(session: Session, rt: Runtime) ->
 
 
 def test_sample_files_import_into_the_demo_tree(session: Session, rt: Runtime) -> None:
-    from kgys import demo
-    from kgys.accounts.models import Jurisdiction
-    from kgys.audit.mechanism import set_actor
-    from kgys.sites import service as site_service
-    from kgys.sites.schemas import JurisdictionCreate
-
     actor = factories.admin()
     set_actor(session, actor)
     session.add(Jurisdiction(code="TR", name="Türkiye", kind="country", path="/TR/"))
     session.flush()
-    for code, (name, _lat, _lon) in demo.PROVINCES.items():
+    for code, (name, _lat, _lon) in demo_names.PROVINCES.items():
         site_service.create_jurisdiction(session=session, actor=actor, data=JurisdictionCreate(
             code=code, name=name, kind="province", parent="TR"))
-    for code, parent, name, *_rest in demo.DISTRICTS:
+    for code, parent, name, *_rest in demo_names.DISTRICTS:
         site_service.create_jurisdiction(session=session, actor=actor, data=JurisdictionCreate(
             code=code, name=name, kind="district", parent=parent))
     samples = Path(__file__).resolve().parents[2] / "docs" / "samples"

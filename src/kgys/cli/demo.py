@@ -33,6 +33,7 @@ from rich.table import Table
 from kgys import demo as demo_data
 from kgys.cli.common import STATE, console, err_console, exit_on_error, settings
 from kgys.config import Settings
+from kgys.demo import sim as demo_sim
 from kgys.errors import KgysError
 from kgys.runtime import Runtime, make_runtime
 
@@ -153,7 +154,7 @@ def stop_children(children: list[Child]) -> None:
         console.print(f"stopped {child.name} (pid {child.proc.pid})")
 
 
-def _start_cameras(rt: Runtime, children: list[Child]) -> list[demo_data.SimCamera]:
+def _start_cameras(rt: Runtime, children: list[Child]) -> list[demo_sim.SimCamera]:
     """Start the simulated cameras and point demo cameras at them; [] (and a message) when that cannot be."""
     from kgys.sim.cameras import DEBIAN_PACKAGES, SYSTEM_PYTHON, ensure_clip
 
@@ -178,18 +179,18 @@ def _start_cameras(rt: Runtime, children: list[Child]) -> list[demo_data.SimCame
                           "the demo runs without cameras.[/]")
         return []
     with rt.sessions.begin() as session:
-        return demo_data.attach_sim_cameras(session, [f"rtsp://127.0.0.1:{port}/cam{n}"
+        return demo_sim.attach_sim_cameras(session, [f"rtsp://127.0.0.1:{port}/cam{n}"
                                                       for n in range(1, SIM_CAMERAS + 1)])
 
 
-def start_workers(rt: Runtime, cameras: bool) -> tuple[list[Child], list[demo_data.SimCamera]]:
+def start_workers(rt: Runtime, cameras: bool) -> tuple[list[Child], list[demo_sim.SimCamera]]:
     """Start the simulated cameras (unless ``cameras`` is off), the recorder and the jobs worker."""
     children: list[Child] = []
     try:
         sims = _start_cameras(rt, children) if cameras else []
         if not sims:
             with rt.sessions.begin() as session:
-                demo_data.detach_sim_cameras(session)
+                demo_sim.detach_sim_cameras(session)
             stop_children([c for c in children if c.name == "sim"])
             children = [c for c in children if c.name != "sim"]
         else:
@@ -225,7 +226,7 @@ class _Server(uvicorn.Server):
         yield
 
 
-def _print_workers(children: list[Child], sims: list[demo_data.SimCamera], s: Settings) -> None:
+def _print_workers(children: list[Child], sims: list[demo_sim.SimCamera], s: Settings) -> None:
     if sims:
         table = Table(title="Simulated cameras, recorded 24/7")
         for header in ("site", "camera", "stream"):

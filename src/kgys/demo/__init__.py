@@ -3,8 +3,8 @@ per role, written through the services so that every row is audited.
 
 Everything is drawn from ``random.Random(seed)``, so the same seed and the same day give the same data.
 Seeding twice is harmless: when the demo province already exists nothing is added and the existing
-logins are returned. :func:`attach_sim_cameras` points a few cameras of two compliant sites at the
-simulated RTSP cameras of the running demo, so that they are recorded.
+logins are returned. :mod:`kgys.demo.names` holds the places and the words names are drawn from;
+:mod:`kgys.demo.sim` points a few demo cameras at the simulated streams of the running demo.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import math
 import random
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -25,12 +24,34 @@ from kgys.accounts.actor import Actor, system_actor
 from kgys.accounts.models import Jurisdiction, User
 from kgys.accounts.permissions import Role
 from kgys.audit import service as audit_service
-from kgys.audit.mechanism import acting_as, set_actor
+from kgys.audit.mechanism import set_actor
 from kgys.cameras import service as camera_service
-from kgys.cameras.models import Camera
 from kgys.cameras.schemas import CameraIn, CredentialsIn, RecorderIn
 from kgys.cameras.secrets import CredentialBox
 from kgys.config import Settings
+from kgys.demo.names import (
+    CAMERA_SLOTS,
+    COUNTRY,
+    DISTRICTS,
+    FAILURES,
+    FIELD_UNIT_DISTRICT,
+    FIRST_NAMES,
+    HIGH_KINDS,
+    KINDER_STEMS,
+    LAST_NAMES,
+    NEIGHBOURHOODS,
+    NOTES,
+    OTHER_KINDS,
+    POINT_KINDS,
+    POINT_STEMS,
+    PROVINCE,
+    PROVINCES,
+    STATUS_WEIGHTS,
+    STEMS,
+    STREETS,
+    STUDENTS,
+    TYPE_WEIGHTS,
+)
 from kgys.sites import service as site_service
 from kgys.sites.models import Commission, Site
 from kgys.sites.rollout import ORDER, RolloutStatus, SiteType
@@ -38,80 +59,7 @@ from kgys.sites.schemas import JurisdictionCreate, RolloutChange, SiteCreate
 
 log = logging.getLogger(__name__)
 
-COUNTRY = ("TR", "Türkiye")
-PROVINCE = "TR-99"
-OTHER_PROVINCE = "TR-98"
-# code, name, latitude, longitude, share of the province's sites
-PROVINCES: dict[str, tuple[str, float, float]] = {
-    PROVINCE: ("Deneme İli", 39.90, 32.80),
-    OTHER_PROVINCE: ("Örnek İli", 40.62, 33.62),
-}
-DISTRICTS: tuple[tuple[str, str, str, float, float, float], ...] = (
-    ("TR-99-01", PROVINCE, "Merkez", 39.905, 32.805, 0.26),
-    ("TR-99-02", PROVINCE, "Yenişehir", 39.985, 32.690, 0.16),
-    ("TR-99-03", PROVINCE, "Sahilköy", 39.790, 32.955, 0.13),
-    ("TR-99-04", PROVINCE, "Dağbaşı", 40.060, 32.930, 0.11),
-    ("TR-99-05", PROVINCE, "Ovacık", 39.760, 32.620, 0.12),
-    ("TR-99-06", PROVINCE, "Gölyaka", 39.860, 33.080, 0.10),
-    ("TR-98-01", OTHER_PROVINCE, "Kuzeykent", 40.660, 33.600, 0.07),
-    ("TR-98-02", OTHER_PROVINCE, "Güneyova", 40.560, 33.680, 0.05),
-)
-FIELD_UNIT_DISTRICT = "TR-99-01"
 DEMO_REASON = "demo data"
-
-TYPE_WEIGHTS: dict[SiteType, int] = {
-    SiteType.KINDERGARTEN: 14, SiteType.PRIMARY_SCHOOL: 24, SiteType.MIDDLE_SCHOOL: 20,
-    SiteType.HIGH_SCHOOL: 17, SiteType.COLLEGE: 6, SiteType.MUNICIPAL_POINT: 13, SiteType.OTHER: 6,
-}
-STUDENTS: dict[SiteType, tuple[int, int]] = {
-    SiteType.KINDERGARTEN: (35, 180), SiteType.PRIMARY_SCHOOL: (140, 900), SiteType.MIDDLE_SCHOOL: (180, 1000),
-    SiteType.HIGH_SCHOOL: (250, 1500), SiteType.COLLEGE: (400, 3500),
-}
-STEMS = (
-    "Atatürk", "Cumhuriyet", "İstiklal", "Gazi", "Mehmet Akif Ersoy", "Fatih", "Yunus Emre", "Mimar Sinan",
-    "Barbaros", "Namık Kemal", "Ziya Gökalp", "Mevlana", "Kazım Karabekir", "Piri Reis", "Cahit Arf",
-    "Aziz Sancar", "Fevzi Çakmak", "29 Ekim", "23 Nisan", "Zafer", "Kurtuluş", "Sakarya", "Dumlupınar",
-    "Malazgirt", "İnönü", "Akşemsettin", "Ulubatlı Hasan", "Nene Hatun", "Halide Edip Adıvar",
-    "Sabiha Gökçen", "Karacaoğlan", "Aşık Veysel", "Nasreddin Hoca", "Barış", "Bahçelievler", "Yıldız",
-    "Yeşilyurt", "Çamlıca", "Pınarbaşı", "Hürriyet", "Şehitler", "Ertuğrul Gazi", "Osman Hamdi Bey",
-    "Gazi Osman Paşa", "Necip Fazıl", "Cemil Meriç", "Âşık Seyrani", "Hacı Bayram", "Kanuni", "Orhan Veli",
-)
-KINDER_STEMS = ("Papatya", "Gökkuşağı", "Lale", "Menekşe", "Minik Eller", "Mavi Kuş", "Çiçek", "Ayçiçeği",
-                "Kardelen", "Gelincik", "Serçe", "Neşeli Adımlar")
-POINT_STEMS = ("Cumhuriyet", "Atatürk", "Hükümet", "Belediye", "Zafer", "İstasyon", "Çarşı", "Sahil",
-               "Millet", "Gençlik", "Çınar", "Pazar")
-POINT_KINDS = ("Meydanı", "Parkı", "Kavşağı", "Otogarı", "Köprüsü", "Caddesi Girişi", "Pazar Yeri")
-OTHER_KINDS = ("Gençlik Merkezi", "Spor Salonu", "Halk Kütüphanesi", "Kültür Merkezi", "Halk Eğitim Merkezi",
-               "Rehberlik ve Araştırma Merkezi")
-HIGH_KINDS = ("Anadolu Lisesi", "Anadolu Lisesi", "Mesleki ve Teknik Anadolu Lisesi", "Fen Lisesi",
-              "Anadolu İmam Hatip Lisesi", "Sosyal Bilimler Lisesi")
-STREETS = ("Gül", "Lale", "Çınar", "Okul", "Ihlamur", "Atatürk", "İnönü", "Menekşe", "Karanfil", "Söğüt",
-           "Çamlık", "Pınar", "Bağlar", "Yavuz Selim", "Kardelen", "Zambak")
-NEIGHBOURHOODS = ("Cumhuriyet", "Yeni", "Fatih", "Hürriyet", "Bahçelievler", "Esentepe", "Kocatepe",
-                  "Yıldıztepe", "Sağlık", "İstasyon", "Kale", "Çamlıbel", "Gazi", "Yunus Emre")
-FIRST_NAMES = ("Ahmet", "Mehmet", "Ayşe", "Fatma", "Mustafa", "Zeynep", "Emine", "Ali", "Hüseyin", "Elif",
-               "Hasan", "Merve", "İbrahim", "Hatice", "Murat", "Selin", "Kemal", "Gülşen", "Osman", "Derya")
-LAST_NAMES = ("Yılmaz", "Kaya", "Demir", "Şahin", "Çelik", "Yıldız", "Yıldırım", "Öztürk", "Aydın",
-              "Özdemir", "Arslan", "Doğan", "Kılıç", "Aslan", "Çetin", "Kara", "Koç", "Kurt", "Özkan", "Polat")
-NOTES: dict[str, str] = {
-    "planned": "Keşif yapıldı, ihtiyaç listesi hazırlandı.",
-    "tendered": "İhale ilanı yayımlandı.",
-    "contracted": "Sözleşme imzalandı.",
-    "installed": "Kurulum tamamlandı.",
-    "integrated": "Emniyet izleme merkezine bağlantı kuruldu.",
-    "verified": "Komisyon yerinde denetledi; asgari şartlar sağlanıyor.",
-}
-STATUS_WEIGHTS = (17, 14, 11, 12, 14, 12, 20)  # none … verified
-# camera name, position; the first two cover the front
-CAMERA_SLOTS = (
-    ("Ana Giriş", "entrance"), ("Cadde Önü", "street_front"), ("Bahçe", "yard"), ("Çevre Kuzey", "perimeter"),
-    ("Çevre Güney", "perimeter"), ("Koridor Zemin Kat", "corridor"), ("Koridor 1. Kat", "corridor"),
-    ("Otopark", "parking"), ("Arka Bahçe", "yard"), ("Spor Salonu", "other"), ("Yan Giriş", "entrance"),
-    ("Kantin", "other"),
-)
-FAILURES = ("camera_1mp", "nvr_8_channels", "no_remote_viewing", "short_storage", "no_front_coverage",
-            "no_night_vision", "no_poe", "short_retention")
-
 
 @dataclass(frozen=True)
 class DemoLogin:
@@ -425,81 +373,3 @@ def _existing_logins(session: Session, settings: Settings) -> DemoLogins:
         logins.append(DemoLogin(user.username, user.role, ", ".join(parts), demo_password(acc.username), secret))
     total = session.scalar(select(func.count(Site.id))) or 0
     return DemoLogins(logins=tuple(logins), created=False, sites=int(total))
-
-
-@dataclass(frozen=True)
-class SimCamera:
-    """A demo camera recorded from a simulated stream."""
-
-    site_code: str
-    site_name: str
-    camera: str
-    url: str
-
-
-SIM_REASON = "demo: simulated camera stream"
-_SEEDED_URL = re.compile(r"^rtsp://10\.\d+\.\d+\.10:554/Streaming/Channels/\d+$")
-_SIM_URL = re.compile(r"^rtsp://127\.0\.0\.1:\d+/cam\d+$")
-
-
-def _sim_sites(session: Session, want: int) -> list[Site]:
-    """Compliant sites of the central district (schools first), then any site with cameras."""
-    base = (select(Site).join(Camera, Camera.site_id == Site.id).where(Camera.enabled.is_(True))
-            .group_by(Site.id).having(func.count(Camera.id) >= 2))
-    order = (Site.priority, Site.code)
-    chosen: list[Site] = []
-    for stmt in (base.where(Site.compliance_status == "compliant",
-                            Site.jurisdiction_path.like(f"%/{FIELD_UNIT_DISTRICT}/"),
-                            Site.type.not_in([SiteType.MUNICIPAL_POINT.value, SiteType.OTHER.value])),
-                 base.where(Site.compliance_status == "compliant",
-                            Site.jurisdiction_path.like(f"%/{FIELD_UNIT_DISTRICT}/")),
-                 base.where(Site.compliance_status == "compliant"), base):
-        for site in session.scalars(stmt.order_by(*order).limit(want)):
-            if site not in chosen and len(chosen) < want:
-                chosen.append(site)
-    return chosen
-
-
-def attach_sim_cameras(session: Session, urls: Sequence[str], *, per_site: int = 2) -> list[SimCamera]:
-    """Point cameras of a few demo sites at ``urls`` (``per_site`` each), declared 1920×1080 H.264; audited.
-
-    Cameras still carrying a stream address of an earlier run, or of older demo data, lose it, so the
-    recorder records exactly the simulated streams. Returns which camera records which stream.
-    """
-    actor = system_actor("demo")
-    if not urls:
-        detach_sim_cameras(session)
-        return []
-    sites = _sim_sites(session, -(-len(urls) // per_site))
-    targets: list[tuple[Site, Camera]] = []
-    for site in sites:
-        cams = session.scalars(select(Camera).where(Camera.site_id == site.id, Camera.enabled.is_(True))
-                               .order_by(Camera.id).limit(per_site)).all()
-        targets.extend((site, cam) for cam in cams)
-    targets = targets[:len(urls)]
-    keep = {cam.id for _site, cam in targets}
-    out: list[SimCamera] = []
-    with acting_as(session, actor, reason=SIM_REASON):
-        for cam in session.scalars(select(Camera).where(Camera.stream_url != "", Camera.id.not_in(keep or {0}))):
-            if _SEEDED_URL.match(cam.stream_url) or _SIM_URL.match(cam.stream_url):
-                cam.stream_url = ""
-        for (site, cam), url in zip(targets, urls, strict=False):
-            if (cam.stream_url, cam.codec, cam.width, cam.height) != (url, "h264", 1920, 1080):
-                cam.stream_url, cam.codec, cam.width, cam.height = url, "h264", 1920, 1080
-            out.append(SimCamera(site.code, site.name, cam.name, url))
-        session.flush()
-        for site in sites:
-            camera_service.refresh_compliance(session=session, site=site)
-    return out
-
-
-def detach_sim_cameras(session: Session) -> int:
-    """Remove the simulated stream addresses (a demo without cameras records nothing); audited."""
-    count = 0
-    with acting_as(session, system_actor("demo"), reason=SIM_REASON):
-        for cam in session.scalars(select(Camera).where(Camera.stream_url != "")):
-            if _SIM_URL.match(cam.stream_url) or _SEEDED_URL.match(cam.stream_url):
-                cam.stream_url = ""
-                count += 1
-        session.flush()
-    return count
