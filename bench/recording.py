@@ -292,8 +292,8 @@ def phase_kgys(db: common.BenchDb, *, sim_pid: int, cameras: int, warmup: float,
     began = datetime.now(UTC)
     cmd = [str(KGYS), "worker", "recorder"]
     if profile is not None:
-        cmd = [sys.executable, "-m", "cProfile", "-o", str(profile), "-m", "kgys", "worker", "recorder"]
-    proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=log,
+        cmd = [sys.executable, "-m", "bench.profiled", str(profile), "worker", "recorder"]
+    proc = subprocess.Popen(cmd, env=env, cwd=common.ROOT, stdin=subprocess.DEVNULL, stdout=log,
                             stderr=subprocess.STDOUT, start_new_session=True)
     try:
         ph = measure("kgys", sim_pid=sim_pid, sample=lambda: sample_tree(proc.pid),
@@ -419,7 +419,8 @@ def main() -> None:
     p.add_argument("--minutes", type=float, default=10.0, help="length of each phase (default 10)")
     p.add_argument("--warmup", type=float, default=20.0, help="seconds before the measured window starts")
     p.add_argument("--profile", type=Path, default=None,
-                   help="run the recorder worker under cProfile and write its statistics to this file")
+                   help="run the recorder worker under cProfile (every thread, in CPU time: bench/profiled.py) "
+                        "and write its statistics to this file")
     p.add_argument("--clip-dir", type=Path, default=None,
                    help="keep the generated test clip here between runs (default: the throwaway directory)")
     args = p.parse_args()

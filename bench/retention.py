@@ -168,7 +168,7 @@ def run_phase(kind: str, name: str, *, cameras: int, hours: float, backlog: floa
         if name == "kgys":
             cmd = [str(KGYS), "worker", "jobs"]
             if profile is not None:
-                cmd = [sys.executable, "-m", "cProfile", "-o", str(profile), "-m", "kgys", "worker", "jobs"]
+                cmd = [sys.executable, "-m", "bench.profiled", str(profile), "worker", "jobs"]
         else:
             cmd = [sys.executable, "-m", "bench.retention", "--bare-loop", db.url, str(db.data_dir / "recordings"),
                    str(policy.total_seconds()), str(interval)]
@@ -257,7 +257,8 @@ def main() -> None:
     p.add_argument("--minutes", type=float, default=5.0, help="length of each phase (default 5)")
     p.add_argument("--file-kib", type=int, default=64, help="size of each expiring segment file (default 64 KiB)")
     p.add_argument("--profile", type=Path, default=None,
-                   help="run the jobs worker under cProfile and write its statistics to this file")
+                   help="run the jobs worker under cProfile (every thread, in CPU time: bench/profiled.py) "
+                        "and write its statistics to this file")
     args = p.parse_args()
     if args.engine == "both":
         p.error("--engine: choose sqlite or postgresql")

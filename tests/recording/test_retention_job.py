@@ -264,6 +264,19 @@ def test_a_site_policy_overrides_the_default(world: World) -> None:
     assert [d.camera_id for d in world.destructions()] == [a[0].camera_id, b[0].camera_id]
 
 
+def test_a_site_policy_shorter_than_the_default_deletes_sooner(world: World) -> None:
+    world.session.add(RetentionPolicy(site_id=world.b.id, days=7, min_days=7))
+    world.session.flush()
+    a = world.record("a1", T0, n=1)
+    b = world.record("b1", T0, n=2)
+    world.clock.now = T0 + 7 * DAY + 15 * SEC  # b's segments end 10 s and 20 s after T0
+    world.job().run_once()
+    assert world.remaining() == {a[0].id, b[1].id}
+    world.clock.now += 10 * SEC
+    world.job().run_once()
+    assert world.remaining() == {a[0].id}
+
+
 def test_central_default_is_ten_days(world: World) -> None:
     world.record("a1", T0, n=1)
     world.clock.now = T0 + 10 * DAY + 10 * SEC

@@ -41,7 +41,7 @@ from kgys.cameras.models import Camera
 from kgys.db import transaction, utcnow
 from kgys.recording import gaps as rules
 from kgys.recording import heartbeat, index, retention_job
-from kgys.recording.models import CameraHealth, RecordingAlert
+from kgys.recording.models import CameraHealth, Gap, RecordingAlert
 from kgys.runtime import Runtime
 from kgys.sites.models import Site
 
@@ -176,8 +176,9 @@ def check_recorder(session: Session, *, beat: heartbeat.Beat | None, now: dateti
     else:
         detail = f"the recorder worker (pid {beat.pid}) has not reported since {beat.at.isoformat()}"
     opened: list[int] = []
+    gapped = set(session.scalars(select(Gap.camera_id).where(Gap.end.is_(None))))  # one query, not one a camera
     for cam_id, site_id in cameras:
-        if index.open_gap_of(session, cam_id) is not None:
+        if cam_id in gapped:
             continue
         last = index.last_segment(session, cam_id)
         start = last.end if last is not None else (beat.at if beat is not None else now)

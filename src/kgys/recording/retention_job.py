@@ -126,7 +126,12 @@ def site_policies(session: Session) -> dict[int, Policy]:
 
 def _older_than(now: datetime, overrides: Mapping[int, Policy], default: Policy,
                 period: Callable[[Policy], timedelta]) -> ColumnElement[bool]:
-    """Segments whose end is at least ``period(policy)`` before ``now``, each by its own site's policy."""
+    """Segments whose end is at least ``period(policy)`` before ``now``, each by its own site's policy.
+
+    Also bounds the start by the shortest period (a segment starts before it ends): the scans that take the
+    oldest segments first walk the start index and stop there, instead of reading every later row when
+    fewer than a batch have expired.
+    """
     by_period: dict[timedelta, list[int]] = {}
     for site_id, policy in overrides.items():
         by_period.setdefault(period(policy), []).append(site_id)
@@ -135,7 +140,8 @@ def _older_than(now: datetime, overrides: Mapping[int, Policy], default: Policy,
     if overrides:
         default_part = and_(default_part, Segment.site_id.not_in(sorted(overrides)))
     parts.append(default_part)
-    return or_(*parts)
+    shortest = min([period(default), *by_period])
+    return and_(Segment.start <= now - shortest, or_(*parts))
 
 
 def _held(now: datetime) -> ColumnElement[bool]:

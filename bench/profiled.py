@@ -1,0 +1,65 @@
+"""Run a ``kgys`` command with every thread it starts under cProfile, timed in the thread's own CPU time, and
+write the merged statistics when it ends::
+
+    python -m bench.profiled OUT worker jobs
+
+``python -m cProfile`` sees the main thread only, and in wall-clock time: a worker that waits on a lock or a
+timer most of the time shows its waits, not its work. Here each thread gets a profiler timed with
+``time.thread_time``, so the figures are the CPU each function cost. Read them with
+``python -c "import pstats; pstats.Stats('OUT').sort_stats('tottime').print_stats(30)"``.
+"""
+
+from __future__ import annotations
+
+import cProfile
+import pstats
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+
+def main() -> None:
+    """Profile ``kgys ARGS…`` and write the statistics of all its threads to OUT."""
+    if len(sys.argv) < 3:
+        raise SystemExit("usage: python -m bench.profiled OUT kgys-arguments…")
+    out, args = Path(sys.argv[1]), sys.argv[2:]
+    profiles: list[cProfile.Profile] = []
+    lock = threading.Lock()
+    thread_run = threading.Thread.run
+
+    def run(self: threading.Thread) -> None:
+        prof = cProfile.Profile(time.thread_time)
+        with lock:
+            profiles.append(prof)
+        prof.enable()
+        try:
+            thread_run(self)
+        finally:
+            prof.disable()
+
+    threading.Thread.run = run  # type: ignore[method-assign]
+    sys.argv = ["kgys", *args]
+    from kgys.cli.main import main as kgys_main
+
+    own = cProfile.Profile(time.thread_time)
+    code: Any = 0
+    own.enable()
+    try:
+        kgys_main()
+    except SystemExit as exc:
+        code = exc.code
+    finally:
+        own.disable()
+        with lock:
+            stats = pstats.Stats(own)
+            for prof in profiles:
+                stats.add(prof)
+        stats.dump_stats(str(out))
+        print(f"profile of {len(profiles) + 1} thread(s) written to {out}", file=sys.stderr)
+    raise SystemExit(code)
+
+
+if __name__ == "__main__":
+    main()
