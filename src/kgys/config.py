@@ -33,7 +33,24 @@ class DatabaseSettings(BaseModel):
         "PostgreSQL: postgresql+psycopg://user@host/db",
     )
     echo: bool = Field(default=False, description="Log every SQL statement.")
-    pool_size: int = Field(default=10, ge=1, description="Connections kept open (PostgreSQL).")
+    pool_size: int = Field(
+        default=10, ge=1,
+        description="Connections kept open; raised to the server's worker threads + 4 when lower.",
+    )
+    max_overflow: int = Field(default=10, ge=0, description="Connections opened beyond the pool under load.")
+    pool_timeout: float = Field(
+        default=10.0, gt=0, description="Seconds a unit of work waits for a connection before it is busy (503)."
+    )
+    schema_wait_seconds: float = Field(
+        default=30.0, ge=0,
+        description="How long a worker or command waits at start for `kgys db upgrade` (or a starting server) "
+        "to bring the schema to its revision before it refuses to run.",
+    )
+    busy_seconds: float = Field(
+        default=10.0, gt=0,
+        description="SQLite: seconds a writer waits for the write lock (in this process and across processes) "
+        "before it is busy (503 for a request; workers retry).",
+    )
 
 
 class SecuritySettings(BaseModel):
@@ -79,6 +96,18 @@ class WebSettings(BaseModel):
         default=False, description="Use the browser's Accept-Language when the user has not chosen a language."
     )
     max_upload_mb: float = Field(default=20.0, gt=0, description="Largest import file accepted.")
+    threads: int = Field(
+        default=24, ge=1, le=512,
+        description="Worker threads that run requests; the database pool is sized to match.",
+    )
+    max_in_flight: int = Field(
+        default=96, ge=1,
+        description="Requests handled or waiting for a thread at once; one more waits for a place.",
+    )
+    queue_seconds: float = Field(
+        default=10.0, gt=0,
+        description="How long a request waits for a place before it is answered 503 with Retry-After.",
+    )
 
 
 class RolloutSettings(BaseModel):

@@ -16,7 +16,7 @@ from kgys.audit.signing import Signer, load_or_create_signer
 from kgys.cameras.models import Camera, Recorder
 from kgys.cameras.secrets import CredentialBox, load_or_create_box
 from kgys.config import Settings
-from kgys.db import make_engine, writer_engine
+from kgys.db import make_engine, make_session_factory
 from kgys.errors import ConfigurationError
 
 log = logging.getLogger(__name__)
@@ -64,23 +64,18 @@ def _refuse_lost_keys(engine: Engine, settings: Settings) -> None:
 
 def make_runtime(settings: Settings, *, upgrade: bool = False, engine: Engine | None = None,
                  create_keys: bool = True) -> Runtime:
-    """Build the runtime; with ``upgrade`` bring the schema to the newest revision first."""
+    """Build the runtime; with ``upgrade`` bring the schema to the newest revision first (under the migration
+    lock), otherwise wait a bounded time for it to get there."""
     engine = engine or make_engine(settings)
     if upgrade:
         migrate.upgrade(engine)
     else:
-        have, want = migrate.current(engine), migrate.head(engine)
-        if have != want:
-            raise ConfigurationError(
-                f"the database schema is at revision {have or '(empty)'} but this kgys needs {want}; "
-                "run `kgys db upgrade` first"
-            )
+        migrate.wait_for_schema(engine, timeout=settings.database.schema_wait_seconds)
     mechanism.install(Session)
     _refuse_lost_keys(engine, settings)
     signer = load_or_create_signer(settings.audit_key_path, create=create_keys)
     box = load_or_create_box(settings.credentials_key_path, create=create_keys)
-    sessions = sessionmaker(
-        bind=writer_engine(engine), expire_on_commit=False,
-        info={SIGNER_KEY: signer, CHECKPOINT_EVERY_KEY: settings.audit.checkpoint_every_entries},
+    sessions = make_session_factory(
+        engine, info={SIGNER_KEY: signer, CHECKPOINT_EVERY_KEY: settings.audit.checkpoint_every_entries},
     )
     return Runtime(settings=settings, engine=engine, sessions=sessions, signer=signer, box=box)

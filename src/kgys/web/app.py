@@ -19,6 +19,7 @@ from kgys import __version__
 from kgys.audit import service as audit_service
 from kgys.errors import (
     AuthenticationError,
+    Busy,
     Conflict,
     KgysError,
     NotFound,
@@ -27,6 +28,7 @@ from kgys.errors import (
 )
 from kgys.runtime import Runtime
 from kgys.web import i18n
+from kgys.web.admission import Admission, size_thread_pool
 from kgys.web.deps import LANG_COOKIE, Principal, optional_principal
 from kgys.web.render import render
 from kgys.web.templating import make_templates
@@ -41,6 +43,7 @@ STATUS = {
     AuthenticationError: 401,
     ValidationFailed: 422,
     Conflict: 409,
+    Busy: 503,
 }
 
 
@@ -101,6 +104,7 @@ def create_app(rt: Runtime, *, checkpoint_timer: bool = True) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        size_thread_pool(rt.settings.web.threads)
         task = asyncio.create_task(_checkpoint_timer(rt)) if checkpoint_timer else None
         try:
             yield
@@ -155,12 +159,16 @@ def create_app(rt: Runtime, *, checkpoint_timer: bool = True) -> FastAPI:
     async def kgys_error(request: Request, exc: KgysError) -> Response:
         status = _status_for(exc)
         fields = [e.as_dict() for e in exc.errors] if isinstance(exc, ValidationFailed) else None
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Busy) else {}
         if _wants_json(request):
-            headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+            if status == 401:
+                headers["WWW-Authenticate"] = "Bearer"
             return JSONResponse(error_body(type(exc).__name__, exc.message, fields), status_code=status,
                                 headers=headers)
         if status == 401:
             return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        if isinstance(exc, Busy):  # no second trip to a busy database for the page's menu
+            return JSONResponse(error_body("Busy", exc.message), status_code=503, headers=headers)
         return await _html_error(request, status, exc.message, fields or [])
 
     @app.exception_handler(RequestValidationError)
@@ -189,6 +197,8 @@ def create_app(rt: Runtime, *, checkpoint_timer: bool = True) -> FastAPI:
     from kgys.web.routes import include_routes
 
     include_routes(app)
+    app.add_middleware(Admission, max_in_flight=rt.settings.web.max_in_flight,  # outermost: sheds before work
+                       queue_seconds=rt.settings.web.queue_seconds)
     return app
 
 
