@@ -14,6 +14,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -135,7 +136,7 @@ def test_start_together_then_stop_and_start_again(kind: str, sim_h264: SimCamera
             procs.start()
             wait_for(f"the server after {how}", procs.healthy, START)
             wait_for(f"every camera recording again after {how}",
-                     lambda: procs.alive() and recorded_since(settings, cams, since, 2), START)
+                     partial(lambda t: procs.alive() and recorded_since(settings, cams, t, 2), since), START)
         procs.stop("term")
         for name in procs.procs:
             assert "database is locked" not in procs.log(name), procs.log(name)[-3000:]
