@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from kgys.accounts.permissions import Perm
 from kgys.audit import service as audit_service
-from kgys.audit.verify import VerifyReport
+from kgys.audit.checkpoints import TailPolicy
+from kgys.audit.report import VerifyReport
 from kgys.errors import NotFound
 from kgys.web import i18n
 from kgys.web.deps import DB, CurrentPrincipal, Principal, runtime
@@ -82,5 +83,6 @@ def audit_verify_page(request: Request) -> Response:
 def audit_verify(request: Request, session: DB, p: CurrentPrincipal) -> Response:
     """Recompute the whole hash chain and check the signed checkpoints now."""
     report = audit_service.verify_log(session=session, actor=p.actor, public_key=runtime(request).signer.public,
+                                      tail=TailPolicy.from_settings(runtime(request).settings.audit),
                                       stop_at_first=False)
     return _page(request, session, p, report=report)
