@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from kgys.accounts.permissions import Perm
 from kgys.audit import service as audit_service
+from kgys.audit import witness as witness_mod
 from kgys.audit.checkpoints import TailPolicy
 from kgys.audit.report import VerifyReport
 from kgys.errors import NotFound
@@ -43,7 +44,7 @@ def _summary(details: dict[str, Any]) -> str:
 
 
 def _page(request: Request, session: Session, p: Principal, *, report: VerifyReport | None = None,
-          status_code: int = 200) -> Response:
+          witnesses_owed: int | None = None, status_code: int = 200) -> Response:
     p.actor.require(Perm.AUDIT_READ)
     q = request.query_params
     raw = {k: q.get(k, "").strip()[:120] for k in FILTERS}
@@ -63,6 +64,7 @@ def _page(request: Request, session: Session, p: Principal, *, report: VerifyRep
         rows.append({"e": entry, "site": code, "summary": _summary(details)})
     return render(request, "audit.html", {
         "rows": rows, "filters": raw, "errors": errors, "can_verify": p.actor.scope.is_global, "report": report,
+        "witnesses_owed": witnesses_owed,
         **pager("/audit", raw, page=page, total=total, per_page=PER_PAGE),
     }, p, status_code=status_code if not errors else 422)
 
@@ -85,4 +87,5 @@ def audit_verify(request: Request, session: DB, p: CurrentPrincipal) -> Response
     report = audit_service.verify_log(session=session, actor=p.actor, public_key=runtime(request).signer.public,
                                       tail=TailPolicy.from_settings(runtime(request).settings.audit),
                                       stop_at_first=False)
-    return _page(request, session, p, report=report)
+    owed = witness_mod.pending_count(session) if runtime(request).settings.audit.witnesses else None
+    return _page(request, session, p, report=report, witnesses_owed=owed)
