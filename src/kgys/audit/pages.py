@@ -87,5 +87,6 @@ def audit_verify(request: Request, session: DB, p: CurrentPrincipal) -> Response
     report = audit_service.verify_log(session=session, actor=p.actor, public_key=runtime(request).signer.public,
                                       tail=TailPolicy.from_settings(runtime(request).settings.audit),
                                       stop_at_first=False)
-    owed = witness_mod.pending_count(session) if runtime(request).settings.audit.witnesses else None
+    configured = [w.name for w in runtime(request).settings.audit.witnesses]
+    owed = witness_mod.pending_count(session, configured) if configured else None
     return _page(request, session, p, report=report, witnesses_owed=owed)

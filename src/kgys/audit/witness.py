@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -229,7 +229,7 @@ def deliver_pending(*, sessions: sessionmaker[Session], witnesses: Mapping[str, 
     return report
 
 
-def pending_count(session: Session) -> int:
-    """Hand-overs still owed to witnesses."""
-    return int(session.scalar(select(func.count()).select_from(WitnessDelivery)
-                              .where(WitnessDelivery.delivered_at.is_(None))) or 0)
+def pending_count(session: Session, witnesses: Iterable[str]) -> int:
+    """Hand-overs still owed to the named witnesses (rows of witnesses no longer configured are left out)."""
+    return int(session.scalar(select(func.count()).select_from(WitnessDelivery).where(
+        WitnessDelivery.delivered_at.is_(None), WitnessDelivery.witness.in_(list(witnesses)))) or 0)
