@@ -165,13 +165,14 @@ def test_a_witness_that_is_down_gets_every_checkpoint_later_in_order(
                            .where(WitnessDelivery.delivered_at.is_(None)).order_by(WitnessDelivery.id)).all()
     assert [(s, a) for s, a, _e in owed] == [(first, 1), (second, 0)]
     assert "503" in (owed[0][2] or "")
-    assert witness_mod.pending_count(session, ["disk", "board"]) == 2
-    assert witness_mod.pending_count(session, ["disk"]) == 0  # a witness no longer configured is not counted
+    assert witness_mod.pending_count(session=session, witnesses=["disk", "board"]) == 2
+    # the board's records are not counted once the board is no longer configured
+    assert witness_mod.pending_count(session=session, witnesses=["disk"]) == 0
     clock.now = failed_at + timedelta(seconds=61)
     done = witness_mod.deliver_pending(sessions=rt.sessions, witnesses=witnesses, retry=retry, clock=clock)
     assert (done.delivered, done.failed) == (2, 0)
     assert [json.loads(r)["seq"] for r in board.records] == [first, second]
-    assert witness_mod.pending_count(session, ["disk", "board"]) == 0
+    assert witness_mod.pending_count(session=session, witnesses=["disk", "board"]) == 0
 
 
 def test_a_record_another_deliverer_holds_is_left_to_it(

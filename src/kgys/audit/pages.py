@@ -88,5 +88,5 @@ def audit_verify(request: Request, session: DB, p: CurrentPrincipal) -> Response
                                       tail=TailPolicy.from_settings(runtime(request).settings.audit),
                                       stop_at_first=False)
     configured = [w.name for w in runtime(request).settings.audit.witnesses]
-    owed = witness_mod.pending_count(session, configured) if configured else None
+    owed = witness_mod.pending_count(session=session, witnesses=configured) if configured else None
     return _page(request, session, p, report=report, witnesses_owed=owed)

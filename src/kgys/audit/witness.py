@@ -229,7 +229,7 @@ def deliver_pending(*, sessions: sessionmaker[Session], witnesses: Mapping[str, 
     return report
 
 
-def pending_count(session: Session, witnesses: Iterable[str]) -> int:
+def pending_count(*, session: Session, witnesses: Iterable[str]) -> int:
     """Hand-overs still owed to the named witnesses (rows of witnesses no longer configured are left out)."""
     return int(session.scalar(select(func.count()).select_from(WitnessDelivery).where(
         WitnessDelivery.delivered_at.is_(None), WitnessDelivery.witness.in_(list(witnesses)))) or 0)

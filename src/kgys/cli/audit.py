@@ -133,7 +133,7 @@ def checkpoint() -> None:
 def _deliver(sessions: sessionmaker[Session], audit: AuditSettings) -> int:
     report = audit_scheduled.deliver(sessions, audit)
     with transaction(sessions) as session:
-        owed = witness_mod.pending_count(session, [w.name for w in audit.witnesses])
+        owed = witness_mod.pending_count(session=session, witnesses=[w.name for w in audit.witnesses])
     console.print(f"handed {report.delivered} checkpoint record(s) to witnesses; {owed} still owed")
     for error in report.errors:
         err_console.print(f"[yellow]retrying later:[/] {error}")

@@ -9,7 +9,8 @@
   ``recording_stopped`` alert, and one critical ``recorder_down`` alert; the recorder's first new segment
   of each camera closes its gap, and a fresh heartbeat resolves the alert.
 - **Purge** of expired browser sessions and expired or revoked API tokens.
-- **Audit checkpoints**: the chain head is signed at start and every ``audit.checkpoint_every_minutes``.
+- **Audit checkpoints**: the chain head is signed at start, every ``audit.checkpoint_every_minutes`` and
+  when the worker stops.
 - **Audit witnesses**: signed checkpoints waiting in the outbox are handed to the configured witnesses
   every ``audit.witness_poll_seconds`` (:mod:`kgys.audit.witness`).
 - **Measured compliance**: sites whose cameras were measured since the last pass get their stored
@@ -262,4 +263,8 @@ def run(rt: Runtime, stop: threading.Event | None = None, *, recorder_timeout: f
     finally:
         stop.set()
         retention.join(timeout=30)
+        try:  # leave no unsigned tail behind a clean stop
+            audit_scheduled.sign_checkpoint(rt.sessions, rt.signer)
+        except Exception:
+            log.exception("audit checkpoint at shutdown failed")
         log.info("jobs stopped")
