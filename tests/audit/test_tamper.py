@@ -84,19 +84,19 @@ class Log:
                 conn.execute(text("UPDATE audit_entries SET reason=:r, prev_hash=:p, entry_hash=:h WHERE seq=:s"),
                              {"r": new[8], "p": new[13], "h": prev, "s": row[0]})
 
-    def forge_tail(self, count: int, *, age: timedelta = timedelta(0)) -> None:
-        """Append ``count`` entries with correct hashes (but nothing signed), ``age`` before the head's time."""
+    def forge_tail(self, count: int) -> None:
+        """Append ``count`` entries with correct hashes (but nothing signed), dated like the head."""
         with self.engine.begin() as conn:
             rows = list(stream_entries(conn))
             prev, seq = rows[-1][14], rows[-1][0]
             ts = datetime.fromisoformat(rows[-1][1]) if isinstance(rows[-1][1], str) else rows[-1][1]
             for _ in range(count):
                 seq += 1
-                row = (seq, ts - age, None, "mallory", "site.update", "site", "X", None, None, None, None, None,
+                row = (seq, ts, None, "mallory", "site.update", "site", "X", None, None, None, None, None,
                        "{}", prev, "")
                 h = chain_hash(prev, payload_of(row))
                 conn.execute(insert(AuditEntry), {
-                    "seq": seq, "ts": ts - age, "actor_id": None, "actor": "mallory", "action": "site.update",
+                    "seq": seq, "ts": ts, "actor_id": None, "actor": "mallory", "action": "site.update",
                     "object_type": "site", "object_id": "X", "details": "{}", "prev_hash": prev, "entry_hash": h})
                 prev = h
 
