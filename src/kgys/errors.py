@@ -10,7 +10,8 @@ Every domain raises one of these; the HTTP layer maps them to status codes and t
     ├── Conflict            – the object changed meanwhile or a natural key is taken (409)
     ├── Busy                – the database or the server is overloaded now; retry later (503, Retry-After)
     ├── ConfigurationError  – settings or key material are wrong (500 at start, never per request)
-    └── IntegrityFailure    – stored data does not verify (audit chain, hashes)
+    ├── IntegrityFailure    – stored data does not verify (audit chain, hashes)
+    └── Unavailable         – an outside service (an audit witness) failed or did not answer in time
 """
 
 from __future__ import annotations
@@ -61,6 +62,10 @@ class ConfigurationError(KgysError):
 
 class IntegrityFailure(KgysError):
     """Stored data does not verify."""
+
+
+class Unavailable(KgysError):
+    """An outside service (an audit witness) failed or did not answer in time; the caller retries later."""
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from kgys import migrate
 from kgys.audit import mechanism
 from kgys.audit.models import AuditCheckpoint
-from kgys.audit.service import CHECKPOINT_EVERY_KEY, SIGNER_KEY
+from kgys.audit.service import CHECKPOINT_EVERY_KEY, SIGNER_KEY, WITNESSES_KEY
 from kgys.audit.signing import Signer, load_or_create_signer
 from kgys.cameras.models import Camera, Recorder
 from kgys.cameras.secrets import CredentialBox, load_or_create_box
@@ -76,6 +76,7 @@ def make_runtime(settings: Settings, *, upgrade: bool = False, engine: Engine | 
     signer = load_or_create_signer(settings.audit_key_path, create=create_keys)
     box = load_or_create_box(settings.credentials_key_path, create=create_keys)
     sessions = make_session_factory(
-        engine, info={SIGNER_KEY: signer, CHECKPOINT_EVERY_KEY: settings.audit.checkpoint_every_entries},
+        engine, info={SIGNER_KEY: signer, CHECKPOINT_EVERY_KEY: settings.audit.checkpoint_every_entries,
+                      WITNESSES_KEY: tuple(w.name for w in settings.audit.witnesses)},
     )
     return Runtime(settings=settings, engine=engine, sessions=sessions, signer=signer, box=box)

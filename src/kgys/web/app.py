@@ -16,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kgys import __version__
-from kgys.audit import service as audit_service
+from kgys.audit import scheduled as audit_scheduled
 from kgys.errors import (
     AuthenticationError,
     Busy,
@@ -73,23 +73,6 @@ def _loc(loc: tuple[Any, ...] | list[Any], kind: str = "") -> str:
     return ".".join(parts) or "body"
 
 
-async def _checkpoint_timer(rt: Runtime) -> None:
-    interval = rt.settings.audit.checkpoint_every_minutes * 60
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            await asyncio.to_thread(_checkpoint_once, rt)
-        except Exception:  # keep the timer alive; the next tick retries
-            log.exception("audit checkpoint failed")
-
-
-def _checkpoint_once(rt: Runtime) -> None:
-    with rt.sessions.begin() as session:
-        seq = audit_service.checkpoint(session, rt.signer)
-        if seq:
-            log.info("audit checkpoint signed at entry %s", seq)
-
-
 def _principal_for_error(rt: Runtime, request: Request) -> Principal | None:
     """Who is looking at an error page, so it keeps the menu; None when that cannot be told."""
     try:
@@ -105,7 +88,7 @@ def create_app(rt: Runtime, *, checkpoint_timer: bool = True) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         size_thread_pool(rt.settings.web.threads)
-        task = asyncio.create_task(_checkpoint_timer(rt)) if checkpoint_timer else None
+        task = asyncio.create_task(audit_scheduled.run_in_server(rt)) if checkpoint_timer else None
         try:
             yield
         finally:
