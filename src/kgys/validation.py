@@ -9,8 +9,10 @@ Names and free text may hold any printable character in any script, tabs and lin
   text is displayed, so ``"Okul\\u202eIGEL"`` would show a different name from the one stored (the
   "Trojan Source" trick) — in an audit log or a camera name that is a way to mislead an operator.
 
-Use ``SafeText`` in a Pydantic model (``name: Annotated[SafeText, StringConstraints(max_length=200)]``);
-``unsafe_character`` is the same check as a pure function for code that reads text outside a model.
+In a Pydantic model use ``SafeText`` for a plain string, or put ``SafeChars`` *after* the string's
+constraints — ``Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), SafeChars]`` —
+so the constraints (stripping, lengths) still apply as string constraints. ``unsafe_character`` is the
+same check as a pure function for code that reads text outside a model (imports).
 """
 
 from __future__ import annotations
@@ -47,5 +49,8 @@ def _check(text: str) -> str:
     return text
 
 
-SafeText = Annotated[str, AfterValidator(_check)]
-"""A string without control or bidirectional formatting characters (tab and line breaks allowed)."""
+SafeChars = AfterValidator(_check)
+"""Refuses a string holding a control or bidirectional formatting character (tab and line breaks allowed)."""
+
+SafeText = Annotated[str, SafeChars]
+"""A string without control or bidirectional formatting characters."""

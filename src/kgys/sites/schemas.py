@@ -8,14 +8,14 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
 from kgys.sites.rollout import RolloutStatus, SiteType
-from kgys.validation import SafeText
+from kgys.validation import SafeChars
 
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32,
                                         pattern=r"^[A-Za-z0-9._-]+$")]
-Name = Annotated[SafeText, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Address = Annotated[SafeText, StringConstraints(strip_whitespace=True, max_length=400)]
-PersonName = Annotated[SafeText, StringConstraints(strip_whitespace=True, max_length=160)]
-Note = Annotated[SafeText, StringConstraints(strip_whitespace=True, max_length=2000)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), SafeChars]
+Address = Annotated[str, StringConstraints(strip_whitespace=True, max_length=400), SafeChars]
+PersonName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=160), SafeChars]
+Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000), SafeChars]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=40, pattern=r"^[0-9+() -]*$")]
 
 
@@ -112,7 +112,7 @@ class RolloutEventOut(BaseModel):
 class SiteFilter(BaseModel):
     """Filters of the site list."""
 
-    q: SafeText | None = Field(default=None, max_length=100)
+    q: Annotated[str, StringConstraints(max_length=100), SafeChars] | None = None
     type: SiteType | None = None
     jurisdiction: str | None = Field(default=None, max_length=32, description="province or district code")
     rollout_status: RolloutStatus | None = None
