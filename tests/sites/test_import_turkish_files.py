@@ -4,11 +4,13 @@ dd.mm.yyyy dates, and provinces and districts that are not registered yet."""
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from typer.testing import CliRunner
 
 from kgys.accounts import service as account_service
 from kgys.accounts.models import Jurisdiction
@@ -163,3 +165,26 @@ def test_a_dated_rollout_step(session: Session, rt: Runtime) -> None:
     exc = failure(session, rt, later, today=date(2025, 6, 1))
     assert [(e.row, e.field) for e in exc.errors] == [(2, "Durum Tarihi")]
     assert "01.07.2025 is in the future" in exc.errors[0].message
+
+
+def test_cli_registers_a_province_and_imports_a_windows_1254_list(tmp_path: Path) -> None:
+    from kgys.cli.main import _register_optional, app
+
+    _register_optional()
+    base = ["--data-dir", str(tmp_path / "data"), "--mode", "dev"]
+    runner = CliRunner()
+    result = runner.invoke(app, base + ["jurisdictions", "add-province", "06"])
+    assert result.exit_code == 0, result.output
+    assert "Ankara: 27 jurisdiction(s) added (TR, TR-06, TR-06-AKYURT" in result.output
+    result = runner.invoke(app, base + ["jurisdictions", "add-province", "ANKARA"])
+    assert "Ankara: 0 jurisdiction(s) added" in result.output
+    result = runner.invoke(app, base + ["jurisdictions", "add-province", "Atlantis"])
+    assert result.exit_code == 1 and "not a plate code or name" in result.output
+    sample = tmp_path / "okullar.csv"
+    sample.write_bytes(MEB.encode("cp1254"))
+    result = runner.invoke(app, base + ["sites", "import", str(sample)])
+    assert result.exit_code == 0, result.output
+    assert "sites: 4 created" in result.output
+    assert "column(s) not recognised and ignored: 'Kayıt Tarihi'" in result.output
+    registered = result.output.split("provinces and districts:")[1].split("sites:")[0]
+    assert "TR-34-KADIKOY" in registered and "TR-06" not in registered  # Ankara was there already
