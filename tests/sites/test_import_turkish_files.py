@@ -188,3 +188,20 @@ def test_cli_registers_a_province_and_imports_a_windows_1254_list(tmp_path: Path
     assert "column(s) not recognised and ignored: 'Kayıt Tarihi'" in result.output
     registered = result.output.split("provinces and districts:")[1].split("sites:")[0]
     assert "TR-34-KADIKOY" in registered and "TR-06" not in registered  # Ankara was there already
+
+
+def test_the_windows_1254_sample_imports_into_an_empty_registry(session: Session, rt: Runtime) -> None:
+    sample = Path(__file__).resolve().parents[2] / "docs" / "samples" / "okullar-cp1254.csv"
+    summary = run(session, rt, sample.read_bytes(), filename=sample.name)
+    assert (summary.created, summary.encoding, summary.delimiter) == (5, "windows-1254", ";")
+    assert "'Kayıt Tarihi'" in summary.warnings[0].message
+    assert summary.jurisdictions_created == ["TR", "TR-26", "TR-26-ODUNPAZARI", "TR-26-TEPEBASI",
+                                             "TR-26-SIVRIHISAR"]
+    site = session.scalar(select(Site).where(Site.code == "758104"))
+    assert site is not None
+    assert (site.address, site.jurisdiction.code, site.type) == ("“Çamlıca” Mah. Ağaçlı Sk. No:2", "TR-26-TEPEBASI",
+                                                                 "kindergarten")
+    first = session.scalar(select(Site).where(Site.code == "758101"))
+    assert first is not None
+    assert (first.name, first.contact_name, first.rollout_status, first.rollout_since) == (
+        "Şehit Öğretmen Ayşe Işık İlkokulu", "Hüseyin Çelik", "planned", date(2025, 2, 3))

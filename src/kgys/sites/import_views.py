@@ -38,8 +38,8 @@ def import_api(
     request: Request,
     session: DB,
     actor: CurrentActor,
-    file: Annotated[UploadFile, File(description="CSV (UTF-8, ',' or ';') or XLSX; the header row names the "
-                                                 "columns")],
+    file: Annotated[UploadFile, File(description="CSV (UTF-8, Windows-1254, ISO-8859-9 or UTF-16; ';', ',' or "
+                                                 "tab) or XLSX; the header row names the columns")],
     kind: Annotated[str | None, Form(max_length=16, description="sites, recorders or cameras; "
                                                                 "default: told from the header")] = None,
     dry_run: Annotated[bool, Form(description="check and report what would change, write nothing")] = False,
