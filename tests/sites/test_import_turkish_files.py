@@ -205,3 +205,12 @@ def test_the_windows_1254_sample_imports_into_an_empty_registry(session: Session
     assert first is not None
     assert (first.name, first.contact_name, first.rollout_status, first.rollout_since) == (
         "Şehit Öğretmen Ayşe Işık İlkokulu", "Hüseyin Çelik", "planned", date(2025, 2, 3))
+
+
+def test_turkish_districts_are_not_added_to_another_country(session: Session, rt: Runtime) -> None:
+    session.add(Jurisdiction(code="KZ", name="Қазақстан", kind="country", path="/KZ/"))
+    session.flush()
+    exc = failure(session, rt, "Kurum Kodu;Kurum Adı;Türü;İl;İlçe\n700030;Okul;ilkokul;İstanbul;Kadıköy\n".encode())
+    assert [(e.row, e.field) for e in exc.errors] == [(2, "İl")]
+    assert "no province with code or name 'İstanbul'" in exc.errors[0].message
+    assert jurisdictions(session) == 1

@@ -194,13 +194,20 @@ def _service_problem(ctx: _Context, exc: KgysError) -> Problem:
 
 
 def _add_places(ctx: _Context) -> list[str]:
-    """Register the listed provinces and districts the file names; their codes (problems become row errors)."""
+    """Register the listed provinces and districts the file names; their codes.
+
+    When that fails, nothing of it is kept and the rows naming those districts report them as unknown.
+    """
+    savepoint = ctx.session.begin_nested()
     try:
-        return import_places.add_missing(session=ctx.session, actor=ctx.actor, nodes=ctx.nodes,
+        made = import_places.add_missing(session=ctx.session, actor=ctx.actor, nodes=ctx.nodes,
                                          rows=ctx.parsed.rows)
-    except KgysError as exc:
+    except (KgysError, SQLAlchemyError) as exc:
+        savepoint.rollback()
         log.warning("districts of the import could not be registered: %s", exc)
         return []
+    savepoint.commit()
+    return made
 
 
 def _validate(ctx: _Context, row: Row, schema: type[BaseModel], data: dict[str, Any]) -> Any:
@@ -254,7 +261,7 @@ def _existing_site(ctx: _Context, code: str) -> Site | None:
 def _site_row(ctx: _Context, row: Row) -> RowChange | None:
     district = _district(ctx, row)
     data: SiteCreate = _validate(ctx, row, SiteCreate, {**_given(row, SITE_FIELDS + ("code",)),
-                                                         "district": district.code if district else "?"})
+                                                         "district": district.code if district else "-"})
     if district is None:  # reported already; _validate stops such a row
         raise _RowFailed()
     new = data.model_dump(include=set(SITE_FIELDS))
