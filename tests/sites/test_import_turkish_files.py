@@ -17,7 +17,9 @@ from kgys.accounts.models import Jurisdiction
 from kgys.errors import ValidationFailed
 from kgys.runtime import Runtime
 from kgys.sites import imports
+from kgys.sites.import_messages import translated
 from kgys.sites.models import RolloutEvent, Site
+from kgys.web import i18n
 from tests import factories
 
 LETTERS = "ğüşıöçĞÜŞİÖÇ"
@@ -214,3 +216,28 @@ def test_turkish_districts_are_not_added_to_another_country(session: Session, rt
     assert [(e.row, e.field) for e in exc.errors] == [(2, "İl")]
     assert "no province with code or name 'İstanbul'" in exc.errors[0].message
     assert jurisdictions(session) == 1
+
+
+@pytest.mark.parametrize(("data", "column", "turkish"), [
+    ("site_code,name,channels,supported_storage_tb,installed_storage_tb\nIMP200,NVR-1,16,8,12\n",
+     "installed_storage_tb", "takılı depolama kayıt cihazının desteklediğinden fazla"),
+    ("site_code,name,recorder,megapixels,width,height\nIMP200,Giriş,NVR-9,2,1920,1080\n",
+     "recorder", "'IMP200' kurumunda 'NVR-9' adlı kayıt cihazı yok"),
+    ("Kurum Kodu;Kurum Adı;Türü;İlçe;Durum\nIMP200;Okul;ilkokul;TR-99-A;kuruldu\n",
+     "Durum", "bir kurum aşamaları birer birer geçer: 'none' aşamasından sonraki aşama 'planned'"),
+    ("Kurum Kodu;Kurum Adı;Türü;İlçe;Durum;Durum Tarihi\nIMP200;Okul;ilkokul;TR-99-A;planlandı;01.01.2020\n",
+     "Durum Tarihi", "01.01.2020 tarihi kurumun önceki kurulum aşamasından (01.06.2025) önce"),
+    ("Kurum Kodu;Kurum Adı;Türü;İlçe\nIMP201;Okul;ilkokul;Nowhere\n",
+     "İlçe", "kodu ya da adı 'Nowhere' olan ilçe yok"),
+    ("Kurum Kodu;Kurum Adı;Türü;İlçe;Öncelik\nIMP201;Okul;ilkokul;TR-99-A;9\n", "Öncelik", "En fazla 5 olmalı."),
+])
+def test_row_problems_read_in_turkish(session: Session, rt: Runtime, data: str, column: str, turkish: str) -> None:
+    factories.tree(session)
+    site = factories.site(session, code="IMP200")
+    site.rollout_since = date(2025, 6, 1)
+    session.flush()
+    exc = failure(session, rt, data.encode(), today=date(2025, 7, 1))
+    out = translated(exc, i18n.load_catalogues()["tr"].gettext)
+    assert out.message == "Dosyada 1 sorun var; hiçbir şey içe aktarılmadı"
+    assert [(e.row, e.field, e.message) for e in out.errors] == [(2, column, turkish)]
+    assert exc.errors[0].message != turkish  # the error itself stays English for the command line

@@ -48,7 +48,7 @@ from kgys.cameras import service as camera_service
 from kgys.cameras.schemas import CameraIn, RecorderIn
 from kgys.cameras.secrets import CredentialBox
 from kgys.errors import Conflict, KgysError, NotFound, PermissionDenied, ValidationFailed
-from kgys.sites import import_places
+from kgys.sites import import_places, rollout
 from kgys.sites import service as site_service
 from kgys.sites.import_messages import FILE, ImportFieldError, Problem, _, schema_problem
 from kgys.sites.import_parse import KEYS, ParsedFile, Row, parse
@@ -296,11 +296,26 @@ def _site_row(ctx: _Context, row: Row) -> RowChange | None:
         site_service.update_site(session=ctx.session, actor=ctx.actor, code=site.code, patch=patch)
     if status and status != site.rollout_status:
         before = site.rollout_status
+        _check_step(ctx, row, site, status)
         site_service.change_rollout(session=ctx.session, actor=ctx.actor, code=site.code, today=ctx.today,
                                     change=RolloutChange(status=status, note="set by import",
                                                          effective_on=_step_date(ctx, row)))
         changed["rollout_status"] = (before, status)
     return RowChange(row.number, site.code, "updated", changed) if changed else None
+
+
+def _check_step(ctx: _Context, row: Row, site: Site, status: str) -> None:
+    """Refuse, in words that can be translated, a roll-out move the service would refuse."""
+    order = [s.value for s in rollout.ORDER]
+    if status in order and site.rollout_status in order and order.index(status) > order.index(site.rollout_status) + 1:
+        raise ctx.fail(row, "rollout_status", _("a site moves one step at a time: from '%(current)s' the next step "
+                                                "is '%(next)s'", current=site.rollout_status,
+                                                next=order[order.index(site.rollout_status) + 1]))
+    when = _step_date(ctx, row)
+    if when < site.rollout_since:
+        raise ctx.fail(row, "rollout_date", _("the date %(date)s is before the site's previous roll-out step "
+                                              "(%(since)s)", date=when.strftime("%d.%m.%Y"),
+                                              since=site.rollout_since.strftime("%d.%m.%Y")))
 
 
 def _step_date(ctx: _Context, row: Row) -> date:
@@ -348,6 +363,8 @@ def _recorder_row(ctx: _Context, row: Row) -> RowChange | None:
     data: RecorderIn = _validate(ctx, row, RecorderIn, _merge(row, base, RECORDER_FIELDS))
     if system is None:
         raise _RowFailed()
+    if data.installed_storage_tb > data.supported_storage_tb:
+        raise ctx.fail(row, "installed_storage_tb", _("more storage installed than the recorder supports"))
     after = data.model_dump(include=set(RECORDER_FIELDS))
     key = f"{system.site.code} / {data.name}"
     if existing is None:
@@ -374,6 +391,9 @@ def _camera_row(ctx: _Context, row: Row) -> RowChange | None:
     data: CameraIn = _validate(ctx, row, CameraIn, _merge(row, base, CAMERA_FIELDS))
     if system is None:
         raise _RowFailed()
+    if data.recorder and all(r.name != data.recorder for r in system.recorders):
+        raise ctx.fail(row, "recorder", _("site '%(code)s' has no recorder '%(recorder)s'", code=system.site.code,
+                                          recorder=data.recorder))
     after = data.model_dump(include=set(CAMERA_FIELDS))
     key = f"{system.site.code} / {data.name}"
     if existing is None:
