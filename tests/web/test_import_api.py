@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 
 from fastapi.testclient import TestClient
@@ -247,3 +248,23 @@ def test_page_preview_shows_the_encoding_and_the_warning(client: TestClient, ses
     assert r.status_code == 422
     assert "Ничего не импортировано" in r.text and "вне вашей зоны ответственности" in r.text
     assert sites(session) == 0
+
+
+def test_page_preview_of_a_workbook(client: TestClient, session: Session) -> None:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.append(["Kurum Kodu", "Kurum Adı", "Kurum Türü", "İlçe", "Enlem"])
+    ws.append(["WEB050", "Çağlayan Ortaokulu", "Ortaokul", "Sahil", 39.95])
+    buf = io.BytesIO()
+    wb.save(buf)
+    browser_login(client, member(session))
+    csrf = page_csrf(client.get("/import").text)
+    r = client.post("/import?lang=tr", data={"csrf_token": csrf, "dry_run": "1"},
+                    files={"file": ("okullar.xlsx", buf.getvalue(), "application/octet-stream")})
+    assert r.status_code == 200, r.text
+    assert "Excel çalışma kitabı (XLSX) olarak okundu." in r.text
+    assert 'id="import-warnings"' not in r.text
+    assert 'data-count="created">1<' in r.text and sites(session) == 0
