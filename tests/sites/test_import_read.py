@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from kgys.errors import ValidationFailed
 from kgys.sites.import_parse import convert, parse
 from kgys.sites.import_read import decode, detect_delimiter, detect_encoding
 
@@ -25,6 +26,15 @@ def test_detect_encoding(data: bytes, encoding: str) -> None:
     assert detect_encoding(data) == encoding
     text, _found = decode(data)
     assert text in (TURKISH, "Okul “Işık” – ‘Ana’ …\n", "plain ascii,only\n")
+
+
+def test_damaged_utf8_names_the_byte() -> None:
+    data = TURKISH.encode("utf-8") + "Işık;Merkez\n".encode("cp1254")  # UTF-8 letters, then a Windows-1254 line
+    assert detect_encoding(data) == "utf-8"
+    with pytest.raises(ValidationFailed) as info:
+        decode(data)
+    assert info.value.errors[0].row == 3
+    assert "cannot be read as UTF-8 text: line 3, byte 2 of the line (0xFE)" in info.value.message
 
 
 @pytest.mark.parametrize(("text", "delimiter"), [

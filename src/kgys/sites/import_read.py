@@ -16,6 +16,11 @@ the same way:
    range is Windows-1254; a file without one reads *identically* in both, and is reported as ISO-8859-9,
    the narrower of the two (nothing is lost whichever it really was).
 
+   Except: a file that is *almost* UTF-8 — it holds UTF-8 Turkish letters (``ü`` = ``C3 BC``, ``ş`` =
+   ``C5 9F`` …: a byte ``C3``–``C5`` and a continuation byte, which in the code pages would be ``Ã``,
+   ``Ä`` or ``Å`` and a symbol, never seen in Turkish text) but also a byte UTF-8 cannot read — was
+   damaged or pasted together, and is refused naming that byte instead of being read as mojibake.
+
 The delimiter is the one of ``;``, ``,`` and tab that occurs most often, outside quotes, in the first
 non-empty line (the header row).
 """
@@ -24,6 +29,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -39,6 +45,7 @@ ENCODING_NAMES = {UTF8: "UTF-8", UTF8_BOM: "UTF-8 (BOM)", UTF16: "UTF-16", CP125
 DELIMITER_NAMES = {",": ",", ";": ";", "\t": "tab"}
 
 Rows = Iterator[tuple[int, list[str]]]
+_UTF8_TURKISH = re.compile(rb"[\xc3-\xc5][\x80-\xbf]")
 
 
 @dataclass(frozen=True)
@@ -62,6 +69,8 @@ def detect_encoding(data: bytes) -> str:
     try:
         data.decode(UTF8)
     except UnicodeDecodeError:
+        if _UTF8_TURKISH.search(data):
+            return UTF8  # damaged UTF-8: decoding it names the bad byte
         return CP1254 if any(0x80 <= b <= 0x9F for b in data) else ISO_8859_9
     return UTF8
 
