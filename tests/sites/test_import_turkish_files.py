@@ -175,6 +175,7 @@ def test_cli_registers_a_province_and_imports_a_windows_1254_list(tmp_path: Path
     _register_optional()
     base = ["--data-dir", str(tmp_path / "data"), "--mode", "dev"]
     runner = CliRunner()
+    assert runner.invoke(app, base + ["db", "upgrade"]).exit_code == 0
     result = runner.invoke(app, base + ["jurisdictions", "add-province", "06"])
     assert result.exit_code == 0, result.output
     assert "Ankara: 27 jurisdiction(s) added (TR, TR-06, TR-06-AKYURT" in result.output
