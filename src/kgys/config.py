@@ -146,11 +146,8 @@ class WebSettings(BaseModel):
     max_upload_mb: float = Field(default=20.0, gt=0, description="Largest import file accepted.")
     threads: int = Field(
         default=24, ge=1, le=512,
-        description="Worker threads that run requests; the database pool is sized to match.",
-    )
-    max_in_flight: int = Field(
-        default=96, ge=1,
-        description="Requests handled or waiting for a thread at once; one more waits for a place.",
+        description="Requests handled at once, each with a worker thread and a database connection of its own "
+        "(the pool is sized to match); more wait for a place.",
     )
     queue_seconds: float = Field(
         default=10.0, gt=0,

@@ -1,10 +1,14 @@
 """Admission: how many requests the server takes at once, and a prompt 503 for the rest.
 
-Requests that run a handler wait for a place among ``max_in_flight``; one that has waited ``queue_seconds``
-is answered ``503 Service Unavailable`` with ``Retry-After`` instead of hanging, so an overloaded server
-sheds load visibly and keeps answering the requests it took. Static files do not count. The worker-thread
-pool that runs request handlers is set to ``threads`` here, at start-up, next to the database pool sized in
-:func:`kgys.db.make_engine`.
+Requests wait for a place among ``max_in_flight``; one that has waited ``queue_seconds`` is answered
+``503 Service Unavailable`` with ``Retry-After`` instead of hanging, so an overloaded server sheds load
+visibly and keeps answering the requests it took. Static files do not count.
+
+The server admits as many requests as it has worker threads (``web.threads``), and its database pool holds
+more connections than that (:func:`kgys.db.make_engine`). Admitting more would starve it: a request holds
+its connection from its first query to its end but needs a thread for each step between, so with more
+requests than threads every thread can end up waiting for a connection held by a request that waits for a
+thread. Waiting here costs no thread and no connection.
 """
 
 from __future__ import annotations

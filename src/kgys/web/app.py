@@ -180,7 +180,7 @@ def create_app(rt: Runtime, *, checkpoint_timer: bool = True) -> FastAPI:
     from kgys.web.routes import include_routes
 
     include_routes(app)
-    app.add_middleware(Admission, max_in_flight=rt.settings.web.max_in_flight,  # outermost: sheds before work
+    app.add_middleware(Admission, max_in_flight=rt.settings.web.threads,  # outermost: sheds before work
                        queue_seconds=rt.settings.web.queue_seconds)
     return app
 
