@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TypeVarTuple
 
 from sqlalchemy import DateTime, Engine, MetaData, Result, Select, TypeDecorator, create_engine, event, func, select
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from kgys.config import Settings
+from kgys.secretbox import private_dir
 
 log = logging.getLogger(__name__)
 
@@ -90,12 +93,33 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def private_file(path: Path) -> None:
+    """Create ``path`` empty if missing; either way leave it readable and writable by its owner only (0600).
+
+    SQLite gives its -wal and -shm files the mode of the database file, so they are private too.
+    """
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+    for side in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if side.exists() and side.stat().st_mode & 0o077:
+            side.chmod(0o600)
+
+
 def make_engine(settings: Settings, url: str | None = None) -> Engine:
-    """Create the engine for the configured database (SQLite WAL by default)."""
+    """Create the engine for the configured database (SQLite WAL by default).
+
+    The data directory is made private to the service's user (0700) and the SQLite file 0600.
+    """
     db_url = url or settings.database_url
+    private_dir(settings.data_dir)
     if db_url.startswith("sqlite"):
-        if db_url.startswith("sqlite:///") and ":memory:" not in db_url:
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
+        file = make_url(db_url).database
+        if file and file != ":memory:" and not file.startswith("file:"):
+            private_dir(Path(file).parent)
+            private_file(Path(file))
         engine = create_engine(db_url, echo=settings.database.echo, connect_args={"timeout": 10})
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)

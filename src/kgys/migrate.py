@@ -11,6 +11,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
+from kgys.secretbox import SecretBox
+
 log = logging.getLogger(__name__)
 
 # Indexes that migrations create on PostgreSQL only (operator classes, expressions); the models do not
@@ -31,11 +33,13 @@ def alembic_config(engine: Engine) -> Config:
     return cfg
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Apply every migration up to ``revision``."""
+def upgrade(engine: Engine, revision: str = "head", *, box: SecretBox | None = None) -> None:
+    """Apply every migration up to ``revision``; ``box`` seals stored secrets where a migration must
+    (0005 seals the TOTP secrets stored in clear before it)."""
     cfg = alembic_config(engine)
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
+        cfg.attributes["secret_box"] = box
         command.upgrade(cfg, revision)
 
 

@@ -127,9 +127,10 @@ def test_every_role_has_a_login_that_works(seeded: tuple[Runtime, DemoLogins]) -
             needs = account_service.mfa_required(user, rt.settings.security)
             assert needs == (login.totp_secret is not None)
             if needs:
-                assert user.totp_confirmed and user.totp_secret == login.totp_secret
-                assert login.totp_secret is not None
-                assert security.totp_valid(user.totp_secret, pyotp.TOTP(login.totp_secret).now())
+                assert login.totp_secret is not None and user.totp_secret is not None
+                assert user.totp_confirmed and login.totp_secret not in user.totp_secret  # sealed, not in clear
+                assert rt.box.open_text(user.totp_secret) == login.totp_secret
+                assert security.totp_valid(login.totp_secret, pyotp.TOTP(login.totp_secret).now())
         session.rollback()
 
 
