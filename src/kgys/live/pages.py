@@ -2,8 +2,9 @@
 
 Pages: a site's live camera grid, a camera's playback page (timeline of coverage and gaps, a reason form,
 the player) and the clip download. Streams: the live and playback HLS playlists and their segments, each
-checked against the viewing ticket in its URL (see :mod:`kgys.live.tickets`); only playlists touch the
-database (to notice a sign-in that has ended).
+checked against the viewing ticket in its URL (see :mod:`kgys.live.tickets`). Playlists check that the
+sign-in the ticket was issued to still holds; segments check in one primary-key read that its user is active
+and their sign-ins were not revoked since (the credentials version).
 """
 
 from __future__ import annotations
