@@ -30,12 +30,14 @@ from typing import Any
 from sqlalchemy import insert, select
 
 from bench import common
+from kgys.audit import hashing
 from kgys.audit import verify as verify_mod
 from kgys.audit.canonical import GENESIS_HASH, canonical_json, chain_hash
 from kgys.audit.models import AuditCheckpoint, AuditEntry
+from kgys.audit.parallel import verify_database_parallel
 from kgys.audit.service import entry_payload
-from kgys.audit.signing import Signer, checkpoint_message
-from kgys.audit.verify import ENTRY_COLUMNS, verify_database, verify_database_parallel
+from kgys.audit.signing import Signer, checkpoint_hash, checkpoint_message
+from kgys.audit.verify import ENTRY_COLUMNS, verify_database
 
 GOAL_SECONDS = 5.0
 COLUMNS = [c.key for c in ENTRY_COLUMNS]
@@ -45,6 +47,7 @@ ACTIONS = ("site.update", "camera.create", "recorder.update", "live.view", "roll
 def chain_rows(n: int, signer: Signer, every: int = 1000) -> Iterator[tuple[list[tuple[Any, ...]], list[Any]]]:
     """Chunks of valid entry rows (ENTRY_COLUMNS order) and the checkpoints signed over them."""
     prev = GENESIS_HASH
+    cp_prev = GENESIS_HASH  # checkpoints chain to each other as the service signs them
     start = datetime(2026, 1, 1, tzinfo=UTC)
     chunk: list[tuple[Any, ...]] = []
     cps: list[Any] = []
@@ -64,11 +67,12 @@ def chain_rows(n: int, signer: Signer, every: int = 1000) -> Iterator[tuple[list
         chunk.append((seq, ts, seq % 50 + 1, f"user{seq % 50 + 1}", action, action.split(".")[0], str(site_id),
                       site_id, reason, None, digest_b, digest_b, details, prev, h))
         prev = h
-        if seq % every == 0:
+        if seq % every == 0 or seq == n:  # the end signed too: an old unsigned tail fails verification
             created = ts + timedelta(seconds=1)
-            sig = signer.sign(checkpoint_message(seq, h, created.isoformat(timespec="microseconds"), signer.key_id))
+            msg = checkpoint_message(seq, h, created.isoformat(timespec="microseconds"), signer.key_id, cp_prev)
             cps.append({"seq": seq, "entry_hash": h, "created_at": created, "key_id": signer.key_id,
-                        "signature": sig})
+                        "signature": signer.sign(msg), "prev_checkpoint_hash": cp_prev})
+            cp_prev = checkpoint_hash(cp_prev, msg)
         if len(chunk) == 50_000:
             yield chunk, cps
             chunk, cps = [], []
@@ -222,11 +226,11 @@ def breakdown(db: common.BenchDb, sample: int = 200_000) -> list[list[str]]:
     per_m = 1_000_000 / max(n, 1)
     out.append(["row fetch (driver cursor, no conversion)", f"{t_driver * per_m:.2f}"])
     out.append(["datetime conversion of ts (ORM type's result processor)", f"{(t_stream - t_driver) * per_m:.2f}"])
-    iso = cpu(lambda: [r[1].isoformat(timespec="microseconds") for r in rows])
-    text = cpu(lambda: [verify_mod._fast_payload_text(r) for r in rows])
-    hashed = cpu(lambda: [verify_mod._entry_hash(r) for r in rows])
+    iso = cpu(lambda: [r[1] if isinstance(r[1], str) else r[1].isoformat(timespec="microseconds") for r in rows])
+    text = cpu(lambda: [hashing.fast_payload_text(r) for r in rows])
+    hashed = cpu(lambda: [hashing.entry_hash_of(r) for r in rows])
     full = cpu(lambda: verify_mod.verify_chain(rows, [], None))
-    old = cpu(lambda: [chain_hash(r[13], verify_mod._payload(r)) for r in rows])
+    old = cpu(lambda: [chain_hash(r[13], hashing.payload_of(r)) for r in rows])
     out.append(["payload text: ts.isoformat()", f"{iso * scale:.2f}"])
     out.append(["payload text: the rest (type checks, string escaping, join)", f"{(text - iso) * scale:.2f}"])
     out.append(["SHA-256 (encode, hash, hexdigest)", f"{(hashed - text) * scale:.2f}"])

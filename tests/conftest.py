@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Connection, Engine, create_engine, text
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from kgys import migrate
 from kgys.config import Settings
-from kgys.db import make_engine
+from kgys.db import make_engine, make_session_factory
 from kgys.runtime import Runtime, make_runtime
 
 PG_ADMIN_URL = os.environ.get("KGYS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -85,8 +85,8 @@ def rt(engine: Engine, connection: Connection, data_dir: Path) -> Runtime:
     """A runtime whose sessions all join the test's rolled-back transaction."""
     runtime = make_runtime(settings_for(data_dir, str(engine.url.render_as_string(hide_password=False))),
                            engine=engine)
-    runtime.sessions = sessionmaker(bind=connection, expire_on_commit=False,
-                                    join_transaction_mode="create_savepoint", info=dict(runtime.sessions.kw["info"]))
+    runtime.sessions = make_session_factory(connection, join_transaction_mode="create_savepoint",
+                                            info=dict(runtime.sessions.kw["info"]))
     return runtime
 
 

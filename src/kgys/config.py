@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import (
@@ -33,7 +33,24 @@ class DatabaseSettings(BaseModel):
         "PostgreSQL: postgresql+psycopg://user@host/db",
     )
     echo: bool = Field(default=False, description="Log every SQL statement.")
-    pool_size: int = Field(default=10, ge=1, description="Connections kept open (PostgreSQL).")
+    pool_size: int = Field(
+        default=10, ge=1,
+        description="Connections kept open; raised to the server's worker threads + 4 when lower.",
+    )
+    max_overflow: int = Field(default=10, ge=0, description="Connections opened beyond the pool under load.")
+    pool_timeout: float = Field(
+        default=10.0, gt=0, description="Seconds a unit of work waits for a connection before it is busy (503)."
+    )
+    schema_wait_seconds: float = Field(
+        default=30.0, ge=0,
+        description="How long a worker or command waits at start for `kgys db upgrade` (or a starting server) "
+        "to bring the schema to its revision before it refuses to run.",
+    )
+    busy_seconds: float = Field(
+        default=10.0, gt=0,
+        description="SQLite: seconds a writer waits for the write lock (in this process and across processes) "
+        "before it is busy (503 for a request; workers retry).",
+    )
 
 
 class SecuritySettings(BaseModel):
@@ -63,8 +80,35 @@ class SecuritySettings(BaseModel):
     )
 
 
+class DirectoryWitnessSettings(BaseModel):
+    """A witness that is a folder outside the database (another disk, a mounted share of an oversight body)."""
+
+    type: Literal["directory"] = Field(description="A folder: one JSON line per checkpoint is appended to "
+                                       "kgys-checkpoints.jsonl in it.")
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$",
+                      description="Name of the witness in logs and in the delivery queue; keep it stable.")
+    path: Path = Field(description="The folder; created when missing.")
+    fsync: bool = Field(default=True, description="Flush each appended line to disk before counting it delivered.")
+
+
+class HttpWitnessSettings(BaseModel):
+    """A witness that is a web service of another body: each signed checkpoint is POSTed to it as JSON."""
+
+    type: Literal["http"] = Field(description="An HTTP(S) endpoint receiving one POST per checkpoint.")
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$",
+                      description="Name of the witness in logs and in the delivery queue; keep it stable.")
+    url: str = Field(pattern=r"^https?://", description="Where the checkpoint record is POSTed "
+                     "(Content-Type: application/json); any 2xx answer counts as received.")
+    headers: dict[str, str] = Field(default_factory=dict, description="Extra request headers, e.g. an "
+                                    "Authorization token the witness issued.")
+    timeout_seconds: float = Field(default=10.0, gt=0, le=120, description="Give up on one attempt after this.")
+
+
+WitnessSettings = Annotated[DirectoryWitnessSettings | HttpWitnessSettings, Field(discriminator="type")]
+
+
 class AuditSettings(BaseModel):
-    """The hash-chained audit log and its signed checkpoints."""
+    """The hash-chained audit log, its signed checkpoints and the witnesses that keep copies of them."""
 
     signing_key_path: Path | None = Field(
         default=None, description="Ed25519 private key (PEM), kept outside the database; "
@@ -72,6 +116,27 @@ class AuditSettings(BaseModel):
     )
     checkpoint_every_entries: int = Field(default=1000, ge=1, description="Sign a checkpoint every N entries.")
     checkpoint_every_minutes: float = Field(default=10.0, gt=0, description="…or every N minutes.")
+    unsigned_tail_margin_entries: int = Field(
+        default=100, ge=0, description="`kgys audit verify` fails when more than checkpoint_every_entries plus "
+        "this many entries follow the last signed checkpoint.")
+    unsigned_tail_margin_seconds: float = Field(
+        default=300.0, ge=0, description="`kgys audit verify` fails when the first entry after the last signed "
+        "checkpoint is older than checkpoint_every_minutes plus this many seconds.")
+    witnesses: list[WitnessSettings] = Field(
+        default_factory=list, description="Where each signed checkpoint is handed, outside the database "
+        "(type \"directory\" or \"http\"); delivered after the signing transaction commits, retried until received.")
+    witness_poll_seconds: float = Field(default=5.0, gt=0, description="How often checkpoints waiting for a "
+                                        "witness are sent (by `kgys serve` and `kgys worker jobs`).")
+    witness_retry_initial_seconds: float = Field(default=5.0, gt=0, description="Wait after a failed hand-over "
+                                                 "before the first retry; doubled after each further failure.")
+    witness_retry_max_seconds: float = Field(default=600.0, gt=0, description="Longest wait between retries.")
+
+    @model_validator(mode="after")
+    def _unique_witness_names(self) -> AuditSettings:
+        names = [w.name for w in self.witnesses]
+        if len(names) != len(set(names)):
+            raise ValueError("audit.witnesses: every witness needs a name of its own")
+        return self
 
 
 class WebSettings(BaseModel):
@@ -88,6 +153,18 @@ class WebSettings(BaseModel):
         default=False, description="Use the browser's Accept-Language when the user has not chosen a language."
     )
     max_upload_mb: float = Field(default=20.0, gt=0, description="Largest import file accepted.")
+    threads: int = Field(
+        default=24, ge=1, le=512,
+        description="Worker threads that run requests; the database pool is sized to match.",
+    )
+    max_in_flight: int = Field(
+        default=96, ge=1,
+        description="Requests handled or waiting for a thread at once; one more waits for a place.",
+    )
+    queue_seconds: float = Field(
+        default=10.0, gt=0,
+        description="How long a request waits for a place before it is answered 503 with Retry-After.",
+    )
 
 
 class RolloutSettings(BaseModel):

@@ -1,20 +1,45 @@
-"""Engine and session factories, and the declarative base shared by every domain's models."""
+"""Engine and session factories, units of work, and the declarative base shared by every domain's models.
+
+A unit of work either reads (:func:`reading`) or may write (:func:`transaction`, and every session a
+factory makes by default). On SQLite (WAL) readers never wait: their transactions begin DEFERRED. Writers
+begin IMMEDIATE, one at a time per process behind a :class:`WriteGate`, and across processes behind SQLite's
+busy timeout. A wait that runs out — the gate, SQLite's lock, PostgreSQL's pool, a deadlock — surfaces as
+:class:`~kgys.errors.Busy`, which the HTTP layer answers 503 with Retry-After and :func:`retrying` runs again.
+"""
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVarTuple
+from typing import Any, TypeVar, TypeVarTuple
 
-from sqlalchemy import DateTime, Engine, MetaData, Result, Select, TypeDecorator, create_engine, event, func, select
+from sqlalchemy import (
+    Connection,
+    DateTime,
+    Engine,
+    MetaData,
+    Result,
+    Select,
+    TypeDecorator,
+    create_engine,
+    event,
+    func,
+    select,
+)
 from sqlalchemy.engine import Dialect, make_url
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.orm import DeclarativeBase, ORMExecuteState, Session, sessionmaker
 
 from kgys.config import Settings
+from kgys.errors import Busy
 from kgys.secretbox import private_dir
 
 log = logging.getLogger(__name__)
@@ -72,25 +97,110 @@ def page_of(session: Session, stmt: Select[*Ts], *, page: int,
     return session.execute(stmt.offset((page - 1) * per_page).limit(per_page)), int(total)
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any, *, busy_ms: int) -> None:
     # Let SQLAlchemy, not the driver, decide where transactions begin, so savepoints work.
     dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute(f"PRAGMA busy_timeout={busy_ms}")
     cur.close()
 
 
-IMMEDIATE = "kgys_sqlite_immediate"
+# A session's execution option that says whether its transaction may write. On SQLite a writing transaction
+# begins IMMEDIATE (it takes the write lock at its start, so one that reads and then writes never fails on a
+# stale snapshot) behind this process's write gate; a reading one begins DEFERRED and never waits.
+WRITE = "kgys_write"
+READ_ONLY = "kgys_read_only"
+_GATE_KEY = "kgys_write_gate"
 
 
-def _sqlite_begin(conn: Any) -> None:
-    # With IMMEDIATE a transaction takes the write lock at its start, so one that reads and then writes waits
-    # for another writer (busy_timeout) instead of failing with "database is locked" on a stale snapshot.
-    immediate = conn.get_execution_options().get(IMMEDIATE, False)
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+class WriteGate:
+    """The writers of one SQLite file inside this process, one at a time.
+
+    SQLite lets one connection write at a time; the others poll its lock with growing sleeps, so many threads
+    of one process waiting there are served in no order and can starve. The gate queues them in the process
+    instead, so SQLite's own wait is left to writers of other processes (recorder, jobs, server). A writer
+    that cannot pass within ``timeout`` seconds gets :class:`~kgys.errors.Busy`.
+    """
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self._lock = threading.Lock()
+
+    def enter(self) -> None:
+        """Wait for the gate; Busy after the timeout."""
+        if not self._lock.acquire(timeout=self.timeout):
+            raise Busy("the database is busy with other writes; try again shortly", retry_after=1)
+
+    def leave(self) -> None:
+        """Let the next writer in."""
+        self._lock.release()
+
+
+_gates: dict[str, WriteGate] = {}
+_gates_guard = threading.Lock()
+
+
+def _gate_for(database: str, timeout: float) -> WriteGate:
+    with _gates_guard:
+        gate = _gates.get(database)
+        if gate is None:
+            gate = _gates[database] = WriteGate(timeout)
+        return gate
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    if not conn.get_execution_options().get(WRITE, False):
+        conn.exec_driver_sql("BEGIN")
+        return
+    gate = _gate_for(str(conn.engine.url.database), conn.engine.dialect.kgys_busy_seconds)  # type: ignore[attr-defined]
+    gate.enter()
+    try:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    except BaseException:
+        gate.leave()
+        raise
+    conn.info[_GATE_KEY] = gate
+
+
+def _sqlite_end(conn: Connection) -> None:
+    gate = conn.info.pop(_GATE_KEY, None)
+    if gate is not None:
+        gate.leave()
+
+
+def _sqlite_checkin(dbapi_conn: Any, record: Any) -> None:
+    # A connection that goes back to the pool with its gate still taken (it was invalidated mid-transaction)
+    # lets the gate go.
+    gate = record.info.pop(_GATE_KEY, None)
+    if gate is not None:
+        gate.leave()
+
+
+def is_busy(exc: BaseException) -> bool:
+    """Whether ``exc`` is the database saying it is too busy now (a lock or pool wait ran out, a deadlock or
+    serialization failure was resolved against us): the unit of work may be retried as a whole."""
+    if isinstance(exc, Busy | PoolTimeout):
+        return True
+    if isinstance(exc, OperationalError | DBAPIError):
+        orig = exc.orig
+        code = getattr(orig, "sqlite_errorname", None) or getattr(orig, "sqlstate", None)
+        return code in BUSY_CODES
+    return False
+
+
+# SQLite: locked and busy (the write lock or a stale snapshot). PostgreSQL: serialization failure, deadlock,
+# lock not available, too many connections.
+BUSY_CODES = frozenset({"SQLITE_BUSY", "SQLITE_BUSY_SNAPSHOT", "SQLITE_BUSY_TIMEOUT", "SQLITE_LOCKED",
+                        "40001", "40P01", "55P03", "53300"})
+
+
+def as_busy(exc: BaseException) -> Busy:
+    """The :class:`~kgys.errors.Busy` that stands for a busy-database error."""
+    busy = exc if isinstance(exc, Busy) else Busy("the database is busy; try again shortly", retry_after=1)
+    return busy
 
 
 def private_file(path: Path) -> None:
@@ -111,46 +221,115 @@ def private_file(path: Path) -> None:
 def make_engine(settings: Settings, url: str | None = None) -> Engine:
     """Create the engine for the configured database (SQLite WAL by default).
 
-    The data directory is made private to the service's user (0700) and the SQLite file 0600.
+    The connection pool is as large as the server's worker threads plus the process's own background work, so
+    that no thread waits on the pool while holding nothing; a wait that still runs out is :class:`Busy`. The
+    data directory is made private to the service's user (0700) and the SQLite file 0600.
     """
     db_url = url or settings.database_url
-    private_dir(settings.data_dir)
+    dbs = settings.database
+    pool_size = max(dbs.pool_size, settings.web.threads + 4)
+    private_dir(settings.data_dir)  # database, keys and recordings: the service user's only (0700)
     if db_url.startswith("sqlite"):
         file = make_url(db_url).database
         if file and file != ":memory:" and not file.startswith("file:"):
             private_dir(Path(file).parent)
             private_file(Path(file))
-        engine = create_engine(db_url, echo=settings.database.echo, connect_args={"timeout": 10})
-        event.listen(engine, "connect", _sqlite_pragmas)
+        engine = create_engine(db_url, echo=dbs.echo, connect_args={"timeout": dbs.busy_seconds},
+                               pool_size=pool_size, max_overflow=dbs.max_overflow, pool_timeout=dbs.pool_timeout)
+        engine.dialect.kgys_busy_seconds = dbs.busy_seconds  # type: ignore[attr-defined]
+        event.listen(engine, "connect", functools.partial(_sqlite_pragmas, busy_ms=int(dbs.busy_seconds * 1000)))
         event.listen(engine, "begin", _sqlite_begin)
+        event.listen(engine, "commit", _sqlite_end)
+        event.listen(engine, "rollback", _sqlite_end)
+        event.listen(engine.pool, "checkin", _sqlite_checkin)
         return engine
     return create_engine(
         db_url,
-        echo=settings.database.echo,
-        pool_size=settings.database.pool_size,
+        echo=dbs.echo,
+        pool_size=pool_size,
+        max_overflow=dbs.max_overflow,
+        pool_timeout=dbs.pool_timeout,
         pool_pre_ping=True,
     )
 
 
-def writer_engine(engine: Engine) -> Engine:
-    """The engine for units of work that may write: on SQLite their transactions begin IMMEDIATE."""
-    return engine.execution_options(**{IMMEDIATE: True}) if engine.dialect.name == "sqlite" else engine
+def make_session_factory(engine: Engine | Connection, **kw: Any) -> sessionmaker[Session]:
+    """A session factory bound to ``engine``; sessions never expire objects on commit.
+
+    Its sessions may write (on SQLite they begin IMMEDIATE behind the write gate); :func:`reading` gives one
+    that only reads and never waits on a writer.
+    """
+    factory = sessionmaker(bind=engine, expire_on_commit=False, execution_options={WRITE: True}, **kw)
+    _guard_reads(factory)
+    return factory
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    """A session factory bound to ``engine``; sessions never expire objects on commit."""
-    return sessionmaker(bind=writer_engine(engine), expire_on_commit=False)
+def _guard_reads(factory: sessionmaker[Session]) -> None:
+    if not event.contains(factory, "before_flush", _refuse_flush):
+        event.listen(factory, "before_flush", _refuse_flush)
+        event.listen(factory, "do_orm_execute", _refuse_dml)
+
+
+class ReadOnlyTransaction(RuntimeError):
+    """A write was attempted in a unit of work opened for reading: a programming error."""
+
+
+def _refuse_flush(session: Session, _ctx: Any, _instances: Any) -> None:
+    if session.info.get(READ_ONLY) and (session.new or session.dirty or session.deleted):
+        raise ReadOnlyTransaction("a read-only unit of work tried to write; open it with db.transaction()")
+
+
+def _refuse_dml(state: ORMExecuteState) -> None:
+    if state.session.info.get(READ_ONLY) and (state.is_insert or state.is_update or state.is_delete):
+        raise ReadOnlyTransaction("a read-only unit of work tried to write; open it with db.transaction()")
+
+
+def read_session(factory: sessionmaker[Session]) -> Session:
+    """A session that only reads: on SQLite it begins DEFERRED and never waits on the write lock."""
+    return factory(execution_options={WRITE: False}, info={**factory.kw.get("info", {}), READ_ONLY: True})
+
+
+@contextmanager
+def reading(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A unit of work that only reads; it ends with a rollback."""
+    session = read_session(factory)
+    try:
+        yield session
+    finally:
+        session.close()
 
 
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on any error."""
+    """One unit of work that may write: commit on success, roll back on any error; a busy database is
+    :class:`~kgys.errors.Busy`."""
     session = factory()
     try:
         yield session
         session.commit()
-    except BaseException:
+    except BaseException as exc:
         session.rollback()
+        if is_busy(exc) and not isinstance(exc, Busy):
+            raise as_busy(exc) from exc
         raise
     finally:
         session.close()
+
+
+T = TypeVar("T")
+
+
+def retrying(factory: sessionmaker[Session], work: Callable[[Session], T], *, attempts: int = 3,
+             pause: float = 0.2) -> T:
+    """Run ``work`` in one unit of work; when the database is busy, run it again as a whole (at most
+    ``attempts`` times, waiting ``pause`` seconds more each time) before giving up with Busy."""
+    for attempt in range(1, attempts + 1):
+        try:
+            with transaction(factory) as session:
+                return work(session)
+        except Busy:
+            if attempt == attempts:
+                raise
+            log.info("database busy; unit of work retried (%s of %s)", attempt + 1, attempts)
+            time.sleep(pause * attempt)
+    raise AssertionError("unreachable")

@@ -8,8 +8,10 @@ Every domain raises one of these; the HTTP layer maps them to status codes and t
     ├── AuthenticationError – bad credentials, locked account, missing second factor (401)
     ├── ValidationFailed    – input is wrong; carries a list of FieldError (422)
     ├── Conflict            – the object changed meanwhile or a natural key is taken (409)
+    ├── Busy                – the database or the server is overloaded now; retry later (503, Retry-After)
     ├── ConfigurationError  – settings or key material are wrong (500 at start, never per request)
-    └── IntegrityFailure    – stored data does not verify (audit chain, hashes)
+    ├── IntegrityFailure    – stored data does not verify (audit chain, hashes)
+    └── Unavailable         – an outside service (an audit witness) failed or did not answer in time
 """
 
 from __future__ import annotations
@@ -43,12 +45,27 @@ class Conflict(KgysError):
     """The object changed meanwhile, or a natural key is already taken."""
 
 
+class Busy(KgysError):
+    """The database or the server is too busy to take this now; the same request may succeed later.
+
+    ``retry_after`` (seconds) is what the client is told to wait.
+    """
+
+    def __init__(self, message: str, *, retry_after: int = 1, **params: Any) -> None:
+        super().__init__(message, **params)
+        self.retry_after = retry_after
+
+
 class ConfigurationError(KgysError):
     """Settings or key material are unusable."""
 
 
 class IntegrityFailure(KgysError):
     """Stored data does not verify."""
+
+
+class Unavailable(KgysError):
+    """An outside service (an audit witness) failed or did not answer in time; the caller retries later."""
 
 
 @dataclass(frozen=True)

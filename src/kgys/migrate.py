@@ -1,16 +1,26 @@
-"""Schema migrations: ``upgrade`` brings any database to the newest revision."""
+"""Schema migrations: ``upgrade`` brings any database to the newest revision, one process at a time.
+
+Only ``kgys db upgrade`` (and ``kgys serve`` / ``kgys demo`` at start) migrate. ``upgrade`` holds a lock for
+the whole migration — PostgreSQL's transaction-level advisory lock, SQLite's write lock (``BEGIN IMMEDIATE``)
+— so processes started at the same moment migrate once and in turn. Every other process calls
+:func:`wait_for_schema`, which waits a bounded time for a migration under way and otherwise refuses with the
+command to run.
+"""
 
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
+from kgys.db import WRITE
+from kgys.errors import ConfigurationError
 from kgys.secretbox import SecretBox
 
 log = logging.getLogger(__name__)
@@ -33,14 +43,45 @@ def alembic_config(engine: Engine) -> Config:
     return cfg
 
 
+MIGRATION_LOCK = 0x6B677973  # "kgys": PostgreSQL advisory lock key held while migrating
+
+
 def upgrade(engine: Engine, revision: str = "head", *, box: SecretBox | None = None) -> None:
-    """Apply every migration up to ``revision``; ``box`` seals stored secrets where a migration must
-    (0005 seals the TOTP secrets stored in clear before it)."""
+    """Apply every migration up to ``revision``, holding the migration lock (another migrator waits); ``box``
+    seals stored secrets where a migration must (0005 seals the TOTP secrets stored in clear before it)."""
     cfg = alembic_config(engine)
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        cfg.attributes["secret_box"] = box
-        command.upgrade(cfg, revision)
+    cfg.attributes["secret_box"] = box
+    with engine.connect() as conn:
+        conn.execution_options(**{WRITE: True})  # SQLite: BEGIN IMMEDIATE, the write lock for the whole run
+        with conn.begin():
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, revision)
+
+
+def wait_for_schema(engine: Engine, *, timeout: float, poll: float = 0.5) -> None:
+    """Return once the database is at the newest revision; wait up to ``timeout`` seconds for a migration under
+    way, then refuse with the command to run. A database newer than this kgys is refused at once."""
+    want = head(engine)
+    known = {rev.revision for rev in ScriptDirectory.from_config(alembic_config(engine)).walk_revisions()}
+    deadline = time.monotonic() + timeout
+    while True:
+        have = current(engine)
+        if have == want:
+            return
+        if have is not None and have not in known:
+            raise ConfigurationError(
+                f"the database schema is at revision {have}, newer than this kgys ({want}); "
+                "run the kgys version that upgraded it"
+            )
+        if time.monotonic() >= deadline:
+            raise ConfigurationError(
+                f"the database schema is at revision {have or '(empty)'} but this kgys needs {want}; "
+                "run `kgys db upgrade` first"
+            )
+        log.info("waiting for the database schema to reach revision %s (at %s)", want, have or "(empty)")
+        time.sleep(poll)
 
 
 def current(engine: Engine) -> str | None:

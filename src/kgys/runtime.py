@@ -20,12 +20,12 @@ from kgys import migrate
 from kgys.accounts.models import User
 from kgys.audit import mechanism
 from kgys.audit.models import AuditCheckpoint
-from kgys.audit.service import CHECKPOINT_EVERY_KEY, SIGNER_KEY
+from kgys.audit.service import CHECKPOINT_EVERY_KEY, SIGNER_KEY, WITNESSES_KEY
 from kgys.audit.signing import Signer, load_or_create_signer
 from kgys.cameras.models import Camera, Recorder
 from kgys.cameras.secrets import CredentialBox, load_or_create_box
 from kgys.config import INSECURE_SECRET, Settings
-from kgys.db import make_engine, writer_engine
+from kgys.db import make_engine, make_session_factory
 from kgys.errors import ConfigurationError
 from kgys.secretbox import private_dir
 
@@ -108,27 +108,25 @@ def with_installation_secret(settings: Settings) -> Settings:
 
 def make_runtime(settings: Settings, *, upgrade: bool = False, engine: Engine | None = None,
                  create_keys: bool = True) -> Runtime:
-    """Build the runtime; with ``upgrade`` bring the schema to the newest revision first."""
+    """Build the runtime; with ``upgrade`` bring the schema to the newest revision first (under the migration
+    lock), otherwise wait a bounded time for it to get there."""
     engine = engine or make_engine(settings)
     settings = with_installation_secret(settings)
     for path in (settings.audit_key_path, settings.credentials_key_path):
         if create_keys and not path.parent.exists():
             private_dir(path.parent)
-    _refuse_lost_keys(engine, settings)
-    box = load_or_create_box(settings.credentials_key_path, create=create_keys)
-    if upgrade:
+    if upgrade:  # the key is checked (and made) first: the migrations seal secrets with it
+        _refuse_lost_keys(engine, settings)
+        box = load_or_create_box(settings.credentials_key_path, create=create_keys)
         migrate.upgrade(engine, box=box)
     else:
-        have, want = migrate.current(engine), migrate.head(engine)
-        if have != want:
-            raise ConfigurationError(
-                f"the database schema is at revision {have or '(empty)'} but this kgys needs {want}; "
-                "run `kgys db upgrade` first"
-            )
+        migrate.wait_for_schema(engine, timeout=settings.database.schema_wait_seconds)
+        _refuse_lost_keys(engine, settings)
+        box = load_or_create_box(settings.credentials_key_path, create=create_keys)
     mechanism.install(Session)
     signer = load_or_create_signer(settings.audit_key_path, create=create_keys)
-    sessions = sessionmaker(
-        bind=writer_engine(engine), expire_on_commit=False,
-        info={SIGNER_KEY: signer, CHECKPOINT_EVERY_KEY: settings.audit.checkpoint_every_entries},
+    sessions = make_session_factory(
+        engine, info={SIGNER_KEY: signer, CHECKPOINT_EVERY_KEY: settings.audit.checkpoint_every_entries,
+                      WITNESSES_KEY: tuple(w.name for w in settings.audit.witnesses)},
     )
     return Runtime(settings=settings, engine=engine, sessions=sessions, signer=signer, box=box)

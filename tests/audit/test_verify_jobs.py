@@ -13,8 +13,9 @@ from sqlalchemy import Connection, Engine, text
 
 from kgys import migrate
 from kgys.audit import service as audit_service
+from kgys.audit.parallel import verify_database_parallel
 from kgys.audit.signing import Signer
-from kgys.audit.verify import VerifyReport, verify_database, verify_database_parallel
+from kgys.audit.verify import VerifyReport, verify_database
 from kgys.db import make_engine
 from kgys.runtime import make_runtime
 from tests import factories

@@ -418,7 +418,7 @@ def test_cli_import(tmp_path: Path) -> None:
     _register_optional()
     base = ["--data-dir", str(tmp_path / "data"), "--mode", "dev"]
     runner = CliRunner()
-    for args in (["jurisdictions", "add-country", "TR", "Türkiye"],
+    for args in (["db", "upgrade"], ["jurisdictions", "add-country", "TR", "Türkiye"],
                  ["jurisdictions", "add", "TR-99", "Deneme", "--kind", "province", "--parent", "TR"],
                  ["jurisdictions", "add", "TR-99-A", "Merkez", "--kind", "district", "--parent", "TR-99"]):
         result = runner.invoke(app, base + args)

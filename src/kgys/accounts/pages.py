@@ -15,7 +15,7 @@ from kgys.accounts import security, service
 from kgys.accounts.models import LoginSession, User
 from kgys.errors import AuthenticationError
 from kgys.web import i18n
-from kgys.web.deps import DB, PRELOGIN_CSRF_COOKIE, SESSION_COOKIE, optional_principal, runtime
+from kgys.web.deps import DB, PRELOGIN_CSRF_COOKIE, SESSION_COOKIE, optional_principal, runtime, writes
 from kgys.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -100,6 +100,7 @@ def _enrolment(secret: str, username: str) -> dict[str, str]:
 
 
 @router.get("/login/totp")
+@writes  # the first visit stores the new enrolment secret
 def totp_form(request: Request, session: DB, next: str = "/") -> Response:
     """The second-factor form; shows the enrolment secret on first use."""
     found = _pending(request, session)

@@ -1,22 +1,24 @@
 """Export of the audit log as JSON Lines, and reading it back, so that anyone holding the export and
-the published public key can verify the chain and the signed checkpoints without database access."""
+the published public key can verify the chain and the signed checkpoints without database access; and
+reading checkpoint records (what witnesses hold)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
 from sqlalchemy import Connection, select
 
-from kgys.audit.models import AuditCheckpoint, AuditEntry
-from kgys.audit.verify import ENTRY_COLUMNS
+from kgys.audit.canonical import GENESIS_HASH
+from kgys.audit.checkpoints import Checkpoint, as_record, from_record, in_order, own_hash
+from kgys.audit.models import AuditEntry
+from kgys.audit.verify import ENTRY_COLUMNS, read_checkpoints
 from kgys.errors import FieldError, ValidationFailed
 
 ENTRY_FIELDS = tuple(c.key for c in ENTRY_COLUMNS)
-CHECKPOINT_FIELDS = ("seq", "entry_hash", "created_at", "key_id", "signature")
 
 
 def _iso(value: Any) -> Any:
@@ -24,10 +26,30 @@ def _iso(value: Any) -> Any:
 
 
 def checkpoint_rows(conn: Connection) -> list[dict[str, Any]]:
-    """Every signed checkpoint, oldest first, as plain JSON-ready data (what an oversight body publishes)."""
-    rows = conn.execute(select(AuditCheckpoint.seq, AuditCheckpoint.entry_hash, AuditCheckpoint.created_at,
-                               AuditCheckpoint.key_id, AuditCheckpoint.signature).order_by(AuditCheckpoint.seq))
-    return [dict(zip(CHECKPOINT_FIELDS, (_iso(v) for v in r), strict=True)) for r in rows]
+    """Every signed checkpoint, oldest first, as the records witnesses hold (what an oversight body keeps)."""
+    out: list[dict[str, Any]] = []
+    running = GENESIS_HASH
+    for cp in in_order(read_checkpoints(conn)):
+        running = own_hash(cp, running)
+        out.append(as_record(cp, running))
+    return out
+
+
+def read_checkpoint_lines(lines: Iterable[str], source: str) -> list[Checkpoint]:
+    """Checkpoint records, one JSON object a line (a witness file, ``kgys audit checkpoints``); errors name
+    the line."""
+    found: list[Checkpoint] = []
+    for lineno, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+            if not isinstance(obj, dict):
+                raise ValueError("each line must be a JSON object")
+            found.append(from_record(obj))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValidationFailed([FieldError(source, f"not a checkpoint record: {exc}", row=lineno)]) from exc
+    return found
 
 
 def write_export(conn: Connection, out: IO[str]) -> int:
@@ -43,10 +65,10 @@ def write_export(conn: Connection, out: IO[str]) -> int:
     return n
 
 
-def read_export(path: Path) -> tuple[list[tuple[Any, ...]], list[tuple[int, str, datetime, str, str]]]:
+def read_export(path: Path) -> tuple[list[tuple[Any, ...]], list[Checkpoint]]:
     """Entries (in ENTRY_COLUMNS order) and checkpoints from an export; errors name the line."""
     entries: list[tuple[Any, ...]] = []
-    checkpoints: list[tuple[int, str, datetime, str, str]] = []
+    checkpoints: list[Checkpoint] = []
     with path.open(encoding="utf-8") as fh:
         for lineno, line in enumerate(fh, start=1):
             if not line.strip():
@@ -54,9 +76,7 @@ def read_export(path: Path) -> tuple[list[tuple[Any, ...]], list[tuple[int, str,
             try:
                 obj = json.loads(line)
                 if obj.get("type") == "checkpoint":
-                    checkpoints.append((int(obj["seq"]), str(obj["entry_hash"]),
-                                        datetime.fromisoformat(obj["created_at"]), str(obj["key_id"]),
-                                        str(obj["signature"])))
+                    checkpoints.append(from_record(obj))
                 elif obj.get("type") == "entry":
                     values = [obj[f] for f in ENTRY_FIELDS]
                     values[1] = datetime.fromisoformat(values[1])

@@ -1,4 +1,4 @@
-"""Tables of the audit domain: the entries and the signed checkpoints."""
+"""Tables of the audit domain: the entries, the signed checkpoints and their hand-over to witnesses."""
 
 from __future__ import annotations
 
@@ -34,7 +34,11 @@ class AuditEntry(Base):
 
 
 class AuditCheckpoint(Base):
-    """An Ed25519 signature over the chain head at ``seq``."""
+    """An Ed25519 signature over the chain head at ``seq`` and over the hash of the checkpoint before it.
+
+    ``prev_checkpoint_hash`` is empty only on checkpoints signed before checkpoints were chained (a
+    database upgraded from revision 0004); verification accepts those only before the first chained one.
+    """
 
     __tablename__ = "audit_checkpoints"
 
@@ -44,3 +48,20 @@ class AuditCheckpoint(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     key_id: Mapped[str] = mapped_column(String(32))
     signature: Mapped[str] = mapped_column(String(128))
+    prev_checkpoint_hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class WitnessDelivery(Base):
+    """One signed checkpoint still to be handed (or already handed) to one configured witness."""
+
+    __tablename__ = "audit_witness_outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    witness: Mapped[str] = mapped_column(String(64))
+    checkpoint_seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    payload: Mapped[str] = mapped_column(Text)  # the witness record, canonical JSON
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)

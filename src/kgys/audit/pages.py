@@ -12,7 +12,9 @@ from sqlalchemy.orm import Session
 
 from kgys.accounts.permissions import Perm
 from kgys.audit import service as audit_service
-from kgys.audit.verify import VerifyReport
+from kgys.audit import witness as witness_mod
+from kgys.audit.checkpoints import TailPolicy
+from kgys.audit.report import VerifyReport
 from kgys.errors import NotFound
 from kgys.web import i18n
 from kgys.web.deps import DB, CurrentPrincipal, Principal, runtime
@@ -42,7 +44,7 @@ def _summary(details: dict[str, Any]) -> str:
 
 
 def _page(request: Request, session: Session, p: Principal, *, report: VerifyReport | None = None,
-          status_code: int = 200) -> Response:
+          witnesses_owed: int | None = None, status_code: int = 200) -> Response:
     p.actor.require(Perm.AUDIT_READ)
     q = request.query_params
     raw = {k: q.get(k, "").strip()[:120] for k in FILTERS}
@@ -62,6 +64,7 @@ def _page(request: Request, session: Session, p: Principal, *, report: VerifyRep
         rows.append({"e": entry, "site": code, "summary": _summary(details)})
     return render(request, "audit.html", {
         "rows": rows, "filters": raw, "errors": errors, "can_verify": p.actor.scope.is_global, "report": report,
+        "witnesses_owed": witnesses_owed,
         **pager("/audit", raw, page=page, total=total, per_page=PER_PAGE),
     }, p, status_code=status_code if not errors else 422)
 
@@ -82,5 +85,8 @@ def audit_verify_page(request: Request) -> Response:
 def audit_verify(request: Request, session: DB, p: CurrentPrincipal) -> Response:
     """Recompute the whole hash chain and check the signed checkpoints now."""
     report = audit_service.verify_log(session=session, actor=p.actor, public_key=runtime(request).signer.public,
+                                      tail=TailPolicy.from_settings(runtime(request).settings.audit),
                                       stop_at_first=False)
-    return _page(request, session, p, report=report)
+    configured = [w.name for w in runtime(request).settings.audit.witnesses]
+    owed = witness_mod.pending_count(session=session, witnesses=configured) if configured else None
+    return _page(request, session, p, report=report, witnesses_owed=owed)

@@ -4,6 +4,10 @@
 change it records. Appends are serialised per database (an advisory lock on PostgreSQL, the single
 writer on SQLite) so the chain never forks. Changes to audited models are appended automatically by
 :mod:`kgys.audit.mechanism`; reads of personal data call :func:`record_access`.
+
+A signed checkpoint also signs the hash of the checkpoint before it (:mod:`kgys.audit.checkpoints`), and
+is queued, in the same transaction, for every configured witness (:mod:`kgys.audit.witness` hands it over
+once the transaction has committed).
 """
 
 from __future__ import annotations
@@ -22,14 +26,15 @@ from sqlalchemy.orm import Session
 
 from kgys.accounts.actor import Actor
 from kgys.accounts.permissions import Perm
+from kgys.audit import checkpoints as cp_rules
 from kgys.audit.canonical import GENESIS_HASH, canonical_json, chain_hash, normalise
-from kgys.audit.models import AuditCheckpoint, AuditEntry
-from kgys.audit.signing import Signer, checkpoint_message
+from kgys.audit.models import AuditCheckpoint, AuditEntry, WitnessDelivery
+from kgys.audit.signing import Signer
 from kgys.db import page_of, utcnow
 from kgys.errors import PermissionDenied
 
 if TYPE_CHECKING:
-    from kgys.audit.verify import VerifyReport
+    from kgys.audit.report import VerifyReport
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +42,7 @@ ADVISORY_LOCK_KEY = 0x6B677973  # "kgys"
 _TAIL = "kgys.audit.tail"
 SIGNER_KEY = "kgys.audit.signer"
 CHECKPOINT_EVERY_KEY = "kgys.audit.checkpoint_every"
+WITNESSES_KEY = "kgys.audit.witnesses"  # names of the configured witnesses, each gets every checkpoint
 
 
 @dataclass
@@ -44,6 +50,7 @@ class _Tail:
     seq: int
     entry_hash: str
     checkpoint_seq: int
+    checkpoint_hash: str | None = None  # hash of the newest checkpoint, read when the next one is signed
 
 
 def entry_payload(
@@ -201,7 +208,7 @@ def append_many(session: Session, *, actor: Actor, entries: Sequence[NewEntry]) 
     _insert_entries(conn, rows)
     if signer is not None:
         for seq, h in marks:
-            _write_checkpoint(conn, signer, seq, h)
+            _write_checkpoint(session, conn, tail, signer, seq, h)
     return seqs
 
 
@@ -226,15 +233,38 @@ def append(
     )])[0]
 
 
-def _write_checkpoint(conn: Connection, signer: Signer, seq: int, entry_hash: str) -> None:
-    created = utcnow()
-    created_text = created.isoformat(timespec="microseconds")
-    kid = signer.key_id
-    sig = signer.sign(checkpoint_message(seq, entry_hash, created_text, kid))
-    conn.execute(
-        insert(AuditCheckpoint),
-        {"seq": seq, "entry_hash": entry_hash, "created_at": created, "key_id": kid, "signature": sig},
-    )
+def stored_checkpoint_head(conn: Connection) -> str:
+    """The hash of the newest stored checkpoint (64 zeros when there is none)."""
+    cols = (AuditCheckpoint.seq, AuditCheckpoint.entry_hash, AuditCheckpoint.created_at, AuditCheckpoint.key_id,
+            AuditCheckpoint.signature, AuditCheckpoint.prev_checkpoint_hash)
+    last = conn.execute(select(*cols).order_by(AuditCheckpoint.seq.desc(), AuditCheckpoint.id.desc()).limit(1)).first()
+    if last is None:
+        return GENESIS_HASH
+    if last[5] is not None:
+        return cp_rules.own_hash(cp_rules.Checkpoint(*last), GENESIS_HASH)
+    # the newest was signed before checkpoints were chained: hash the whole unchained run in order
+    return cp_rules.chain_head(cp_rules.Checkpoint(*r) for r in conn.execute(select(*cols)))
+
+
+def _write_checkpoint(session: Session, conn: Connection, tail: _Tail, signer: Signer, seq: int,
+                      entry_hash: str) -> None:
+    prev = tail.checkpoint_hash if tail.checkpoint_hash is not None else stored_checkpoint_head(conn)
+    cp = cp_rules.Checkpoint(seq=seq, entry_hash=entry_hash, created_at=utcnow(), key_id=signer.key_id,
+                             signature="", prev_checkpoint_hash=prev)
+    cp = cp._replace(signature=signer.sign(cp_rules.message(cp)))
+    conn.execute(insert(AuditCheckpoint), {
+        "seq": seq, "entry_hash": entry_hash, "created_at": cp.created_at, "key_id": cp.key_id,
+        "signature": cp.signature, "prev_checkpoint_hash": prev,
+    })
+    own = cp_rules.own_hash(cp, prev)
+    tail.checkpoint_hash = own
+    witnesses: tuple[str, ...] = session.info.get(WITNESSES_KEY, ())
+    if witnesses:
+        payload = canonical_json(cp_rules.as_record(cp, own)).decode("utf-8")
+        conn.execute(insert(WitnessDelivery), [
+            {"witness": name, "checkpoint_seq": seq, "payload": payload, "created_at": cp.created_at,
+             "attempts": 0, "next_attempt_at": cp.created_at} for name in witnesses
+        ])
 
 
 def checkpoint(session: Session, signer: Signer) -> int | None:
@@ -243,7 +273,7 @@ def checkpoint(session: Session, signer: Signer) -> int | None:
     tail = _tail(session, conn)
     if tail.seq == 0 or tail.seq == tail.checkpoint_seq:
         return None
-    _write_checkpoint(conn, signer, tail.seq, tail.entry_hash)
+    _write_checkpoint(session, conn, tail, signer, tail.seq, tail.entry_hash)
     tail.checkpoint_seq = tail.seq
     return tail.seq
 
@@ -303,13 +333,15 @@ def list_entries(
 
 
 def verify_log(
-    *, session: Session, actor: Actor, public_key: Ed25519PublicKey | None, stop_at_first: bool = True
+    *, session: Session, actor: Actor, public_key: Ed25519PublicKey | None, stop_at_first: bool = True,
+    tail: cp_rules.TailPolicy | None = None,
 ) -> VerifyReport:
-    """Recompute the whole chain and check the signed checkpoints; needs a global scope."""
+    """Recompute the whole chain and check the signed checkpoints (and the unsigned tail against ``tail``);
+    needs a global scope."""
     from kgys.audit.verify import verify_database  # verify builds on this module
 
     actor.require(Perm.AUDIT_READ)
     if not actor.scope.is_global:
         raise PermissionDenied("verifying the whole audit log needs a country-wide scope")
-    return verify_database(session.connection(), public_key, stop_at_first=stop_at_first)
+    return verify_database(session.connection(), public_key, stop_at_first=stop_at_first, tail=tail)
 

@@ -23,9 +23,25 @@ def key_id(public: Ed25519PublicKey) -> str:
     return hashlib.sha256(raw).hexdigest()[:16]
 
 
-def checkpoint_message(seq: int, entry_hash: str, created_at: str, kid: str) -> bytes:
-    """The exact bytes a checkpoint signature covers."""
-    return canonical_json({"created_at": created_at, "entry_hash": entry_hash, "key_id": kid, "seq": seq})
+def checkpoint_message(seq: int, entry_hash: str, created_at: str, kid: str,
+                       prev_checkpoint_hash: str | None = None) -> bytes:
+    """The exact bytes a checkpoint signature covers.
+
+    Checkpoints signed since checkpoints are chained also cover ``prev_checkpoint_hash``; those signed
+    before (``None``) cover the four other fields only.
+    """
+    fields: dict[str, Any] = {"created_at": created_at, "entry_hash": entry_hash, "key_id": kid, "seq": seq}
+    if prev_checkpoint_hash is not None:
+        fields["prev_checkpoint_hash"] = prev_checkpoint_hash
+    return canonical_json(fields)
+
+
+def checkpoint_hash(prev: str, message: bytes) -> str:
+    """A checkpoint's place in the checkpoint chain: SHA-256 over the hash before, a newline and its signed bytes."""
+    h = hashlib.sha256(prev.encode("ascii"))
+    h.update(b"\n")
+    h.update(message)
+    return h.hexdigest()
 
 
 @dataclass(frozen=True)

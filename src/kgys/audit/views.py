@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse
 
 from kgys.audit import service
+from kgys.audit.checkpoints import TailPolicy
 from kgys.audit.models import AuditEntry
 from kgys.audit.schemas import AuditEntryOut, ProblemOut, VerifyOut
 from kgys.audit.signing import public_pem
@@ -53,6 +54,7 @@ def verify(
 ) -> VerifyOut:
     """Recompute the hash chain and check every signed checkpoint (country-wide auditors and admins)."""
     report = service.verify_log(session=session, actor=actor, public_key=runtime(request).signer.public,
+                                tail=TailPolicy.from_settings(runtime(request).settings.audit),
                                 stop_at_first=not all_problems)
     return VerifyOut(ok=report.ok, entries=report.entries, last_seq=report.last_seq, head_hash=report.head_hash,
                      checkpoints=report.checkpoints, last_checkpoint_seq=report.last_checkpoint_seq,

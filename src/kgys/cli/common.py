@@ -78,8 +78,9 @@ def exit_on_error() -> Iterator[None]:
 
 
 @contextmanager
-def runtime(upgrade: bool = True, **extra: Any) -> Iterator[Runtime]:
-    """A runtime for one command; errors of kgys become a message and exit code 1."""
+def runtime(upgrade: bool = False, **extra: Any) -> Iterator[Runtime]:
+    """A runtime for one command (the schema must be current: only ``kgys db upgrade`` migrates); errors of
+    kgys become a message and exit code 1."""
     with exit_on_error():
         rt = make_runtime(settings(**extra), upgrade=upgrade)
     try:

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from kgys.cli.common import cli_actor, console, runtime
-from kgys.db import utcnow
+from kgys.db import reading, utcnow
 from kgys.errors import FieldError, ValidationFailed
 from kgys.recording import holds as hold_service
 
@@ -71,7 +71,7 @@ def list_(
     """List legal holds, newest first."""
     actor = cli_actor()
     now = utcnow()
-    with runtime() as rt, rt.sessions() as session:
+    with runtime() as rt, reading(rt.sessions) as session:
         rows, _total = hold_service.list_holds(session=session, actor=actor, site_code=site, camera=camera,
                                        active_only=active, now=now)
         table = Table("id", "site", "camera", "from (UTC)", "to (UTC)", "state", "placed by", "reason", "legal basis")

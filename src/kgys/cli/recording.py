@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 
 from kgys.cli.common import cli_actor, console, err_console, runtime, settings
+from kgys.db import reading
 from kgys.errors import FieldError, KgysError, ValidationFailed
 from kgys.recording import jobs as jobs_worker
 from kgys.recording import policy as policy_service
@@ -100,7 +101,7 @@ def sim_cameras(
 @recordings_app.command("list")
 def recordings_list(camera: CameraOpt, start: FromOpt = None, end: ToOpt = None) -> None:
     """The camera's indexed segments in a range."""
-    with runtime(upgrade=False) as rt, rt.sessions() as session:
+    with runtime(upgrade=False) as rt, reading(rt.sessions) as session:
         lo, hi = _range(start, end)
         rows = service.segments(session=session, actor=cli_actor(), camera_id=camera, start=lo, end=hi)
         table = Table(title=f"camera {camera}: {len(rows)} segment(s)")
@@ -115,7 +116,7 @@ def recordings_list(camera: CameraOpt, start: FromOpt = None, end: ToOpt = None)
 @recordings_app.command("gaps")
 def recordings_gaps(camera: CameraOpt, start: FromOpt = None, end: ToOpt = None) -> None:
     """The camera's gaps in a range, and its coverage per hour."""
-    with runtime(upgrade=False) as rt, rt.sessions() as session:
+    with runtime(upgrade=False) as rt, reading(rt.sessions) as session:
         lo, hi = _range(start, end)
         actor = cli_actor()
         rows = service.gaps(session=session, actor=actor, camera_id=camera, start=lo, end=hi)
@@ -134,7 +135,7 @@ def recordings_gaps(camera: CameraOpt, start: FromOpt = None, end: ToOpt = None)
 @recordings_app.command("verify")
 def recordings_verify(camera: CameraOpt, start: FromOpt = None, end: ToOpt = None) -> None:
     """Recompute the hashes of the camera's stored segments in a range and check the chain; exit 1 on a fault."""
-    with runtime(upgrade=False) as rt, rt.sessions() as session:
+    with runtime(upgrade=False) as rt, reading(rt.sessions) as session:
         lo, hi = _range(start, end)
         report = service.verify(session=session, actor=cli_actor(), storage=recorder_worker.storage_for(rt),
                                 camera_id=camera, start=lo, end=hi)
@@ -153,7 +154,7 @@ def _days(value: float) -> str:
 @retention_app.command("show")
 def retention_show(site: Annotated[str | None, typer.Option(help="Only this site (institution code)")] = None) -> None:
     """The policy in force at a site, or every site with a policy of its own, and the node's default."""
-    with runtime(upgrade=False) as rt, rt.sessions() as session:
+    with runtime(upgrade=False) as rt, reading(rt.sessions) as session:
         default = default_policy(rt.settings.recording.role)
         actor = cli_actor()
         rows = ([policy_service.get_policy(session=session, actor=actor, code=site, default=default)] if site

@@ -9,6 +9,7 @@ from rich.table import Table
 
 from kgys.audit.mechanism import set_actor
 from kgys.cli.common import cli_actor, console, runtime
+from kgys.db import reading
 from kgys.sites import service as site_service
 from kgys.sites.schemas import JurisdictionCreate, SiteFilter
 
@@ -24,7 +25,7 @@ def list_(
     limit: int = 50,
 ) -> None:
     """List sites by priority."""
-    with runtime() as rt, rt.sessions() as session:
+    with runtime() as rt, reading(rt.sessions) as session:
         rows, total = site_service.list_sites(session=session, actor=cli_actor(),
                                               filters=SiteFilter(jurisdiction=jurisdiction, q=q), per_page=limit)
         table = Table("code", "name", "type", "district", "priority", "roll-out", "compliance")
@@ -69,7 +70,7 @@ def add_country(code: str, name: str) -> None:
 @jurisdictions_app.command("list")
 def list_jurisdictions() -> None:
     """Show the tree."""
-    with runtime() as rt, rt.sessions() as session:
+    with runtime() as rt, reading(rt.sessions) as session:
         for node in site_service.list_jurisdictions(session=session, actor=cli_actor()):
             depth = node.path.count("/") - 2
             console.print(f"{'  ' * depth}{node.code}  {node.name}  [dim]({node.kind})[/]")
@@ -159,7 +160,7 @@ def set_commission(
 @commissions_app.command("list")
 def list_commissions() -> None:
     """Show every commission."""
-    with runtime() as rt, rt.sessions() as session:
+    with runtime() as rt, reading(rt.sessions) as session:
         table = Table("jurisdiction", "chair", "police", "gendarmerie", "education", "e-mail")
         for c in site_service.list_commissions(session=session, actor=cli_actor()):
             table.add_row(c.jurisdiction.code, c.chair, c.police_member, c.gendarmerie_member, c.education_member,

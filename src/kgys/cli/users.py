@@ -10,6 +10,7 @@ from rich.table import Table
 from kgys.accounts import service
 from kgys.accounts.permissions import Role
 from kgys.cli.common import cli_actor, console, runtime
+from kgys.db import reading
 
 app = typer.Typer(help="User accounts.", no_args_is_help=True)
 
@@ -36,7 +37,7 @@ def create(
 @app.command("list")
 def list_() -> None:
     """List users with role, scope and state."""
-    with runtime() as rt, rt.sessions() as session:
+    with runtime() as rt, reading(rt.sessions) as session:
         table = Table("username", "role", "scope", "active", "2FA", "last login")
         for u in service.list_users(session=session):
             scope = ", ".join(s.jurisdiction.code if s.jurisdiction else f"site:{s.site_id}" for s in u.scopes)

@@ -19,16 +19,16 @@ from fastapi.responses import FileResponse, Response
 from sqlalchemy.orm import Session
 
 from kgys.accounts.permissions import Perm
-from kgys.db import utcnow
+from kgys.db import reading, utcnow
 from kgys.errors import NotFound, ValidationFailed
 from kgys.live import clip, hls, service
 from kgys.live.feed import Fallback
-from kgys.live.views import CameraId, hub, principal_credential, request_credential, retry_locked, ticket_key
+from kgys.live.views import CameraId, hub, principal_credential, request_credential, ticket_key
 from kgys.recording.storage import LocalStorage, Storage
 from kgys.recording.worker import storage_for
 from kgys.sites.models import Site
 from kgys.web import i18n
-from kgys.web.deps import DB, CurrentPrincipal, Principal, runtime
+from kgys.web.deps import DB, CurrentPrincipal, Principal, runtime, writes
 from kgys.web.forms import FormFields
 from kgys.web.render import render
 
@@ -68,7 +68,7 @@ def _fallback(request: Request, camera_id: int, session: Session | None = None) 
         if session is not None:
             key = service.storage_key(session=session, camera_id=camera_id, name=name)
         else:
-            with runtime(request).sessions() as own:
+            with reading(runtime(request).sessions) as own:
                 key = service.storage_key(session=own, camera_id=camera_id, name=name)
         if key is None:
             return None
@@ -119,9 +119,9 @@ def playback_open(request: Request, camera_id: CameraId, session: DB, p: Current
     ctx["reason"] = form.get("reason", "")
     try:
         cred = principal_credential(request, p)
-        opened = retry_locked(session, lambda: service.open_playback(
+        opened = service.open_playback(
             session=session, actor=p.actor, key=ticket_key(request), camera_id=camera_id, start=ctx["start"],
-            end=ctx["end"], reason=form.get("reason"), credential=cred, now=utcnow()))
+            end=ctx["end"], reason=form.get("reason"), credential=cred, now=utcnow())
     except ValidationFailed as exc:
         ctx["errors"] = {e.field: e.message for e in exc.errors}
         return _page(request, "live/playback.html", ctx, p, status_code=422)
@@ -130,6 +130,7 @@ def playback_open(request: Request, camera_id: CameraId, session: DB, p: Current
 
 
 @router.get("/cameras/{camera_id}/clip")
+@writes  # the export is audited
 def clip_download(request: Request, camera_id: CameraId, session: DB, p: CurrentPrincipal, tasks: BackgroundTasks,
                   start: Annotated[str | None, Query(alias="from", max_length=64)] = None,
                   end: Annotated[str | None, Query(alias="to", max_length=64)] = None,
@@ -143,7 +144,7 @@ def clip_download(request: Request, camera_id: CameraId, session: DB, p: Current
     out = clip.build(plan=todo, storage=_storage(request), ffmpeg=runtime(request).settings.recording.ffmpeg_path,
                      exported_by=p.actor.username, now=now)
     try:
-        retry_locked(session, lambda: clip.record(session=session, actor=p.actor, plan=todo, clip=out))
+        clip.record(session=session, actor=p.actor, plan=todo, clip=out)
     except BaseException:
         shutil.rmtree(out.workdir, ignore_errors=True)
         raise
@@ -173,7 +174,7 @@ def live_segment(request: Request, camera_id: CameraId, sn: int, t: Text = "") -
     """One live piece (MPEG-TS); checked against the ticket and the ticket holder's credentials version."""
     ticket = service.check_ticket(key=ticket_key(request), token=t, credential=request_credential(request),
                                   kind="live", camera_id=camera_id, now=utcnow())
-    with runtime(request).sessions() as own:
+    with reading(runtime(request).sessions) as own:
         service.check_holder(session=own, ticket=ticket)
     body = hub(request).feed(camera_id).segment_bytes(sn, _fallback(request, camera_id))
     if body is None:

@@ -3,13 +3,10 @@ timeline of coverage and gaps. The streams themselves are served by :mod:`kgys.l
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated, TypeVar
+from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, FastAPI, Path, Query, Request
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
 
 from kgys.db import utcnow
 from kgys.errors import AuthenticationError
@@ -22,22 +19,6 @@ from kgys.web.deps import DB, SESSION_COOKIE, CurrentPrincipal, Principal, runti
 router = APIRouter(tags=["live"])
 
 CameraId = Annotated[int, Path(ge=1, le=2_147_483_647)]
-T = TypeVar("T")
-ATTEMPTS = 3
-
-
-def retry_locked(session: Session, call: Callable[[], T]) -> T:
-    """Run a read-then-write ``call``; when SQLite refuses the write because another process (the recorder)
-    committed since this request's snapshot began ("database is locked"), roll back and run it again on a
-    fresh snapshot. Nothing was written when that happens, so running it again writes it exactly once."""
-    for attempt in range(ATTEMPTS):
-        try:
-            return call()
-        except OperationalError as exc:
-            if "database is locked" not in str(exc) or attempt == ATTEMPTS - 1:
-                raise
-            session.rollback()
-    raise AssertionError("unreachable")
 
 
 def install(app: FastAPI) -> None:
@@ -80,9 +61,9 @@ def open_live(camera_id: CameraId, body: LiveOpen, request: Request, session: DB
     """Open a camera's live stream: audited once; returns the playlist URL with its viewing ticket."""
     now = utcnow()
     cred = principal_credential(request, p)
-    opened = retry_locked(session, lambda: service.open_live(
+    opened = service.open_live(
         session=session, actor=p.actor, key=ticket_key(request), camera_id=camera_id, reason=body.reason,
-        credential=cred, now=now))
+        credential=cred, now=now)
     return StreamOut(playlist=f"/live/{camera_id}/index.m3u8?t={quote(opened.ticket)}", expires=opened.expires)
 
 
@@ -93,9 +74,9 @@ def open_playback(camera_id: CameraId, body: PlaybackOpen, request: Request, ses
     now = utcnow()
     start, end = service.parse_range(body.start.isoformat(), body.end.isoformat(), now=now)
     cred = principal_credential(request, p)
-    opened = retry_locked(session, lambda: service.open_playback(
+    opened = service.open_playback(
         session=session, actor=p.actor, key=ticket_key(request), camera_id=camera_id, start=start, end=end,
-        reason=body.reason, credential=cred, now=now))
+        reason=body.reason, credential=cred, now=now)
     return StreamOut(playlist=f"/cameras/{camera_id}/playback.m3u8?t={quote(opened.ticket)}",
                      expires=opened.expires)
 

@@ -9,7 +9,10 @@
   ``recording_stopped`` alert, and one critical ``recorder_down`` alert; the recorder's first new segment
   of each camera closes its gap, and a fresh heartbeat resolves the alert.
 - **Purge** of expired browser sessions and expired or revoked API tokens.
-- **Audit checkpoints**: the chain head is signed every ``audit.checkpoint_every_minutes``.
+- **Audit checkpoints**: the chain head is signed at start, every ``audit.checkpoint_every_minutes`` and
+  when the worker stops.
+- **Audit witnesses**: signed checkpoints waiting in the outbox are handed to the configured witnesses
+  every ``audit.witness_poll_seconds`` (:mod:`kgys.audit.witness`).
 - **Measured compliance**: sites whose cameras were measured since the last pass get their stored
   compliance status recomputed (a camera that sends less than declared makes its site non-compliant).
 
@@ -22,7 +25,7 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -34,7 +37,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from kgys.accounts import service as account_service
 from kgys.accounts.actor import Actor, system_actor
 from kgys.audit import mechanism
-from kgys.audit import service as audit_service
+from kgys.audit import scheduled as audit_scheduled
+from kgys.audit import witness as witness_mod
 from kgys.audit.signing import Signer
 from kgys.cameras import service as camera_service
 from kgys.cameras.models import Camera
@@ -58,6 +62,7 @@ class JobsConfig:
     recorder_check_every: float = 5.0
     purge_every: float = 300.0
     checkpoint_every: float = 600.0
+    witness_every: float = 5.0
     compliance_every: float = 60.0
 
 
@@ -69,6 +74,7 @@ class TickReport:
     gaps_opened: list[int] = field(default_factory=list)
     purged: int | None = None
     checkpoint: int | None = None
+    witnessed: int | None = None
     compliance_refreshed: int | None = None
 
 
@@ -77,8 +83,12 @@ class Jobs:
 
     def __init__(self, *, sessions: sessionmaker[Session], signer: Signer, heartbeat_path: Path,
                  config: JobsConfig, clock: Callable[[], datetime] = utcnow,
-                 mono: Callable[[], float] = time.monotonic, actor: Actor | None = None) -> None:
+                 mono: Callable[[], float] = time.monotonic, actor: Actor | None = None,
+                 witnesses: Mapping[str, witness_mod.Witness] | None = None,
+                 retry: witness_mod.RetryPolicy | None = None) -> None:
         self.sessions = sessions
+        self.witnesses = dict(witnesses or {})
+        self.retry = retry or witness_mod.RetryPolicy()
         self.signer = signer
         self.heartbeat_path = heartbeat_path
         self.config = config
@@ -105,6 +115,7 @@ class Jobs:
             ("recorder", cfg.recorder_check_every, self._recorder_task),
             ("purge", cfg.purge_every, self._purge_task),
             ("checkpoint", cfg.checkpoint_every, self._checkpoint_task),
+            ("witness", cfg.witness_every, self._witness_task),
             ("compliance", cfg.compliance_every, self._compliance_task),
         ]
         for name, every, task in tasks:
@@ -136,10 +147,13 @@ class Jobs:
             log.info("purged %s expired session(s) and token(s)", report.purged)
 
     def _checkpoint_task(self, report: TickReport) -> None:
-        with transaction(self.sessions) as session:
-            report.checkpoint = audit_service.checkpoint(session, self.signer)
-        if report.checkpoint is not None:
-            log.info("audit checkpoint signed at entry %s", report.checkpoint)
+        report.checkpoint = audit_scheduled.sign_checkpoint(self.sessions, self.signer)
+
+    def _witness_task(self, report: TickReport) -> None:
+        if not self.witnesses:
+            return
+        done = witness_mod.deliver_pending(sessions=self.sessions, witnesses=self.witnesses, retry=self.retry)
+        report.witnessed = done.delivered
 
     def _compliance_task(self, report: TickReport) -> None:
         now = self.clock()
@@ -214,10 +228,12 @@ def refresh_measured_compliance(session: Session, *, since: datetime | None, act
 
 def build(rt: Runtime, *, recorder_timeout: float = 30.0, **config: float) -> Jobs:
     """Jobs on the runtime's database, signer and data directory."""
-    cfg = JobsConfig(recorder_timeout=recorder_timeout,
-                     checkpoint_every=rt.settings.audit.checkpoint_every_minutes * 60, **config)
+    audit = rt.settings.audit
+    cfg = JobsConfig(recorder_timeout=recorder_timeout, checkpoint_every=audit.checkpoint_every_minutes * 60,
+                     witness_every=audit.witness_poll_seconds, **config)
     return Jobs(sessions=rt.sessions, signer=rt.signer, heartbeat_path=heartbeat.path_for(rt.settings.data_dir),
-                config=cfg)
+                config=cfg, witnesses=witness_mod.build(audit.witnesses),
+                retry=witness_mod.RetryPolicy.from_settings(audit))
 
 
 def run(rt: Runtime, stop: threading.Event | None = None, *, recorder_timeout: float = 30.0,
@@ -247,4 +263,8 @@ def run(rt: Runtime, stop: threading.Event | None = None, *, recorder_timeout: f
     finally:
         stop.set()
         retention.join(timeout=30)
+        try:  # leave no unsigned tail behind a clean stop
+            audit_scheduled.sign_checkpoint(rt.sessions, rt.signer)
+        except Exception:
+            log.exception("audit checkpoint at shutdown failed")
         log.info("jobs stopped")

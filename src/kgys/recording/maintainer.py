@@ -26,7 +26,7 @@ from typing import BinaryIO
 from sqlalchemy.orm import Session, sessionmaker
 
 from kgys.cameras.models import Camera
-from kgys.db import transaction, utcnow
+from kgys.db import reading, transaction, utcnow
 from kgys.errors import KgysError
 from kgys.recording import gaps as rules
 from kgys.recording import index
@@ -181,7 +181,7 @@ class Maintainer:
 
     def _load_last(self, camera_id: int) -> _Last | None:
         if camera_id not in self._last:
-            with self.sessions() as s:
+            with reading(self.sessions) as s:
                 seg = index.last_segment(s, camera_id)
                 self._last[camera_id] = _Last(seg.sha256, seg.end, "") if seg else None
         return self._last[camera_id]
@@ -312,7 +312,7 @@ class Maintainer:
         verdict = check(info, st.st_size, self.limits)
         site_id = self._sites.get(camera_id)
         if site_id is None:
-            with self.sessions() as session:
+            with reading(self.sessions) as session:
                 site_id = self.site_of(session, camera_id)
         if site_id is None:
             log.warning("spool file %s belongs to no known camera; left in place", path)
@@ -382,7 +382,7 @@ class Maintainer:
             return
         spool_file, key = self.spool_dir / lines[0].strip(), lines[1].strip()
         if key and not spool_file.exists():
-            with self.sessions() as session:
+            with reading(self.sessions) as session:
                 indexed = index.segment_by_path(session, key) is not None
             if not indexed:
                 log.warning("segment %s was stored but never indexed (the maintainer stopped); indexing it now", key)

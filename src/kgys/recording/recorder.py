@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kgys.cameras.secrets import CredentialBox
 from kgys.config import RecordingSettings
-from kgys.db import transaction, utcnow
+from kgys.db import reading, retrying, transaction, utcnow
 from kgys.recording import gaps as rules
 from kgys.recording import index
 from kgys.recording.ffmpeg import RecordSpec, record_args, record_env, redact, redact_text, run_name
@@ -127,13 +127,17 @@ class Recorder:
         """Index what a previous recorder left, mark the time it was down, and start recording."""
         leftovers = self.maintainer.scan({})
         self.refresh(force=True)
-        with transaction(self.sessions) as session:
+        last_ends = {cam_id: self.maintainer.last_end(cam_id) for cam_id in self.runs}  # read before writing
+
+        def mark_down(session: Session) -> None:
             for cam_id, run in self.runs.items():
-                last_end = self.maintainer.last_end(cam_id)
+                last_end = last_ends[cam_id]
                 if last_end is not None and index.open_gap_of(session, cam_id) is None:
                     index.open_gap(session, camera_id=cam_id, site_id=run.conf.site_id, start=last_end,
                                    cause=rules.RECORDER_DOWN, detail="the recorder was not running")
                     index.set_state(session, camera_id=cam_id, state="offline", reason="recorder was down")
+
+        retrying(self.sessions, mark_down)
         return leftovers + self.poll()
 
     def refresh(self, force: bool = False) -> None:
@@ -142,7 +146,7 @@ class Recorder:
         if not force and now - self._refreshed < self.cfg.refresh_seconds:
             return
         self._refreshed = now
-        with self.sessions() as session:
+        with reading(self.sessions) as session:
             confs = {c.id: c for c in index.recording_cameras(session, self.box)}
         for cam_id in list(self.runs):
             if cam_id not in confs:

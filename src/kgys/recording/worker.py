@@ -57,7 +57,15 @@ def run(rt: Runtime, stop: threading.Event | None = None) -> None:
         signal.signal(signal.SIGTERM, _signal)
         signal.signal(signal.SIGINT, _signal)
     recorder = build(rt)
-    recorder.start()
+    delay = 1.0
+    while not stop.is_set():
+        try:
+            recorder.start()
+            break
+        except Exception:  # a busy or unreachable database at start: wait and try again, never give up
+            log.exception("the recorder could not start; trying again in %.0f s", delay)
+            stop.wait(delay)
+            delay = min(delay * 2, 30.0)
     log.info("recorder running: %d camera(s), spool %s", len(recorder.runs), recorder.spool_dir)
     beat_path, last_beat = heartbeat.path_for(rt.settings.data_dir), -1e9
     try:

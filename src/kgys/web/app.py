@@ -16,9 +16,10 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kgys import __version__
-from kgys.audit import service as audit_service
+from kgys.audit import scheduled as audit_scheduled
 from kgys.errors import (
     AuthenticationError,
+    Busy,
     Conflict,
     KgysError,
     NotFound,
@@ -27,6 +28,7 @@ from kgys.errors import (
 )
 from kgys.runtime import Runtime
 from kgys.web import i18n
+from kgys.web.admission import Admission, size_thread_pool
 from kgys.web.deps import LANG_COOKIE, Principal, optional_principal
 from kgys.web.render import render
 from kgys.web.templating import make_templates
@@ -41,6 +43,7 @@ STATUS = {
     AuthenticationError: 401,
     ValidationFailed: 422,
     Conflict: 409,
+    Busy: 503,
 }
 
 
@@ -70,23 +73,6 @@ def _loc(loc: tuple[Any, ...] | list[Any], kind: str = "") -> str:
     return ".".join(parts) or "body"
 
 
-async def _checkpoint_timer(rt: Runtime) -> None:
-    interval = rt.settings.audit.checkpoint_every_minutes * 60
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            await asyncio.to_thread(_checkpoint_once, rt)
-        except Exception:  # keep the timer alive; the next tick retries
-            log.exception("audit checkpoint failed")
-
-
-def _checkpoint_once(rt: Runtime) -> None:
-    with rt.sessions.begin() as session:
-        seq = audit_service.checkpoint(session, rt.signer)
-        if seq:
-            log.info("audit checkpoint signed at entry %s", seq)
-
-
 def _principal_for_error(rt: Runtime, request: Request) -> Principal | None:
     """Who is looking at an error page, so it keeps the menu; None when that cannot be told."""
     try:
@@ -101,7 +87,8 @@ def create_app(rt: Runtime, *, checkpoint_timer: bool = True) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        task = asyncio.create_task(_checkpoint_timer(rt)) if checkpoint_timer else None
+        size_thread_pool(rt.settings.web.threads)
+        task = asyncio.create_task(audit_scheduled.run_in_server(rt)) if checkpoint_timer else None
         try:
             yield
         finally:
@@ -155,12 +142,16 @@ def create_app(rt: Runtime, *, checkpoint_timer: bool = True) -> FastAPI:
     async def kgys_error(request: Request, exc: KgysError) -> Response:
         status = _status_for(exc)
         fields = [e.as_dict() for e in exc.errors] if isinstance(exc, ValidationFailed) else None
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Busy) else {}
         if _wants_json(request):
-            headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+            if status == 401:
+                headers["WWW-Authenticate"] = "Bearer"
             return JSONResponse(error_body(type(exc).__name__, exc.message, fields), status_code=status,
                                 headers=headers)
         if status == 401:
             return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        if isinstance(exc, Busy):  # no second trip to a busy database for the page's menu
+            return JSONResponse(error_body("Busy", exc.message), status_code=503, headers=headers)
         return await _html_error(request, status, exc.message, fields or [])
 
     @app.exception_handler(RequestValidationError)
@@ -189,6 +180,8 @@ def create_app(rt: Runtime, *, checkpoint_timer: bool = True) -> FastAPI:
     from kgys.web.routes import include_routes
 
     include_routes(app)
+    app.add_middleware(Admission, max_in_flight=rt.settings.web.max_in_flight,  # outermost: sheds before work
+                       queue_seconds=rt.settings.web.queue_seconds)
     return app
 
 

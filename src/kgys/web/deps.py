@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
@@ -14,7 +14,8 @@ from kgys.accounts import service as account_service
 from kgys.accounts.actor import Actor
 from kgys.accounts.models import LoginSession, User
 from kgys.audit.mechanism import set_actor
-from kgys.errors import AuthenticationError, PermissionDenied
+from kgys.db import as_busy, is_busy, read_session
+from kgys.errors import AuthenticationError, Busy, PermissionDenied
 from kgys.runtime import Runtime
 
 SESSION_COOKIE = "kgys_session"
@@ -29,14 +30,36 @@ def runtime(request: Request) -> Runtime:
     return rt
 
 
+WRITES_ON_READ = "kgys_writes"
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def writes(endpoint: F) -> F:
+    """Mark a GET endpoint whose request writes (an audited view of personal data), so that its unit of work
+    is opened for writing; every other GET, HEAD or OPTIONS request only reads."""
+    setattr(endpoint, WRITES_ON_READ, True)
+    return endpoint
+
+
 def db(request: Request) -> Iterator[Session]:
-    """One transaction per request: committed when the handler succeeds, rolled back otherwise."""
-    session = runtime(request).sessions()
+    """One unit of work per request: committed when the handler succeeds, rolled back otherwise.
+
+    Requests by a safe method read without waiting on any writer; the others (and GETs marked
+    :func:`writes`) may write. A database too busy to take the unit of work is :class:`Busy` (503).
+    """
+    rt = runtime(request)
+    endpoint = request.scope.get("endpoint")
+    write = request.method not in SAFE_METHODS or getattr(endpoint, WRITES_ON_READ, False)
+    session = rt.sessions() if write else read_session(rt.sessions)
     try:
         yield session
         session.commit()
-    except BaseException:
+    except BaseException as exc:
         session.rollback()
+        if is_busy(exc) and not isinstance(exc, Busy):
+            raise as_busy(exc) from exc
         raise
     finally:
         session.close()

@@ -17,10 +17,12 @@ from kgys.recording import views as recording_views
 from kgys.sites import import_views
 from kgys.sites import pages as site_pages
 from kgys.sites import views as site_views
+from kgys.web import health
 
 
 def include_routes(app: FastAPI) -> None:
     """Attach the API routers (under /api/v1) and the UI pages."""
+    app.include_router(health.router, prefix="/api/v1")
     app.include_router(account_views.router, prefix="/api/v1")
     app.include_router(site_views.router, prefix="/api/v1")
     app.include_router(import_views.router, prefix="/api/v1")

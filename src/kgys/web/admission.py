@@ -1,0 +1,63 @@
+"""Admission: how many requests the server takes at once, and a prompt 503 for the rest.
+
+Requests that run a handler wait for a place among ``max_in_flight``; one that has waited ``queue_seconds``
+is answered ``503 Service Unavailable`` with ``Retry-After`` instead of hanging, so an overloaded server
+sheds load visibly and keeps answering the requests it took. Static files do not count. The worker-thread
+pool that runs request handlers is set to ``threads`` here, at start-up, next to the database pool sized in
+:func:`kgys.db.make_engine`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+
+import anyio.to_thread
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+log = logging.getLogger(__name__)
+
+EXEMPT_PREFIXES = ("/static/",)
+
+
+def busy_body(message: str) -> bytes:
+    """The JSON error body of a 503."""
+    return json.dumps({"error": {"type": "Busy", "message": message}}).encode()
+
+
+class Admission:
+    """Pure ASGI middleware: at most ``max_in_flight`` requests inside, the others wait up to ``queue_seconds``."""
+
+    def __init__(self, app: ASGIApp, *, max_in_flight: int, queue_seconds: float, retry_after: int = 1) -> None:
+        self.app = app
+        self.queue_seconds = queue_seconds
+        self.retry_after = retry_after
+        self._places = asyncio.Semaphore(max_in_flight)
+        self.shed = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or str(scope.get("path", "")).startswith(EXEMPT_PREFIXES):
+            await self.app(scope, receive, send)
+            return
+        try:
+            await asyncio.wait_for(self._places.acquire(), self.queue_seconds)
+        except TimeoutError:
+            self.shed += 1
+            log.warning("server busy: request to %s answered 503 after %.1f s in the queue (%s so far)",
+                        scope.get("path"), self.queue_seconds, self.shed)
+            body = busy_body("the server is busy; try again shortly")
+            await send({"type": "http.response.start", "status": 503, "headers": [
+                (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                (b"retry-after", str(self.retry_after).encode())]})
+            await send({"type": "http.response.body", "body": body})
+            return
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self._places.release()
+
+
+def size_thread_pool(threads: int) -> None:
+    """Run request handlers on ``threads`` worker threads (call inside the running event loop)."""
+    anyio.to_thread.current_default_thread_limiter().total_tokens = threads
