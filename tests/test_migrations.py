@@ -28,13 +28,16 @@ def test_models_and_migrations_agree(engine: Engine) -> None:
     assert migrate.current(engine) == migrate.head(engine)
 
 
+PARENT = "0006"  # the revision 0005 follows
+
+
 @pytest.mark.parametrize("kind", ENGINES)
 def test_0005_seals_the_totp_secrets_stored_in_clear(kind: str, tmp_path: Path) -> None:
     name = f"kgys_mig_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     url = _pg_create(name) if kind == "postgresql" else f"sqlite:///{tmp_path / 'old.db'}"
     engine = make_engine(settings_for(tmp_path, url), url=url)
     try:
-        migrate.upgrade(engine, "0004")
+        migrate.upgrade(engine, PARENT)
         with engine.begin() as conn:
             conn.execute(text("INSERT INTO users (username, full_name, email, role, password_hash, totp_secret, "
                               "totp_confirmed, is_active, failed_logins, created_at) VALUES ('eski', '', '', "
@@ -58,9 +61,9 @@ def test_0005_seals_the_totp_secrets_stored_in_clear(kind: str, tmp_path: Path) 
 
 
 def migrate_down(engine: Engine, box: SecretBox) -> None:
-    """Downgrade to 0004 with the key (the sealed secrets are opened again)."""
+    """Downgrade to the revision before 0005 with the key (the sealed secrets are opened again)."""
     cfg = migrate.alembic_config(engine)
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         cfg.attributes["secret_box"] = box
-        command.downgrade(cfg, "0004")
+        command.downgrade(cfg, PARENT)

@@ -1,7 +1,7 @@
 """accounts hardening
 
 Revision ID: 0005
-Revises: 0004
+Revises: 0006
 Create Date: 2026-12-06
 
 TOTP secrets are sealed with the installation's key (room for the sealed form, and the clear-text secrets
@@ -19,7 +19,7 @@ from alembic import context, op
 from kgys.secretbox import PREFIX
 
 revision: str = '0005'
-down_revision: str | None = '0004'
+down_revision: str | None = '0006'  # after the audit checkpoint chain, which shipped first
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
