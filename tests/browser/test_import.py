@@ -11,9 +11,9 @@ pytestmark = pytest.mark.browser
 HEADER = "code,name,type,district,priority,address\n"
 
 
-def _upload(page: Page, name: str, content: str, *, dry_run: bool) -> None:
+def _upload(page: Page, name: str, content: str, *, dry_run: bool, encoding: str = "utf-8") -> None:
     page.set_input_files("#import-file", files=[{"name": name, "mimeType": "text/csv",
-                                                 "buffer": content.encode("utf-8")}])
+                                                 "buffer": content.encode(encoding)}])
     page.set_checked("#import-dry-run", dry_run)
     submit(page, "#import-submit")
 
@@ -52,3 +52,15 @@ def test_dry_run_shows_the_summary_then_the_import_writes(page: Page, server: De
         ("Deneme Yeni Ortaokulu", "middle_school", 1)]
     assert server.scalar("SELECT actor FROM audit_entries WHERE action = 'site.create' AND object_id = 'IMP-NEW-1'"
                          ) == "commission_member"
+
+
+def test_a_windows_1254_list_shows_its_encoding_and_the_ignored_column(page: Page, server: DemoServer) -> None:
+    content = ("Kurum Kodu;Kurum Adı;Kurum Türü;İlçe;Kayıt Tarihi;Enlem;Boylam\n"
+               "IMP-TR-1;Işıklı “Çağ” İlkokulu;İlkokul;TR-99-02;01.09.1998;39,9061;32,8112\n")
+    sign_in(page, server, "commission_member")
+    page.goto("/import?lang=tr")
+    _upload(page, "okullar.csv", content, dry_run=True, encoding="cp1254")
+    assert "Windows-1254" in page.locator("#import-file-format").inner_text()
+    assert "'Kayıt Tarihi'" in page.locator("#import-warnings").inner_text()
+    assert "Işıklı “Çağ” İlkokulu" in page.locator("#import-changes").inner_text()
+    assert server.scalar("SELECT count(*) FROM sites WHERE code = 'IMP-TR-1'") == 0

@@ -328,6 +328,7 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("POST", "/users/{username}/disable", P.USERS_MANAGE, _disable_user),
     # the API's own description
     Endpoint("GET", "/openapi.json", None, _fixed("/openapi.json"), public=True),
+    Endpoint("GET", "/health", None, _fixed("/health"), public=True),
     Endpoint("GET", "/docs", None, _fixed("/docs"), public=True),
 ]
 

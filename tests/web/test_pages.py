@@ -557,3 +557,18 @@ def test_dashboard_map_json_is_scoped(client: TestClient, session: Session) -> N
     assert inside.code in codes and outside.code not in codes
     client.cookies.clear()
     assert client.get("/dashboard/map.json", follow_redirects=False).status_code in (303, 401)
+
+
+def test_control_characters_in_a_form_are_named_in_turkish(client: TestClient, session: Session,
+                                                           world: World) -> None:
+    signed_in(client, session, "commission_member", ["TR-99"])
+    csrf = _csrf(client, f"/sites/{world.a2.code}/edit")
+    form = _edit_form(world.a2, name="Okul \u202eIGEL", address="Cd.\x00 5")
+    r = client.post(f"/sites/{world.a2.code}/edit?lang=tr", data=form | {"csrf_token": csrf})
+    assert r.status_code == 422
+    page = html(r.text)
+    assert page.one(id="err-name").text() == ("6. konumda görünmeyen bir denetim ya da yazı yönü karakteri "
+                                              "(U+202E) var; onu silin")
+    assert "U+0000" in page.one(id="err-address").text()
+    session.expire_all()
+    assert session.get(Site, world.a2.id).name == world.a2.name  # type: ignore[union-attr]

@@ -9,9 +9,10 @@ from urllib.parse import parse_qsl, urlsplit
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from kgys.cameras.compliance import POSITIONS
+from kgys.validation import SafeChars
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
-Short = Annotated[str, StringConstraints(strip_whitespace=True, max_length=80)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120), SafeChars]
+Short = Annotated[str, StringConstraints(strip_whitespace=True, max_length=80), SafeChars]
 
 
 class CredentialsIn(BaseModel):
@@ -19,7 +20,7 @@ class CredentialsIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    username: Annotated[str, StringConstraints(min_length=1, max_length=120)]
+    username: Annotated[str, StringConstraints(min_length=1, max_length=120), SafeChars]
     password: Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 
@@ -37,7 +38,7 @@ class RecorderIn(BaseModel):
     remote_viewing: bool = False
     continuous_recording: bool = True
     retention_days: int = Field(default=30, ge=0, le=3650)
-    host: Annotated[str, StringConstraints(strip_whitespace=True, max_length=255)] = ""
+    host: Annotated[str, StringConstraints(strip_whitespace=True, max_length=255), SafeChars] = ""
     credentials: CredentialsIn | None = None
 
 
@@ -56,7 +57,7 @@ class CameraIn(BaseModel):
     position: str = "other"
     bitrate_kbps: int = Field(default=4096, ge=16, le=100_000)
     codec: str = Field(default="h264", pattern="^(h264|h265)$")
-    stream_url: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] = ""
+    stream_url: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500), SafeChars] = ""
     credentials: CredentialsIn | None = None
     enabled: bool = True
 

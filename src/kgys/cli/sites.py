@@ -55,16 +55,33 @@ def add_jurisdiction(
 @jurisdictions_app.command("add-country")
 def add_country(code: str, name: str) -> None:
     """Create the root of the tree (once per installation)."""
-    from kgys.accounts.models import Jurisdiction
-    from kgys.audit import service as audit_service
+    from kgys.sites import jurisdictions
 
     actor = cli_actor()
     with runtime() as rt, rt.sessions.begin() as session:
-        session.add(Jurisdiction(kind="country", code=code, name=name, path=f"/{code}/"))
-        session.flush()
-        audit_service.append(session, actor=actor, action="jurisdiction.create", object_type="jurisdiction",
-                             object_id=code, details={"kind": "country"})
+        set_actor(session, actor)
+        jurisdictions.create_country(session=session, actor=actor, code=code, name=name)
     console.print(f"added country {code}")
+
+
+@jurisdictions_app.command("add-province")
+def add_province(
+    province: Annotated[str, typer.Argument(help="Plate code (06) or name (Ankara) of a province of Türkiye")],
+) -> None:
+    """Register a province of Türkiye and all its districts from the list shipped with kgys."""
+    from kgys.cli.common import err_console
+    from kgys.sites import gazetteer, jurisdictions
+
+    listed = gazetteer.province(province)
+    if listed is None:
+        err_console.print(f"[red]error:[/] '{province}' is not a plate code or name of a province of Türkiye")
+        raise typer.Exit(1)
+    actor = cli_actor()
+    with runtime() as rt, rt.sessions.begin() as session:
+        set_actor(session, actor)
+        made = jurisdictions.add_listed(session=session, actor=actor, province=listed)
+    console.print(f"{listed.name}: {len(made)} jurisdiction(s) added"
+                  + (f" ({', '.join(n.code for n in made[:5])}{' …' if len(made) > 5 else ''})" if made else ""))
 
 
 @jurisdictions_app.command("list")
@@ -78,7 +95,8 @@ def list_jurisdictions() -> None:
 
 @app.command("import")
 def import_(
-    file: Annotated[typer.FileBinaryRead, typer.Argument(help="CSV (UTF-8, ',' or ';') or XLSX file")],
+    file: Annotated[typer.FileBinaryRead, typer.Argument(help="CSV (UTF-8, Windows-1254, ISO-8859-9 or UTF-16; "
+                                                              "';', ',' or tab) or XLSX file")],
     kind: Annotated[str | None, typer.Option(help="sites, recorders or cameras (default: from the header)")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check and show what would change; write nothing")]
     = False,
@@ -131,6 +149,11 @@ def import_(
             console.print(table)
         if len(summary.changes) > 20:
             console.print(f"… and {len(summary.changes) - 20} more changed rows")
+        for warning in summary.warnings:
+            console.print(f"[yellow]warning:[/] {warning}")
+        if summary.jurisdictions_created:
+            console.print(f"registered from the list of Türkiye's provinces and districts: "
+                          f"{', '.join(summary.jurisdictions_created)}")
         console.print(f"{summary.kind}: {summary.created} created, {summary.updated} updated, "
                       f"{summary.unchanged} unchanged" + (" (dry run: nothing was written)" if dry_run else ""))
 

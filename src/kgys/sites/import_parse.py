@@ -1,157 +1,56 @@
-"""Reading site lists and camera inventories from CSV and XLSX files. Pure functions, no database.
+"""Understanding a site list or camera inventory: its header, its kind and its cells. Pure functions, no database.
 
-A file holds one kind of record, told apart by its header row (or named by the caller):
+A file holds one kind of record, told apart by its header row (or named by the caller); the columns of
+each kind, the names they go by and the words cells may use are in :mod:`kgys.sites.import_columns`, and
+how bytes become rows (encoding, delimiter, XLSX) in :mod:`kgys.sites.import_read`.
 
-- ``sites``: code, name, type, province, district, address, latitude, longitude, student_count, priority,
-  contact_name, contact_phone, contact_email, rollout_status
-- ``recorders``: site_code, name, vendor, model, channels, supported_storage_tb, installed_storage_tb,
-  remote_viewing, continuous_recording, retention_days, host
-- ``cameras``: site_code, name, recorder, megapixels, width, height, poe, night_vision, position,
-  bitrate_kbps, codec, stream_url
+- A column kgys does not know (``Kayıt Tarihi``, ``Faks``, ``Web Adresi`` …) is ignored, with a warning
+  naming it; a file missing a required column is refused.
+- Decimal commas are read in decimal columns (``39,9208``) and dates as ``dd.mm.yyyy``, ``dd/mm/yyyy`` or
+  ``yyyy-mm-dd`` in date columns.
+- Every text cell is checked for invisible control and text-direction characters (:mod:`kgys.validation`).
 
-Header names are matched without regard to case, spaces, punctuation or accents, in English or Turkish
-(``Kurum Kodu``, ``İlçe``, ``Öncelik`` …). Yes/no cells accept yes/no, true/false, 1/0, evet/hayır and
-var/yok; site types, roll-out steps and camera positions accept their English values and Turkish words.
-Rows are numbered as a spreadsheet shows them: the header is row 1.
+Rows are numbered as a spreadsheet shows them: the header is row 1. Every problem and warning is a
+message id with parameters (:mod:`kgys.sites.import_messages`).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import re
-import unicodedata
-import zipfile
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date
 from typing import Any
 
 from kgys.errors import FieldError, ValidationFailed
+from kgys.sites.import_columns import (
+    ALIASES,
+    BOOL_FIELDS,
+    COLUMNS,
+    DATE_FIELDS,
+    DECIMAL_FIELDS,
+    FALSE_WORDS,
+    INT_FIELDS,
+    KEYS,
+    POSITIONS,
+    REQUIRED,
+    ROLLOUT,
+    SITE_TYPES,
+    TRUE_WORDS,
+    fold,
+)
+from kgys.sites.import_messages import FILE, ImportFieldError, Problem, _, file_error, too_many_errors
+from kgys.sites.import_read import read_rows
+from kgys.validation import unsafe_character
 
 MAX_ROWS = 50_000
 MAX_ERRORS = 200  # listed in a failure
 _KEPT_ERRORS = 20_000  # kept to choose the listed ones from
 KINDS = ("sites", "recorders", "cameras")
-FILE = "file"  # the field name of errors about the file as a whole
-
-COLUMNS: dict[str, tuple[str, ...]] = {
-    "sites": ("code", "name", "type", "province", "district", "address", "latitude", "longitude",
-              "student_count", "priority", "contact_name", "contact_phone", "contact_email", "rollout_status"),
-    "recorders": ("site_code", "name", "vendor", "model", "channels", "supported_storage_tb",
-                  "installed_storage_tb", "remote_viewing", "continuous_recording", "retention_days", "host"),
-    "cameras": ("site_code", "name", "recorder", "megapixels", "width", "height", "poe", "night_vision",
-                "position", "bitrate_kbps", "codec", "stream_url"),
-}
-REQUIRED: dict[str, tuple[str, ...]] = {
-    "sites": ("code", "name", "type", "district"),
-    "recorders": ("site_code", "name", "channels", "supported_storage_tb", "installed_storage_tb"),
-    "cameras": ("site_code", "name", "megapixels", "width", "height"),
-}
-KEYS: dict[str, tuple[str, ...]] = {"sites": ("code",), "recorders": ("site_code", "name"),
-                                    "cameras": ("site_code", "name")}
-
-_SITE_CODE = ("site_code", "site", "kurum_kodu", "okul_kodu", "kurum", "tesis_kodu")
-ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
-    "sites": {
-        "code": ("kod", "kodu", "kurum_kodu", "okul_kodu", "institution_code", "tesis_kodu"),
-        "name": ("ad", "adi", "isim", "kurum_adi", "okul_adi", "tesis_adi"),
-        "type": ("tur", "turu", "tip", "kurum_turu", "okul_turu", "site_type"),
-        "province": ("il", "sehir", "il_kodu"),
-        "district": ("ilce", "ilce_kodu"),
-        "address": ("adres",),
-        "latitude": ("lat", "enlem"),
-        "longitude": ("lon", "lng", "long", "boylam"),
-        "student_count": ("students", "ogrenci_sayisi", "ogrenci"),
-        "priority": ("oncelik",),
-        "contact_name": ("contact", "yetkili", "yetkili_adi", "sorumlu", "irtibat"),
-        "contact_phone": ("phone", "telefon", "tel", "yetkili_telefon", "gsm"),
-        "contact_email": ("email", "e_mail", "eposta", "e_posta", "mail", "yetkili_eposta"),
-        "rollout_status": ("rollout", "status", "durum", "kurulum_durumu", "proje_durumu"),
-    },
-    "recorders": {
-        "site_code": _SITE_CODE,
-        "name": ("ad", "adi", "isim", "cihaz_adi", "kayit_cihazi", "nvr", "recorder"),
-        "vendor": ("marka", "uretici", "brand", "manufacturer"),
-        "model": ("modeli",),
-        "channels": ("kanal", "kanal_sayisi", "channel_count"),
-        "supported_storage_tb": ("desteklenen_depolama_tb", "desteklenen_kapasite_tb", "azami_depolama_tb",
-                                 "max_storage_tb"),
-        "installed_storage_tb": ("takili_depolama_tb", "kurulu_depolama_tb", "mevcut_depolama_tb", "disk_tb",
-                                 "storage_tb"),
-        "remote_viewing": ("uzaktan_izleme", "internetten_izleme", "internet_izleme"),
-        "continuous_recording": ("surekli_kayit", "7_24_kayit", "kesintisiz_kayit"),
-        "retention_days": ("saklama_suresi", "saklama_gun", "saklama_suresi_gun", "retention"),
-        "host": ("ip", "ip_adresi", "adres", "address"),
-    },
-    "cameras": {
-        "site_code": _SITE_CODE,
-        "name": ("ad", "adi", "isim", "kamera_adi", "camera"),
-        "recorder": ("kayit_cihazi", "nvr", "recorder_name"),
-        "megapixels": ("mp", "megapiksel", "megapixel"),
-        "width": ("genislik",),
-        "height": ("yukseklik",),
-        "poe": (),
-        "night_vision": ("gece_gorusu", "ir", "infrared", "kizilotesi"),
-        "position": ("konum", "yer", "location"),
-        "bitrate_kbps": ("bitrate", "bit_hizi", "bit_hizi_kbps"),
-        "codec": ("kodek", "sikistirma"),
-        "stream_url": ("url", "rtsp", "rtsp_url", "yayin_adresi", "akis_adresi"),
-    },
-}
-
-BOOL_FIELDS = frozenset({"remote_viewing", "continuous_recording", "poe", "night_vision"})
-DECIMAL_FIELDS = frozenset({"latitude", "longitude", "supported_storage_tb", "installed_storage_tb", "megapixels"})
-INT_FIELDS = frozenset({"student_count", "priority", "channels", "retention_days", "width", "height",
-                        "bitrate_kbps"})
-
-_TRUE = frozenset({"yes", "y", "true", "t", "1", "evet", "e", "var", "on", "x"})
-_FALSE = frozenset({"no", "n", "false", "f", "0", "hayir", "h", "yok", "off"})
-
-SITE_TYPES: dict[str, str] = {
-    "kindergarten": "kindergarten", "anaokulu": "kindergarten", "ana_okulu": "kindergarten",
-    "anasinifi": "kindergarten", "kres": "kindergarten", "okul_oncesi": "kindergarten",
-    "primary_school": "primary_school", "ilkokul": "primary_school", "ilk_okul": "primary_school",
-    "ilkogretim": "primary_school",
-    "middle_school": "middle_school", "ortaokul": "middle_school", "orta_okul": "middle_school",
-    "imam_hatip_ortaokulu": "middle_school",
-    "high_school": "high_school", "lise": "high_school",
-    "college": "college", "kolej": "college", "meslek_yuksekokulu": "college", "myo": "college",
-    "universite": "college",
-    "municipal_point": "municipal_point", "kent_noktasi": "municipal_point", "belediye": "municipal_point",
-    "belediye_noktasi": "municipal_point", "mobese": "municipal_point", "cadde": "municipal_point",
-    "other": "other", "diger": "other",
-}
-ROLLOUT: dict[str, str] = {
-    "none": "none", "yok": "none", "baslanmadi": "none", "hic": "none",
-    "planned": "planned", "planlandi": "planned", "planli": "planned", "planlanan": "planned",
-    "tendered": "tendered", "ihale": "tendered", "ihalede": "tendered", "ihale_edildi": "tendered",
-    "ihaleye_cikildi": "tendered",
-    "contracted": "contracted", "sozlesme": "contracted", "sozlesmeli": "contracted",
-    "sozlesme_imzalandi": "contracted",
-    "installed": "installed", "kuruldu": "installed", "kurulum_tamam": "installed", "kurulu": "installed",
-    "integrated": "integrated", "entegre": "integrated", "entegre_edildi": "integrated", "baglandi": "integrated",
-    "verified": "verified", "dogrulandi": "verified", "onaylandi": "verified", "kabul_edildi": "verified",
-}
-POSITIONS: dict[str, str] = {
-    "entrance": "entrance", "giris": "entrance", "kapi": "entrance", "okul_girisi": "entrance",
-    "street_front": "street_front", "on_cephe": "street_front", "cadde_cephesi": "street_front",
-    "sokak": "street_front", "cadde": "street_front",
-    "perimeter": "perimeter", "cevre": "perimeter", "cevre_guvenligi": "perimeter",
-    "yard": "yard", "bahce": "yard", "avlu": "yard",
-    "corridor": "corridor", "koridor": "corridor",
-    "parking": "parking", "otopark": "parking",
-    "other": "other", "diger": "other",
-}
 _DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$")
-_FOLD = str.maketrans({"ı": "i", "İ": "i", "ß": "ss"})
+_DATE = re.compile(r"^(\d{1,2})[./-](\d{1,2})[./-](\d{4})$")
 
-
-def fold(text: str) -> str:
-    """``text`` lower-cased, without accents or Turkish letters, words joined by ``_``."""
-    text = unicodedata.normalize("NFKD", text.translate(_FOLD).lower().translate(_FOLD))
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    return re.sub(r"[^0-9a-z]+", "_", text).strip("_")
+__all__ = ["COLUMNS", "FILE", "KEYS", "KINDS", "REQUIRED", "ParsedFile", "Row", "convert", "detect_kind",
+           "file_error", "fold", "parse"]
 
 
 @dataclass(frozen=True)
@@ -164,12 +63,15 @@ class Row:
 
 @dataclass
 class ParsedFile:
-    """A file read and its header understood; cells converted, problems listed."""
+    """A file read and its header understood; cells converted, problems and warnings listed."""
 
     kind: str
     headers: dict[str, str]  # canonical column → header as written in the file
     rows: list[Row]
+    encoding: str = ""
+    delimiter: str = ""
     errors: list[FieldError] = field(default_factory=list)
+    warnings: list[ImportFieldError] = field(default_factory=list)
     bad_cells: dict[int, set[str]] = field(default_factory=dict)  # row → canonical columns at fault
     error_count: int = 0
     header_ok: bool = True
@@ -178,126 +80,19 @@ class ParsedFile:
         """The header text the file uses for column ``name``."""
         return self.headers.get(name, name)
 
-    def add_error(self, row: int | None, column: str, message: str, value: str | None = None) -> None:
+    def add_error(self, row: int | None, column: str, problem: Problem, value: str | None = None) -> None:
         """Record a problem of a row (or of the file when ``row`` is None) in a column."""
         self.error_count += 1
         if row is not None:
             self.bad_cells.setdefault(row, set()).add(column)
         if len(self.errors) < _KEPT_ERRORS:
-            self.errors.append(FieldError(field=self.column(column), row=row, message=message,
-                                          value=None if value is None else value[:100]))
+            self.errors.append(ImportFieldError.make(self.column(column), problem, row, value))
 
     def failure(self) -> ValidationFailed:
         """The error an import of this file raises: the first problems in row and column order."""
         order = {text: i for i, text in enumerate(self.headers.values())}
         ranked = sorted(self.errors, key=lambda e: (e.row or 0, order.get(e.field, -1)))
         return too_many_errors(ranked[:MAX_ERRORS], self.error_count)
-
-
-def file_error(message: str, row: int | None = None, column: str = FILE) -> ValidationFailed:
-    """A problem with the file as a whole."""
-    exc = ValidationFailed([FieldError(field=column, row=row, message=message)])
-    exc.message = message
-    return exc
-
-
-def too_many_errors(errors: list[FieldError], total: int) -> ValidationFailed:
-    """The failure of an import that found ``total`` problems (the first ``errors`` listed)."""
-    exc = ValidationFailed(errors)
-    listed = f" (the first {len(errors)} are listed)" if total > len(errors) else ""
-    exc.message = f"{total} problem(s) in the file{listed}; nothing was imported"
-    exc.params = {"total": total}
-    return exc
-
-
-# ---------------------------------------------------------------- reading cells
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
-    if isinstance(value, datetime):
-        return value.date().isoformat() if value.time() == time(0) else value.isoformat()
-    if isinstance(value, date | time):
-        return value.isoformat()
-    return str(value).strip()
-
-
-def _decode(data: bytes) -> str:
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line_start = data.rfind(b"\n", 0, exc.start) + 1
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise file_error(
-            f"the file is not UTF-8 text: line {line}, byte {exc.start - line_start + 1} of the line "
-            f"(byte {exc.start} of the file, 0x{data[exc.start]:02X}) cannot be read. In Excel or LibreOffice "
-            "use 'Save as' → 'CSV UTF-8 (comma delimited)' and upload that file", row=line) from exc
-    return text.removeprefix("\ufeff")
-
-
-def _delimiter(text: str) -> str:
-    first = next((ln for ln in text.splitlines() if ln.strip()), "")
-    counts = {d: first.count(d) for d in (",", ";", "\t")}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] else ","
-
-
-def _csv_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
-    text = _decode(data)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text), strict=False)
-    number = 0
-    try:
-        for cells in reader:
-            number += 1
-            yield number, [c.strip() for c in cells]
-    except csv.Error as exc:
-        raise file_error(f"line {reader.line_num}: the CSV cannot be read ({exc})", row=number + 1) from exc
-
-
-def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
-    from openpyxl import load_workbook
-
-    try:
-        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a broken file
-        raise file_error("the file is not a valid XLSX workbook; open it in Excel or LibreOffice and save it "
-                         "again as .xlsx, or as 'CSV UTF-8'") from exc
-    try:
-        if not wb.worksheets:
-            raise file_error("the workbook has no sheet")
-        sheet = wb.worksheets[0]
-        for number, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
-            yield number, [_cell(c) for c in cells]
-    except ValidationFailed:
-        raise
-    except Exception as exc:
-        raise file_error("the XLSX workbook is damaged and cannot be read to the end") from exc
-    finally:
-        wb.close()
-
-
-def _is_xlsx(data: bytes, filename: str) -> bool:
-    name = filename.lower()
-    if name.endswith(".xls") or data.startswith(b"\xd0\xcf\x11\xe0"):
-        raise file_error("old Excel (.xls) files are not read; save the sheet as .xlsx or as 'CSV UTF-8'")
-    if name.endswith((".xlsx", ".xlsm")):
-        if not zipfile.is_zipfile(io.BytesIO(data)):
-            raise file_error("the file is named .xlsx but is not a valid XLSX workbook; save it again from "
-                             "Excel or LibreOffice")
-        return True
-    return data.startswith(b"PK\x03\x04")
-
-
-def read_rows(data: bytes, filename: str = "") -> Iterator[tuple[int, list[str]]]:
-    """Every row of a CSV or XLSX file as (row number, stripped cell texts)."""
-    if not data or not data.strip(b" \t\r\n\xef\xbb\xbf"):
-        raise file_error("the file is empty")
-    return _xlsx_rows(data) if _is_xlsx(data, filename) else _csv_rows(data)
 
 
 # ---------------------------------------------------------------- the header
@@ -319,44 +114,50 @@ def detect_kind(header: list[str]) -> str:
     for order, kind in enumerate(KINDS):
         table = _lookup(kind)
         known = {table[h] for h in folded if h in table}
-        unknown = sum(1 for h in folded if h not in table)
         complete = all(r in known for r in REQUIRED[kind])
-        score = (int(complete), len(known) - unknown, -order, kind)
+        score = (int(complete), len(known), -order, kind)
         if best is None or score > best:
             best = score
     assert best is not None
-    if best[1] <= 0 and not best[0]:
-        raise file_error("cannot tell from the header row whether this is a list of sites, recorders or "
-                         "cameras; check that row 1 holds the column names, or choose the kind", row=1)
+    if not best[0] and best[1] < 2:
+        raise file_error(_("cannot tell from the header row whether this is a list of sites, recorders or "
+                           "cameras; check that row 1 holds the column names, or choose the kind"), row=1)
     return best[3]
 
 
 def _header(kind: str, cells: list[str], parsed: ParsedFile) -> list[str | None]:
+    """The canonical column of each header cell: None for an ignored column, "" for one without a name."""
     table = _lookup(kind)
     columns: list[str | None] = []
     unknown: list[str] = []
     seen: dict[str, str] = {}
     for text in cells:
         if not text:
-            columns.append(None)
+            columns.append("")  # a column without a name: its cells must be empty
             continue
         col = table.get(fold(text))
         if col is None:
             unknown.append(text)
             columns.append(None)
         elif col in seen:
-            parsed.add_error(1, col, f"columns '{seen[col]}' and '{text}' both mean '{col}'; keep one")
+            parsed.add_error(1, col, _("columns '%(first)s' and '%(second)s' both mean '%(column)s'; keep one",
+                                       first=seen[col], second=text, column=col))
             columns.append(None)
         else:
             seen[col] = text
             columns.append(col)
     parsed.headers = dict(seen)
-    if unknown:
-        parsed.add_error(1, FILE, f"unknown column(s): {', '.join(repr(u) for u in unknown)}; a {kind} file "
-                                  f"has the columns {', '.join(COLUMNS[kind])}")
+    names = ", ".join(f"'{u}'" for u in unknown)
     missing = [r for r in REQUIRED[kind] if r not in seen]
     if missing:
-        parsed.add_error(1, FILE, f"missing required column(s): {', '.join(missing)}")
+        parsed.add_error(1, FILE, _("missing required column(s): %(missing)s; a %(kind)s file has the columns "
+                                    "%(columns)s", missing=", ".join(missing), kind=kind,
+                                    columns=", ".join(COLUMNS[kind])))
+        if unknown:
+            parsed.add_error(1, FILE, _("columns not recognised: %(names)s", names=names))
+    elif unknown:
+        problem = _("column(s) not recognised and ignored: %(names)s", names=names)
+        parsed.warnings.append(ImportFieldError.make(FILE, problem, 1))
     return columns
 
 
@@ -376,35 +177,57 @@ def _choice(value: str, table: dict[str, str]) -> str | None:
     return None
 
 
-def convert(column: str, value: str) -> tuple[Any, str | None]:
+def _date(value: str) -> str | None:
+    """ISO form of a date written ``dd.mm.yyyy``, ``dd/mm/yyyy``, ``dd-mm-yyyy`` or ``yyyy-mm-dd``."""
+    try:
+        found = _DATE.match(value)
+        if found:
+            return date(int(found.group(3)), int(found.group(2)), int(found.group(1))).isoformat()
+        return date.fromisoformat(value[:10]).isoformat() if re.match(r"^\d{4}-\d{2}-\d{2}", value) else None
+    except ValueError:
+        return None
+
+
+def convert(column: str, value: str) -> tuple[Any, Problem | None]:
     """A cell's value in the form the schema expects, or the reason it cannot be understood."""
+    bad = unsafe_character(value)
+    if bad is not None:
+        return None, _("contains an invisible control or text-direction character (%(char)s) at position "
+                       "%(position)s; remove it", char=bad[1], position=bad[0])
     if column in BOOL_FIELDS:
         key = fold(value)
-        if key in _TRUE:
+        if key in TRUE_WORDS:
             return True, None
-        if key in _FALSE:
+        if key in FALSE_WORDS:
             return False, None
-        return None, f"'{value}' is not yes or no (use yes/no, evet/hayır, var/yok, true/false or 1/0)"
+        return None, _("'%(value)s' is not yes or no (use yes/no, evet/hayır, var/yok, true/false or 1/0)",
+                       value=value)
     if column == "type":
         kind = _choice(value, SITE_TYPES)
         if kind is None:
-            return None, (f"unknown site type '{value}'; use ilkokul, ortaokul, lise, anaokulu, kolej, "
-                          "kent noktası, diğer or kindergarten, primary_school, middle_school, high_school, "
-                          "college, municipal_point, other")
+            return None, _("unknown site type '%(value)s'; use ilkokul, ortaokul, lise, anaokulu, kolej, kent "
+                           "noktası, diğer or kindergarten, primary_school, middle_school, high_school, college, "
+                           "municipal_point, other", value=value)
         return kind, None
     if column == "rollout_status":
         step = _choice(value, ROLLOUT)
         if step is None:
-            return None, (f"unknown roll-out step '{value}'; use none, planned, tendered, contracted, installed, "
-                          "integrated, verified (or yok, planlandı, ihalede, sözleşme, kuruldu, entegre, "
-                          "doğrulandı)")
+            return None, _("unknown roll-out step '%(value)s'; use none, planned, tendered, contracted, "
+                           "installed, integrated, verified (or yok, planlandı, ihalede, sözleşme, kuruldu, "
+                           "entegre, doğrulandı)", value=value)
         return step, None
     if column == "position":
         pos = _choice(value, POSITIONS)
         if pos is None:
-            return None, (f"unknown camera position '{value}'; use entrance, street_front, perimeter, yard, "
-                          "corridor, parking, other (or giriş, ön cephe, çevre, bahçe, koridor, otopark, diğer)")
+            return None, _("unknown camera position '%(value)s'; use entrance, street_front, perimeter, yard, "
+                           "corridor, parking, other (or giriş, ön cephe, çevre, bahçe, koridor, otopark, diğer)",
+                           value=value)
         return pos, None
+    if column in DATE_FIELDS:
+        iso = _date(value)
+        if iso is None:
+            return None, _("'%(value)s' is not a date; write it as dd.mm.yyyy (31.01.2025)", value=value)
+        return iso, None
     if column == "codec":
         return value.lower().replace(".", "").replace("-", "").replace(" ", ""), None
     if column in DECIMAL_FIELDS and _DECIMAL_COMMA.match(value):
@@ -417,15 +240,44 @@ def convert(column: str, value: str) -> tuple[Any, str | None]:
 # ---------------------------------------------------------------- the whole file
 
 
+def _row(parsed: ParsedFile, columns: list[str | None], number: int, cells: list[str]) -> Row:
+    extra = [c for c in cells[len(columns):] if c]
+    if extra:
+        parsed.add_error(number, FILE, _("the row has %(cells)s cells but the header has %(columns)s columns "
+                                         "(a stray delimiter or an unquoted comma?)",
+                                         cells=len(cells), columns=len(columns)))
+    values: dict[str, str] = {}
+    for position, (col, text) in enumerate(zip(columns, cells, strict=False), start=1):
+        if col is None:
+            continue
+        if col == "":
+            if text:
+                parsed.add_error(number, FILE, _("cell %(position)s has a value but its column has no name in "
+                                                 "the header row", position=position), value=text)
+            continue
+        if text == "":
+            values[col] = ""
+            continue
+        converted, problem = convert(col, text)
+        if problem:
+            parsed.add_error(number, col, problem, value=text)
+        else:
+            values[col] = ("true" if converted else "false") if isinstance(converted, bool) else str(converted)
+    return Row(number, values)
+
+
 def parse(data: bytes, filename: str = "", kind: str | None = None, max_rows: int = MAX_ROWS) -> ParsedFile:
     """Read a file: header, kind, converted cells and every problem found without a database.
 
     Problems with the file as a whole (unreadable, empty, no data rows, too many rows) raise
-    ValidationFailed at once; problems of single rows and columns are listed in ``errors``.
+    ValidationFailed at once; problems of single rows and columns are listed in ``errors``, and columns
+    that were ignored in ``warnings``.
     """
     if kind is not None and kind not in KINDS:
-        raise file_error(f"unknown kind '{kind}'; use one of {', '.join(KINDS)}", column="kind")
-    rows = read_rows(data, filename)
+        raise file_error(_("unknown kind '%(kind)s'; use one of %(kinds)s", kind=kind, kinds=", ".join(KINDS)),
+                         column="kind")
+    source = read_rows(data, filename)
+    rows = source.rows
     header: list[str] | None = None
     header_number = 0
     for number, cells in rows:
@@ -433,8 +285,9 @@ def parse(data: bytes, filename: str = "", kind: str | None = None, max_rows: in
             header, header_number = cells, number
             break
     if header is None:
-        raise file_error("the file is empty")
-    parsed = ParsedFile(kind=kind or detect_kind(header), headers={}, rows=[])
+        raise file_error(_("the file is empty"))
+    parsed = ParsedFile(kind=kind or detect_kind(header), headers={}, rows=[], encoding=source.encoding,
+                        delimiter=source.delimiter)
     columns = _header(parsed.kind, header, parsed)
     parsed.header_ok = not parsed.errors
     keys: dict[tuple[str, ...], int] = {}
@@ -442,39 +295,21 @@ def parse(data: bytes, filename: str = "", kind: str | None = None, max_rows: in
         if not any(cells):
             continue
         if len(parsed.rows) >= max_rows:
-            raise file_error(f"the file has more than {max_rows:,} data rows; split it into smaller files",
-                             row=number)
+            raise file_error(_("the file has more than %(max)s data rows; split it into smaller files",
+                               max=f"{max_rows:,}"), row=number)
         if not parsed.header_ok:
             parsed.rows.append(Row(number, {}))
             continue
-        extra = [c for c in cells[len(columns):] if c]
-        if extra:
-            parsed.add_error(number, FILE, f"the row has {len(cells)} cells but the header has {len(columns)} "
-                                           "columns (a stray delimiter or an unquoted comma?)")
-        values: dict[str, str] = {}
-        for position, (col, text) in enumerate(zip(columns, cells, strict=False), start=1):
-            if col is None:
-                if text:
-                    parsed.add_error(number, FILE, f"cell {position} has a value but its column has no name in "
-                                                   "the header row", value=text)
-                continue
-            if text == "":
-                values[col] = ""
-                continue
-            converted, problem = convert(col, text)
-            if problem:
-                parsed.add_error(number, col, problem, value=text)
-            else:
-                values[col] = ("true" if converted else "false") if isinstance(converted, bool) else str(converted)
-        key = tuple(values.get(k, "") for k in KEYS[parsed.kind])
+        row = _row(parsed, columns, number, cells)
+        key = tuple(row.values.get(k, "") for k in KEYS[parsed.kind])
         if all(key):
             if key in keys:
-                what = " / ".join(key)
                 parsed.add_error(number, KEYS[parsed.kind][-1],
-                                 f"'{what}' appears twice in the file: rows {keys[key]} and {number}")
+                                 _("'%(key)s' appears twice in the file: rows %(first)s and %(second)s",
+                                   key=" / ".join(key), first=keys[key], second=number))
             else:
                 keys[key] = number
-        parsed.rows.append(Row(number, values))
+        parsed.rows.append(row)
     if header_number and not parsed.rows:
-        raise file_error("the file has a header row but no data rows", row=header_number)
+        raise file_error(_("the file has a header row but no data rows"), row=header_number)
     return parsed

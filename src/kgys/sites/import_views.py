@@ -10,7 +10,9 @@ from fastapi.responses import Response
 from kgys.accounts.permissions import Perm
 from kgys.errors import ValidationFailed
 from kgys.sites import imports
-from kgys.sites.import_parse import COLUMNS, KINDS, REQUIRED, file_error
+from kgys.sites.import_messages import _, file_error, translated
+from kgys.sites.import_parse import COLUMNS, KINDS, REQUIRED
+from kgys.web import i18n
 from kgys.web.deps import DB, CurrentActor, CurrentPrincipal, runtime
 from kgys.web.render import render
 
@@ -23,11 +25,11 @@ SHOWN_CHANGES = 500
 def _read(request: Request, file: UploadFile | None) -> tuple[bytes, str]:
     """The uploaded bytes and file name, refusing a missing or oversized file."""
     if file is None:
-        raise file_error("choose a CSV or XLSX file to import")
+        raise file_error(_("choose a CSV or XLSX file to import"))
     limit = int(runtime(request).settings.web.max_upload_mb * 1024 * 1024)
     data = file.file.read(limit + 1)
     if len(data) > limit:
-        raise file_error(f"the file is larger than {limit // (1024 * 1024)} MB; split it into smaller files")
+        raise file_error(_("the file is larger than %(mb)s MB; split it into smaller files", mb=limit // (1024 * 1024)))
     return data, file.filename or ""
 
 
@@ -36,18 +38,21 @@ def import_api(
     request: Request,
     session: DB,
     actor: CurrentActor,
-    file: Annotated[UploadFile, File(description="CSV (UTF-8, ',' or ';') or XLSX; the header row names the "
-                                                 "columns")],
+    file: Annotated[UploadFile, File(description="CSV (UTF-8, Windows-1254, ISO-8859-9 or UTF-16; ';', ',' or "
+                                                 "tab) or XLSX; the header row names the columns")],
     kind: Annotated[str | None, Form(max_length=16, description="sites, recorders or cameras; "
                                                                 "default: told from the header")] = None,
     dry_run: Annotated[bool, Form(description="check and report what would change, write nothing")] = False,
 ) -> dict[str, Any]:
     """Apply every row of the file, or none: 422 lists each problem by row and column."""
     actor.require(Perm.SITES_IMPORT)
-    data, name = _read(request, file)
-    summary = imports.import_file(session=session, actor=actor, box=runtime(request).box, data=data,
-                                  filename=name, kind=kind or None, dry_run=dry_run)
-    return summary.as_dict()
+    try:
+        data, name = _read(request, file)
+        summary = imports.import_file(session=session, actor=actor, box=runtime(request).box, data=data,
+                                      filename=name, kind=kind or None, dry_run=dry_run)
+    except ValidationFailed as exc:
+        raise translated(exc, i18n.gettext) from exc
+    return summary.as_dict(i18n.gettext)
 
 
 def _page(request: Request, p: Any, status_code: int = 200, **ctx: Any) -> Response:
@@ -82,7 +87,9 @@ def import_submit(
         summary = imports.import_file(session=session, actor=p.actor, box=runtime(request).box, data=data,
                                       filename=filename, kind=kind or None, dry_run=dry)
     except ValidationFailed as exc:
+        exc = translated(exc, i18n.gettext)
         return _page(request, p, 422, kind=kind, check_first=dry, filename=filename, message=exc.message,
                      errors=[e.as_dict() for e in exc.errors], total=exc.params.get("total", len(exc.errors)))
     # After a clean dry run the next submit imports; after an import, the next file is checked first.
-    return _page(request, p, kind=kind, check_first=not dry, filename=filename, summary=summary.as_dict())
+    return _page(request, p, kind=kind, check_first=not dry, filename=filename,
+                 summary=summary.as_dict(i18n.gettext))

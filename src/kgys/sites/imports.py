@@ -14,10 +14,15 @@ What a row means:
 - A column present in the file is authoritative; an empty cell means the field's empty value or default.
   A column absent from the file leaves that field of existing objects as it is.
 - ``district`` (and the optional ``province``) may be a code or a name; a site is never moved to another
-  district by an import.
+  district by an import. Provinces and districts the file names that are not registered yet but are in
+  Türkiye's list shipped with kgys are registered first (:mod:`kgys.sites.import_places`).
 - ``rollout_status`` of a new site is set directly (with one dated roll-out step from ``none``), because
   sites often enter the registry part-way through their roll-out; for an existing site it moves the site
-  as a roll-out change does (one step forward, or back), and an empty cell leaves it where it is.
+  as a roll-out change does (one step forward, or back), and an empty cell leaves it where it is;
+  ``rollout_date`` dates the step (default: today).
+
+Every problem is a message id with parameters (:mod:`kgys.sites.import_messages`), so the web UI and the
+API show it in the reader's language.
 """
 
 from __future__ import annotations
@@ -42,13 +47,18 @@ from kgys.audit.mechanism import acting_as
 from kgys.cameras import service as camera_service
 from kgys.cameras.schemas import CameraIn, RecorderIn
 from kgys.cameras.secrets import CredentialBox
-from kgys.errors import KgysError, NotFound, PermissionDenied, ValidationFailed
+from kgys.errors import Conflict, KgysError, NotFound, PermissionDenied, ValidationFailed
+from kgys.sites import import_places, rollout
 from kgys.sites import service as site_service
-from kgys.sites.import_parse import FILE, KEYS, ParsedFile, Row, fold, parse
+from kgys.sites.import_messages import FILE, ImportFieldError, Problem, _, schema_problem
+from kgys.sites.import_parse import KEYS, ParsedFile, Row, parse
+from kgys.sites.import_summary import ImportSummary, RowChange
 from kgys.sites.models import RolloutEvent, Site
 from kgys.sites.schemas import RolloutChange, SiteCreate, SitePatch
 
 log = logging.getLogger(__name__)
+
+__all__ = ["ImportSummary", "RowChange", "import_file"]
 
 SITE_FIELDS = ("name", "type", "address", "latitude", "longitude", "student_count", "priority",
                "contact_name", "contact_phone", "contact_email")
@@ -57,45 +67,9 @@ RECORDER_FIELDS = ("name", "vendor", "model", "channels", "supported_storage_tb"
 CAMERA_FIELDS = ("name", "recorder", "megapixels", "width", "height", "poe", "night_vision", "position",
                  "bitrate_kbps", "codec", "stream_url", "enabled")
 # Fields services name in their errors → the file's column.
-_SERVICE_FIELDS = {"status": "rollout_status", "effective_on": "rollout_status"}
+_SERVICE_FIELDS = {"status": "rollout_status", "effective_on": "rollout_date"}
 
 Progress = Callable[[int, int], None]
-
-
-@dataclass(frozen=True)
-class RowChange:
-    """What one row created or changed: field → (before, after)."""
-
-    row: int
-    key: str
-    action: str  # created | updated
-    fields: dict[str, tuple[Any, Any]]
-
-    def as_dict(self) -> dict[str, Any]:
-        """Plain form for JSON and templates."""
-        return {"row": self.row, "key": self.key, "action": self.action,
-                "changes": {f: {"from": a, "to": b} for f, (a, b) in self.fields.items()}}
-
-
-@dataclass
-class ImportSummary:
-    """The outcome of an import (or of a dry run: what the import would do)."""
-
-    kind: str
-    dry_run: bool
-    rows: int
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    changes: list[RowChange] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        """Plain form for JSON and templates."""
-        return {"kind": self.kind, "dry_run": self.dry_run, "rows": self.rows,
-                "counts": {self.kind: {"created": self.created, "updated": self.updated,
-                                       "unchanged": self.unchanged}},
-                "created": self.created, "updated": self.updated, "unchanged": self.unchanged,
-                "changes": [c.as_dict() for c in self.changes]}
 
 
 class _RowFailed(Exception):
@@ -116,8 +90,9 @@ class _Context:
         if row.number in self.parsed.bad_cells:
             raise _RowFailed()
 
-    def fail(self, row: Row, column: str, message: str) -> _RowFailed:
-        self.parsed.add_error(row.number, column, message, value=row.values.get(column) or None)
+    def fail(self, row: Row, column: str, problem: Problem) -> _RowFailed:
+        """Record a problem of ``row`` in ``column``; the exception that stops the row."""
+        self.parsed.add_error(row.number, column, problem, value=row.values.get(column) or None)
         return _RowFailed()
 
 
@@ -134,27 +109,31 @@ def import_file(*, session: Session, actor: Actor, box: CredentialBox, data: byt
     if not parsed.header_ok:
         raise parsed.failure()
     ctx = _Context(session=session, actor=actor, box=box, parsed=parsed, today=today or date.today())
-    if parsed.kind == "sites":
-        ctx.nodes = list(session.scalars(select(Jurisdiction).where(Jurisdiction.kind.in_(("province", "district")))))
     apply = {"sites": _site_row, "recorders": _recorder_row, "cameras": _camera_row}[parsed.kind]
-    summary = ImportSummary(kind=parsed.kind, dry_run=dry_run, rows=len(parsed.rows))
+    summary = ImportSummary(kind=parsed.kind, dry_run=dry_run, rows=len(parsed.rows), encoding=parsed.encoding,
+                            delimiter=parsed.delimiter, warnings=list(parsed.warnings))
     reason = f"import of {filename}" if filename else "import"
     with acting_as(session, actor, reason=reason[:200]):
         outer = session.begin_nested()
         try:
+            if parsed.kind == "sites":
+                ctx.nodes = list(session.scalars(select(Jurisdiction)
+                                                 .where(Jurisdiction.kind.in_(("province", "district")))))
+                summary.jurisdictions_created = _add_places(ctx)
             for done, row in enumerate(parsed.rows, start=1):
                 _one_row(ctx, row, apply, summary)
                 if progress is not None:
                     progress(done, len(parsed.rows))
             if parsed.error_count:
                 raise parsed.failure()
-            if (summary.created or summary.updated) and not dry_run:
+            if (summary.created or summary.updated or summary.jurisdictions_created) and not dry_run:
                 audit_service.append(
                     session, actor=actor, action="import.apply", object_type="import",
                     object_id=hashlib.sha256(data).hexdigest()[:16], reason=reason[:200],
                     details={"kind": parsed.kind, "file": filename, "rows": summary.rows,
                              "created": summary.created, "updated": summary.updated,
-                             "unchanged": summary.unchanged})
+                             "unchanged": summary.unchanged,
+                             "jurisdictions_created": len(summary.jurisdictions_created)})
         except BaseException:
             outer.rollback()
             raise
@@ -181,18 +160,19 @@ def _one_row(ctx: _Context, row: Row, apply: Callable[[_Context, Row], RowChange
         savepoint.rollback()
         for e in exc.errors:
             column = _SERVICE_FIELDS.get(e.field, e.field)
-            ctx.parsed.add_error(row.number, column, e.message, value=e.value)
+            problem = e.problem if isinstance(e, ImportFieldError) else Problem.text(e.message)
+            ctx.parsed.add_error(row.number, column, problem, value=e.value)
         return
     except KgysError as exc:
         savepoint.rollback()
         column = str(exc.params.get("field") or key_column)
-        ctx.parsed.add_error(row.number, _SERVICE_FIELDS.get(column, column), exc.message)
+        ctx.parsed.add_error(row.number, _SERVICE_FIELDS.get(column, column), _service_problem(ctx, exc))
         return
     except SQLAlchemyError as exc:
         savepoint.rollback()
         log.warning("import row %s refused by the database: %s", row.number, exc)
         first = str(getattr(exc, "orig", exc)).strip().splitlines()[0][:200]
-        ctx.parsed.add_error(row.number, key_column, f"the database refused this row: {first}")
+        ctx.parsed.add_error(row.number, key_column, _("the database refused this row: %(reason)s", reason=first))
         return
     if change is None:
         summary.unchanged += 1
@@ -202,6 +182,32 @@ def _one_row(ctx: _Context, row: Row, apply: Callable[[_Context, Row], RowChange
     else:
         summary.updated += 1
     summary.changes.append(change)
+
+
+def _service_problem(ctx: _Context, exc: KgysError) -> Problem:
+    """What a service's refusal means for a row, in words that can be translated."""
+    if isinstance(exc, PermissionDenied) and "perm" in exc.params:
+        return _("your role (%(role)s) may not do this: %(perm)s", role=ctx.actor.role, perm=exc.params["perm"])
+    if isinstance(exc, Conflict) and exc.params.get("field") == "code":
+        return _("a site with this code already exists outside your scope")
+    return Problem.text(exc.message)
+
+
+def _add_places(ctx: _Context) -> list[str]:
+    """Register the listed provinces and districts the file names; their codes.
+
+    When that fails, nothing of it is kept and the rows naming those districts report them as unknown.
+    """
+    savepoint = ctx.session.begin_nested()
+    try:
+        made = import_places.add_missing(session=ctx.session, actor=ctx.actor, nodes=ctx.nodes,
+                                         rows=ctx.parsed.rows)
+    except (KgysError, SQLAlchemyError) as exc:
+        savepoint.rollback()
+        log.warning("districts of the import could not be registered: %s", exc)
+        return []
+    savepoint.commit()
+    return made
 
 
 def _validate(ctx: _Context, row: Row, schema: type[BaseModel], data: dict[str, Any]) -> Any:
@@ -214,10 +220,7 @@ def _validate(ctx: _Context, row: Row, schema: type[BaseModel], data: dict[str, 
             column = str(err["loc"][0]) if err.get("loc") else FILE
             if column in known:
                 continue
-            message = str(err.get("msg", "invalid")).removeprefix("Value error, ")
-            if err.get("type") == "missing":
-                message = "a value is required"
-            ctx.parsed.add_error(row.number, column, message, value=row.values.get(column) or None)
+            ctx.parsed.add_error(row.number, column, schema_problem(err), value=row.values.get(column) or None)
         raise _RowFailed() from exc
     ctx.stop_if_bad(row)
     return model
@@ -239,36 +242,12 @@ def _plain(value: Any) -> Any:
 # ---------------------------------------------------------------- sites
 
 
-def _node(ctx: _Context, row: Row, column: str, kind: str, within: Jurisdiction | None) -> Jurisdiction:
-    text = row.values.get(column, "")
-    label = "province" if kind == "province" else "district"
-    candidates = [n for n in ctx.nodes if n.kind == kind and (within is None or n.path.startswith(within.path))]
-    by_code = [n for n in ctx.nodes if n.kind == kind and n.code == text]
-    if by_code:
-        node = by_code[0]
-        if within is not None and not node.path.startswith(within.path):
-            raise ctx.fail(row, column, f"{label} '{text}' is not in province '{within.code}'")
-        return node
-    wanted = fold(text)
-    found = [n for n in candidates if fold(n.name) == wanted or fold(n.code) == wanted]
-    if len(found) == 1:
-        return found[0]
-    where = f" in province '{within.code}'" if within is not None else ""
-    if not found:
-        raise ctx.fail(row, column, f"no {label} with code or name '{text}'{where}")
-    codes = ", ".join(sorted(n.code for n in found))
-    raise ctx.fail(row, column, f"{label} name '{text}' is ambiguous ({codes}); use the code"
-                   + (" or add a province column" if kind == "district" else ""))
-
-
 def _district(ctx: _Context, row: Row) -> Jurisdiction | None:
-    if not row.values.get("district"):
-        ctx.fail(row, "district", "a value is required")
-        return None
+    """The row's district; None (and the problem recorded) when it cannot be told."""
     try:
-        province = _node(ctx, row, "province", "province", None) if row.values.get("province") else None
-        return _node(ctx, row, "district", "district", province)
-    except _RowFailed:
+        return import_places.district_of(ctx.nodes, ctx.actor, row)
+    except import_places.PlaceProblem as exc:
+        ctx.fail(row, exc.column, exc.problem)
         return None
 
 
@@ -282,7 +261,7 @@ def _existing_site(ctx: _Context, code: str) -> Site | None:
 def _site_row(ctx: _Context, row: Row) -> RowChange | None:
     district = _district(ctx, row)
     data: SiteCreate = _validate(ctx, row, SiteCreate, {**_given(row, SITE_FIELDS + ("code",)),
-                                                         "district": district.code if district else "?"})
+                                                         "district": district.code if district else "-"})
     if district is None:  # reported already; _validate stops such a row
         raise _RowFailed()
     new = data.model_dump(include=set(SITE_FIELDS))
@@ -297,27 +276,55 @@ def _site_row(ctx: _Context, row: Row) -> RowChange | None:
         fields["district"] = (None, district.code)
         if status and status != site.rollout_status:
             if not ctx.actor.can(Perm.ROLLOUT_EDIT):
-                raise ctx.fail(row, "rollout_status", f"role '{ctx.actor.role}' may not {Perm.ROLLOUT_EDIT.value}")
+                raise ctx.fail(row, "rollout_status", _("your role (%(role)s) may not do this: %(perm)s",
+                                                        role=ctx.actor.role, perm=Perm.ROLLOUT_EDIT.value))
+            since = _step_date(ctx, row)
             ctx.session.add(RolloutEvent(site_id=site.id, from_status=site.rollout_status, to_status=status,
-                                         effective_on=ctx.today, user_id=ctx.actor.id,
+                                         effective_on=since, user_id=ctx.actor.id,
                                          username=ctx.actor.username, note="set by import"))
-            site.rollout_status, site.rollout_since = status, ctx.today
+            site.rollout_status, site.rollout_since = status, since
             ctx.session.flush()
             fields["rollout_status"] = (None, status)
         return RowChange(row.number, data.code, "created", fields)
     if site.jurisdiction_id != district.id:
-        raise ctx.fail(row, "district", f"site '{site.code}' is in district '{site.jurisdiction.code}'; "
-                                        "an import does not move a site to another district")
+        raise ctx.fail(row, "district", _("site '%(code)s' is in district '%(district)s'; an import does not "
+                                          "move a site to another district", code=site.code,
+                                          district=site.jurisdiction.code))
     changed = {f: (_plain(getattr(site, f)), new[f]) for f in present if _plain(getattr(site, f)) != new[f]}
     if changed:
         patch = SitePatch.model_validate({"version": site.version} | {f: b for f, (_a, b) in changed.items()})
         site_service.update_site(session=ctx.session, actor=ctx.actor, code=site.code, patch=patch)
     if status and status != site.rollout_status:
         before = site.rollout_status
+        _check_step(ctx, row, site, status)
         site_service.change_rollout(session=ctx.session, actor=ctx.actor, code=site.code, today=ctx.today,
-                                    change=RolloutChange(status=status, note="set by import"))
+                                    change=RolloutChange(status=status, note="set by import",
+                                                         effective_on=_step_date(ctx, row)))
         changed["rollout_status"] = (before, status)
     return RowChange(row.number, site.code, "updated", changed) if changed else None
+
+
+def _check_step(ctx: _Context, row: Row, site: Site, status: str) -> None:
+    """Refuse, in words that can be translated, a roll-out move the service would refuse."""
+    order = [s.value for s in rollout.ORDER]
+    if status in order and site.rollout_status in order and order.index(status) > order.index(site.rollout_status) + 1:
+        raise ctx.fail(row, "rollout_status", _("a site moves one step at a time: from '%(current)s' the next step "
+                                                "is '%(next)s'", current=site.rollout_status,
+                                                next=order[order.index(site.rollout_status) + 1]))
+    when = _step_date(ctx, row)
+    if when < site.rollout_since:
+        raise ctx.fail(row, "rollout_date", _("the date %(date)s is before the site's previous roll-out step "
+                                              "(%(since)s)", date=when.strftime("%d.%m.%Y"),
+                                              since=site.rollout_since.strftime("%d.%m.%Y")))
+
+
+def _step_date(ctx: _Context, row: Row) -> date:
+    """The date of the row's roll-out step: its ``rollout_date``, or today; never in the future."""
+    text = row.values.get("rollout_date", "")
+    when = date.fromisoformat(text) if text else ctx.today
+    if when > ctx.today:
+        raise ctx.fail(row, "rollout_date", _("the date %(date)s is in the future", date=when.strftime("%d.%m.%Y")))
+    return when
 
 
 # ---------------------------------------------------------------- recorders and cameras
@@ -327,14 +334,14 @@ def _system(ctx: _Context, row: Row) -> camera_service.SiteSystem | None:
     """The row's site with its devices; None (and the problem recorded) when it cannot be had."""
     code = row.values.get("site_code", "")
     if not code:
-        ctx.fail(row, "site_code", "a value is required")
+        ctx.fail(row, "site_code", _("a value is required"))
         return None
     try:
         return camera_service.get_system(session=ctx.session, actor=ctx.actor, code=code)
     except NotFound:
-        ctx.fail(row, "site_code", f"no site '{code}' within your scope")
+        ctx.fail(row, "site_code", _("no site '%(code)s' within your scope", code=code))
     except PermissionDenied as exc:
-        ctx.fail(row, "site_code", exc.message)
+        ctx.fail(row, "site_code", _service_problem(ctx, exc))
     return None
 
 
@@ -356,6 +363,8 @@ def _recorder_row(ctx: _Context, row: Row) -> RowChange | None:
     data: RecorderIn = _validate(ctx, row, RecorderIn, _merge(row, base, RECORDER_FIELDS))
     if system is None:
         raise _RowFailed()
+    if data.installed_storage_tb > data.supported_storage_tb:
+        raise ctx.fail(row, "installed_storage_tb", _("more storage installed than the recorder supports"))
     after = data.model_dump(include=set(RECORDER_FIELDS))
     key = f"{system.site.code} / {data.name}"
     if existing is None:
@@ -382,6 +391,9 @@ def _camera_row(ctx: _Context, row: Row) -> RowChange | None:
     data: CameraIn = _validate(ctx, row, CameraIn, _merge(row, base, CAMERA_FIELDS))
     if system is None:
         raise _RowFailed()
+    if data.recorder and all(r.name != data.recorder for r in system.recorders):
+        raise ctx.fail(row, "recorder", _("site '%(code)s' has no recorder '%(recorder)s'", code=system.site.code,
+                                          recorder=data.recorder))
     after = data.model_dump(include=set(CAMERA_FIELDS))
     key = f"{system.site.code} / {data.name}"
     if existing is None:

@@ -8,10 +8,14 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
 from kgys.sites.rollout import RolloutStatus, SiteType
+from kgys.validation import SafeChars
 
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32,
                                         pattern=r"^[A-Za-z0-9._-]+$")]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), SafeChars]
+Address = Annotated[str, StringConstraints(strip_whitespace=True, max_length=400), SafeChars]
+PersonName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=160), SafeChars]
+Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000), SafeChars]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=40, pattern=r"^[0-9+() -]*$")]
 
 
@@ -22,12 +26,12 @@ class SiteBase(BaseModel):
 
     name: Name
     type: SiteType
-    address: Annotated[str, StringConstraints(strip_whitespace=True, max_length=400)] = ""
+    address: Address = ""
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
     student_count: int | None = Field(default=None, ge=0, le=100_000)
     priority: int = Field(default=3, ge=1, le=5, description="1 = highest")
-    contact_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=160)] = ""
+    contact_name: PersonName = ""
     contact_phone: Phone = ""
     contact_email: EmailStr | None = None
 
@@ -47,12 +51,12 @@ class SitePatch(BaseModel):
     version: int = Field(ge=1)
     name: Name | None = None
     type: SiteType | None = None
-    address: Annotated[str, StringConstraints(strip_whitespace=True, max_length=400)] | None = None
+    address: Address | None = None
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
     student_count: int | None = Field(default=None, ge=0, le=100_000)
     priority: int | None = Field(default=None, ge=1, le=5)
-    contact_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=160)] | None = None
+    contact_name: PersonName | None = None
     contact_phone: Phone | None = None
     contact_email: EmailStr | None = None
 
@@ -64,7 +68,7 @@ class RolloutChange(BaseModel):
 
     status: RolloutStatus
     effective_on: date | None = None
-    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] = ""
+    note: Note = ""
 
 
 class SiteOut(BaseModel):
@@ -108,7 +112,7 @@ class RolloutEventOut(BaseModel):
 class SiteFilter(BaseModel):
     """Filters of the site list."""
 
-    q: str | None = Field(default=None, max_length=100)
+    q: Annotated[str, StringConstraints(max_length=100), SafeChars] | None = None
     type: SiteType | None = None
     jurisdiction: str | None = Field(default=None, max_length=32, description="province or district code")
     rollout_status: RolloutStatus | None = None

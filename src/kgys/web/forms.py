@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from pydantic import ValidationError
 
 from kgys.errors import FieldError
+from kgys.validation import UNSAFE_TEXT
 from kgys.web import i18n
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -53,6 +54,9 @@ def _message(err: Mapping[str, Any]) -> str:
     loc = ".".join(str(x) for x in err.get("loc", ()))
     if kind in {"missing", "string_too_short"}:
         return i18n.gettext("Required.")
+    if kind == UNSAFE_TEXT:
+        return i18n.gettext("contains an invisible control or text-direction character (%(char)s) at position "
+                            "%(position)s; remove it", char=ctx.get("char", "?"), position=ctx.get("position", "?"))
     if kind == "string_too_long":
         return i18n.gettext("At most %(max)s characters.", max=ctx.get("max_length", "?"))
     if kind == "string_pattern_mismatch":

@@ -1,0 +1,94 @@
+"""Provinces and districts from the list kgys ships (:mod:`kgys.sites.gazetteer`), created on demand.
+
+Every node is made by the one function that creates jurisdictions, ``site_service.create_jurisdiction``
+(permission, scope, audit entry), so a district added by an import is the same as one typed in by hand.
+Services here take keyword-only arguments and an explicit session, and flush.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kgys.accounts.actor import Actor
+from kgys.accounts.models import Jurisdiction
+from kgys.accounts.permissions import Perm
+from kgys.audit import service as audit_service
+from kgys.errors import Conflict, FieldError, PermissionDenied, ValidationFailed
+from kgys.sites import gazetteer
+from kgys.sites import service as site_service
+from kgys.sites.import_columns import fold
+from kgys.sites.schemas import JurisdictionCreate
+
+log = logging.getLogger(__name__)
+
+
+def create_country(*, session: Session, actor: Actor, code: str, name: str) -> Jurisdiction:
+    """Create the root of the jurisdiction tree (once per installation), audited."""
+    actor.require(Perm.JURISDICTIONS_EDIT)
+    if not actor.scope.is_global:
+        raise PermissionDenied("only a user with nationwide scope may add a country")
+    if session.scalar(select(Jurisdiction.id).where(Jurisdiction.code == code)) is not None:
+        raise Conflict(f"jurisdiction '{code}' already exists", field="code")
+    node = Jurisdiction(kind="country", code=code, name=name, path=f"/{code}/")
+    session.add(node)
+    session.flush()
+    audit_service.append(session, actor=actor, action="jurisdiction.create", object_type="jurisdiction",
+                         object_id=code, details={"kind": "country"})
+    return node
+
+
+def _country(session: Session, actor: Actor, made: list[Jurisdiction]) -> Jurisdiction:
+    """Türkiye's node: the one with code TR, made when the tree is still empty."""
+    node = session.scalar(select(Jurisdiction).where(Jurisdiction.code == gazetteer.COUNTRY_CODE))
+    if node is not None:
+        return node
+    if session.scalar(select(Jurisdiction.id).where(Jurisdiction.kind == "country")) is not None:
+        raise ValidationFailed([FieldError("province", "the jurisdiction tree has no country with code "
+                                                       f"'{gazetteer.COUNTRY_CODE}'; Türkiye's provinces go under it")])
+    node = create_country(session=session, actor=actor, code=gazetteer.COUNTRY_CODE, name=gazetteer.COUNTRY_NAME)
+    made.append(node)
+    return node
+
+
+def find_listed_province(nodes: Iterable[Jurisdiction], province: gazetteer.Province) -> Jurisdiction | None:
+    """The registered province that is ``province`` of the list: same code, or same name."""
+    wanted = fold(province.name)
+    return next((n for n in nodes if n.kind == "province" and (n.code == province.code or fold(n.name) == wanted)),
+                None)
+
+
+def add_listed(*, session: Session, actor: Actor, province: gazetteer.Province,
+               districts: Iterable[str] | None = None) -> list[Jurisdiction]:
+    """Register ``province`` and those of its ``districts`` (default: all) not registered yet; the nodes made.
+
+    The country node ``TR`` is made first when the tree is empty. Districts already registered under the
+    province — by the list's code or by name — are left as they are.
+    """
+    actor.require(Perm.JURISDICTIONS_EDIT)
+    made: list[Jurisdiction] = []
+    provinces = session.scalars(select(Jurisdiction).where(Jurisdiction.kind == "province")).all()
+    node = find_listed_province(provinces, province)
+    if node is None:
+        country = _country(session, actor, made)
+        node = site_service.create_jurisdiction(session=session, actor=actor, data=JurisdictionCreate(
+            code=province.code, name=province.name, kind="province", parent=country.code))
+        made.append(node)
+    existing = session.scalars(select(Jurisdiction).where(Jurisdiction.kind == "district",
+                                                          Jurisdiction.path.startswith(node.path))).all()
+    have = {fold(d.name) for d in existing} | {d.code for d in existing}
+    for name in province.districts if districts is None else districts:
+        listed = province.district(name)
+        if listed is None:
+            raise ValidationFailed([FieldError("district", f"'{name}' is not a district of {province.name}")])
+        code = province.district_code(listed)
+        if fold(listed) in have or code in have:
+            continue
+        made.append(site_service.create_jurisdiction(session=session, actor=actor, data=JurisdictionCreate(
+            code=code, name=listed, kind="district", parent=node.code)))
+        have |= {fold(listed), code}
+    log.info("added %s jurisdiction(s) of %s from the shipped list", len(made), province.name)
+    return made
