@@ -4,9 +4,10 @@ and revoking a user ends every way they are signed in."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from kgys.accounts import security, service
@@ -171,3 +172,16 @@ def test_disable_and_access_changes_end_every_sign_in(session: Session, rt: Runt
     assert session.scalar(select(func.count()).select_from(LoginSession).where(LoginSession.user_id == u.id)) == 0
     assert session.scalar(select(ApiToken.revoked).where(ApiToken.user_id == u.id)) is True
     assert u.credentials_version == version + 1
+
+
+def test_a_code_used_meanwhile_by_another_sign_in_is_refused(session: Session, rt: Runtime) -> None:
+    u = _admin(session, rt)
+    code = factories.totp_code(u)
+    step = int(datetime.now(UTC).timestamp() // 30)
+    # another sign-in with the same code committed after this one read the user: its row has the step,
+    # this one's copy does not
+    session.execute(update(User).where(User.id == u.id).values(totp_last_step=step)
+                    .execution_options(synchronize_session=False))
+    assert u.totp_last_step is None
+    with pytest.raises(AuthenticationError):
+        _code(session, rt, u, code)

@@ -7,8 +7,9 @@ import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from kgys.accounts import security
 from kgys.accounts.actor import Actor, Scope
@@ -376,6 +377,8 @@ def check_totp(*, session: Session, settings: SecuritySettings, box: SecretBox, 
     if user.totp_secret and not is_locked(user, now) and user.is_active:
         step = security.totp_step(box.open_text(user.totp_secret), code, now=now.timestamp(),
                                   after=user.totp_last_step)
+    if step is not None and not _claim_step(session, user, step):
+        step = None  # a concurrent sign-in used this code (or a newer one) first
     if step is None:
         why = "locked" if is_locked(user, now) else "wrong code"
         if why != "locked" and _count_failure(session, settings, user, now):
@@ -383,13 +386,26 @@ def check_totp(*, session: Session, settings: SecuritySettings, box: SecretBox, 
         audit_service.append(session, actor=actor_for(user), action="login.mfa_fail", object_type="user",
                              object_id=user.username, details={"why": why})
         raise AuthenticationError("wrong or expired code")
-    user.totp_last_step = step
     user.failed_logins = 0
     if not user.totp_confirmed:
         user.totp_confirmed = True
         audit_service.append(session, actor=actor_for(user), action="user.mfa_enrol", object_type="user",
                              object_id=user.username)
     session.flush()
+
+
+def _claim_step(session: Session, user: User, step: int) -> bool:
+    """Record ``step`` as the user's last accepted TOTP step unless it, or a newer one, already is. One
+    conditional UPDATE, so of two sign-ins presenting the same code at once only one wins (on PostgreSQL the
+    second waits for the first's row lock and then finds the condition false)."""
+    session.flush()
+    done = session.execute(
+        update(User).where(User.id == user.id, or_(User.totp_last_step.is_(None), User.totp_last_step < step))
+        .values(totp_last_step=step).execution_options(synchronize_session=False))
+    if getattr(done, "rowcount", 0) != 1:
+        return False
+    set_committed_value(user, "totp_last_step", step)
+    return True
 
 
 def ensure_totp_secret(*, session: Session, box: SecretBox, user: User) -> str:
