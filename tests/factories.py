@@ -10,6 +10,7 @@ import pyotp
 from sqlalchemy.orm import Session
 
 from kgys.accounts import service as account_service
+from kgys.accounts import signin
 from kgys.accounts.actor import Actor, system_actor
 from kgys.accounts.models import Jurisdiction, User
 from kgys.audit.mechanism import set_actor
@@ -85,7 +86,7 @@ def user(session: Session, role: str, scope: list[str] | None = None, username: 
                                     role=role, jurisdiction_codes=scope or ["TR-99-A"])
     if box is not None:
         TOTP_SECRETS[name] = pyotp.random_base32()
-        account_service.set_totp_secret(session=session, box=box, user=u, secret=TOTP_SECRETS[name],
+        signin.set_totp_secret(session=session, box=box, user=u, secret=TOTP_SECRETS[name],
                                         confirmed=True)
     return u
 

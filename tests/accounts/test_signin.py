@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from kgys.accounts import security, service
+from kgys.accounts import security, service, signin
 from kgys.accounts.models import ApiToken, LoginSession, User
 from kgys.errors import AuthenticationError
 from kgys.runtime import Runtime
@@ -23,12 +23,12 @@ def _admin(session: Session, rt: Runtime) -> User:
 
 
 def _password(session: Session, rt: Runtime, u: User) -> None:
-    service.authenticate(session=session, settings=rt.settings.security, username=u.username,
+    signin.authenticate(session=session, settings=rt.settings.security, username=u.username,
                          password=factories.PASSWORD)
 
 
 def _code(session: Session, rt: Runtime, u: User, code: str) -> None:
-    service.check_totp(session=session, settings=rt.settings.security, box=rt.box, user=u, code=code)
+    signin.check_totp(session=session, settings=rt.settings.security, box=rt.box, user=u, code=code)
 
 
 def _wrong(code: str) -> str:
@@ -42,10 +42,10 @@ def test_wrong_codes_lock_the_account_and_then_even_the_right_code_is_refused(se
     for _ in range(threshold):
         with pytest.raises(AuthenticationError):
             _code(session, rt, u, _wrong(factories.totp_code(u)))
-    assert service.is_locked(u)
+    assert signin.is_locked(u)
     with pytest.raises(AuthenticationError):
         _code(session, rt, u, factories.totp_code(u))  # the right code, refused while locked
-    with pytest.raises(AuthenticationError, match=service.SIGN_IN_FAILED):
+    with pytest.raises(AuthenticationError, match=signin.SIGN_IN_FAILED):
         _password(session, rt, u)  # and so is the right password
 
 
@@ -55,7 +55,7 @@ def test_a_right_password_between_wrong_codes_does_not_clear_the_count(session: 
         _password(session, rt, u)
         with pytest.raises(AuthenticationError):
             _code(session, rt, u, _wrong(factories.totp_code(u)))
-    assert service.is_locked(u)
+    assert signin.is_locked(u)
 
 
 def test_wrong_passwords_and_wrong_codes_add_up(session: Session, rt: Runtime) -> None:
@@ -63,12 +63,12 @@ def test_wrong_passwords_and_wrong_codes_add_up(session: Session, rt: Runtime) -
     threshold = rt.settings.security.lockout_threshold
     for _ in range(threshold - 1):
         with pytest.raises(AuthenticationError):
-            service.authenticate(session=session, settings=rt.settings.security, username=u.username,
+            signin.authenticate(session=session, settings=rt.settings.security, username=u.username,
                                  password="not-the-password-9")
     _password(session, rt, u)
     with pytest.raises(AuthenticationError):
         _code(session, rt, u, _wrong(factories.totp_code(u)))
-    assert service.is_locked(u)
+    assert signin.is_locked(u)
 
 
 def test_a_code_is_accepted_once(session: Session, rt: Runtime) -> None:
@@ -99,7 +99,7 @@ def test_the_totp_secret_is_not_stored_in_clear(session: Session, rt: Runtime) -
     assert stored and clear not in stored and clear.lower() not in stored.lower()
     assert rt.box.open_text(stored) == clear
     fresh = factories.user(session, "supervisor", scope=["TR-99"])
-    shown = service.ensure_totp_secret(session=session, box=rt.box, user=fresh)  # enrolment
+    shown = signin.ensure_totp_secret(session=session, box=rt.box, user=fresh)  # enrolment
     assert fresh.totp_secret and shown not in fresh.totp_secret
 
 
@@ -127,16 +127,16 @@ def test_unknown_locked_disabled_and_wrong_answer_alike(session: Session, rt: Ru
     service.set_active(session=session, actor=factories.admin(), username=disabled.username, active=False)
     for _ in range(settings.lockout_threshold):
         with pytest.raises(AuthenticationError):
-            service.authenticate(session=session, settings=settings, username=locked.username, password="x-y-z-1")
+            signin.authenticate(session=session, settings=settings, username=locked.username, password="x-y-z-1")
     answers = []
     for username, password in (("nobody-here", factories.PASSWORD), (wrong.username, "wrong-pass-77"),
                                (locked.username, factories.PASSWORD), (disabled.username, factories.PASSWORD)):
         verifications.clear()
         with pytest.raises(AuthenticationError) as info:
-            service.authenticate(session=session, settings=settings, username=username, password=password)
+            signin.authenticate(session=session, settings=settings, username=username, password=password)
         answers.append((info.value.message, info.value.params))
         assert len(verifications) == 1, username  # one argon2 check each: the time gives nothing away
-    assert answers == [(service.SIGN_IN_FAILED, {})] * 4
+    assert answers == [(signin.SIGN_IN_FAILED, {})] * 4
 
 
 def test_a_password_reset_ends_sessions_tokens_and_tickets(session: Session, rt: Runtime) -> None:

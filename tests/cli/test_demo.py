@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import func, select
 
 import kgys
-from kgys.accounts import security
+from kgys.accounts import security, signin
 from kgys.accounts import service as account_service
 from kgys.accounts.models import Jurisdiction, User
 from kgys.accounts.permissions import Role
@@ -121,7 +121,7 @@ def test_every_role_has_a_login_that_works(seeded: tuple[Runtime, DemoLogins]) -
     assert {x.role for x in logins.logins} == {r.value for r in Role}
     with rt.sessions() as session:
         for login in logins.logins:
-            user = account_service.authenticate(session=session, settings=rt.settings.security,
+            user = signin.authenticate(session=session, settings=rt.settings.security,
                                                 username=login.username, password=login.password)
             assert user.role == login.role
             needs = account_service.mfa_required(user, rt.settings.security)

@@ -11,7 +11,7 @@ import segno
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from kgys.accounts import security, service
+from kgys.accounts import security, service, signin
 from kgys.accounts.models import LoginSession, User
 from kgys.errors import AuthenticationError
 from kgys.web import i18n
@@ -68,7 +68,7 @@ def login(
         return _login_page(request, i18n.gettext("The form expired. Please try again."), 400)
     settings = runtime(request).settings.security
     try:
-        user = service.authenticate(session=session, settings=settings, username=username.strip(),
+        user = signin.authenticate(session=session, settings=settings, username=username.strip(),
                                     password=password)
     except AuthenticationError:
         session.commit()
@@ -109,7 +109,7 @@ def totp_form(request: Request, session: DB, next: str = "/") -> Response:
     login_row, user = found
     enrol = None
     if not user.totp_confirmed:
-        secret = service.ensure_totp_secret(session=session, box=runtime(request).box, user=user)
+        secret = signin.ensure_totp_secret(session=session, box=runtime(request).box, user=user)
         enrol = _enrolment(secret, user.username)
     return render(request, "totp.html", {"enrol": enrol, "error": None, "csrf": login_row.csrf_token,
                                          "next": _safe_next(next)})
@@ -132,10 +132,10 @@ def totp_submit(
         return RedirectResponse("/login", status_code=303)
     rt = runtime(request)
     try:
-        service.check_totp(session=session, settings=rt.settings.security, box=rt.box, user=user, code=code)
+        signin.check_totp(session=session, settings=rt.settings.security, box=rt.box, user=user, code=code)
     except AuthenticationError:
         session.commit()
-        if service.is_locked(user):  # too many wrong codes: the half-finished sign-in has ended
+        if signin.is_locked(user):  # too many wrong codes: the half-finished sign-in has ended
             resp = RedirectResponse("/login", status_code=303)
             resp.delete_cookie(SESSION_COOKIE, path="/")
             return resp

@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kgys.accounts import service as account_service
+from kgys.accounts import signin
 from kgys.accounts.actor import Actor, system_actor
 from kgys.accounts.models import Jurisdiction, User
 from kgys.accounts.passwords import PasswordPolicy, password_problem
@@ -368,7 +369,7 @@ def _users(session: Session, actor: Actor, box: SecretBox, settings: Settings, s
         secret: str | None = None
         if acc.role.value in settings.security.mfa_roles:
             secret = demo_totp_secret(settings.security.secret_key, acc.username)
-            account_service.set_totp_secret(session=session, box=box, user=user, secret=secret, confirmed=True)
+            signin.set_totp_secret(session=session, box=box, user=user, secret=secret, confirmed=True)
             audit_service.append(session, actor=actor, action="user.mfa_enrol", object_type="user",
                                  object_id=acc.username, reason=DEMO_REASON)
         scope = f"site {school.code} ({school.name})" if acc.school else ", ".join(acc.jurisdictions)
