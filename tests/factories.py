@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 import itertools
+import time
 from typing import Any
 
 import pyotp
 from sqlalchemy.orm import Session
 
 from kgys.accounts import service as account_service
+from kgys.accounts import signin
 from kgys.accounts.actor import Actor, system_actor
 from kgys.accounts.models import Jurisdiction, User
 from kgys.audit.mechanism import set_actor
 from kgys.cameras import service as camera_service
 from kgys.cameras.schemas import CameraIn, RecorderIn
 from kgys.cameras.secrets import CredentialBox
+from kgys.secretbox import SecretBox
 from kgys.sites import service as site_service
 from kgys.sites.models import Site
 from kgys.sites.schemas import SiteCreate
 
 PASSWORD = "correct-horse-42"
+TOTP_SECRETS: dict[str, str] = {}  # username → clear TOTP secret of users enrolled by user(box=…)
 _seq = itertools.count(1)
 
 
@@ -74,13 +78,19 @@ def compliant_system(session: Session, box: CredentialBox, code: str) -> None:
 
 
 def user(session: Session, role: str, scope: list[str] | None = None, username: str | None = None,
-         totp: bool = False) -> User:
-    """A user of ``role`` scoped to ``scope`` (default district TR-99-A)."""
+         box: SecretBox | None = None) -> User:
+    """A user of ``role`` scoped to ``scope`` (default district TR-99-A); with ``box`` also enrolled in TOTP
+    (the secret sealed with ``box``, in clear in :data:`TOTP_SECRETS`)."""
     name = username or f"{role}{next(_seq)}"
     u = account_service.create_user(session=session, actor=admin(), username=name, password=PASSWORD,
                                     role=role, jurisdiction_codes=scope or ["TR-99-A"])
-    if totp:
-        u.totp_secret = pyotp.random_base32()
-        u.totp_confirmed = True
-        session.flush()
+    if box is not None:
+        TOTP_SECRETS[name] = pyotp.random_base32()
+        signin.set_totp_secret(session=session, box=box, user=u, secret=TOTP_SECRETS[name],
+                                        confirmed=True)
     return u
+
+
+def totp_code(user: User, step: int = 0) -> str:
+    """A TOTP code of ``user`` (enrolled by :func:`user`) for now, or ``step`` time steps from now."""
+    return pyotp.TOTP(TOTP_SECRETS[user.username]).at(time.time() + 30 * step)

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from kgys import migrate
+from kgys.cameras.secrets import load_or_create_box
+from kgys.db import make_engine
 from kgys.models import Base
+from kgys.secretbox import SecretBox
+from tests.conftest import ENGINES, _pg_create, _pg_drop, settings_for
 
 
 def test_models_and_migrations_agree(engine: Engine) -> None:
@@ -16,3 +26,44 @@ def test_models_and_migrations_agree(engine: Engine) -> None:
         diff = compare_metadata(ctx, Base.metadata)
     assert diff == []
     assert migrate.current(engine) == migrate.head(engine)
+
+
+PARENT = "0006"  # the revision 0005 follows
+
+
+@pytest.mark.parametrize("kind", ENGINES)
+def test_0005_seals_the_totp_secrets_stored_in_clear(kind: str, tmp_path: Path) -> None:
+    name = f"kgys_mig_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    url = _pg_create(name) if kind == "postgresql" else f"sqlite:///{tmp_path / 'old.db'}"
+    engine = make_engine(settings_for(tmp_path, url), url=url)
+    try:
+        migrate.upgrade(engine, PARENT)
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO users (username, full_name, email, role, password_hash, totp_secret, "
+                              "totp_confirmed, is_active, failed_logins, created_at) VALUES ('eski', '', '', "
+                              "'admin', 'x', 'JBSWY3DPEHPK3PXP', true, true, 0, CURRENT_TIMESTAMP)"))
+        with pytest.raises(RuntimeError, match="credentials key"):  # sealing without the key is refused
+            migrate.upgrade(engine)
+        box = load_or_create_box(tmp_path / "keys" / "credentials.key")
+        migrate.upgrade(engine, box=box)
+        with engine.connect() as conn:
+            stored = conn.execute(text("SELECT totp_secret, credentials_version FROM users")).one()
+        assert "JBSWY3DPEHPK3PXP" not in stored[0]
+        assert box.open_text(stored[0]) == "JBSWY3DPEHPK3PXP" and stored[1] == 0
+        migrate.upgrade(engine, box=box)  # at head: nothing sealed twice
+        migrate_down(engine, box)
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT totp_secret FROM users")).scalar() == "JBSWY3DPEHPK3PXP"
+    finally:
+        engine.dispose()
+        if kind == "postgresql":
+            _pg_drop(name)
+
+
+def migrate_down(engine: Engine, box: SecretBox) -> None:
+    """Downgrade to the revision before 0005 with the key (the sealed secrets are opened again)."""
+    cfg = migrate.alembic_config(engine)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        cfg.attributes["secret_box"] = box
+        command.downgrade(cfg, PARENT)

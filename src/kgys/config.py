@@ -56,12 +56,21 @@ class DatabaseSettings(BaseModel):
 class SecuritySettings(BaseModel):
     """Sessions, passwords, lockout and key material."""
 
-    secret_key: str = Field(default=INSECURE_SECRET, description="Keys the sign-in form's CSRF token; >= 32 chars.")
+    secret_key: str = Field(
+        default=INSECURE_SECRET, description="Signs the sign-in form's CSRF token and the viewing tickets; >= 32 "
+        "chars. Required in production; in demo/dev mode, when not set, each data directory gets a random one "
+        "of its own (DATA_DIR/keys/secret.key).")
     session_hours: float = Field(default=12.0, gt=0, description="Browser session lifetime.")
     api_token_days: float = Field(default=30.0, gt=0, description="Bearer token lifetime.")
     cookie_secure: bool = Field(default=True, description="Send cookies only over HTTPS (localhost excepted).")
-    lockout_threshold: int = Field(default=5, ge=1, description="Failed logins before the account locks.")
+    lockout_threshold: int = Field(
+        default=5, ge=1, description="Failed sign-ins (wrong passwords and wrong second-factor codes together) "
+        "before the account locks.")
     lockout_minutes: float = Field(default=15.0, gt=0, description="How long a locked account stays locked.")
+    password_min_length: int = Field(default=10, ge=8, le=128, description="Shortest password accepted.")
+    password_min_score: int = Field(
+        default=3, ge=0, le=4, description="Lowest zxcvbn strength score a new password must reach: 0 too easy to "
+        "guess … 4 very hard to guess; 3 refuses common passwords, words with digits appended and keyboard walks.")
     mfa_roles: list[str] = Field(
         default=["admin", "supervisor", "investigator"],
         description="Roles whose members must pass a TOTP second factor.",

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TypeVar, TypeVarTuple
 
 from sqlalchemy import (
@@ -31,13 +33,14 @@ from sqlalchemy import (
     func,
     select,
 )
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, ORMExecuteState, Session, sessionmaker
 
 from kgys.config import Settings
 from kgys.errors import Busy
+from kgys.secretbox import private_dir
 
 log = logging.getLogger(__name__)
 
@@ -200,18 +203,37 @@ def as_busy(exc: BaseException) -> Busy:
     return busy
 
 
+def private_file(path: Path) -> None:
+    """Create ``path`` empty if missing; either way leave it readable and writable by its owner only (0600).
+
+    SQLite gives its -wal and -shm files the mode of the database file, so they are private too.
+    """
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+    for side in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if side.exists() and side.stat().st_mode & 0o077:
+            side.chmod(0o600)
+
+
 def make_engine(settings: Settings, url: str | None = None) -> Engine:
     """Create the engine for the configured database (SQLite WAL by default).
 
     The connection pool is as large as the server's worker threads plus the process's own background work, so
-    that no thread waits on the pool while holding nothing; a wait that still runs out is :class:`Busy`.
+    that no thread waits on the pool while holding nothing; a wait that still runs out is :class:`Busy`. The
+    data directory is made private to the service's user (0700) and the SQLite file 0600.
     """
     db_url = url or settings.database_url
     dbs = settings.database
     pool_size = max(dbs.pool_size, settings.web.threads + 4)
+    private_dir(settings.data_dir)  # database, keys and recordings: the service user's only (0700)
     if db_url.startswith("sqlite"):
-        if db_url.startswith("sqlite:///") and ":memory:" not in db_url:
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
+        file = make_url(db_url).database
+        if file and file != ":memory:" and not file.startswith("file:"):
+            private_dir(Path(file).parent)
+            private_file(Path(file))
         engine = create_engine(db_url, echo=dbs.echo, connect_args={"timeout": dbs.busy_seconds},
                                pool_size=pool_size, max_overflow=dbs.max_overflow, pool_timeout=dbs.pool_timeout)
         engine.dialect.kgys_busy_seconds = dbs.busy_seconds  # type: ignore[attr-defined]

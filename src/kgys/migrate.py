@@ -21,6 +21,7 @@ from sqlalchemy import Engine, text
 
 from kgys.db import WRITE
 from kgys.errors import ConfigurationError
+from kgys.secretbox import SecretBox
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +46,11 @@ def alembic_config(engine: Engine) -> Config:
 MIGRATION_LOCK = 0x6B677973  # "kgys": PostgreSQL advisory lock key held while migrating
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Apply every migration up to ``revision``, holding the migration lock (another migrator waits)."""
+def upgrade(engine: Engine, revision: str = "head", *, box: SecretBox | None = None) -> None:
+    """Apply every migration up to ``revision``, holding the migration lock (another migrator waits); ``box``
+    seals stored secrets where a migration must (0005 seals the TOTP secrets stored in clear before it)."""
     cfg = alembic_config(engine)
+    cfg.attributes["secret_box"] = box
     with engine.connect() as conn:
         conn.execution_options(**{WRITE: True})  # SQLite: BEGIN IMMEDIATE, the write lock for the whole run
         with conn.begin():

@@ -24,6 +24,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_
 
 import kgys
 from kgys.demo import demo_password
+from kgys.secretbox import SecretBox, load_or_create_key
 
 ROOT = Path(__file__).resolve().parents[2]
 KGYS = ROOT / ".venv" / "bin" / "kgys"
@@ -56,10 +57,22 @@ class DemoServer:
     url: str
     data_dir: Path
     totp_secrets: dict[str, str] = field(default_factory=dict)
+    used_steps: dict[str, int] = field(default_factory=dict)
 
     def password(self, username: str) -> str:
-        """The demo password of ``username``."""
-        return demo_password(username)
+        """The demo password of ``username`` (derived from the demo folder's own secret key)."""
+        return demo_password((self.data_dir / "keys" / "secret.key").read_text().strip(), username)
+
+    def next_code(self, username: str) -> str:
+        """A TOTP code of ``username`` the server has not accepted yet (each code works once): the code of
+        now, or of the next time step when this one was used already."""
+        deadline = time.monotonic() + 40
+        while int(time.time() // 30) <= self.used_steps.get(username, -1):
+            assert time.monotonic() < deadline, "no new TOTP time step within 40 s"
+            time.sleep(0.5)
+        step = int(time.time() // 30)
+        self.used_steps[username] = step
+        return str(pyotp.TOTP(self.totp_secrets[username]).at(step * 30))
 
     def query(self, sql: str, *params: object) -> list[tuple[object, ...]]:
         """Rows of a read-only query on the server's database."""
@@ -120,7 +133,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
     try:
         _wait_until_up(proc, url, log)
         demo = DemoServer(url=url, data_dir=data)
-        demo.totp_secrets = {str(u): str(s) for u, s in demo.query(
+        box = SecretBox(load_or_create_key(data / "keys" / "credentials.key", create=False))
+        demo.totp_secrets = {str(u): box.open_text(str(s)) for u, s in demo.query(
             "SELECT username, totp_secret FROM users WHERE totp_secret IS NOT NULL")}
         yield demo
     finally:
@@ -180,7 +194,7 @@ def sign_in(page: Page, server: DemoServer, username: str, password: str | None 
     page.fill("input[name=password]", password or server.password(username))
     submit(page, "form[action='/login'] button[type=submit]")
     if "/login/totp" in page.url:
-        page.fill("input[name=code]", pyotp.TOTP(server.totp_secrets[username]).now())
+        page.fill("input[name=code]", server.next_code(username))
         submit(page, "form[action='/login/totp'] button[type=submit]")
     assert "/login" not in page.url, (f"{username} could not sign in: {page.inner_text('main')[:500]}\n"
                                       f"server log:\n{server.log_tail()}")

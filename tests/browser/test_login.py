@@ -64,7 +64,7 @@ def test_wrong_password_shows_the_error_and_stays_on_login(page: Page, server: D
     alert = page.locator("main [role=alert]")
     assert alert.is_visible()
     tr = i18n.load_catalogues()["tr"]
-    assert alert.inner_text().strip() == tr.gettext("Wrong username or password.")
+    assert alert.inner_text().strip() == tr.gettext("Wrong username or password, or the account is temporarily locked.")
     page.goto("/sites")
     assert page.url.split("?")[0] == f"{server.url}/login"
 

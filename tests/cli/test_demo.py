@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import func, select
 
 import kgys
-from kgys.accounts import security
+from kgys.accounts import security, signin
 from kgys.accounts import service as account_service
 from kgys.accounts.models import Jurisdiction, User
 from kgys.accounts.permissions import Role
@@ -25,7 +25,7 @@ from kgys.audit.models import AuditEntry
 from kgys.audit.verify import verify_database
 from kgys.cameras import service as camera_service
 from kgys.config import Settings
-from kgys.demo import DemoLogins, seed
+from kgys.demo import DemoLogins, demo_password, demo_totp_secret, seed
 from kgys.runtime import Runtime, make_runtime
 from kgys.sites import service as site_service
 from kgys.sites.models import Commission, RolloutEvent, Site
@@ -121,15 +121,16 @@ def test_every_role_has_a_login_that_works(seeded: tuple[Runtime, DemoLogins]) -
     assert {x.role for x in logins.logins} == {r.value for r in Role}
     with rt.sessions() as session:
         for login in logins.logins:
-            user = account_service.authenticate(session=session, settings=rt.settings.security,
+            user = signin.authenticate(session=session, settings=rt.settings.security,
                                                 username=login.username, password=login.password)
             assert user.role == login.role
             needs = account_service.mfa_required(user, rt.settings.security)
             assert needs == (login.totp_secret is not None)
             if needs:
-                assert user.totp_confirmed and user.totp_secret == login.totp_secret
-                assert login.totp_secret is not None
-                assert security.totp_valid(user.totp_secret, pyotp.TOTP(login.totp_secret).now())
+                assert login.totp_secret is not None and user.totp_secret is not None
+                assert user.totp_confirmed and login.totp_secret not in user.totp_secret  # sealed, not in clear
+                assert rt.box.open_text(user.totp_secret) == login.totp_secret
+                assert security.totp_valid(login.totp_secret, pyotp.TOTP(login.totp_secret).now())
         session.rollback()
 
 
@@ -226,9 +227,14 @@ def cli_demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data = tmp_path_factory.mktemp("cli-demo") / "demo"
     r = _kgys("demo", "--no-serve", "--data-dir", str(data), "--sites", "60")
     assert r.returncode == 0, r.stderr
-    assert "demo-admin-155" in r.stdout and "school_admin" in r.stdout
+    assert _admin_password(data) in r.stdout and "school_admin" in r.stdout
     assert "60 sites" in r.stdout
     return data
+
+
+def _admin_password(data: Path) -> str:
+    """The admin's demo password: random for the folder, derived from its own secret key."""
+    return demo_password((data / "keys" / "secret.key").read_text().strip(), "admin")
 
 
 def _verify(data: Path) -> subprocess.CompletedProcess[str]:
@@ -242,8 +248,14 @@ def test_cli_demo_seeds_once_and_audit_verifies(cli_demo_dir: Path) -> None:
     again = _kgys("demo", "--no-serve", "--data-dir", str(cli_demo_dir), "--sites", "60")
     assert again.returncode == 0, again.stderr
     assert "nothing added" in again.stdout and "60 sites" in again.stdout
+    assert _admin_password(cli_demo_dir) in again.stdout  # a second start prints the same logins
     with sqlite3.connect(cli_demo_dir / "kgys.db") as db:
         assert db.execute("SELECT count(*) FROM sites").fetchone() == (60,)
+        stored = [str(v) for (v,) in db.execute("SELECT totp_secret FROM users WHERE totp_secret IS NOT NULL")]
+    key = (cli_demo_dir / "keys" / "secret.key").read_text().strip()
+    shown = demo_totp_secret(key, "admin")
+    assert shown in again.stdout  # printed for the demo user to add to an app…
+    assert stored and not any(shown in v for v in stored)  # …but stored sealed, not in clear
 
 
 def test_cli_audit_log_refuses_changes_while_its_triggers_stand(cli_demo_dir: Path, tmp_path: Path) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-import pyotp
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
@@ -45,8 +44,7 @@ def browser_login(client: TestClient, user: User) -> str:
     if "/login/totp" in r.headers["location"]:
         page = client.get(r.headers["location"])
         csrf = page.text.split('name="csrf_token" value="')[1].split('"')[0]
-        assert user.totp_secret
-        r = client.post("/login/totp", data={"code": pyotp.TOTP(user.totp_secret).now(), "csrf_token": csrf},
+        r = client.post("/login/totp", data={"code": factories.totp_code(user), "csrf_token": csrf},
                         follow_redirects=False)
         assert r.status_code == 303, r.text
     return csrf

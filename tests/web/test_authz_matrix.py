@@ -233,7 +233,7 @@ def _token(w: World, code: str) -> tuple[str, dict[str, Any]]:
 
 
 def _new_user(w: World, code: str) -> tuple[str, dict[str, Any]]:
-    return f"{API}/users", {"username": f"new{next(_n)}", "password": "abcdefgh12", "role": "operator",
+    return f"{API}/users", {"username": f"new{next(_n)}", "password": "lilac-orbit-7-tundra", "role": "operator",
                             "jurisdictions": [_district(code)]}
 
 

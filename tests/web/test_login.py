@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from kgys.runtime import Runtime
 from tests import factories
 from tests.web.conftest import browser_login
 
@@ -46,26 +47,25 @@ def test_lockout_after_repeated_failures(client: TestClient, session: Session) -
     assert "locked" in r.json()["error"]["message"]
 
 
-def test_admin_needs_totp(client: TestClient, session: Session) -> None:
+def test_admin_needs_totp(client: TestClient, session: Session, rt: Runtime) -> None:
     factories.tree(session)
-    u = factories.user(session, "admin", scope=["TR"], totp=True)
+    u = factories.user(session, "admin", scope=["TR"], box=rt.box)
     session.commit()
     r = client.post("/api/v1/auth/token", json={"username": u.username, "password": factories.PASSWORD})
     assert r.status_code == 401
-    assert u.totp_secret
     r = client.post("/api/v1/auth/token", json={"username": u.username, "password": factories.PASSWORD,
-                                                "totp": pyotp.TOTP(u.totp_secret).now()})
+                                                "totp": factories.totp_code(u)})
     assert r.status_code == 200
     me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {r.json()['token']}"})
     assert me.json()["role"] == "admin"
 
 
-def test_form_post_without_csrf_is_refused(client: TestClient, session: Session) -> None:
+def test_form_post_without_csrf_is_refused(client: TestClient, session: Session, rt: Runtime) -> None:
     factories.tree(session)
-    u = factories.user(session, "admin", scope=["TR"], totp=True)
+    u = factories.user(session, "admin", scope=["TR"], box=rt.box)
     session.commit()
     browser_login(client, u)
-    r = client.post("/api/v1/users", json={"username": "x1", "password": "abcdefgh12", "role": "operator",
+    r = client.post("/api/v1/users", json={"username": "x1", "password": "lilac-orbit-7-tundra", "role": "operator",
                                            "jurisdictions": ["TR-99"]})
     assert r.status_code == 403
     assert "CSRF" in r.json()["error"]["message"]

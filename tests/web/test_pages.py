@@ -110,7 +110,8 @@ def world(session: Session, rt: Runtime) -> World:
 
 
 def signed_in(client: TestClient, session: Session, role: str, scope: list[str], totp: bool = False) -> str:
-    u = factories.user(session, role, scope=scope, totp=totp)
+    box = client.app.state.runtime.box if totp else None  # type: ignore[attr-defined]
+    u = factories.user(session, role, scope=scope, box=box)
     session.commit()
     return browser_login(client, u)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kgys.db import Base, UTCDateTime, utcnow
@@ -37,8 +37,14 @@ class User(Base):
     email: Mapped[str] = mapped_column(String(254), default="")
     role: Mapped[str] = mapped_column(String(32))
     password_hash: Mapped[str] = mapped_column(String(255))
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # Sealed with the installation's key (kgys.secretbox), never stored in clear.
+    totp_secret: Mapped[str | None] = mapped_column(String(255))
     totp_confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The newest TOTP time step accepted: a code of that step or an older one is refused (no replay).
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    # Raised whenever the user's sign-ins must end (password reset, disable, role or scope change);
+    # viewing tickets carry the value they were issued under and stop working when it moves on.
+    credentials_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -11,7 +11,7 @@ import segno
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from kgys.accounts import security, service
+from kgys.accounts import security, service, signin
 from kgys.accounts.models import LoginSession, User
 from kgys.errors import AuthenticationError
 from kgys.web import i18n
@@ -68,12 +68,12 @@ def login(
         return _login_page(request, i18n.gettext("The form expired. Please try again."), 400)
     settings = runtime(request).settings.security
     try:
-        user = service.authenticate(session=session, settings=settings, username=username.strip(),
+        user = signin.authenticate(session=session, settings=settings, username=username.strip(),
                                     password=password)
-    except AuthenticationError as exc:
+    except AuthenticationError:
         session.commit()
-        msg = (i18n.gettext("This account is locked. Try again later or ask an administrator.")
-               if "locked" in exc.message else i18n.gettext("Wrong username or password."))
+        # One answer for unknown user, wrong password and locked account: it tells an attacker nothing.
+        msg = i18n.gettext("Wrong username or password, or the account is temporarily locked.")
         return _login_page(request, msg, 401, _safe_next(next))
     needs_mfa = service.mfa_required(user, settings)
     token, _login = service.start_session(
@@ -109,7 +109,7 @@ def totp_form(request: Request, session: DB, next: str = "/") -> Response:
     login_row, user = found
     enrol = None
     if not user.totp_confirmed:
-        secret = service.ensure_totp_secret(session=session, user=user)
+        secret = signin.ensure_totp_secret(session=session, box=runtime(request).box, user=user)
         enrol = _enrolment(secret, user.username)
     return render(request, "totp.html", {"enrol": enrol, "error": None, "csrf": login_row.csrf_token,
                                          "next": _safe_next(next)})
@@ -130,13 +130,18 @@ def totp_submit(
     login_row, user = found
     if not hmac.compare_digest(csrf_token, login_row.csrf_token):
         return RedirectResponse("/login", status_code=303)
+    rt = runtime(request)
     try:
-        service.check_totp(session=session, user=user, code=code)
+        signin.check_totp(session=session, settings=rt.settings.security, box=rt.box, user=user, code=code)
     except AuthenticationError:
         session.commit()
+        if signin.is_locked(user):  # too many wrong codes: the half-finished sign-in has ended
+            resp = RedirectResponse("/login", status_code=303)
+            resp.delete_cookie(SESSION_COOKIE, path="/")
+            return resp
         enrol = None
         if not user.totp_confirmed and user.totp_secret:
-            enrol = _enrolment(user.totp_secret, user.username)
+            enrol = _enrolment(rt.box.open_text(user.totp_secret), user.username)
         return render(request, "totp.html", {"enrol": enrol, "csrf": login_row.csrf_token, "next": next,
                                              "error": i18n.gettext("Wrong or expired code.")},
                       status_code=401)

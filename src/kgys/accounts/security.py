@@ -1,16 +1,22 @@
-"""Password hashing (argon2id), random tokens and TOTP. Pure helpers, no database."""
+"""Password hashing (argon2id), random tokens and TOTP. Pure helpers, no database.
+
+The password policy is in :mod:`kgys.accounts.passwords`.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
+import time
 
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 _hasher = PasswordHasher()
-MIN_PASSWORD_LENGTH = 10
+TOTP_STEP = 30  # seconds
+TOTP_DRIFT = 1  # steps accepted either side of now, for clock drift
 
 
 def hash_password(password: str) -> str:
@@ -29,15 +35,6 @@ def verify_password(stored: str, password: str) -> bool:
 def needs_rehash(stored: str) -> bool:
     """Whether the stored hash uses outdated parameters."""
     return _hasher.check_needs_rehash(stored)
-
-
-def password_problem(password: str) -> str | None:
-    """Why a new password is unacceptable, or None."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        return f"at least {MIN_PASSWORD_LENGTH} characters are required"
-    if password.isdigit() or password.isalpha():
-        return "mix letters with digits or symbols"
-    return None
 
 
 def new_token() -> str:
@@ -60,9 +57,23 @@ def totp_uri(secret: str, username: str, issuer: str = "KGYS") -> str:
     return str(pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name=issuer))
 
 
-def totp_valid(secret: str, code: str) -> bool:
-    """Whether ``code`` is the current TOTP code (±1 step for clock drift)."""
+def totp_step(secret: str, code: str, *, now: float, after: int | None = None) -> int | None:
+    """The time step (``now`` ± one step for clock drift) whose code ``code`` is, or None.
+
+    A step at or before ``after`` (the user's last accepted one) is never matched: each code works once,
+    and once a code is used no older one works.
+    """
     code = code.strip().replace(" ", "")
     if not code.isdigit() or len(code) != 6:
-        return False
-    return bool(pyotp.TOTP(secret).verify(code, valid_window=1))
+        return None
+    totp = pyotp.TOTP(secret)
+    current = int(now // TOTP_STEP)
+    for step in range(current - TOTP_DRIFT, current + TOTP_DRIFT + 1):
+        if (after is None or step > after) and hmac.compare_digest(totp.at(step * TOTP_STEP), code):
+            return step
+    return None
+
+
+def totp_valid(secret: str, code: str, now: float | None = None) -> bool:
+    """Whether ``code`` is a TOTP code of now (±1 step), ignoring replay (see :func:`totp_step`)."""
+    return totp_step(secret, code, now=time.time() if now is None else now) is not None

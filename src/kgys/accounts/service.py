@@ -1,8 +1,8 @@
-"""Reads and writes of the accounts domain: users, scopes, login, sessions and API tokens."""
+"""Reads and writes of the accounts domain: users, scopes, access changes, sessions and API tokens (signing in
+itself is in :mod:`kgys.accounts.signin`)."""
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -13,20 +13,26 @@ from sqlalchemy.orm import Session
 from kgys.accounts import security
 from kgys.accounts.actor import Actor, Scope
 from kgys.accounts.models import ApiToken, Jurisdiction, LoginSession, User, UserScope
+from kgys.accounts.passwords import PasswordPolicy, password_problem
 from kgys.accounts.permissions import Role
+from kgys.accounts.rules import AccessChange, access_change_problem
 from kgys.audit import service as audit_service
 from kgys.config import SecuritySettings
 from kgys.db import Base, utcnow
-from kgys.errors import AuthenticationError, Conflict, FieldError, NotFound, ValidationFailed
+from kgys.errors import Conflict, FieldError, NotFound, ValidationFailed
 
 log = logging.getLogger(__name__)
 
 
 def scope_of(user: User) -> Scope:
     """The scope a user's nodes grant."""
+    return _scope_of_nodes(user.scopes)
+
+
+def _scope_of_nodes(nodes: Sequence[UserScope]) -> Scope:
     paths: list[str] = []
     site_ids: set[int] = set()
-    for s in user.scopes:
+    for s in nodes:
         if s.jurisdiction is not None:
             if s.jurisdiction.kind == "country":
                 return Scope(is_global=True)
@@ -106,8 +112,11 @@ def create_user(
     jurisdiction_codes: Sequence[str] = (),
     site_ids: Sequence[int] = (),
     site_codes: Sequence[str] = (),
+    settings: SecuritySettings | None = None,
 ) -> User:
-    """Create a user with a role and scope nodes (jurisdictions and/or single sites); audited."""
+    """Create a user with a role and scope nodes (jurisdictions and/or single sites); audited.
+
+    The password must pass the policy of ``settings`` (the defaults when None)."""
     errors: list[FieldError] = []
     if site_codes:
         sites = Base.metadata.tables["sites"]
@@ -122,7 +131,7 @@ def create_user(
         errors.append(FieldError("username", "1–64 letters, digits, '.', '_' or '-'"))
     if role not in {r.value for r in Role}:
         errors.append(FieldError("role", f"unknown role '{role}'; one of {', '.join(r.value for r in Role)}"))
-    problem = security.password_problem(password)
+    problem = password_problem(password, policy=policy_of(settings), username=username, email=email)
     if problem:
         errors.append(FieldError("password", problem))
     if not jurisdiction_codes and not site_ids and not site_codes:
@@ -158,26 +167,120 @@ def create_user(
     return user
 
 
+def policy_of(settings: SecuritySettings | None) -> PasswordPolicy:
+    """The password policy ``settings`` ask for (the defaults when None)."""
+    settings = settings or SecuritySettings()
+    return PasswordPolicy(min_length=settings.password_min_length, min_score=settings.password_min_score)
+
+
+def end_sign_ins(*, session: Session, user: User) -> int:
+    """End every sign-in of ``user``: browser sessions, API tokens and (through the credentials version)
+    viewing tickets. Returns how many tokens were revoked."""
+    for ls in session.scalars(select(LoginSession).where(LoginSession.user_id == user.id)):
+        session.delete(ls)
+    tokens = session.scalars(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked.is_(False))).all()
+    for tok in tokens:
+        tok.revoked = True
+    user.credentials_version = (user.credentials_version or 0) + 1
+    session.flush()
+    return len(tokens)
+
+
+def _nationwide_admin(user: User, *, active: bool, role: str, scope: Scope) -> bool:
+    return active and role == Role.ADMIN.value and scope.is_global
+
+
+def _guard_access_change(session: Session, actor: Actor, user: User, *, active: bool, role: str, scope: Scope,
+                         reduces: bool) -> None:
+    """Refuse a change of ``user`` to (active, role, scope) that the rules forbid (see kgys.accounts.rules)."""
+    others = 0
+    before = _nationwide_admin(user, active=user.is_active, role=user.role, scope=scope_of(user))
+    after = _nationwide_admin(user, active=active, role=role, scope=scope)
+    if before and not after:
+        candidates = session.scalars(select(User).where(User.is_active.is_(True), User.role == Role.ADMIN.value,
+                                                        User.id != user.id))
+        others = sum(1 for u in candidates if scope_of(u).is_global)
+    problem = access_change_problem(AccessChange(own_account=actor.id is not None and actor.id == user.id,
+                                                 reduces=reduces, admin_before=before, admin_after=after,
+                                                 other_admins=others))
+    if problem is not None:
+        raise problem
+
+
 def set_active(*, session: Session, actor: Actor, username: str, active: bool) -> User:
-    """Enable or disable a user; disabling ends their sessions and tokens."""
+    """Enable or disable a user; disabling ends their sessions, tokens and viewing tickets.
+
+    Nobody disables their own account, and the last active nationwide administrator is never disabled."""
     user = managed_user(session=session, actor=actor, username=username)
+    if not active:
+        _guard_access_change(session, actor, user, active=False, role=user.role, scope=scope_of(user),
+                             reduces=True)
     user.is_active = active
     if not active:
-        for ls in session.scalars(select(LoginSession).where(LoginSession.user_id == user.id)):
-            session.delete(ls)
-        for tok in session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)):
-            tok.revoked = True
+        end_sign_ins(session=session, user=user)
     session.flush()
     audit_service.append(session, actor=actor, action="user.enable" if active else "user.disable",
                          object_type="user", object_id=username)
     return user
 
 
-def reset_password(*, session: Session, actor: Actor, username: str, password: str,
-                   reset_totp: bool = False) -> User:
-    """Set a new password (and optionally a new second factor); unlocks the account."""
+def change_access(*, session: Session, actor: Actor, username: str, role: str | None = None,
+                  jurisdiction_codes: Sequence[str] | None = None, site_codes: Sequence[str] | None = None) -> User:
+    """Give a user another role and/or scope (the scope nodes replace the old ones); ends their sign-ins.
+
+    Nobody changes their own role or scope, and the last active nationwide administrator stays one."""
     user = managed_user(session=session, actor=actor, username=username)
-    problem = security.password_problem(password)
+    new_role = user.role if role is None else role
+    errors: list[FieldError] = []
+    if new_role not in {r.value for r in Role}:
+        errors.append(FieldError("role", f"unknown role '{new_role}'; one of {', '.join(r.value for r in Role)}"))
+    nodes: list[UserScope] | None = None
+    if jurisdiction_codes is not None or site_codes is not None:
+        nodes = []
+        for code in jurisdiction_codes or ():
+            node = session.scalar(select(Jurisdiction).where(Jurisdiction.code == code))
+            if node is None or not actor.scope.covers_path(node.path):
+                errors.append(FieldError("scope", f"no jurisdiction '{code}' within your scope", value=code))
+            else:
+                nodes.append(UserScope(jurisdiction_id=node.id, jurisdiction=node))
+        sites = Base.metadata.tables["sites"]
+        for code in site_codes or ():
+            row = session.execute(select(sites.c.id, sites.c.jurisdiction_path).where(sites.c.code == code)).first()
+            if row is None or not actor.scope.covers(int(row[0]), str(row[1])):
+                errors.append(FieldError("sites", f"no site '{code}' within your scope", value=code))
+            else:
+                nodes.append(UserScope(site_id=int(row[0])))
+        if not nodes and not errors:
+            errors.append(FieldError("scope", "a user needs at least one jurisdiction or site"))
+    if errors:
+        raise ValidationFailed(errors)
+    new_scope = scope_of(user) if nodes is None else _scope_of_nodes(nodes)
+    changed = new_role != user.role or (nodes is not None and new_scope != scope_of(user))
+    if not changed:
+        return user
+    _guard_access_change(session, actor, user, active=user.is_active, role=new_role, scope=new_scope, reduces=True)
+    before = {"role": user.role, "scope": _describe(scope_of(user))}
+    user.role = new_role
+    if nodes is not None:
+        user.scopes.clear()
+        session.flush()
+        user.scopes.extend(nodes)
+    end_sign_ins(session=session, user=user)
+    audit_service.append(session, actor=actor, action="user.change_access", object_type="user", object_id=username,
+                         details={"before": before, "after": {"role": new_role, "scope": _describe(new_scope)}})
+    return user
+
+
+def _describe(scope: Scope) -> dict[str, object]:
+    return {"global": scope.is_global, "paths": list(scope.paths), "sites": sorted(scope.site_ids)}
+
+
+def reset_password(*, session: Session, actor: Actor, username: str, password: str,
+                   reset_totp: bool = False, settings: SecuritySettings | None = None) -> User:
+    """Set a new password (and optionally a new second factor); unlocks the account and ends every
+    sign-in of the user (sessions, tokens, viewing tickets)."""
+    user = managed_user(session=session, actor=actor, username=username)
+    problem = password_problem(password, policy=policy_of(settings), username=user.username, email=user.email)
     if problem:
         raise ValidationFailed([FieldError("password", problem)])
     user.password_hash = security.hash_password(password)
@@ -187,74 +290,16 @@ def reset_password(*, session: Session, actor: Actor, username: str, password: s
     if reset_totp:
         user.totp_secret = None
         user.totp_confirmed = False
-    session.flush()
+        user.totp_last_step = None
+    tokens = end_sign_ins(session=session, user=user)
     audit_service.append(session, actor=actor, action="user.reset_password", object_type="user",
-                         object_id=username, details={"totp_reset": reset_totp})
+                         object_id=username, details={"totp_reset": reset_totp, "tokens_revoked": tokens})
     return user
 
 
 def mfa_required(user: User, settings: SecuritySettings) -> bool:
     """Whether this user's role needs a TOTP second factor."""
     return user.role in settings.mfa_roles
-
-
-def authenticate(*, session: Session, settings: SecuritySettings, username: str, password: str,
-                 now: datetime | None = None) -> User:
-    """Check a username and password, counting failures and locking the account after too many.
-
-    Failures are recorded (and audited) even though the caller's request fails, so the caller must
-    commit the session after an AuthenticationError.
-    """
-    now = now or utcnow()
-    user = session.scalar(select(User).where(User.username == username))
-    anon = Actor(id=None, username=username[:64] or "?", role="anonymous", scope=Scope())
-    if user is None:
-        security.verify_password(_dummy_hash(), password)  # same time as a real check
-        audit_service.append(session, actor=anon, action="login.fail", object_type="user",
-                             object_id=username[:64], details={"why": "unknown user"})
-        raise AuthenticationError("wrong username or password")
-    if user.locked_until is not None and user.locked_until > now:
-        audit_service.append(session, actor=anon, action="login.fail", object_type="user",
-                             object_id=username, details={"why": "locked"})
-        raise AuthenticationError("account locked; try again later or ask an administrator",
-                                  locked_until=user.locked_until.isoformat())
-    if not user.is_active or not security.verify_password(user.password_hash, password):
-        user.failed_logins += 1
-        why = "disabled" if not user.is_active else "bad password"
-        if user.failed_logins >= settings.lockout_threshold:
-            user.locked_until = now + timedelta(minutes=settings.lockout_minutes)
-            user.failed_logins = 0
-            why += "; locked"
-        session.flush()
-        audit_service.append(session, actor=anon, action="login.fail", object_type="user",
-                             object_id=username, details={"why": why})
-        raise AuthenticationError("wrong username or password")
-    user.failed_logins = 0
-    user.locked_until = None
-    if security.needs_rehash(user.password_hash):
-        user.password_hash = security.hash_password(password)
-    return user
-
-
-def check_totp(*, session: Session, user: User, code: str) -> None:
-    """Verify a TOTP code; the first valid code confirms a new enrolment."""
-    if not user.totp_secret or not security.totp_valid(user.totp_secret, code):
-        audit_service.append(session, actor=actor_for(user), action="login.mfa_fail", object_type="user",
-                             object_id=user.username)
-        raise AuthenticationError("wrong or expired code")
-    if not user.totp_confirmed:
-        user.totp_confirmed = True
-        audit_service.append(session, actor=actor_for(user), action="user.mfa_enrol", object_type="user",
-                             object_id=user.username)
-
-
-def ensure_totp_secret(*, session: Session, user: User) -> str:
-    """The user's TOTP secret, creating one for enrolment if none exists."""
-    if not user.totp_secret:
-        user.totp_secret = security.new_totp_secret()
-        user.totp_confirmed = False
-        session.flush()
-    return user.totp_secret
 
 
 def start_session(*, session: Session, settings: SecuritySettings, user: User, mfa_passed: bool,
@@ -313,17 +358,13 @@ def end_session(*, session: Session, token: str) -> None:
 
 
 def revoke_tokens(*, session: Session, actor: Actor, username: str) -> int:
-    """Revoke every API token of a user and end their browser sessions; returns the tokens revoked."""
+    """Revoke every API token of a user and end their browser sessions and viewing tickets; returns the
+    tokens revoked."""
     user = managed_user(session=session, actor=actor, username=username)
-    tokens = session.scalars(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked.is_(False))).all()
-    for tok in tokens:
-        tok.revoked = True
-    for ls in session.scalars(select(LoginSession).where(LoginSession.user_id == user.id)):
-        session.delete(ls)
-    session.flush()
+    count = end_sign_ins(session=session, user=user)
     audit_service.append(session, actor=actor, action="token.revoke", object_type="user", object_id=username,
-                         details={"tokens": len(tokens)})
-    return len(tokens)
+                         details={"tokens": count})
+    return count
 
 
 def purge_expired(*, session: Session, now: datetime | None = None) -> int:
@@ -361,8 +402,3 @@ def token_user(*, session: Session, token: str, now: datetime | None = None) -> 
     if user is None or not user.is_active:
         return None
     return user
-
-
-@functools.cache
-def _dummy_hash() -> str:
-    return security.hash_password("timing-equaliser-not-a-password-1")

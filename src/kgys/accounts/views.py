@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from kgys.accounts import service
+from kgys.accounts import service, signin
 from kgys.accounts.models import User
 from kgys.accounts.permissions import Perm
 from kgys.accounts.schemas import TokenOut, TokenRequest, UserCreate, UserOut
@@ -28,12 +28,13 @@ def issue_token(body: TokenRequest, session: DB, request: Request) -> TokenOut:
     """Exchange username, password (and TOTP code where the role needs one) for a bearer token."""
     settings = runtime(request).settings.security
     try:
-        user = service.authenticate(session=session, settings=settings, username=body.username,
+        user = signin.authenticate(session=session, settings=settings, username=body.username,
                                     password=body.password)
         if service.mfa_required(user, settings):
             if not user.totp_confirmed:
                 raise AuthenticationError("enrol a second factor in the web UI first")
-            service.check_totp(session=session, user=user, code=body.totp or "")
+            signin.check_totp(session=session, settings=settings, box=runtime(request).box, user=user,
+                               code=body.totp or "")
     except AuthenticationError:
         session.commit()  # keep the failure count and its audit entry
         raise
@@ -54,12 +55,13 @@ def list_users(session: DB, actor: CurrentActor) -> list[UserOut]:
 
 
 @router.post("/users", response_model=UserOut, status_code=201)
-def create_user(body: UserCreate, session: DB, actor: CurrentActor) -> UserOut:
+def create_user(body: UserCreate, session: DB, actor: CurrentActor, request: Request) -> UserOut:
     """Create a user (administrators)."""
     actor.require(Perm.USERS_MANAGE)
     user = service.create_user(session=session, actor=actor, username=body.username, password=body.password,
                                role=body.role.value, full_name=body.full_name, email=body.email,
-                               jurisdiction_codes=body.jurisdictions, site_codes=body.sites)
+                               jurisdiction_codes=body.jurisdictions, site_codes=body.sites,
+                               settings=runtime(request).settings.security)
     return user_out(user)
 
 

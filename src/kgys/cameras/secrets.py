@@ -1,15 +1,13 @@
-"""Device credentials at rest: Fernet-encrypted with a key kept in a file outside the database."""
+"""Device credentials at rest, sealed with the installation's key (see :mod:`kgys.secretbox`)."""
 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography.fernet import Fernet, InvalidToken
-
 from kgys.errors import ConfigurationError
+from kgys.secretbox import SecretBox, load_or_create_key
 
 
 @dataclass(frozen=True)
@@ -27,35 +25,22 @@ class Credentials:
 
 
 @dataclass(frozen=True)
-class CredentialBox:
-    """Encrypts and decrypts credentials."""
-
-    fernet: Fernet
+class CredentialBox(SecretBox):
+    """Encrypts and decrypts credentials (and, as a :class:`SecretBox`, any other stored secret)."""
 
     def seal(self, creds: Credentials) -> str:
         """Encrypt for storage."""
-        data = json.dumps({"u": creds.username, "p": creds.password}).encode("utf-8")
-        return self.fernet.encrypt(data).decode("ascii")
+        return self.seal_text(json.dumps({"u": creds.username, "p": creds.password}))
 
     def open(self, token: str) -> Credentials:
         """Decrypt a stored value."""
         try:
-            data = json.loads(self.fernet.decrypt(token.encode("ascii")))
-        except (InvalidToken, ValueError) as exc:
+            data = json.loads(self.open_text(token))
+        except (ConfigurationError, ValueError) as exc:
             raise ConfigurationError("stored credentials cannot be decrypted with the configured key") from exc
         return Credentials(username=str(data["u"]), password=str(data["p"]))
 
 
 def load_or_create_box(path: Path, create: bool = True) -> CredentialBox:
     """The box for the key file at ``path``, creating the key (mode 0600) when missing."""
-    if not path.exists():
-        if not create:
-            raise ConfigurationError(f"credentials key not found at {path}")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(Fernet.generate_key())
-    try:
-        return CredentialBox(Fernet(path.read_bytes().strip()))
-    except ValueError as exc:
-        raise ConfigurationError(f"credentials key at {path} is not a Fernet key") from exc
+    return CredentialBox(load_or_create_key(path, create))

@@ -5,21 +5,22 @@ from __future__ import annotations
 import typer
 
 from kgys import migrate
-from kgys.cli.common import console, settings
+from kgys.cli.common import console, exit_on_error, settings
 from kgys.db import make_engine
+from kgys.runtime import make_runtime
 
 app = typer.Typer(help="Database schema.", no_args_is_help=True)
 
 
 @app.command()
 def upgrade() -> None:
-    """Bring the database to the newest schema revision."""
-    engine = make_engine(settings())
+    """Bring the database to the newest schema revision (with the keys some migrations need)."""
+    with exit_on_error():
+        rt = make_runtime(settings(), upgrade=True)
     try:
-        migrate.upgrade(engine)
-        console.print(f"database at revision [bold]{migrate.current(engine)}[/]")
+        console.print(f"database at revision [bold]{migrate.current(rt.engine)}[/]")
     finally:
-        engine.dispose()
+        rt.close()
 
 
 @app.command()

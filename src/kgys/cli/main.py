@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -76,6 +77,7 @@ def _register_optional() -> None:
 
 
 def main() -> None:
-    """Run the command line."""
+    """Run the command line. Files it (and its child processes) create are private to its user (umask 077)."""
+    os.umask(0o077)
     _register_optional()
     app()

@@ -30,7 +30,7 @@ def create(
     with runtime() as rt, rt.sessions.begin() as session:
         service.create_user(session=session, actor=cli_actor(), username=username, password=password,
                             role=role.value, full_name=full_name, email=email,
-                            jurisdiction_codes=scope or [], site_codes=site or [])
+                            jurisdiction_codes=scope or [], site_codes=site or [], settings=rt.settings.security)
     console.print(f"created [bold]{username}[/] ({role.value})")
 
 
@@ -63,17 +63,35 @@ def enable(username: str) -> None:
     console.print(f"enabled [bold]{username}[/]")
 
 
+@app.command()
+def update(
+    username: str,
+    role: Annotated[Role | None, typer.Option(help="The user's new role")] = None,
+    scope: Annotated[list[str] | None, typer.Option(help="Jurisdiction code(s) replacing the user's scope "
+                                                    "(repeat)")] = None,
+    site: Annotated[list[str] | None, typer.Option(help="Institution code(s) of single sites replacing the "
+                                                   "user's scope (repeat)")] = None,
+) -> None:
+    """Change a user's role and/or scope; ends their sessions, tokens and open streams."""
+    with runtime() as rt, rt.sessions.begin() as session:
+        new_scope = None if scope is None and site is None else scope or []
+        service.change_access(session=session, actor=cli_actor(), username=username,
+                              role=role.value if role else None, jurisdiction_codes=new_scope,
+                              site_codes=site if new_scope is not None else None)
+    console.print(f"updated [bold]{username}[/]")
+
+
 @app.command("reset-password")
 def reset_password(
     username: str,
     password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
     reset_2fa: Annotated[bool, typer.Option("--reset-2fa", help="Also require a new TOTP enrolment")] = False,
 ) -> None:
-    """Set a new password (unlocks the account)."""
+    """Set a new password (unlocks the account; ends the user's sessions, tokens and open streams)."""
     with runtime() as rt, rt.sessions.begin() as session:
         service.reset_password(session=session, actor=cli_actor(), username=username, password=password,
-                               reset_totp=reset_2fa)
-    console.print(f"password of [bold]{username}[/] reset")
+                               reset_totp=reset_2fa, settings=rt.settings.security)
+    console.print(f"password of [bold]{username}[/] reset; their sessions, tokens and streams are ended")
 
 
 @app.command()

@@ -9,6 +9,10 @@ logins are returned. :mod:`kgys.demo.names` holds the places and the words names
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import itertools
 import logging
 import math
 import random
@@ -20,8 +24,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kgys.accounts import service as account_service
+from kgys.accounts import signin
 from kgys.accounts.actor import Actor, system_actor
 from kgys.accounts.models import Jurisdiction, User
+from kgys.accounts.passwords import PasswordPolicy, password_problem
 from kgys.accounts.permissions import Role
 from kgys.audit import service as audit_service
 from kgys.audit.mechanism import set_actor
@@ -52,6 +58,7 @@ from kgys.demo.names import (
     STUDENTS,
     TYPE_WEIGHTS,
 )
+from kgys.secretbox import SecretBox
 from kgys.sites import service as site_service
 from kgys.sites.models import Commission, Site
 from kgys.sites.rollout import ORDER, RolloutStatus, SiteType
@@ -60,6 +67,7 @@ from kgys.sites.schemas import JurisdictionCreate, RolloutChange, SiteCreate
 log = logging.getLogger(__name__)
 
 DEMO_REASON = "demo data"
+EMAIL_DOMAIN = "deneme-ili.example"
 
 @dataclass(frozen=True)
 class DemoLogin:
@@ -108,15 +116,27 @@ ACCOUNTS: tuple[_Account, ...] = (
 )
 
 
-def demo_password(username: str) -> str:
-    """The known password of a demo account."""
-    return f"demo-{username}-155"
+def _derived(secret_key: str, label: str) -> str:
+    """Base32 text derived from the installation's secret key: random per data folder, stable across starts."""
+    digest = hmac.new(secret_key.encode("utf-8"), label.encode("utf-8"), hashlib.sha256).digest()
+    return base64.b32encode(digest).decode("ascii").rstrip("=")
 
 
-def demo_totp_secret(seed: int, username: str) -> str:
-    """The TOTP secret a demo account is enrolled with (stable across resets of the same seed)."""
-    rng = random.Random(f"{seed}:totp:{username}")
-    return "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") for _ in range(32))
+def demo_password(secret_key: str, username: str) -> str:
+    """The password of a demo account: random for each demo data folder (derived from its secret key, so a
+    second start on the same folder prints the same one), strong enough for the password policy."""
+    for n in itertools.count():
+        raw = _derived(secret_key, f"demo-password:{username}:{n}").lower()
+        password = f"{raw[:4]}-{raw[4:8]}-{raw[8:12]}-{raw[12:16]}"
+        if password_problem(password, policy=PasswordPolicy(), username=username,
+                            email=f"{username}@{EMAIL_DOMAIN}") is None:
+            return password
+    raise AssertionError("unreachable")
+
+
+def demo_totp_secret(secret_key: str, username: str) -> str:
+    """The TOTP secret a demo account is enrolled with (random per data folder, stable across its starts)."""
+    return _derived(secret_key, f"demo-totp:{username}")[:32]
 
 
 def exists(session: Session) -> bool:
@@ -128,7 +148,7 @@ def seed(session: Session, *, box: CredentialBox, settings: Settings, sites: int
          progress: Callable[[int, int], None] | None = None, today: date | None = None) -> DemoLogins:
     """Fill an empty database with demo data (no-op when it is there already); return the logins."""
     if exists(session):
-        return _existing_logins(session, settings)
+        return _existing_logins(session, box, settings)
     today = today or date.today()
     rng = random.Random(seed)
     actor = system_actor("demo")
@@ -137,7 +157,7 @@ def seed(session: Session, *, box: CredentialBox, settings: Settings, sites: int
     _commissions(session, rng)
     codes = _sites(session, actor, box, rng, settings, sites, today, progress)
     school_site = _school_admin_site(session, codes)
-    logins = _users(session, actor, settings, seed, school_site)
+    logins = _users(session, actor, box, settings, school_site)
     session.flush()
     return DemoLogins(logins=logins, created=True, sites=len(codes))
 
@@ -335,28 +355,29 @@ def _school_admin_site(session: Session, codes: Sequence[str]) -> Site:
     raise LookupError("the demo has no sites")
 
 
-def _users(session: Session, actor: Actor, settings: Settings, seed: int, school: Site) -> tuple[DemoLogin, ...]:
+def _users(session: Session, actor: Actor, box: SecretBox, settings: Settings, school: Site
+           ) -> tuple[DemoLogin, ...]:
     logins: list[DemoLogin] = []
     for acc in ACCOUNTS:
+        password = demo_password(settings.security.secret_key, acc.username)
         user = account_service.create_user(
-            session=session, actor=actor, username=acc.username, password=demo_password(acc.username),
-            role=acc.role.value, full_name=acc.full_name, email=f"{acc.username}@deneme-ili.example",
+            session=session, actor=actor, username=acc.username, password=password,
+            role=acc.role.value, full_name=acc.full_name, email=f"{acc.username}@{EMAIL_DOMAIN}",
             jurisdiction_codes=acc.jurisdictions, site_ids=(school.id,) if acc.school else (),
+            settings=settings.security,
         )
         secret: str | None = None
         if acc.role.value in settings.security.mfa_roles:
-            secret = demo_totp_secret(seed, acc.username)
-            user.totp_secret = secret
-            user.totp_confirmed = True
-            session.flush()
+            secret = demo_totp_secret(settings.security.secret_key, acc.username)
+            signin.set_totp_secret(session=session, box=box, user=user, secret=secret, confirmed=True)
             audit_service.append(session, actor=actor, action="user.mfa_enrol", object_type="user",
                                  object_id=acc.username, reason=DEMO_REASON)
         scope = f"site {school.code} ({school.name})" if acc.school else ", ".join(acc.jurisdictions)
-        logins.append(DemoLogin(acc.username, acc.role.value, scope, demo_password(acc.username), secret))
+        logins.append(DemoLogin(acc.username, acc.role.value, scope, password, secret))
     return tuple(logins)
 
 
-def _existing_logins(session: Session, settings: Settings) -> DemoLogins:
+def _existing_logins(session: Session, box: SecretBox, settings: Settings) -> DemoLogins:
     logins: list[DemoLogin] = []
     for acc in ACCOUNTS:
         user = session.scalar(select(User).where(User.username == acc.username))
@@ -369,7 +390,9 @@ def _existing_logins(session: Session, settings: Settings) -> DemoLogins:
             if s.site_id is not None:
                 site = session.get(Site, s.site_id)
                 parts.append(f"site {site.code} ({site.name})" if site else f"site {s.site_id}")
-        secret = user.totp_secret if user.role in settings.security.mfa_roles else None
-        logins.append(DemoLogin(user.username, user.role, ", ".join(parts), demo_password(acc.username), secret))
+        secret = (box.open_text(user.totp_secret) if user.totp_secret and user.role in settings.security.mfa_roles
+                  else None)
+        logins.append(DemoLogin(user.username, user.role, ", ".join(parts),
+                                demo_password(settings.security.secret_key, acc.username), secret))
     total = session.scalar(select(func.count(Site.id))) or 0
     return DemoLogins(logins=tuple(logins), created=False, sites=int(total))

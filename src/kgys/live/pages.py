@@ -2,8 +2,9 @@
 
 Pages: a site's live camera grid, a camera's playback page (timeline of coverage and gaps, a reason form,
 the player) and the clip download. Streams: the live and playback HLS playlists and their segments, each
-checked against the viewing ticket in its URL (see :mod:`kgys.live.tickets`); only playlists touch the
-database (to notice a sign-in that has ended).
+checked against the viewing ticket in its URL (see :mod:`kgys.live.tickets`). Playlists check that the
+sign-in the ticket was issued to still holds; segments check in one primary-key read that its user is active
+and their sign-ins were not revoked since (the credentials version).
 """
 
 from __future__ import annotations
@@ -170,9 +171,11 @@ def live_playlist(request: Request, camera_id: CameraId, session: DB, t: Text = 
 
 @router.get("/live/{camera_id}/{sn:int}.ts")
 def live_segment(request: Request, camera_id: CameraId, sn: int, t: Text = "") -> Response:
-    """One live piece (MPEG-TS); checked against the ticket only."""
-    service.check_ticket(key=ticket_key(request), token=t, credential=request_credential(request), kind="live",
-                         camera_id=camera_id, now=utcnow())
+    """One live piece (MPEG-TS); checked against the ticket and the ticket holder's credentials version."""
+    ticket = service.check_ticket(key=ticket_key(request), token=t, credential=request_credential(request),
+                                  kind="live", camera_id=camera_id, now=utcnow())
+    with reading(runtime(request).sessions) as own:
+        service.check_holder(session=own, ticket=ticket)
     body = hub(request).feed(camera_id).segment_bytes(sn, _fallback(request, camera_id))
     if body is None:
         raise NotFound("this live segment is no longer available")
@@ -201,6 +204,7 @@ def playback_segment(request: Request, camera_id: CameraId, segment_id: int, ses
     """One recorded segment of the ticket's range."""
     ticket = service.check_ticket(key=ticket_key(request), token=t, credential=request_credential(request),
                                   kind="playback", camera_id=camera_id, now=utcnow())
+    service.check_holder(session=session, ticket=ticket)
     seg = service.ticket_segment(session=session, ticket=ticket, segment_id=segment_id)
     storage = _storage(request)
     headers = {"Cache-Control": "private, max-age=3600"}

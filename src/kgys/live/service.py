@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from kgys.accounts import service as account_service
 from kgys.accounts.actor import Actor
+from kgys.accounts.models import User
 from kgys.accounts.permissions import Perm
 from kgys.audit import service as audit_service
 from kgys.cameras.models import Camera
@@ -122,6 +123,11 @@ class Opened:
     expires: datetime
 
 
+def _version(session: Session, actor: Actor) -> int:
+    user = session.get(User, actor.id) if actor.id is not None else None
+    return user.credentials_version if user is not None else 0
+
+
 def _issue(key: str, ticket: tickets.Ticket) -> Opened:
     return Opened(tickets.encode(key, ticket), datetime.fromtimestamp(ticket.expires, UTC))
 
@@ -135,7 +141,8 @@ def open_live(*, session: Session, actor: Actor, key: str, camera_id: int, reaso
     audit_service.record_access(session, actor=actor, action="camera.live.view", object_type="camera",
                                 object_id=cam.id, site_id=cam.site_id, reason=text, details={"view": view})
     return _issue(key, tickets.Ticket(kind="live", view=view, camera_id=cam.id, user_id=actor.id,
-                                      binding=tickets.binding_of(credential.value), expires=_expiry(credential, now)))
+                                      binding=tickets.binding_of(credential.value), expires=_expiry(credential, now),
+                                      version=_version(session, actor)))
 
 
 def open_playback(*, session: Session, actor: Actor, key: str, camera_id: int, start: datetime, end: datetime,
@@ -149,7 +156,8 @@ def open_playback(*, session: Session, actor: Actor, key: str, camera_id: int, s
                                 details={"view": view, "from": start.isoformat(), "to": end.isoformat()})
     return _issue(key, tickets.Ticket(kind="playback", view=view, camera_id=cam.id, user_id=actor.id,
                                       binding=tickets.binding_of(credential.value), expires=_expiry(credential, now),
-                                      start=int(start.timestamp()), end=int(end.timestamp()) + 1))
+                                      start=int(start.timestamp()), end=int(end.timestamp()) + 1,
+                                      version=_version(session, actor)))
 
 
 def check_ticket(*, key: str, token: str, credential: Credential | None, kind: str, camera_id: int,
@@ -159,6 +167,9 @@ def check_ticket(*, key: str, token: str, credential: Credential | None, kind: s
                           kind=kind, camera_id=camera_id)
 
 
+ENDED = "the sign-in this stream was opened with has ended; open the camera again"
+
+
 def check_viewer(*, session: Session, ticket: tickets.Ticket, credential: Credential) -> None:
     """The ticket's sign-in is still valid (not signed out, revoked or disabled): checked on every playlist."""
     if credential.kind == "cookie":
@@ -166,8 +177,18 @@ def check_viewer(*, session: Session, ticket: tickets.Ticket, credential: Creden
         user = found[1] if found else None
     else:
         user = account_service.token_user(session=session, token=credential.value)
-    if user is None or user.id != ticket.user_id:
-        raise PermissionDenied("the sign-in this stream was opened with has ended; open the camera again")
+    if user is None or user.id != ticket.user_id or user.credentials_version != ticket.version:
+        raise PermissionDenied(ENDED)
+
+
+def check_holder(*, session: Session, ticket: tickets.Ticket) -> None:
+    """The ticket's user is still active and their sign-ins were not revoked since it was issued (a password
+    reset, disable, role or scope change raises the credentials version): one primary-key read, for every
+    segment request."""
+    row = session.execute(select(User.is_active, User.credentials_version).where(User.id == ticket.user_id)).first() \
+        if ticket.user_id is not None else None
+    if row is None or not row[0] or row[1] != ticket.version:
+        raise PermissionDenied(ENDED)
 
 
 def ticket_segments(*, session: Session, ticket: tickets.Ticket) -> list[Segment]:

@@ -5,7 +5,9 @@ audit entry and issues a ticket. The ticket names the viewing session (``view``)
 playback, the range. It travels in the playlist's and segments' URLs, so a segment request is checked
 with one HMAC and no database query. It is bound to the hash of the caller's session cookie or bearer
 token: a copied URL is useless without the credential it was issued to. It expires with that credential
-at the latest.
+at the latest. It also carries the user's credentials version (``version``): a password reset, a disable or
+a change of role or scope raises that version, and every request of a stream (segments too) compares it
+with the user's current one in one primary-key read, so revoking a user stops their open streams at once.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class Ticket:
     expires: int  # unix seconds
     start: int | None = None  # playback range, unix seconds
     end: int | None = None
+    version: int = 0  # the user's credentials version when the ticket was issued
 
 
 def _b64(data: bytes) -> str:

@@ -96,8 +96,9 @@ def pydantic_errors(exc: ValidationError) -> dict[str, str]:
 
 
 def service_errors(errors: Iterable[FieldError]) -> dict[str, str]:
-    """Field name → message for the problems a service reported."""
+    """Field name → message for the problems a service reported (in the request's language where the
+    message is a UI text, such as the password policy's)."""
     out: dict[str, str] = {}
     for e in errors:
-        out.setdefault(e.field, e.message)
+        out.setdefault(e.field, i18n.gettext(e.message))
     return out

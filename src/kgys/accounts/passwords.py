@@ -1,0 +1,60 @@
+"""The password policy: long enough, not blank, not the user's own name, and hard to guess. Pure.
+
+Guessability is zxcvbn's score (0 = guessed at once … 4 = very hard), which knows common passwords,
+dictionary words, keyboard walks, dates and repeats; the lowest score accepted is a setting
+(``security.password_min_score``). The messages are UI texts: pages show them in the user's language.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import zxcvbn
+
+MAX_LENGTH = 256
+SCORED_PREFIX = 100  # zxcvbn's time grows with the length; beyond this the score no longer changes anything
+
+
+def _(text: str) -> str:
+    """Marks a UI text for the catalogues; pages translate it where they show it."""
+    return text
+
+
+BLANK = _("The password must not be empty or only spaces.")
+TOO_SHORT = _("The password is too short; choose a longer one.")
+TOO_LONG = _("The password is too long (at most 256 characters).")
+HAS_NAME = _("The password must not contain the username or e-mail address.")
+WEAK = _("The password is too easy to guess; use several unrelated words, or mix in digits and symbols.")
+
+
+@dataclass(frozen=True)
+class PasswordPolicy:
+    """What a new password must satisfy."""
+
+    min_length: int = 10
+    min_score: int = 3
+
+
+def _personal_parts(username: str, email: str) -> list[str]:
+    parts = [username.strip().lower(), email.strip().lower()]
+    local = email.partition("@")[0].strip().lower()
+    if local:
+        parts.append(local)
+    return [p for p in parts if len(p) >= 3]
+
+
+def password_problem(password: str, *, policy: PasswordPolicy, username: str = "", email: str = "") -> str | None:
+    """Why ``password`` is refused for the user ``username`` (with ``email``), or None when it is acceptable."""
+    if not password.strip():
+        return BLANK
+    if len(password) < policy.min_length:
+        return TOO_SHORT
+    if len(password) > MAX_LENGTH:
+        return TOO_LONG
+    parts = _personal_parts(username, email)
+    lowered = password.lower()
+    if any(p in lowered for p in parts):
+        return HAS_NAME
+    if zxcvbn.zxcvbn(password[:SCORED_PREFIX], user_inputs=parts)["score"] < policy.min_score:
+        return WEAK
+    return None
