@@ -26,8 +26,10 @@ from kgys.errors import (
     ValidationFailed,
 )
 from kgys.runtime import Runtime
-from kgys.web import i18n
+from kgys.web import contract, i18n
+from kgys.web.contract import error_body
 from kgys.web.deps import LANG_COOKIE, Principal, optional_principal
+from kgys.web.limits import BodyLimit, BodyTooLarge, body_limits
 from kgys.web.render import render
 from kgys.web.templating import make_templates
 
@@ -53,14 +55,6 @@ def _status_for(exc: KgysError) -> int:
 
 def _wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/") or "application/json" in request.headers.get("accept", "")
-
-
-def error_body(kind: str, message: str, fields: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """The JSON shape of every API error."""
-    body: dict[str, Any] = {"error": {"type": kind, "message": message}}
-    if fields:
-        body["error"]["fields"] = fields
-    return body
 
 
 def _loc(loc: tuple[Any, ...] | list[Any], kind: str = "") -> str:
@@ -121,13 +115,9 @@ def create_app(rt: Runtime, *, checkpoint_timer: bool = True) -> FastAPI:
     app.state.runtime = rt
     app.state.templates = make_templates()
     app.state.catalogues = i18n.load_catalogues()
-    max_body = int(rt.settings.web.max_upload_mb * 1024 * 1024)
 
     @app.middleware("http")
     async def per_request(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > max_body:
-            return JSONResponse(error_body("too_large", f"request body over {max_body} bytes"), status_code=413)
         accept = request.headers.get("accept-language") if rt.settings.web.negotiate_locale else None
         lang = i18n.pick_locale(request.query_params.get("lang"), request.cookies.get(LANG_COOKIE), accept,
                                 rt.settings.web.default_locale)
@@ -180,16 +170,32 @@ def create_app(rt: Runtime, *, checkpoint_timer: bool = True) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(contract.allowed_methods(request))
         if _wants_json(request):
-            return JSONResponse(error_body("http", str(exc.detail)), status_code=exc.status_code)
-        return await _html_error(request, exc.status_code, str(exc.detail), [])
+            return JSONResponse(error_body(contract.http_type(exc.status_code), str(exc.detail)),
+                                status_code=exc.status_code, headers=headers)
+        response = await _html_error(request, exc.status_code, _http_message(exc), [])
+        response.headers.update(headers)
+        return response
 
     _mount_vendor(app)  # before /static, which would otherwise answer /static/vendor/… with 404
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     from kgys.web.routes import include_routes
 
     include_routes(app)
+    contract.install(app)
+    # outermost: refuses an over-long body before anything else reads it
+    app.add_middleware(BodyLimit, limits=body_limits(rt.settings.web))
     return app
+
+
+def _http_message(exc: StarletteHTTPException) -> str:
+    """What an error page says for an error of the HTTP machinery."""
+    if isinstance(exc, BodyTooLarge):
+        return i18n.gettext("What was sent is larger than %(size)s; send a smaller file.", size=exc.size)
+    return str(exc.detail)
 
 
 def _mount_vendor(app: FastAPI) -> None:
