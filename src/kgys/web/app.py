@@ -29,7 +29,7 @@ from kgys.runtime import Runtime
 from kgys.web import contract, i18n
 from kgys.web.contract import error_body
 from kgys.web.deps import LANG_COOKIE, Principal, optional_principal
-from kgys.web.limits import BodyLimit, BodyTooLarge, body_limits
+from kgys.web.limits import BodyLimit, BodyTooLarge, body_limits, too_large_in
 from kgys.web.render import render
 from kgys.web.templating import make_templates
 
@@ -170,6 +170,12 @@ def create_app(rt: Runtime, *, checkpoint_timer: bool = True) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 400 and (too_large := too_large_in(exc.__cause__)) is not None:
+            exc = too_large  # the body passed its limit while FastAPI was reading it
+        elif exc.status_code == 400 and exc.__cause__ is not None:
+            # a body that cannot even be decoded (JSON that is not UTF-8 text, a broken form) is invalid input
+            return await request_invalid(request, RequestValidationError(
+                [{"type": "body_unreadable", "loc": ("body",), "msg": f"cannot be read: {_reason(exc.__cause__)}"}]))
         headers = dict(exc.headers or {})
         if exc.status_code == 405:
             headers["Allow"] = ", ".join(contract.allowed_methods(request))
@@ -189,6 +195,13 @@ def create_app(rt: Runtime, *, checkpoint_timer: bool = True) -> FastAPI:
     # outermost: refuses an over-long body before anything else reads it
     app.add_middleware(BodyLimit, limits=body_limits(rt.settings.web))
     return app
+
+
+def _reason(cause: BaseException) -> str:
+    """Why a request body could not be read, briefly."""
+    if isinstance(cause, UnicodeDecodeError):
+        return "it is not UTF-8 text"
+    return str(cause)[:200] or type(cause).__name__
 
 
 def _http_message(exc: StarletteHTTPException) -> str:

@@ -6,7 +6,8 @@ on every operation under ``/api/v1``, each error status it can answer, with that
 - 405, 413 and 503 on every operation: they come from the transport (routing, the body limit, a busy
   database), whatever the operation does;
 - 401 and 403 where the caller must be signed in (the operation depends on the caller's identity);
-- 404 where the path names an object; 409 on the operations that change something;
+- 404 where the path names an object (a list filtering by an object declares it on its route);
+- 409 on the operations that change something;
 - 422 where the operation takes parameters or a body.
 
 An operation that can answer something more declares it on its route with ``responses=errors(...)``.
@@ -203,3 +204,4 @@ def allowed_methods(request: Request) -> list[str]:
         if ctx.methods and regex is not None and regex.match(path):
             methods |= ctx.methods
     return sorted(methods)
+

@@ -30,9 +30,6 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 MB = 1024 * 1024
-# Room for the multipart framing and the small form fields around an uploaded file, so that a file of
-# exactly ``max_upload_mb`` reaches the import, which names the file's own limit.
-MULTIPART_SLACK = 64 * 1024
 UPLOAD_ROUTES = frozenset({("POST", "/api/v1/imports"), ("POST", "/import")})
 # Close the connection after refusing: the client may still be sending the rest of the body.
 CLOSE_HEADERS = {"Connection": "close"}
@@ -52,7 +49,7 @@ class BodyLimits:
 
 def body_limits(web: WebSettings) -> BodyLimits:
     """Every body limit of the HTTP service, from the settings."""
-    upload = int(web.max_upload_mb * MB) + MULTIPART_SLACK
+    upload = int(web.max_upload_mb * MB)  # the whole form: the file and the few fields around it
     return BodyLimits(default=int(web.max_body_mb * MB), routes={route: upload for route in UPLOAD_ROUTES})
 
 
@@ -75,6 +72,24 @@ class BodyTooLarge(HTTPException):
         super().__init__(413, too_large_message(limit), headers=dict(CLOSE_HEADERS))
         self.limit = limit
         self.size = size_text(limit)
+
+
+def too_large_in(exc: BaseException | None) -> BodyTooLarge | None:
+    """The :class:`BodyTooLarge` behind ``exc``: itself, its cause, or one in a group of errors (the
+    middleware between here and the application may wrap what the body's reader raised)."""
+    seen: set[int] = set()
+    pending = [exc]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, BodyTooLarge):
+            return current
+        if isinstance(current, BaseExceptionGroup):
+            pending.extend(current.exceptions)
+        pending.extend((current.__cause__, current.__context__))
+    return None
 
 
 class BodyLimit:
@@ -120,8 +135,8 @@ class BodyLimit:
 
         try:
             await self.app(scope, counted_receive, watched_send)
-        except BodyTooLarge:
-            if started:
+        except Exception as exc:
+            if started or too_large_in(exc) is None:
                 raise
             await self._refuse(send, limit)
 
