@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from kgys.accounts.models import User
+from kgys.sites import service as site_service
 from kgys.web.contract import ErrorOut
 from tests import factories
 
@@ -68,3 +71,22 @@ def test_a_page_answers_405_with_allow_too(client: TestClient) -> None:
     r = client.delete("/login")
     assert r.status_code == 405
     assert r.headers["allow"] == "GET, POST"
+
+
+def test_a_database_that_cannot_answer_is_503_with_retry_after(
+    client: TestClient, session: Session, token_for: Callable[[User], dict[str, str]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    factories.tree(session)
+    headers = token_for(factories.user(session, "operator"))
+
+    def locked(**_kw: object) -> None:
+        raise OperationalError("SELECT 1", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(site_service, "get_site", locked)
+    r = client.get("/api/v1/sites/X1", headers=headers)
+    assert r.status_code == 503
+    assert r.headers["retry-after"] == "2"
+    assert ErrorOut.model_validate(r.json()).error.type == "Unavailable"
+    page = client.get("/sites/X1?lang=en", headers=headers | {"Accept": "text/html"})
+    assert page.status_code == 503 and "try again in a moment" in page.text

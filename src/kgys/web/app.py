@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kgys import __version__
@@ -36,6 +37,8 @@ from kgys.web.templating import make_templates
 log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+
+RETRY_AFTER_SECONDS = 2  # what a 503 asks the client to wait
 
 STATUS = {
     NotFound: 404,
@@ -152,6 +155,20 @@ def create_app(rt: Runtime, *, checkpoint_timer: bool = True) -> FastAPI:
         if status == 401:
             return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
         return await _html_error(request, status, exc.message, fields or [])
+
+    @app.exception_handler(OperationalError)
+    async def database_unavailable(request: Request, exc: OperationalError) -> Response:
+        """The database refused or dropped the work (locked, restarting, unreachable): 503, try again."""
+        log.warning("database unavailable for %s %s: %s", request.method, request.url.path, exc.orig)
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        if _wants_json(request):
+            return JSONResponse(error_body("Unavailable", "the database is busy or unavailable; try again shortly"),
+                                status_code=503, headers=headers)
+        response = render(request, "error.html", {  # no menu: finding the user needs the database
+            "status": 503, "message": i18n.gettext("The service is busy; try again in a moment."), "fields": []},
+            None, status_code=503)
+        response.headers.update(headers)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def request_invalid(request: Request, exc: RequestValidationError) -> Response:
