@@ -152,7 +152,11 @@ class WebSettings(BaseModel):
     negotiate_locale: bool = Field(
         default=False, description="Use the browser's Accept-Language when the user has not chosen a language."
     )
-    max_upload_mb: float = Field(default=20.0, gt=0, description="Largest import file accepted.")
+    max_body_mb: float = Field(
+        default=1.0, gt=0, description="Largest request body accepted (JSON API, forms), in MB; a larger one is "
+        "refused with 413 as soon as it passes the limit, chunked transfer included.")
+    max_upload_mb: float = Field(
+        default=20.0, gt=0, description="Largest import file accepted, in MB (the upload routes' body limit).")
     threads: int = Field(
         default=24, ge=1, le=512,
         description="Requests handled at once, each with a worker thread and a database connection of its own "

@@ -279,3 +279,14 @@ def test_not_signed_in_is_401(client: TestClient, session: Session) -> None:
     r = client.get(f"{API}/sites/{site.code}")
     assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
     assert client.get(f"{API}/sites", headers={"Authorization": "Bearer not-a-token"}).status_code == 401
+
+
+def test_a_patch_with_null_clears_a_text_field(client: TestClient, session: Session, member: dict[str, str]) -> None:
+    factories.site(session, "TR-99-A", code="NULL-1", address="Okul Sk. 1", contact_name="Müdür",
+                   contact_phone="+90 312 000 00 00")
+    session.commit()
+    site = client.get(f"{API}/sites/NULL-1", headers=member).json()
+    r = client.patch(f"{API}/sites/NULL-1", headers=member, json={
+        "version": site["version"], "address": None, "contact_name": None, "contact_phone": None})
+    assert r.status_code == 200, r.text
+    assert (r.json()["address"], r.json()["contact_name"], r.json()["contact_phone"]) == ("", "", "")

@@ -146,9 +146,13 @@ def create_user(
         else:
             nodes.append(node)
     site_paths = _site_paths(session, site_ids)
+    codes = {sid: code for code, sid in found.items()} if site_codes else {}
     for sid in site_ids:
-        if sid not in site_paths or not actor.scope.covers(sid, site_paths[sid]):
-            errors.append(FieldError("scope", f"site {sid} does not exist or is outside your scope", value=str(sid)))
+        if sid not in site_paths or not actor.scope.covers(sid, site_paths[sid]):  # outside the scope: as if absent
+            if sid in codes:
+                errors.append(FieldError("sites", f"no site with institution code '{codes[sid]}'", value=codes[sid]))
+            else:
+                errors.append(FieldError("scope", f"no site {sid}", value=str(sid)))
     if errors:
         raise ValidationFailed(errors)
     if session.scalar(select(User.id).where(User.username == username)) is not None:

@@ -9,6 +9,7 @@ from kgys.accounts.models import User
 from kgys.accounts.permissions import Perm
 from kgys.accounts.schemas import TokenOut, TokenRequest, UserCreate, UserOut
 from kgys.errors import AuthenticationError
+from kgys.web.contract import errors
 from kgys.web.deps import DB, CurrentActor, CurrentPrincipal, runtime
 
 router = APIRouter(tags=["accounts"])
@@ -23,7 +24,7 @@ def user_out(user: User) -> UserOut:
                    last_login_at=user.last_login_at)
 
 
-@router.post("/auth/token", response_model=TokenOut)
+@router.post("/auth/token", response_model=TokenOut, responses=errors(401))
 def issue_token(body: TokenRequest, session: DB, request: Request) -> TokenOut:
     """Exchange username, password (and TOTP code where the role needs one) for a bearer token."""
     settings = runtime(request).settings.security

@@ -13,6 +13,7 @@ from kgys.audit.checkpoints import TailPolicy
 from kgys.audit.models import AuditEntry
 from kgys.audit.schemas import AuditEntryOut, ProblemOut, VerifyOut
 from kgys.audit.signing import public_pem
+from kgys.web.contract import errors
 from kgys.web.deps import DB, CurrentActor, runtime
 from kgys.web.paging import Page, PageQuery, PerPageQuery
 
@@ -30,7 +31,7 @@ def _entry_out(e: AuditEntry, site: str | None) -> AuditEntryOut:
                          legal_basis=e.legal_basis, details=_details(e.details), entry_hash=e.entry_hash)
 
 
-@router.get("/audit", response_model=Page[AuditEntryOut])
+@router.get("/audit", response_model=Page[AuditEntryOut], responses=errors(404))  # ?site= names a site
 def list_entries(
     session: DB,
     actor: CurrentActor,
@@ -42,7 +43,7 @@ def list_entries(
 ) -> Page[AuditEntryOut]:
     """Audit entries the caller may read, newest first (scoped users see entries of their sites only)."""
     rows, total = service.list_entries(session=session, actor=actor, page=page, per_page=per_page, action=action,
-                                       username=actor_name, site=site)
+                                       username=actor_name, site=site or None)
     return Page[AuditEntryOut](items=[_entry_out(e, code) for e, code in rows], total=total, page=page,
                                per_page=per_page)
 

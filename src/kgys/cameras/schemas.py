@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator
 
 from kgys.cameras.compliance import POSITIONS
 from kgys.validation import SafeChars
@@ -24,6 +24,25 @@ class CredentialsIn(BaseModel):
     password: Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 
+def _not_a_flag(value: Any) -> Any:
+    """A JSON true or false is not a number (forms and imports send text, which is parsed as before)."""
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not true or false")
+    return value
+
+
+def _not_a_number(value: Any) -> Any:
+    """A JSON number is not true or false (forms and imports send text, which is parsed as before)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise ValueError("must be true or false, not a number")
+    return value
+
+
+Count = Annotated[int, BeforeValidator(_not_a_flag)]
+Amount = Annotated[float, BeforeValidator(_not_a_flag)]
+Flag = Annotated[bool, BeforeValidator(_not_a_number)]
+
+
 class RecorderIn(BaseModel):
     """A recorder (NVR) as declared by its owner."""
 
@@ -32,12 +51,12 @@ class RecorderIn(BaseModel):
     name: Name
     vendor: Short = ""
     model: Short = ""
-    channels: int = Field(ge=1, le=1024)
-    supported_storage_tb: float = Field(ge=0, le=10_000)
-    installed_storage_tb: float = Field(ge=0, le=10_000)
-    remote_viewing: bool = False
-    continuous_recording: bool = True
-    retention_days: int = Field(default=30, ge=0, le=3650)
+    channels: Count = Field(ge=1, le=1024)
+    supported_storage_tb: Amount = Field(ge=0, le=10_000)
+    installed_storage_tb: Amount = Field(ge=0, le=10_000)
+    remote_viewing: Flag = False
+    continuous_recording: Flag = True
+    retention_days: Count = Field(default=30, ge=0, le=3650)
     host: Annotated[str, StringConstraints(strip_whitespace=True, max_length=255), SafeChars] = ""
     credentials: CredentialsIn | None = None
 
@@ -49,17 +68,17 @@ class CameraIn(BaseModel):
 
     name: Name
     recorder: Name | None = Field(default=None, description="name of the site's recorder it records to")
-    megapixels: float = Field(gt=0, le=100)
-    width: int = Field(ge=16, le=16384)
-    height: int = Field(ge=16, le=16384)
-    poe: bool = False
-    night_vision: bool = False
+    megapixels: Amount = Field(gt=0, le=100)
+    width: Count = Field(ge=16, le=16384)
+    height: Count = Field(ge=16, le=16384)
+    poe: Flag = False
+    night_vision: Flag = False
     position: str = "other"
-    bitrate_kbps: int = Field(default=4096, ge=16, le=100_000)
+    bitrate_kbps: Count = Field(default=4096, ge=16, le=100_000)
     codec: str = Field(default="h264", pattern="^(h264|h265)$")
     stream_url: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500), SafeChars] = ""
     credentials: CredentialsIn | None = None
-    enabled: bool = True
+    enabled: Flag = True
 
     @field_validator("position")
     @classmethod

@@ -27,6 +27,7 @@ from kgys.recording.models import LegalHold
 from kgys.recording.schemas import AlertOut, HoldIn, HoldOut, HoldState, ReleaseIn
 from kgys.sites import service as site_service
 from kgys.sites.models import Site
+from kgys.web.contract import errors
 from kgys.web.deps import DB, CurrentActor
 from kgys.web.paging import Page, PageQuery, PerPageQuery
 
@@ -149,7 +150,7 @@ def alert_out(row: alert_service.AlertRow) -> AlertOut:
                     created_at=a.created_at, resolved_at=a.resolved_at)
 
 
-@router.get("/holds", response_model=Page[HoldOut])
+@router.get("/holds", response_model=Page[HoldOut], responses=errors(404))  # ?site=, ?camera_id=
 def list_holds(
     session: DB,
     actor: CurrentActor,
@@ -162,8 +163,8 @@ def list_holds(
 ) -> Page[HoldOut]:
     """Legal holds within the caller's scope, newest first."""
     now = utcnow()
-    rows, total = find_holds(session=session, actor=actor, site=site, camera=camera, camera_id=camera_id,
-                             active_only=active, now=now, page=page, per_page=per_page)
+    rows, total = find_holds(session=session, actor=actor, site=site or None, camera=camera or None,
+                             camera_id=camera_id, active_only=active, now=now, page=page, per_page=per_page)
     return Page[HoldOut](items=[hold_out(row, now) for row in rows], total=total, page=page, per_page=per_page)
 
 
@@ -192,7 +193,7 @@ def release_hold(hold_id: HoldId, body: ReleaseIn, session: DB, actor: CurrentAc
     return hold_out(hold_row(session=session, actor=actor, hold=hold), now)
 
 
-@router.get("/recording/alerts", response_model=Page[AlertOut])
+@router.get("/recording/alerts", response_model=Page[AlertOut], responses=errors(404))  # ?site=
 def list_alerts(
     session: DB,
     actor: CurrentActor,
@@ -202,6 +203,6 @@ def list_alerts(
     per_page: PerPageQuery = 50,
 ) -> Page[AlertOut]:
     """Recording alerts of sites within the caller's scope, newest first; open ones unless ``all=true``."""
-    rows, total = alert_service.list_alerts(session=session, actor=actor, site_code=site,
+    rows, total = alert_service.list_alerts(session=session, actor=actor, site_code=site or None,
                                             include_resolved=include_resolved, page=page, per_page=per_page)
     return Page[AlertOut](items=[alert_out(r) for r in rows], total=total, page=page, per_page=per_page)

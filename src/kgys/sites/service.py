@@ -174,6 +174,10 @@ def create_site(*, session: Session, actor: Actor, data: SiteCreate) -> Site:
     return site
 
 
+# text fields a PATCH may clear by sending null (stored as empty text)
+CLEARABLE_TEXT = frozenset({"address", "contact_name", "contact_phone", "contact_email"})
+
+
 def update_site(*, session: Session, actor: Actor, code: str, patch: SitePatch) -> Site:
     """Change a site's editable fields; refuses a stale ``version``."""
     site = get_site(session=session, actor=actor, code=code, perm=Perm.SITES_EDIT)
@@ -183,7 +187,7 @@ def update_site(*, session: Session, actor: Actor, code: str, patch: SitePatch) 
     for key, value in patch.model_dump(exclude={"version"}, exclude_unset=True).items():
         if key == "type" and value is not None:
             value = value.value if hasattr(value, "value") else value
-        if key == "contact_email":
+        if key in CLEARABLE_TEXT:  # null clears a text field
             value = value or ""
         if key in {"name", "type", "priority"} and value is None:
             raise ValidationFailed([FieldError(key, "may not be empty")])

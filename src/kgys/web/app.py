@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kgys import __version__
@@ -27,15 +28,19 @@ from kgys.errors import (
     ValidationFailed,
 )
 from kgys.runtime import Runtime
-from kgys.web import i18n
+from kgys.web import contract, i18n
 from kgys.web.admission import Admission, size_thread_pool
+from kgys.web.contract import error_body
 from kgys.web.deps import LANG_COOKIE, Principal, optional_principal
+from kgys.web.limits import BodyLimit, BodyTooLarge, body_limits, too_large_in
 from kgys.web.render import render
 from kgys.web.templating import make_templates
 
 log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+
+RETRY_AFTER_SECONDS = 2  # what a 503 asks the client to wait
 
 STATUS = {
     NotFound: 404,
@@ -56,14 +61,6 @@ def _status_for(exc: KgysError) -> int:
 
 def _wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/") or "application/json" in request.headers.get("accept", "")
-
-
-def error_body(kind: str, message: str, fields: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """The JSON shape of every API error."""
-    body: dict[str, Any] = {"error": {"type": kind, "message": message}}
-    if fields:
-        body["error"]["fields"] = fields
-    return body
 
 
 def _loc(loc: tuple[Any, ...] | list[Any], kind: str = "") -> str:
@@ -108,13 +105,9 @@ def create_app(rt: Runtime, *, checkpoint_timer: bool = True) -> FastAPI:
     app.state.runtime = rt
     app.state.templates = make_templates()
     app.state.catalogues = i18n.load_catalogues()
-    max_body = int(rt.settings.web.max_upload_mb * 1024 * 1024)
 
     @app.middleware("http")
     async def per_request(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > max_body:
-            return JSONResponse(error_body("too_large", f"request body over {max_body} bytes"), status_code=413)
         accept = request.headers.get("accept-language") if rt.settings.web.negotiate_locale else None
         lang = i18n.pick_locale(request.query_params.get("lang"), request.cookies.get(LANG_COOKIE), accept,
                                 rt.settings.web.default_locale)
@@ -150,9 +143,26 @@ def create_app(rt: Runtime, *, checkpoint_timer: bool = True) -> FastAPI:
                                 headers=headers)
         if status == 401:
             return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
-        if isinstance(exc, Busy):  # no second trip to a busy database for the page's menu
-            return JSONResponse(error_body("Busy", exc.message), status_code=503, headers=headers)
+        if isinstance(exc, Busy):
+            return _busy_page(request, headers)
         return await _html_error(request, status, exc.message, fields or [])
+
+    @app.exception_handler(OperationalError)
+    async def database_unavailable(request: Request, exc: OperationalError) -> Response:
+        """The database refused or dropped the work (locked, restarting, unreachable): 503, try again."""
+        log.warning("database unavailable for %s %s: %s", request.method, request.url.path, exc.orig)
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        if _wants_json(request):
+            return JSONResponse(error_body("Unavailable", "the database is busy or unavailable; try again shortly"),
+                                status_code=503, headers=headers)
+        return _busy_page(request, headers)
+
+    def _busy_page(request: Request, headers: dict[str, str]) -> Response:
+        response = render(request, "error.html", {  # no menu: finding the user needs the database
+            "status": 503, "message": i18n.gettext("The service is busy; try again in a moment."), "fields": []},
+            None, status_code=503)
+        response.headers.update(headers)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def request_invalid(request: Request, exc: RequestValidationError) -> Response:
@@ -171,18 +181,47 @@ def create_app(rt: Runtime, *, checkpoint_timer: bool = True) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 400 and (too_large := too_large_in(exc.__cause__)) is not None:
+            exc = too_large  # the body passed its limit while FastAPI was reading it
+        elif exc.status_code == 400 and exc.__cause__ is not None:
+            # a body that cannot even be decoded (JSON that is not UTF-8 text, a broken form) is invalid input
+            return await request_invalid(request, RequestValidationError(
+                [{"type": "body_unreadable", "loc": ("body",), "msg": f"cannot be read: {_reason(exc.__cause__)}"}]))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(contract.allowed_methods(request))
         if _wants_json(request):
-            return JSONResponse(error_body("http", str(exc.detail)), status_code=exc.status_code)
-        return await _html_error(request, exc.status_code, str(exc.detail), [])
+            return JSONResponse(error_body(contract.http_type(exc.status_code), str(exc.detail)),
+                                status_code=exc.status_code, headers=headers)
+        response = await _html_error(request, exc.status_code, _http_message(exc), [])
+        response.headers.update(headers)
+        return response
 
     _mount_vendor(app)  # before /static, which would otherwise answer /static/vendor/… with 404
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     from kgys.web.routes import include_routes
 
     include_routes(app)
-    app.add_middleware(Admission, max_in_flight=rt.settings.web.threads,  # outermost: sheds before work
-                       queue_seconds=rt.settings.web.queue_seconds)
+    contract.install(app)
+    # sheds what the server cannot take now, before any work
+    app.add_middleware(Admission, max_in_flight=rt.settings.web.threads, queue_seconds=rt.settings.web.queue_seconds)
+    # outermost: refuses an over-long body before anything else reads it or waits for a place
+    app.add_middleware(BodyLimit, limits=body_limits(rt.settings.web))
     return app
+
+
+def _reason(cause: BaseException) -> str:
+    """Why a request body could not be read, briefly."""
+    if isinstance(cause, UnicodeDecodeError):
+        return "it is not UTF-8 text"
+    return str(cause)[:200] or type(cause).__name__
+
+
+def _http_message(exc: StarletteHTTPException) -> str:
+    """What an error page says for an error of the HTTP machinery."""
+    if isinstance(exc, BodyTooLarge):
+        return i18n.gettext("What was sent is larger than %(size)s; send a smaller file.", size=exc.size)
+    return str(exc.detail)
 
 
 def _mount_vendor(app: FastAPI) -> None:
