@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from kgys.accounts import service as account_service
+from kgys.accounts import signin
 from kgys.config import Settings
 from kgys.db import reading, transaction
 from kgys.runtime import Runtime, make_runtime
@@ -69,3 +70,27 @@ def test_reads_answer_and_writes_get_503_while_the_database_is_held(
             assert (site.student_count, site.version) == (7, version)
         again = client.patch(f"/api/v1/sites/{code}", headers=headers, json={"version": version, "priority": 1})
         assert again.status_code == 200, again.text
+
+
+@pytest.mark.parametrize("password, status", [(factories.PASSWORD, 200), ("wrong-password-entirely", 401)])
+def test_a_sign_in_checks_the_password_before_it_takes_the_write_lock(
+        committed: tuple[Runtime, dict[str, str], str], monkeypatch: pytest.MonkeyPatch, password: str,
+        status: int) -> None:
+    rt, _, _ = committed
+    with transaction(rt.sessions) as session:
+        user = factories.user(session, "operator")
+    checked: list[bool] = []
+    real = signin.security.verify_password
+
+    def verify_while_writing_elsewhere(stored: str, given: str) -> bool:
+        # Another writer of this process gets in at once: the sign-in holds no write lock while it hashes.
+        with transaction(rt.sessions) as other:
+            other.execute(update(Site).values(student_count=Site.student_count))
+        checked.append(True)
+        return real(stored, given)
+
+    monkeypatch.setattr(signin.security, "verify_password", verify_while_writing_elsewhere)
+    with TestClient(create_app(rt, checkpoint_timer=False), base_url="http://127.0.0.1") as client:
+        r = client.post("/api/v1/auth/token", json={"username": user.username, "password": password})
+    assert r.status_code == status, r.text
+    assert checked == [True]

@@ -15,7 +15,15 @@ from kgys.accounts import security, service, signin
 from kgys.accounts.models import LoginSession, User
 from kgys.errors import AuthenticationError
 from kgys.web import i18n
-from kgys.web.deps import DB, PRELOGIN_CSRF_COOKIE, SESSION_COOKIE, optional_principal, runtime, writes
+from kgys.web.deps import (
+    DB,
+    PRELOGIN_CSRF_COOKIE,
+    SESSION_COOKIE,
+    optional_principal,
+    reader,
+    runtime,
+    writes,
+)
 from kgys.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -67,9 +75,11 @@ def login(
     if not cookie or not hmac.compare_digest(_login_form_token(request, cookie), csrf_token):
         return _login_page(request, i18n.gettext("The form expired. Please try again."), 400)
     settings = runtime(request).settings.security
+    with reader(request) as before:
+        checked = signin.check_password(session=before, username=username.strip(), password=password)
     try:
         user = signin.authenticate(session=session, settings=settings, username=username.strip(),
-                                    password=password)
+                                    password=password, checked=checked)
     except AuthenticationError:
         session.commit()
         # One answer for unknown user, wrong password and locked account: it tells an attacker nothing.

@@ -9,6 +9,7 @@ AuthenticationError. Services flush, never commit.
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
@@ -49,20 +50,45 @@ def is_locked(user: User, now: datetime | None = None) -> bool:
     return user.locked_until is not None and user.locked_until > (now or utcnow())
 
 
+@dataclass(frozen=True)
+class PasswordCheck:
+    """The outcome of checking a password against the stored hash, before anything is written."""
+
+    username: str
+    user_id: int | None
+    password_hash: str | None  # the stored hash the password was checked against
+    matches: bool
+
+
+def check_password(*, session: Session, username: str, password: str) -> PasswordCheck:
+    """Check ``password`` against the user's stored hash (a dummy one for an unknown user): one argon2
+    verification and nothing written, so that a sign-in spends its slow part outside any write transaction
+    (on SQLite a writer holds the database's one write lock)."""
+    user = session.scalar(select(User).where(User.username == username))
+    matches = security.verify_password(user.password_hash if user is not None else _dummy_hash(), password)
+    return PasswordCheck(username=username, user_id=user.id if user else None,
+                         password_hash=user.password_hash if user else None, matches=matches)
+
+
 def authenticate(*, session: Session, settings: SecuritySettings, username: str, password: str,
-                 now: datetime | None = None) -> User:
+                 checked: PasswordCheck | None = None, now: datetime | None = None) -> User:
     """Check a username and password, counting failures and locking the account after too many.
 
     Unknown user, wrong password, locked or disabled account: each fails with the same message after
-    one argon2 verification, so neither the answer nor its time tells them apart. Failures are recorded
-    (and audited) even though the caller's request fails, so the caller must commit the session after an
-    AuthenticationError. Where the role needs a second factor the failure count is only cleared once the
-    code is right too (see :func:`check_totp`).
+    one argon2 verification, so neither the answer nor its time tells them apart. ``checked`` is that
+    verification done beforehand in a read-only unit of work (:func:`check_password`); it counts only if the
+    stored hash is still the one it was checked against. Failures are recorded (and audited) even though
+    the caller's request fails, so the caller must commit the session after an AuthenticationError. Where
+    the role needs a second factor the failure count is only cleared once the code is right too (see
+    :func:`check_totp`).
     """
     now = now or utcnow()
+    if checked is None or checked.username != username:
+        checked = check_password(session=session, username=username, password=password)
     user = session.scalar(select(User).where(User.username == username))
     anon = Actor(id=None, username=username[:64] or "?", role="anonymous", scope=Scope())
-    matches = security.verify_password(user.password_hash if user is not None else _dummy_hash(), password)
+    matches = (checked.matches and user is not None and user.id == checked.user_id
+               and user.password_hash == checked.password_hash)
     if user is None:
         audit_service.append(session, actor=anon, action="login.fail", object_type="user",
                              object_id=username[:64], details={"why": "unknown user"})

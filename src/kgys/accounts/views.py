@@ -10,7 +10,7 @@ from kgys.accounts.permissions import Perm
 from kgys.accounts.schemas import TokenOut, TokenRequest, UserCreate, UserOut
 from kgys.errors import AuthenticationError
 from kgys.web.contract import errors
-from kgys.web.deps import DB, CurrentActor, CurrentPrincipal, runtime
+from kgys.web.deps import DB, CurrentActor, CurrentPrincipal, reader, runtime
 
 router = APIRouter(tags=["accounts"])
 
@@ -28,9 +28,11 @@ def user_out(user: User) -> UserOut:
 def issue_token(body: TokenRequest, session: DB, request: Request) -> TokenOut:
     """Exchange username, password (and TOTP code where the role needs one) for a bearer token."""
     settings = runtime(request).settings.security
+    with reader(request) as before:
+        checked = signin.check_password(session=before, username=body.username, password=body.password)
     try:
         user = signin.authenticate(session=session, settings=settings, username=body.username,
-                                    password=body.password)
+                                    password=body.password, checked=checked)
         if service.mfa_required(user, settings):
             if not user.totp_confirmed:
                 raise AuthenticationError("enrol a second factor in the web UI first")

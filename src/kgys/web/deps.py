@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
@@ -14,7 +15,7 @@ from kgys.accounts import service as account_service
 from kgys.accounts.actor import Actor
 from kgys.accounts.models import LoginSession, User
 from kgys.audit.mechanism import set_actor
-from kgys.db import as_busy, is_busy, read_session
+from kgys.db import as_busy, is_busy, read_session, reading
 from kgys.errors import AuthenticationError, Busy, PermissionDenied
 from kgys.runtime import Runtime
 
@@ -63,6 +64,12 @@ def db(request: Request) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def reader(request: Request) -> AbstractContextManager[Session]:
+    """A read-only unit of work of its own, for slow checks a request makes before it writes (a sign-in's
+    password hash), so that its writing unit of work begins only after them."""
+    return reading(runtime(request).sessions)
 
 
 # scope="function": commit before the response is sent, so a client that follows it sees the change.
