@@ -130,6 +130,14 @@ CASES = {
     "NUL in a jurisdiction name": Bad("POST", "/jurisdictions",
                                       body={"code": "TR-97", "name": "İl\x00", "kind": "province", "parent": "TR"},
                                       field="name", says="U+0000"),
+    "right-to-left override in a hold's reason": Bad(
+        "POST", "/holds", body={"site": CODE, "camera": "Giriş", "from": "2026-01-01T00:00:00Z",
+                                "to": "2026-01-01T01:00:00Z", "reason": "dosya \u202e2026", "legal_basis": "karar"},
+        field="reason", says="U+202E"),
+    "NUL in a user's full name": Bad(
+        "POST", "/users", body={"username": "yeni.kisi", "password": "Uzun-ve-Guclu-Parola-77", "role": "operator",
+                                "full_name": "Ali\x00", "jurisdictions": ["TR-99"]},
+        field="full_name", says="U+0000"),
     "jurisdiction of an unknown kind": Bad("POST", "/jurisdictions",
                                            body={"code": "TR-97", "name": "İl", "kind": "state", "parent": "TR"},
                                            field="kind"),

@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from kgys.accounts.permissions import Role
+from kgys.validation import SafeChars
 
 
 class TokenRequest(BaseModel):
@@ -18,7 +19,7 @@ class TokenRequest(BaseModel):
     username: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
     totp: Annotated[str, StringConstraints(max_length=8)] | None = None
-    name: Annotated[str, StringConstraints(max_length=120)] = ""
+    name: Annotated[str, StringConstraints(max_length=120), SafeChars] = ""
 
 
 class TokenOut(BaseModel):
@@ -49,8 +50,8 @@ class UserCreate(BaseModel):
     username: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
     password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
     role: Role
-    full_name: Annotated[str, StringConstraints(max_length=160)] = ""
-    email: Annotated[str, StringConstraints(max_length=254)] = ""
+    full_name: Annotated[str, StringConstraints(max_length=160), SafeChars] = ""
+    email: Annotated[str, StringConstraints(max_length=254), SafeChars] = ""
     jurisdictions: list[Annotated[str, StringConstraints(max_length=32)]] = Field(default_factory=list,
                                                                                  max_length=100)
     sites: list[Annotated[str, StringConstraints(max_length=32)]] = Field(

@@ -6,13 +6,15 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kgys.validation import SafeText
+
 
 class LiveOpen(BaseModel):
     """Opening a camera's live stream."""
 
     model_config = ConfigDict(extra="forbid")
 
-    reason: str | None = Field(default=None, max_length=500, description="Why the camera is watched (optional).")
+    reason: SafeText | None = Field(default=None, max_length=500, description="Why the camera is watched (optional).")
 
 
 class PlaybackOpen(BaseModel):
@@ -22,7 +24,7 @@ class PlaybackOpen(BaseModel):
 
     start: datetime = Field(alias="from", description="Start of the range (ISO 8601; UTC when no offset).")
     end: datetime = Field(alias="to", description="End of the range.")
-    reason: str = Field(max_length=500, description="Why the footage is opened; written to the audit log.")
+    reason: SafeText = Field(max_length=500, description="Why the footage is opened; written to the audit log.")
 
 
 class StreamOut(BaseModel):

@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from kgys.validation import SafeText
+
 SiteCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
 CameraName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
 HoldState = Literal["active", "released", "expired"]
@@ -23,8 +25,8 @@ class HoldIn(BaseModel):
                                   description="The camera's number, instead of `site` and `camera`.")
     start: datetime = Field(alias="from", description="Start of the range, ISO 8601 with an offset.")
     end: datetime = Field(alias="to", description="End of the range, ISO 8601 with an offset.")
-    reason: str = Field(description="Why the footage is kept (the investigation); written to the audit log.")
-    legal_basis: str = Field(description="The order, decision or file number the hold rests on.")
+    reason: SafeText = Field(description="Why the footage is kept (the investigation); written to the audit log.")
+    legal_basis: SafeText = Field(description="The order, decision or file number the hold rests on.")
     until: datetime | None = Field(default=None, description="When the hold lapses; empty: until released.")
 
 
@@ -33,7 +35,7 @@ class ReleaseIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(description="Why the footage need no longer be kept; written to the audit log.")
+    reason: SafeText = Field(description="Why the footage need no longer be kept; written to the audit log.")
 
 
 class HoldOut(BaseModel):
