@@ -28,6 +28,8 @@ POLICY = PasswordPolicy(min_length=10, min_score=3)
     ("correct-horse-42", None),
     ("lilac-orbit-7-tundra", None),
     ("kV9#pL2!xQ7z", None),
+    ("lilac-orbit-7-tundra " * 12, None),  # 252 characters: scored on its first 72, accepted
+    ("a" * 200, passwords.WEAK),
 ])
 def test_policy(password: str, expected: str | None) -> None:
     assert password_problem(password, policy=POLICY, username="mehmet.yilmaz",
