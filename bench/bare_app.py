@@ -17,7 +17,7 @@ import anyio.to_thread
 from fastapi import FastAPI
 from sqlalchemy import create_engine, text
 
-THREADS = int(os.environ.get("KGYS_BENCH_BARE_THREADS", "24"))
+THREADS = int(os.environ.get("KGYS_BENCH_BARE_THREADS", "8"))
 engine = create_engine(os.environ["KGYS_BENCH_BARE_URL"], pool_size=THREADS + 4, max_overflow=10)
 
 LIST = text("SELECT id, code, name, type, priority, rollout_status, compliance_status, latitude, longitude "

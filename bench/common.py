@@ -27,6 +27,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+import httpx
 from sqlalchemy import create_engine, text
 
 from kgys.config import Settings
@@ -246,3 +247,46 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
+
+
+class ServerProcess:
+    """An HTTP server in a child process on a free port of 127.0.0.1 (``python -m <args> --port N``), started
+    and waited for until ``ready_path`` answers below 500; its output goes to ``log``."""
+
+    def __init__(self, args: Sequence[str], *, env: dict[str, str], log: Path, ready_path: str,
+                 timeout: float = 90.0) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log = log
+        self._fh = log.open("wb")
+        self.proc = subprocess.Popen([sys.executable, "-m", *args, "--port", str(self.port)], env=env,
+                                     stdout=self._fh, stderr=subprocess.STDOUT, cwd=ROOT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            try:
+                if httpx.get(self.base + ready_path, timeout=5.0).status_code < 500:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise SystemExit(f"server did not start:\n{log.read_text(errors='replace')[-2000:]}")
+
+    def stop(self) -> None:
+        """Terminate the child and wait for it."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._fh.close()
+
+
+def kgys_server(db: BenchDb, **env: str) -> ServerProcess:
+    """``kgys serve`` on ``db`` (dev mode, plain HTTP), with extra ``KGYS_…`` environment."""
+    full = dict(os.environ, KGYS_MODE="dev", KGYS_DATA_DIR=str(db.data_dir), KGYS_DATABASE__URL=db.url,
+                KGYS_SECURITY__COOKIE_SECURE="false", **env)
+    return ServerProcess(["kgys", "serve", "--host", "127.0.0.1"], env=full, log=db.data_dir / "serve.log",
+                         ready_path="/api/v1/health")

@@ -1,7 +1,8 @@
 """Load: many concurrent clients for a fixed time against the real `kgys serve`, 80 % reads and 20 % writes,
 next to a bare FastAPI + SQLAlchemy route serving the same read in the same run.
 
-Each client is one connection doing one request after another, with no pause: reads are the site list (a
+Each client is one connection doing one request after another, with no pause (a request unanswered
+``--timeout`` seconds after it was sent, all steps together, is a hang and is given up): reads are the site list (a
 random one of the first 20 pages), one site, and the audit log (a random one of its first 5 pages); writes
 edit the client's own site (name and priority, with its version) and place or release a legal hold on a
 random camera. Every answer is counted by status; a request without an answer within ``--timeout`` seconds
@@ -17,19 +18,17 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import subprocess
 import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-import httpx
 from sqlalchemy import select
 
 from bench import common, dataset
+from bench.http1 import Answer, Connection
 from kgys.accounts import service as account_service
 from kgys.accounts.actor import system_actor
 from kgys.cameras.models import Camera
@@ -49,6 +48,7 @@ class Tally:
     statuses: Counter[int] = field(default_factory=Counter)
     hangs: int = 0
     transport_errors: int = 0
+    client_cpu: float = 0.0
     busy_without_retry_after: int = 0
     seconds: float = 0.0
 
@@ -73,39 +73,6 @@ class World:
     camera_ids: list[int]
 
 
-class Child:
-    """A server in a child process on a free port of 127.0.0.1."""
-
-    def __init__(self, args: list[str], env: dict[str, str], log: Path, ready_path: str) -> None:
-        self.port = common.free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self._fh = log.open("wb")
-        self.log = log
-        self.proc = subprocess.Popen([sys.executable, "-m", *args, "--port", str(self.port)], env=env,
-                                     stdout=self._fh, stderr=subprocess.STDOUT, cwd=common.ROOT)
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and self.proc.poll() is None:
-            try:
-                if httpx.get(self.base + ready_path, timeout=5).status_code < 500:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.3)
-        self.stop()
-        raise SystemExit(f"server did not start:\n{log.read_text(errors='replace')[-2000:]}")
-
-    def stop(self) -> None:
-        """Terminate the child and wait for it."""
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._fh.close()
-
-
 def setup(db: common.BenchDb, n_sites: int) -> World:
     """Fill the registry (sites, some with cameras) and create an administrator with a bearer token."""
     with db.rt.engine.begin() as conn:
@@ -128,9 +95,9 @@ def setup(db: common.BenchDb, n_sites: int) -> World:
 class Client:
     """One simulated user: a connection and the state of its own writes."""
 
-    def __init__(self, n: int, world: World, http: httpx.AsyncClient, tally: Tally, mix: tuple[tuple[str, int], ...],
-                 rnd: random.Random) -> None:
-        self.world, self.http, self.tally, self.rnd = world, http, tally, rnd
+    def __init__(self, n: int, world: World, http: Connection, tally: Tally, mix: tuple[tuple[str, int], ...],
+                 rnd: random.Random, timeout: float) -> None:
+        self.world, self.http, self.tally, self.rnd, self.timeout = world, http, tally, rnd, timeout
         self.own_site = world.site_codes[n % len(world.site_codes)]
         self.version: int | None = None
         self.hold: int | None = None
@@ -142,66 +109,71 @@ class Client:
         kind = self.rnd.choices(self.kinds, self.weights)[0]
         started = time.perf_counter()
         try:
-            response = await self._do(kind)
-        except httpx.TimeoutException:
+            response = await asyncio.wait_for(self._do(kind), self.timeout)
+        except TimeoutError:
             self.tally.hangs += 1
             return
-        except httpx.TransportError:
+        except (OSError, asyncio.IncompleteReadError, ValueError):
             self.tally.transport_errors += 1
             return
         self.tally.add(kind, response.status_code, time.perf_counter() - started,
                        "retry-after" in response.headers)
 
-    async def _do(self, kind: str) -> httpx.Response:
+    async def _do(self, kind: str) -> Answer:
         w, rnd = self.world, self.rnd
         if kind == "site list":
-            return await self.http.get(f"/api/v1/sites?page={rnd.randint(1, 20)}")
+            return await self.http.request("GET", f"/api/v1/sites?page={rnd.randint(1, 20)}")
+        if kind == "bare site list":
+            return await self.http.request("GET", f"/sites?page={rnd.randint(1, 20)}")
         if kind == "site page":
-            return await self.http.get(f"/api/v1/sites/{rnd.choice(w.site_codes)}")
+            return await self.http.request("GET", f"/api/v1/sites/{rnd.choice(w.site_codes)}")
         if kind == "audit page":
-            return await self.http.get(f"/api/v1/audit?page={rnd.randint(1, 5)}")
+            return await self.http.request("GET", f"/api/v1/audit?page={rnd.randint(1, 5)}")
         if kind == "site edit":
             if self.version is None:
-                r = await self.http.get(f"/api/v1/sites/{self.own_site}")
+                r = await self.http.request("GET", f"/api/v1/sites/{self.own_site}")
                 if r.status_code != 200:
                     return r
                 self.version = int(r.json()["version"])
-            r = await self.http.patch(f"/api/v1/sites/{self.own_site}", json={
+            r = await self.http.request("PATCH", f"/api/v1/sites/{self.own_site}", {
                 "version": self.version, "priority": rnd.randint(1, 5),
                 "name": f"Yük Deneme Okulu {rnd.randint(1, 10**6)}"})
             self.version = int(r.json()["version"]) if r.status_code == 200 else None
             return r
         if self.hold is None:
             now = datetime.now(UTC)
-            r = await self.http.post("/api/v1/holds", json={
+            r = await self.http.request("POST", "/api/v1/holds", {
                 "camera_id": rnd.choice(w.camera_ids), "from": (now - timedelta(hours=2)).isoformat(),
                 "to": (now - timedelta(hours=1)).isoformat(), "reason": "yük ölçümü",
                 "legal_basis": f"2026/{rnd.randint(1, 9999)} soruşturma"})
             if r.status_code == 201:
                 self.hold = int(r.json()["id"])
             return r
-        r = await self.http.post(f"/api/v1/holds/{self.hold}/release", json={"reason": "yük ölçümü bitti"})
+        r = await self.http.request("POST", f"/api/v1/holds/{self.hold}/release", {"reason": "yük ölçümü bitti"})
         self.hold = None
         return r
 
 
-async def phase(base: str, world: World, clients: int, seconds: float, timeout: float,
+async def phase(port: int, world: World, clients: int, seconds: float, timeout: float,
                 mix: tuple[tuple[str, int], ...], seed: int = 11) -> Tally:
-    """``clients`` concurrent clients doing ``mix`` against ``base`` for ``seconds``."""
+    """``clients`` concurrent clients, each on a connection of its own, doing ``mix`` for ``seconds``."""
     tally = Tally()
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    headers = {"Authorization": f"Bearer {world.token}"}
-    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=timeout) as http:
-        stop_at = time.perf_counter() + seconds
+    headers = {"Authorization": f"Bearer {world.token}"} if world.token else {}
+    stop_at = time.perf_counter() + seconds
 
-        async def run(n: int) -> None:
-            client = Client(n, world, http, tally, mix, random.Random(seed * 100_003 + n))
+    async def run(n: int) -> None:
+        http = Connection("127.0.0.1", port, headers)
+        client = Client(n, world, http, tally, mix, random.Random(seed * 100_003 + n), timeout)
+        try:
             while time.perf_counter() < stop_at:
                 await client.one()
+        finally:
+            await http.close()
 
-        started = time.perf_counter()
-        await asyncio.gather(*(run(n) for n in range(clients)))
-        tally.seconds = time.perf_counter() - started
+    started, cpu = time.perf_counter(), time.process_time()
+    await asyncio.gather(*(run(n) for n in range(clients)))
+    tally.seconds = time.perf_counter() - started
+    tally.client_cpu = (time.process_time() - cpu) / tally.seconds
     return tally
 
 
@@ -219,7 +191,7 @@ def row(kind: str, target: str, clients: int, t: Tally) -> list[str]:
     five = sum(c for code, c in t.statuses.items() if code >= 500 and code != 503)
     return [kind, target, str(clients), f"{n:,}", common.fmt_rate(n / t.seconds if t.seconds else 0),
             _ms(lat, 50), _ms(lat, 99), _ms(reads, 99), _ms(writes, 99), codes,
-            str(t.statuses.get(503, 0)), str(five), str(t.hangs + t.transport_errors)]
+            str(t.statuses.get(503, 0)), str(five), str(t.hangs + t.transport_errors), f"{t.client_cpu:.0%}"]
 
 
 def run_engine(kind: str, args: Any) -> tuple[list[list[str]], list[list[str]]]:
@@ -228,24 +200,23 @@ def run_engine(kind: str, args: Any) -> tuple[list[list[str]], list[list[str]]]:
     ratio: list[list[str]] = []
     with common.throwaway_db(kind) as db:
         world = setup(db, args.sites)
-        env = dict(os.environ, KGYS_MODE="dev", KGYS_DATA_DIR=str(db.data_dir), KGYS_DATABASE__URL=db.url,
-                   KGYS_SECURITY__COOKIE_SECURE="false", KGYS_WEB__THREADS=str(args.threads))
-        server = Child(["kgys", "serve", "--host", "127.0.0.1"], env, db.data_dir / "serve.log", "/api/v1/health")
+        server = common.kgys_server(db, KGYS_WEB__THREADS=str(args.threads))
         try:
             for clients in args.clients:
-                t = asyncio.run(phase(server.base, world, clients, args.seconds, args.timeout, READS + WRITES))
+                t = asyncio.run(phase(server.port, world, clients, args.seconds, args.timeout, READS + WRITES))
                 mixed.append(row(kind, "kgys 80/20", clients, t))
                 print(" | ".join(mixed[-1]), file=sys.stderr)
-            kgys_list = asyncio.run(phase(server.base, world, args.ratio_clients, args.ratio_seconds, args.timeout,
+            kgys_list = asyncio.run(phase(server.port, world, args.ratio_clients, args.ratio_seconds, args.timeout,
                                           (("site list", 1),)))
         finally:
             server.stop()
         bare_env = dict(os.environ, KGYS_BENCH_BARE_URL=db.url, KGYS_BENCH_BARE_THREADS=str(args.threads))
-        bare = Child(["uvicorn", "bench.bare_app:app", "--host", "127.0.0.1", "--log-level", "warning"], bare_env,
-                     db.data_dir / "bare.log", "/sites")
+        bare = common.ServerProcess(["uvicorn", "bench.bare_app:app", "--host", "127.0.0.1", "--log-level", "warning"],
+                                    env=bare_env, log=db.data_dir / "bare.log", ready_path="/sites")
         try:
             bare_world = World(token="", site_codes=world.site_codes, camera_ids=world.camera_ids)
-            bare_list = asyncio.run(_bare_phase(bare.base, bare_world, args))
+            bare_list = asyncio.run(phase(bare.port, bare_world, args.ratio_clients, args.ratio_seconds, args.timeout,
+                                          (("bare site list", 1),)))
         finally:
             bare.stop()
         k_rate = len(kgys_list.all()) / kgys_list.seconds
@@ -257,30 +228,6 @@ def run_engine(kind: str, args: Any) -> tuple[list[list[str]], list[list[str]]]:
     return mixed, ratio
 
 
-async def _bare_phase(base: str, world: World, args: Any) -> Tally:
-    """The bare route under the same clients: the site list's first 20 pages."""
-    tally = Tally()
-    limits = httpx.Limits(max_connections=args.ratio_clients, max_keepalive_connections=args.ratio_clients)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=args.timeout) as http:
-        stop_at = time.perf_counter() + args.ratio_seconds
-
-        async def run(n: int) -> None:
-            rnd = random.Random(n)
-            while time.perf_counter() < stop_at:
-                started = time.perf_counter()
-                try:
-                    r = await http.get(f"/sites?page={rnd.randint(1, 20)}")
-                except httpx.TimeoutException:
-                    tally.hangs += 1
-                    continue
-                tally.add("site list", r.status_code, time.perf_counter() - started, "retry-after" in r.headers)
-
-        started = time.perf_counter()
-        await asyncio.gather(*(run(n) for n in range(args.ratio_clients)))
-        tally.seconds = time.perf_counter() - started
-    return tally
-
-
 def main() -> None:
     """Parse options, run, print (and optionally append) the results."""
     p = common.base_parser(__doc__.split("\n\n")[0])
@@ -288,7 +235,7 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=60.0, help="length of each mixed phase")
     p.add_argument("--sites", type=int, default=5000, help="sites in the registry")
     p.add_argument("--timeout", type=float, default=30.0, help="seconds without an answer that count as a hang")
-    p.add_argument("--threads", type=int, default=24, help="server worker threads (kgys and the bare route)")
+    p.add_argument("--threads", type=int, default=8, help="server worker threads (kgys and the bare route)")
     p.add_argument("--ratio-clients", type=int, default=100, help="clients for the kgys / bare site-list phase")
     p.add_argument("--ratio-seconds", type=float, default=20.0, help="length of each site-list-only phase")
     args = p.parse_args()
@@ -302,7 +249,7 @@ def main() -> None:
         ratio += r
     body = "\n\n".join([
         common.table(["engine", "target", "clients", "requests", "req/s", "p50 ms", "p99 ms", "reads p99",
-                      "writes p99", "answers by status", "503", "other 5xx", "hangs"], mixed),
+                      "writes p99", "answers by status", "503", "other 5xx", "hangs", "client CPU"], mixed),
         common.table(["engine", "clients", "kgys site list req/s", "p50", "p99", "bare route req/s", "p50", "p99",
                       "kgys ÷ bare"], ratio),
     ])

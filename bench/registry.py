@@ -16,10 +16,7 @@ Run: ``.venv/bin/python -m bench.registry --engine both --sites 20000``
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -84,46 +81,6 @@ def setup(db: common.BenchDb, n_sites: int, districts: int, scope: str) -> tuple
     with db.rt.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.exec_driver_sql("VACUUM ANALYZE" if db.kind == "postgresql" else "ANALYZE")
     return token, path
-
-
-class Server:
-    """``python -m kgys serve`` in a child process on a free port of 127.0.0.1."""
-
-    def __init__(self, db: common.BenchDb) -> None:
-        self.port = common.free_port()
-        self.log = db.data_dir / "serve.log"
-        env = dict(os.environ, KGYS_MODE="dev", KGYS_DATA_DIR=str(db.data_dir), KGYS_DATABASE__URL=db.url,
-                   KGYS_SECURITY__COOKIE_SECURE="false")
-        self._fh = self.log.open("wb")
-        self.proc = subprocess.Popen([sys.executable, "-m", "kgys", "serve", "--host", "127.0.0.1", "--port",
-                                      str(self.port)], env=env, stdout=self._fh, stderr=subprocess.STDOUT,
-                                     cwd=common.ROOT)
-        self.base = f"http://127.0.0.1:{self.port}"
-
-    def wait_ready(self, timeout: float = 60.0) -> None:
-        """Block until the server answers (or fail with its log)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                break
-            try:
-                httpx.get(f"{self.base}/login", timeout=2.0)
-                return
-            except httpx.TransportError:
-                time.sleep(0.2)
-        self.stop()
-        raise SystemExit(f"server did not start:\n{self.log.read_text(errors='replace')[-2000:]}")
-
-    def stop(self) -> None:
-        """Terminate the child and wait for it."""
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._fh.close()
 
 
 def login(client: httpx.Client) -> None:
@@ -233,9 +190,8 @@ def run_engine(kind: str, args: Any) -> tuple[list[list[str]], list[str]]:
                      f"({scope_path}).")
         district = f"{args.scope}-05" if args.scope != "TR" else "TR-99-05"
         all_cases = cases(district, args.q)
-        server = Server(db)
+        server = common.kgys_server(db)
         try:
-            server.wait_ready()
             with httpx.Client(base_url=server.base, timeout=30.0) as api, \
                     httpx.Client(base_url=server.base, timeout=30.0, follow_redirects=False) as web:
                 api.headers["Authorization"] = f"Bearer {token}"

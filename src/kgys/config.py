@@ -158,9 +158,10 @@ class WebSettings(BaseModel):
     max_upload_mb: float = Field(
         default=20.0, gt=0, description="Largest import file accepted, in MB (the upload routes' body limit).")
     threads: int = Field(
-        default=24, ge=1, le=512,
+        default=8, ge=1, le=512,
         description="Requests handled at once, each with a worker thread and a database connection of its own "
-        "(the pool is sized to match); more wait for a place.",
+        "(the pool is sized to match); more wait for a place. More threads than a few per core cost more in "
+        "contention for Python's interpreter lock than they gain (see bench/load.py).",
     )
     queue_seconds: float = Field(
         default=10.0, gt=0,
