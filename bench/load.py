@@ -9,6 +9,9 @@ random camera. Every answer is counted by status; a request without an answer wi
 counts as a hang. Then the site list alone is served by kgys and by ``bench/bare_app.py`` at the same
 concurrency, and the ratio of their throughputs is reported.
 
+Between them, ``--logins`` wrong sign-ins are sent at once (an attacker guessing passwords): each costs an
+argon2 check, so most wait; all must be answered (401, or 503 with Retry-After) and the next request at once.
+
 Goals: no 5xx other than 503 (which must carry Retry-After) and no hang at 500 clients on both engines;
 p99 ≤ 500 ms at 100 clients; kgys's site list ≥ 0.5 × the bare route's throughput.
 """
@@ -177,6 +180,33 @@ async def phase(port: int, world: World, clients: int, seconds: float, timeout: 
     return tally
 
 
+async def sign_in_storm(port: int, attempts: int, timeout: float) -> tuple[Counter[int], list[float], int, float]:
+    """``attempts`` wrong sign-ins at once, for a handful of names (an attacker guessing): the answers by
+    status, their times, how many got no answer within ``timeout``, and how long the next request then
+    takes."""
+
+    async def one(n: int) -> tuple[int, float] | None:
+        http = Connection("127.0.0.1", port)
+        started = time.perf_counter()
+        try:
+            r = await asyncio.wait_for(http.request("POST", "/api/v1/auth/token", {
+                "username": f"tahmin{n % 7}", "password": f"yanlis-parola-{n}"}), timeout)
+            return r.status_code, time.perf_counter() - started
+        except TimeoutError:
+            return None
+        finally:
+            await http.close()
+
+    answers = await asyncio.gather(*(one(n) for n in range(attempts)))
+    done = [a for a in answers if a is not None]
+    after = Connection("127.0.0.1", port)
+    started = time.perf_counter()
+    await after.request("GET", "/api/v1/health")
+    next_request = time.perf_counter() - started
+    await after.close()
+    return Counter(code for code, _ in done), [t for _, t in done], attempts - len(done), next_request
+
+
 def _ms(xs: list[float], pct: float) -> str:
     return common.fmt_ms(common.percentile(xs, pct)) if xs else "–"
 
@@ -194,10 +224,12 @@ def row(kind: str, target: str, clients: int, t: Tally) -> list[str]:
             str(t.statuses.get(503, 0)), str(five), str(t.hangs + t.transport_errors), f"{t.client_cpu:.0%}"]
 
 
-def run_engine(kind: str, args: Any) -> tuple[list[list[str]], list[list[str]]]:
-    """Every phase on one engine: the mixed load at each concurrency, then kgys against the bare route."""
+def run_engine(kind: str, args: Any) -> tuple[list[list[str]], list[list[str]], list[list[str]]]:
+    """Every phase on one engine: the mixed load at each concurrency, the sign-in storm, then kgys against the
+    bare route."""
     mixed: list[list[str]] = []
     ratio: list[list[str]] = []
+    storm: list[list[str]] = []
     with common.throwaway_db(kind) as db:
         world = setup(db, args.sites)
         server = common.kgys_server(db, KGYS_WEB__THREADS=str(args.threads))
@@ -206,6 +238,11 @@ def run_engine(kind: str, args: Any) -> tuple[list[list[str]], list[list[str]]]:
                 t = asyncio.run(phase(server.port, world, clients, args.seconds, args.timeout, READS + WRITES))
                 mixed.append(row(kind, "kgys 80/20", clients, t))
                 print(" | ".join(mixed[-1]), file=sys.stderr)
+            if args.logins:
+                codes, times, hung, after = asyncio.run(sign_in_storm(server.port, args.logins, args.timeout))
+                storm.append([kind, str(args.logins), ", ".join(f"{c}: {n}" for c, n in sorted(codes.items())),
+                              _ms(times, 50), _ms(times, 100), str(hung), common.fmt_ms(after)])
+                print(" | ".join(storm[-1]), file=sys.stderr)
             kgys_list = asyncio.run(phase(server.port, world, args.ratio_clients, args.ratio_seconds, args.timeout,
                                           (("site list", 1),)))
         finally:
@@ -225,13 +262,14 @@ def run_engine(kind: str, args: Any) -> tuple[list[list[str]], list[list[str]]]:
                       _ms(kgys_list.all(), 99), common.fmt_rate(b_rate), _ms(bare_list.all(), 50),
                       _ms(bare_list.all(), 99), f"{k_rate / b_rate:.2f} ×" if b_rate else "–"])
         print(" | ".join(ratio[-1]), file=sys.stderr)
-    return mixed, ratio
+    return mixed, ratio, storm
 
 
 def main() -> None:
     """Parse options, run, print (and optionally append) the results."""
     p = common.base_parser(__doc__.split("\n\n")[0])
-    p.add_argument("--clients", type=int, nargs="+", default=[20, 100, 500], help="concurrency levels")
+    p.add_argument("--clients", type=int, nargs="*", default=[20, 100, 500], help="concurrency levels")
+    p.add_argument("--logins", type=int, default=200, help="wrong sign-ins sent at once (0: none)")
     p.add_argument("--seconds", type=float, default=60.0, help="length of each mixed phase")
     p.add_argument("--sites", type=int, default=5000, help="sites in the registry")
     p.add_argument("--timeout", type=float, default=30.0, help="seconds without an answer that count as a hang")
@@ -243,15 +281,19 @@ def main() -> None:
     kinds = common.engines(args.engine)
     mixed: list[list[str]] = []
     ratio: list[list[str]] = []
+    storm: list[list[str]] = []
     for kind in kinds:
-        m, r = run_engine(kind, args)
+        m, r, st = run_engine(kind, args)
         mixed += m
         ratio += r
+        storm += st
     body = "\n\n".join([
         common.table(["engine", "target", "clients", "requests", "req/s", "p50 ms", "p99 ms", "reads p99",
                       "writes p99", "answers by status", "503", "other 5xx", "hangs", "client CPU"], mixed),
         common.table(["engine", "clients", "kgys site list req/s", "p50", "p99", "bare route req/s", "p50", "p99",
                       "kgys ÷ bare"], ratio),
+        *([common.table(["engine", "wrong sign-ins at once", "answers by status", "p50 ms", "slowest ms",
+                         "unanswered", "next request ms"], storm)] if storm else []),
     ])
     notes = [f"- Mixed phases {args.seconds:.0f} s each, site-list phases {args.ratio_seconds:.0f} s; {args.sites:,} "
              f"sites; {args.threads} server threads; a request unanswered after {args.timeout:.0f} s is a hang. "
