@@ -299,11 +299,10 @@ def reading(factory: sessionmaker[Session]) -> Iterator[Session]:
         session.close()
 
 
-@contextmanager
-def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One unit of work that may write: commit on success, roll back on any error; a busy database is
-    :class:`~kgys.errors.Busy`."""
-    session = factory()
+def unit_of_work(session: Session) -> Iterator[Session]:
+    """Yield ``session``, then commit it; on any error roll back, a busy database raised as
+    :class:`~kgys.errors.Busy`; close it either way. The one ending of every unit of work (jobs, commands,
+    requests)."""
     try:
         yield session
         session.commit()
@@ -314,6 +313,13 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+@contextmanager
+def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One unit of work that may write: commit on success, roll back on any error; a busy database is
+    :class:`~kgys.errors.Busy`."""
+    yield from unit_of_work(factory())
 
 
 T = TypeVar("T")

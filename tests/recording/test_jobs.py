@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from kgys.sim.cameras import SimCameras
 from kgys.sites.models import Site
 from tests import factories
 from tests.recording.conftest import LiveDb, seed_cameras
+from tests.waiting import wait_for
 
 NOW = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
 S = timedelta(seconds=1)
@@ -149,16 +149,6 @@ def test_measured_streams_refresh_the_stored_compliance(session: Session, cams: 
 
 # --- the real processes ---------------------------------------------------------------------------------
 
-def _wait(what: str, probe: Callable[[], object], timeout: float) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.3)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-
-
 def _spawn(db: LiveDb, log: Path, *args: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "kgys", "worker", *args], stdout=log.open("ab"),
                             stderr=subprocess.STDOUT,
@@ -177,7 +167,7 @@ def test_killed_recorder_gets_a_recorder_down_gap_from_the_jobs_worker(live_db: 
             with db.session() as s:
                 return s.scalar(select(Segment.end).where(Segment.camera_id == cam).order_by(Segment.id.desc()))
 
-        _wait("segments", last_end, 40)
+        wait_for("segments", last_end, 40)
         recorder.send_signal(signal.SIGKILL)
         recorder.wait(10)
         time.sleep(1)  # the killed recorder's ffmpeg follows it (parent-death signal)
@@ -187,7 +177,7 @@ def test_killed_recorder_gets_a_recorder_down_gap_from_the_jobs_worker(live_db: 
             with db.session() as s:
                 return s.scalar(select(Gap).where(Gap.camera_id == cam, Gap.cause == "recorder_down"))
 
-        gap = _wait("a recorder_down gap", down_gap, 30)
+        gap = wait_for("a recorder_down gap", down_gap, 30)
         assert isinstance(gap, Gap) and gap.end is None and gap.start == end
         with db.session() as s:
             kinds = set(s.scalars(select(RecordingAlert.kind).where(RecordingAlert.resolved_at.is_(None))))
@@ -200,7 +190,7 @@ def test_killed_recorder_gets_a_recorder_down_gap_from_the_jobs_worker(live_db: 
                 alert = s.scalar(select(RecordingAlert).where(RecordingAlert.kind == "recorder_down"))
                 return len(gaps) == 1 and gaps[0].end is not None and alert is not None \
                     and alert.resolved_at is not None
-        _wait("the gap to close and the alert to resolve", closed, 40)
+        wait_for("the gap to close and the alert to resolve", closed, 40)
     finally:
         for proc in (recorder, worker):
             if proc.poll() is None:

@@ -15,7 +15,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -32,6 +31,7 @@ from kgys.recording.models import CameraHealth, Gap, QuarantinedSegment, Recordi
 from kgys.recording.storage import LocalStorage
 from kgys.sim.cameras import SimCameras
 from tests.recording.conftest import LiveDb, seed_cameras
+from tests.waiting import wait_for
 
 SEG = 2.0  # segment seconds in these tests
 OFFLINE = {"sqlite": float(os.environ.get("KGYS_TEST_OFFLINE_SECONDS", "30")), "postgresql": 10.0}
@@ -39,17 +39,6 @@ DOWN = 3.0  # seconds the recorder stays dead
 PAUSE = 8.0  # seconds camera 4 hangs
 STARTUP = 6.0  # worst case from "start ffmpeg" to its first frame on a busy 2-core machine
 T = TypeVar("T")
-
-
-def wait_for(what: str, probe: Callable[[], T | None], timeout: float) -> T:
-    """Poll ``probe`` until it returns something truthy."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 def now() -> datetime:

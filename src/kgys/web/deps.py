@@ -15,8 +15,8 @@ from kgys.accounts import service as account_service
 from kgys.accounts.actor import Actor
 from kgys.accounts.models import LoginSession, User
 from kgys.audit.mechanism import set_actor
-from kgys.db import as_busy, is_busy, read_session, reading
-from kgys.errors import AuthenticationError, Busy, PermissionDenied
+from kgys.db import read_session, reading, unit_of_work
+from kgys.errors import AuthenticationError, PermissionDenied
 from kgys.runtime import Runtime
 
 SESSION_COOKIE = "kgys_session"
@@ -53,17 +53,7 @@ def db(request: Request) -> Iterator[Session]:
     rt = runtime(request)
     endpoint = request.scope.get("endpoint")
     write = request.method not in SAFE_METHODS or getattr(endpoint, WRITES_ON_READ, False)
-    session = rt.sessions() if write else read_session(rt.sessions)
-    try:
-        yield session
-        session.commit()
-    except BaseException as exc:
-        session.rollback()
-        if is_busy(exc) and not isinstance(exc, Busy):
-            raise as_busy(exc) from exc
-        raise
-    finally:
-        session.close()
+    yield from unit_of_work(rt.sessions() if write else read_session(rt.sessions))
 
 
 def reader(request: Request) -> AbstractContextManager[Session]:
