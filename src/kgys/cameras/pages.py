@@ -17,12 +17,12 @@ from kgys.accounts.permissions import Perm
 from kgys.cameras import service as camera_service
 from kgys.cameras.models import Camera, Recorder
 from kgys.cameras.schemas import CameraIn, CredentialsIn, RecorderIn
-from kgys.errors import Conflict, NotFound, ValidationFailed
+from kgys.errors import Conflict, NotFound
 from kgys.sites import service as site_service
 from kgys.sites.models import Site
 from kgys.web import i18n
 from kgys.web.deps import DB, CurrentPrincipal, Principal, runtime
-from kgys.web.forms import FormFields, blank, checked, pydantic_errors, service_errors
+from kgys.web.forms import FormFields, blank, checked, pydantic_errors, submit
 from kgys.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -124,20 +124,25 @@ def _submit(request: Request, session: Session, p: Principal, kind: str, code: s
     if parsed is None:
         return _page(request, p, kind, site, device, recorders, values, errors, 422)
     box = runtime(request).box
-    try:
-        if isinstance(parsed, RecorderIn):
-            camera_service.save_recorder(session=session, actor=p.actor, box=box, code=code, data=parsed,
+
+    device_data: RecorderIn | CameraIn = parsed
+
+    def save() -> None:
+        if isinstance(device_data, RecorderIn):
+            camera_service.save_recorder(session=session, actor=p.actor, box=box, code=code, data=device_data,
                                          recorder_id=device_id)
         else:
-            camera_service.save_camera(session=session, actor=p.actor, box=box, code=code, data=parsed,
+            camera_service.save_camera(session=session, actor=p.actor, box=box, code=code, data=device_data,
                                        camera_id=device_id)
-    except ValidationFailed as exc:
-        session.rollback()
-        return _page(request, p, kind, site, device, recorders, values, service_errors(exc.errors), 422)
+
+    try:
+        errors = submit(session, save)
     except Conflict:
         session.rollback()
         msg = i18n.gettext("This site already has a device with this name.")
         return _page(request, p, kind, site, device, recorders, values, {"name": msg}, 409)
+    if errors:
+        return _page(request, p, kind, site, device, recorders, values, errors, 422)
     return RedirectResponse(f"/sites/{code}?saved=device#system", status_code=303)
 
 

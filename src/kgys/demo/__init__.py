@@ -182,20 +182,16 @@ def _person(rng: random.Random) -> str:
 
 def _commissions(session: Session, rng: random.Random) -> None:
     nodes = {j.code: j for j in session.scalars(select(Jurisdiction).where(Jurisdiction.kind != "country"))}
-    for code, (name, _lat, _lon) in PROVINCES.items():
+    titles = {"province": ("Vali Yardımcısı", "İl Emniyet Müdür Yardımcısı", "İl Jandarma Komutan Yardımcısı",
+                           "İl Milli Eğitim Müdür Yardımcısı"),
+              "district": ("Kaymakam", "İlçe Emniyet Müdürü", "İlçe Jandarma Komutanı", "İlçe Milli Eğitim Müdürü")}
+    codes = [(code, "province") for code in PROVINCES] + [(d[0], "district") for d in DISTRICTS]
+    for code, kind in codes:
+        chair, police, gendarmerie, education = titles[kind]
         session.add(Commission(
-            jurisdiction_id=nodes[code].id, chair=f"Vali Yardımcısı {_person(rng)}",
-            police_member=f"İl Emniyet Müdür Yardımcısı {_person(rng)}",
-            gendarmerie_member=f"İl Jandarma Komutan Yardımcısı {_person(rng)}",
-            education_member=f"İl Milli Eğitim Müdür Yardımcısı {_person(rng)}",
-            contact_email=f"komisyon.{code.lower()}@deneme-ili.example"))
-        log.debug("commission for %s", name)
-    for code, _parent, _name, _lat, _lon, _share in DISTRICTS:
-        session.add(Commission(
-            jurisdiction_id=nodes[code].id, chair=f"Kaymakam {_person(rng)}",
-            police_member=f"İlçe Emniyet Müdürü {_person(rng)}",
-            gendarmerie_member=f"İlçe Jandarma Komutanı {_person(rng)}",
-            education_member=f"İlçe Milli Eğitim Müdürü {_person(rng)}",
+            jurisdiction_id=nodes[code].id, chair=f"{chair} {_person(rng)}",
+            police_member=f"{police} {_person(rng)}", gendarmerie_member=f"{gendarmerie} {_person(rng)}",
+            education_member=f"{education} {_person(rng)}",
             contact_email=f"komisyon.{code.lower()}@deneme-ili.example"))
     session.flush()
 

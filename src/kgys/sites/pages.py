@@ -26,7 +26,7 @@ from kgys.sites.models import Site
 from kgys.sites.schemas import RolloutChange, SiteCreate, SiteFilter, SitePatch
 from kgys.web import i18n, labels
 from kgys.web.deps import DB, CurrentPrincipal, Principal, runtime
-from kgys.web.forms import FormFields, blank, pydantic_errors, service_errors
+from kgys.web.forms import FormFields, blank, pydantic_errors, service_errors, submit
 from kgys.web.paging import page_number, pager
 from kgys.web.render import render
 
@@ -144,21 +144,21 @@ def site_create(request: Request, session: DB, p: CurrentPrincipal, form: FormFi
     """Register a new site."""
     p.actor.require(Perm.SITES_CREATE)
     values = _site_form_values(None, form)
-    try:
+    created: list[Site] = []
+
+    def save() -> None:
         data = SiteCreate(**_site_data(form), code=form.get("code", ""), district=form.get("district", ""))
-        site = site_service.create_site(session=session, actor=p.actor, data=data)
-    except ValidationError as exc:
-        return _form_page(request, session, p, site=None, values=values, errors=pydantic_errors(exc),
-                          status_code=422)
-    except ValidationFailed as exc:
-        session.rollback()
-        return _form_page(request, session, p, site=None, values=values, errors=service_errors(exc.errors),
-                          status_code=422)
+        created.append(site_service.create_site(session=session, actor=p.actor, data=data))
+
+    try:
+        errors = submit(session, save)
     except Conflict:
         session.rollback()
         msg = i18n.gettext("A site with this institution code already exists.")
         return _form_page(request, session, p, site=None, values=values, errors={"code": msg}, status_code=409)
-    return RedirectResponse(f"/sites/{site.code}?saved=created", status_code=303)
+    if errors:
+        return _form_page(request, session, p, site=None, values=values, errors=errors, status_code=422)
+    return RedirectResponse(f"/sites/{created[0].code}?saved=created", status_code=303)
 
 
 def _detail(request: Request, session: Session, p: Principal, code: str, *,
@@ -217,20 +217,16 @@ def site_edit(request: Request, code: str, session: DB, p: CurrentPrincipal, for
     site = site_service.get_site(session=session, actor=p.actor, code=code, perm=Perm.SITES_EDIT)
     values = _site_form_values(None, form) | {"code": site.code}
     try:
-        patch = SitePatch(version=form.get("version", ""), **_site_data(form))
-        site_service.update_site(session=session, actor=p.actor, code=code, patch=patch)
-    except ValidationError as exc:
-        return _form_page(request, session, p, site=site, values=values, errors=pydantic_errors(exc),
-                          status_code=422)
-    except ValidationFailed as exc:
-        session.rollback()
-        return _form_page(request, session, p, site=site, values=values, errors=service_errors(exc.errors),
-                          status_code=422)
+        errors = submit(session, lambda: site_service.update_site(
+            session=session, actor=p.actor, code=code,
+            patch=SitePatch(version=form.get("version", ""), **_site_data(form))))
     except Conflict:
         session.rollback()
         msg = i18n.gettext("Someone else changed this site while you were editing it. Reload the page to see "
                            "their change, then make yours again.")
         return _form_page(request, session, p, site=site, values=values, errors={}, conflict=msg, status_code=409)
+    if errors:
+        return _form_page(request, session, p, site=site, values=values, errors=errors, status_code=422)
     return RedirectResponse(f"/sites/{code}?saved=site", status_code=303)
 
 
@@ -244,17 +240,11 @@ def site_rollout_page(code: str) -> Response:
 def site_rollout(request: Request, code: str, session: DB, p: CurrentPrincipal, form: FormFields) -> Response:
     """Move a site to another roll-out step."""
     values = {k: form.get(k, "") for k in ("status", "effective_on", "note")}
-    try:
-        change = RolloutChange(status=values["status"], effective_on=blank(values["effective_on"]),
-                               note=values["note"])
-        site_service.change_rollout(session=session, actor=p.actor, code=code, change=change)
-    except ValidationError as exc:
-        return _detail(request, session, p, code, rollout_values=values, rollout_errors=pydantic_errors(exc),
-                       status_code=422)
-    except ValidationFailed as exc:
-        session.rollback()
-        return _detail(request, session, p, code, rollout_values=values,
-                       rollout_errors=service_errors(exc.errors), status_code=422)
+    errors = submit(session, lambda: site_service.change_rollout(
+        session=session, actor=p.actor, code=code,
+        change=RolloutChange(status=values["status"], effective_on=blank(values["effective_on"]), note=values["note"])))
+    if errors:
+        return _detail(request, session, p, code, rollout_values=values, rollout_errors=errors, status_code=422)
     return RedirectResponse(f"/sites/{code}?saved=rollout#rollout", status_code=303)
 
 

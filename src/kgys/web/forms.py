@@ -3,13 +3,14 @@ request's language."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
-from kgys.errors import FieldError
+from kgys.errors import FieldError, ValidationFailed
 from kgys.validation import UNSAFE_TEXT
 from kgys.web import i18n
 
@@ -102,3 +103,17 @@ def service_errors(errors: Iterable[FieldError]) -> dict[str, str]:
     for e in errors:
         out.setdefault(e.field, i18n.gettext(e.message))
     return out
+
+
+def submit(session: Session, save: Callable[[], object]) -> dict[str, str]:
+    """Run a form's ``save``: {} when it worked, else field → message for what was refused, with the
+    session rolled back. Other errors (a conflict, a permission) pass through to the page."""
+    try:
+        save()
+    except ValidationError as exc:
+        session.rollback()
+        return pydantic_errors(exc)
+    except ValidationFailed as exc:
+        session.rollback()
+        return service_errors(exc.errors)
+    return {}
