@@ -11,7 +11,21 @@ from kgys.audit.mechanism import Audited
 from kgys.db import Base, UTCDateTime, utcnow
 
 
-class Recorder(Audited, Base):
+class _SiteDevice:
+    """What recorders and cameras share: a named device at a site, with encrypted credentials."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    credentials: Mapped[str | None] = mapped_column(Text, sort_order=10)  # Fernet token
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, sort_order=10)
+
+    def audit_site_id(self) -> int | None:
+        """Scoped to its site."""
+        return self.site_id
+
+
+class Recorder(_SiteDevice, Audited, Base):
     """A network video recorder (NVR) at a site."""
 
     __tablename__ = "recorders"
@@ -19,9 +33,6 @@ class Recorder(Audited, Base):
     __audit_secret__ = frozenset({"credentials"})
     __table_args__ = (UniqueConstraint("site_id", "name"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
-    name: Mapped[str] = mapped_column(String(120))
     vendor: Mapped[str] = mapped_column(String(80), default="")
     model: Mapped[str] = mapped_column(String(80), default="")
     channels: Mapped[int] = mapped_column(Integer)
@@ -31,15 +42,9 @@ class Recorder(Audited, Base):
     continuous_recording: Mapped[bool] = mapped_column(Boolean, default=True)
     retention_days: Mapped[int] = mapped_column(Integer, default=30)
     host: Mapped[str] = mapped_column(String(255), default="")
-    credentials: Mapped[str | None] = mapped_column(Text)  # Fernet token
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-    def audit_site_id(self) -> int | None:
-        """Scoped to its site."""
-        return self.site_id
 
 
-class Camera(Audited, Base):
+class Camera(_SiteDevice, Audited, Base):
     """A camera at a site, with the specs its owner declared."""
 
     __tablename__ = "cameras"
@@ -47,10 +52,7 @@ class Camera(Audited, Base):
     __audit_secret__ = frozenset({"credentials"})
     __table_args__ = (UniqueConstraint("site_id", "name"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
     recorder_id: Mapped[int | None] = mapped_column(ForeignKey("recorders.id", ondelete="SET NULL"), index=True)
-    name: Mapped[str] = mapped_column(String(120))
     megapixels: Mapped[float] = mapped_column(Float)
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
@@ -60,10 +62,4 @@ class Camera(Audited, Base):
     bitrate_kbps: Mapped[int] = mapped_column(Integer, default=4096)
     codec: Mapped[str] = mapped_column(String(16), default="h264")
     stream_url: Mapped[str] = mapped_column(String(500), default="")  # without credentials
-    credentials: Mapped[str | None] = mapped_column(Text)  # Fernet token
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-    def audit_site_id(self) -> int | None:
-        """Scoped to its site."""
-        return self.site_id
