@@ -11,7 +11,7 @@ from kgys.audit.mechanism import Audited
 from kgys.db import Base, UTCDateTime, utcnow
 
 
-class _SiteDevice:
+class SiteDevice:
     """What recorders and cameras share: a named device at a site, with encrypted credentials."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -25,7 +25,7 @@ class _SiteDevice:
         return self.site_id
 
 
-class Recorder(_SiteDevice, Audited, Base):
+class Recorder(SiteDevice, Audited, Base):
     """A network video recorder (NVR) at a site."""
 
     __tablename__ = "recorders"
@@ -44,7 +44,7 @@ class Recorder(_SiteDevice, Audited, Base):
     host: Mapped[str] = mapped_column(String(255), default="")
 
 
-class Camera(_SiteDevice, Audited, Base):
+class Camera(SiteDevice, Audited, Base):
     """A camera at a site, with the specs its owner declared."""
 
     __tablename__ = "cameras"

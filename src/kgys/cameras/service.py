@@ -10,6 +10,7 @@ import logging
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -163,6 +164,31 @@ def saved_camera_out(*, session: Session, box: CredentialBox, camera: Camera) ->
     return camera_out(camera, [rec] if rec is not None else [], box)
 
 
+Device = TypeVar("Device", Recorder, Camera)
+
+
+def _place(session: Session, kind: type[Device], *, site: Site, device_id: int | None, data: RecorderIn | CameraIn,
+           box: CredentialBox, exclude: set[str]) -> Device:
+    """The device ``device_id`` of ``site`` (or a new one) with ``data``'s fields; a name used by another
+    device of the site is a conflict."""
+    label = kind.__audit_type__
+    found: Device | None = None
+    if device_id is not None:
+        found = session.get(kind, device_id)
+        if found is None or found.site_id != site.id:
+            raise NotFound(f"no {label} {device_id} at site '{site.code}'")
+    clash = session.scalar(select(kind.id).where(kind.site_id == site.id, kind.name == data.name))
+    if clash is not None and (found is None or clash != found.id):
+        raise Conflict(f"site '{site.code}' already has a {label} named '{data.name}'", field="name")
+    device = found if found is not None else kind(site_id=site.id)
+    session.add(device)
+    for key, value in data.model_dump(exclude=exclude).items():
+        setattr(device, key, value)
+    if data.credentials is not None:
+        device.credentials = box.seal(Credentials(data.credentials.username, data.credentials.password))
+    return device
+
+
 def save_recorder(*, session: Session, actor: Actor, box: CredentialBox, code: str, data: RecorderIn,
                   recorder_id: int | None = None) -> Recorder:
     """Add a recorder to a site, or replace the declared specs of an existing one."""
@@ -170,20 +196,7 @@ def save_recorder(*, session: Session, actor: Actor, box: CredentialBox, code: s
     if data.installed_storage_tb > data.supported_storage_tb:
         raise ValidationFailed([FieldError("installed_storage_tb",
                                            "more storage installed than the recorder supports")])
-    found: Recorder | None = None
-    if recorder_id is not None:
-        found = session.get(Recorder, recorder_id)
-        if found is None or found.site_id != site.id:
-            raise NotFound(f"no recorder {recorder_id} at site '{code}'")
-    clash = session.scalar(select(Recorder.id).where(Recorder.site_id == site.id, Recorder.name == data.name))
-    if clash is not None and (found is None or clash != found.id):
-        raise Conflict(f"site '{code}' already has a recorder named '{data.name}'", field="name")
-    rec = found if found is not None else Recorder(site_id=site.id)
-    session.add(rec)
-    for key, value in data.model_dump(exclude={"credentials"}).items():
-        setattr(rec, key, value)
-    if data.credentials is not None:
-        rec.credentials = box.seal(Credentials(data.credentials.username, data.credentials.password))
+    rec = _place(session, Recorder, site=site, device_id=recorder_id, data=data, box=box, exclude={"credentials"})
     refresh_compliance(session=session, site=site)
     return rec
 
@@ -198,21 +211,9 @@ def save_camera(*, session: Session, actor: Actor, box: CredentialBox, code: str
                                                                Recorder.name == data.recorder))
         if recorder_id is None:
             raise ValidationFailed([FieldError("recorder", f"site '{code}' has no recorder '{data.recorder}'")])
-    found: Camera | None = None
-    if camera_id is not None:
-        found = session.get(Camera, camera_id)
-        if found is None or found.site_id != site.id:
-            raise NotFound(f"no camera {camera_id} at site '{code}'")
-    clash = session.scalar(select(Camera.id).where(Camera.site_id == site.id, Camera.name == data.name))
-    if clash is not None and (found is None or clash != found.id):
-        raise Conflict(f"site '{code}' already has a camera named '{data.name}'", field="name")
-    cam = found if found is not None else Camera(site_id=site.id)
-    session.add(cam)
-    for key, value in data.model_dump(exclude={"credentials", "recorder"}).items():
-        setattr(cam, key, value)
+    cam = _place(session, Camera, site=site, device_id=camera_id, data=data, box=box,
+                 exclude={"credentials", "recorder"})
     cam.recorder_id = recorder_id
-    if data.credentials is not None:
-        cam.credentials = box.seal(Credentials(data.credentials.username, data.credentials.password))
     refresh_compliance(session=session, site=site)
     return cam
 

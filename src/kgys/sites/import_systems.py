@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from kgys.cameras import service as camera_service
+from kgys.cameras.models import SiteDevice
 from kgys.cameras.schemas import CameraIn, RecorderIn
 from kgys.errors import NotFound, PermissionDenied
 from kgys.sites.import_messages import _
@@ -43,14 +45,8 @@ def recorder_row(ctx: Context, row: Row) -> RowChange | None:
         raise RowFailed()
     if data.installed_storage_tb > data.supported_storage_tb:
         raise ctx.fail(row, "installed_storage_tb", _("more storage installed than the recorder supports"))
-    code = system.site.code
-
-    def save() -> None:
-        camera_service.save_recorder(session=ctx.session, actor=ctx.actor, box=ctx.box, code=code, data=data,
-                                     recorder_id=existing.id if existing else None)
-
-    return save_row(row, f"{code} / {data.name}", base if existing else None,
-                     data.model_dump(include=set(RECORDER_FIELDS)), RECORDER_FIELDS, save)
+    return _save(ctx, row, system, existing, base, data, RECORDER_FIELDS, camera_service.save_recorder,
+                 "recorder_id")
 
 
 def camera_row(ctx: Context, row: Row) -> RowChange | None:
@@ -67,11 +63,17 @@ def camera_row(ctx: Context, row: Row) -> RowChange | None:
     if data.recorder and all(r.name != data.recorder for r in system.recorders):
         raise ctx.fail(row, "recorder", _("site '%(code)s' has no recorder '%(recorder)s'", code=system.site.code,
                                           recorder=data.recorder))
+    return _save(ctx, row, system, existing, base, data, CAMERA_FIELDS, camera_service.save_camera, "camera_id")
+
+
+def _save(ctx: Context, row: Row, system: camera_service.SiteSystem, existing: SiteDevice | None,
+          base: dict[str, Any], data: RecorderIn | CameraIn, fields: tuple[str, ...],
+          save: Callable[..., object], id_name: str) -> RowChange | None:
     code = system.site.code
 
-    def save() -> None:
-        camera_service.save_camera(session=ctx.session, actor=ctx.actor, box=ctx.box, code=code, data=data,
-                                   camera_id=existing.id if existing else None)
+    def run() -> None:
+        save(session=ctx.session, actor=ctx.actor, box=ctx.box, code=code, data=data,
+             **{id_name: existing.id if existing else None})
 
     return save_row(row, f"{code} / {data.name}", base if existing else None,
-                     data.model_dump(include=set(CAMERA_FIELDS)), CAMERA_FIELDS, save)
+                    data.model_dump(include=set(fields)), fields, run)
