@@ -21,6 +21,7 @@ import httpx
 import pyotp
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from tests.waiting import wait_for
 
 import kgys
 from kgys.demo import demo_password
@@ -66,11 +67,13 @@ class DemoServer:
     def next_code(self, username: str) -> str:
         """A TOTP code of ``username`` the server has not accepted yet (each code works once): the code of
         now, or of the next time step when this one was used already."""
-        deadline = time.monotonic() + 40
-        while int(time.time() // 30) <= self.used_steps.get(username, -1):
-            assert time.monotonic() < deadline, "no new TOTP time step within 40 s"
-            time.sleep(0.5)
-        step = int(time.time() // 30)
+        used = self.used_steps.get(username, -1)
+
+        def fresh() -> int | None:
+            step = int(time.time() // 30)
+            return step if step > used else None
+
+        step = wait_for("a TOTP time step not used yet", fresh, 40, every=0.5)
         self.used_steps[username] = step
         return str(pyotp.TOTP(self.totp_secrets[username]).at(step * 30))
 
@@ -100,18 +103,15 @@ class DemoServer:
 
 
 def _wait_until_up(proc: subprocess.Popen[bytes], url: str, log: Path, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def up() -> bool:
         if proc.poll() is not None:
             raise RuntimeError(f"kgys serve exited with {proc.returncode}:\n{log.read_text(errors='replace')[-4000:]}")
         try:
-            if httpx.get(f"{url}/login", timeout=2.0).status_code == 200:
-                return
+            return httpx.get(f"{url}/login", timeout=2.0).status_code == 200
         except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"kgys serve did not answer within {timeout:.0f} s:\n"
-                       f"{log.read_text(errors='replace')[-4000:]}")
+            return False
+
+    wait_for("kgys serve to answer", up, timeout, detail=lambda: log.read_text(errors="replace")[-4000:])
 
 
 @pytest.fixture(scope="session")

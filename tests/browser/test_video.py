@@ -7,7 +7,6 @@ import os
 import signal
 import sqlite3
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,6 +19,7 @@ from sqlalchemy.orm import Session
 from tests import factories
 from tests.browser.conftest import KGYS, _env, _free_port, _wait_until_up, submit
 from tests.recording.conftest import clip_h264, clip_h265, media_dir, sim_h264, sim_h265  # noqa: F401  (fixtures)
+from tests.waiting import wait_for
 
 from kgys.audit.mechanism import set_actor
 from kgys.cameras import service as camera_service
@@ -112,11 +112,9 @@ def video(tmp_path_factory: pytest.TempPathFactory, sim_h264: SimCameras, sim_h2
 
 
 def _wait_segments(server: VideoServer, camera_id: int, count: int, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
     sql = f"SELECT count(*) FROM recording_segments WHERE camera_id = {camera_id}"
-    while int(str(server.query(sql)[0][0])) < count:
-        assert time.monotonic() < deadline, (server.data_dir / "recorder.log").read_text(errors="replace")[-2000:]
-        time.sleep(0.5)
+    wait_for(f"{count} segments of camera {camera_id}", lambda: int(str(server.query(sql)[0][0])) >= count, timeout,
+             every=0.5, detail=lambda: (server.data_dir / "recorder.log").read_text(errors="replace")[-2000:])
 
 
 def test_live_grid_plays_in_chromium(video: tuple[VideoServer, Page]) -> None:

@@ -9,7 +9,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import time
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import select
@@ -22,6 +22,7 @@ from kgys.cli.demo import gstreamer_missing
 from kgys.demo import sim as demo_sim
 from kgys.runtime import Runtime
 from kgys.sites.models import Site
+from tests.waiting import wait_for
 
 URLS = [f"rtsp://127.0.0.1:5554/cam{n}" for n in range(1, 5)]
 
@@ -74,13 +75,8 @@ def _start(data: Path, *extra: str) -> tuple[subprocess.Popen[str], Path]:
     return proc, out
 
 
-def _wait(what: str, probe: object, timeout: float, out: Path) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if probe():  # type: ignore[operator]
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}:\n{out.read_text()[-3000:]}")
+def _wait(what: str, probe: Callable[[], object], timeout: float, out: Path) -> None:
+    wait_for(what, probe, timeout, every=0.5, detail=lambda: out.read_text()[-3000:])
 
 
 def _pids(out: Path) -> dict[str, int]:
@@ -144,8 +140,8 @@ def test_demo_records_simulated_cameras_and_stops_its_children(tmp_path: Path) -
         assert not _alive(pids[name])
     assert text.index("stopped recorder") < text.index("stopped sim")
     assert "demo stopped" in text
-    time.sleep(1)
-    assert _processes_using(data) == []  # no ffmpeg or worker outlives the demo
+    # no ffmpeg or worker outlives the demo
+    _wait("every process of the demo to end", lambda: _processes_using(data) == [], 30, out)
     recorder_log = (data / "logs" / "recorder.log").read_text()
     assert "recorder stopped" in recorder_log
 

@@ -8,7 +8,6 @@ import asyncio
 import select
 import socket
 import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
@@ -21,6 +20,7 @@ from kgys.runtime import Runtime
 from kgys.web.app import create_app
 from kgys.web.limits import MB, BodyLimits, body_limits
 from tests import factories
+from tests.waiting import wait_for
 
 CHUNK = 64 * 1024
 HUGE = 200 * MB
@@ -131,10 +131,8 @@ def server(rt: Runtime) -> Iterator[tuple[str, int]]:
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
+    wait_for("uvicorn to start", lambda: srv.started or not thread.is_alive(), 30, every=0.01)
+    assert srv.started, "uvicorn did not start"
     try:
         yield sock.getsockname()
     finally:
