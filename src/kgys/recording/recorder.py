@@ -66,7 +66,7 @@ class CameraRun:
     kill_at: float | None = None  # a stalled ffmpeg was asked to stop; kill it if still running then
 
 
-def _child_exited() -> bool:
+def child_exited() -> bool:
     """Whether any child of this process has ended and waits to be reaped: one system call instead of one
     per camera (the child is left for :meth:`subprocess.Popen.poll` to reap)."""
     try:
@@ -163,7 +163,7 @@ class Recorder:
         self.refresh()
         now = self.mono()
         ended: list[tuple[CameraRun, str, str]] = []
-        exited = _child_exited() or now - self._polled_all >= 1.0  # and once a second whatever it says
+        exited = child_exited() or now - self._polled_all >= 1.0  # and once a second whatever it says
         if exited:
             self._polled_all = now
         for run in self.runs.values():
