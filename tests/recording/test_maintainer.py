@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from kgys.cameras.models import Camera
 from kgys.recording import index
 from kgys.recording.ffmpeg import run_name
+from kgys.recording.indexing import Indexer, LastSegment, Verified
 from kgys.recording.journal import Journal
 from kgys.recording.maintainer import Limits, Maintainer, Verdict, check, in_ready_order
 from kgys.recording.measuring import Measuring
@@ -83,6 +84,10 @@ class Setup:
 
     def segments(self, run: str = RUN, stamps: tuple[str, ...] = ("20250301T080000", "20250301T080001")) -> list[Path]:
         return make_ts_segments(self.clip, self.cam_dir, run=run, stamps=stamps)
+
+    def journal_lines(self) -> list[str]:
+        """The lines of the maintainer's journal (empty: nothing is being stored)."""
+        return (self.spool / "storing").read_text().split()
 
     def rows(self) -> list[Segment]:
         self.session.expire_all()
@@ -205,7 +210,7 @@ def test_a_segment_stored_but_not_indexed_when_the_maintainer_died_is_indexed_af
         setup.m.scan({})
     assert len(setup.rows()) == 1 and not files[1].exists()  # stored, not indexed, gone from the spool
     assert setup.storage.path(calls[1]).exists()
-    assert journal_of(setup) == [f"{setup.camera.id}/{files[1].name}", calls[1]]
+    assert setup.journal_lines() == [f"{setup.camera.id}/{files[1].name}", calls[1]]
 
     monkeypatch.setattr(setup.storage, "put", real_put)
     fresh = setup.maintainer()
@@ -213,12 +218,7 @@ def test_a_segment_stored_but_not_indexed_when_the_maintainer_died_is_indexed_af
     rows = setup.rows()
     assert [r.sha256 for r in rows] == hashes and rows[1].prev_sha256 == hashes[0]
     assert rows[1].path == calls[1] and setup.storage.path(rows[1].path).exists()
-    assert list(setup.cam_dir.glob("*")) == [] and journal_of(setup) == []  # nothing is left over
-
-
-def journal_of(setup: Setup) -> list[str]:
-    """The lines of the maintainer's journal (empty: nothing is being stored)."""
-    return (setup.spool / "storing").read_text().split()
+    assert list(setup.cam_dir.glob("*")) == [] and setup.journal_lines() == []  # nothing is left over
 
 
 def test_a_journal_of_a_committed_segment_is_just_cleared(setup: Setup) -> None:
@@ -229,7 +229,7 @@ def test_a_journal_of_a_committed_segment_is_just_cleared(setup: Setup) -> None:
     (setup.spool / "storing").write_text(f"{setup.camera.id}/{files[0].name}\n{key}\n".ljust(4096))
     fresh = setup.maintainer()
     assert fresh.scan({}) == []
-    assert journal_of(setup) == [] and setup.storage.path(key).exists() and len(setup.rows()) == 2
+    assert setup.journal_lines() == [] and setup.storage.path(key).exists() and len(setup.rows()) == 2
     assert not files[0].exists()
 
 
@@ -314,3 +314,31 @@ def test_measuring_stores_the_stream_of_a_stored_segment(setup: Setup) -> None:
     health = setup.session.get(CameraHealth, setup.camera.id)
     assert health is not None and health.measured_at is not None
     assert (health.codec, health.width, health.height, health.fps) == ("h264", 1920, 1080, 25.0)
+
+
+def test_the_indexer_stores_a_verified_segment_and_chains_the_next_to_it(setup: Setup) -> None:
+    files = setup.segments()
+    indexer = Indexer(sessions=setup.sessions, storage=setup.storage, journal=Journal(setup.spool),
+                      quarantine_dir=setup.quarantine)
+    assert indexer.last(setup.camera.id) is None and indexer.site(setup.camera.id) == setup.camera.site_id
+    t = datetime(2025, 3, 1, 8, tzinfo=UTC)
+    sha = [hashlib.sha256(f.read_bytes()).hexdigest() for f in files]
+    for n, (path, digest) in enumerate(zip(files, sha, strict=True)):
+        seg = Verified(camera_id=setup.camera.id, site_id=setup.camera.site_id, path=path, run=RUN,
+                       start=t + timedelta(seconds=n), end=t + timedelta(seconds=n + 1), duration=1.0,
+                       size=path.stat().st_size, sha256=digest, codec="h264", width=1920, height=1080)
+        indexer.store(seg)
+        assert indexer.last(setup.camera.id) == LastSegment(digest, seg.end, RUN)
+    rows = setup.rows()
+    assert [(r.sha256, r.prev_sha256) for r in rows] == [(sha[0], GENESIS), (sha[1], sha[0])]
+    assert not any(f.exists() for f in files) and all(setup.storage.path(r.path).exists() for r in rows)
+    assert setup.journal_lines() == []
+
+
+def test_the_indexer_raises_a_storage_alert_once_per_camera(setup: Setup) -> None:
+    indexer = Indexer(sessions=setup.sessions, storage=setup.storage, journal=Journal(setup.spool),
+                      quarantine_dir=setup.quarantine)
+    assert indexer.storage_trouble(setup.camera.id, "disk unavailable")
+    assert not indexer.storage_trouble(setup.camera.id, "disk unavailable")
+    alerts = setup.session.scalars(select(RecordingAlert).where(RecordingAlert.kind == index.ALERT_STORAGE)).all()
+    assert len(alerts) == 1 and "disk unavailable" in alerts[0].message
