@@ -118,6 +118,8 @@ class Recorder:
         self._start_budget = max(1.0, cfg.starts_per_second * cfg.poll_seconds)
         self._budget_at = mono()
         self._polled_all = -1e9
+        self._stall = StallLimits(stall_seconds=cfg.stall_seconds, connect_seconds=2 * cfg.rtsp_timeout_seconds,
+                                  disk_patience=DISK_PATIENCE)  # still connecting: ffmpeg's own time-out comes first
 
     # ---- life cycle -------------------------------------------------------------------------------
     def start(self) -> list[Indexed]:
@@ -262,10 +264,8 @@ class Recorder:
 
     def _stalled(self, run: CameraRun, now: float) -> bool:
         """Whether the camera's ffmpeg is stalled (see :func:`check_stall`); keeps what the check learnt."""
-        limits = StallLimits(stall_seconds=self.cfg.stall_seconds, connect_seconds=2 * self.cfg.rtsp_timeout_seconds,
-                             disk_patience=DISK_PATIENCE)
         proc = run.proc
-        decision = check_stall(now=now, progress=run.progress, limits=limits, newest=lambda: self._newest(run),
+        decision = check_stall(now=now, progress=run.progress, limits=self._stall, newest=lambda: self._newest(run),
                                disk_wait=lambda: disk_wait(proc.pid) if proc is not None else None)
         run.progress = decision.progress
         return decision.stalled
