@@ -8,8 +8,10 @@ of listing the directory). It is a hint, never the only source: every ``full_eve
 event queue overflow, and wherever inotify is not available (another OS, the watch limit reached) every
 camera counts as changed, so a missed event delays a segment by at most that long and loses nothing.
 
-The kernel interface is ``inotify_simple``; ``bench/spoolwatch.py`` measures it against reading the
-descriptor by hand (the same system calls through ``ctypes``) on the recorder's load.
+The kernel interface is ``inotify_simple``. ``bench/spoolwatch.py`` measures it against reading the
+descriptor by hand (the same system calls through ``ctypes``) on the recorder's load, 128 camera directories
+polled four times a second: 3.9 µs a quiet poll and 40 µs a poll with events against 5.0 and 38.5 µs by
+hand, 0.009 % of one core either way (2 cores, AMD EPYC, 2026-12-06; see ``bench/RESULTS.md``).
 """
 
 from __future__ import annotations
