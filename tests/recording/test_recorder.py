@@ -230,7 +230,8 @@ def test_each_failure_leaves_one_gap_and_nothing_is_lost(live_db: LiveDb, sim_h2
             health = session.get(CameraHealth, cam)
             assert health is not None and health.state == "online"
             assert (health.codec, health.width, health.height) == ("h264", 1920, 1080)
-            assert health.fps == 25.0 and health.keyframe_interval and 0.9 <= health.keyframe_interval <= 1.1
+            assert health.fps == 25.0 and health.keyframe_interval and 0.9 <= health.keyframe_interval <= 1.1, (
+                cam, cams, health.fps, health.keyframe_interval, health.measured_at)
 
     # The command line sees the same.
     _register_optional()
