@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,9 +17,12 @@ from sqlalchemy.orm import Session
 from kgys.cameras.models import Camera
 from kgys.recording import index
 from kgys.recording.ffmpeg import run_name
-from kgys.recording.maintainer import Limits, Maintainer, Verdict, check
+from kgys.recording.indexing import Indexer, LastSegment, Verified
+from kgys.recording.journal import Journal
+from kgys.recording.maintainer import Limits, Maintainer, Verdict, check, in_ready_order
+from kgys.recording.measuring import Measuring
 from kgys.recording.models import GENESIS, CameraHealth, Gap, QuarantinedSegment, RecordingAlert, Segment
-from kgys.recording.storage import LocalStorage, StorageError
+from kgys.recording.storage import LocalStorage, Storage, StorageError
 from kgys.recording.tsinfo import PACKET, TsInfo
 from kgys.runtime import Runtime
 from tests import factories
@@ -69,11 +74,20 @@ class Setup:
         self.quarantine = tmp_path / "quarantine"
         self.clip = clip
         self.tmp = tmp_path
-        self.m = Maintainer(sessions=rt.sessions, storage=self.storage, spool_dir=self.spool,
-                            quarantine_dir=self.quarantine, limits=Limits())
+        self.sessions = rt.sessions
+        self.m = self.maintainer()
+
+    def maintainer(self, storage: Storage | None = None) -> Maintainer:
+        """A maintainer of this spool (a fresh one is what a restarted recorder has)."""
+        return Maintainer(sessions=self.sessions, storage=storage or self.storage, spool_dir=self.spool,
+                          quarantine_dir=self.quarantine, limits=Limits())
 
     def segments(self, run: str = RUN, stamps: tuple[str, ...] = ("20250301T080000", "20250301T080001")) -> list[Path]:
         return make_ts_segments(self.clip, self.cam_dir, run=run, stamps=stamps)
+
+    def journal_lines(self) -> list[str]:
+        """The lines of the maintainer's journal (empty: nothing is being stored)."""
+        return (self.spool / "storing").read_text().split()
 
     def rows(self) -> list[Segment]:
         self.session.expire_all()
@@ -148,7 +162,7 @@ class BrokenStorage(LocalStorage):
 
 def test_storage_failure_keeps_segments_in_the_spool(setup: Setup) -> None:
     store = BrokenStorage(setup.tmp / "recordings")
-    setup.m.storage = store
+    setup.m = setup.maintainer(storage=store)
     files = setup.segments()
     assert setup.m.scan({}) == [] and setup.m.scan({}) == []
     assert all(f.exists() for f in files) and setup.rows() == []
@@ -196,21 +210,15 @@ def test_a_segment_stored_but_not_indexed_when_the_maintainer_died_is_indexed_af
         setup.m.scan({})
     assert len(setup.rows()) == 1 and not files[1].exists()  # stored, not indexed, gone from the spool
     assert setup.storage.path(calls[1]).exists()
-    assert journal_of(setup) == [f"{setup.camera.id}/{files[1].name}", calls[1]]
+    assert setup.journal_lines() == [f"{setup.camera.id}/{files[1].name}", calls[1]]
 
     monkeypatch.setattr(setup.storage, "put", real_put)
-    fresh = Maintainer(sessions=setup.m.sessions, storage=setup.storage, spool_dir=setup.spool,
-                       quarantine_dir=setup.quarantine, limits=Limits())
+    fresh = setup.maintainer()
     assert len(fresh.scan({})) == 1
     rows = setup.rows()
     assert [r.sha256 for r in rows] == hashes and rows[1].prev_sha256 == hashes[0]
     assert rows[1].path == calls[1] and setup.storage.path(rows[1].path).exists()
-    assert list(setup.cam_dir.glob("*")) == [] and journal_of(setup) == []  # nothing is left over
-
-
-def journal_of(setup: Setup) -> list[str]:
-    """The lines of the maintainer's journal (empty: nothing is being stored)."""
-    return (setup.spool / "storing").read_text().split()
+    assert list(setup.cam_dir.glob("*")) == [] and setup.journal_lines() == []  # nothing is left over
 
 
 def test_a_journal_of_a_committed_segment_is_just_cleared(setup: Setup) -> None:
@@ -219,10 +227,9 @@ def test_a_journal_of_a_committed_segment_is_just_cleared(setup: Setup) -> None:
     key = setup.rows()[0].path
     # as a maintainer that died just after the commit leaves it
     (setup.spool / "storing").write_text(f"{setup.camera.id}/{files[0].name}\n{key}\n".ljust(4096))
-    fresh = Maintainer(sessions=setup.m.sessions, storage=setup.storage, spool_dir=setup.spool,
-                       quarantine_dir=setup.quarantine, limits=Limits())
+    fresh = setup.maintainer()
     assert fresh.scan({}) == []
-    assert journal_of(setup) == [] and setup.storage.path(key).exists() and len(setup.rows()) == 2
+    assert setup.journal_lines() == [] and setup.storage.path(key).exists() and len(setup.rows()) == 2
     assert not files[0].exists()
 
 
@@ -242,24 +249,96 @@ def test_only_camera_directories_with_news_are_listed(setup: Setup, monkeypatch:
     assert len(setup.m.scan({})) == 1 and listed == [str(setup.cam_dir)]
 
 
-def test_a_slow_file_holds_back_only_its_own_camera(setup: Setup, monkeypatch: pytest.MonkeyPatch) -> None:
-    import threading
-
-    from kgys.recording import maintainer as mod
-
+def test_a_slow_file_holds_back_only_its_own_camera() -> None:
     release = threading.Event()
 
-    def facts(path: Path, fsync: bool) -> Any:
-        if path.name == "slow.ts":
+    def read(name: str) -> str:
+        if name == "slow":
             assert release.wait(10)  # a flush to disk that takes long
-        return path.name
+        return name.upper()
 
-    monkeypatch.setattr(mod, "facts_of", facts)
-    t = datetime(2025, 3, 1, tzinfo=UTC)
-    pending = [(1, Path("slow.ts"), "r1", t), (1, Path("next.ts"), "r1", t), (2, Path("other.ts"), "r1", t)]
     order = []
-    for item, got in setup.m._ready(pending):
-        order.append((item[0], got))
-        release.set()  # the slow one finishes once another camera's file went through
-    assert order == [(2, "other.ts"), (1, "slow.ts"), (1, "next.ts")]
-    setup.m.close()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for camera_id, name, got in in_ready_order(pool, [(1, "slow"), (1, "next"), (2, "other")], read):
+            order.append((camera_id, name, got))
+            release.set()  # the slow one finishes once another camera's file went through
+    assert order == [(2, "other", "OTHER"), (1, "slow", "SLOW"), (1, "next", "NEXT")]
+
+
+def test_a_file_that_cannot_be_read_comes_with_none() -> None:
+    def read(name: str) -> str:
+        if name == "gone":
+            raise FileNotFoundError(name)
+        return name
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        got = list(in_ready_order(pool, [(1, "gone"), (1, "here")], read))
+    assert got == [(1, "gone", None), (1, "here", "here")]
+
+
+def test_the_journal_names_the_file_in_flight_until_cleared(tmp_path: Path) -> None:
+    spool = tmp_path / "spool"
+    (spool / "7").mkdir(parents=True)
+    journal = Journal(spool)
+    assert journal.entry() is None  # a new spool: nothing in flight
+    journal.note(spool / "7" / "a.ts", "1/7/2025-03-01/08/a.ts")
+    assert Journal(spool).entry() == (spool / "7" / "a.ts", "1/7/2025-03-01/08/a.ts")  # read by the next process
+    journal.clear()
+    assert Journal(spool).entry() is None
+    with pytest.raises(StorageError):
+        journal.note(spool / "7" / "a.ts", "k" * 5000)
+    journal.close()
+
+
+def test_a_camera_is_measured_on_its_first_segment_each_run_and_then_every_so_often(
+        setup: Setup) -> None:
+    measuring = Measuring(sessions=setup.sessions, storage=setup.storage, every=600)
+    t = datetime(2025, 3, 1, 8, tzinfo=UTC)
+    measuring.indexed(1, "a", t, new_run=True)
+    measuring.indexed(1, "b", t + timedelta(seconds=10), new_run=False)
+    assert measuring.due() == {1: "a"}  # not yet measured: the first one stays due
+    measuring.indexed(2, "c", t, new_run=True)
+    assert measuring.due() == {1: "a", 2: "c"}
+    measuring.indexed(1, "d", t + timedelta(seconds=600), new_run=False)
+    assert measuring.due()[1] == "d"  # ten minutes on: due again, on the newer segment
+    measuring.indexed(1, "e", t + timedelta(seconds=610), new_run=True)
+    assert measuring.due()[1] == "e"  # a new ffmpeg run is measured at once
+
+
+def test_measuring_stores_the_stream_of_a_stored_segment(setup: Setup) -> None:
+    setup.segments()
+    done = setup.m.scan({})
+    assert done and setup.m.measuring.due() == {setup.camera.id: setup.rows()[0].path}
+    assert setup.m.measure_next() and not setup.m.measure_next()  # one camera due, measured once
+    setup.session.expire_all()
+    health = setup.session.get(CameraHealth, setup.camera.id)
+    assert health is not None and health.measured_at is not None
+    assert (health.codec, health.width, health.height, health.fps) == ("h264", 1920, 1080, 25.0)
+
+
+def test_the_indexer_stores_a_verified_segment_and_chains_the_next_to_it(setup: Setup) -> None:
+    files = setup.segments()
+    indexer = Indexer(sessions=setup.sessions, storage=setup.storage, journal=Journal(setup.spool),
+                      quarantine_dir=setup.quarantine)
+    assert indexer.last(setup.camera.id) is None and indexer.site(setup.camera.id) == setup.camera.site_id
+    t = datetime(2025, 3, 1, 8, tzinfo=UTC)
+    sha = [hashlib.sha256(f.read_bytes()).hexdigest() for f in files]
+    for n, (path, digest) in enumerate(zip(files, sha, strict=True)):
+        seg = Verified(camera_id=setup.camera.id, site_id=setup.camera.site_id, path=path, run=RUN,
+                       start=t + timedelta(seconds=n), end=t + timedelta(seconds=n + 1), duration=1.0,
+                       size=path.stat().st_size, sha256=digest, codec="h264", width=1920, height=1080)
+        indexer.store(seg)
+        assert indexer.last(setup.camera.id) == LastSegment(digest, seg.end, RUN)
+    rows = setup.rows()
+    assert [(r.sha256, r.prev_sha256) for r in rows] == [(sha[0], GENESIS), (sha[1], sha[0])]
+    assert not any(f.exists() for f in files) and all(setup.storage.path(r.path).exists() for r in rows)
+    assert setup.journal_lines() == []
+
+
+def test_the_indexer_raises_a_storage_alert_once_per_camera(setup: Setup) -> None:
+    indexer = Indexer(sessions=setup.sessions, storage=setup.storage, journal=Journal(setup.spool),
+                      quarantine_dir=setup.quarantine)
+    assert indexer.storage_trouble(setup.camera.id, "disk unavailable")
+    assert not indexer.storage_trouble(setup.camera.id, "disk unavailable")
+    alerts = setup.session.scalars(select(RecordingAlert).where(RecordingAlert.kind == index.ALERT_STORAGE)).all()
+    assert len(alerts) == 1 and "disk unavailable" in alerts[0].message

@@ -1,11 +1,12 @@
 """The recorder worker as a real process, recording real RTSP streams with real ffmpeg.
 
 One run per database engine walks through every failure the issue names, on four cameras at once:
-camera 1's ffmpeg is killed, camera 2's source goes offline (30 s on SQLite; 10 s on PostgreSQL, where
-the behaviour is the same and only the index differs), camera 4 hangs (connected, sending nothing) for
-PAUSE seconds, camera 3 is left alone; then the recorder itself is killed mid-segment and started again.
-Each failure must leave exactly one gap with the right cause, start and end, no finished segment may be
-lost, and the hash chain must verify.
+camera 1's ffmpeg is killed, camera 2's source goes offline (until the recorder has tried it again
+OFFLINE_RETRIES times), camera 4 hangs (connected, sending nothing) until the recorder gives up on it,
+camera 3 is left alone; then the recorder itself is killed mid-segment and started again once its ffmpegs
+have died with it. Each failure must leave exactly one gap with the right cause, start and end, no finished
+segment may be lost, and the hash chain must verify. How soon segments are indexed is measured by
+``bench/recording.py`` (index delay), not here.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -28,15 +28,14 @@ from kgys.cli.main import _register_optional, app
 from kgys.recording import gaps as rules
 from kgys.recording import service
 from kgys.recording.models import CameraHealth, Gap, QuarantinedSegment, RecordingAlert, Segment
+from kgys.recording.recorder import child_exited
 from kgys.recording.storage import LocalStorage
 from kgys.sim.cameras import SimCameras
 from tests.recording.conftest import LiveDb, seed_cameras
 from tests.waiting import wait_for
 
 SEG = 2.0  # segment seconds in these tests
-OFFLINE = {"sqlite": float(os.environ.get("KGYS_TEST_OFFLINE_SECONDS", "30")), "postgresql": 10.0}
-DOWN = 3.0  # seconds the recorder stays dead
-PAUSE = 8.0  # seconds camera 4 hangs
+OFFLINE_RETRIES = 4  # camera 2 stays offline until its ffmpeg has ended this many times
 STARTUP = 6.0  # worst case from "start ffmpeg" to its first frame on a busy 2-core machine
 T = TypeVar("T")
 
@@ -58,6 +57,21 @@ def gaps_of(db: LiveDb, cam: int) -> list[Gap]:
 def recording_since(db: LiveDb, cam: int, since: datetime, count: int = 1) -> bool:
     """The camera has ``count`` segments that started after ``since``."""
     return sum(1 for seg in segments(db, cam) if seg.start >= since) >= count
+
+
+def restarts(db: LiveDb, cam: int) -> int:
+    """How many times the camera's ffmpeg has ended."""
+    with db.session() as s:
+        health = s.get(CameraHealth, cam)
+        return health.restarts if health is not None else 0
+
+
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs (a zombie does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def children(pid: int) -> list[tuple[int, str]]:
@@ -111,7 +125,6 @@ def near(value: datetime, expected: datetime, before: float, after: float) -> bo
 def test_each_failure_leaves_one_gap_and_nothing_is_lost(live_db: LiveDb, sim_h264: SimCameras,
                                                         tmp_path: Path) -> None:
     db, sim = live_db, sim_h264
-    offline = OFFLINE[db.kind]
     cams = seed_cameras(db.rt, [sim.url(n) for n in (1, 2, 3, 4)])
     log = tmp_path / "worker.log"
     w1 = Worker(db, log)
@@ -128,10 +141,10 @@ def test_each_failure_leaves_one_gap_and_nothing_is_lost(live_db: LiveDb, sim_h2
         t_off = now()
         sim.pause_camera(4)
         t_pause = now()
-        time.sleep(PAUSE)
+        wait_for("camera 4's hang noticed", lambda: gaps_of(db, cams[3]), 60)
         sim.resume_camera(4)
         t_resume = now()
-        time.sleep(max(0.0, offline - PAUSE))
+        wait_for("camera 2 tried again while offline", lambda: restarts(db, cams[1]) >= OFFLINE_RETRIES, 90)
         sim.start_camera(2)
         t_back = now()
         wait_for("camera 2 back", lambda: recording_since(db, cams[1], t_back, 1), 30)
@@ -141,12 +154,13 @@ def test_each_failure_leaves_one_gap_and_nothing_is_lost(live_db: LiveDb, sim_h2
         # The recorder dies in the middle of a segment and comes back DOWN seconds later.
         last3 = segments(db, cams[2])[-1]
         wait_for("mid-segment", lambda: now() > last3.end + timedelta(seconds=SEG / 2) or None, 10)
+        ffmpegs = [pid for pid, _cmd in children(w1.proc.pid)]
         w1.kill()
         t_down = now()
     finally:
         if w1.proc.poll() is None:
             w1.kill()
-    time.sleep(DOWN)
+    wait_for("the dead recorder's ffmpegs to end with it", lambda: not any(alive(pid) for pid in ffmpegs), 30)
     w2 = Worker(db, log)
     t_up = now()
     try:
@@ -174,6 +188,7 @@ def test_each_failure_leaves_one_gap_and_nothing_is_lost(live_db: LiveDb, sim_h2
     assert near(off_gap.start, t_off, SEG, 0.5)
     assert off_gap.end is not None and near(off_gap.end, t_back, SEG, SEG + 1 + STARTUP)
     off_len = (off_gap.end - off_gap.start).total_seconds()
+    offline = (t_back - t_off).total_seconds()
     assert offline - SEG <= off_len <= offline + SEG + 1 + STARTUP, off_len
     assert near(hang_gap.start, t_pause, SEG, 0.5)
     assert hang_gap.end is not None and near(hang_gap.end, t_resume, SEG, SEG + 1 + STARTUP)
@@ -181,7 +196,7 @@ def test_each_failure_leaves_one_gap_and_nothing_is_lost(live_db: LiveDb, sim_h2
     for cam in cams:
         down_gap = by_cam[cam][-1]
         assert near(down_gap.start, t_down, SEG, 0.5), (cam, down_gap.start, t_down)
-        assert down_gap.end is not None and near(down_gap.end, t_down, -DOWN, DOWN + 2 * STARTUP)
+        assert down_gap.end is not None and near(down_gap.end, t_up, 0.5, 2 * STARTUP), (cam, down_gap.end, t_up)
 
     # Nothing lost: the spool is empty, segments and gaps tile the whole time without a hole, the partial
     # segments written up to each kill were kept, every file verifies and the chain is unbroken.
@@ -202,29 +217,21 @@ def test_each_failure_leaves_one_gap_and_nothing_is_lost(live_db: LiveDb, sim_h2
             report = service.verify(session=session, actor=system_actor(), storage=storage, camera_id=cam,
                                     start=started - timedelta(minutes=1), end=t_end + timedelta(minutes=1))
             assert report.ok and report.checked == len(segs), report.problems
-            # Indexed within 2 s of closing, except the files the dead recorder left (the one it was writing,
-            # and perhaps one it had not indexed yet), which the new recorder indexes first. The footage up to
+            # The files the dead recorder left (the one it was writing, and perhaps one it had not indexed
+            # yet) are indexed by the new recorder first. The footage up to
             # the kill is kept either way: in a file indexed after the restart, or — when the kill landed just
             # as ffmpeg moved to a new, still empty file — in the one indexed just before it.
             left = [s for s in segs if s.end <= t_down + timedelta(seconds=0.5) and s.indexed_at > t_down]
             assert len(left) <= 2, [(s.start, s.end) for s in left]
             last_before_kill = max(s.end for s in segs if s.end <= t_down + timedelta(seconds=0.5))
             assert near(last_before_kill, t_down, 1, 0.5), (last_before_kill, t_down)
-            # A file is closed when ffmpeg moves to the next one (its last write), or when ffmpeg ends, which
-            # for a silent stream is only once its time-out or the stall watchdog gives up on it.
-            written = {s.id: datetime.fromtimestamp(storage.path(s.path).stat().st_mtime, UTC) for s in segs}
-            runs = [Path(s.path).name.split("_", 1)[0] for s in segs]
-            last_of_run = {s.id for s, run, nxt in zip(segs, runs, [*runs[1:], ""], strict=True) if run != nxt}
-            delays = [(s.indexed_at - written[s.id]).total_seconds() for s in segs if s not in left]
-            assert max(d for s, d in zip([s for s in segs if s not in left], delays, strict=True)
-                       if s.id not in last_of_run) < 2.0, delays
-            assert max(delays) < 2.0 + 3 + 2, delays  # + rtsp_timeout_seconds + stall_seconds
             alerts = session.scalars(select(RecordingAlert).where(RecordingAlert.camera_id == cam)).all()
             assert len(alerts) == len(by_cam[cam]) and all(a.resolved_at for a in alerts)
             health = session.get(CameraHealth, cam)
             assert health is not None and health.state == "online"
             assert (health.codec, health.width, health.height) == ("h264", 1920, 1080)
-            assert health.fps == 25.0 and health.keyframe_interval and 0.9 <= health.keyframe_interval <= 1.1
+            assert health.fps == 25.0 and health.keyframe_interval and 0.9 <= health.keyframe_interval <= 1.1, (
+                cam, cams, health.fps, health.keyframe_interval, health.measured_at)
 
     # The command line sees the same.
     _register_optional()
@@ -236,12 +243,7 @@ def test_each_failure_leaves_one_gap_and_nothing_is_lost(live_db: LiveDb, sim_h2
 
 
 def test_an_ended_child_is_noticed_with_one_call_and_left_for_poll() -> None:
-    from kgys.recording.recorder import _child_exited
-
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
-    deadline = time.monotonic() + 10
-    while not _child_exited():
-        assert time.monotonic() < deadline, "the ended child was never reported"
-        time.sleep(0.02)
-    assert _child_exited()  # still there: reported, not reaped
+    wait_for("the ended child to be reported", child_exited, 10, every=0.02)
+    assert child_exited()  # still there: reported, not reaped
     assert proc.poll() == 0

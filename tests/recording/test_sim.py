@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ from kgys.cameras.schemas import CameraIn
 from kgys.config import RecordingSettings
 from kgys.errors import ConfigurationError
 from kgys.recording import service
-from kgys.recording.maintainer import Limits, Maintainer
+from kgys.recording.maintainer import Indexed, Limits, Maintainer
 from kgys.recording.models import CameraHealth, Gap, Segment
 from kgys.recording.probe import ProbeError, probe_url
 from kgys.recording.recorder import Recorder
@@ -24,6 +23,7 @@ from kgys.recording.storage import LocalStorage
 from kgys.runtime import Runtime
 from kgys.sim.cameras import SimCameras, clip_args, ensure_clip
 from tests import factories
+from tests.waiting import wait_for
 
 
 @pytest.mark.parametrize(
@@ -75,12 +75,16 @@ def test_records_h265(rt: Runtime, session: Session, tmp_path: Path, sim_h265: S
     cfg = RecordingSettings(segment_seconds=1, poll_seconds=0.1, rtsp_timeout_seconds=3)
     recorder = Recorder(cfg=cfg, sessions=rt.sessions, box=rt.box, maintainer=maintainer, spool_dir=spool)
     recorder.start()
-    deadline = time.monotonic() + 30
-    done = 0
-    while done < 3 and time.monotonic() < deadline:
-        done += len(recorder.poll())
-        time.sleep(0.1)
-    recorder.shutdown()
+    done: list[Indexed] = []
+
+    def three_indexed() -> bool:
+        done.extend(recorder.poll())
+        return len(done) >= 3
+
+    try:
+        wait_for("three H.265 segments indexed", three_indexed, 30, every=0.1)
+    finally:
+        recorder.shutdown()
     segs = session.scalars(select(Segment).order_by(Segment.id)).all()
     assert len(segs) >= 3
     assert {(s.codec, s.width, s.height) for s in segs} == {("h265", 1920, 1080)}

@@ -10,7 +10,6 @@ cameras; ``--no-cameras`` skips them.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import shutil
 import signal
 import socket
@@ -24,6 +23,7 @@ from types import FrameType
 from typing import IO, Annotated
 
 import pyotp
+import pyprctl
 import typer
 import uvicorn
 from rich.console import Console
@@ -83,7 +83,7 @@ class Child:
 def _die_with_parent() -> None:
     """In the child before exec: receive SIGTERM when the demo dies."""
     try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        pyprctl.set_pdeathsig(signal.SIGTERM)
     except OSError:
         pass
 

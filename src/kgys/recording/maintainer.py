@@ -6,6 +6,12 @@ segment, move it into storage and write its row, in one transaction per file. A 
 is moved to the quarantine directory, recorded and reported, never silently dropped. A file is finished
 when ffmpeg has moved on to a newer file or the ffmpeg that wrote it is no longer running. Only a segment
 written by an ffmpeg started after a gap opened can close that gap.
+
+The :class:`Maintainer` finds the finished files (told by :class:`~kgys.recording.spoolwatch.SpoolWatch`),
+reads and hashes them in worker threads (:func:`in_ready_order`) and checks them (:func:`check`); it hands
+the good ones to :class:`~kgys.recording.indexing.Indexer` (storage, index, quarantine, alerts, with the
+:class:`~kgys.recording.journal.Journal` for crashes) and tells
+:class:`~kgys.recording.measuring.Measuring` of each segment indexed.
 """
 
 from __future__ import annotations
@@ -14,28 +20,25 @@ import hashlib
 import logging
 import mmap
 import os
-import shutil
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from kgys.cameras.models import Camera
-from kgys.db import reading, transaction, utcnow
-from kgys.errors import KgysError
+from kgys.db import utcnow
 from kgys.recording import gaps as rules
-from kgys.recording import index
-from kgys.recording.ffmpeg import SEGMENT_SUFFIX, parse_segment_name, run_name, run_started
-from kgys.recording.models import GENESIS, QuarantinedSegment
-from kgys.recording.probe import ProbeError
+from kgys.recording.ffmpeg import SEGMENT_SUFFIX, parse_segment_name, run_started
+from kgys.recording.indexing import Indexer, Quarantined, Verified
+from kgys.recording.journal import Journal
+from kgys.recording.measuring import Measuring
 from kgys.recording.spoolwatch import SpoolWatch
-from kgys.recording.storage import Storage, StorageError, segment_key
-from kgys.recording.tsinfo import READ_BYTES, TsInfo, inspect, measure
+from kgys.recording.storage import Storage, StorageError
+from kgys.recording.tsinfo import READ_BYTES, TsInfo, inspect
 
 log = logging.getLogger(__name__)
 
@@ -91,8 +94,6 @@ def sha256_file(path: Path) -> str:
 
 
 PREPARE_THREADS = 4
-JOURNAL = "storing"  # in the spool: the segment being stored while its row is not committed yet
-JOURNAL_RECORD = 4096  # one fixed-size record, rewritten in place: no file is created or removed per segment
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,8 @@ class Facts:
 
 
 Pending = tuple[int, Path, str, datetime]  # camera, spool file, run, start from the name
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 def facts_of(path: Path, fsync: bool) -> Facts:
@@ -125,6 +128,28 @@ def facts_of(path: Path, fsync: bool) -> Facts:
     return Facts(st, info, sha)
 
 
+def in_ready_order(pool: Executor, items: Iterable[tuple[int, T]], read: Callable[[T], R]
+                   ) -> Iterator[tuple[int, T, R | None]]:
+    """Run ``read`` on each (camera, item) in ``pool`` and yield (camera, item, result) as they are ready:
+    each camera's items in their order, the cameras in the order their next item is ready, so that one slow
+    read (a flush to disk) holds back only its own camera. A read that raised ``OSError`` yields None."""
+    queues: dict[int, deque[tuple[T, Future[R]]]] = {}
+    for camera_id, item in items:
+        queues.setdefault(camera_id, deque()).append((item, pool.submit(read, item)))
+    while queues:
+        heads = {q[0][1]: camera_id for camera_id, q in queues.items()}
+        finished, _ = wait(heads, return_when=FIRST_COMPLETED)
+        for camera_id in sorted(heads[f] for f in finished):
+            item, fut = queues[camera_id].popleft()
+            if not queues[camera_id]:
+                del queues[camera_id]
+            try:
+                result: R | None = fut.result()
+            except OSError:
+                result = None
+            yield camera_id, item, result
+
+
 @dataclass(frozen=True)
 class Indexed:
     """One segment the maintainer has just indexed."""
@@ -143,64 +168,45 @@ class Indexed:
         return (self.indexed_at - self.closed_at).total_seconds()
 
 
-@dataclass
-class _Last:
-    sha256: str
-    end: datetime
-    run: str
-
-
 class Maintainer:
-    """Processes each camera's spool directory."""
+    """Processes each camera's spool directory (see the module text)."""
 
     def __init__(self, *, sessions: sessionmaker[Session], storage: Storage, spool_dir: Path,
                  quarantine_dir: Path, limits: Limits, measure_every: float = 600.0, fsync: bool = False,
                  watch: bool = True, full_scan_seconds: float = 30.0, clock: Callable[[], datetime] = utcnow) -> None:
         self.sessions = sessions
-        self.storage = storage
         self.spool_dir = spool_dir
-        self.quarantine_dir = quarantine_dir
         self.limits = limits
-        self.measure_every = measure_every
         self.fsync = fsync
-        self._measured: dict[int, datetime] = {}
-        self._to_measure: dict[int, str] = {}  # camera -> storage key of the segment to measure
-        self._pool: ThreadPoolExecutor | None = None
-        self.clock = clock
-        self._last: dict[int, _Last | None] = {}
-        self._sites: dict[int, int] = {}
-        self._storage_alerted: set[int] = set()
-        self._active: dict[int, str] = {}
-        self._journal_fd: int | None = None
+        self.journal = Journal(spool_dir)
+        self.indexer = Indexer(sessions=sessions, storage=storage, journal=self.journal,
+                               quarantine_dir=quarantine_dir, clock=clock)
+        self.measuring = Measuring(sessions=sessions, storage=storage, every=measure_every)
         self.watch = SpoolWatch(spool_dir, suffix=SEGMENT_SUFFIX, full_every=full_scan_seconds, enabled=watch)
+        self._pool: ThreadPoolExecutor | None = None
+        self._active: dict[int, str] = {}
+
+    @property
+    def storage(self) -> Storage:
+        """Where indexed segments are stored."""
+        return self.indexer.storage
 
     def last_end(self, camera_id: int) -> datetime | None:
         """End of the camera's newest indexed segment."""
-        last = self._load_last(camera_id)
+        last = self.indexer.last(camera_id)
         return last.end if last else None
-
-    def _load_last(self, camera_id: int) -> _Last | None:
-        if camera_id not in self._last:
-            with reading(self.sessions) as s:
-                seg = index.last_segment(s, camera_id)
-                self._last[camera_id] = _Last(seg.sha256, seg.end, "") if seg else None
-        return self._last[camera_id]
 
     def site_of(self, session: Session, camera_id: int) -> int | None:
         """The site of a camera (cached)."""
-        if camera_id not in self._sites:
-            cam = session.get(Camera, camera_id)
-            if cam is None:
-                return None
-            self._sites[camera_id] = cam.site_id
-        return self._sites[camera_id]
+        return self.indexer.site_of(session, camera_id)
 
     def _camera_dirs(self, active: Mapping[int, str]) -> list[int]:
         """The cameras whose spool directories may hold something new: those the watch reports, those whose
         ffmpeg ended or changed run since the last scan; every camera directory on a full listing."""
         changed = self.watch.changed()
         if changed is None:
-            self._recover()
+            if self.spool_dir.is_dir():
+                self.indexer.recover()
             with os.scandir(self.spool_dir) as entries:
                 cameras = sorted(int(e.name) for e in entries if e.name.isdigit() and e.is_dir())
             self.watch.watch_all(cameras)  # before the directories are listed: nothing falls between
@@ -253,7 +259,7 @@ class Maintainer:
                     item = self.process(camera_id, path, run, start, facts)
                 except StorageError as exc:
                     blocked.add(camera_id)
-                    self._storage_trouble(camera_id, str(exc))
+                    self.indexer.storage_trouble(camera_id, str(exc))
                     continue
                 if item is not None:
                     done.append(item)
@@ -264,30 +270,16 @@ class Maintainer:
         return done
 
     def _ready(self, pending: list[Pending]) -> Iterator[tuple[Pending, Facts | None]]:
-        """The pending files with their facts, found in worker threads: each camera's files in order, the
-        cameras in the order their next file is ready, so that one slow flush to disk holds back only its
-        own camera. A file whose facts could not be read comes with None (processed, and its error
-        handled, on its own)."""
+        """The pending files with their facts, read in worker threads (see :func:`in_ready_order`)."""
         if len(pending) < 2:
             yield from ((item, None) for item in pending)
             return
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=PREPARE_THREADS, thread_name_prefix="kgys-segment")
-        queues: dict[int, deque[tuple[Pending, Future[Facts]]]] = {}
-        for item in pending:
-            queues.setdefault(item[0], deque()).append((item, self._pool.submit(facts_of, item[1], self.fsync)))
-        while queues:
-            heads = {q[0][1]: camera_id for camera_id, q in queues.items()}
-            finished, _ = wait(heads, return_when=FIRST_COMPLETED)
-            for camera_id in sorted(heads[f] for f in finished):
-                item, fut = queues[camera_id].popleft()
-                if not queues[camera_id]:
-                    del queues[camera_id]
-                try:
-                    facts: Facts | None = fut.result()
-                except OSError:
-                    facts = None
-                yield item, facts
+        fsync = self.fsync
+        for _camera_id, item, facts in in_ready_order(self._pool, ((p[0], p) for p in pending),
+                                                      lambda p: facts_of(p[1], fsync)):
+            yield item, facts
 
     def close(self) -> None:
         """Stop the worker threads."""
@@ -295,9 +287,7 @@ class Maintainer:
             self._pool.shutdown()
             self._pool = None
         self.watch.close()
-        if self._journal_fd is not None:
-            os.close(self._journal_fd)
-            self._journal_fd = None
+        self.journal.close()
 
     def process(self, camera_id: int, path: Path, run: str, name_start: datetime,
                 facts: Facts | None = None) -> Indexed | None:
@@ -310,132 +300,26 @@ class Maintainer:
             return None
         closed_at = datetime.fromtimestamp(st.st_mtime, UTC)
         verdict = check(info, st.st_size, self.limits)
-        site_id = self._sites.get(camera_id)
-        if site_id is None:
-            with reading(self.sessions) as session:
-                site_id = self.site_of(session, camera_id)
+        site_id = self.indexer.site(camera_id)
         if site_id is None:
             log.warning("spool file %s belongs to no known camera; left in place", path)
             return None
         if not verdict.ok:
-            self._quarantine(camera_id, site_id, path, name_start, st.st_size, sha, verdict)
+            self.indexer.quarantine(Quarantined(camera_id, site_id, path, name_start, st.st_size, sha,
+                                                verdict.reason, verdict.detail))
             return None
-        last = self._load_last(camera_id)
+        last = self.indexer.last(camera_id)
         start, end = rules.segment_times(
             name_start=name_start, closed_at=closed_at, duration=info.duration,
             prev_end=last.end if last else None, same_run=bool(last and last.run == run), run_start=run_started(run))
-        key = segment_key(site_id=site_id, camera_id=camera_id, start=start, filename=path.name)
-        prev = last.sha256 if last else GENESIS
-        measured = self._measured.get(camera_id)
-        if measured is None or (closed_at - measured).total_seconds() >= self.measure_every or not last \
-                or last.run != run:
-            self._measured[camera_id] = closed_at
-            self._to_measure[camera_id] = key
-        self._note(path, key)  # read by _recover if this process dies before the commit
-        try:
-            indexed_at = self.clock()
-            with transaction(self.sessions) as session:
-                gap = index.open_gap_start(session, camera_id)
-                if gap is not None and start >= gap.start and run >= run_name(gap.created_at):
-                    index.close_gap(session, camera_id=camera_id, end=start)
-                row_id = index.record_segment(session, dict(
-                    camera_id=camera_id, site_id=site_id, start=start, end=end, duration=info.duration,
-                    bytes=st.st_size, sha256=sha, prev_sha256=prev, path=key, codec=info.codec or "",
-                    width=info.width, height=info.height, indexed_at=indexed_at))
-                self.storage.put(key, path)
-        except StorageError:
-            self._note(None, "")
-            raise
-        except Exception:
-            self._restore(key, path)
-            self._note(None, "")
-            raise
-        self._note(None, "")
-        self._last[camera_id] = _Last(sha, end, run)
-        if camera_id in self._storage_alerted:
-            self._storage_alerted.discard(camera_id)
-            with transaction(self.sessions) as session:
-                index.resolve_alerts(session, camera_id=camera_id, kind=index.ALERT_STORAGE)
+        seg = Verified(camera_id=camera_id, site_id=site_id, path=path, run=run, start=start, end=end,
+                       duration=info.duration, size=st.st_size, sha256=sha, codec=info.codec or "",
+                       width=info.width, height=info.height)
+        key = self.indexer.key_for(seg)
+        row_id, indexed_at = self.indexer.store(seg)
+        self.measuring.indexed(camera_id, key, closed_at, new_run=not last or last.run != run)
         return Indexed(camera_id, row_id, run, start, end, closed_at, indexed_at)
 
-    def _journal(self) -> int:
-        if self._journal_fd is None:
-            self._journal_fd = os.open(self.spool_dir / JOURNAL, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        return self._journal_fd
-
-    def _note(self, path: Path | None, key: str) -> None:
-        """Write (or with None, clear) the journal: the spool file being moved to storage under ``key``."""
-        text = f"{path.relative_to(self.spool_dir)}\n{key}\n" if path is not None else ""
-        record = text.encode().ljust(JOURNAL_RECORD)
-        if len(record) > JOURNAL_RECORD:
-            raise StorageError(f"storage key too long for the journal: {key!r}", key=key)
-        os.pwrite(self._journal(), record, 0)
-
-    def _recover(self) -> None:
-        """Finish what a maintainer that died while storing a segment left: the journal names the spool file
-        and the storage key it was being moved to. If the file reached storage but its row was never
-        committed, it is moved back into the spool, to be indexed like any other file."""
-        if not self.spool_dir.is_dir():
-            return
-        lines = os.pread(self._journal(), JOURNAL_RECORD, 0).decode("utf-8", "replace").split("\n")
-        if len(lines) < 2 or not lines[0].strip():
-            return
-        spool_file, key = self.spool_dir / lines[0].strip(), lines[1].strip()
-        if key and not spool_file.exists():
-            with reading(self.sessions) as session:
-                indexed = index.segment_by_path(session, key) is not None
-            if not indexed:
-                log.warning("segment %s was stored but never indexed (the maintainer stopped); indexing it now", key)
-                self._restore(key, spool_file)
-        self._note(None, "")
-
-    def _restore(self, key: str, path: Path) -> None:
-        """Put a stored file back into the spool after its row could not be committed."""
-        if path.exists():
-            return
-        try:
-            path.write_bytes(self.storage.get_range(key))
-            self.storage.delete(key)
-        except KgysError:
-            log.exception("could not return %s to the spool", key)
-
     def measure_next(self) -> bool:
-        """Measure the stream of one camera whose measurement is due, on the segment that made it due.
-
-        Kept off the indexing path (a whole segment is parsed): the recorder calls it once a poll, after
-        indexing, so a start with many cameras measures them one after another without delaying any index.
-        Returns whether a measurement was stored.
-        """
-        if not self._to_measure:
-            return False
-        camera_id = next(iter(self._to_measure))
-        key = self._to_measure.pop(camera_id)
-        try:
-            stream = measure(self.storage.get_range(key))
-        except (ProbeError, KgysError) as exc:
-            log.warning("camera %s: measuring the stream on %s failed: %s", camera_id, key, exc.message)
-            return False
-        with transaction(self.sessions) as session:
-            index.set_measured(session, camera_id=camera_id, info=stream)
-        return True
-
-    def _quarantine(self, camera_id: int, site_id: int, path: Path, start: datetime, size: int, sha: str,
-                    verdict: Verdict) -> None:
-        target_dir = self.quarantine_dir / str(camera_id)
-        target_dir.mkdir(parents=True, exist_ok=True)
-        target = target_dir / path.name
-        shutil.move(path, target)
-        log.warning("quarantined %s: %s %s", path.name, verdict.reason, verdict.detail)
-        with transaction(self.sessions) as session:
-            index.add_quarantine(session, QuarantinedSegment(
-                camera_id=camera_id, site_id=site_id, start=start, bytes=size, sha256=sha, path=str(target),
-                reason=verdict.reason, detail=verdict.detail))
-
-    def _storage_trouble(self, camera_id: int, message: str) -> None:
-        if camera_id in self._storage_alerted:
-            return
-        self._storage_alerted.add(camera_id)
-        with transaction(self.sessions) as session:
-            site_id = self.site_of(session, camera_id)
-            index.raise_alert(session, camera_id=camera_id, site_id=site_id, kind=index.ALERT_STORAGE,
-                              severity="critical", message=f"segments stay in the spool: {message}")
+        """Measure the stream of one camera whose measurement is due (see :class:`Measuring`)."""
+        return self.measuring.measure_next()

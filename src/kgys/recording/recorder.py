@@ -14,18 +14,18 @@ Ctrl-C meant for the recorder reaches them once, from the recorder, and they clo
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
 import signal
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import IO
 
+import pyprctl
 from sqlalchemy.orm import Session, sessionmaker
 
 from kgys.cameras.secrets import CredentialBox
@@ -35,10 +35,10 @@ from kgys.recording import gaps as rules
 from kgys.recording import index
 from kgys.recording.ffmpeg import RecordSpec, record_args, record_env, redact, redact_text, run_name
 from kgys.recording.maintainer import Indexed, Maintainer
+from kgys.recording.stall import NOTHING, Progress, StallLimits, check_stall
 
 log = logging.getLogger(__name__)
 
-PR_SET_PDEATHSIG = 1
 STOP_GRACE = 3.0  # seconds a stalled ffmpeg gets to close its file before it is killed
 DISK_PATIENCE = 3.0  # an ffmpeg blocked on the disk gets this many times the stall time before it is restarted
 
@@ -46,8 +46,7 @@ DISK_PATIENCE = 3.0  # an ffmpeg blocked on the disk gets this many times the st
 def _die_with_parent() -> None:
     """In the child before exec: receive SIGTERM when the recorder dies."""
     try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        pyprctl.set_pdeathsig(signal.SIGTERM)
     except OSError:
         pass
 
@@ -61,15 +60,13 @@ class CameraRun:
     run: str = ""
     log_file: IO[bytes] | None = None
     started_at: datetime | None = None
-    last_progress: float = 0.0
-    last_seen: tuple[str, int] = ("", -1)
+    progress: Progress = Progress(at=0.0)  # of the ffmpeg's file, for the stall check
     failures: int = 0
     next_start: float = 0.0
     kill_at: float | None = None  # a stalled ffmpeg was asked to stop; kill it if still running then
-    disk_wait: str | None = None  # the stalled ffmpeg was blocked on the disk, in this kernel function
 
 
-def _child_exited() -> bool:
+def child_exited() -> bool:
     """Whether any child of this process has ended and waits to be reaped: one system call instead of one
     per camera (the child is left for :meth:`subprocess.Popen.poll` to reap)."""
     try:
@@ -121,6 +118,8 @@ class Recorder:
         self._start_budget = max(1.0, cfg.starts_per_second * cfg.poll_seconds)
         self._budget_at = mono()
         self._polled_all = -1e9
+        self._stall = StallLimits(stall_seconds=cfg.stall_seconds, connect_seconds=2 * cfg.rtsp_timeout_seconds,
+                                  disk_patience=DISK_PATIENCE)  # still connecting: ffmpeg's own time-out comes first
 
     # ---- life cycle -------------------------------------------------------------------------------
     def start(self) -> list[Indexed]:
@@ -166,7 +165,7 @@ class Recorder:
         self.refresh()
         now = self.mono()
         ended: list[tuple[CameraRun, str, str]] = []
-        exited = _child_exited() or now - self._polled_all >= 1.0  # and once a second whatever it says
+        exited = child_exited() or now - self._polled_all >= 1.0  # and once a second whatever it says
         if exited:
             self._polled_all = now
         for run in self.runs.values():
@@ -175,13 +174,13 @@ class Recorder:
             code = run.proc.poll() if exited else None
             if code is not None:
                 ended.append((run, *self._finish(run, code, stalled=run.kill_at is not None)))
-                run.proc, run.kill_at, run.disk_wait = None, None, None
+                run.proc, run.kill_at, run.progress = None, None, Progress(at=now)
             elif run.kill_at is not None:
                 if now >= run.kill_at:
                     run.proc.kill()
             elif self._stalled(run, now):
-                log.warning("camera %s: no data for %.0f s%s; restarting ffmpeg", run.conf.id,
-                            now - run.last_progress, "" if run.disk_wait is None else " (blocked on the disk)")
+                log.warning("camera %s: no data for %.0f s%s; restarting ffmpeg", run.conf.id, now - run.progress.at,
+                            "" if run.progress.disk_wait is None else " (blocked on the disk)")
                 run.proc.send_signal(signal.SIGTERM)
                 run.kill_at = now + STOP_GRACE
         active = {cam_id: r.run for cam_id, r in self.runs.items() if r.proc is not None}
@@ -190,7 +189,7 @@ class Recorder:
             cam_run = self.runs.get(item.camera_id)
             if cam_run is not None and item.run == cam_run.run:
                 cam_run.failures = 0
-                cam_run.last_progress = now
+                cam_run.progress = replace(cam_run.progress, at=now)
         if ended:
             with transaction(self.sessions) as session:
                 for run, cause, reason in ended:
@@ -260,42 +259,35 @@ class Recorder:
                                                          self.cfg.backoff_max_seconds)
             log.error("camera %s: cannot start %s: %s", run.conf.id, self.cfg.ffmpeg_path, exc)
             return
-        run.last_progress = self.mono()
-        run.last_seen = ("", -1)
+        run.progress = Progress(at=self.mono())
         log.info("camera %s: recording %s (run %s, pid %s)", run.conf.id, redact(run.conf.url), run.run, run.proc.pid)
 
     def _stalled(self, run: CameraRun, now: float) -> bool:
-        if now - run.last_progress < 1.0:
-            return False
+        """Whether the camera's ffmpeg is stalled (see :func:`check_stall`); keeps what the check learnt."""
+        proc = run.proc
+        decision = check_stall(now=now, progress=run.progress, limits=self._stall, newest=lambda: self._newest(run),
+                               disk_wait=lambda: disk_wait(proc.pid) if proc is not None else None)
+        run.progress = decision.progress
+        return decision.stalled
+
+    def _newest(self, run: CameraRun) -> tuple[str, int]:
+        """The newest segment file of the camera's current run and its size; the file the kernel named as
+        created last if it did (one ``stat``), else from a listing of the camera's spool directory."""
         cam_dir = self.spool_dir / str(run.conf.id)
-        newest = ("", -1)
         told = self.maintainer.watch.newest(run.conf.id)
-        if told is not None and told.startswith(run.run):  # the kernel named the file being written: read its size
+        if told is not None and told.startswith(run.run):
             try:
-                newest = (told, (cam_dir / told).stat().st_size)
-            except OSError:
-                told = None
-        if told is None or not told.startswith(run.run):
-            try:
-                for entry in os.scandir(cam_dir):
-                    if entry.name.startswith(run.run) and entry.name.endswith(".ts") and entry.name >= newest[0]:
-                        newest = (entry.name, entry.stat().st_size)
+                return told, (cam_dir / told).stat().st_size
             except OSError:
                 pass
-        if newest != run.last_seen:
-            run.last_seen, run.last_progress, run.disk_wait = newest, now, None
-            return False
-        limit = self.cfg.stall_seconds
-        if newest == ("", -1):  # still connecting: ffmpeg's own time-out comes first
-            limit += 2 * self.cfg.rtsp_timeout_seconds
-        if now - run.last_progress <= limit:
-            return False
-        # An ffmpeg blocked on a slow disk is not a camera that stopped sending; the camera's data waits in
-        # the socket meanwhile, and a restart would lose it. It gets longer before it counts as stalled.
-        seen = disk_wait(run.proc.pid) if run.proc is not None else None
-        if seen is not None:  # once seen blocked on the disk in this stall, the stall is the disk's
-            run.disk_wait = seen
-        return run.disk_wait is None or now - run.last_progress > limit * DISK_PATIENCE
+        newest = NOTHING
+        try:
+            for entry in os.scandir(cam_dir):
+                if entry.name.startswith(run.run) and entry.name.endswith(".ts") and entry.name >= newest[0]:
+                    newest = (entry.name, entry.stat().st_size)
+        except OSError:
+            pass
+        return newest
 
     def _stop(self, run: CameraRun, deadline: float | None = None, signalled: bool = False) -> None:
         proc = run.proc
@@ -316,7 +308,7 @@ class Recorder:
             run.log_file.close()
             run.log_file = None
         tail = redact_text(_tail(self.spool_dir / str(run.conf.id) / f"{run.run}.log"))  # ffmpeg names the URL
-        return rules.classify_exit(code, tail, stalled=stalled, disk_wait=run.disk_wait)
+        return rules.classify_exit(code, tail, stalled=stalled, disk_wait=run.progress.disk_wait)
 
     def _mark_stopped(self, camera_id: int, reason: str) -> None:
         with transaction(self.sessions) as session:
