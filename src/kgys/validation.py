@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, StringConstraints
 from pydantic_core import PydanticCustomError
 
 UNSAFE_TEXT = "unsafe_text"  # the Pydantic error type a refused text carries
@@ -54,3 +54,10 @@ SafeChars = AfterValidator(_check)
 
 SafeText = Annotated[str, SafeChars]
 """A string without control or bidirectional formatting characters."""
+
+Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32,
+                                        pattern=r"^[A-Za-z0-9._-]+$")]
+"""An institution or jurisdiction code: letters, digits, dot, underscore and hyphen."""
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), SafeChars]
+"""A name: any safe text, 1 to 200 characters."""

@@ -53,10 +53,12 @@ def set_actor(session: Session, actor: Actor, reason: str | None = None, legal_b
 
 
 @contextmanager
-def acting_as(session: Session, actor: Actor, reason: str | None = None) -> Iterator[Session]:
-    """Within the block, attribute changes to ``actor`` with ``reason``."""
+def acting_as(session: Session, actor: Actor, reason: str | None = None,
+              legal_basis: str | None = None) -> Iterator[Session]:
+    """Within the block, attribute changes to ``actor`` with ``reason`` (and ``legal_basis``); the one way
+    code other than the request boundary names who is acting."""
     old = (session.info.get(ACTOR_KEY), session.info.get(REASON_KEY), session.info.get(LEGAL_BASIS_KEY))
-    set_actor(session, actor, reason)
+    set_actor(session, actor, reason, legal_basis)
     try:
         yield session
     finally:

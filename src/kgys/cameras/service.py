@@ -54,6 +54,17 @@ def get_system(*, session: Session, actor: Actor, code: str) -> SiteSystem:
     return _load(session, site)
 
 
+def get_camera(*, session: Session, actor: Actor, camera_id: int, perm: Perm = Perm.CAMERAS_READ) -> Camera:
+    """A camera whose site lies in the actor's scope, the actor holding ``perm``; NotFound otherwise (a camera
+    outside the scope is answered exactly like one that does not exist). The one scoped lookup of a camera."""
+    actor.require(perm)
+    cam = session.scalar(select(Camera).join(Site, Site.id == Camera.site_id)
+                         .where(Camera.id == camera_id, site_service.scope_clause(actor)))
+    if cam is None:
+        raise NotFound(f"no camera {camera_id}", camera_id=camera_id)
+    return cam
+
+
 def specs(system: SiteSystem) -> tuple[list[rules.CameraSpec], list[rules.RecorderSpec]]:
     """The plain specs compliance judges."""
     rec_names = {r.id: r.name for r in system.recorders}
@@ -130,12 +141,10 @@ def compliance(*, session: Session, actor: Actor, code: str) -> tuple[SiteSystem
 
 
 def refresh_compliance(*, session: Session, site: Site) -> str:
-    """Recompute and store a site's compliance status after its system changed."""
+    """Recompute a site's compliance status after its system changed, and have sites store it."""
     session.flush()
     status = evaluate(_load(session, site)).status
-    if site.compliance_status != status:
-        site.compliance_status = status
-        session.flush()
+    site_service.set_compliance(session=session, site=site, status=status)
     return status
 
 

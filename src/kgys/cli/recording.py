@@ -11,10 +11,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from kgys import jobs as jobs_worker
 from kgys.cli.common import cli_actor, console, err_console, runtime, settings
 from kgys.db import reading
 from kgys.errors import FieldError, KgysError, ValidationFailed
-from kgys.recording import jobs as jobs_worker
 from kgys.recording import policy as policy_service
 from kgys.recording import service
 from kgys.recording import worker as recorder_worker

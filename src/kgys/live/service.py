@@ -20,6 +20,8 @@ from kgys.accounts.actor import Actor
 from kgys.accounts.models import User
 from kgys.accounts.permissions import Perm
 from kgys.audit import service as audit_service
+from kgys.audit.actions import AuditAction
+from kgys.cameras import service as camera_service
 from kgys.cameras.models import Camera
 from kgys.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
 from kgys.live import hls, tickets
@@ -41,20 +43,6 @@ class Credential:
     value: str
     kind: str  # cookie | bearer
     expires_at: datetime | None
-
-
-def camera_for(*, session: Session, actor: Actor, camera_id: int, perm: Perm) -> Camera:
-    """A camera whose site lies in the actor's scope, the actor holding ``perm``; NotFound otherwise
-    (a camera outside the scope is answered exactly like one that does not exist)."""
-    actor.require(perm)
-    cam = session.get(Camera, camera_id)
-    if cam is None:
-        raise NotFound(f"no camera {camera_id}", camera_id=camera_id)
-    try:
-        site_service.get_site_by_id(session=session, actor=actor, site_id=cam.site_id, perm=perm)
-    except NotFound:
-        raise NotFound(f"no camera {camera_id}", camera_id=camera_id) from None
-    return cam
 
 
 def site_cameras(*, session: Session, actor: Actor, code: str) -> tuple[Site, list[Camera]]:
@@ -135,10 +123,10 @@ def _issue(key: str, ticket: tickets.Ticket) -> Opened:
 def open_live(*, session: Session, actor: Actor, key: str, camera_id: int, reason: str | None,
               credential: Credential, now: datetime) -> Opened:
     """Start a live viewing session: check role and scope, audit it once, return its ticket."""
-    cam = camera_for(session=session, actor=actor, camera_id=camera_id, perm=Perm.LIVE_VIEW)
+    cam = camera_service.get_camera(session=session, actor=actor, camera_id=camera_id, perm=Perm.LIVE_VIEW)
     text = (reason or "").strip()[:REASON_MAX] or "live monitoring"
     view = secrets.token_urlsafe(9)
-    audit_service.record_access(session, actor=actor, action="camera.live.view", object_type="camera",
+    audit_service.record_access(session, actor=actor, action=AuditAction.CAMERA_LIVE_VIEW, object_type="camera",
                                 object_id=cam.id, site_id=cam.site_id, reason=text, details={"view": view})
     return _issue(key, tickets.Ticket(kind="live", view=view, camera_id=cam.id, user_id=actor.id,
                                       binding=tickets.binding_of(credential.value), expires=_expiry(credential, now),
@@ -148,10 +136,10 @@ def open_live(*, session: Session, actor: Actor, key: str, camera_id: int, reaso
 def open_playback(*, session: Session, actor: Actor, key: str, camera_id: int, start: datetime, end: datetime,
                   reason: str | None, credential: Credential, now: datetime) -> Opened:
     """Start a playback of [start, end): check role, scope and reason, audit it with the range, return a ticket."""
-    cam = camera_for(session=session, actor=actor, camera_id=camera_id, perm=Perm.PLAYBACK)
+    cam = camera_service.get_camera(session=session, actor=actor, camera_id=camera_id, perm=Perm.PLAYBACK)
     text = require_reason(reason)
     view = secrets.token_urlsafe(9)
-    audit_service.record_access(session, actor=actor, action="camera.playback.view", object_type="camera",
+    audit_service.record_access(session, actor=actor, action=AuditAction.CAMERA_PLAYBACK_VIEW, object_type="camera",
                                 object_id=cam.id, site_id=cam.site_id, reason=text,
                                 details={"view": view, "from": start.isoformat(), "to": end.isoformat()})
     return _issue(key, tickets.Ticket(kind="playback", view=view, camera_id=cam.id, user_id=actor.id,
@@ -235,7 +223,7 @@ class Timeline:
 def timeline(*, session: Session, actor: Actor, camera_id: int, start: datetime, end: datetime,
              now: datetime) -> Timeline:
     """Coverage and gaps (with their causes) of a camera over [start, end) (needs PLAYBACK)."""
-    cam = camera_for(session=session, actor=actor, camera_id=camera_id, perm=Perm.PLAYBACK)
+    cam = camera_service.get_camera(session=session, actor=actor, camera_id=camera_id, perm=Perm.PLAYBACK)
     rows = session.execute(select(Segment.start, Segment.end).where(
         Segment.camera_id == cam.id, Segment.start < end, Segment.end > start).order_by(Segment.start)).all()
     gaps = list(session.scalars(select(Gap).where(

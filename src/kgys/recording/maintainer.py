@@ -28,8 +28,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from kgys.cameras.models import Camera
 from kgys.db import reading, transaction, utcnow
 from kgys.errors import KgysError
+from kgys.recording import alerts, index
 from kgys.recording import gaps as rules
-from kgys.recording import index
 from kgys.recording.ffmpeg import SEGMENT_SUFFIX, parse_segment_name, run_name, run_started
 from kgys.recording.models import GENESIS, QuarantinedSegment
 from kgys.recording.probe import ProbeError
@@ -355,7 +355,8 @@ class Maintainer:
         if camera_id in self._storage_alerted:
             self._storage_alerted.discard(camera_id)
             with transaction(self.sessions) as session:
-                index.resolve_alerts(session, camera_id=camera_id, kind=index.ALERT_STORAGE)
+                alerts.resolve_alerts(session, kinds=[alerts.AlertKind.STORAGE_ERROR],
+                                      subject=alerts.Subject(camera_id=camera_id))
         return Indexed(camera_id, row_id, run, start, end, closed_at, indexed_at)
 
     def _journal(self) -> int:
@@ -437,5 +438,6 @@ class Maintainer:
         self._storage_alerted.add(camera_id)
         with transaction(self.sessions) as session:
             site_id = self.site_of(session, camera_id)
-            index.raise_alert(session, camera_id=camera_id, site_id=site_id, kind=index.ALERT_STORAGE,
-                              severity="critical", message=f"segments stay in the spool: {message}")
+            alerts.raise_alert(session, kind=alerts.AlertKind.STORAGE_ERROR, severity=alerts.Severity.CRITICAL,
+                               subject=alerts.Subject(camera_id=camera_id, site_id=site_id),
+                               details=f"segments stay in the spool: {message}")

@@ -18,7 +18,6 @@ from kgys.db import Base, UTCDateTime, utcnow
 GENESIS = "0" * 64
 BIGINT = BigInteger().with_variant(Integer(), "sqlite")
 
-GAP_CAUSES = ("camera_offline", "stream_error", "storage_error", "recorder_down", "scheduled")
 HEALTH_STATES = ("online", "offline", "unknown")
 
 
@@ -75,7 +74,7 @@ class Gap(Base):
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
     start: Mapped[datetime] = mapped_column(UTCDateTime)
     end: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    cause: Mapped[str] = mapped_column(String(24))  # one of GAP_CAUSES
+    cause: Mapped[str] = mapped_column(String(24))  # a GapCause (kgys.recording.gaps)
     detail: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

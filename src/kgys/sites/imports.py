@@ -43,6 +43,7 @@ from kgys.accounts.actor import Actor
 from kgys.accounts.models import Jurisdiction
 from kgys.accounts.permissions import Perm
 from kgys.audit import service as audit_service
+from kgys.audit.actions import AuditAction
 from kgys.audit.mechanism import acting_as
 from kgys.cameras import service as camera_service
 from kgys.cameras.schemas import CameraIn, RecorderIn
@@ -128,7 +129,7 @@ def import_file(*, session: Session, actor: Actor, box: CredentialBox, data: byt
                 raise parsed.failure()
             if (summary.created or summary.updated or summary.jurisdictions_created) and not dry_run:
                 audit_service.append(
-                    session, actor=actor, action="import.apply", object_type="import",
+                    session, actor=actor, action=AuditAction.IMPORT_APPLY, object_type="import",
                     object_id=hashlib.sha256(data).hexdigest()[:16], reason=reason[:200],
                     details={"kind": parsed.kind, "file": filename, "rows": summary.rows,
                              "created": summary.created, "updated": summary.updated,
