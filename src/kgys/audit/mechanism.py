@@ -15,6 +15,7 @@ from sqlalchemy.orm.base import PASSIVE_NO_INITIALIZE
 
 from kgys.accounts.actor import Actor
 from kgys.audit import service
+from kgys.audit.actions import changed
 from kgys.audit.canonical import digest, normalise
 from kgys.errors import ConfigurationError
 
@@ -136,7 +137,7 @@ def _after_flush(session: Session, _flush: UOWTransaction) -> None:
                 f: {"from": (before or {}).get(f), "to": (after or {}).get(f)} for f in fields if f not in secret
             }
         entries.append(service.NewEntry(
-            action=f"{obj.__audit_type__}.{op}",
+            action=changed(obj.__audit_type__, op),
             object_type=obj.__audit_type__,
             object_id=obj.audit_object_id(),
             site_id=obj.audit_site_id(),
