@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kgys.cameras.models import Camera
+from kgys.cameras.models import Camera, CameraHealth
 from kgys.recording import index
 from kgys.recording.ffmpeg import run_name
 from kgys.recording.maintainer import Limits, Maintainer, Verdict, check
-from kgys.recording.models import GENESIS, CameraHealth, Gap, QuarantinedSegment, RecordingAlert, Segment
+from kgys.recording.models import GENESIS, Gap, QuarantinedSegment, RecordingAlert, Segment
 from kgys.recording.storage import LocalStorage, StorageError
 from kgys.recording.tsinfo import PACKET, TsInfo
 from kgys.runtime import Runtime

@@ -24,10 +24,11 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from kgys.accounts.actor import system_actor
+from kgys.cameras.models import CameraHealth
 from kgys.cli.main import _register_optional, app
 from kgys.recording import gaps as rules
 from kgys.recording import service
-from kgys.recording.models import CameraHealth, Gap, QuarantinedSegment, RecordingAlert, Segment
+from kgys.recording.models import Gap, QuarantinedSegment, RecordingAlert, Segment
 from kgys.recording.storage import LocalStorage
 from kgys.sim.cameras import SimCameras
 from tests.recording.conftest import LiveDb, seed_cameras

@@ -11,10 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kgys.audit import mechanism
-from kgys.cameras.models import Camera
+from kgys.cameras.models import Camera, CameraHealth
 from kgys.recording import heartbeat, index
 from kgys.recording import scheduled as recording_scheduled
-from kgys.recording.models import CameraHealth, Gap, RecordingAlert
+from kgys.recording.models import Gap, RecordingAlert
 from kgys.runtime import Runtime
 from kgys.sites.models import Site
 from tests import factories

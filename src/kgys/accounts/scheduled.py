@@ -8,9 +8,10 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kgys.accounts import service as account_service
+from kgys.accounts.models import ApiToken, LoginSession
 from kgys.scheduler import Task
 
 log = logging.getLogger(__name__)
@@ -19,8 +20,14 @@ PURGE_EVERY_SECONDS = 300.0
 
 
 def purge(session: Session, now: datetime) -> int:
-    """Delete the sessions and tokens no longer valid at ``now``; how many rows went."""
-    gone = account_service.purge_expired(session=session, now=now)
+    """Delete the browser sessions expired at ``now`` and the API tokens expired or revoked; how many rows went."""
+    expired: list[LoginSession | ApiToken] = [
+        *session.scalars(select(LoginSession).where(LoginSession.expires_at <= now)),
+        *session.scalars(select(ApiToken).where((ApiToken.expires_at <= now) | ApiToken.revoked.is_(True)))]
+    for row in expired:
+        session.delete(row)
+    session.flush()
+    gone = len(expired)
     if gone:
         log.info("purged %s expired session(s) and token(s)", gone)
     return gone

@@ -373,20 +373,6 @@ def revoke_tokens(*, session: Session, actor: Actor, username: str) -> int:
     return count
 
 
-def purge_expired(*, session: Session, now: datetime | None = None) -> int:
-    """Delete expired browser sessions and expired or revoked tokens; returns how many rows went."""
-    now = now or utcnow()
-    gone = 0
-    for ls in session.scalars(select(LoginSession).where(LoginSession.expires_at <= now)):
-        session.delete(ls)
-        gone += 1
-    for tok in session.scalars(select(ApiToken).where((ApiToken.expires_at <= now) | ApiToken.revoked.is_(True))):
-        session.delete(tok)
-        gone += 1
-    session.flush()
-    return gone
-
-
 def issue_token(*, session: Session, settings: SecuritySettings, user: User, name: str = "") -> str:
     """Create an API bearer token for ``user``; returns it once, only its hash is kept."""
     token = security.new_token()

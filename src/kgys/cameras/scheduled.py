@@ -16,9 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from kgys.accounts.actor import Actor, system_actor
 from kgys.audit import mechanism
 from kgys.cameras import service as camera_service
-from kgys.cameras.models import Camera
+from kgys.cameras.models import Camera, CameraHealth
 from kgys.db import retrying
-from kgys.recording.models import CameraHealth
 from kgys.scheduler import Task
 from kgys.sites.models import Site
 

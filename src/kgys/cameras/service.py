@@ -1,7 +1,7 @@
 """Reads and writes of the cameras domain: a site's recorders and cameras, and its compliance.
 
 Compliance judges the declared system and, for cameras the recorder has measured, what they really send
-(:func:`kgys.recording.service.stream_checks` on their :class:`~kgys.recording.models.CameraHealth`).
+(:func:`kgys.cameras.compliance.stream_checks` on their :class:`~kgys.cameras.models.CameraHealth`).
 """
 
 from __future__ import annotations
@@ -17,12 +17,10 @@ from sqlalchemy.orm import Session
 from kgys.accounts.actor import Actor
 from kgys.accounts.permissions import Perm
 from kgys.cameras import compliance as rules
-from kgys.cameras.models import Camera, Recorder
+from kgys.cameras.models import Camera, CameraHealth, Recorder
 from kgys.cameras.schemas import CameraIn, CameraOut, MeasuredCameraOut, RecorderIn, RecorderOut
 from kgys.cameras.secrets import CredentialBox, Credentials
 from kgys.errors import Conflict, FieldError, NotFound, ValidationFailed
-from kgys.recording import service as recording_service
-from kgys.recording.models import CameraHealth
 from kgys.sites import service as site_service
 from kgys.sites.models import Site
 
@@ -90,7 +88,7 @@ def streams(system: SiteSystem) -> list[rules.StreamSpec]:
         if not cam.enabled:
             continue
         h = system.health.get(cam.id)
-        checks = recording_service.stream_checks(
+        checks = rules.stream_checks(
             declared_width=cam.width, declared_height=cam.height, declared_codec=cam.codec, measured=h,
             min_width=rules.MIN_WIDTH, min_height=rules.MIN_HEIGHT)
         failed = tuple(c.code for c in checks if not c.passed and c.code != "measured")

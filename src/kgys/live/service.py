@@ -22,12 +22,13 @@ from kgys.accounts.permissions import Perm
 from kgys.audit import service as audit_service
 from kgys.audit.actions import AuditAction
 from kgys.cameras import service as camera_service
-from kgys.cameras.models import Camera
+from kgys.cameras.models import Camera, CameraHealth
 from kgys.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
 from kgys.live import hls, tickets
-from kgys.recording.models import CameraHealth, Gap, Segment
+from kgys.recording.models import Gap, Segment
 from kgys.sites import service as site_service
 from kgys.sites.models import Site
+from kgys.validation import parse_time
 
 TICKET_HOURS = 8
 MAX_PLAYBACK = timedelta(hours=24)
@@ -58,19 +59,6 @@ def stream_codecs(session: Session, cameras: list[Camera]) -> dict[int, str]:
         select(CameraHealth.camera_id, CameraHealth.codec).where(
             CameraHealth.camera_id.in_([c.id for c in cameras]), CameraHealth.codec.is_not(None))) if codec}
     return {c.id: measured.get(c.id) or c.codec for c in cameras}
-
-
-def parse_time(raw: str | None, field: str) -> datetime | None:
-    """An ISO 8601 time (UTC when no offset is given); None when empty; ValidationFailed naming ``field``."""
-    text = (raw or "").strip()
-    if not text:
-        return None
-    try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "T"))
-    except ValueError:
-        raise ValidationFailed([FieldError(field, "not a date and time (use 2026-11-21T15:00:00Z)",
-                                           value=text[:40])]) from None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def parse_range(raw_from: str | None, raw_to: str | None, *, now: datetime,

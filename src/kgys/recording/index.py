@@ -14,13 +14,13 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
-from kgys.cameras.models import Camera
+from kgys.cameras.models import Camera, CameraHealth
 from kgys.cameras.secrets import CredentialBox
 from kgys.db import utcnow
 from kgys.recording import gaps as rules
 from kgys.recording.alerts import AlertKind, Severity, Subject, raise_alert, resolve_alerts
 from kgys.recording.ffmpeg import with_credentials
-from kgys.recording.models import CameraHealth, Gap, QuarantinedSegment, Segment
+from kgys.recording.models import Gap, QuarantinedSegment, Segment
 from kgys.recording.probe import StreamInfo
 
 log = logging.getLogger(__name__)

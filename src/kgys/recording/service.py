@@ -15,11 +15,11 @@ from sqlalchemy.orm import Session
 
 from kgys.accounts.actor import Actor
 from kgys.cameras import service as camera_service
+from kgys.cameras.models import CameraHealth
 from kgys.errors import FieldError, KgysError, ValidationFailed
 from kgys.recording import gaps as rules
 from kgys.recording.models import (
     GENESIS,
-    CameraHealth,
     Destruction,
     Gap,
     PendingDestruction,
@@ -76,31 +76,6 @@ def alerts(*, session: Session, actor: Actor, camera_id: int, open_only: bool = 
     if open_only:
         stmt = stmt.where(RecordingAlert.resolved_at.is_(None))
     return list(session.scalars(stmt.order_by(RecordingAlert.id.desc())).all())
-
-
-@dataclass(frozen=True)
-class StreamCheck:
-    """One comparison of the measured stream with the declared spec or the ministry's minimum."""
-
-    code: str
-    passed: bool
-    message: str
-
-
-def stream_checks(*, declared_width: int, declared_height: int, declared_codec: str,
-                  measured: CameraHealth | None, min_width: int = 1920, min_height: int = 1080) -> list[StreamCheck]:
-    """Compare what a camera sends with what its owner declared and with the 1920×1080 minimum. Pure."""
-    if measured is None or not measured.width or not measured.height:
-        return [StreamCheck("measured", False, "the stream has not been measured yet")]
-    w, h = measured.width, measured.height
-    return [
-        StreamCheck("resolution_declared", (w, h) == (declared_width, declared_height),
-                    f"sends {w}×{h}, declared {declared_width}×{declared_height}"),
-        StreamCheck("resolution_minimum", w >= min_width and h >= min_height,
-                    f"sends {w}×{h}, the minimum is {min_width}×{min_height}"),
-        StreamCheck("codec_declared", (measured.codec or "") == declared_codec,
-                    f"sends {measured.codec}, declared {declared_codec}"),
-    ]
 
 
 @dataclass(frozen=True)
