@@ -22,7 +22,6 @@ LONG_MODULES = {
     "recording/maintainer.py": "to be removed: being split into smaller modules",
     "recording/tsinfo.py": "to be removed: being split into smaller modules",
     "recording/retention_job.py": "to be removed: being reworked",
-    "sites/imports.py": "to be removed: its recorder and camera rows move above cameras",
 }
 
 # Imports inside functions, each with the reason it must stay there.

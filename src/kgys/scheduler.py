@@ -76,9 +76,12 @@ class Scheduler:
         self._last_run: dict[str, datetime] = {}
 
     def due(self, task: Task, now: datetime) -> bool:
-        """Whether ``task`` should run at ``now``."""
+        """Whether ``task`` should run at ``now`` (also when the clock was set back past its last run)."""
         last = self._last_run.get(task.name)
-        return last is None or (now - last).total_seconds() >= task.every
+        if last is None:
+            return True
+        elapsed = (now - last).total_seconds()
+        return elapsed >= task.every or elapsed < 0
 
     def run(self, task: Task, now: datetime) -> object:
         """Run one task now, in its own unit of work unless it opens its own."""

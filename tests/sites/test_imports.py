@@ -18,12 +18,13 @@ from kgys.accounts.actor import Actor
 from kgys.accounts.models import Jurisdiction
 from kgys.accounts.schemas import JurisdictionCreate
 from kgys.audit.mechanism import set_actor
+from kgys.cameras import imports as camera_imports
 from kgys.cameras.models import Camera, Recorder
 from kgys.demo import names as demo_names
 from kgys.errors import PermissionDenied, ValidationFailed
 from kgys.runtime import Runtime
-from kgys.sites import imports
 from kgys.sites.import_parse import fold, parse
+from kgys.sites.import_summary import ImportSummary
 from kgys.sites.models import RolloutEvent, Site
 from tests import factories
 
@@ -52,9 +53,9 @@ def xlsx(rows: list[list[Any]]) -> bytes:
     return buf.getvalue()
 
 
-def run(session: Session, rt: Runtime, data: bytes, actor: Actor | None = None, **kw: Any) -> imports.ImportSummary:
+def run(session: Session, rt: Runtime, data: bytes, actor: Actor | None = None, **kw: Any) -> ImportSummary:
     """Import ``data`` as ``actor`` (default a global administrator)."""
-    return imports.import_file(session=session, actor=actor or factories.admin(), box=rt.box, data=data, **kw)
+    return camera_imports.import_file(session=session, actor=actor or factories.admin(), box=rt.box, data=data, **kw)
 
 
 def failure(session: Session, rt: Runtime, data: bytes, actor: Actor | None = None,

@@ -12,10 +12,11 @@ from kgys.accounts import jurisdictions as account_jurisdictions
 from kgys.accounts import service as account_service
 from kgys.accounts.schemas import JurisdictionCreate
 from kgys.audit.mechanism import acting_as
+from kgys.cameras import imports as camera_imports
 from kgys.cli.common import cli_actor, console, err_console, runtime
 from kgys.db import reading
 from kgys.errors import ValidationFailed
-from kgys.sites import gazetteer, imports, jurisdictions
+from kgys.sites import gazetteer, jurisdictions
 from kgys.sites import service as site_service
 from kgys.sites.schemas import SiteFilter
 
@@ -120,7 +121,7 @@ def import_(
                     bar.update(task, completed=done, total=total)
 
             try:
-                summary = imports.import_file(session=session, actor=actor, box=rt.box, data=data,
+                summary = camera_imports.import_file(session=session, actor=actor, box=rt.box, data=data,
                                               filename=str(name).rsplit("/", 1)[-1], kind=kind,
                                               dry_run=dry_run, progress=step)
             except ValidationFailed as exc:

@@ -1,7 +1,8 @@
 """Importing site lists and camera inventories: validate every row, then apply all of them or none.
 
 The file is read by :mod:`kgys.sites.import_parse`; each row is then checked with the same schemas the
-API uses (``SiteCreate``, ``RecorderIn``, ``CameraIn``) and written through the same services, so scope,
+API uses (``SiteCreate`` here; ``RecorderIn`` and ``CameraIn`` in :mod:`kgys.cameras.imports`, whose
+``import_file`` is the entry point) and written through the same services, so scope,
 permissions and the audit log apply exactly as for single edits. All rows are applied in one savepoint:
 if any row fails, the savepoint is rolled back and every problem is reported with its row and column.
 A dry run does the same work and then rolls back, so its summary is exactly what the import would do.
@@ -29,7 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -45,9 +46,6 @@ from kgys.accounts.permissions import Perm
 from kgys.audit import service as audit_service
 from kgys.audit.actions import AuditAction
 from kgys.audit.mechanism import acting_as
-from kgys.cameras import service as camera_service
-from kgys.cameras.schemas import CameraIn, RecorderIn
-from kgys.cameras.secrets import CredentialBox
 from kgys.errors import Conflict, KgysError, NotFound, PermissionDenied, ValidationFailed
 from kgys.sites import import_places, rollout
 from kgys.sites import service as site_service
@@ -59,29 +57,25 @@ from kgys.sites.schemas import RolloutChange, SiteCreate, SitePatch
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ImportSummary", "RowChange", "import_file"]
+__all__ = ["Context", "ImportSummary", "RowApply", "RowChange", "RowFailed", "diff", "filled", "given", "import_file",
+           "merge", "service_problem", "validate_row"]
 
 SITE_FIELDS = ("name", "type", "address", "latitude", "longitude", "student_count", "priority",
                "contact_name", "contact_phone", "contact_email")
-RECORDER_FIELDS = ("name", "vendor", "model", "channels", "supported_storage_tb", "installed_storage_tb",
-                   "remote_viewing", "continuous_recording", "retention_days", "host")
-CAMERA_FIELDS = ("name", "recorder", "megapixels", "width", "height", "poe", "night_vision", "position",
-                 "bitrate_kbps", "codec", "stream_url", "enabled")
 # Fields services name in their errors → the file's column.
 _SERVICE_FIELDS = {"status": "rollout_status", "effective_on": "rollout_date"}
 
 Progress = Callable[[int, int], None]
 
 
-class _RowFailed(Exception):
+class RowFailed(Exception):
     """Problems of one row, already recorded."""
 
 
 @dataclass
-class _Context:
+class Context:
     session: Session
     actor: Actor
-    box: CredentialBox
     parsed: ParsedFile
     today: date
     nodes: list[Jurisdiction] = field(default_factory=list)
@@ -89,28 +83,34 @@ class _Context:
     def stop_if_bad(self, row: Row) -> None:
         """Go no further than checking a row that already has problems."""
         if row.number in self.parsed.bad_cells:
-            raise _RowFailed()
+            raise RowFailed()
 
-    def fail(self, row: Row, column: str, problem: Problem) -> _RowFailed:
+    def fail(self, row: Row, column: str, problem: Problem) -> RowFailed:
         """Record a problem of ``row`` in ``column``; the exception that stops the row."""
         self.parsed.add_error(row.number, column, problem, value=row.values.get(column) or None)
-        return _RowFailed()
+        return RowFailed()
 
 
-def import_file(*, session: Session, actor: Actor, box: CredentialBox, data: bytes, filename: str = "",
-                kind: str | None = None, dry_run: bool = False, progress: Progress | None = None,
+RowApply = Callable[[Context, Row], RowChange | None]
+"""Check one row and apply it (through the domain's own service): the change, or None when nothing changed."""
+
+
+def import_file(*, session: Session, actor: Actor, data: bytes, devices: Mapping[str, RowApply],
+                filename: str = "", kind: str | None = None, dry_run: bool = False, progress: Progress | None = None,
                 today: date | None = None) -> ImportSummary:
     """Validate and apply a CSV or XLSX file of sites, recorders or cameras, all rows or none.
 
-    Raises ValidationFailed listing every problem (row, column, message) when any row is wrong; then
-    nothing is written. With ``dry_run`` the summary tells what would change and nothing is kept.
+    Rows of recorders and cameras are applied by ``devices`` (kind → row function), which the cameras
+    domain provides (:func:`kgys.cameras.imports.import_file` calls this with them). Raises
+    ValidationFailed listing every problem (row, column, message) when any row is wrong; then nothing is
+    written. With ``dry_run`` the summary tells what would change and nothing is kept.
     """
     actor.require(Perm.SITES_IMPORT)
     parsed = parse(data, filename, kind or None)
     if not parsed.header_ok:
         raise parsed.failure()
-    ctx = _Context(session=session, actor=actor, box=box, parsed=parsed, today=today or date.today())
-    apply = {"sites": _site_row, "recorders": _recorder_row, "cameras": _camera_row}[parsed.kind]
+    ctx = Context(session=session, actor=actor, parsed=parsed, today=today or date.today())
+    apply = {**devices, "sites": _site_row}[parsed.kind]
     summary = ImportSummary(kind=parsed.kind, dry_run=dry_run, rows=len(parsed.rows), encoding=parsed.encoding,
                             delimiter=parsed.delimiter, warnings=list(parsed.warnings))
     reason = f"import of {filename}" if filename else "import"
@@ -147,14 +147,14 @@ def import_file(*, session: Session, actor: Actor, box: CredentialBox, data: byt
     return summary
 
 
-def _one_row(ctx: _Context, row: Row, apply: Callable[[_Context, Row], RowChange | None],
+def _one_row(ctx: Context, row: Row, apply: RowApply,
              summary: ImportSummary) -> None:
     key_column = KEYS[ctx.parsed.kind][0]
     savepoint = ctx.session.begin_nested()
     try:
         change = apply(ctx, row)
         savepoint.commit()
-    except _RowFailed:
+    except RowFailed:
         savepoint.rollback()
         return
     except ValidationFailed as exc:
@@ -167,7 +167,7 @@ def _one_row(ctx: _Context, row: Row, apply: Callable[[_Context, Row], RowChange
     except KgysError as exc:
         savepoint.rollback()
         column = str(exc.params.get("field") or key_column)
-        ctx.parsed.add_error(row.number, _SERVICE_FIELDS.get(column, column), _service_problem(ctx, exc))
+        ctx.parsed.add_error(row.number, _SERVICE_FIELDS.get(column, column), service_problem(ctx, exc))
         return
     except SQLAlchemyError as exc:
         savepoint.rollback()
@@ -185,7 +185,7 @@ def _one_row(ctx: _Context, row: Row, apply: Callable[[_Context, Row], RowChange
     summary.changes.append(change)
 
 
-def _service_problem(ctx: _Context, exc: KgysError) -> Problem:
+def service_problem(ctx: Context, exc: KgysError) -> Problem:
     """What a service's refusal means for a row, in words that can be translated."""
     if isinstance(exc, PermissionDenied) and "perm" in exc.params:
         return _("your role (%(role)s) may not do this: %(perm)s", role=ctx.actor.role, perm=exc.params["perm"])
@@ -194,7 +194,7 @@ def _service_problem(ctx: _Context, exc: KgysError) -> Problem:
     return Problem.text(exc.message)
 
 
-def _add_places(ctx: _Context) -> list[str]:
+def _add_places(ctx: Context) -> list[str]:
     """Register the listed provinces and districts the file names; their codes.
 
     When that fails, nothing of it is kept and the rows naming those districts report them as unknown.
@@ -211,7 +211,7 @@ def _add_places(ctx: _Context) -> list[str]:
     return made
 
 
-def _validate(ctx: _Context, row: Row, schema: type[BaseModel], data: dict[str, Any]) -> Any:
+def validate_row(ctx: Context, row: Row, schema: type[BaseModel], data: dict[str, Any]) -> Any:
     """The row as ``schema``; problems of cells already reported are not repeated."""
     try:
         model = schema.model_validate(data)
@@ -222,18 +222,30 @@ def _validate(ctx: _Context, row: Row, schema: type[BaseModel], data: dict[str, 
             if column in known:
                 continue
             ctx.parsed.add_error(row.number, column, schema_problem(err), value=row.values.get(column) or None)
-        raise _RowFailed() from exc
+        raise RowFailed() from exc
     ctx.stop_if_bad(row)
     return model
 
 
-def _given(row: Row, names: tuple[str, ...]) -> dict[str, str]:
+def given(row: Row, names: tuple[str, ...]) -> dict[str, str]:
     """Non-empty cells of ``names``: an empty cell falls back to the schema's default."""
     return {k: v for k, v in row.values.items() if k in names and v != ""}
 
 
-def _filled(value: Any) -> bool:
+def filled(value: Any) -> bool:
+    """Whether a cell's value says something (not None, not empty)."""
     return value is not None and value != ""
+
+
+def merge(row: Row, base: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    """Existing values overlaid with the row's cells; an empty cell drops the existing value."""
+    data = {k: v for k, v in base.items() if row.values.get(k, None) != ""}
+    return data | given(row, names)
+
+
+def diff(before: dict[str, Any], after: dict[str, Any], names: tuple[str, ...]) -> dict[str, tuple[Any, Any]]:
+    """The fields of ``names`` whose value changes, with their value before and after."""
+    return {f: (before.get(f), after[f]) for f in names if before.get(f) != after[f]}
 
 
 def _plain(value: Any) -> Any:
@@ -243,7 +255,7 @@ def _plain(value: Any) -> Any:
 # ---------------------------------------------------------------- sites
 
 
-def _district(ctx: _Context, row: Row) -> Jurisdiction | None:
+def _district(ctx: Context, row: Row) -> Jurisdiction | None:
     """The row's district; None (and the problem recorded) when it cannot be told."""
     try:
         return import_places.district_of(ctx.nodes, ctx.actor, row)
@@ -252,19 +264,19 @@ def _district(ctx: _Context, row: Row) -> Jurisdiction | None:
         return None
 
 
-def _existing_site(ctx: _Context, code: str) -> Site | None:
+def _existing_site(ctx: Context, code: str) -> Site | None:
     try:
         return site_service.get_site(session=ctx.session, actor=ctx.actor, code=code)
     except NotFound:
         return None
 
 
-def _site_row(ctx: _Context, row: Row) -> RowChange | None:
+def _site_row(ctx: Context, row: Row) -> RowChange | None:
     district = _district(ctx, row)
-    data: SiteCreate = _validate(ctx, row, SiteCreate, {**_given(row, SITE_FIELDS + ("code",)),
+    data: SiteCreate = validate_row(ctx, row, SiteCreate, {**given(row, SITE_FIELDS + ("code",)),
                                                          "district": district.code if district else "-"})
-    if district is None:  # reported already; _validate stops such a row
-        raise _RowFailed()
+    if district is None:  # reported already; validate_row stops such a row
+        raise RowFailed()
     new = data.model_dump(include=set(SITE_FIELDS))
     new["type"] = data.type.value
     new["contact_email"] = data.contact_email or ""
@@ -273,7 +285,7 @@ def _site_row(ctx: _Context, row: Row) -> RowChange | None:
     site = _existing_site(ctx, data.code)
     if site is None:
         site = site_service.create_site(session=ctx.session, actor=ctx.actor, data=data)
-        fields: dict[str, tuple[Any, Any]] = {f: (None, new[f]) for f in present if _filled(new[f])}
+        fields: dict[str, tuple[Any, Any]] = {f: (None, new[f]) for f in present if filled(new[f])}
         fields["district"] = (None, district.code)
         if status and status != site.rollout_status:
             if not ctx.actor.can(Perm.ROLLOUT_EDIT):
@@ -305,7 +317,7 @@ def _site_row(ctx: _Context, row: Row) -> RowChange | None:
     return RowChange(row.number, site.code, "updated", changed) if changed else None
 
 
-def _check_step(ctx: _Context, row: Row, site: Site, status: str) -> None:
+def _check_step(ctx: Context, row: Row, site: Site, status: str) -> None:
     """Refuse, in words that can be translated, a roll-out move the service would refuse."""
     order = [s.value for s in rollout.ORDER]
     if status in order and site.rollout_status in order and order.index(status) > order.index(site.rollout_status) + 1:
@@ -319,92 +331,10 @@ def _check_step(ctx: _Context, row: Row, site: Site, status: str) -> None:
                                               since=site.rollout_since.strftime("%d.%m.%Y")))
 
 
-def _step_date(ctx: _Context, row: Row) -> date:
+def _step_date(ctx: Context, row: Row) -> date:
     """The date of the row's roll-out step: its ``rollout_date``, or today; never in the future."""
     text = row.values.get("rollout_date", "")
     when = date.fromisoformat(text) if text else ctx.today
     if when > ctx.today:
         raise ctx.fail(row, "rollout_date", _("the date %(date)s is in the future", date=when.strftime("%d.%m.%Y")))
     return when
-
-
-# ---------------------------------------------------------------- recorders and cameras
-
-
-def _system(ctx: _Context, row: Row) -> camera_service.SiteSystem | None:
-    """The row's site with its devices; None (and the problem recorded) when it cannot be had."""
-    code = row.values.get("site_code", "")
-    if not code:
-        ctx.fail(row, "site_code", _("a value is required"))
-        return None
-    try:
-        return camera_service.get_system(session=ctx.session, actor=ctx.actor, code=code)
-    except NotFound:
-        ctx.fail(row, "site_code", _("no site '%(code)s' within your scope", code=code))
-    except PermissionDenied as exc:
-        ctx.fail(row, "site_code", _service_problem(ctx, exc))
-    return None
-
-
-def _merge(row: Row, base: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
-    """Existing values overlaid with the row's cells; an empty cell drops the existing value."""
-    data = {k: v for k, v in base.items() if row.values.get(k, None) != ""}
-    return data | _given(row, names)
-
-
-def _diff(before: dict[str, Any], after: dict[str, Any], names: tuple[str, ...]) -> dict[str, tuple[Any, Any]]:
-    return {f: (before.get(f), after[f]) for f in names if before.get(f) != after[f]}
-
-
-def _recorder_row(ctx: _Context, row: Row) -> RowChange | None:
-    system = _system(ctx, row)
-    name = row.values.get("name", "")
-    existing = next((r for r in system.recorders if r.name == name), None) if system else None
-    base = {f: getattr(existing, f) for f in RECORDER_FIELDS} if existing else {}
-    data: RecorderIn = _validate(ctx, row, RecorderIn, _merge(row, base, RECORDER_FIELDS))
-    if system is None:
-        raise _RowFailed()
-    if data.installed_storage_tb > data.supported_storage_tb:
-        raise ctx.fail(row, "installed_storage_tb", _("more storage installed than the recorder supports"))
-    after = data.model_dump(include=set(RECORDER_FIELDS))
-    key = f"{system.site.code} / {data.name}"
-    if existing is None:
-        camera_service.save_recorder(session=ctx.session, actor=ctx.actor, box=ctx.box, code=system.site.code,
-                                     data=data)
-        present = [f for f in RECORDER_FIELDS if f in row.values]
-        return RowChange(row.number, key, "created", {f: (None, after[f]) for f in present if _filled(after[f])})
-    changed = _diff(base, after, RECORDER_FIELDS)
-    if not changed:
-        return None
-    camera_service.save_recorder(session=ctx.session, actor=ctx.actor, box=ctx.box, code=system.site.code,
-                                 data=data, recorder_id=existing.id)
-    return RowChange(row.number, key, "updated", changed)
-
-
-def _camera_row(ctx: _Context, row: Row) -> RowChange | None:
-    system = _system(ctx, row)
-    name = row.values.get("name", "")
-    existing = next((c for c in system.cameras if c.name == name), None) if system else None
-    base: dict[str, Any] = {}
-    if system is not None and existing is not None:
-        base = {f: getattr(existing, f) for f in CAMERA_FIELDS if f != "recorder"}
-        base["recorder"] = next((r.name for r in system.recorders if r.id == existing.recorder_id), None)
-    data: CameraIn = _validate(ctx, row, CameraIn, _merge(row, base, CAMERA_FIELDS))
-    if system is None:
-        raise _RowFailed()
-    if data.recorder and all(r.name != data.recorder for r in system.recorders):
-        raise ctx.fail(row, "recorder", _("site '%(code)s' has no recorder '%(recorder)s'", code=system.site.code,
-                                          recorder=data.recorder))
-    after = data.model_dump(include=set(CAMERA_FIELDS))
-    key = f"{system.site.code} / {data.name}"
-    if existing is None:
-        camera_service.save_camera(session=ctx.session, actor=ctx.actor, box=ctx.box, code=system.site.code,
-                                   data=data)
-        present = [f for f in CAMERA_FIELDS if f in row.values]
-        return RowChange(row.number, key, "created", {f: (None, after[f]) for f in present if _filled(after[f])})
-    changed = _diff(base, after, CAMERA_FIELDS)
-    if not changed:
-        return None
-    camera_service.save_camera(session=ctx.session, actor=ctx.actor, box=ctx.box, code=system.site.code,
-                               data=data, camera_id=existing.id)
-    return RowChange(row.number, key, "updated", changed)
