@@ -35,7 +35,7 @@ from bench import common, dataset
 from kgys.accounts.actor import system_actor
 from kgys.audit import mechanism
 from kgys.audit import service as audit_service
-from kgys.audit.canonical import GENESIS_HASH, canonical_json, chain_hash, normalise
+from kgys.audit.canonical import GENESIS_HASH, canonical_json, chain_hash, entry_payload, normalise
 from kgys.audit.models import AuditEntry
 from kgys.sites.models import Site
 
@@ -109,7 +109,7 @@ def bulk_prototype(db: common.BenchDb, *, entries: int, batch: int, deadline: co
             for k in range(done, min(entries, done + batch)):
                 seq, ts = k + 1, datetime.now(UTC)
                 details = canonical_json(normalise(_details(k))).decode("utf-8")
-                payload = audit_service.entry_payload(
+                payload = entry_payload(
                     seq=seq, ts=ts, actor_id=None, actor="bench", action="bench.write", object_type="thing",
                     object_id=str(k), site_id=k % 500 + 1, reason="benchmark run", legal_basis=None,
                     before_digest=None, after_digest=None, details=details)

@@ -32,10 +32,9 @@ from sqlalchemy import insert, select
 from bench import common
 from kgys.audit import hashing
 from kgys.audit import verify as verify_mod
-from kgys.audit.canonical import GENESIS_HASH, canonical_json, chain_hash
+from kgys.audit.canonical import GENESIS_HASH, canonical_json, chain_hash, entry_payload
 from kgys.audit.models import AuditCheckpoint, AuditEntry
 from kgys.audit.parallel import verify_database_parallel
-from kgys.audit.service import entry_payload
 from kgys.audit.signing import Signer, checkpoint_hash, checkpoint_message
 from kgys.audit.verify import ENTRY_COLUMNS, verify_database
 

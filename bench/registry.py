@@ -128,7 +128,7 @@ def capture_sql(db: common.BenchDb, token: str, all_cases: list[Case]) -> None:
 
     event.listen(db.rt.engine, "before_cursor_execute", on_execute)
     try:
-        with TestClient(create_app(db.rt, checkpoint_timer=False), base_url="http://127.0.0.1") as client:
+        with TestClient(create_app(db.rt), base_url="http://127.0.0.1") as client:
             api_headers = {"Authorization": f"Bearer {token}"}
             page = client.get("/login")
             m = re.search(r'name="csrf_token" value="([^"]+)"', page.text)

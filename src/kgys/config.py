@@ -115,7 +115,8 @@ class AuditSettings(BaseModel):
         "default DATA_DIR/keys/audit-ed25519.pem"
     )
     checkpoint_every_entries: int = Field(default=1000, ge=1, description="Sign a checkpoint every N entries.")
-    checkpoint_every_minutes: float = Field(default=10.0, gt=0, description="…or every N minutes.")
+    checkpoint_every_minutes: float = Field(default=10.0, gt=0,
+                                            description="…or every N minutes (signed by `kgys worker jobs`).")
     unsigned_tail_margin_entries: int = Field(
         default=100, ge=0, description="`kgys audit verify` fails when more than checkpoint_every_entries plus "
         "this many entries follow the last signed checkpoint.")
@@ -126,7 +127,7 @@ class AuditSettings(BaseModel):
         default_factory=list, description="Where each signed checkpoint is handed, outside the database "
         "(type \"directory\" or \"http\"); delivered after the signing transaction commits, retried until received.")
     witness_poll_seconds: float = Field(default=5.0, gt=0, description="How often checkpoints waiting for a "
-                                        "witness are sent (by `kgys serve` and `kgys worker jobs`).")
+                                        "witness are sent (by `kgys worker jobs`).")
     witness_retry_initial_seconds: float = Field(default=5.0, gt=0, description="Wait after a failed hand-over "
                                                  "before the first retry; doubled after each further failure.")
     witness_retry_max_seconds: float = Field(default=600.0, gt=0, description="Longest wait between retries.")

@@ -18,10 +18,13 @@ same check as a pure function for code that reads text outside a model (imports)
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, StringConstraints
 from pydantic_core import PydanticCustomError
+
+from kgys.errors import FieldError, ValidationFailed
 
 UNSAFE_TEXT = "unsafe_text"  # the Pydantic error type a refused text carries
 
@@ -54,3 +57,23 @@ SafeChars = AfterValidator(_check)
 
 SafeText = Annotated[str, SafeChars]
 """A string without control or bidirectional formatting characters."""
+
+Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32,
+                                        pattern=r"^[A-Za-z0-9._-]+$")]
+"""An institution or jurisdiction code: letters, digits, dot, underscore and hyphen."""
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), SafeChars]
+"""A name: any safe text, 1 to 200 characters."""
+
+
+def parse_time(raw: str | None, field: str) -> datetime | None:
+    """An ISO 8601 time (UTC when no offset is given); None when empty; ValidationFailed naming ``field``."""
+    text = (raw or "").strip()
+    if not text:
+        return None
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "T"))
+    except ValueError:
+        raise ValidationFailed([FieldError(field, "not a date and time (use 2026-11-21T15:00:00Z)",
+                                           value=text[:40])]) from None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -17,7 +17,7 @@ from tests.web.test_pages import _csrf, html, signed_in
 
 
 def _verify_page(rt: Runtime, session: Session) -> str:
-    with TestClient(create_app(rt, checkpoint_timer=False), base_url="http://127.0.0.1") as client:
+    with TestClient(create_app(rt), base_url="http://127.0.0.1") as client:
         signed_in(client, session, "admin", ["TR"], totp=True)
         r = client.post("/audit/verify", data={"csrf_token": _csrf(client, "/audit")})
         assert r.status_code == 200

@@ -1,12 +1,12 @@
-"""The periodic audit work: the jobs worker and ``kgys serve`` sign checkpoints and hand them to witnesses."""
+"""The periodic audit work of the jobs worker: it signs checkpoints and hands them to witnesses."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kgys.audit import scheduled as audit_scheduled
@@ -14,9 +14,11 @@ from kgys.audit import service as audit_service
 from kgys.audit import witness as witness_mod
 from kgys.audit.models import AuditCheckpoint
 from kgys.config import AuditSettings
-from kgys.recording import jobs
 from kgys.runtime import Runtime
+from kgys.scheduler import Scheduler
 from tests import factories
+
+NOW = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
 
 
 def _append(rt: Runtime, n: int) -> None:
@@ -38,38 +40,32 @@ def _with_witness(rt: Runtime, folder: Path) -> Runtime:
     return dataclasses.replace(rt, settings=rt.settings.model_copy(update={"audit": audit}))
 
 
+def _scheduler(rt: Runtime) -> Scheduler:
+    return Scheduler(sessions=rt.sessions, tasks=audit_scheduled.tasks(
+        sessions=rt.sessions, signer=rt.signer, audit=rt.settings.audit))
+
+
 def test_the_jobs_worker_signs_and_hands_the_checkpoint_over_in_one_pass(rt: Runtime, session: Session,
                                                                           tmp_path: Path) -> None:
     rt = _with_witness(rt, tmp_path / "disk")
     _append(rt, 3)
-    worker = jobs.Jobs(sessions=rt.sessions, signer=rt.signer, heartbeat_path=tmp_path / "hb",
-                       config=jobs.JobsConfig(), witnesses=witness_mod.build(rt.settings.audit.witnesses))
-    report = worker.tick()
-    assert (report.checkpoint, report.witnessed) == (3, 1)
+    scheduler = _scheduler(rt)
+    tick = scheduler.tick(NOW)
+    assert (tick.ran["audit.checkpoint"], tick.ran["audit.witness"]) == (3, 1)
     assert len(_lines(tmp_path / "disk")) == 1
-    assert worker.tick().witnessed is None  # not due again yet
+    assert "audit.witness" not in scheduler.tick(NOW + timedelta(seconds=0.01))  # not due again yet
 
 
-def test_the_server_signs_at_start_hands_over_and_signs_once_more_when_stopped(rt: Runtime, session: Session,
-                                                                               tmp_path: Path) -> None:
-    rt = _with_witness(rt, tmp_path / "disk")
+def test_the_worker_signs_at_start_on_time_and_once_more_when_it_stops(rt: Runtime, session: Session) -> None:
+    scheduler = _scheduler(rt)
+    every = timedelta(minutes=rt.settings.audit.checkpoint_every_minutes)
     _append(rt, 3)
-
-    async def scenario() -> None:
-        task = asyncio.create_task(audit_scheduled.run_in_server(rt))
-        for _ in range(400):  # up to 20 s for the first checkpoint to reach the witness
-            if _lines(tmp_path / "disk"):
-                break
-            await asyncio.sleep(0.05)
-        assert len(_lines(tmp_path / "disk")) == 1
-        await asyncio.to_thread(_append, rt, 2)
-        task.cancel()
-        try:
-            await task
-        except asyncio.CancelledError:
-            pass
-
-    asyncio.run(scenario())
+    assert scheduler.tick(NOW).ran["audit.checkpoint"] == 3  # at start
+    _append(rt, 2)
+    assert "audit.checkpoint" not in scheduler.tick(NOW + every / 2)
+    assert scheduler.tick(NOW + every).ran["audit.checkpoint"] == 5  # on time
+    _append(rt, 1)
+    assert scheduler.stop(NOW + every + timedelta(seconds=1)).ran["audit.checkpoint"] == 6  # at the stop
+    assert scheduler.tick(NOW + 2 * every).ran["audit.checkpoint"] is None  # nothing new to sign
     seqs = session.scalars(select(AuditCheckpoint.seq).order_by(AuditCheckpoint.seq)).all()
-    assert list(seqs) == [3, 5]  # at start, and at the stop over the two entries added meanwhile
-    assert session.scalar(select(func.count()).select_from(AuditCheckpoint)) == 2
+    assert list(seqs) == [3, 5, 6]

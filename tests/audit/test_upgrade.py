@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Engine, insert, text
 
 from kgys import migrate
 from kgys.audit import service as audit_service
-from kgys.audit.canonical import GENESIS_HASH, chain_hash
+from kgys.audit.canonical import GENESIS_HASH, chain_hash, entry_payload
 from kgys.audit.checkpoints import chain_head
 from kgys.audit.models import AuditEntry
 from kgys.audit.signing import Signer, checkpoint_message, load_or_create_signer
@@ -47,7 +47,7 @@ def _write_as_before_chaining(conn: Connection, signer: Signer, entries: int, ev
         values = {"seq": seq, "ts": ts, "actor_id": None, "actor": "cli:root", "action": "test.write",
                   "object_type": "thing", "object_id": str(seq), "site_id": None, "reason": None,
                   "legal_basis": None, "before_digest": None, "after_digest": None, "details": "{}"}
-        h = chain_hash(prev, audit_service.entry_payload(**{k: v for k, v in values.items() if k != "action"},
+        h = chain_hash(prev, entry_payload(**{k: v for k, v in values.items() if k != "action"},
                                                         action="test.write"))
         conn.execute(insert(AuditEntry), {**values, "prev_hash": prev, "entry_hash": h})
         prev = h

@@ -58,7 +58,7 @@ def test_a_stream_that_differs_fails_naming_camera_and_both_values(spec: rules.S
 @pytest.fixture
 def web(rt: Runtime) -> Iterator[TestClient]:
     """A client of an app on the test's transaction."""
-    with TestClient(create_app(rt, checkpoint_timer=False), base_url="http://127.0.0.1") as c:
+    with TestClient(create_app(rt), base_url="http://127.0.0.1") as c:
         yield c
 
 

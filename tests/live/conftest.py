@@ -102,7 +102,7 @@ def recorded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
         thread = threading.Thread(target=worker.run, args=(rt, stop), daemon=True)
         thread.start()
         _wait_segments(rt, cams[0], 3, timeout=45)
-        with TestClient(create_app(rt, checkpoint_timer=False), base_url="http://127.0.0.1") as client:
+        with TestClient(create_app(rt), base_url="http://127.0.0.1") as client:
             yield Recorded(kind, rt, client, cams, code, headers)
     finally:
         stop.set()

@@ -19,17 +19,17 @@ def at(seconds: float) -> datetime:
     ("code", "stderr", "stalled", "cause", "reason_has"),
     [
         (1, "[tcp @ 0x1] Connection to tcp://10.0.0.5:554 failed: Connection refused", False,
-         g.CAMERA_OFFLINE, "Connection refused"),
+         g.GapCause.CAMERA_OFFLINE, "Connection refused"),
         (1, "method DESCRIBE failed: 404 Not Found\nrtsp://x/cam2: Server returned 404 Not Found", False,
-         g.CAMERA_OFFLINE, "404"),
-        (1, "rtsp://x/cam: Connection timed out", False, g.CAMERA_OFFLINE, "timed out"),
+         g.GapCause.CAMERA_OFFLINE, "404"),
+        (1, "rtsp://x/cam: Connection timed out", False, g.GapCause.CAMERA_OFFLINE, "timed out"),
         (-9, "[segment @ 0x5] Non-monotonous DTS in output stream 0:0; previous: 0, current: 0; changing to 1. "
-             "This may result in incorrect timestamps in the output file.", False, g.STREAM_ERROR, "signal 9"),
-        (0, "", False, g.CAMERA_OFFLINE, "ended the stream"),
-        (1, "Invalid data found when processing input", False, g.STREAM_ERROR, "status 1"),
-        (1, "av_interleaved_write_frame(): No space left on device", False, g.STORAGE_ERROR, "No space left"),
-        (1, "spool/7/x.ts: Permission denied", False, g.STORAGE_ERROR, "Permission denied"),
-        (None, "", True, g.STREAM_ERROR, "no new data"),
+             "This may result in incorrect timestamps in the output file.", False, g.GapCause.STREAM_ERROR, "signal 9"),
+        (0, "", False, g.GapCause.CAMERA_OFFLINE, "ended the stream"),
+        (1, "Invalid data found when processing input", False, g.GapCause.STREAM_ERROR, "status 1"),
+        (1, "av_interleaved_write_frame(): No space left on device", False, g.GapCause.STORAGE_ERROR, "No space left"),
+        (1, "spool/7/x.ts: Permission denied", False, g.GapCause.STORAGE_ERROR, "Permission denied"),
+        (None, "", True, g.GapCause.STREAM_ERROR, "no new data"),
     ],
 )
 def test_classify_exit(code: int | None, stderr: str, stalled: bool, cause: str, reason_has: str) -> None:
@@ -42,9 +42,9 @@ def test_classify_exit(code: int | None, stderr: str, stalled: bool, cause: str,
 @pytest.mark.parametrize(
     ("stderr", "wait", "cause", "reason_has"),
     [
-        ("", "balance_dirty_pages", g.STORAGE_ERROR, "in balance_dirty_pages"),
-        ("", "", g.STORAGE_ERROR, "spool disk is too slow"),
-        ("x.ts: No space left on device", "balance_dirty_pages", g.STORAGE_ERROR, "No space left"),
+        ("", "balance_dirty_pages", g.GapCause.STORAGE_ERROR, "in balance_dirty_pages"),
+        ("", "", g.GapCause.STORAGE_ERROR, "spool disk is too slow"),
+        ("x.ts: No space left on device", "balance_dirty_pages", g.GapCause.STORAGE_ERROR, "No space left"),
     ],
 )
 def test_classify_stall_on_the_disk(stderr: str, wait: str, cause: str, reason_has: str) -> None:
@@ -57,12 +57,12 @@ def test_classify_stall_on_the_disk(stderr: str, wait: str, cause: str, reason_h
 @pytest.mark.parametrize(
     ("current", "new", "expect"),
     [
-        (g.STREAM_ERROR, g.CAMERA_OFFLINE, g.CAMERA_OFFLINE),
-        (g.CAMERA_OFFLINE, g.STREAM_ERROR, g.CAMERA_OFFLINE),
-        (g.RECORDER_DOWN, g.CAMERA_OFFLINE, g.RECORDER_DOWN),
-        (g.STORAGE_ERROR, g.STREAM_ERROR, g.STORAGE_ERROR),
-        (g.STREAM_ERROR, g.STREAM_ERROR, g.STREAM_ERROR),
-        (g.SCHEDULED, g.CAMERA_OFFLINE, g.SCHEDULED),
+        (g.GapCause.STREAM_ERROR, g.GapCause.CAMERA_OFFLINE, g.GapCause.CAMERA_OFFLINE),
+        (g.GapCause.CAMERA_OFFLINE, g.GapCause.STREAM_ERROR, g.GapCause.CAMERA_OFFLINE),
+        (g.GapCause.RECORDER_DOWN, g.GapCause.CAMERA_OFFLINE, g.GapCause.RECORDER_DOWN),
+        (g.GapCause.STORAGE_ERROR, g.GapCause.STREAM_ERROR, g.GapCause.STORAGE_ERROR),
+        (g.GapCause.STREAM_ERROR, g.GapCause.STREAM_ERROR, g.GapCause.STREAM_ERROR),
+        (g.GapCause.SCHEDULED, g.GapCause.CAMERA_OFFLINE, g.GapCause.SCHEDULED),
     ],
 )
 def test_merge_cause(current: str, new: str, expect: str) -> None:

@@ -18,8 +18,8 @@ from kgys.accounts import service as account_service
 from kgys.accounts.models import User
 from kgys.audit.models import AuditEntry
 from kgys.cameras.models import Camera
+from kgys.recording import alerts
 from kgys.recording import holds as hold_service
-from kgys.recording import index
 from kgys.recording import pages as recording_pages
 from kgys.recording.models import LegalHold, RecordingAlert
 from kgys.runtime import Runtime
@@ -83,7 +83,7 @@ Headers = Callable[[str], dict[str, str]]
 @pytest.fixture
 def web(rt: Runtime) -> Iterator[TestClient]:
     """A client of an app whose database work is rolled back after the test."""
-    with TestClient(create_app(rt, checkpoint_timer=False), base_url="http://127.0.0.1") as c:
+    with TestClient(create_app(rt), base_url="http://127.0.0.1") as c:
         yield c
 
 
@@ -342,21 +342,23 @@ def test_new_hold_form_for_a_camera_outside_the_scope_is_not_found(web: TestClie
 # --- recording alerts -----------------------------------------------------------------------------------------
 
 
+def _alert(world: World, site: Site | None, kind: str, severity: str, details: str,
+           camera: str | None = None) -> RecordingAlert:
+    subject = alerts.INSTALLATION if site is None else alerts.Subject(
+        camera_id=(world.camera(site, camera) if camera else world.camera(site)).id, site_id=site.id)
+    return alerts.raise_alert(world.session, kind=alerts.AlertKind(kind), severity=alerts.Severity(severity),
+                              subject=subject, details=details)
+
+
 def _alerts(world: World) -> dict[str, RecordingAlert]:
     s = world.session
     found = {
-        "a_old": index.raise_alert(s, camera_id=world.camera(world.a).id, site_id=world.a.id,
-                                   kind="segment_quarantined", severity="warning", message="A eski"),
-        "a_new": index.raise_alert(s, camera_id=world.camera(world.a, "Çevre").id, site_id=world.a.id,
-                                   kind="recording_stopped", severity="critical", message="A yeni"),
-        "a_done": index.raise_alert(s, camera_id=world.camera(world.a).id, site_id=world.a.id,
-                                    kind="storage_error", severity="critical", message="A çözüldü"),
-        "b": index.raise_alert(s, camera_id=world.camera(world.b).id, site_id=world.b.id,
-                               kind="recording_stopped", severity="critical", message="B açık"),
-        "c": index.raise_alert(s, camera_id=world.camera(world.c).id, site_id=world.c.id,
-                               kind="recording_stopped", severity="critical", message="C açık"),
-        "all": index.raise_alert(s, camera_id=None, site_id=None, kind="recorder_down", severity="critical",
-                                 message="kayıt hizmeti çalışmıyor"),
+        "a_old": _alert(world, world.a, "segment_quarantined", "warning", "A eski"),
+        "a_new": _alert(world, world.a, "recording_stopped", "critical", "A yeni", camera="Çevre"),
+        "a_done": _alert(world, world.a, "storage_error", "critical", "A çözüldü"),
+        "b": _alert(world, world.b, "recording_stopped", "critical", "B açık"),
+        "c": _alert(world, world.c, "recording_stopped", "critical", "C açık"),
+        "all": _alert(world, None, "recorder_down", "critical", "kayıt hizmeti çalışmıyor"),
     }
     for n, alert in enumerate(found.values()):
         alert.created_at = T0 + n * H

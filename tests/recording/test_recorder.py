@@ -24,10 +24,11 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from kgys.accounts.actor import system_actor
+from kgys.cameras.models import CameraHealth
 from kgys.cli.main import _register_optional, app
 from kgys.recording import gaps as rules
 from kgys.recording import service
-from kgys.recording.models import CameraHealth, Gap, QuarantinedSegment, RecordingAlert, Segment
+from kgys.recording.models import Gap, QuarantinedSegment, RecordingAlert, Segment
 from kgys.recording.recorder import child_exited
 from kgys.recording.storage import LocalStorage
 from kgys.sim.cameras import SimCameras
@@ -174,11 +175,11 @@ def test_each_failure_leaves_one_gap_and_nothing_is_lost(live_db: LiveDb, sim_h2
     by_cam = {cam: gaps_of(db, cam) for cam in cams}
     causes = {cam: [g.cause for g in by_cam[cam]] for cam in cams}
     # A hung camera is a stream error; if reconnecting then times out too, it counts as offline.
-    hung = causes[cams[3]][0] if causes[cams[3]][:1] == [rules.CAMERA_OFFLINE] else rules.STREAM_ERROR
-    assert causes == {cams[0]: [rules.STREAM_ERROR, rules.RECORDER_DOWN],
-                      cams[1]: [rules.CAMERA_OFFLINE, rules.RECORDER_DOWN],
-                      cams[2]: [rules.RECORDER_DOWN],
-                      cams[3]: [hung, rules.RECORDER_DOWN]}, (causes, log.read_text()[-3000:])
+    hung = causes[cams[3]][0] if causes[cams[3]][:1] == [rules.GapCause.CAMERA_OFFLINE] else rules.GapCause.STREAM_ERROR
+    assert causes == {cams[0]: [rules.GapCause.STREAM_ERROR, rules.GapCause.RECORDER_DOWN],
+                      cams[1]: [rules.GapCause.CAMERA_OFFLINE, rules.GapCause.RECORDER_DOWN],
+                      cams[2]: [rules.GapCause.RECORDER_DOWN],
+                      cams[3]: [hung, rules.GapCause.RECORDER_DOWN]}, (causes, log.read_text()[-3000:])
     kill_gap, off_gap, hang_gap = by_cam[cams[0]][0], by_cam[cams[1]][0], by_cam[cams[3]][0]
     assert all(g.end is not None for gs in by_cam.values() for g in gs)
 

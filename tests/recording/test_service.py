@@ -10,10 +10,12 @@ from sqlalchemy.orm import Session
 
 from kgys.accounts.actor import Actor, Scope, system_actor
 from kgys.audit.mechanism import set_actor
+from kgys.cameras.compliance import stream_checks
+from kgys.cameras.models import CameraHealth
 from kgys.errors import NotFound, ValidationFailed
 from kgys.recording import service
-from kgys.recording.models import GENESIS, CameraHealth, Destruction, Gap
-from kgys.recording.service import ChainItem, chain_problems, stream_checks
+from kgys.recording.models import GENESIS, Destruction, Gap
+from kgys.recording.service import ChainItem, chain_problems
 from kgys.runtime import Runtime
 from tests.recording.test_maintainer import Setup
 

@@ -11,12 +11,13 @@ from sqlalchemy.orm import Session
 from kgys.accounts.actor import system_actor
 from kgys.audit.mechanism import set_actor
 from kgys.cameras import service as camera_service
+from kgys.cameras.models import CameraHealth
 from kgys.cameras.schemas import CameraIn
 from kgys.config import RecordingSettings
 from kgys.errors import ConfigurationError
 from kgys.recording import service
 from kgys.recording.maintainer import Indexed, Limits, Maintainer
-from kgys.recording.models import CameraHealth, Gap, Segment
+from kgys.recording.models import Gap, Segment
 from kgys.recording.probe import ProbeError, probe_url
 from kgys.recording.recorder import Recorder
 from kgys.recording.storage import LocalStorage

@@ -14,10 +14,11 @@ from typer.testing import CliRunner
 
 from kgys.accounts import service as account_service
 from kgys.accounts.models import Jurisdiction
+from kgys.cameras import imports as camera_imports
 from kgys.errors import ValidationFailed
 from kgys.runtime import Runtime
-from kgys.sites import imports
 from kgys.sites.import_messages import translated
+from kgys.sites.import_summary import ImportSummary
 from kgys.sites.models import RolloutEvent, Site
 from kgys.web import i18n
 from tests import factories
@@ -41,9 +42,9 @@ EXPECTED = {
 CREATED = ["TR", "TR-06", "TR-06-CANKAYA", "TR-34", "TR-34-KADIKOY", "TR-35", "TR-35-BORNOVA"]
 
 
-def run(session: Session, rt: Runtime, data: bytes, actor: Any = None, **kw: Any) -> imports.ImportSummary:
+def run(session: Session, rt: Runtime, data: bytes, actor: Any = None, **kw: Any) -> ImportSummary:
     """Import ``data`` as ``actor`` (default a global administrator)."""
-    return imports.import_file(session=session, actor=actor or factories.admin(), box=rt.box, data=data, **kw)
+    return camera_imports.import_file(session=session, actor=actor or factories.admin(), box=rt.box, data=data, **kw)
 
 
 def failure(session: Session, rt: Runtime, data: bytes, actor: Any = None, **kw: Any) -> ValidationFailed:

@@ -12,19 +12,20 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from kgys.accounts import jurisdictions as account_jurisdictions
 from kgys.accounts import service as account_service
 from kgys.accounts.actor import Actor
 from kgys.accounts.models import Jurisdiction
+from kgys.accounts.schemas import JurisdictionCreate
 from kgys.audit.mechanism import set_actor
+from kgys.cameras import imports as camera_imports
 from kgys.cameras.models import Camera, Recorder
 from kgys.demo import names as demo_names
 from kgys.errors import PermissionDenied, ValidationFailed
 from kgys.runtime import Runtime
-from kgys.sites import imports
-from kgys.sites import service as site_service
 from kgys.sites.import_parse import fold, parse
+from kgys.sites.import_summary import ImportSummary
 from kgys.sites.models import RolloutEvent, Site
-from kgys.sites.schemas import JurisdictionCreate
 from tests import factories
 
 SITES_CSV = (
@@ -52,9 +53,9 @@ def xlsx(rows: list[list[Any]]) -> bytes:
     return buf.getvalue()
 
 
-def run(session: Session, rt: Runtime, data: bytes, actor: Actor | None = None, **kw: Any) -> imports.ImportSummary:
+def run(session: Session, rt: Runtime, data: bytes, actor: Actor | None = None, **kw: Any) -> ImportSummary:
     """Import ``data`` as ``actor`` (default a global administrator)."""
-    return imports.import_file(session=session, actor=actor or factories.admin(), box=rt.box, data=data, **kw)
+    return camera_imports.import_file(session=session, actor=actor or factories.admin(), box=rt.box, data=data, **kw)
 
 
 def failure(session: Session, rt: Runtime, data: bytes, actor: Actor | None = None,
@@ -370,10 +371,10 @@ def test_sample_files_import_into_the_demo_tree(session: Session, rt: Runtime) -
     session.add(Jurisdiction(code="TR", name="Türkiye", kind="country", path="/TR/"))
     session.flush()
     for code, (name, _lat, _lon) in demo_names.PROVINCES.items():
-        site_service.create_jurisdiction(session=session, actor=actor, data=JurisdictionCreate(
+        account_jurisdictions.create_jurisdiction(session=session, actor=actor, data=JurisdictionCreate(
             code=code, name=name, kind="province", parent="TR"))
     for code, parent, name, *_rest in demo_names.DISTRICTS:
-        site_service.create_jurisdiction(session=session, actor=actor, data=JurisdictionCreate(
+        account_jurisdictions.create_jurisdiction(session=session, actor=actor, data=JurisdictionCreate(
             code=code, name=name, kind="district", parent=parent))
     samples = Path(__file__).resolve().parents[2] / "docs" / "samples"
     for name, kind, rows in (("sites.csv", "sites", 5), ("recorders.csv", "recorders", 2),

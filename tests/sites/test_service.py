@@ -10,7 +10,9 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from kgys.accounts.actor import Actor, Scope
+from kgys.accounts.jurisdictions import create_jurisdiction as create_node
 from kgys.accounts.models import Jurisdiction
+from kgys.accounts.schemas import JurisdictionCreate
 from kgys.audit.mechanism import set_actor
 from kgys.audit.models import AuditEntry
 from kgys.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -18,7 +20,7 @@ from kgys.runtime import Runtime
 from kgys.sites import service
 from kgys.sites.models import Commission, Site
 from kgys.sites.rollout import RolloutStatus
-from kgys.sites.schemas import JurisdictionCreate, RolloutChange, SiteCreate, SiteFilter, SitePatch
+from kgys.sites.schemas import RolloutChange, SiteCreate, SiteFilter, SitePatch
 from tests import factories
 
 MAX_DAYS = {"none": 30, "planned": 60, "tendered": 60, "contracted": 90, "installed": 30, "integrated": 30}
@@ -256,23 +258,23 @@ def test_jurisdictions_visible_are_the_subtree_and_its_ancestors(session: Sessio
 
 
 def test_create_jurisdiction(session: Session, sites: dict[str, Site]) -> None:
-    node = service.create_jurisdiction(session=session, actor=actor("admin", PROVINCE_99), data=JurisdictionCreate(
+    node = create_node(session=session, actor=actor("admin", PROVINCE_99), data=JurisdictionCreate(
         code="TR-99-D", name="Yayla", kind="district", parent="TR-99"))
     assert node.path == "/TR/TR-99/TR-99-D/"
     assert audit_rows(session, "jurisdiction.create")[-1].object_id == "TR-99-D"
     with pytest.raises(PermissionDenied):
-        service.create_jurisdiction(session=session, actor=actor("admin", DISTRICT_A), data=JurisdictionCreate(
+        create_node(session=session, actor=actor("admin", DISTRICT_A), data=JurisdictionCreate(
             code="TR-99-E", name="Ova", kind="district", parent="TR-99"))
     with pytest.raises(ValidationFailed) as err:
-        service.create_jurisdiction(session=session, actor=factories.admin(), data=JurisdictionCreate(
+        create_node(session=session, actor=factories.admin(), data=JurisdictionCreate(
             code="TR-99-E", name="Ova", kind="district", parent="TR-99-A"))
     assert err.value.errors[0].field == "parent"
     with pytest.raises(Conflict):
-        service.create_jurisdiction(session=session, actor=factories.admin(), data=JurisdictionCreate(
+        create_node(session=session, actor=factories.admin(), data=JurisdictionCreate(
             code="TR-99-D", name="Yayla", kind="district", parent="TR-99"))
     with pytest.raises(PermissionDenied):
-        service.create_jurisdiction(session=session, actor=actor("commission_member", PROVINCE_99),
-                                    data=JurisdictionCreate(code="TR-99-F", name="F", kind="district",
+        create_node(session=session, actor=actor("commission_member", PROVINCE_99),
+                                                  data=JurisdictionCreate(code="TR-99-F", name="F", kind="district",
                                                             parent="TR-99"))
 
 

@@ -18,7 +18,7 @@ from tests import factories
 @pytest.fixture
 def client(rt: Runtime) -> Iterator[TestClient]:
     """An anonymous client of an app whose database work is rolled back after the test."""
-    with TestClient(create_app(rt, checkpoint_timer=False), base_url="http://127.0.0.1") as c:
+    with TestClient(create_app(rt), base_url="http://127.0.0.1") as c:
         yield c
 
 

@@ -30,8 +30,8 @@ from kgys.accounts.permissions import ROLE_PERMISSIONS, Perm, Role
 from kgys.audit.mechanism import set_actor
 from kgys.cameras import service as camera_service
 from kgys.cameras.schemas import CameraIn, RecorderIn
+from kgys.recording import alerts
 from kgys.recording import holds as hold_service
-from kgys.recording import index as recording_index
 from kgys.recording.models import LegalHold
 from kgys.runtime import Runtime
 from kgys.sites import service as site_service
@@ -347,7 +347,7 @@ def _api_routes(app: FastAPI) -> set[tuple[str, str]]:
 
 
 def test_every_api_route_is_in_the_matrix(rt: Runtime) -> None:
-    app = create_app(rt, checkpoint_timer=False)
+    app = create_app(rt)
     table = {(e.method, e.route) for e in ENDPOINTS}
     routes = _api_routes(app)
     assert not routes - table, f"API routes missing from the authorisation matrix: {sorted(routes - table)}"
@@ -378,8 +378,9 @@ def _world(session: Session, rt: Runtime, token_for: Callable[[User], dict[str, 
         cameras[code] = camera_service.get_system(session=session, actor=factories.admin(),
                                                   code=site.code).cameras[0].id
         holds[code] = _hold(session, code).id
-        recording_index.raise_alert(session, camera_id=cameras[code], site_id=site.id, kind="recording_stopped",
-                                    severity="critical", message=f"{name} kaydı durdu")
+        alerts.raise_alert(session, kind=alerts.AlertKind.RECORDING_STOPPED, severity=alerts.Severity.CRITICAL,
+                           subject=alerts.Subject(camera_id=cameras[code], site_id=site.id),
+                           details=f"{name} kaydı durdu")
     for code in ("TR-99-A", "TR-99-B", "TR-98"):
         session.add(Commission(jurisdiction_id=nodes[code].id, chair=f"Kaymakam {code}"))
     login = factories.user(session, "operator", scope=["TR-99-A"])

@@ -100,7 +100,7 @@ def test_generated_requests_get_the_answers_the_document_declares(
     role: str, rt: Runtime, session: Session, token_for: Callable[[User], dict[str, str]]
 ) -> None:
     headers = token_for(role_user(session, rt, role))
-    sent, failures = fuzz(create_app(rt, checkpoint_timer=False), headers, coverage=role in COVERAGE_ROLES)
+    sent, failures = fuzz(create_app(rt), headers, coverage=role in COVERAGE_ROLES)
     assert sent >= 100, f"only {sent} requests were sent"
     assert not failures, f"{len(failures)} failure(s) in {sent} requests:\n" + "\n".join(failures)
 

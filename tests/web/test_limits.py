@@ -43,7 +43,7 @@ class Counted:
 
 def _post(rt: Runtime, path: str, body: Counted, headers: dict[str, str] | None = None) -> httpx.Response:
     async def go() -> httpx.Response:
-        transport = httpx.ASGITransport(app=create_app(rt, checkpoint_timer=False))
+        transport = httpx.ASGITransport(app=create_app(rt))
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
             return await client.post(path, content=body.chunks(), headers={
                 "Content-Type": "application/json", **(headers or {})})
@@ -98,7 +98,7 @@ def test_imports_take_bodies_up_to_their_own_larger_limit(rt: Runtime, session: 
                 for i in range(0, len(data), CHUNK):
                     yield data[i:i + CHUNK]
 
-            transport = httpx.ASGITransport(app=create_app(rt, checkpoint_timer=False))
+            transport = httpx.ASGITransport(app=create_app(rt))
             async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
                 return await client.post("/api/v1/imports", content=chunks(), headers={
                     "Authorization": f"Bearer {token}",
@@ -127,7 +127,7 @@ def server(rt: Runtime) -> Iterator[tuple[str, int]]:
     """The app served by a real uvicorn on a free loopback port, for as long as the test runs."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(create_app(rt, checkpoint_timer=False), log_level="warning", lifespan="off")
+    config = uvicorn.Config(create_app(rt), log_level="warning", lifespan="off")
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

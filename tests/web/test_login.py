@@ -7,6 +7,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from kgys.accounts import scheduled as accounts_scheduled
+from kgys.accounts import service
+from kgys.db import utcnow
 from kgys.runtime import Runtime
 from tests import factories
 from tests.web.conftest import browser_login
@@ -95,8 +98,6 @@ def test_first_sign_in_enrols_the_second_factor(client: TestClient, session: Ses
 
 
 def test_revoked_token_no_longer_works(client: TestClient, session: Session) -> None:
-    from kgys.accounts import service
-
     factories.tree(session)
     u = factories.user(session, "operator")
     session.commit()
@@ -106,4 +107,4 @@ def test_revoked_token_no_longer_works(client: TestClient, session: Session) -> 
     assert service.revoke_tokens(session=session, actor=factories.admin(), username=u.username) == 1
     session.commit()
     assert client.get("/api/v1/me", headers=headers).status_code == 401
-    assert service.purge_expired(session=session) == 1
+    assert accounts_scheduled.purge(session, utcnow()) == 1

@@ -51,7 +51,7 @@ def test_reads_answer_and_writes_get_503_while_the_database_is_held(
             release.wait(60)
 
     thread = threading.Thread(target=writer)
-    with TestClient(create_app(rt, checkpoint_timer=False), base_url="http://127.0.0.1") as client:
+    with TestClient(create_app(rt), base_url="http://127.0.0.1") as client:
         version = client.get(f"/api/v1/sites/{code}", headers=headers).json()["version"]
         thread.start()
         try:
@@ -90,7 +90,7 @@ def test_a_sign_in_checks_the_password_before_it_takes_the_write_lock(
         return real(stored, given)
 
     monkeypatch.setattr(signin.security, "verify_password", verify_while_writing_elsewhere)
-    with TestClient(create_app(rt, checkpoint_timer=False), base_url="http://127.0.0.1") as client:
+    with TestClient(create_app(rt), base_url="http://127.0.0.1") as client:
         r = client.post("/api/v1/auth/token", json={"username": user.username, "password": password})
     assert r.status_code == status, r.text
     assert checked == [True]

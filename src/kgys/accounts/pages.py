@@ -13,6 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from kgys.accounts import security, service, signin
 from kgys.accounts.models import LoginSession, User
+from kgys.accounts.permissions import Perm
 from kgys.errors import AuthenticationError
 from kgys.web import i18n
 from kgys.web.deps import (
@@ -176,6 +177,4 @@ def home(request: Request, session: DB) -> Response:
     p = optional_principal(request, session, None)
     if p is None:
         return RedirectResponse("/login", status_code=303)
-    from kgys.accounts.permissions import Perm
-
     return RedirectResponse("/dashboard" if p.actor.can(Perm.DASHBOARD_READ) else "/sites", status_code=303)

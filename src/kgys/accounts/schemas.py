@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from kgys.accounts.permissions import Role
-from kgys.validation import SafeChars
+from kgys.validation import Code, Name, SafeChars
 
 
 class TokenRequest(BaseModel):
@@ -57,3 +57,16 @@ class UserCreate(BaseModel):
     sites: list[Annotated[str, StringConstraints(max_length=32)]] = Field(
         default_factory=list, max_length=100, description="institution codes of single sites (school administrators)"
     )
+
+
+class JurisdictionCreate(BaseModel):
+    """A new province or district."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: Code
+    name: Name
+    kind: str = Field(pattern="^(province|district)$")
+    parent: Code
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)

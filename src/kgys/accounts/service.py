@@ -17,6 +17,7 @@ from kgys.accounts.passwords import PasswordPolicy, password_problem
 from kgys.accounts.permissions import Role
 from kgys.accounts.rules import AccessChange, access_change_problem
 from kgys.audit import service as audit_service
+from kgys.audit.actions import AuditAction
 from kgys.config import SecuritySettings
 from kgys.db import Base, utcnow
 from kgys.errors import Conflict, FieldError, NotFound, ValidationFailed
@@ -165,7 +166,7 @@ def create_user(
     session.add(user)
     session.flush()
     audit_service.append(
-        session, actor=actor, action="user.create", object_type="user", object_id=username,
+        session, actor=actor, action=AuditAction.USER_CREATE, object_type="user", object_id=username,
         details={"role": role, "jurisdictions": list(jurisdiction_codes), "sites": list(site_ids)},
     )
     return user
@@ -223,7 +224,7 @@ def set_active(*, session: Session, actor: Actor, username: str, active: bool) -
     if not active:
         end_sign_ins(session=session, user=user)
     session.flush()
-    audit_service.append(session, actor=actor, action="user.enable" if active else "user.disable",
+    audit_service.append(session, actor=actor, action=AuditAction.USER_ENABLE if active else AuditAction.USER_DISABLE,
                          object_type="user", object_id=username)
     return user
 
@@ -270,7 +271,8 @@ def change_access(*, session: Session, actor: Actor, username: str, role: str | 
         session.flush()
         user.scopes.extend(nodes)
     end_sign_ins(session=session, user=user)
-    audit_service.append(session, actor=actor, action="user.change_access", object_type="user", object_id=username,
+    audit_service.append(session, actor=actor, action=AuditAction.USER_CHANGE_ACCESS, object_type="user",
+                         object_id=username,
                          details={"before": before, "after": {"role": new_role, "scope": _describe(new_scope)}})
     return user
 
@@ -296,7 +298,7 @@ def reset_password(*, session: Session, actor: Actor, username: str, password: s
         user.totp_confirmed = False
         user.totp_last_step = None
     tokens = end_sign_ins(session=session, user=user)
-    audit_service.append(session, actor=actor, action="user.reset_password", object_type="user",
+    audit_service.append(session, actor=actor, action=AuditAction.USER_RESET_PASSWORD, object_type="user",
                          object_id=username, details={"totp_reset": reset_totp, "tokens_revoked": tokens})
     return user
 
@@ -323,7 +325,7 @@ def start_session(*, session: Session, settings: SecuritySettings, user: User, m
         user.last_login_at = utcnow()
     session.flush()
     if mfa_passed:
-        audit_service.append(session, actor=actor_for(user), action="login.success", object_type="user",
+        audit_service.append(session, actor=actor_for(user), action=AuditAction.LOGIN_SUCCESS, object_type="user",
                              object_id=user.username, details={"ip": ip})
     return token, ls
 
@@ -333,7 +335,7 @@ def complete_mfa(*, session: Session, login: LoginSession, user: User) -> None:
     login.mfa_passed = True
     user.last_login_at = utcnow()
     session.flush()
-    audit_service.append(session, actor=actor_for(user), action="login.success", object_type="user",
+    audit_service.append(session, actor=actor_for(user), action=AuditAction.LOGIN_SUCCESS, object_type="user",
                          object_id=user.username, details={"ip": login.ip, "mfa": True})
 
 
@@ -357,7 +359,7 @@ def end_session(*, session: Session, token: str) -> None:
         user = session.get(User, ls.user_id)
         session.delete(ls)
         if user is not None:
-            audit_service.append(session, actor=actor_for(user), action="logout", object_type="user",
+            audit_service.append(session, actor=actor_for(user), action=AuditAction.LOGOUT, object_type="user",
                                  object_id=user.username)
 
 
@@ -366,23 +368,9 @@ def revoke_tokens(*, session: Session, actor: Actor, username: str) -> int:
     tokens revoked."""
     user = managed_user(session=session, actor=actor, username=username)
     count = end_sign_ins(session=session, user=user)
-    audit_service.append(session, actor=actor, action="token.revoke", object_type="user", object_id=username,
+    audit_service.append(session, actor=actor, action=AuditAction.TOKEN_REVOKE, object_type="user", object_id=username,
                          details={"tokens": count})
     return count
-
-
-def purge_expired(*, session: Session, now: datetime | None = None) -> int:
-    """Delete expired browser sessions and expired or revoked tokens; returns how many rows went."""
-    now = now or utcnow()
-    gone = 0
-    for ls in session.scalars(select(LoginSession).where(LoginSession.expires_at <= now)):
-        session.delete(ls)
-        gone += 1
-    for tok in session.scalars(select(ApiToken).where((ApiToken.expires_at <= now) | ApiToken.revoked.is_(True))):
-        session.delete(tok)
-        gone += 1
-    session.flush()
-    return gone
 
 
 def issue_token(*, session: Session, settings: SecuritySettings, user: User, name: str = "") -> str:
@@ -391,7 +379,7 @@ def issue_token(*, session: Session, settings: SecuritySettings, user: User, nam
     session.add(ApiToken(token_hash=security.token_hash(token), user_id=user.id, name=name[:120],
                          expires_at=utcnow() + timedelta(days=settings.api_token_days)))
     session.flush()
-    audit_service.append(session, actor=actor_for(user), action="token.issue", object_type="user",
+    audit_service.append(session, actor=actor_for(user), action=AuditAction.TOKEN_ISSUE, object_type="user",
                          object_id=user.username, details={"name": name[:120]})
     return token
 

@@ -21,6 +21,7 @@ from kgys.accounts.actor import Actor, Scope
 from kgys.accounts.models import LoginSession, User
 from kgys.accounts.service import actor_for, mfa_required
 from kgys.audit import service as audit_service
+from kgys.audit.actions import AuditAction
 from kgys.config import SecuritySettings
 from kgys.db import utcnow
 from kgys.errors import AuthenticationError
@@ -90,18 +91,18 @@ def authenticate(*, session: Session, settings: SecuritySettings, username: str,
     matches = (checked.matches and user is not None and user.id == checked.user_id
                and user.password_hash == checked.password_hash)
     if user is None:
-        audit_service.append(session, actor=anon, action="login.fail", object_type="user",
+        audit_service.append(session, actor=anon, action=AuditAction.LOGIN_FAIL, object_type="user",
                              object_id=username[:64], details={"why": "unknown user"})
         raise AuthenticationError(SIGN_IN_FAILED)
     if is_locked(user, now):
-        audit_service.append(session, actor=anon, action="login.fail", object_type="user",
+        audit_service.append(session, actor=anon, action=AuditAction.LOGIN_FAIL, object_type="user",
                              object_id=username, details={"why": "locked"})
         raise AuthenticationError(SIGN_IN_FAILED)
     if not user.is_active or not matches:
         why = "disabled" if not user.is_active else "bad password"
         if _count_failure(session, settings, user, now):
             why += "; locked"
-        audit_service.append(session, actor=anon, action="login.fail", object_type="user",
+        audit_service.append(session, actor=anon, action=AuditAction.LOGIN_FAIL, object_type="user",
                              object_id=username, details={"why": why})
         raise AuthenticationError(SIGN_IN_FAILED)
     if not mfa_required(user, settings):
@@ -131,13 +132,13 @@ def check_totp(*, session: Session, settings: SecuritySettings, box: SecretBox, 
         why = "locked" if is_locked(user, now) else "wrong code"
         if why != "locked" and _count_failure(session, settings, user, now):
             why += "; locked"
-        audit_service.append(session, actor=actor_for(user), action="login.mfa_fail", object_type="user",
+        audit_service.append(session, actor=actor_for(user), action=AuditAction.LOGIN_MFA_FAIL, object_type="user",
                              object_id=user.username, details={"why": why})
         raise AuthenticationError("wrong or expired code")
     user.failed_logins = 0
     if not user.totp_confirmed:
         user.totp_confirmed = True
-        audit_service.append(session, actor=actor_for(user), action="user.mfa_enrol", object_type="user",
+        audit_service.append(session, actor=actor_for(user), action=AuditAction.USER_MFA_ENROL, object_type="user",
                              object_id=user.username)
     session.flush()
 

@@ -48,3 +48,37 @@ def chain_hash(prev_hash: str, payload: dict[str, Any]) -> str:
     h.update(b"\n")
     h.update(canonical_json(payload))
     return h.hexdigest()
+
+
+def entry_payload(
+    *,
+    seq: int,
+    ts: datetime,
+    actor_id: int | None,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    site_id: int | None,
+    reason: str | None,
+    legal_basis: str | None,
+    before_digest: str | None,
+    after_digest: str | None,
+    details: str,
+) -> dict[str, Any]:
+    """The fields an entry's hash covers, in canonical form."""
+    return {
+        "seq": seq,
+        "ts": ts.isoformat(timespec="microseconds"),
+        "actor_id": actor_id,
+        "actor": actor,
+        "action": action,
+        "object_type": object_type,
+        "object_id": object_id,
+        "site_id": site_id,
+        "reason": reason,
+        "legal_basis": legal_basis,
+        "before": before_digest,
+        "after": after_digest,
+        "details": details,
+    }

@@ -13,9 +13,8 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from kgys.audit.canonical import canonical_json, chain_hash
+from kgys.audit.canonical import canonical_json, chain_hash, entry_payload
 from kgys.audit.models import AuditEntry
-from kgys.audit.service import entry_payload
 
 ENTRY_COLUMNS = (
     AuditEntry.seq, AuditEntry.ts, AuditEntry.actor_id, AuditEntry.actor, AuditEntry.action,

@@ -15,6 +15,7 @@ from sqlalchemy.orm.base import PASSIVE_NO_INITIALIZE
 
 from kgys.accounts.actor import Actor
 from kgys.audit import service
+from kgys.audit.actions import changed
 from kgys.audit.canonical import digest, normalise
 from kgys.errors import ConfigurationError
 
@@ -53,10 +54,12 @@ def set_actor(session: Session, actor: Actor, reason: str | None = None, legal_b
 
 
 @contextmanager
-def acting_as(session: Session, actor: Actor, reason: str | None = None) -> Iterator[Session]:
-    """Within the block, attribute changes to ``actor`` with ``reason``."""
+def acting_as(session: Session, actor: Actor, reason: str | None = None,
+              legal_basis: str | None = None) -> Iterator[Session]:
+    """Within the block, attribute changes to ``actor`` with ``reason`` (and ``legal_basis``); the one way
+    code other than the request boundary names who is acting."""
     old = (session.info.get(ACTOR_KEY), session.info.get(REASON_KEY), session.info.get(LEGAL_BASIS_KEY))
-    set_actor(session, actor, reason)
+    set_actor(session, actor, reason, legal_basis)
     try:
         yield session
     finally:
@@ -134,7 +137,7 @@ def _after_flush(session: Session, _flush: UOWTransaction) -> None:
                 f: {"from": (before or {}).get(f), "to": (after or {}).get(f)} for f in fields if f not in secret
             }
         entries.append(service.NewEntry(
-            action=f"{obj.__audit_type__}.{op}",
+            action=changed(obj.__audit_type__, op),
             object_type=obj.__audit_type__,
             object_id=obj.audit_object_id(),
             site_id=obj.audit_site_id(),

@@ -16,6 +16,7 @@ from kgys.audit import witness as witness_mod
 from kgys.audit.checkpoints import TailPolicy
 from kgys.audit.report import VerifyReport
 from kgys.errors import NotFound
+from kgys.sites import flows as site_flows
 from kgys.web import i18n
 from kgys.web.deps import DB, CurrentPrincipal, Principal, runtime
 from kgys.web.paging import page_number, pager
@@ -53,7 +54,7 @@ def _page(request: Request, session: Session, p: Principal, *, report: VerifyRep
     rows: list[dict[str, Any]] = []
     total = 0
     try:
-        found, total = audit_service.list_entries(
+        found, total = site_flows.audit_entries(
             session=session, actor=p.actor, page=page, per_page=PER_PAGE, action=raw["action"] or None,
             username=raw["actor"] or None, site=raw["site"] or None)
     except NotFound:

@@ -16,25 +16,23 @@ import functools
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import Connection, event, insert, or_, select, text
+from sqlalchemy import ColumnElement, Connection, event, insert, or_, select, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from kgys.accounts.actor import Actor
 from kgys.accounts.permissions import Perm
 from kgys.audit import checkpoints as cp_rules
-from kgys.audit.canonical import GENESIS_HASH, canonical_json, chain_hash, normalise
+from kgys.audit.canonical import GENESIS_HASH, canonical_json, chain_hash, entry_payload, normalise
 from kgys.audit.models import AuditCheckpoint, AuditEntry, WitnessDelivery
+from kgys.audit.report import VerifyReport
 from kgys.audit.signing import Signer
-from kgys.db import page_of, utcnow
+from kgys.audit.verify import verify_database
+from kgys.db import utcnow
 from kgys.errors import PermissionDenied
-
-if TYPE_CHECKING:
-    from kgys.audit.report import VerifyReport
 
 log = logging.getLogger(__name__)
 
@@ -51,40 +49,6 @@ class _Tail:
     entry_hash: str
     checkpoint_seq: int
     checkpoint_hash: str | None = None  # hash of the newest checkpoint, read when the next one is signed
-
-
-def entry_payload(
-    *,
-    seq: int,
-    ts: datetime,
-    actor_id: int | None,
-    actor: str,
-    action: str,
-    object_type: str,
-    object_id: str,
-    site_id: int | None,
-    reason: str | None,
-    legal_basis: str | None,
-    before_digest: str | None,
-    after_digest: str | None,
-    details: str,
-) -> dict[str, Any]:
-    """The fields an entry's hash covers, in canonical form."""
-    return {
-        "seq": seq,
-        "ts": ts.isoformat(timespec="microseconds"),
-        "actor_id": actor_id,
-        "actor": actor,
-        "action": action,
-        "object_type": object_type,
-        "object_id": object_id,
-        "site_id": site_id,
-        "reason": reason,
-        "legal_basis": legal_basis,
-        "before": before_digest,
-        "after": after_digest,
-        "details": details,
-    }
 
 
 def _clear_tail(session: Session, *_args: Any) -> None:
@@ -297,39 +261,18 @@ def record_access(
     )
 
 
-def list_entries(
-    *,
-    session: Session,
-    actor: Actor,
-    page: int = 1,
-    per_page: int = 50,
-    action: str | None = None,
-    username: str | None = None,
-    site: str | None = None,
-) -> tuple[list[tuple[AuditEntry, str | None]], int]:
-    """One page of entries the actor may read, newest first, each with its site's code; and the total.
-
-    A user whose scope is not global sees only entries about sites within that scope. ``action``
-    matches exactly or as a prefix before a dot ("site" finds "site.create" and "site.update").
-    """
-    # sites imports audit, so the reverse import waits until a call
-    from kgys.sites import service as site_service
-    from kgys.sites.models import Site
-
+def entries_filter(*, actor: Actor, action: str | None = None,
+                   username: str | None = None) -> list[ColumnElement[bool]]:
+    """The conditions on entries an audit reader asked for, before any site scope (the sites domain adds it:
+    :func:`kgys.sites.flows.audit_entries`). ``action`` matches exactly or as a prefix before a dot ("site"
+    finds "site.create" and "site.update")."""
     actor.require(Perm.AUDIT_READ)
-    stmt = select(AuditEntry, Site.code).outerjoin(Site, Site.id == AuditEntry.site_id)
-    if not actor.scope.is_global:
-        stmt = stmt.where(AuditEntry.site_id.in_(select(Site.id).where(site_service.scope_clause(actor))))
-    if site:
-        found = site_service.get_site(session=session, actor=actor, code=site, perm=Perm.AUDIT_READ)
-        stmt = stmt.where(AuditEntry.site_id == found.id)
+    where: list[ColumnElement[bool]] = []
     if action:
-        stmt = stmt.where(or_(AuditEntry.action == action,
-                              AuditEntry.action.startswith(f"{action}.", autoescape=True)))
+        where.append(or_(AuditEntry.action == action, AuditEntry.action.startswith(f"{action}.", autoescape=True)))
     if username:
-        stmt = stmt.where(AuditEntry.actor == username)
-    rows, total = page_of(session, stmt.order_by(AuditEntry.seq.desc()), page=page, per_page=per_page)
-    return [(entry, code) for entry, code in rows], total
+        where.append(AuditEntry.actor == username)
+    return where
 
 
 def verify_log(
@@ -338,8 +281,6 @@ def verify_log(
 ) -> VerifyReport:
     """Recompute the whole chain and check the signed checkpoints (and the unsigned tail against ``tail``);
     needs a global scope."""
-    from kgys.audit.verify import verify_database  # verify builds on this module
-
     actor.require(Perm.AUDIT_READ)
     if not actor.scope.is_global:
         raise PermissionDenied("verifying the whole audit log needs a country-wide scope")

@@ -13,6 +13,7 @@ from kgys.audit.checkpoints import TailPolicy
 from kgys.audit.models import AuditEntry
 from kgys.audit.schemas import AuditEntryOut, ProblemOut, VerifyOut
 from kgys.audit.signing import public_pem
+from kgys.sites import flows as site_flows
 from kgys.web.contract import errors
 from kgys.web.deps import DB, CurrentActor, runtime
 from kgys.web.paging import Page, PageQuery, PerPageQuery
@@ -42,8 +43,8 @@ def list_entries(
     site: Annotated[str | None, Query(max_length=32, description="Site code")] = None,
 ) -> Page[AuditEntryOut]:
     """Audit entries the caller may read, newest first (scoped users see entries of their sites only)."""
-    rows, total = service.list_entries(session=session, actor=actor, page=page, per_page=per_page, action=action,
-                                       username=actor_name, site=site or None)
+    rows, total = site_flows.audit_entries(session=session, actor=actor, page=page, per_page=per_page,
+                                          action=action, username=actor_name, site=site or None)
     return Page[AuditEntryOut](items=[_entry_out(e, code) for e, code in rows], total=total, page=page,
                                per_page=per_page)
 

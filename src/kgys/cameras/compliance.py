@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 MIN_MEGAPIXELS = 2.0
 MIN_WIDTH, MIN_HEIGHT = 1920, 1080
@@ -263,3 +263,36 @@ def _evaluate_declared(cameras: Sequence[CameraSpec], recorders: Sequence[Record
                             {"days": round(days, 1), "installed_tb": installed,
                              "max_kbps_per_camera": round(per_cam)}))
     return ComplianceResult(tuple(checks))
+
+
+class Measured(Protocol):
+    """What the recorder measured of a stream (a camera's health row)."""
+
+    width: int | None
+    height: int | None
+    codec: str | None
+
+
+@dataclass(frozen=True)
+class StreamCheck:
+    """One comparison of the measured stream with the declared spec or the ministry's minimum."""
+
+    code: str
+    passed: bool
+    message: str
+
+
+def stream_checks(*, declared_width: int, declared_height: int, declared_codec: str,
+                  measured: Measured | None, min_width: int = 1920, min_height: int = 1080) -> list[StreamCheck]:
+    """Compare what a camera sends with what its owner declared and with the 1920×1080 minimum. Pure."""
+    if measured is None or not measured.width or not measured.height:
+        return [StreamCheck("measured", False, "the stream has not been measured yet")]
+    w, h = measured.width, measured.height
+    return [
+        StreamCheck("resolution_declared", (w, h) == (declared_width, declared_height),
+                    f"sends {w}×{h}, declared {declared_width}×{declared_height}"),
+        StreamCheck("resolution_minimum", w >= min_width and h >= min_height,
+                    f"sends {w}×{h}, the minimum is {min_width}×{min_height}"),
+        StreamCheck("codec_declared", (measured.codec or "") == declared_codec,
+                    f"sends {measured.codec}, declared {declared_codec}"),
+    ]

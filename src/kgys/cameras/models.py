@@ -63,3 +63,26 @@ class Camera(SiteDevice, Audited, Base):
     codec: Mapped[str] = mapped_column(String(16), default="h264")
     stream_url: Mapped[str] = mapped_column(String(500), default="")  # without credentials
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+HEALTH_STATES = ("online", "offline", "unknown")
+
+
+class CameraHealth(Base):
+    """A camera's health: whether it is being recorded, and the stream properties the recorder measured."""
+
+    __tablename__ = "camera_health"
+
+    camera_id: Mapped[int] = mapped_column(ForeignKey("cameras.id", ondelete="CASCADE"), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16), default="unknown")  # one of HEALTH_STATES
+    reason: Mapped[str] = mapped_column(Text, default="")
+    since: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    codec: Mapped[str | None] = mapped_column(String(16))
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    fps: Mapped[float | None] = mapped_column(Float)
+    bitrate_kbps: Mapped[float | None] = mapped_column(Float)
+    keyframe_interval: Mapped[float | None] = mapped_column(Float)  # seconds between keyframes
+    measured_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_segment_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    restarts: Mapped[int] = mapped_column(Integer, default=0)

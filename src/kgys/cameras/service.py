@@ -1,7 +1,7 @@
 """Reads and writes of the cameras domain: a site's recorders and cameras, and its compliance.
 
 Compliance judges the declared system and, for cameras the recorder has measured, what they really send
-(:func:`kgys.recording.service.stream_checks` on their :class:`~kgys.recording.models.CameraHealth`).
+(:func:`kgys.cameras.compliance.stream_checks` on their :class:`~kgys.cameras.models.CameraHealth`).
 """
 
 from __future__ import annotations
@@ -18,12 +18,10 @@ from sqlalchemy.orm import Session
 from kgys.accounts.actor import Actor
 from kgys.accounts.permissions import Perm
 from kgys.cameras import compliance as rules
-from kgys.cameras.models import Camera, Recorder
+from kgys.cameras.models import Camera, CameraHealth, Recorder
 from kgys.cameras.schemas import CameraIn, CameraOut, MeasuredCameraOut, RecorderIn, RecorderOut
 from kgys.cameras.secrets import CredentialBox, Credentials
 from kgys.errors import Conflict, FieldError, NotFound, ValidationFailed
-from kgys.recording import service as recording_service
-from kgys.recording.models import CameraHealth
 from kgys.sites import service as site_service
 from kgys.sites.models import Site
 
@@ -55,6 +53,17 @@ def get_system(*, session: Session, actor: Actor, code: str) -> SiteSystem:
     return _load(session, site)
 
 
+def get_camera(*, session: Session, actor: Actor, camera_id: int, perm: Perm = Perm.CAMERAS_READ) -> Camera:
+    """A camera whose site lies in the actor's scope, the actor holding ``perm``; NotFound otherwise (a camera
+    outside the scope is answered exactly like one that does not exist). The one scoped lookup of a camera."""
+    actor.require(perm)
+    cam = session.scalar(select(Camera).join(Site, Site.id == Camera.site_id)
+                         .where(Camera.id == camera_id, site_service.scope_clause(actor)))
+    if cam is None:
+        raise NotFound(f"no camera {camera_id}", camera_id=camera_id)
+    return cam
+
+
 def specs(system: SiteSystem) -> tuple[list[rules.CameraSpec], list[rules.RecorderSpec]]:
     """The plain specs compliance judges."""
     rec_names = {r.id: r.name for r in system.recorders}
@@ -80,7 +89,7 @@ def streams(system: SiteSystem) -> list[rules.StreamSpec]:
         if not cam.enabled:
             continue
         h = system.health.get(cam.id)
-        checks = recording_service.stream_checks(
+        checks = rules.stream_checks(
             declared_width=cam.width, declared_height=cam.height, declared_codec=cam.codec, measured=h,
             min_width=rules.MIN_WIDTH, min_height=rules.MIN_HEIGHT)
         failed = tuple(c.code for c in checks if not c.passed and c.code != "measured")
@@ -131,12 +140,10 @@ def compliance(*, session: Session, actor: Actor, code: str) -> tuple[SiteSystem
 
 
 def refresh_compliance(*, session: Session, site: Site) -> str:
-    """Recompute and store a site's compliance status after its system changed."""
+    """Recompute a site's compliance status after its system changed, and have sites store it."""
     session.flush()
     status = evaluate(_load(session, site)).status
-    if site.compliance_status != status:
-        site.compliance_status = status
-        session.flush()
+    site_service.set_compliance(session=session, site=site, status=status)
     return status
 
 

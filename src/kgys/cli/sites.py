@@ -5,13 +5,20 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from kgys.audit.mechanism import set_actor
-from kgys.cli.common import cli_actor, console, runtime
+from kgys.accounts import jurisdictions as account_jurisdictions
+from kgys.accounts import service as account_service
+from kgys.accounts.schemas import JurisdictionCreate
+from kgys.audit.mechanism import acting_as
+from kgys.cameras import imports as camera_imports
+from kgys.cli.common import cli_actor, console, err_console, runtime
 from kgys.db import reading
+from kgys.errors import ValidationFailed
+from kgys.sites import gazetteer, jurisdictions
 from kgys.sites import service as site_service
-from kgys.sites.schemas import JurisdictionCreate, SiteFilter
+from kgys.sites.schemas import SiteFilter
 
 app = typer.Typer(help="Sites (schools, kindergartens, colleges, city points).", no_args_is_help=True)
 jurisdictions_app = typer.Typer(help="The jurisdiction tree: country → province → district.",
@@ -45,9 +52,8 @@ def add_jurisdiction(
 ) -> None:
     """Add a province or a district."""
     actor = cli_actor()
-    with runtime() as rt, rt.sessions.begin() as session:
-        set_actor(session, actor)
-        node = site_service.create_jurisdiction(session=session, actor=actor, data=JurisdictionCreate(
+    with runtime() as rt, rt.sessions.begin() as session, acting_as(session, actor):
+        node = account_jurisdictions.create_jurisdiction(session=session, actor=actor, data=JurisdictionCreate(
             code=code, name=name, kind=kind, parent=parent))
         console.print(f"added {node.kind} {node.code} at {node.path}")
 
@@ -55,12 +61,9 @@ def add_jurisdiction(
 @jurisdictions_app.command("add-country")
 def add_country(code: str, name: str) -> None:
     """Create the root of the tree (once per installation)."""
-    from kgys.sites import jurisdictions
-
     actor = cli_actor()
-    with runtime() as rt, rt.sessions.begin() as session:
-        set_actor(session, actor)
-        jurisdictions.create_country(session=session, actor=actor, code=code, name=name)
+    with runtime() as rt, rt.sessions.begin() as session, acting_as(session, actor):
+        account_jurisdictions.create_country(session=session, actor=actor, code=code, name=name)
     console.print(f"added country {code}")
 
 
@@ -69,16 +72,12 @@ def add_province(
     province: Annotated[str, typer.Argument(help="Plate code (06) or name (Ankara) of a province of Türkiye")],
 ) -> None:
     """Register a province of Türkiye and all its districts from the list shipped with kgys."""
-    from kgys.cli.common import err_console
-    from kgys.sites import gazetteer, jurisdictions
-
     listed = gazetteer.province(province)
     if listed is None:
         err_console.print(f"[red]error:[/] '{province}' is not a plate code or name of a province of Türkiye")
         raise typer.Exit(1)
     actor = cli_actor()
-    with runtime() as rt, rt.sessions.begin() as session:
-        set_actor(session, actor)
+    with runtime() as rt, rt.sessions.begin() as session, acting_as(session, actor):
         made = jurisdictions.add_listed(session=session, actor=actor, province=listed)
     console.print(f"{listed.name}: {len(made)} jurisdiction(s) added"
                   + (f" ({', '.join(n.code for n in made[:5])}{' …' if len(made) > 5 else ''})" if made else ""))
@@ -103,13 +102,6 @@ def import_(
     as_user: Annotated[str | None, typer.Option("--as", help="Act as this user, within the user's scope")] = None,
 ) -> None:
     """Import sites, recorders or cameras from a CSV or XLSX file: every row, or none if any is wrong."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-    from kgys.accounts import service as account_service
-    from kgys.cli.common import err_console
-    from kgys.errors import ValidationFailed
-    from kgys.sites import imports
-
     data = file.read()
     name = getattr(file, "name", "") or ""
     with runtime() as rt, rt.sessions.begin() as session:
@@ -120,8 +112,7 @@ def import_(
                 err_console.print(f"[red]error:[/] user '{as_user}' is disabled")
                 raise typer.Exit(1)
             actor = account_service.actor_for(user)
-        set_actor(session, actor)
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        with acting_as(session, actor), Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                       console=err_console, transient=True) as bar:
             task = bar.add_task("checking" if dry_run else "importing", total=None)
 
@@ -130,7 +121,7 @@ def import_(
                     bar.update(task, completed=done, total=total)
 
             try:
-                summary = imports.import_file(session=session, actor=actor, box=rt.box, data=data,
+                summary = camera_imports.import_file(session=session, actor=actor, box=rt.box, data=data,
                                               filename=str(name).rsplit("/", 1)[-1], kind=kind,
                                               dry_run=dry_run, progress=step)
             except ValidationFailed as exc:
@@ -172,8 +163,7 @@ def set_commission(
 ) -> None:
     """Create or update a commission."""
     actor = cli_actor()
-    with runtime() as rt, rt.sessions.begin() as session:
-        set_actor(session, actor)
+    with runtime() as rt, rt.sessions.begin() as session, acting_as(session, actor):
         site_service.set_commission(session=session, actor=actor, jurisdiction=jurisdiction, chair=chair,
                                     police_member=police, gendarmerie_member=gendarmerie,
                                     education_member=education, contact_email=email)

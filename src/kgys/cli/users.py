@@ -7,10 +7,11 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from kgys.accounts import scheduled as accounts_scheduled
 from kgys.accounts import service
 from kgys.accounts.permissions import Role
 from kgys.cli.common import cli_actor, console, runtime
-from kgys.db import reading
+from kgys.db import reading, utcnow
 
 app = typer.Typer(help="User accounts.", no_args_is_help=True)
 
@@ -115,5 +116,5 @@ def revoke_tokens(username: str) -> None:
 def purge_expired() -> None:
     """Delete expired sessions and expired or revoked tokens."""
     with runtime() as rt, rt.sessions.begin() as session:
-        n = service.purge_expired(session=session)
+        n = accounts_scheduled.purge(session, utcnow())
     console.print(f"removed {n} expired session(s)/token(s)")

@@ -23,14 +23,17 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from kgys.accounts import jurisdictions as account_jurisdictions
 from kgys.accounts import service as account_service
 from kgys.accounts import signin
 from kgys.accounts.actor import Actor, system_actor
 from kgys.accounts.models import Jurisdiction, User
 from kgys.accounts.passwords import PasswordPolicy, password_problem
 from kgys.accounts.permissions import Role
+from kgys.accounts.schemas import JurisdictionCreate
 from kgys.audit import service as audit_service
-from kgys.audit.mechanism import set_actor
+from kgys.audit.actions import AuditAction
+from kgys.audit.mechanism import acting_as
 from kgys.cameras import service as camera_service
 from kgys.cameras.schemas import CameraIn, CredentialsIn, RecorderIn
 from kgys.cameras.secrets import CredentialBox
@@ -62,7 +65,7 @@ from kgys.secretbox import SecretBox
 from kgys.sites import service as site_service
 from kgys.sites.models import Commission, Site
 from kgys.sites.rollout import ORDER, RolloutStatus, SiteType
-from kgys.sites.schemas import JurisdictionCreate, RolloutChange, SiteCreate
+from kgys.sites.schemas import RolloutChange, SiteCreate
 
 log = logging.getLogger(__name__)
 
@@ -152,27 +155,25 @@ def seed(session: Session, *, box: CredentialBox, settings: Settings, sites: int
     today = today or date.today()
     rng = random.Random(seed)
     actor = system_actor("demo")
-    set_actor(session, actor, reason=DEMO_REASON)
-    _jurisdictions(session, actor)
-    _commissions(session, rng)
-    codes = _sites(session, actor, box, rng, settings, sites, today, progress)
-    school_site = _school_admin_site(session, codes)
-    logins = _users(session, actor, box, settings, school_site)
-    session.flush()
+    with acting_as(session, actor, reason=DEMO_REASON):
+        _jurisdictions(session, actor)
+        _commissions(session, rng)
+        codes = _sites(session, actor, box, rng, settings, sites, today, progress)
+        school_site = _school_admin_site(session, codes)
+        logins = _users(session, actor, box, settings, school_site)
+        session.flush()
     return DemoLogins(logins=logins, created=True, sites=len(codes))
 
 
 def _jurisdictions(session: Session, actor: Actor) -> None:
     if session.scalar(select(Jurisdiction.id).where(Jurisdiction.code == COUNTRY[0])) is None:
-        session.add(Jurisdiction(kind="country", code=COUNTRY[0], name=COUNTRY[1], path=f"/{COUNTRY[0]}/"))
-        session.flush()
-        audit_service.append(session, actor=actor, action="jurisdiction.create", object_type="jurisdiction",
-                             object_id=COUNTRY[0], reason=DEMO_REASON, details={"kind": "country"})
+        account_jurisdictions.create_country(session=session, actor=actor, code=COUNTRY[0], name=COUNTRY[1],
+                                             reason=DEMO_REASON)
     for code, (name, lat, lon) in PROVINCES.items():
-        site_service.create_jurisdiction(session=session, actor=actor, data=JurisdictionCreate(
+        account_jurisdictions.create_jurisdiction(session=session, actor=actor, data=JurisdictionCreate(
             code=code, name=name, kind="province", parent=COUNTRY[0], latitude=lat, longitude=lon))
     for code, parent, name, lat, lon, _share in DISTRICTS:
-        site_service.create_jurisdiction(session=session, actor=actor, data=JurisdictionCreate(
+        account_jurisdictions.create_jurisdiction(session=session, actor=actor, data=JurisdictionCreate(
             code=code, name=name, kind="district", parent=parent, latitude=lat, longitude=lon))
 
 
@@ -366,7 +367,7 @@ def _users(session: Session, actor: Actor, box: SecretBox, settings: Settings, s
         if acc.role.value in settings.security.mfa_roles:
             secret = demo_totp_secret(settings.security.secret_key, acc.username)
             signin.set_totp_secret(session=session, box=box, user=user, secret=secret, confirmed=True)
-            audit_service.append(session, actor=actor, action="user.mfa_enrol", object_type="user",
+            audit_service.append(session, actor=actor, action=AuditAction.USER_MFA_ENROL, object_type="user",
                                  object_id=acc.username, reason=DEMO_REASON)
         scope = f"site {school.code} ({school.name})" if acc.school else ", ".join(acc.jurisdictions)
         logins.append(DemoLogin(acc.username, acc.role.value, scope, password, secret))

@@ -24,6 +24,8 @@ from sqlalchemy.orm import Session
 from kgys.accounts.actor import Actor
 from kgys.accounts.permissions import Perm
 from kgys.audit import service as audit_service
+from kgys.audit.actions import AuditAction
+from kgys.cameras import service as camera_service
 from kgys.errors import ConfigurationError, NotFound
 from kgys.live import service
 from kgys.recording.maintainer import sha256_file
@@ -114,7 +116,7 @@ class SegmentRef:
 def plan(*, session: Session, actor: Actor, camera_id: int, start: datetime, end: datetime,
          reason: str | None) -> ClipPlan:
     """Check role, scope and reason and list the segments of [start, end); reads only."""
-    cam = service.camera_for(session=session, actor=actor, camera_id=camera_id, perm=Perm.CLIP_EXPORT)
+    cam = camera_service.get_camera(session=session, actor=actor, camera_id=camera_id, perm=Perm.CLIP_EXPORT)
     text = service.require_reason(reason)
     rows = list(session.scalars(select(Segment).where(
         Segment.camera_id == cam.id, Segment.start < end, Segment.end > start).order_by(Segment.start)))
@@ -164,7 +166,7 @@ def build(*, plan: ClipPlan, storage: Storage, ffmpeg: str, exported_by: str, no
 
 def record(*, session: Session, actor: Actor, plan: ClipPlan, clip: ClipFile) -> None:
     """Write the export to the audit log (reason, range, segments, the clip's hash)."""
-    audit_service.record_access(session, actor=actor, action="camera.clip.export", object_type="camera",
+    audit_service.record_access(session, actor=actor, action=AuditAction.CAMERA_CLIP_EXPORT, object_type="camera",
                                 object_id=plan.camera_id, site_id=plan.site_id, reason=plan.reason,
                                 details={"from": plan.start.isoformat(), "to": plan.end.isoformat(),
                                          "segments": len(plan.segments), "clip_sha256": clip.sha256})

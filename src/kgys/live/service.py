@@ -20,12 +20,15 @@ from kgys.accounts.actor import Actor
 from kgys.accounts.models import User
 from kgys.accounts.permissions import Perm
 from kgys.audit import service as audit_service
-from kgys.cameras.models import Camera
+from kgys.audit.actions import AuditAction
+from kgys.cameras import service as camera_service
+from kgys.cameras.models import Camera, CameraHealth
 from kgys.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
 from kgys.live import hls, tickets
-from kgys.recording.models import CameraHealth, Gap, Segment
+from kgys.recording.models import Gap, Segment
 from kgys.sites import service as site_service
 from kgys.sites.models import Site
+from kgys.validation import parse_time
 
 TICKET_HOURS = 8
 MAX_PLAYBACK = timedelta(hours=24)
@@ -43,20 +46,6 @@ class Credential:
     expires_at: datetime | None
 
 
-def camera_for(*, session: Session, actor: Actor, camera_id: int, perm: Perm) -> Camera:
-    """A camera whose site lies in the actor's scope, the actor holding ``perm``; NotFound otherwise
-    (a camera outside the scope is answered exactly like one that does not exist)."""
-    actor.require(perm)
-    cam = session.get(Camera, camera_id)
-    if cam is None:
-        raise NotFound(f"no camera {camera_id}", camera_id=camera_id)
-    try:
-        site_service.get_site_by_id(session=session, actor=actor, site_id=cam.site_id, perm=perm)
-    except NotFound:
-        raise NotFound(f"no camera {camera_id}", camera_id=camera_id) from None
-    return cam
-
-
 def site_cameras(*, session: Session, actor: Actor, code: str) -> tuple[Site, list[Camera]]:
     """A site in scope and its cameras, for the live grid (needs LIVE_VIEW)."""
     site = site_service.get_site(session=session, actor=actor, code=code, perm=Perm.LIVE_VIEW)
@@ -70,19 +59,6 @@ def stream_codecs(session: Session, cameras: list[Camera]) -> dict[int, str]:
         select(CameraHealth.camera_id, CameraHealth.codec).where(
             CameraHealth.camera_id.in_([c.id for c in cameras]), CameraHealth.codec.is_not(None))) if codec}
     return {c.id: measured.get(c.id) or c.codec for c in cameras}
-
-
-def parse_time(raw: str | None, field: str) -> datetime | None:
-    """An ISO 8601 time (UTC when no offset is given); None when empty; ValidationFailed naming ``field``."""
-    text = (raw or "").strip()
-    if not text:
-        return None
-    try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "T"))
-    except ValueError:
-        raise ValidationFailed([FieldError(field, "not a date and time (use 2026-11-21T15:00:00Z)",
-                                           value=text[:40])]) from None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def parse_range(raw_from: str | None, raw_to: str | None, *, now: datetime,
@@ -135,10 +111,10 @@ def _issue(key: str, ticket: tickets.Ticket) -> Opened:
 def open_live(*, session: Session, actor: Actor, key: str, camera_id: int, reason: str | None,
               credential: Credential, now: datetime) -> Opened:
     """Start a live viewing session: check role and scope, audit it once, return its ticket."""
-    cam = camera_for(session=session, actor=actor, camera_id=camera_id, perm=Perm.LIVE_VIEW)
+    cam = camera_service.get_camera(session=session, actor=actor, camera_id=camera_id, perm=Perm.LIVE_VIEW)
     text = (reason or "").strip()[:REASON_MAX] or "live monitoring"
     view = secrets.token_urlsafe(9)
-    audit_service.record_access(session, actor=actor, action="camera.live.view", object_type="camera",
+    audit_service.record_access(session, actor=actor, action=AuditAction.CAMERA_LIVE_VIEW, object_type="camera",
                                 object_id=cam.id, site_id=cam.site_id, reason=text, details={"view": view})
     return _issue(key, tickets.Ticket(kind="live", view=view, camera_id=cam.id, user_id=actor.id,
                                       binding=tickets.binding_of(credential.value), expires=_expiry(credential, now),
@@ -148,10 +124,10 @@ def open_live(*, session: Session, actor: Actor, key: str, camera_id: int, reaso
 def open_playback(*, session: Session, actor: Actor, key: str, camera_id: int, start: datetime, end: datetime,
                   reason: str | None, credential: Credential, now: datetime) -> Opened:
     """Start a playback of [start, end): check role, scope and reason, audit it with the range, return a ticket."""
-    cam = camera_for(session=session, actor=actor, camera_id=camera_id, perm=Perm.PLAYBACK)
+    cam = camera_service.get_camera(session=session, actor=actor, camera_id=camera_id, perm=Perm.PLAYBACK)
     text = require_reason(reason)
     view = secrets.token_urlsafe(9)
-    audit_service.record_access(session, actor=actor, action="camera.playback.view", object_type="camera",
+    audit_service.record_access(session, actor=actor, action=AuditAction.CAMERA_PLAYBACK_VIEW, object_type="camera",
                                 object_id=cam.id, site_id=cam.site_id, reason=text,
                                 details={"view": view, "from": start.isoformat(), "to": end.isoformat()})
     return _issue(key, tickets.Ticket(kind="playback", view=view, camera_id=cam.id, user_id=actor.id,
@@ -235,7 +211,7 @@ class Timeline:
 def timeline(*, session: Session, actor: Actor, camera_id: int, start: datetime, end: datetime,
              now: datetime) -> Timeline:
     """Coverage and gaps (with their causes) of a camera over [start, end) (needs PLAYBACK)."""
-    cam = camera_for(session=session, actor=actor, camera_id=camera_id, perm=Perm.PLAYBACK)
+    cam = camera_service.get_camera(session=session, actor=actor, camera_id=camera_id, perm=Perm.PLAYBACK)
     rows = session.execute(select(Segment.start, Segment.end).where(
         Segment.camera_id == cam.id, Segment.start < end, Segment.end > start).order_by(Segment.start)).all()
     gaps = list(session.scalars(select(Gap).where(

@@ -7,12 +7,18 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from enum import StrEnum
 
-CAMERA_OFFLINE = "camera_offline"
-STREAM_ERROR = "stream_error"
-STORAGE_ERROR = "storage_error"
-RECORDER_DOWN = "recorder_down"
-SCHEDULED = "scheduled"
+
+class GapCause(StrEnum):
+    """Why a camera's recording has a gap (the stored value)."""
+
+    CAMERA_OFFLINE = "camera_offline"
+    STREAM_ERROR = "stream_error"
+    STORAGE_ERROR = "storage_error"
+    RECORDER_DOWN = "recorder_down"
+    SCHEDULED = "scheduled"
+
 
 _UNREACHABLE = re.compile(
     r"connection refused|no route to host|network is unreachable|timed out|timeout|"
@@ -41,27 +47,27 @@ def classify_exit(returncode: int | None, stderr_tail: str, *, stalled: bool = F
     text = "\n".join(lines)
     if _STORAGE.search(text):
         hit = next((ln for ln in reversed(lines) if _STORAGE.search(ln)), last)
-        return STORAGE_ERROR, f"cannot write the spool: {hit[:300]}"
+        return GapCause.STORAGE_ERROR, f"cannot write the spool: {hit[:300]}"
     if stalled and disk_wait is not None:
         where = f" (in {disk_wait})" if disk_wait else ""
-        return STORAGE_ERROR, f"ffmpeg stayed blocked writing to the spool{where}: the spool disk is too slow"
+        return GapCause.STORAGE_ERROR, f"ffmpeg stayed blocked writing to the spool{where}: the spool disk is too slow"
     if stalled:
-        return STREAM_ERROR, "no new data from the stream" + (f": {last}" if last else "")
+        return GapCause.STREAM_ERROR, "no new data from the stream" + (f": {last}" if last else "")
     if _UNREACHABLE.search(text):
         hit = next((ln for ln in reversed(lines) if _UNREACHABLE.search(ln)), last)
-        return CAMERA_OFFLINE, f"camera unreachable: {hit[:300]}"
+        return GapCause.CAMERA_OFFLINE, f"camera unreachable: {hit[:300]}"
     if returncode is not None and returncode < 0:
-        return STREAM_ERROR, f"ffmpeg killed by signal {-returncode}" + (f": {last}" if last else "")
+        return GapCause.STREAM_ERROR, f"ffmpeg killed by signal {-returncode}" + (f": {last}" if last else "")
     if returncode == 0:
-        return CAMERA_OFFLINE, "the camera ended the stream" + (f": {last}" if last else "")
-    return STREAM_ERROR, f"ffmpeg exited with status {returncode}" + (f": {last}" if last else "")
+        return GapCause.CAMERA_OFFLINE, "the camera ended the stream" + (f": {last}" if last else "")
+    return GapCause.STREAM_ERROR, f"ffmpeg exited with status {returncode}" + (f": {last}" if last else "")
 
 
 def merge_cause(current: str, new: str) -> str:
     """The cause of an open gap after another failure: a stream error turns out to be an offline camera
     when the camera is then unreachable; any other cause stays what it was when the gap opened."""
-    if current == STREAM_ERROR and new == CAMERA_OFFLINE:
-        return CAMERA_OFFLINE
+    if current == GapCause.STREAM_ERROR and new == GapCause.CAMERA_OFFLINE:
+        return GapCause.CAMERA_OFFLINE
     return current
 
 

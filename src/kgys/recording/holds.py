@@ -9,8 +9,7 @@ with the reason and legal basis, through the :class:`~kgys.audit.mechanism.Audit
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, or_, select
@@ -45,19 +44,6 @@ def _require_manage(actor: Actor) -> None:
 def _require_read(actor: Actor) -> None:
     if not actor.can(Perm.HOLDS_READ):
         raise PermissionDenied(f"role '{actor.role}' may not see legal holds", perm="holds.read")
-
-
-@contextmanager
-def _attributed(session: Session, actor: Actor, reason: str, legal_basis: str | None) -> Iterator[None]:
-    """Within the block, audited changes carry this actor, reason and legal basis."""
-    keys = (mechanism.ACTOR_KEY, mechanism.REASON_KEY, mechanism.LEGAL_BASIS_KEY)
-    old = tuple(session.info.get(k) for k in keys)
-    mechanism.set_actor(session, actor, reason=reason, legal_basis=legal_basis)
-    try:
-        yield
-    finally:
-        for key, value in zip(keys, old, strict=True):
-            session.info[key] = value
 
 
 def _text(field: str, value: str, errors: list[FieldError]) -> str:
@@ -117,7 +103,7 @@ def add_hold(
     hold = LegalHold(camera_id=cam.id, site_id=site.id, start=start, end=end, reason=reason,
                      legal_basis=legal_basis, created_by=actor.username[:64], created_by_id=actor.id,
                      created_at=now, until=until)
-    with _attributed(session, actor, reason, legal_basis):
+    with mechanism.acting_as(session, actor, reason=reason, legal_basis=legal_basis):
         session.add(hold)
         session.flush()
     log.info("legal hold %s placed on camera %s (%s – %s) by %s", hold.id, cam.id, start, end, actor.username)
@@ -185,7 +171,7 @@ def release_hold(*, session: Session, actor: Actor, hold_id: int, reason: str,
     if hold.released_at is not None:
         raise Conflict(f"legal hold {hold_id} was already released on {hold.released_at:%Y-%m-%d %H:%M} UTC "
                        f"by {hold.released_by}", hold_id=hold_id)
-    with _attributed(session, actor, reason, hold.legal_basis):
+    with mechanism.acting_as(session, actor, reason=reason, legal_basis=hold.legal_basis):
         hold.released_at = now
         hold.released_by = actor.username[:64]
         session.flush()

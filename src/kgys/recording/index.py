@@ -11,22 +11,23 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
-from kgys.cameras.models import Camera
+from kgys.cameras.models import Camera, CameraHealth
 from kgys.cameras.secrets import CredentialBox
 from kgys.db import utcnow
 from kgys.recording import gaps as rules
+from kgys.recording.alerts import AlertKind, Severity, Subject, raise_alert, resolve_alerts
 from kgys.recording.ffmpeg import with_credentials
-from kgys.recording.models import CameraHealth, Gap, QuarantinedSegment, RecordingAlert, Segment
+from kgys.recording.models import Gap, QuarantinedSegment, Segment
 from kgys.recording.probe import StreamInfo
 
 log = logging.getLogger(__name__)
 
-ALERT_STOPPED = "recording_stopped"
-ALERT_QUARANTINED = "segment_quarantined"
-ALERT_STORAGE = "storage_error"
+ALERT_STOPPED = AlertKind.RECORDING_STOPPED
+ALERT_QUARANTINED = AlertKind.SEGMENT_QUARANTINED
+ALERT_STORAGE = AlertKind.STORAGE_ERROR
 
 
 @dataclass(frozen=True)
@@ -109,28 +110,10 @@ def add_quarantine(session: Session, item: QuarantinedSegment) -> QuarantinedSeg
     """Record a segment put aside, and raise an alert about it."""
     session.add(item)
     session.flush()
-    raise_alert(session, camera_id=item.camera_id, site_id=item.site_id, kind=ALERT_QUARANTINED,
-                severity="warning", message=f"segment quarantined ({item.reason}): {item.detail}".strip())
+    raise_alert(session, kind=ALERT_QUARANTINED, severity=Severity.WARNING,
+                subject=Subject(camera_id=item.camera_id, site_id=item.site_id),
+                details=f"segment quarantined ({item.reason}): {item.detail}".strip())
     return item
-
-
-def raise_alert(session: Session, *, camera_id: int | None, site_id: int | None, kind: str, severity: str,
-                message: str) -> RecordingAlert:
-    """Store an alert for operators."""
-    alert = RecordingAlert(camera_id=camera_id, site_id=site_id, kind=kind, severity=severity, message=message)
-    session.add(alert)
-    session.flush()
-    log.warning("alert %s camera=%s: %s", kind, camera_id, message)
-    return alert
-
-
-def resolve_alerts(session: Session, *, camera_id: int, kind: str, at: datetime | None = None) -> None:
-    """Mark the camera's open alerts of ``kind`` as resolved."""
-    session.execute(update(RecordingAlert)
-                    .where(RecordingAlert.camera_id == camera_id, RecordingAlert.kind == kind,
-                           RecordingAlert.resolved_at.is_(None))
-                    .values(resolved_at=at or utcnow()))
-    session.flush()
 
 
 def open_gap_of(session: Session, camera_id: int) -> Gap | None:
@@ -147,8 +130,9 @@ def open_gap(session: Session, *, camera_id: int, site_id: int, start: datetime,
         gap = Gap(camera_id=camera_id, site_id=site_id, start=start, cause=cause, detail=detail)
         session.add(gap)
         if alert:
-                raise_alert(session, camera_id=camera_id, site_id=site_id, kind=ALERT_STOPPED, severity="critical",
-                        message=f"camera stopped recording ({cause}): {detail}")
+            raise_alert(session, kind=ALERT_STOPPED, severity=Severity.CRITICAL,
+                        subject=Subject(camera_id=camera_id, site_id=site_id),
+                        details=f"camera stopped recording ({cause}): {detail}")
     else:
         gap.cause = rules.merge_cause(gap.cause, cause)
         first = gap.detail.split("\nlatest: ", 1)[0]
@@ -163,7 +147,7 @@ def close_gap(session: Session, *, camera_id: int, end: datetime) -> Gap | None:
     if gap is None:
         return None
     gap.end = max(end, gap.start)
-    resolve_alerts(session, camera_id=camera_id, kind=ALERT_STOPPED)
+    resolve_alerts(session, kinds=[ALERT_STOPPED], subject=Subject(camera_id=camera_id))
     session.flush()
     return gap
 

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from kgys.cameras.models import Camera
 from kgys.db import reading, transaction, utcnow
 from kgys.errors import KgysError
-from kgys.recording import index
+from kgys.recording import alerts, index
 from kgys.recording.ffmpeg import run_name
 from kgys.recording.journal import Journal
 from kgys.recording.models import GENESIS, QuarantinedSegment
@@ -149,7 +149,8 @@ class Indexer:
         if seg.camera_id in self._storage_alerted:
             self._storage_alerted.discard(seg.camera_id)
             with transaction(self.sessions) as session:
-                index.resolve_alerts(session, camera_id=seg.camera_id, kind=index.ALERT_STORAGE)
+                alerts.resolve_alerts(session, kinds=[alerts.AlertKind.STORAGE_ERROR],
+                                      subject=alerts.Subject(camera_id=seg.camera_id))
         return row_id, indexed_at
 
     def recover(self) -> None:
@@ -198,6 +199,7 @@ class Indexer:
         self._storage_alerted.add(camera_id)
         with transaction(self.sessions) as session:
             site_id = self.site_of(session, camera_id)
-            index.raise_alert(session, camera_id=camera_id, site_id=site_id, kind=index.ALERT_STORAGE,
-                              severity="critical", message=f"segments stay in the spool: {message}")
+            alerts.raise_alert(session, kind=alerts.AlertKind.STORAGE_ERROR, severity=alerts.Severity.CRITICAL,
+                               subject=alerts.Subject(camera_id=camera_id, site_id=site_id),
+                               details=f"segments stay in the spool: {message}")
         return True

@@ -18,8 +18,6 @@ from kgys.db import Base, UTCDateTime, utcnow
 GENESIS = "0" * 64
 BIGINT = BigInteger().with_variant(Integer(), "sqlite")
 
-GAP_CAUSES = ("camera_offline", "stream_error", "storage_error", "recorder_down", "scheduled")
-HEALTH_STATES = ("online", "offline", "unknown")
 
 
 class Segment(Base):
@@ -75,29 +73,9 @@ class Gap(Base):
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
     start: Mapped[datetime] = mapped_column(UTCDateTime)
     end: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    cause: Mapped[str] = mapped_column(String(24))  # one of GAP_CAUSES
+    cause: Mapped[str] = mapped_column(String(24))  # a GapCause (kgys.recording.gaps)
     detail: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class CameraHealth(Base):
-    """A camera's recording state and its measured stream properties."""
-
-    __tablename__ = "camera_health"
-
-    camera_id: Mapped[int] = mapped_column(ForeignKey("cameras.id", ondelete="CASCADE"), primary_key=True)
-    state: Mapped[str] = mapped_column(String(16), default="unknown")  # one of HEALTH_STATES
-    reason: Mapped[str] = mapped_column(Text, default="")
-    since: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    codec: Mapped[str | None] = mapped_column(String(16))
-    width: Mapped[int | None] = mapped_column(Integer)
-    height: Mapped[int | None] = mapped_column(Integer)
-    fps: Mapped[float | None] = mapped_column(Float)
-    bitrate_kbps: Mapped[float | None] = mapped_column(Float)
-    keyframe_interval: Mapped[float | None] = mapped_column(Float)  # seconds between keyframes
-    measured_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    last_segment_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    restarts: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class RecordingAlert(Base):

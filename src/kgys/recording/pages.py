@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session
 from kgys.accounts.permissions import Perm
 from kgys.db import utcnow
 from kgys.errors import Conflict, FieldError, NotFound, ValidationFailed
-from kgys.live import service as live_service
 from kgys.recording import alerts as alert_service
 from kgys.recording import holds as hold_service
 from kgys.recording import views
+from kgys.validation import parse_time
 from kgys.web import i18n
 from kgys.web.deps import DB, CurrentPrincipal, Principal
 from kgys.web.forms import FormFields, blank, service_errors
@@ -88,7 +88,7 @@ def _times(form: Mapping[str, str]) -> tuple[dict[str, Any], list[FieldError]]:
     errors: list[FieldError] = []
     for name in ("from", "to", "until"):
         try:
-            times[name] = live_service.parse_time(form.get(name), name)
+            times[name] = parse_time(form.get(name), name)
         except ValidationFailed as exc:
             errors.extend(exc.errors)
             continue

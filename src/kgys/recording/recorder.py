@@ -133,7 +133,7 @@ class Recorder:
                 last_end = last_ends[cam_id]
                 if last_end is not None and index.open_gap_of(session, cam_id) is None:
                     index.open_gap(session, camera_id=cam_id, site_id=run.conf.site_id, start=last_end,
-                                   cause=rules.RECORDER_DOWN, detail="the recorder was not running")
+                                   cause=rules.GapCause.RECORDER_DOWN, detail="the recorder was not running")
                     index.set_state(session, camera_id=cam_id, state="offline", reason="recorder was down")
 
         retrying(self.sessions, mark_down)
@@ -319,5 +319,5 @@ class Recorder:
                     cam = self.maintainer.site_of(session, camera_id)
                     if cam is not None:
                         index.open_gap(session, camera_id=camera_id, site_id=cam, start=last_end,
-                                       cause=rules.SCHEDULED, detail=reason, alert=False)
+                                       cause=rules.GapCause.SCHEDULED, detail=reason, alert=False)
             index.set_state(session, camera_id=camera_id, state="offline", reason=reason)

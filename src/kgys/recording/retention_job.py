@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, exists, false, func, or_, select
+from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from kgys.accounts.actor import Actor, system_actor
@@ -37,6 +37,7 @@ from kgys.audit import mechanism
 from kgys.db import transaction, utcnow
 from kgys.recording import holds as hold_service
 from kgys.recording import retention
+from kgys.recording.alerts import INSTALLATION, AlertKind, Severity, raise_alert, resolve_alerts
 from kgys.recording.models import (
     Destruction,
     LegalHold,
@@ -51,10 +52,10 @@ from kgys.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-ALERT_BLOCKED = "storage_full_held"
-ALERT_PRESSURE = "storage_pressure"
-ALERT_FORECAST = "storage_forecast"
-ALERT_DELETE_FAILED = "storage_delete_failed"
+ALERT_BLOCKED = AlertKind.STORAGE_FULL_HELD
+ALERT_PRESSURE = AlertKind.STORAGE_PRESSURE
+ALERT_FORECAST = AlertKind.STORAGE_FORECAST
+ALERT_DELETE_FAILED = AlertKind.STORAGE_DELETE_FAILED
 TOUCH = timedelta(milliseconds=10)  # ranges this close are one: a camera's segments tile its time exactly
 KEEP_ALL = Policy.days(36_500)  # what a site with an unusable policy row gets: nothing is deleted
 
@@ -352,21 +353,15 @@ class RetentionJob:
                 groups[-1].append(row)
             else:
                 groups.append([row])
-        saved = (session.info.get(mechanism.ACTOR_KEY), session.info.get(mechanism.REASON_KEY),
-                 session.info.get(mechanism.LEGAL_BASIS_KEY))
-        try:
-            for group in groups:
-                first = group[0]
-                mechanism.set_actor(session, self.actor, reason=first.reason)
+        for group in groups:
+            first = group[0]
+            with mechanism.acting_as(session, self.actor, reason=first.reason):
                 session.add(Destruction(camera_id=first.camera_id, site_id=first.site_id, start=first.start,
                                         end=max(r.end for r in group), count=sum(r.count for r in group),
                                         bytes=sum(r.bytes for r in group), rule=first.rule,
                                         at=max(r.at for r in group)))
                 session.flush()
-                report.destructions += 1
-        finally:
-            (session.info[mechanism.ACTOR_KEY], session.info[mechanism.REASON_KEY],
-             session.info[mechanism.LEGAL_BASIS_KEY]) = saved
+            report.destructions += 1
         session.execute(delete(PendingDestruction).where(PendingDestruction.id.in_([r.id for r in rows])))
 
     def _forecast(self, session: Session, now: datetime) -> retention.Forecast | None:
@@ -395,28 +390,15 @@ class RetentionJob:
         return fc
 
 
-def _raise(session: Session, now: datetime, kind: str, severity: str, message: str) -> RecordingAlert:
+def _raise(session: Session, now: datetime, kind: AlertKind, severity: str, message: str) -> RecordingAlert:
     """Open an alarm of ``kind``, or refresh the one already open."""
-    alert = session.scalar(select(RecordingAlert).where(RecordingAlert.kind == kind,
-                                                         RecordingAlert.resolved_at.is_(None),
-                                                         RecordingAlert.camera_id.is_(None)).limit(1))
-    if alert is None:
-        alert = RecordingAlert(kind=kind, severity=severity, message=message, created_at=now)
-        session.add(alert)
-    else:
-        alert.severity, alert.message = severity, message
-    session.flush()
-    return alert
+    return raise_alert(session, kind=kind, severity=Severity(severity), subject=INSTALLATION, details=message,
+                       dedup=True, now=now)
 
 
-def _resolve(session: Session, now: datetime, *kinds: str) -> None:
+def _resolve(session: Session, now: datetime, *kinds: AlertKind) -> None:
     """Close open storage alarms of these kinds."""
-    for alert in session.scalars(select(RecordingAlert).where(
-        RecordingAlert.kind.in_(kinds) if kinds else false(), RecordingAlert.resolved_at.is_(None),
-        RecordingAlert.camera_id.is_(None),
-    )):
-        alert.resolved_at = now
-    session.flush()
+    resolve_alerts(session, kinds=kinds, subject=INSTALLATION, at=now)
 
 
 def disk_total(root: Path) -> int:

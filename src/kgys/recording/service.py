@@ -14,13 +14,12 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from kgys.accounts.actor import Actor
-from kgys.accounts.permissions import Perm
-from kgys.cameras.models import Camera
-from kgys.errors import FieldError, KgysError, NotFound, ValidationFailed
+from kgys.cameras import service as camera_service
+from kgys.cameras.models import CameraHealth
+from kgys.errors import FieldError, KgysError, ValidationFailed
 from kgys.recording import gaps as rules
 from kgys.recording.models import (
     GENESIS,
-    CameraHealth,
     Destruction,
     Gap,
     PendingDestruction,
@@ -28,7 +27,6 @@ from kgys.recording.models import (
     Segment,
 )
 from kgys.recording.storage import Storage
-from kgys.sites import service as site_service
 
 log = logging.getLogger(__name__)
 
@@ -40,20 +38,10 @@ def _range(start: datetime, end: datetime) -> None:
         raise ValidationFailed([FieldError("end", "must be after start")])
 
 
-def get_camera(*, session: Session, actor: Actor, camera_id: int) -> Camera:
-    """A camera within the actor's scope; NotFound otherwise."""
-    actor.require(Perm.CAMERAS_READ)
-    cam = session.get(Camera, camera_id)
-    if cam is None:
-        raise NotFound(f"no camera {camera_id}", camera_id=camera_id)
-    site_service.get_site_by_id(session=session, actor=actor, site_id=cam.site_id, perm=Perm.CAMERAS_READ)
-    return cam
-
-
 def segments(*, session: Session, actor: Actor, camera_id: int, start: datetime, end: datetime) -> list[Segment]:
     """The camera's segments that overlap [start, end), oldest first."""
     _range(start, end)
-    get_camera(session=session, actor=actor, camera_id=camera_id)
+    camera_service.get_camera(session=session, actor=actor, camera_id=camera_id)
     return list(session.scalars(
         select(Segment).where(Segment.camera_id == camera_id, Segment.start < end, Segment.end > start)
         .order_by(Segment.start)).all())
@@ -62,7 +50,7 @@ def segments(*, session: Session, actor: Actor, camera_id: int, start: datetime,
 def gaps(*, session: Session, actor: Actor, camera_id: int, start: datetime, end: datetime) -> list[Gap]:
     """The camera's gaps that overlap [start, end) (open gaps reach to now), oldest first."""
     _range(start, end)
-    get_camera(session=session, actor=actor, camera_id=camera_id)
+    camera_service.get_camera(session=session, actor=actor, camera_id=camera_id)
     return list(session.scalars(
         select(Gap).where(Gap.camera_id == camera_id, Gap.start < end, or_(Gap.end.is_(None), Gap.end > start))
         .order_by(Gap.start)).all())
@@ -77,42 +65,17 @@ def coverage(*, session: Session, actor: Actor, camera_id: int, start: datetime,
 
 def health(*, session: Session, actor: Actor, camera_id: int) -> CameraHealth | None:
     """The camera's recording state and measured stream properties."""
-    get_camera(session=session, actor=actor, camera_id=camera_id)
+    camera_service.get_camera(session=session, actor=actor, camera_id=camera_id)
     return session.get(CameraHealth, camera_id)
 
 
 def alerts(*, session: Session, actor: Actor, camera_id: int, open_only: bool = False) -> list[RecordingAlert]:
     """The camera's recording alerts, newest first."""
-    get_camera(session=session, actor=actor, camera_id=camera_id)
+    camera_service.get_camera(session=session, actor=actor, camera_id=camera_id)
     stmt = select(RecordingAlert).where(RecordingAlert.camera_id == camera_id)
     if open_only:
         stmt = stmt.where(RecordingAlert.resolved_at.is_(None))
     return list(session.scalars(stmt.order_by(RecordingAlert.id.desc())).all())
-
-
-@dataclass(frozen=True)
-class StreamCheck:
-    """One comparison of the measured stream with the declared spec or the ministry's minimum."""
-
-    code: str
-    passed: bool
-    message: str
-
-
-def stream_checks(*, declared_width: int, declared_height: int, declared_codec: str,
-                  measured: CameraHealth | None, min_width: int = 1920, min_height: int = 1080) -> list[StreamCheck]:
-    """Compare what a camera sends with what its owner declared and with the 1920×1080 minimum. Pure."""
-    if measured is None or not measured.width or not measured.height:
-        return [StreamCheck("measured", False, "the stream has not been measured yet")]
-    w, h = measured.width, measured.height
-    return [
-        StreamCheck("resolution_declared", (w, h) == (declared_width, declared_height),
-                    f"sends {w}×{h}, declared {declared_width}×{declared_height}"),
-        StreamCheck("resolution_minimum", w >= min_width and h >= min_height,
-                    f"sends {w}×{h}, the minimum is {min_width}×{min_height}"),
-        StreamCheck("codec_declared", (measured.codec or "") == declared_codec,
-                    f"sends {measured.codec}, declared {declared_codec}"),
-    ]
 
 
 @dataclass(frozen=True)

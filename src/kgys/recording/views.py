@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session
 
 from kgys.accounts.actor import Actor
 from kgys.accounts.permissions import Perm
+from kgys.cameras import service as camera_service
 from kgys.cameras.models import Camera
 from kgys.db import utcnow
 from kgys.errors import FieldError, NotFound, ValidationFailed
-from kgys.live import service as live_service
 from kgys.recording import alerts as alert_service
 from kgys.recording import holds as hold_service
 from kgys.recording.models import LegalHold
@@ -61,7 +61,7 @@ def hold_state(hold: LegalHold, now: datetime) -> HoldState:
 
 def camera_place(*, session: Session, actor: Actor, camera_id: int, perm: Perm) -> tuple[Site, Camera]:
     """A camera within the actor's scope and its site; NotFound for one outside it as for one that is absent."""
-    cam = live_service.camera_for(session=session, actor=actor, camera_id=camera_id, perm=perm)
+    cam = camera_service.get_camera(session=session, actor=actor, camera_id=camera_id, perm=perm)
     return site_service.get_site_by_id(session=session, actor=actor, site_id=cam.site_id, perm=perm), cam
 
 
@@ -127,7 +127,7 @@ def place_hold(*, session: Session, actor: Actor, site: str | None, camera: str 
 def hold_row(*, session: Session, actor: Actor, hold: LegalHold) -> HoldRow:
     """A hold with its site and camera."""
     site = site_service.get_site_by_id(session=session, actor=actor, site_id=hold.site_id, perm=Perm.HOLDS_READ)
-    cam = live_service.camera_for(session=session, actor=actor, camera_id=hold.camera_id, perm=Perm.HOLDS_READ)
+    cam = camera_service.get_camera(session=session, actor=actor, camera_id=hold.camera_id, perm=Perm.HOLDS_READ)
     return hold, site, cam
 
 

@@ -8,8 +8,8 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
 
 from kgys.accounts.permissions import Perm
+from kgys.cameras import imports as camera_imports
 from kgys.errors import ValidationFailed
-from kgys.sites import imports
 from kgys.sites.import_messages import _, file_error, translated
 from kgys.sites.import_parse import COLUMNS, KINDS, REQUIRED
 from kgys.web import i18n
@@ -48,7 +48,7 @@ def import_api(
     actor.require(Perm.SITES_IMPORT)
     try:
         data, name = _read(request, file)
-        summary = imports.import_file(session=session, actor=actor, box=runtime(request).box, data=data,
+        summary = camera_imports.import_file(session=session, actor=actor, box=runtime(request).box, data=data,
                                       filename=name, kind=kind or None, dry_run=dry_run)
     except ValidationFailed as exc:
         raise translated(exc, i18n.gettext) from exc
@@ -84,7 +84,7 @@ def import_submit(
     filename = (file.filename or "") if file is not None else ""
     try:
         data, filename = _read(request, file)
-        summary = imports.import_file(session=session, actor=p.actor, box=runtime(request).box, data=data,
+        summary = camera_imports.import_file(session=session, actor=p.actor, box=runtime(request).box, data=data,
                                       filename=filename, kind=kind or None, dry_run=dry)
     except ValidationFailed as exc:
         exc = translated(exc, i18n.gettext)

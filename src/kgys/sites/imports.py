@@ -1,7 +1,8 @@
 """Importing site lists and camera inventories: validate every row, then apply all of them or none.
 
 The file is read by :mod:`kgys.sites.import_parse`; each row is then checked with the same schemas the
-API uses (``SiteCreate``, ``RecorderIn``, ``CameraIn``) and written through the same services, so scope,
+API uses (``SiteCreate`` here; ``RecorderIn`` and ``CameraIn`` in :mod:`kgys.cameras.imports`, whose
+``import_file`` is the entry point) and written through the same services, so scope,
 permissions and the audit log apply exactly as for single edits. All rows are applied in one savepoint:
 if any row fails, the savepoint is rolled back and every problem is reported with its row and column.
 A dry run does the same work and then rolls back, so its summary is exactly what the import would do.
@@ -29,10 +30,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -41,21 +44,21 @@ from kgys.accounts.actor import Actor
 from kgys.accounts.models import Jurisdiction
 from kgys.accounts.permissions import Perm
 from kgys.audit import service as audit_service
+from kgys.audit.actions import AuditAction
 from kgys.audit.mechanism import acting_as
-from kgys.cameras.secrets import CredentialBox
-from kgys.errors import KgysError, NotFound, ValidationFailed
-from kgys.sites import import_places, import_systems, rollout
+from kgys.errors import Conflict, KgysError, NotFound, PermissionDenied, ValidationFailed
+from kgys.sites import import_places, rollout
 from kgys.sites import service as site_service
-from kgys.sites.import_messages import ImportFieldError, Problem, _
-from kgys.sites.import_parse import KEYS, Row, parse
-from kgys.sites.import_rows import Context, RowFailed, filled, given, plain, service_problem, validate
+from kgys.sites.import_messages import FILE, ImportFieldError, Problem, _, schema_problem
+from kgys.sites.import_parse import KEYS, ParsedFile, Row, parse
 from kgys.sites.import_summary import ImportSummary, RowChange
 from kgys.sites.models import RolloutEvent, Site
 from kgys.sites.schemas import RolloutChange, SiteCreate, SitePatch
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ImportSummary", "RowChange", "import_file"]
+__all__ = ["Context", "ImportSummary", "RowApply", "RowChange", "RowFailed", "diff", "filled", "given", "import_file",
+           "merge", "save_change", "service_problem", "validate_row"]
 
 SITE_FIELDS = ("name", "type", "address", "latitude", "longitude", "student_count", "priority",
                "contact_name", "contact_phone", "contact_email")
@@ -65,21 +68,49 @@ _SERVICE_FIELDS = {"status": "rollout_status", "effective_on": "rollout_date"}
 Progress = Callable[[int, int], None]
 
 
-def import_file(*, session: Session, actor: Actor, box: CredentialBox, data: bytes, filename: str = "",
-                kind: str | None = None, dry_run: bool = False, progress: Progress | None = None,
+class RowFailed(Exception):
+    """Problems of one row, already recorded."""
+
+
+@dataclass
+class Context:
+    session: Session
+    actor: Actor
+    parsed: ParsedFile
+    today: date
+    nodes: list[Jurisdiction] = field(default_factory=list)
+
+    def stop_if_bad(self, row: Row) -> None:
+        """Go no further than checking a row that already has problems."""
+        if row.number in self.parsed.bad_cells:
+            raise RowFailed()
+
+    def fail(self, row: Row, column: str, problem: Problem) -> RowFailed:
+        """Record a problem of ``row`` in ``column``; the exception that stops the row."""
+        self.parsed.add_error(row.number, column, problem, value=row.values.get(column) or None)
+        return RowFailed()
+
+
+RowApply = Callable[[Context, Row], RowChange | None]
+"""Check one row and apply it (through the domain's own service): the change, or None when nothing changed."""
+
+
+def import_file(*, session: Session, actor: Actor, data: bytes, devices: Mapping[str, RowApply],
+                filename: str = "", kind: str | None = None, dry_run: bool = False, progress: Progress | None = None,
                 today: date | None = None) -> ImportSummary:
     """Validate and apply a CSV or XLSX file of sites, recorders or cameras, all rows or none.
 
-    Raises ValidationFailed listing every problem (row, column, message) when any row is wrong; then
-    nothing is written. With ``dry_run`` the summary tells what would change and nothing is kept.
+    Rows of recorders and cameras are applied by ``devices`` (kind → row function), which the cameras
+    domain provides (:func:`kgys.cameras.imports.import_file` calls this with them). Raises
+    ValidationFailed listing every problem (row, column, message) when any row is wrong; then nothing is
+    written. With ``dry_run`` the summary tells what would change and nothing is kept.
     """
     actor.require(Perm.SITES_IMPORT)
     parsed = parse(data, filename, kind or None)
     if not parsed.header_ok:
         raise parsed.failure()
-    ctx = Context(session=session, actor=actor, box=box, parsed=parsed, today=today or date.today())
-    apply = {"sites": _site_row, "recorders": import_systems.recorder_row,
-             "cameras": import_systems.camera_row}[parsed.kind]
+    ctx = Context(session=session, actor=actor, parsed=parsed, today=today or date.today())
+    apply = {**devices, "sites": _site_row}[parsed.kind]
     summary = ImportSummary(kind=parsed.kind, dry_run=dry_run, rows=len(parsed.rows), encoding=parsed.encoding,
                             delimiter=parsed.delimiter, warnings=list(parsed.warnings))
     reason = f"import of {filename}" if filename else "import"
@@ -98,7 +129,7 @@ def import_file(*, session: Session, actor: Actor, box: CredentialBox, data: byt
                 raise parsed.failure()
             if (summary.created or summary.updated or summary.jurisdictions_created) and not dry_run:
                 audit_service.append(
-                    session, actor=actor, action="import.apply", object_type="import",
+                    session, actor=actor, action=AuditAction.IMPORT_APPLY, object_type="import",
                     object_id=hashlib.sha256(data).hexdigest()[:16], reason=reason[:200],
                     details={"kind": parsed.kind, "file": filename, "rows": summary.rows,
                              "created": summary.created, "updated": summary.updated,
@@ -116,7 +147,7 @@ def import_file(*, session: Session, actor: Actor, box: CredentialBox, data: byt
     return summary
 
 
-def _one_row(ctx: Context, row: Row, apply: Callable[[Context, Row], RowChange | None],
+def _one_row(ctx: Context, row: Row, apply: RowApply,
              summary: ImportSummary) -> None:
     key_column = KEYS[ctx.parsed.kind][0]
     savepoint = ctx.session.begin_nested()
@@ -154,6 +185,15 @@ def _one_row(ctx: Context, row: Row, apply: Callable[[Context, Row], RowChange |
     summary.changes.append(change)
 
 
+def service_problem(ctx: Context, exc: KgysError) -> Problem:
+    """What a service's refusal means for a row, in words that can be translated."""
+    if isinstance(exc, PermissionDenied) and "perm" in exc.params:
+        return _("your role (%(role)s) may not do this: %(perm)s", role=ctx.actor.role, perm=exc.params["perm"])
+    if isinstance(exc, Conflict) and exc.params.get("field") == "code":
+        return _("a site with this code already exists outside your scope")
+    return Problem.text(exc.message)
+
+
 def _add_places(ctx: Context) -> list[str]:
     """Register the listed provinces and districts the file names; their codes.
 
@@ -169,6 +209,62 @@ def _add_places(ctx: Context) -> list[str]:
         return []
     savepoint.commit()
     return made
+
+
+def validate_row(ctx: Context, row: Row, schema: type[BaseModel], data: dict[str, Any]) -> Any:
+    """The row as ``schema``; problems of cells already reported are not repeated."""
+    try:
+        model = schema.model_validate(data)
+    except ValidationError as exc:
+        known = ctx.parsed.bad_cells.get(row.number, set())
+        for err in exc.errors():
+            column = str(err["loc"][0]) if err.get("loc") else FILE
+            if column in known:
+                continue
+            ctx.parsed.add_error(row.number, column, schema_problem(err), value=row.values.get(column) or None)
+        raise RowFailed() from exc
+    ctx.stop_if_bad(row)
+    return model
+
+
+def given(row: Row, names: tuple[str, ...]) -> dict[str, str]:
+    """Non-empty cells of ``names``: an empty cell falls back to the schema's default."""
+    return {k: v for k, v in row.values.items() if k in names and v != ""}
+
+
+def filled(value: Any) -> bool:
+    """Whether a cell's value says something (not None, not empty)."""
+    return value is not None and value != ""
+
+
+def merge(row: Row, base: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    """Existing values overlaid with the row's cells; an empty cell drops the existing value."""
+    data = {k: v for k, v in base.items() if row.values.get(k, None) != ""}
+    return data | given(row, names)
+
+
+def diff(before: dict[str, Any], after: dict[str, Any], names: tuple[str, ...]) -> dict[str, tuple[Any, Any]]:
+    """The fields of ``names`` whose value changes, with their value before and after."""
+    return {f: (before.get(f), after[f]) for f in names if before.get(f) != after[f]}
+
+
+def save_change(row: Row, key: str, base: dict[str, Any] | None, after: dict[str, Any], fields: tuple[str, ...],
+                save: Callable[[], object]) -> RowChange | None:
+    """Create (``base`` None: nothing matched the row's key) or update what ``row`` describes through ``save``;
+    the change, or None when no field differs."""
+    if base is None:
+        save()
+        present = [f for f in fields if f in row.values]
+        return RowChange(row.number, key, "created", {f: (None, after[f]) for f in present if filled(after[f])})
+    changed = diff(base, after, fields)
+    if not changed:
+        return None
+    save()
+    return RowChange(row.number, key, "updated", changed)
+
+
+def _plain(value: Any) -> Any:
+    return value.value if hasattr(value, "value") else value
 
 
 # ---------------------------------------------------------------- sites
@@ -192,9 +288,9 @@ def _existing_site(ctx: Context, code: str) -> Site | None:
 
 def _site_row(ctx: Context, row: Row) -> RowChange | None:
     district = _district(ctx, row)
-    data: SiteCreate = validate(ctx, row, SiteCreate, {**given(row, SITE_FIELDS + ("code",)),
+    data: SiteCreate = validate_row(ctx, row, SiteCreate, {**given(row, SITE_FIELDS + ("code",)),
                                                          "district": district.code if district else "-"})
-    if district is None:  # reported already; validate stops such a row
+    if district is None:  # reported already; validate_row stops such a row
         raise RowFailed()
     new = data.model_dump(include=set(SITE_FIELDS))
     new["type"] = data.type.value
@@ -222,7 +318,7 @@ def _site_row(ctx: Context, row: Row) -> RowChange | None:
         raise ctx.fail(row, "district", _("site '%(code)s' is in district '%(district)s'; an import does not "
                                           "move a site to another district", code=site.code,
                                           district=site.jurisdiction.code))
-    changed = {f: (plain(getattr(site, f)), new[f]) for f in present if plain(getattr(site, f)) != new[f]}
+    changed = {f: (_plain(getattr(site, f)), new[f]) for f in present if _plain(getattr(site, f)) != new[f]}
     if changed:
         patch = SitePatch.model_validate({"version": site.version} | {f: b for f, (_a, b) in changed.items()})
         site_service.update_site(session=ctx.session, actor=ctx.actor, code=site.code, patch=patch)
@@ -257,5 +353,3 @@ def _step_date(ctx: Context, row: Row) -> date:
     if when > ctx.today:
         raise ctx.fail(row, "rollout_date", _("the date %(date)s is in the future", date=when.strftime("%d.%m.%Y")))
     return when
-
-

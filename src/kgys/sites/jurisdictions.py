@@ -1,7 +1,7 @@
 """Provinces and districts from the list kgys ships (:mod:`kgys.sites.gazetteer`), created on demand.
 
-Every node is made by the one function that creates jurisdictions, ``site_service.create_jurisdiction``
-(permission, scope, audit entry), so a district added by an import is the same as one typed in by hand.
+Every node is made by accounts, the domain that owns the tree (:mod:`kgys.accounts.jurisdictions`: permission,
+scope, audit entry), so a district added by an import is the same as one typed in by hand.
 Services here take keyword-only arguments and an explicit session, and flush.
 """
 
@@ -13,32 +13,16 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kgys.accounts import jurisdictions as account_jurisdictions
 from kgys.accounts.actor import Actor
 from kgys.accounts.models import Jurisdiction
 from kgys.accounts.permissions import Perm
-from kgys.audit import service as audit_service
-from kgys.errors import Conflict, FieldError, PermissionDenied, ValidationFailed
+from kgys.accounts.schemas import JurisdictionCreate
+from kgys.errors import FieldError, ValidationFailed
 from kgys.sites import gazetteer
-from kgys.sites import service as site_service
 from kgys.sites.import_columns import fold
-from kgys.sites.schemas import JurisdictionCreate
 
 log = logging.getLogger(__name__)
-
-
-def create_country(*, session: Session, actor: Actor, code: str, name: str) -> Jurisdiction:
-    """Create the root of the jurisdiction tree (once per installation), audited."""
-    actor.require(Perm.JURISDICTIONS_EDIT)
-    if not actor.scope.is_global:
-        raise PermissionDenied("only a user with nationwide scope may add a country")
-    if session.scalar(select(Jurisdiction.id).where(Jurisdiction.code == code)) is not None:
-        raise Conflict(f"jurisdiction '{code}' already exists", field="code")
-    node = Jurisdiction(kind="country", code=code, name=name, path=f"/{code}/")
-    session.add(node)
-    session.flush()
-    audit_service.append(session, actor=actor, action="jurisdiction.create", object_type="jurisdiction",
-                         object_id=code, details={"kind": "country"})
-    return node
 
 
 def _country(session: Session, actor: Actor, made: list[Jurisdiction]) -> Jurisdiction:
@@ -49,7 +33,8 @@ def _country(session: Session, actor: Actor, made: list[Jurisdiction]) -> Jurisd
     if session.scalar(select(Jurisdiction.id).where(Jurisdiction.kind == "country")) is not None:
         raise ValidationFailed([FieldError("province", "the jurisdiction tree has no country with code "
                                                        f"'{gazetteer.COUNTRY_CODE}'; Türkiye's provinces go under it")])
-    node = create_country(session=session, actor=actor, code=gazetteer.COUNTRY_CODE, name=gazetteer.COUNTRY_NAME)
+    node = account_jurisdictions.create_country(session=session, actor=actor, code=gazetteer.COUNTRY_CODE,
+                                                name=gazetteer.COUNTRY_NAME)
     made.append(node)
     return node
 
@@ -74,7 +59,7 @@ def add_listed(*, session: Session, actor: Actor, province: gazetteer.Province,
     node = find_listed_province(provinces, province)
     if node is None:
         country = _country(session, actor, made)
-        node = site_service.create_jurisdiction(session=session, actor=actor, data=JurisdictionCreate(
+        node = account_jurisdictions.create_jurisdiction(session=session, actor=actor, data=JurisdictionCreate(
             code=province.code, name=province.name, kind="province", parent=country.code))
         made.append(node)
     existing = session.scalars(select(Jurisdiction).where(Jurisdiction.kind == "district",
@@ -87,7 +72,7 @@ def add_listed(*, session: Session, actor: Actor, province: gazetteer.Province,
         code = province.district_code(listed)
         if fold(listed) in have or code in have:
             continue
-        made.append(site_service.create_jurisdiction(session=session, actor=actor, data=JurisdictionCreate(
+        made.append(account_jurisdictions.create_jurisdiction(session=session, actor=actor, data=JurisdictionCreate(
             code=code, name=listed, kind="district", parent=node.code)))
         have |= {fold(listed), code}
     log.info("added %s jurisdiction(s) of %s from the shipped list", len(made), province.name)

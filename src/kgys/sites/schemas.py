@@ -8,11 +8,8 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
 from kgys.sites.rollout import RolloutStatus, SiteType
-from kgys.validation import SafeChars
+from kgys.validation import Code, Name, SafeChars
 
-Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32,
-                                        pattern=r"^[A-Za-z0-9._-]+$")]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), SafeChars]
 Address = Annotated[str, StringConstraints(strip_whitespace=True, max_length=400), SafeChars]
 PersonName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=160), SafeChars]
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000), SafeChars]
@@ -130,19 +127,6 @@ class JurisdictionOut(BaseModel):
     name: str
     kind: str
     path: str
-
-
-class JurisdictionCreate(BaseModel):
-    """A new province or district."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    code: Code
-    name: Name
-    kind: str = Field(pattern="^(province|district)$")
-    parent: Code
-    latitude: float | None = Field(default=None, ge=-90, le=90)
-    longitude: float | None = Field(default=None, ge=-180, le=180)
 
 
 class DashboardOut(BaseModel):

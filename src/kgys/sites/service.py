@@ -15,12 +15,11 @@ from sqlalchemy.orm.exc import StaleDataError
 from kgys.accounts.actor import Actor
 from kgys.accounts.models import Jurisdiction
 from kgys.accounts.permissions import Perm
-from kgys.audit import service as audit_service
 from kgys.db import page_of
-from kgys.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
+from kgys.errors import Conflict, FieldError, NotFound, ValidationFailed
 from kgys.sites import rollout
 from kgys.sites.models import Commission, RolloutEvent, Site
-from kgys.sites.schemas import JurisdictionCreate, RolloutChange, SiteCreate, SiteFilter, SiteOut, SitePatch
+from kgys.sites.schemas import RolloutChange, SiteCreate, SiteFilter, SiteOut, SitePatch
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +146,15 @@ def get_site_by_id(*, session: Session, actor: Actor, site_id: int, perm: Perm =
     return site
 
 
+def set_compliance(*, session: Session, site: Site, status: str) -> bool:
+    """Store the compliance status cameras judged a site to have; whether it changed (audited: name the actor)."""
+    if site.compliance_status == status:
+        return False
+    site.compliance_status = status
+    session.flush()
+    return True
+
+
 def district_for(*, session: Session, actor: Actor, code: str, field: str = "district") -> Jurisdiction:
     """A district the actor may place sites in."""
     node = session.scalar(select(Jurisdiction).where(Jurisdiction.code == code))
@@ -257,26 +265,6 @@ def list_jurisdictions(*, session: Session, actor: Actor, kind: str | None = Non
     if kind:
         stmt = stmt.where(Jurisdiction.kind == kind)
     return session.scalars(stmt.order_by(Jurisdiction.path)).all()
-
-
-def create_jurisdiction(*, session: Session, actor: Actor, data: JurisdictionCreate) -> Jurisdiction:
-    """Add a province under a country or a district under a province."""
-    actor.require(Perm.JURISDICTIONS_EDIT)
-    parent = session.scalar(select(Jurisdiction).where(Jurisdiction.code == data.parent))
-    want_parent = {"province": "country", "district": "province"}[data.kind]
-    if parent is None or parent.kind != want_parent:
-        raise ValidationFailed([FieldError("parent", f"no {want_parent} with code '{data.parent}'")])
-    if not actor.scope.covers_path(parent.path):
-        raise PermissionDenied("parent is outside your scope")
-    if session.scalar(select(Jurisdiction.id).where(Jurisdiction.code == data.code)) is not None:
-        raise Conflict(f"jurisdiction '{data.code}' already exists", field="code")
-    node = Jurisdiction(kind=data.kind, code=data.code, name=data.name, parent_id=parent.id,
-                        path=f"{parent.path}{data.code}/", latitude=data.latitude, longitude=data.longitude)
-    session.add(node)
-    session.flush()
-    audit_service.append(session, actor=actor, action="jurisdiction.create", object_type="jurisdiction",
-                         object_id=data.code, details={"kind": data.kind, "parent": data.parent})
-    return node
 
 
 def dashboard(*, session: Session, actor: Actor, jurisdiction: str | None, max_days: dict[str, int],

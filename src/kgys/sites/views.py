@@ -6,12 +6,13 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 
+from kgys.accounts import jurisdictions as account_jurisdictions
+from kgys.accounts.schemas import JurisdictionCreate
 from kgys.sites import service
 from kgys.sites.models import Commission, RolloutEvent
 from kgys.sites.schemas import (
     CommissionOut,
     DashboardOut,
-    JurisdictionCreate,
     JurisdictionOut,
     MapPointOut,
     RolloutChange,
@@ -121,4 +122,5 @@ def list_jurisdictions(
 @router.post("/jurisdictions", response_model=JurisdictionOut, status_code=201)
 def create_jurisdiction(body: JurisdictionCreate, session: DB, actor: CurrentActor) -> JurisdictionOut:
     """Add a province under a country or a district under a province."""
-    return JurisdictionOut.model_validate(service.create_jurisdiction(session=session, actor=actor, data=body))
+    return JurisdictionOut.model_validate(
+        account_jurisdictions.create_jurisdiction(session=session, actor=actor, data=body))

@@ -17,7 +17,6 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kgys import __version__
-from kgys.audit import scheduled as audit_scheduled
 from kgys.errors import (
     AuthenticationError,
     Busy,
@@ -79,20 +78,14 @@ def _principal_for_error(rt: Runtime, request: Request) -> Principal | None:
         return None
 
 
-def create_app(rt: Runtime, *, checkpoint_timer: bool = True) -> FastAPI:
-    """Build the ASGI app for ``rt``."""
+def create_app(rt: Runtime) -> FastAPI:
+    """Build the ASGI app for ``rt``. The server does no periodic work of its own: audit checkpoints and
+    every other periodic task are the jobs worker's (``kgys worker jobs``)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         size_thread_pool(rt.settings.web.threads)
-        task = asyncio.create_task(audit_scheduled.run_in_server(rt)) if checkpoint_timer else None
-        try:
-            yield
-        finally:
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        yield
 
     app = FastAPI(
         title="kgys — Kent Güvenlik Yönetim Sistemi",

@@ -25,6 +25,8 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, Field
 from starlette.requests import Request
 
+from kgys.web.deps import optional_principal
+
 API_PREFIX = "/api/v1/"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -124,8 +126,6 @@ def _calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
 
 def route_errors(route: APIRoute, method: str) -> set[int]:
     """The error statuses one operation can answer, told from its method, parameters and dependencies."""
-    from kgys.web.deps import optional_principal
-
     found = set(TRANSPORT)
     dependant = route.dependant
     if optional_principal in set(_calls(dependant)):

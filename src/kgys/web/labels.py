@@ -3,15 +3,34 @@ and the person-readable sentence for each compliance check."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from enum import StrEnum
+from typing import Any, TypeVar
 
+from kgys.audit.actions import AuditAction
 from kgys.cameras import compliance as rules
+from kgys.recording.alerts import AlertKind, Severity
+from kgys.recording.gaps import GapCause
 from kgys.sites.rollout import ORDER, SiteType
 from kgys.web import i18n
 
 COMPLIANCE_STATUSES = ("compliant", "non_compliant", "no_system")
 PRIORITIES = (1, 2, 3, 4, 5)
+
+E = TypeVar("E", bound=StrEnum)
+
+
+def _(message: str) -> str:
+    """Mark ``message`` for the catalogues; it is translated when shown (:func:`_label`)."""
+    return message
+
+
+def _label(table: Mapping[E, str], enum: type[E], code: str) -> str:
+    """The label of a stored code from its enum's table, in the request's language (unknown codes as they are)."""
+    try:
+        return i18n.gettext(table[enum(code)])
+    except (ValueError, KeyError):
+        return code
 
 
 def rollout_label(status: str) -> str:
@@ -270,48 +289,54 @@ def check_title(code: str) -> str:
     return titles.get(code, code)
 
 
+ACTION_LABELS: dict[AuditAction, str] = {
+    AuditAction.SITE_CREATE: _("Site registered"),
+    AuditAction.SITE_UPDATE: _("Site changed"),
+    AuditAction.SITE_DELETE: _("Site removed"),
+    AuditAction.ROLLOUT_CREATE: _("Roll-out step recorded"),
+    AuditAction.ROLLOUT_UPDATE: _("Roll-out step changed"),
+    AuditAction.ROLLOUT_DELETE: _("Roll-out step removed"),
+    AuditAction.COMMISSION_CREATE: _("Commission registered"),
+    AuditAction.COMMISSION_UPDATE: _("Commission changed"),
+    AuditAction.COMMISSION_DELETE: _("Commission removed"),
+    AuditAction.RECORDER_CREATE: _("Recorder added"),
+    AuditAction.RECORDER_UPDATE: _("Recorder changed"),
+    AuditAction.RECORDER_DELETE: _("Recorder removed"),
+    AuditAction.CAMERA_CREATE: _("Camera added"),
+    AuditAction.CAMERA_UPDATE: _("Camera changed"),
+    AuditAction.CAMERA_DELETE: _("Camera removed"),
+    AuditAction.LEGAL_HOLD_CREATE: _("Legal hold placed"),
+    AuditAction.LEGAL_HOLD_UPDATE: _("Legal hold changed"),
+    AuditAction.LEGAL_HOLD_DELETE: _("Legal hold removed"),
+    AuditAction.DESTRUCTION_CREATE: _("Recordings deleted (destruction record)"),
+    AuditAction.DESTRUCTION_UPDATE: _("Destruction record changed"),
+    AuditAction.DESTRUCTION_DELETE: _("Destruction record removed"),
+    AuditAction.RETENTION_POLICY_CREATE: _("Retention policy set"),
+    AuditAction.RETENTION_POLICY_UPDATE: _("Retention policy changed"),
+    AuditAction.RETENTION_POLICY_DELETE: _("Retention policy removed"),
+    AuditAction.JURISDICTION_CREATE: _("Province or district added"),
+    AuditAction.IMPORT_APPLY: _("Import applied"),
+    AuditAction.LOGIN_SUCCESS: _("Signed in"),
+    AuditAction.LOGIN_FAIL: _("Sign-in failed"),
+    AuditAction.LOGIN_MFA_FAIL: _("Wrong second-factor code"),
+    AuditAction.LOGOUT: _("Signed out"),
+    AuditAction.TOKEN_ISSUE: _("API token issued"),
+    AuditAction.TOKEN_REVOKE: _("API tokens revoked"),
+    AuditAction.USER_CREATE: _("User created"),
+    AuditAction.USER_ENABLE: _("User enabled"),
+    AuditAction.USER_DISABLE: _("User disabled"),
+    AuditAction.USER_CHANGE_ACCESS: _("Role or scope changed"),
+    AuditAction.USER_RESET_PASSWORD: _("Password reset"),
+    AuditAction.USER_MFA_ENROL: _("Second factor enrolled"),
+    AuditAction.CAMERA_LIVE_VIEW: _("Live video watched"),
+    AuditAction.CAMERA_PLAYBACK_VIEW: _("Recording played back"),
+    AuditAction.CAMERA_CLIP_EXPORT: _("Video clip exported"),
+}
+
+
 def action_label(action: str) -> str:
     """What an audit entry's action means, in words."""
-    labels = {
-        "site.create": i18n.gettext("Site registered"),
-        "site.update": i18n.gettext("Site changed"),
-        "site.delete": i18n.gettext("Site removed"),
-        "rollout.create": i18n.gettext("Roll-out step recorded"),
-        "rollout.update": i18n.gettext("Roll-out step changed"),
-        "rollout.delete": i18n.gettext("Roll-out step removed"),
-        "recorder.create": i18n.gettext("Recorder added"),
-        "recorder.update": i18n.gettext("Recorder changed"),
-        "recorder.delete": i18n.gettext("Recorder removed"),
-        "camera.create": i18n.gettext("Camera added"),
-        "camera.update": i18n.gettext("Camera changed"),
-        "camera.delete": i18n.gettext("Camera removed"),
-        "commission.create": i18n.gettext("Commission registered"),
-        "commission.update": i18n.gettext("Commission changed"),
-        "commission.delete": i18n.gettext("Commission removed"),
-        "jurisdiction.create": i18n.gettext("Province or district added"),
-        "import.apply": i18n.gettext("Import applied"),
-        "login.success": i18n.gettext("Signed in"),
-        "login.fail": i18n.gettext("Sign-in failed"),
-        "login.mfa_fail": i18n.gettext("Wrong second-factor code"),
-        "logout": i18n.gettext("Signed out"),
-        "token.issue": i18n.gettext("API token issued"),
-        "user.create": i18n.gettext("User created"),
-        "user.enable": i18n.gettext("User enabled"),
-        "user.disable": i18n.gettext("User disabled"),
-        "user.mfa_enrol": i18n.gettext("Second factor enrolled"),
-        "user.reset_password": i18n.gettext("Password reset"),
-        "token.revoke": i18n.gettext("API tokens revoked"),
-        "camera.live.view": i18n.gettext("Live video watched"),
-        "camera.playback.view": i18n.gettext("Recording played back"),
-        "camera.clip.export": i18n.gettext("Video clip exported"),
-        "legal_hold.create": i18n.gettext("Legal hold placed"),
-        "legal_hold.update": i18n.gettext("Legal hold changed"),
-        "destruction.create": i18n.gettext("Recordings deleted (destruction record)"),
-        "retention_policy.create": i18n.gettext("Retention policy set"),
-        "retention_policy.update": i18n.gettext("Retention policy changed"),
-        "retention_policy.delete": i18n.gettext("Retention policy removed"),
-    }
-    return labels.get(action, action)
+    return _label(ACTION_LABELS, AuditAction, action)
 
 
 AUDIT_ACTIONS = ("site", "rollout", "recorder", "camera", "commission", "jurisdiction", "import", "login", "user",
@@ -321,16 +346,18 @@ AUDIT_ACTIONS = ("site", "rollout", "recorder", "camera", "commission", "jurisdi
                  "retention_policy")
 
 
+GAP_CAUSE_LABELS: dict[GapCause, str] = {
+    GapCause.CAMERA_OFFLINE: _("Camera offline"),
+    GapCause.STREAM_ERROR: _("Stream error"),
+    GapCause.STORAGE_ERROR: _("Storage error"),
+    GapCause.RECORDER_DOWN: _("Recorder not running"),
+    GapCause.SCHEDULED: _("Recording switched off"),
+}
+
+
 def gap_cause_label(cause: str) -> str:
     """A gap cause in the request's language."""
-    names = {
-        "camera_offline": i18n.gettext("Camera offline"),
-        "stream_error": i18n.gettext("Stream error"),
-        "storage_error": i18n.gettext("Storage error"),
-        "recorder_down": i18n.gettext("Recorder not running"),
-        "scheduled": i18n.gettext("Recording switched off"),
-    }
-    return names.get(cause, cause)
+    return _label(GAP_CAUSE_LABELS, GapCause, cause)
 
 
 def hold_state_label(state: str) -> str:
@@ -343,26 +370,30 @@ def hold_state_label(state: str) -> str:
     return names.get(state, state)
 
 
+ALERT_KIND_LABELS: dict[AlertKind, str] = {
+    AlertKind.RECORDING_STOPPED: _("Camera stopped recording"),
+    AlertKind.SEGMENT_QUARANTINED: _("Recording file put aside"),
+    AlertKind.STORAGE_ERROR: _("Recording cannot be stored"),
+    AlertKind.RECORDER_DOWN: _("Recorder down"),
+    AlertKind.STORAGE_PRESSURE: _("Disk nearly full: footage deleted early"),
+    AlertKind.STORAGE_FULL_HELD: _("Disk full: only held or protected footage left"),
+    AlertKind.STORAGE_FORECAST: _("Disk will not hold the retention period"),
+    AlertKind.STORAGE_DELETE_FAILED: _("Expired footage could not be deleted"),
+}
+
+
 def alert_kind_label(kind: str) -> str:
     """What a recording alert is about, in the request's language."""
-    names = {
-        "recording_stopped": i18n.gettext("Camera stopped recording"),
-        "segment_quarantined": i18n.gettext("Recording file put aside"),
-        "storage_error": i18n.gettext("Recording cannot be stored"),
-        "recorder_down": i18n.gettext("Recorder down"),
-        "storage_pressure": i18n.gettext("Disk nearly full: footage deleted early"),
-        "storage_full_held": i18n.gettext("Disk full: only held or protected footage left"),
-        "storage_forecast": i18n.gettext("Disk will not hold the retention period"),
-        "storage_delete_failed": i18n.gettext("Expired footage could not be deleted"),
-    }
-    return names.get(kind, kind)
+    return _label(ALERT_KIND_LABELS, AlertKind, kind)
+
+
+SEVERITY_LABELS: dict[Severity, str] = {
+    Severity.INFO: _("Information"),
+    Severity.WARNING: _("Warning"),
+    Severity.CRITICAL: _("Critical"),
+}
 
 
 def severity_label(severity: str) -> str:
     """An alert's severity in the request's language."""
-    names = {
-        "info": i18n.gettext("Information"),
-        "warning": i18n.gettext("Warning"),
-        "critical": i18n.gettext("Critical"),
-    }
-    return names.get(severity, severity)
+    return _label(SEVERITY_LABELS, Severity, severity)

@@ -1,0 +1,101 @@
+"""The ``kgys worker jobs`` process: the periodic work no request waits for, from every domain.
+
+Each domain declares its tasks in its ``scheduled.py``; this module puts them in the one
+:class:`~kgys.scheduler.Scheduler` and ticks it about once a second:
+
+- ``accounts.purge`` — expired browser sessions and expired or revoked API tokens
+  (:mod:`kgys.accounts.scheduled`);
+- ``audit.checkpoint`` and ``audit.witness`` — the chain head signed at start, every
+  ``audit.checkpoint_every_minutes`` and when the worker stops; signed checkpoints handed to the configured
+  witnesses every ``audit.witness_poll_seconds`` (:mod:`kgys.audit.scheduled`);
+- ``cameras.measured_compliance`` — sites whose cameras were measured get their compliance status
+  recomputed (:mod:`kgys.cameras.scheduled`);
+- ``recording.recorder_watch`` — a silent recorder gets ``recorder_down`` gaps and an alert
+  (:mod:`kgys.recording.scheduled`).
+
+Retention runs in a thread of its own (:func:`kgys.recording.retention_job.run`) every
+``recording.retention_interval_seconds``, so that nothing outlives its policy by more than a minute even
+while the other tasks are busy. The worker reports that it is alive in ``DATA_DIR/run/jobs.heartbeat``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+from collections.abc import Mapping
+from datetime import datetime
+from types import FrameType
+
+from kgys.accounts import scheduled as accounts_scheduled
+from kgys.audit import scheduled as audit_scheduled
+from kgys.audit import witness as witness_mod
+from kgys.cameras import scheduled as cameras_scheduled
+from kgys.db import utcnow
+from kgys.recording import heartbeat, retention_job
+from kgys.recording import scheduled as recording_scheduled
+from kgys.runtime import Runtime
+from kgys.scheduler import Scheduler, Task
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_FILE = "jobs.heartbeat"
+
+
+def tasks(rt: Runtime, *, started: datetime, recorder_timeout: float = 30.0,
+          witnesses: Mapping[str, witness_mod.Witness] | None = None) -> list[Task]:
+    """Every domain's periodic tasks, on the runtime's database, signer and data directory."""
+    return [
+        *recording_scheduled.tasks(data_dir=rt.settings.data_dir, recorder_timeout=recorder_timeout,
+                                   started=started),
+        *accounts_scheduled.tasks(),
+        *audit_scheduled.tasks(sessions=rt.sessions, signer=rt.signer, audit=rt.settings.audit,
+                               witnesses=witnesses),
+        *cameras_scheduled.tasks(sessions=rt.sessions),
+    ]
+
+
+def build(rt: Runtime, *, started: datetime, recorder_timeout: float = 30.0,
+          witnesses: Mapping[str, witness_mod.Witness] | None = None) -> Scheduler:
+    """The jobs worker's scheduler; each tick rewrites ``DATA_DIR/run/jobs.heartbeat``."""
+    path = rt.settings.data_dir / "run" / HEARTBEAT_FILE
+
+    def beat(now: datetime) -> None:
+        heartbeat.write(path, heartbeat.Beat(pid=os.getpid(), at=now, cameras=0))
+
+    return Scheduler(sessions=rt.sessions, tasks=tasks(rt, started=started, recorder_timeout=recorder_timeout,
+                                                       witnesses=witnesses), on_beat=beat)
+
+
+def run(rt: Runtime, stop: threading.Event | None = None, *, recorder_timeout: float = 30.0,
+        tick_seconds: float = 1.0) -> None:
+    """Run retention (in a thread) and the scheduled tasks until ``stop`` is set or SIGTERM/SIGINT arrives."""
+    stop = stop or threading.Event()
+
+    def _signal(signum: int, _frame: FrameType | None) -> None:
+        log.info("signal %s: stopping the jobs worker", signum)
+        stop.set()
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _signal)
+        signal.signal(signal.SIGINT, _signal)
+    cfg = rt.settings.recording
+    retention = threading.Thread(target=retention_job.run, args=(rt, stop),
+                                 kwargs={"role": cfg.role, "interval_s": cfg.retention_interval_seconds},
+                                 name="retention", daemon=True)
+    retention.start()
+    scheduler = build(rt, started=utcnow(), recorder_timeout=recorder_timeout)
+    log.info("jobs running (%s node): retention every %s s, recorder watch after %s s of silence; tasks: %s",
+             cfg.role, cfg.retention_interval_seconds, recorder_timeout, ", ".join(t.name for t in scheduler.tasks))
+    try:
+        while not stop.is_set():
+            scheduler.tick(utcnow())
+            stop.wait(tick_seconds)
+    finally:
+        stop.set()
+        retention.join(timeout=30)
+        scheduler.stop(utcnow())  # leave no unsigned tail behind a clean stop
+        heartbeat.write(rt.settings.data_dir / "run" / HEARTBEAT_FILE,
+                        heartbeat.Beat(pid=os.getpid(), at=utcnow(), cameras=0, stopped=True))
+        log.info("jobs stopped")
