@@ -24,7 +24,7 @@ from kgys.db import reading, utcnow
 from kgys.errors import NotFound, ValidationFailed
 from kgys.live import clip, hls, service
 from kgys.live.feed import Fallback
-from kgys.live.views import CameraId, hub, principal_credential, request_credential, ticket_key
+from kgys.live.views import CameraId, hub, principal_credential, request_credential, storage, ticket_key
 from kgys.recording import footage
 from kgys.sites.models import Site
 from kgys.web import i18n
@@ -56,10 +56,6 @@ def _page(request: Request, name: str, context: dict[str, Any], p: Principal, st
     return response
 
 
-def _storage(request: Request) -> footage.Storage:
-    return footage.open_storage(runtime(request).settings)
-
-
 def _fallback(request: Request, camera_id: int, session: Session | None = None) -> Fallback:
     """Reads a piece of a file the maintainer has already moved from the spool into storage, looking its key up
     with the request's own session when it has one (a second connection could wait on the first's lock)."""
@@ -73,7 +69,7 @@ def _fallback(request: Request, camera_id: int, session: Session | None = None) 
         if key is None:
             return None
         try:
-            return _storage(request).get_range(key, offset, length)
+            return storage(request).get_range(key, offset, length)
         except NotFound:
             return None
 
@@ -139,7 +135,7 @@ def clip_download(request: Request, camera_id: CameraId, session: DB, p: Current
     p.actor.require(Perm.CLIP_EXPORT)
     now = utcnow()
     a, b = service.parse_range(start, end, now=now, limit=clip.MAX_CLIP)
-    out = clip.export(session=session, actor=p.actor, storage=_storage(request),
+    out = clip.export(session=session, actor=p.actor, storage=storage(request),
                       ffmpeg=runtime(request).settings.recording.ffmpeg_path, camera_id=camera_id, start=a, end=b,
                       reason=reason, now=now)
     tasks.add_task(shutil.rmtree, out.workdir, True)
@@ -200,13 +196,13 @@ def playback_segment(request: Request, camera_id: CameraId, segment_id: int, ses
                                   kind="playback", camera_id=camera_id, now=utcnow())
     service.check_holder(session=session, ticket=ticket)
     seg = service.ticket_segment(session=session, ticket=ticket, segment_id=segment_id)
-    storage = _storage(request)
+    store = storage(request)
     headers = {"Cache-Control": "private, max-age=3600"}
-    path = storage.local_path(seg.key)
+    path = store.local_path(seg.key)
     if path is not None:
         return FileResponse(path, media_type=TS_TYPE, headers=headers)
     try:
-        body = storage.open(seg.key)
+        body = store.open(seg.key)
     except NotFound:
         raise NotFound(f"segment {segment_id} is missing from storage") from None
     return StreamingResponse(_chunks(body), media_type=TS_TYPE, headers=headers)

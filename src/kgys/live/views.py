@@ -22,13 +22,22 @@ CameraId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 
 def install(app: FastAPI) -> None:
-    """Give the app its live hub (one per process: the live feeds all viewers share)."""
-    app.state.live_hub = LiveHub(footage.spool_dir(app.state.runtime.settings))
+    """Give the app its live hub (one per process: the live feeds all viewers share) and the segment store that
+    playback and clips read."""
+    settings = app.state.runtime.settings
+    app.state.live_hub = LiveHub(footage.spool_dir(settings))
+    app.state.footage_storage = footage.open_storage(settings)
 
 
 def hub(request: Request) -> LiveHub:
     """The process's live hub."""
     found: LiveHub = request.app.state.live_hub
+    return found
+
+
+def storage(request: Request) -> footage.Storage:
+    """The process's segment store."""
+    found: footage.Storage = request.app.state.footage_storage
     return found
 
 
