@@ -4,7 +4,6 @@ running in this process, a committed database (SQLite and PostgreSQL) and users 
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +32,7 @@ from tests.recording.conftest import (  # noqa: F401  (clip_h264, media_dir, sim
     seed_cameras,
     sim_h264,
 )
+from tests.waiting import wait_for
 
 ROLES = {"operator": ["TR-99-A"], "operator_out": ["TR-99-B"], "investigator": ["TR-99-A"],
          "school_admin": ["TR-99-A"], "auditor": ["TR-99-A"]}
@@ -69,14 +69,12 @@ class Recorded:
 
 
 def _wait_segments(rt: Runtime, camera_id: int, count: int, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def indexed() -> bool:
         with Session(rt.engine) as s:
             n = s.scalar(select(func.count()).select_from(Segment).where(Segment.camera_id == camera_id)) or 0
-        if n >= count:
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"the recorder indexed fewer than {count} segments in {timeout:.0f} s")
+        return n >= count
+
+    wait_for(f"the recorder to index {count} segments of camera {camera_id}", indexed, timeout, every=0.5)
 
 
 @pytest.fixture(scope="module", params=ENGINES)

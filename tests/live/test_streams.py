@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from kgys.recording.models import Gap
 from tests.live.conftest import Recorded
+from tests.recording.memstore import MemoryStorage
 
 
 def _iso(t: datetime) -> str:
@@ -134,6 +135,18 @@ def test_playback_needs_a_reason_and_plays_the_index(recorded: Recorded, tmp_pat
     base = playlist.split("?")[0].rsplit("/", 1)[0]
     got = w.client.get(f"{base}/{uris[0]}", headers=w.headers["investigator"])
     assert got.status_code == 200 and hashlib.sha256(got.content).hexdigest() == segs[0].sha256
+    # a store with no file on this machine (a remote one) serves the same bytes, streamed through the interface
+    local = w.client.app.state.footage_storage  # type: ignore[attr-defined]
+    remote = MemoryStorage()
+    remote.objects[segs[0].path] = local.get_range(segs[0].path)
+    w.client.app.state.footage_storage = remote  # type: ignore[attr-defined]
+    try:
+        again = w.client.get(f"{base}/{uris[0]}", headers=w.headers["investigator"])
+        assert again.status_code == 200 and again.content == got.content and remote.reads > 0
+        missing = w.client.get(f"{base}/{uris[1]}", headers=w.headers["investigator"])
+        assert missing.status_code == 404
+    finally:
+        w.client.app.state.footage_storage = local  # type: ignore[attr-defined]
     # a segment of another camera is not reachable with this ticket
     other = w.segments(w.camera_ids[1])[0]
     path = urlsplit(f"{base}/{uris[0]}")

@@ -31,7 +31,6 @@ from kgys.recording.retention_job import (
     RetentionJob,
     RunReport,
     build,
-    disk_total,
 )
 from kgys.recording.storage import LocalStorage, StorageError, segment_key
 from kgys.runtime import Runtime
@@ -67,16 +66,19 @@ class Clock:
 
 
 class QuotaStorage(LocalStorage):
-    """Real files under a root, on a 'disk' of ``capacity`` bytes: free space is what the files leave."""
+    """Real files under a root, on a 'disk' of ``size`` bytes: free space is what the files leave."""
 
-    def __init__(self, root: Path, capacity: int) -> None:
+    def __init__(self, root: Path, size: int) -> None:
         super().__init__(root, fsync=False)
-        self.capacity = capacity
+        self.size = size
         self.refuse: set[str] = set()
 
     def free_space(self) -> int:
         used = sum(p.stat().st_size for p in self.root.rglob("*") if p.is_file())
-        return self.capacity - used
+        return self.size - used
+
+    def capacity(self) -> int:
+        return self.size
 
     def delete(self, key: str) -> None:
         if key in self.refuse:
@@ -157,7 +159,7 @@ def world(rt: Runtime, session: Session, tmp_path: Path) -> Iterator[World]:
     b = factories.site(session, "TR-99-B")
     factories.compliant_system(session, rt.box, a.code)
     factories.compliant_system(session, rt.box, b.code)
-    w = World(rt=rt, session=session, storage=QuotaStorage(tmp_path / "recordings", capacity=10**9),
+    w = World(rt=rt, session=session, storage=QuotaStorage(tmp_path / "recordings", size=10**9),
               clock=Clock(T0), a=a, b=b)
     for site, prefix in ((a, "a"), (b, "b")):
         for cam in session.scalars(select(Camera).where(Camera.site_id == site.id).order_by(Camera.name)):
@@ -328,7 +330,7 @@ def test_disk_pressure_deletes_oldest_unheld_beyond_minimum_in_order(world: Worl
     world.clock.now = now
     world.hold("a1", held.start, held.end)
     # 5 files of 1000 bytes on a 5,500-byte disk: 500 free, below the 1,000 mark; back to 2,400 needs 2 files
-    world.storage.capacity = 5 * SIZE + 500
+    world.storage.size = 5 * SIZE + 500
     report = world.job(low_free_bytes=1000, target_free_bytes=2400).run_once()
     assert report.pressure is not None and report.pressure.bytes_to_free == 1900
     assert world.remaining() == {held.id, s35.id, young.id}
@@ -337,7 +339,7 @@ def test_disk_pressure_deletes_oldest_unheld_beyond_minimum_in_order(world: Worl
     assert [a.severity for a in world.alerts(ALERT_PRESSURE)] == ["warning"]
     assert world.alerts(ALERT_BLOCKED) == []
     # more pressure: the next oldest goes, but never the held one or the one within the minimum
-    world.storage.capacity = 3 * SIZE + 100
+    world.storage.size = 3 * SIZE + 100
     world.clock.now += 10 * SEC
     report = world.job(low_free_bytes=1000, target_free_bytes=10**6).run_once()
     assert world.remaining() == {held.id, young.id}
@@ -356,7 +358,7 @@ def test_a_full_disk_with_nothing_deletable_alarms_loudly_and_deletes_nothing(
     recent = world.record("a2", now - 5 * DAY, n=3)
     world.clock.now = now
     world.hold("a1", held[0].start, held[-1].end)
-    world.storage.capacity = 6 * SIZE
+    world.storage.size = 6 * SIZE
     with caplog.at_level(logging.ERROR):
         report = world.job(low_free_bytes=1000, target_free_bytes=2000).run_once()
     assert report.blocked and report.deleted == 0
@@ -370,7 +372,7 @@ def test_a_full_disk_with_nothing_deletable_alarms_loudly_and_deletes_nothing(
     world.clock.now += 10 * SEC
     world.job(low_free_bytes=1000, target_free_bytes=2000).run_once()
     assert len(world.alerts(ALERT_BLOCKED, open_only=False)) == 1
-    world.storage.capacity = 10**6
+    world.storage.size = 10**6
     world.clock.now += 10 * SEC
     world.job(low_free_bytes=1000, target_free_bytes=2000).run_once()
     assert world.alerts(ALERT_BLOCKED) == []
@@ -400,20 +402,20 @@ def test_the_forecast_warns_before_the_policy_would_be_breached(world: World) ->
     world.record("a1", now - timedelta(hours=1), n=360)
     world.clock.now = now
     per_day = 100 * 86400
-    world.storage.capacity = 360 * SIZE + 40 * per_day  # 40 days free: more than 1.2 × 30
+    world.storage.size = 360 * SIZE + 40 * per_day  # 40 days free: more than 1.2 × 30
     job = world.job()
     report = job.run_once()
     assert report.forecast is not None and report.forecast.level.value == "ok"
     assert report.forecast.days_achievable == pytest.approx(40 + 360 * SIZE / per_day)
     assert world.alerts(ALERT_FORECAST) == []
-    world.storage.capacity = 360 * SIZE + 31 * per_day  # 31 days: the policy still holds, but only just
+    world.storage.size = 360 * SIZE + 31 * per_day  # 31 days: the policy still holds, but only just
     world.clock.now += timedelta(minutes=1)
     assert job.run_once().forecast is None  # not due yet
     world.clock.now += timedelta(minutes=5)
     assert job.run_once().forecast.level.value == "warning"  # type: ignore[union-attr]
     [alert] = world.alerts(ALERT_FORECAST)
     assert alert.severity == "warning" and "policy of 30 days" in alert.message
-    world.storage.capacity = 360 * SIZE + 20 * per_day
+    world.storage.size = 360 * SIZE + 20 * per_day
     world.clock.now += timedelta(minutes=5)
     assert job.run_once().forecast.level.value == "critical"  # type: ignore[union-attr]
     assert [a.severity for a in world.alerts(ALERT_FORECAST)] == ["critical"]
@@ -423,7 +425,7 @@ def test_the_forecast_warns_before_the_policy_would_be_breached(world: World) ->
 def test_the_worker_job_takes_its_marks_from_the_disk_and_its_default_from_the_role(world: World) -> None:
     edge = build(world.rt, role="edge", storage=world.storage)
     central = build(world.rt, storage=world.storage)
-    total = disk_total(world.storage.root)
+    total = world.storage.capacity()
     assert edge.config.default_policy == Policy.days(30)
     assert central.config.default_policy == Policy.days(10)
     assert (edge.config.low_free_bytes, edge.config.target_free_bytes) == (math.ceil(total * 0.05),

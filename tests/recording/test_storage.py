@@ -67,3 +67,42 @@ def test_a_directory_removed_by_another_store_is_made_again(tmp_path: Path) -> N
     assert not (tmp_path / "rec" / "1").exists()
     assert writer.put(second, spool / "b.ts") == 4
     assert writer.get_range(second) == b"b.ts"
+
+
+def test_the_configured_store_is_given_as_the_interface(tmp_path: Path) -> None:
+    from kgys.config import Settings
+    from kgys.recording.storage import Storage, open_storage, spool_dir
+
+    settings = Settings(mode="dev", data_dir=tmp_path)
+    store = open_storage(settings)
+    assert isinstance(store, Storage)
+    assert store.capacity() >= store.free_space() > 0
+    assert spool_dir(settings) == tmp_path / "spool"
+
+
+def test_a_local_store_reads_in_place_and_as_a_stream(tmp_path: Path) -> None:
+    store = LocalStorage(tmp_path / "rec", fsync=False)
+    src = tmp_path / "a.ts"
+    src.write_bytes(b"0123456789")
+    store.put("1/2/a.ts", src)
+    assert store.local_path("1/2/a.ts") == tmp_path / "rec" / "1" / "2" / "a.ts"
+    assert store.local_path("1/2/missing.ts") is None
+    with store.open("1/2/a.ts") as fh:
+        assert fh.read() == b"0123456789"
+    with pytest.raises(NotFound):
+        store.open("1/2/missing.ts")
+
+
+def test_a_store_without_local_files_is_read_through_the_interface(tmp_path: Path) -> None:
+    from tests.recording.memstore import MemoryStorage
+
+    store = MemoryStorage()
+    data = bytes(range(256)) * 20_000  # 5 MB: several pieces
+    store.objects["1/2/a.ts"] = data
+    assert store.local_path("1/2/a.ts") is None
+    with store.open("1/2/a.ts") as fh:
+        assert fh.read(10) == data[:10]
+        assert fh.read() == data[10:]
+    assert store.reads > 2  # read in pieces, not at once
+    with pytest.raises(NotFound):
+        store.open("1/2/missing.ts")  # at once, not half-way through the reader's work

@@ -13,6 +13,7 @@ from kgys.cli.common import cli_actor, console, runtime
 from kgys.db import reading, utcnow
 from kgys.errors import FieldError, ValidationFailed
 from kgys.recording import holds as hold_service
+from kgys.recording.models import LegalHold
 
 app = typer.Typer(help="Legal holds: footage kept for an investigation, safe from retention and a full disk.",
                   no_args_is_help=True)
@@ -38,6 +39,17 @@ def _fmt(value: datetime | None) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if value is not None else ""
 
 
+def _state(hold: LegalHold, now: datetime) -> str:
+    """The hold's state as the list shows it, with when and by whom."""
+    match hold_service.hold_state(hold, now):
+        case "released":
+            return f"released {_fmt(hold.released_at)} by {hold.released_by}"
+        case "expired":
+            return f"lapsed {_fmt(hold.until)}"
+        case _:
+            return "active" + (f" until {_fmt(hold.until)}" if hold.until else "")
+
+
 @app.command("add")
 def add(
     site: Annotated[str, typer.Argument(help="Institution code of the site")],
@@ -53,8 +65,8 @@ def add(
     """Hold a camera's footage over a time range."""
     actor = cli_actor()
     with runtime() as rt, rt.sessions.begin() as session:
-        hold = hold_service.add_hold(
-            session=session, actor=actor, site_code=site, camera=camera, start=parse_time("from", start, tz),
+        hold, _site, _cam = hold_service.place_hold(
+            session=session, actor=actor, site=site, camera=camera, start=parse_time("from", start, tz),
             end=parse_time("to", end, tz), reason=reason, legal_basis=legal_basis,
             until=parse_time("until", until, tz) if until else None,
         )
@@ -72,16 +84,11 @@ def list_(
     actor = cli_actor()
     now = utcnow()
     with runtime() as rt, reading(rt.sessions) as session:
-        rows, _total = hold_service.list_holds(session=session, actor=actor, site_code=site, camera=camera,
-                                       active_only=active, now=now)
+        rows, _total = hold_service.find_holds(session=session, actor=actor, site=site, camera=camera,
+                                               active_only=active, now=now)
         table = Table("id", "site", "camera", "from (UTC)", "to (UTC)", "state", "placed by", "reason", "legal basis")
         for hold, s, cam in rows:
-            if hold.released_at is not None and hold.released_at <= now:
-                state = f"released {_fmt(hold.released_at)} by {hold.released_by}"
-            elif hold.until is not None and hold.until <= now:
-                state = f"lapsed {_fmt(hold.until)}"
-            else:
-                state = "active" + (f" until {_fmt(hold.until)}" if hold.until else "")
+            state = _state(hold, now)
             table.add_row(str(hold.id), s.code, cam.name, _fmt(hold.start), _fmt(hold.end), state, hold.created_by,
                           hold.reason, hold.legal_basis)
         console.print(table)

@@ -1,12 +1,15 @@
 """Clip download: the recorded segments of a range joined into one MP4 (ffmpeg concat, ``-c copy``), zipped
 with a manifest of the segments' hashes so that the recipient can check them against the index.
 
-The zip holds ``clip.mp4`` and ``manifest.json``. :func:`plan` checks and reads, :func:`build` runs ffmpeg
-with no transaction open, :func:`record` audits the export (reason, range, the clip's own hash).
+The zip holds ``clip.mp4`` and ``manifest.json``. :func:`export` is what the page calls: :func:`plan` checks
+and reads, :func:`build` runs ffmpeg with no transaction open, :func:`record` audits the export (reason,
+range, the clip's own hash). The segments are read through the :class:`~kgys.recording.storage.Storage`
+interface: ffmpeg reads a store's own file when it has one on this machine, else a copy streamed from it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -18,7 +21,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kgys.accounts.actor import Actor
@@ -28,9 +30,8 @@ from kgys.audit.actions import AuditAction
 from kgys.cameras import service as camera_service
 from kgys.errors import ConfigurationError, NotFound
 from kgys.live import service
-from kgys.recording.maintainer import sha256_file
-from kgys.recording.models import Segment
-from kgys.recording.storage import LocalStorage, Storage
+from kgys.recording import footage
+from kgys.recording.footage import SegmentRef, Storage
 from kgys.sites.models import Site
 
 MAX_CLIP = timedelta(hours=1)
@@ -78,12 +79,23 @@ def manifest(*, camera_id: int, site_code: str, start: datetime, end: datetime, 
     }
 
 
-def _local(storage: Storage, key: str, workdir: Path) -> Path:
-    if isinstance(storage, LocalStorage):
-        return storage.path(key)
-    copy = workdir / key.replace("/", "_")
-    copy.write_bytes(storage.get_range(key))
+COPY_CHUNK = 1 << 20
+
+
+def local_file(storage: Storage, key: str, copy: Path) -> Path:
+    """A file on this machine with the stored segment's bytes: the store's own file, or else ``copy``, streamed
+    from the store."""
+    path = storage.local_path(key)
+    if path is not None:
+        return path
+    with storage.open(key) as src, copy.open("wb") as dst:
+        shutil.copyfileobj(src, dst, COPY_CHUNK)
     return copy
+
+
+def _sha256(path: Path) -> str:
+    with path.open("rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 @dataclass(frozen=True)
@@ -100,32 +112,17 @@ class ClipPlan:
     segments: list[SegmentRef]
 
 
-@dataclass(frozen=True)
-class SegmentRef:
-    """One indexed segment of a clip."""
-
-    id: int
-    start: datetime
-    end: datetime
-    bytes: int
-    sha256: str
-    prev_sha256: str
-    path: str
-
-
 def plan(*, session: Session, actor: Actor, camera_id: int, start: datetime, end: datetime,
          reason: str | None) -> ClipPlan:
     """Check role, scope and reason and list the segments of [start, end); reads only."""
     cam = camera_service.get_camera(session=session, actor=actor, camera_id=camera_id, perm=Perm.CLIP_EXPORT)
     text = service.require_reason(reason)
-    rows = list(session.scalars(select(Segment).where(
-        Segment.camera_id == cam.id, Segment.start < end, Segment.end > start).order_by(Segment.start)))
-    if not rows:
+    refs = footage.segments(session=session, camera_id=cam.id, start=start, end=end)
+    if not refs:
         raise NotFound("no recording in this range")
     site = session.get(Site, cam.site_id)
     assert site is not None
-    refs = [SegmentRef(r.id, r.start, r.end, r.bytes, r.sha256, r.prev_sha256, r.path) for r in rows]
-    return ClipPlan(cam.id, cam.site_id, site.code, rows[0].codec, start, end, text, refs)
+    return ClipPlan(cam.id, cam.site_id, site.code, refs[0].codec, start, end, text, refs)
 
 
 def build(*, plan: ClipPlan, storage: Storage, ffmpeg: str, exported_by: str, now: datetime) -> ClipFile:
@@ -138,7 +135,7 @@ def build(*, plan: ClipPlan, storage: Storage, ffmpeg: str, exported_by: str, no
         for i, s in enumerate(segs):
             inpoint = (plan.start - s.start).total_seconds() if i == 0 and plan.start > s.start else None
             outpoint = (plan.end - s.start).total_seconds() if i == len(segs) - 1 and plan.end < s.end else None
-            parts.append((_local(storage, s.path, workdir), inpoint, outpoint))
+            parts.append((local_file(storage, s.key, workdir / f"part{i:05d}.ts"), inpoint, outpoint))
         concat = workdir / "list.ffconcat"
         concat.write_text(concat_list(parts))
         mp4 = workdir / "clip.mp4"
@@ -149,7 +146,7 @@ def build(*, plan: ClipPlan, storage: Storage, ffmpeg: str, exported_by: str, no
             raise ConfigurationError(f"cannot run {ffmpeg} to join the clip: {exc}") from exc
         if proc.returncode != 0 or not mp4.exists():
             raise ConfigurationError(f"ffmpeg could not join the clip: {proc.stderr.decode(errors='replace')[-300:]}")
-        clip_sha, clip_bytes = sha256_file(mp4), mp4.stat().st_size
+        clip_sha, clip_bytes = _sha256(mp4), mp4.stat().st_size
         info = manifest(camera_id=plan.camera_id, site_code=plan.site_code, start=plan.start, end=plan.end,
                         reason=plan.reason, exported_by=exported_by, exported_at=now, segments=segs,
                         clip_sha256=clip_sha, clip_bytes=clip_bytes)
@@ -170,3 +167,19 @@ def record(*, session: Session, actor: Actor, plan: ClipPlan, clip: ClipFile) ->
                                 object_id=plan.camera_id, site_id=plan.site_id, reason=plan.reason,
                                 details={"from": plan.start.isoformat(), "to": plan.end.isoformat(),
                                          "segments": len(plan.segments), "clip_sha256": clip.sha256})
+
+
+def export(*, session: Session, actor: Actor, storage: Storage, ffmpeg: str, camera_id: int, start: datetime,
+           end: datetime, reason: str | None, now: datetime) -> ClipFile:
+    """Check, join and audit the clip of [start, end): the export the page hands out. The reads are ended before
+    ffmpeg runs (no snapshot held open meanwhile: SQLite writers must not wait), and the finished clip is removed
+    again when its audit entry cannot be written. The caller removes ``workdir`` once the file is sent."""
+    todo = plan(session=session, actor=actor, camera_id=camera_id, start=start, end=end, reason=reason)
+    session.rollback()  # read-only so far
+    out = build(plan=todo, storage=storage, ffmpeg=ffmpeg, exported_by=actor.username, now=now)
+    try:
+        record(session=session, actor=actor, plan=todo, clip=out)
+    except BaseException:
+        shutil.rmtree(out.workdir, ignore_errors=True)
+        raise
+    return out

@@ -10,12 +10,13 @@ and their sign-ins were not revoked since (the credentials version).
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, BinaryIO
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, BackgroundTasks, Query, Request
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import FileResponse, Response, StreamingResponse
 from sqlalchemy.orm import Session
 
 from kgys.accounts.permissions import Perm
@@ -23,9 +24,8 @@ from kgys.db import reading, utcnow
 from kgys.errors import NotFound, ValidationFailed
 from kgys.live import clip, hls, service
 from kgys.live.feed import Fallback
-from kgys.live.views import CameraId, hub, principal_credential, request_credential, ticket_key
-from kgys.recording.storage import LocalStorage, Storage
-from kgys.recording.worker import storage_for
+from kgys.live.views import CameraId, hub, principal_credential, request_credential, storage, ticket_key
+from kgys.recording import footage
 from kgys.sites.models import Site
 from kgys.web import i18n
 from kgys.web.deps import DB, CurrentPrincipal, Principal, runtime, writes
@@ -56,24 +56,20 @@ def _page(request: Request, name: str, context: dict[str, Any], p: Principal, st
     return response
 
 
-def _storage(request: Request) -> Storage:
-    return storage_for(runtime(request))
-
-
 def _fallback(request: Request, camera_id: int, session: Session | None = None) -> Fallback:
     """Reads a piece of a file the maintainer has already moved from the spool into storage, looking its key up
     with the request's own session when it has one (a second connection could wait on the first's lock)."""
 
     def read(name: str, offset: int, length: int | None) -> bytes | None:
         if session is not None:
-            key = service.storage_key(session=session, camera_id=camera_id, name=name)
+            key = footage.stored_key(session=session, camera_id=camera_id, name=name)
         else:
             with reading(runtime(request).sessions) as own:
-                key = service.storage_key(session=own, camera_id=camera_id, name=name)
+                key = footage.stored_key(session=own, camera_id=camera_id, name=name)
         if key is None:
             return None
         try:
-            return _storage(request).get_range(key, offset, length)
+            return storage(request).get_range(key, offset, length)
         except NotFound:
             return None
 
@@ -139,15 +135,9 @@ def clip_download(request: Request, camera_id: CameraId, session: DB, p: Current
     p.actor.require(Perm.CLIP_EXPORT)
     now = utcnow()
     a, b = service.parse_range(start, end, now=now, limit=clip.MAX_CLIP)
-    todo = clip.plan(session=session, actor=p.actor, camera_id=camera_id, start=a, end=b, reason=reason)
-    session.rollback()  # read-only so far: hold no snapshot while ffmpeg runs (SQLite writers must not wait)
-    out = clip.build(plan=todo, storage=_storage(request), ffmpeg=runtime(request).settings.recording.ffmpeg_path,
-                     exported_by=p.actor.username, now=now)
-    try:
-        clip.record(session=session, actor=p.actor, plan=todo, clip=out)
-    except BaseException:
-        shutil.rmtree(out.workdir, ignore_errors=True)
-        raise
+    out = clip.export(session=session, actor=p.actor, storage=storage(request),
+                      ffmpeg=runtime(request).settings.recording.ffmpeg_path, camera_id=camera_id, start=a, end=b,
+                      reason=reason, now=now)
     tasks.add_task(shutil.rmtree, out.workdir, True)
     return FileResponse(out.path, media_type="application/zip", filename=out.filename, background=tasks)
 
@@ -206,11 +196,20 @@ def playback_segment(request: Request, camera_id: CameraId, segment_id: int, ses
                                   kind="playback", camera_id=camera_id, now=utcnow())
     service.check_holder(session=session, ticket=ticket)
     seg = service.ticket_segment(session=session, ticket=ticket, segment_id=segment_id)
-    storage = _storage(request)
+    store = storage(request)
     headers = {"Cache-Control": "private, max-age=3600"}
-    if isinstance(storage, LocalStorage):
-        path = storage.path(seg.path)
-        if not path.is_file():
-            raise NotFound(f"segment {segment_id} is missing from storage")
+    path = store.local_path(seg.key)
+    if path is not None:
         return FileResponse(path, media_type=TS_TYPE, headers=headers)
-    return Response(storage.get_range(seg.path), media_type=TS_TYPE, headers=headers)
+    try:
+        body = store.open(seg.key)
+    except NotFound:
+        raise NotFound(f"segment {segment_id} is missing from storage") from None
+    return StreamingResponse(_chunks(body), media_type=TS_TYPE, headers=headers)
+
+
+def _chunks(body: BinaryIO, size: int = 1 << 20) -> Iterator[bytes]:
+    """The stream's bytes in pieces, closing it at the end."""
+    with body:
+        while chunk := body.read(size):
+            yield chunk

@@ -3,7 +3,7 @@ the timeline of coverage and gaps, and the recorded segments a playback ticket r
 
 Opening a stream (live or playback) is the one place that checks the role, the scope and the reason and
 writes ``record_access`` in the caller's transaction; what the stream then fetches is checked against the
-ticket issued here. Services flush, never commit.
+ticket issued here. Services flush, never commit. Footage is read through :mod:`kgys.recording.footage`.
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from kgys.accounts.permissions import Perm
 from kgys.audit import service as audit_service
 from kgys.audit.actions import AuditAction
 from kgys.cameras import service as camera_service
-from kgys.cameras.models import Camera, CameraHealth
+from kgys.cameras.models import Camera
 from kgys.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
 from kgys.live import hls, tickets
-from kgys.recording.models import Gap, Segment
+from kgys.recording import footage
 from kgys.sites import service as site_service
 from kgys.sites.models import Site
 from kgys.validation import parse_time
@@ -55,9 +55,7 @@ def site_cameras(*, session: Session, actor: Actor, code: str) -> tuple[Site, li
 
 def stream_codecs(session: Session, cameras: list[Camera]) -> dict[int, str]:
     """Each camera's codec as last measured on its recordings, else as declared (``h264`` | ``h265``)."""
-    measured: dict[int, str] = {cam_id: codec for cam_id, codec in session.execute(
-        select(CameraHealth.camera_id, CameraHealth.codec).where(
-            CameraHealth.camera_id.in_([c.id for c in cameras]), CameraHealth.codec.is_not(None))) if codec}
+    measured = footage.measured_codecs(session=session, camera_ids=[c.id for c in cameras])
     return {c.id: measured.get(c.id) or c.codec for c in cameras}
 
 
@@ -167,27 +165,20 @@ def check_holder(*, session: Session, ticket: tickets.Ticket) -> None:
         raise PermissionDenied(ENDED)
 
 
-def ticket_segments(*, session: Session, ticket: tickets.Ticket) -> list[Segment]:
+def ticket_segments(*, session: Session, ticket: tickets.Ticket) -> list[footage.SegmentRef]:
     """The recorded segments a playback ticket reaches, oldest first."""
     assert ticket.start is not None and ticket.end is not None
     start, end = datetime.fromtimestamp(ticket.start, UTC), datetime.fromtimestamp(ticket.end, UTC)
-    return list(session.scalars(select(Segment).where(
-        Segment.camera_id == ticket.camera_id, Segment.start < end, Segment.end > start).order_by(Segment.start)))
+    return footage.segments(session=session, camera_id=ticket.camera_id, start=start, end=end)
 
 
-def ticket_segment(*, session: Session, ticket: tickets.Ticket, segment_id: int) -> Segment:
+def ticket_segment(*, session: Session, ticket: tickets.Ticket, segment_id: int) -> footage.SegmentRef:
     """One recorded segment, if the playback ticket reaches it."""
-    seg = session.get(Segment, segment_id)
-    if (seg is None or seg.camera_id != ticket.camera_id or ticket.start is None or ticket.end is None
+    seg = footage.segment(session=session, camera_id=ticket.camera_id, segment_id=segment_id)
+    if (seg is None or ticket.start is None or ticket.end is None
             or seg.end.timestamp() <= ticket.start or seg.start.timestamp() >= ticket.end):
         raise NotFound(f"no segment {segment_id} in this playback")
     return seg
-
-
-def storage_key(*, session: Session, camera_id: int, name: str) -> str | None:
-    """The storage key of a camera's segment stored under file ``name`` (live pieces already moved)."""
-    return session.scalars(select(Segment.path).where(Segment.camera_id == camera_id,
-                                                      Segment.path.like(f"%/{name}")).limit(1)).first()
 
 
 @dataclass(frozen=True)
@@ -198,7 +189,7 @@ class Timeline:
     start: datetime
     end: datetime
     bars: list[hls.Bar]
-    gaps: list[Gap]
+    gaps: list[footage.GapRef]
     recorded_seconds: float
     segments: int
 
@@ -212,10 +203,8 @@ def timeline(*, session: Session, actor: Actor, camera_id: int, start: datetime,
              now: datetime) -> Timeline:
     """Coverage and gaps (with their causes) of a camera over [start, end) (needs PLAYBACK)."""
     cam = camera_service.get_camera(session=session, actor=actor, camera_id=camera_id, perm=Perm.PLAYBACK)
-    rows = session.execute(select(Segment.start, Segment.end).where(
-        Segment.camera_id == cam.id, Segment.start < end, Segment.end > start).order_by(Segment.start)).all()
-    gaps = list(session.scalars(select(Gap).where(
-        Gap.camera_id == cam.id, Gap.start < end, (Gap.end.is_(None)) | (Gap.end > start)).order_by(Gap.start)))
+    rows = footage.recorded_intervals(session=session, camera_id=cam.id, start=start, end=end)
+    gaps = footage.gaps(session=session, camera_id=cam.id, start=start, end=end)
     intervals = [(max(a, start), min(b, end)) for a, b in rows]
     recorded = sum((b - a).total_seconds() for a, b in hls.merge(intervals, tolerance=0.0))
     bars = hls.timeline(start, end, intervals, [(g.start, g.end, g.cause, g.detail) for g in gaps], now)

@@ -13,7 +13,7 @@ from kgys.errors import AuthenticationError
 from kgys.live import service
 from kgys.live.feed import LiveHub
 from kgys.live.schemas import GapOut, Interval, LiveOpen, PlaybackOpen, StreamOut, TimelineOut
-from kgys.recording.worker import spool_dir
+from kgys.recording import footage
 from kgys.web.deps import DB, SESSION_COOKIE, CurrentPrincipal, Principal, runtime
 
 router = APIRouter(tags=["live"])
@@ -22,13 +22,22 @@ CameraId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 
 def install(app: FastAPI) -> None:
-    """Give the app its live hub (one per process: the live feeds all viewers share)."""
-    app.state.live_hub = LiveHub(spool_dir(app.state.runtime))
+    """Give the app its live hub (one per process: the live feeds all viewers share) and the segment store that
+    playback and clips read."""
+    settings = app.state.runtime.settings
+    app.state.live_hub = LiveHub(footage.spool_dir(settings))
+    app.state.footage_storage = footage.open_storage(settings)
 
 
 def hub(request: Request) -> LiveHub:
     """The process's live hub."""
     found: LiveHub = request.app.state.live_hub
+    return found
+
+
+def storage(request: Request) -> footage.Storage:
+    """The process's segment store."""
+    found: footage.Storage = request.app.state.footage_storage
     return found
 
 

@@ -4,31 +4,43 @@ A hold names the reason, the legal basis (the order or file number), who placed 
 date it lapses. It protects every segment it touches, even partly, from retention and from disk pressure.
 Releasing a hold keeps its row with who released it and when. Every change is written to the audit log
 with the reason and legal basis, through the :class:`~kgys.audit.mechanism.Audited` mechanism.
+
+:func:`place_hold` and :func:`find_holds` are what the API, the web pages and the command line call: they
+name the camera by site and name or by its number, and report a site or camera that cannot be found as bad
+input naming the field, under the names those faces use (``from`` and ``to`` for the range). When a hold is
+in force is :mod:`kgys.recording.holdrule`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kgys.accounts.actor import Actor
 from kgys.accounts.permissions import Perm
 from kgys.audit import mechanism
+from kgys.cameras import service as camera_service
 from kgys.cameras.models import Camera
 from kgys.db import page_of, utcnow
 from kgys.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
+from kgys.recording import holdrule
 from kgys.recording.models import LegalHold
 from kgys.recording.retention import HoldInfo
+from kgys.recording.schemas import HoldState
 from kgys.sites import service as site_service
 from kgys.sites.models import Site
 
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 2000
+# the service names the range start and end; the API, the forms and the command line call them from and to
+FACE_FIELDS = {"start": "from", "end": "to"}
+
+HoldRow = tuple[LegalHold, Site, Camera]
 
 
 def may_manage(actor: Actor) -> bool:
@@ -110,11 +122,6 @@ def add_hold(
     return hold
 
 
-def _active_clause(now: datetime) -> ColumnElement[bool]:
-    return and_(or_(LegalHold.released_at.is_(None), LegalHold.released_at > now),
-                or_(LegalHold.until.is_(None), LegalHold.until > now))
-
-
 def list_holds(
     *,
     session: Session,
@@ -139,7 +146,7 @@ def list_holds(
     elif camera is not None:
         raise ValidationFailed([FieldError("camera", "give the site as well")])
     if active_only:
-        stmt = stmt.where(_active_clause(now or utcnow()))
+        stmt = stmt.where(holdrule.in_force_clause(now or utcnow()))
     stmt = stmt.order_by(LegalHold.created_at.desc(), LegalHold.id.desc())
     if per_page is None:
         rows = [(hold, site, cam) for hold, site, cam in session.execute(stmt)]
@@ -181,7 +188,12 @@ def release_hold(*, session: Session, actor: Actor, hold_id: int, reason: str,
 
 def is_active(hold: LegalHold, now: datetime) -> bool:
     """Whether the hold protects footage at ``now``."""
-    return to_info(hold).active(now)
+    return holdrule.in_force(hold, now)
+
+
+def hold_state(hold: LegalHold, now: datetime) -> HoldState:
+    """Whether a hold is in force, was released, or has lapsed."""
+    return holdrule.state(hold, now)
 
 
 def to_info(hold: LegalHold) -> HoldInfo:
@@ -195,5 +207,83 @@ def active_for_cameras(*, session: Session, camera_ids: Iterable[int], now: date
     ids = sorted(set(camera_ids))
     if not ids:
         return []
-    rows = session.scalars(select(LegalHold).where(LegalHold.camera_id.in_(ids), _active_clause(now)))
+    rows = session.scalars(select(LegalHold).where(LegalHold.camera_id.in_(ids), holdrule.in_force_clause(now)))
     return [to_info(h) for h in rows]
+
+
+# ---- placing and finding holds from the API, the pages and the command line --------------------------------
+def face_errors(errors: Sequence[FieldError]) -> list[FieldError]:
+    """The service's field errors under the names the API, the forms and the command line use."""
+    return [FieldError(FACE_FIELDS.get(e.field, e.field), e.message, row=e.row, value=e.value) for e in errors]
+
+
+def camera_place(*, session: Session, actor: Actor, camera_id: int, perm: Perm) -> tuple[Site, Camera]:
+    """A camera within the actor's scope and its site; NotFound for one outside it as for one that is absent."""
+    cam = camera_service.get_camera(session=session, actor=actor, camera_id=camera_id, perm=perm)
+    return site_service.get_site_by_id(session=session, actor=actor, site_id=cam.site_id, perm=perm), cam
+
+
+def _camera_ref(session: Session, actor: Actor, *, site: str | None, camera: str | None, camera_id: int | None,
+                perm: Perm, required: bool) -> tuple[str | None, str | None]:
+    """The site code and camera name a request means, from ``site`` and ``camera`` or from ``camera_id``."""
+    if camera_id is None:
+        missing = [FieldError(name, "is required") for name, value in (("site", site), ("camera", camera))
+                   if required and not value]
+        if missing:
+            raise ValidationFailed(missing)
+        return site, camera
+    if camera:
+        raise ValidationFailed([FieldError("camera", "give the camera's name or its number (camera_id), not both")])
+    try:
+        place, cam = camera_place(session=session, actor=actor, camera_id=camera_id, perm=perm)
+    except NotFound as exc:
+        if not required:
+            raise
+        raise ValidationFailed([FieldError("camera_id", exc.message, value=str(camera_id))]) from None
+    if site and site != place.code:
+        raise ValidationFailed([FieldError("camera_id", f"camera {camera_id} is not at site '{site}'",
+                                           value=str(camera_id))])
+    return place.code, cam.name
+
+
+def find_holds(*, session: Session, actor: Actor, site: str | None = None, camera: str | None = None,
+               camera_id: int | None = None, active_only: bool = False, now: datetime, page: int = 1,
+               per_page: int | None = None) -> tuple[Sequence[HoldRow], int]:
+    """The holds within the actor's scope, newest first (one page when ``per_page`` is given), and how many there
+    are in all; the camera named by site and name or by number."""
+    site_code, camera_name = _camera_ref(session, actor, site=site, camera=camera, camera_id=camera_id,
+                                         perm=Perm.HOLDS_READ, required=False)
+    try:
+        return list_holds(session=session, actor=actor, site_code=site_code, camera=camera_name,
+                          active_only=active_only, now=now, page=page, per_page=per_page)
+    except ValidationFailed as exc:
+        raise ValidationFailed(face_errors(exc.errors)) from None
+
+
+def place_hold(*, session: Session, actor: Actor, site: str | None, camera: str | None, camera_id: int | None = None,
+               start: datetime, end: datetime, reason: str, legal_basis: str, until: datetime | None = None,
+               now: datetime | None = None) -> HoldRow:
+    """Place a hold on a camera named by site and name or by number; a site or camera that cannot be found is bad
+    input naming its field."""
+    actor.require(Perm.HOLDS_MANAGE)
+    site_code, camera_name = _camera_ref(session, actor, site=site, camera=camera, camera_id=camera_id,
+                                         perm=Perm.HOLDS_MANAGE, required=True)
+    assert site_code is not None and camera_name is not None
+    try:
+        hold = add_hold(session=session, actor=actor, site_code=site_code, camera=camera_name, start=start, end=end,
+                        reason=reason, legal_basis=legal_basis, until=until, now=now)
+    except ValidationFailed as exc:
+        raise ValidationFailed(face_errors(exc.errors)) from None
+    except NotFound as exc:
+        field, value = ("camera", camera_name) if "camera" in exc.params else ("site", site_code)
+        if camera_id is not None:
+            field, value = "camera_id", str(camera_id)
+        raise ValidationFailed([FieldError(field, exc.message, value=value)]) from None
+    return hold_row(session=session, actor=actor, hold=hold)
+
+
+def hold_row(*, session: Session, actor: Actor, hold: LegalHold) -> HoldRow:
+    """A hold with its site and camera."""
+    site = site_service.get_site_by_id(session=session, actor=actor, site_id=hold.site_id, perm=Perm.HOLDS_READ)
+    cam = camera_service.get_camera(session=session, actor=actor, camera_id=hold.camera_id, perm=Perm.HOLDS_READ)
+    return hold, site, cam

@@ -39,18 +39,19 @@ def _list_page(request: Request, session: Session, p: Principal, *, release_erro
     page = page_number(q.get("page"))
     now = utcnow()
     errors: dict[str, str] = {}
-    rows: Sequence[views.HoldRow] = []
+    rows: Sequence[hold_service.HoldRow] = []
     total = 0
     try:
-        rows, total = views.find_holds(session=session, actor=p.actor, site=blank(filters["site"]),
-                                       camera=blank(filters["camera"]), active_only=filters["state"] == "active",
-                                       now=now, page=page, per_page=PER_PAGE)
+        rows, total = hold_service.find_holds(session=session, actor=p.actor, site=blank(filters["site"]),
+                                              camera=blank(filters["camera"]),
+                                              active_only=filters["state"] == "active", now=now, page=page,
+                                              per_page=PER_PAGE)
     except NotFound:
         errors["site"] = i18n.gettext("No site with this institution code within your scope.")
     except ValidationFailed as exc:
         errors = service_errors(exc.errors)
     return render(request, "recording/holds.html", {
-        "rows": [{"hold": h, "site": s, "camera": c, "state": views.hold_state(h, now)} for h, s, c in rows],
+        "rows": [{"hold": h, "site": s, "camera": c, "state": hold_service.hold_state(h, now)} for h, s, c in rows],
         "filters": filters, "errors": errors, "saved": q.get("saved", ""),
         "release_errors": release_errors or {}, "release_reasons": release_reasons or {},
         **pager("/holds", filters, page=page, total=total, per_page=PER_PAGE),
@@ -78,7 +79,8 @@ def hold_new_form(request: Request, session: DB, p: CurrentPrincipal,
     p.actor.require(Perm.HOLDS_MANAGE)
     values = dict.fromkeys(HOLD_FIELDS, "") | {"from": start, "to": end}
     if camera is not None:
-        site, cam = views.camera_place(session=session, actor=p.actor, camera_id=camera, perm=Perm.HOLDS_MANAGE)
+        site, cam = hold_service.camera_place(session=session, actor=p.actor, camera_id=camera,
+                                                 perm=Perm.HOLDS_MANAGE)
         values |= {"site": site.code, "camera": cam.name}
     return _form(request, p, values, {})
 
@@ -106,7 +108,7 @@ def hold_create(request: Request, session: DB, p: CurrentPrincipal, form: FormFi
     if problems:
         return _form(request, p, values, service_errors(problems), 422)
     try:
-        hold, _site, _cam = views.place_hold(
+        hold, _site, _cam = hold_service.place_hold(
             session=session, actor=p.actor, site=blank(values["site"]), camera=blank(values["camera"]),
             camera_id=None, start=times["from"], end=times["to"], reason=values["reason"],
             legal_basis=values["legal_basis"], until=times["until"], now=utcnow())

@@ -11,7 +11,7 @@ Rules, in the order they are applied:
    as many as free the bytes asked for, and says so when nothing may be deleted.
 
 Everything here takes and returns plain dataclasses; the job in :mod:`kgys.recording.retention_job`
-does the I/O.
+does the I/O. Rule 1 is :mod:`kgys.recording.holdrule`, the one definition of held footage.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+
+from kgys.recording import holdrule
 
 EDGE_KEEP_DAYS = 30
 CENTRAL_KEEP_DAYS = 10
@@ -89,15 +91,11 @@ class HoldInfo:
 
     def active(self, now: datetime) -> bool:
         """Whether the hold protects footage at ``now`` (not released, not lapsed)."""
-        if self.released_at is not None and self.released_at <= now:
-            return False
-        return self.until is None or self.until > now
+        return holdrule.in_force(self, now)
 
     def touches(self, segment: SegmentInfo) -> bool:
         """Whether the hold covers any instant of the segment (partial overlap and shared edges included)."""
-        if segment.camera_id != self.camera_id:
-            return False
-        return self.start <= segment.end and segment.start <= self.end
+        return holdrule.touches(self, segment.camera_id, segment.start, segment.end)
 
 
 @dataclass(frozen=True)

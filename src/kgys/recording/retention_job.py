@@ -4,10 +4,8 @@ One run, at the time the injected clock gives:
 
 1. **Retention.** Segments whose end is older than their site's policy and that no active legal hold
    touches are deleted from storage, then from the index, in batches; each camera's contiguous range
-   becomes a :class:`~kgys.recording.models.PendingDestruction` row in the same transaction. About once an
-   hour per camera (``seal_after``) its pending rows are sealed into
-   :class:`~kgys.recording.models.Destruction` records — one per contiguous range, rule and policy —
-   audited through the mechanism: one audited record per camera-hour, not one per run.
+   becomes a pending destruction row in the same transaction, sealed about once an hour per camera into an
+   audited destruction record (:mod:`kgys.recording.destruction`).
 2. **Disk pressure.** When free space falls below the low mark, the oldest unheld segments beyond their
    site's *minimum* policy are deleted, in order, until the target is reached. When nothing may be
    deleted, a critical alarm is raised (a :class:`~kgys.recording.models.RecordingAlert` row and an
@@ -15,39 +13,30 @@ One run, at the time the injected clock gives:
 3. **Forecast.** Every few minutes the days the disk can hold at the measured rate are compared with the
    policy, and a warning is raised well before the policy would be breached.
 
-The SQL narrows the candidates; :func:`kgys.recording.retention.may_delete` decides each one.
+The SQL narrows the candidates (held footage by :func:`kgys.recording.holdrule.held_clause`);
+:func:`kgys.recording.retention.may_delete` decides each one, by the same rule.
 """
 
 from __future__ import annotations
 
 import logging
-import shutil
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from kgys.accounts.actor import Actor, system_actor
-from kgys.audit import mechanism
 from kgys.db import transaction, utcnow
+from kgys.recording import destruction, holdrule, retention
 from kgys.recording import holds as hold_service
-from kgys.recording import retention
 from kgys.recording.alerts import INSTALLATION, AlertKind, Severity, raise_alert, resolve_alerts
-from kgys.recording.models import (
-    Destruction,
-    LegalHold,
-    PendingDestruction,
-    RecordingAlert,
-    RetentionPolicy,
-    Segment,
-)
+from kgys.recording.models import RecordingAlert, RetentionPolicy, Segment
 from kgys.recording.retention import HoldInfo, Policy, Pressure, Rule, SegmentInfo
-from kgys.recording.storage import LocalStorage, Storage, StorageError
+from kgys.recording.storage import Storage, StorageError, open_storage
 from kgys.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -56,7 +45,6 @@ ALERT_BLOCKED = AlertKind.STORAGE_FULL_HELD
 ALERT_PRESSURE = AlertKind.STORAGE_PRESSURE
 ALERT_FORECAST = AlertKind.STORAGE_FORECAST
 ALERT_DELETE_FAILED = AlertKind.STORAGE_DELETE_FAILED
-TOUCH = timedelta(milliseconds=10)  # ranges this close are one: a camera's segments tile its time exactly
 KEEP_ALL = Policy.days(36_500)  # what a site with an unusable policy row gets: nothing is deleted
 
 
@@ -147,28 +135,7 @@ def _older_than(now: datetime, overrides: Mapping[int, Policy], default: Policy,
 
 def _held(now: datetime) -> ColumnElement[bool]:
     """Some active hold touches the segment (same camera, ranges meet)."""
-    return exists().where(
-        LegalHold.camera_id == Segment.camera_id, LegalHold.start <= Segment.end, LegalHold.end >= Segment.start,
-        or_(LegalHold.released_at.is_(None), LegalHold.released_at > now),
-        or_(LegalHold.until.is_(None), LegalHold.until > now),
-    )
-
-
-def _ranges(items: Sequence[tuple[Segment, Rule]], holds: Sequence[HoldInfo], failed: Iterable[Segment]
-            ) -> list[list[tuple[Segment, Rule]]]:
-    """Group deleted segments into contiguous runs per camera and rule; a held or undeleted segment breaks a run."""
-    broken = sorted(failed, key=lambda s: (s.camera_id, s.start))
-    runs: list[list[tuple[Segment, Rule]]] = []
-    for seg, rule in sorted(items, key=lambda it: (it[0].camera_id, it[0].start, it[0].id)):
-        if runs:
-            prev, prev_rule = runs[-1][-1]
-            if prev.camera_id == seg.camera_id and prev_rule is rule and not any(
-                h.camera_id == seg.camera_id and h.start <= seg.start and h.end >= prev.end for h in holds
-            ) and not any(b.camera_id == seg.camera_id and prev.end <= b.start <= seg.start for b in broken):
-                runs[-1].append((seg, rule))
-                continue
-        runs.append([(seg, rule)])
-    return runs
+    return holdrule.held_clause(now, camera_id=Segment.camera_id, start=Segment.start, end=Segment.end)
 
 
 class RetentionJob:
@@ -199,7 +166,8 @@ class RetentionJob:
                 self._relieve(session, now, report.pressure, report)
             else:
                 _resolve(session, now, ALERT_BLOCKED, ALERT_PRESSURE)
-            self._seal(session, now, report)
+            report.destructions += destruction.seal(session, now=now, seal_after=self.config.seal_after,
+                                                    actor=self.actor)
             if self._last_forecast is None or now - self._last_forecast >= self.config.forecast_every:
                 report.forecast = self._forecast(session, now)
                 self._last_forecast = now
@@ -301,7 +269,7 @@ class RetentionJob:
         fresh = hold_service.active_for_cameras(session=session, camera_ids={s.camera_id for s, _ in chosen},
                                                 now=now)
         holds = [*holds, *fresh]
-        chosen = [(s, r) for s, r in chosen if not any(h.active(now) and h.touches(info(s)) for h in fresh)]
+        chosen = [(s, r) for s, r in chosen if not holdrule.held(fresh, s.camera_id, s.start, s.end, now)]
         done: list[tuple[Segment, Rule]] = []
         failed: list[Segment] = []
         for seg, rule in chosen:
@@ -319,50 +287,12 @@ class RetentionJob:
         if not done:
             return
         session.execute(delete(Segment).where(Segment.id.in_([s.id for s, _ in done])))
-        for run in _ranges(done, holds, failed):
-            first, rule = run[0]
-            policy = policies.get(first.site_id, self.config.default_policy)
-            reason = (f"{rule.value}: retention {policy.keep.days} days, minimum {policy.minimum.days} days"
-                      if rule is Rule.DISK_PRESSURE else f"{rule.value}: retention {policy.keep.days} days")
-            session.add(PendingDestruction(camera_id=first.camera_id, site_id=first.site_id, start=first.start,
-                                           end=max(s.end for s, _ in run), count=len(run),
-                                           bytes=sum(s.bytes for s, _ in run), rule=rule.value, reason=reason,
-                                           at=now))
-            report.rules[rule.value] = report.rules.get(rule.value, 0) + len(run)
-        session.flush()
+        counts = destruction.note(session, now=now, done=done, holds=holds, failed=failed, policies=policies,
+                                  default=self.config.default_policy)
+        for rule, n in counts.items():
+            report.rules[rule.value] = report.rules.get(rule.value, 0) + n
         report.deleted += len(done)
         report.deleted_bytes += sum(s.bytes for s, _ in done)
-
-    def _seal(self, session: Session, now: datetime, report: RunReport) -> None:
-        """Turn the pending deletions of each camera whose oldest one is ``seal_after`` old into destruction
-        records, one per contiguous range, rule and policy, audited through the mechanism."""
-        due = session.scalars(
-            select(PendingDestruction.camera_id).group_by(PendingDestruction.camera_id)
-            .having(func.min(PendingDestruction.at) <= now - self.config.seal_after)
-        ).all()
-        if not due:
-            return
-        rows = session.scalars(select(PendingDestruction).where(PendingDestruction.camera_id.in_(due))
-                               .order_by(PendingDestruction.camera_id, PendingDestruction.start,
-                                         PendingDestruction.id)).all()
-        groups: list[list[PendingDestruction]] = []
-        for row in rows:
-            last = groups[-1][-1] if groups else None
-            if last is not None and last.camera_id == row.camera_id and last.rule == row.rule \
-                    and last.reason == row.reason and row.start <= last.end + TOUCH:
-                groups[-1].append(row)
-            else:
-                groups.append([row])
-        for group in groups:
-            first = group[0]
-            with mechanism.acting_as(session, self.actor, reason=first.reason):
-                session.add(Destruction(camera_id=first.camera_id, site_id=first.site_id, start=first.start,
-                                        end=max(r.end for r in group), count=sum(r.count for r in group),
-                                        bytes=sum(r.bytes for r in group), rule=first.rule,
-                                        at=max(r.at for r in group)))
-                session.flush()
-            report.destructions += 1
-        session.execute(delete(PendingDestruction).where(PendingDestruction.id.in_([r.id for r in rows])))
 
     def _forecast(self, session: Session, now: datetime) -> retention.Forecast | None:
         since = now - self.config.forecast_window
@@ -401,21 +331,11 @@ def _resolve(session: Session, now: datetime, *kinds: AlertKind) -> None:
     resolve_alerts(session, kinds=kinds, subject=INSTALLATION, at=now)
 
 
-def disk_total(root: Path) -> int:
-    """Size in bytes of the file system that holds ``root`` (or its nearest existing parent)."""
-    probe = root
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    return shutil.disk_usage(probe).total
-
-
-def build(rt: Runtime, *, role: str = "central", storage: LocalStorage | None = None,
+def build(rt: Runtime, *, role: str = "central", storage: Storage | None = None,
           clock: Callable[[], datetime] = utcnow, **config: Any) -> RetentionJob:
     """A job on the runtime's database and segment store; ``role`` (edge or central) picks the default policy."""
-    from kgys.recording.worker import storage_for
-
-    store = storage or storage_for(rt)
-    cfg = JobConfig.for_disk(disk_total(store.root), retention.default_policy(role), **config)
+    store = storage or open_storage(rt.settings)
+    cfg = JobConfig.for_disk(store.capacity(), retention.default_policy(role), **config)
     return RetentionJob(sessions=rt.sessions, storage=store, config=cfg, clock=clock)
 
 

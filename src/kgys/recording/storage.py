@@ -1,22 +1,31 @@
-"""Where finished segments live, behind a narrow interface: put, get a byte range, delete, list, free space.
+"""Where finished segments live, behind a narrow interface: put, read, delete, list, space.
 
 Keys are relative paths such as ``12/345/2026-11-21/15/r0001_20261121T150000Z.ts``
-(site / camera / UTC date / UTC hour / file). :class:`LocalStorage` keeps them under
-``DATA_DIR/recordings``; an S3-compatible store can implement the same five calls.
+(site / camera / UTC date / UTC hour / file). :func:`open_storage` gives the configured store as a
+:class:`Storage`; nothing outside this module knows which kind it is. :class:`LocalStorage` keeps the
+segments under ``DATA_DIR/recordings``; an S3-compatible store implements the same abstract calls, and
+readers that want a file on this machine ask :meth:`Storage.local_path`, which such a store answers
+with None (they then read through :meth:`Storage.open`).
 """
 
 from __future__ import annotations
 
 import abc
 import errno
+import io
 import logging
 import os
 import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, BinaryIO
 
+from kgys.config import Settings
 from kgys.errors import KgysError, NotFound
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +62,43 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     def free_space(self) -> int:
         """Bytes still available to the store."""
+
+    @abc.abstractmethod
+    def capacity(self) -> int:
+        """Bytes the store holds in all, used and free (the retention job sets its marks from it)."""
+
+    def open(self, key: str) -> BinaryIO:
+        """A readable stream of the object ``key``, read in pieces through :meth:`get_range`; close it when done.
+
+        NotFound when there is no such object."""
+        stream = io.BufferedReader(_RangeReader(self, key), buffer_size=READ_CHUNK)
+        stream.peek(1)  # a missing object fails here, not half-way through a response
+        return stream
+
+    def local_path(self, key: str) -> Path | None:
+        """A file on this machine holding the object ``key``, when the store keeps one; None otherwise (the
+        caller then reads through :meth:`open`)."""
+        return None
+
+
+READ_CHUNK = 1 << 20
+
+
+class _RangeReader(io.RawIOBase):
+    """An object of a store read piece by piece, as a raw stream."""
+
+    def __init__(self, storage: Storage, key: str) -> None:
+        self.storage, self.key, self.pos = storage, key, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self.storage.get_range(self.key, self.pos, len(view))
+        view[:len(data)] = data
+        self.pos += len(data)
+        return len(data)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -156,7 +202,39 @@ class LocalStorage(Storage):
 
     def free_space(self) -> int:
         """Free bytes on the file system holding the root."""
+        return shutil.disk_usage(self._probe()).free
+
+    def capacity(self) -> int:
+        """Size in bytes of the file system holding the root."""
+        return shutil.disk_usage(self._probe()).total
+
+    def _probe(self) -> Path:
+        """The root, or its nearest existing parent (before the first segment arrives)."""
         probe = self.root
         while not probe.exists() and probe != probe.parent:
             probe = probe.parent
-        return shutil.disk_usage(probe).free
+        return probe
+
+    def open(self, key: str) -> BinaryIO:
+        """The stored file, opened for reading."""
+        try:
+            return self.path(key).open("rb")
+        except FileNotFoundError as exc:
+            raise NotFound(f"no stored segment {key}", key=key) from exc
+        except OSError as exc:
+            raise StorageError(f"cannot read {key}: {exc}", key=key) from exc
+
+    def local_path(self, key: str) -> Path | None:
+        """The stored file, when it is there."""
+        path = self.path(key)
+        return path if path.is_file() else None
+
+
+def open_storage(settings: Settings) -> Storage:
+    """The segment store the settings name (today the directory ``DATA_DIR/recordings``)."""
+    return LocalStorage(settings.data_dir / "recordings", fsync=settings.recording.fsync)
+
+
+def spool_dir(settings: Settings) -> Path:
+    """Where the recorder's ffmpeg writes the segments it is recording, one directory per camera."""
+    return settings.recording.spool_dir or settings.data_dir / "spool"

@@ -11,10 +11,9 @@ from pathlib import Path
 from types import FrameType
 
 from kgys.db import utcnow
-from kgys.recording import heartbeat
+from kgys.recording import heartbeat, storage
 from kgys.recording.maintainer import Limits, Maintainer
 from kgys.recording.recorder import Recorder
-from kgys.recording.storage import LocalStorage
 from kgys.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -24,12 +23,12 @@ HEARTBEAT_SECONDS = 2.0  # how often the recorder reports that it is alive
 
 def spool_dir(rt: Runtime) -> Path:
     """Where ffmpeg writes segments."""
-    return rt.settings.recording.spool_dir or rt.settings.data_dir / "spool"
+    return storage.spool_dir(rt.settings)
 
 
-def storage_for(rt: Runtime) -> LocalStorage:
-    """The segment store (``DATA_DIR/recordings``)."""
-    return LocalStorage(rt.settings.data_dir / "recordings", fsync=rt.settings.recording.fsync)
+def storage_for(rt: Runtime) -> storage.Storage:
+    """The segment store the runtime's settings name (see :func:`kgys.recording.storage.open_storage`)."""
+    return storage.open_storage(rt.settings)
 
 
 def build(rt: Runtime) -> Recorder:
