@@ -24,7 +24,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from kgys.accounts.actor import system_actor
-from kgys.cli.main import _register_optional, app
+from kgys.cli.main import app
 from kgys.recording import gaps as rules
 from kgys.recording import service
 from kgys.recording.models import CameraHealth, Gap, QuarantinedSegment, RecordingAlert, Segment
@@ -227,7 +227,6 @@ def test_each_failure_leaves_one_gap_and_nothing_is_lost(live_db: LiveDb, sim_h2
             assert health.fps == 25.0 and health.keyframe_interval and 0.9 <= health.keyframe_interval <= 1.1
 
     # The command line sees the same.
-    _register_optional()
     cli_env = {"KGYS_MODE": "dev", "KGYS_DATA_DIR": str(db.data_dir), "KGYS_DATABASE__URL": db.url}
     result = CliRunner().invoke(app, ["recordings", "verify", "--camera", str(cams[1])], env=cli_env)
     assert result.exit_code == 0 and "OK" in result.output, result.output

@@ -36,6 +36,8 @@ from kgys.config import Settings
 from kgys.demo import sim as demo_sim
 from kgys.errors import KgysError
 from kgys.runtime import Runtime, make_runtime
+from kgys.sim.cameras import DEBIAN_PACKAGES, SYSTEM_PYTHON, ensure_clip
+from kgys.web.app import create_app
 
 
 def _reset(s: Settings) -> None:
@@ -156,8 +158,6 @@ def stop_children(children: list[Child]) -> None:
 
 def _start_cameras(rt: Runtime, children: list[Child]) -> list[demo_sim.SimCamera]:
     """Start the simulated cameras and point demo cameras at them; [] (and a message) when that cannot be."""
-    from kgys.sim.cameras import DEBIAN_PACKAGES, SYSTEM_PYTHON, ensure_clip
-
     s = rt.settings
     why = gstreamer_missing(SYSTEM_PYTHON)
     if why is not None:
@@ -292,8 +292,6 @@ def demo(
 
 
 def _serve(rt: Runtime, logins: demo_data.DemoLogins, host: str, port: int, cameras: bool) -> None:
-    from kgys.web.app import create_app
-
     stopper = _Stopper()
     previous = {sig: signal.signal(sig, stopper) for sig in (signal.SIGINT, signal.SIGTERM)}
     children: list[Child] = []

@@ -19,6 +19,7 @@ from kgys.recording import policy as policy_service
 from kgys.recording import service
 from kgys.recording import worker as recorder_worker
 from kgys.recording.retention import default_policy
+from kgys.sim.cameras import SimCameras, ensure_clip
 
 worker_app = typer.Typer(help="Long-running workers.", no_args_is_help=True)
 sim_app = typer.Typer(help="Simulated devices.", no_args_is_help=True)
@@ -73,8 +74,6 @@ def sim_cameras(
     port: Annotated[int | None, typer.Option(help="RTSP port (default recording.sim_port)")] = None,
 ) -> None:
     """Serve COUNT looping 1080p test streams at rtsp://127.0.0.1:PORT/camN until Ctrl-C."""
-    from kgys.sim.cameras import SimCameras, ensure_clip
-
     s = settings()
     if codec not in ("h264", "h265"):
         err_console.print("[red]error:[/] --codec: use h264 or h265")

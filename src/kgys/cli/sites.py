@@ -5,11 +5,15 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
+from kgys.accounts import service as account_service
 from kgys.audit.mechanism import set_actor
-from kgys.cli.common import cli_actor, console, runtime
+from kgys.cli.common import cli_actor, console, err_console, runtime
 from kgys.db import reading
+from kgys.errors import ValidationFailed
+from kgys.sites import gazetteer, imports, jurisdictions
 from kgys.sites import service as site_service
 from kgys.sites.schemas import JurisdictionCreate, SiteFilter
 
@@ -55,8 +59,6 @@ def add_jurisdiction(
 @jurisdictions_app.command("add-country")
 def add_country(code: str, name: str) -> None:
     """Create the root of the tree (once per installation)."""
-    from kgys.sites import jurisdictions
-
     actor = cli_actor()
     with runtime() as rt, rt.sessions.begin() as session:
         set_actor(session, actor)
@@ -69,9 +71,6 @@ def add_province(
     province: Annotated[str, typer.Argument(help="Plate code (06) or name (Ankara) of a province of Türkiye")],
 ) -> None:
     """Register a province of Türkiye and all its districts from the list shipped with kgys."""
-    from kgys.cli.common import err_console
-    from kgys.sites import gazetteer, jurisdictions
-
     listed = gazetteer.province(province)
     if listed is None:
         err_console.print(f"[red]error:[/] '{province}' is not a plate code or name of a province of Türkiye")
@@ -103,13 +102,6 @@ def import_(
     as_user: Annotated[str | None, typer.Option("--as", help="Act as this user, within the user's scope")] = None,
 ) -> None:
     """Import sites, recorders or cameras from a CSV or XLSX file: every row, or none if any is wrong."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-    from kgys.accounts import service as account_service
-    from kgys.cli.common import err_console
-    from kgys.errors import ValidationFailed
-    from kgys.sites import imports
-
     data = file.read()
     name = getattr(file, "name", "") or ""
     with runtime() as rt, rt.sessions.begin() as session:
