@@ -85,7 +85,7 @@ def video(tmp_path_factory: pytest.TempPathFactory, sim_h264: SimCameras, sim_h2
     rt.close()
     env = _env(KGYS_SECURITY__COOKIE_SECURE="false", KGYS_RECORDING__SEGMENT_SECONDS=str(SEGMENT_SECONDS),
                KGYS_RECORDING__FSYNC="false")
-    base = [str(KGYS), "--data-dir", str(data), "--mode", "demo"]
+    base = [*KGYS, "--data-dir", str(data), "--mode", "demo"]
     procs: list[subprocess.Popen[bytes]] = []
     ctx = browser.new_context(locale="tr-TR")
     try:
