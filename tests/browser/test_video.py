@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from tests import factories
 from tests.browser.conftest import KGYS, _env, _free_port, _wait_until_up, submit
 from tests.recording.conftest import clip_h264, clip_h265, media_dir, sim_h264, sim_h265  # noqa: F401  (fixtures)
+from tests.waiting import wait_for
 
 from kgys.audit.mechanism import set_actor
 from kgys.cameras import service as camera_service
@@ -104,7 +105,13 @@ def video(tmp_path_factory: pytest.TempPathFactory, sim_h264: SimCameras, sim_h2
         assert "/login" not in page.url, page.content()[:800]
         with (data / "recorder.log").open("wb") as out:
             procs.append(subprocess.Popen([*base, "worker", "recorder"], stdout=out, stderr=subprocess.STDOUT, env=env))
-        yield VideoServer(url, data, code, cams, username), page
+        server = VideoServer(url, data, code, cams, username)
+        # The tests open cameras once the recorder records them: a camera opened before it has video is opened
+        # again a few seconds later, and every opening is audited.
+        for cam in cams[:2]:
+            wait_for(f"a first recorded segment of camera {cam}", lambda c=cam: server.query(
+                f"SELECT 1 FROM recording_segments WHERE camera_id = {c}"), timeout=120)
+        yield server, page
     finally:
         ctx.close()
         for proc in reversed(procs):

@@ -17,9 +17,8 @@ from kgys.cli import holds as holds_cli
 from kgys.cli import recording as recording_cli
 from kgys.cli import sites as sites_cli
 from kgys.cli import users as users_cli
-from kgys.cli.common import STATE, console, settings, setup_logging
+from kgys.cli.common import STATE, console, settings, setup_logging, web_app
 from kgys.runtime import make_runtime
-from kgys.web.app import create_app
 
 
 def root(
@@ -46,7 +45,7 @@ def serve(
     """Run the HTTP API and web UI (upgrades the database first)."""
     s = settings()
     rt = make_runtime(s, upgrade=True)
-    uvicorn.run(create_app(rt), host=host or s.web.host, port=port or s.web.port, log_level="info",
+    uvicorn.run(web_app(rt), host=host or s.web.host, port=port or s.web.port, log_level="info",
                 proxy_headers=True)
 
 
