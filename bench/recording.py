@@ -45,7 +45,7 @@ from kgys.sim.cameras import ensure_clip
 from kgys.sites import service as site_service
 from kgys.sites.schemas import SiteCreate
 
-KGYS = common.ROOT / ".venv" / "bin" / "kgys"
+KGYS = [sys.executable, "-m", "kgys"]  # the command line of this environment's kgys
 TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -290,7 +290,7 @@ def phase_kgys(db: common.BenchDb, *, sim_pid: int, cameras: int, warmup: float,
     env = dict(os.environ, KGYS_MODE="dev", KGYS_DATA_DIR=str(db.data_dir), KGYS_DATABASE__URL=db.url)
     log = (db.data_dir / "worker.log").open("wb")
     began = datetime.now(UTC)
-    cmd = [str(KGYS), "worker", "recorder"]
+    cmd = [*KGYS, "worker", "recorder"]
     if profile is not None:
         cmd = [sys.executable, "-m", "bench.profiled", str(profile), "worker", "recorder"]
     proc = subprocess.Popen(cmd, env=env, cwd=common.ROOT, stdin=subprocess.DEVNULL, stdout=log,
@@ -431,7 +431,7 @@ def main() -> None:
     with common.throwaway_db(args.engine) as db, tempfile.TemporaryDirectory(prefix="kgys-bench-bare-") as bare:
         clip = ensure_clip(data_dir=args.clip_dir or db.data_dir, codec="h264", seconds=10)
         port = common.free_port()
-        sim = subprocess.Popen([str(KGYS), "sim", "cameras", str(args.cameras), "--port", str(port)],
+        sim = subprocess.Popen([*KGYS, "sim", "cameras", str(args.cameras), "--port", str(port)],
                                env=dict(os.environ, KGYS_MODE="dev", KGYS_DATA_DIR=str(clip.parent.parent)),
                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                start_new_session=True)

@@ -166,7 +166,7 @@ def run_phase(kind: str, name: str, *, cameras: int, hours: float, backlog: floa
         env = dict(os.environ, KGYS_MODE="dev", KGYS_DATA_DIR=str(db.data_dir), KGYS_DATABASE__URL=db.url)
         interval = rt.settings.recording.retention_interval_seconds
         if name == "kgys":
-            cmd = [str(KGYS), "worker", "jobs"]
+            cmd = [*KGYS, "worker", "jobs"]
             if profile is not None:
                 cmd = [sys.executable, "-m", "bench.profiled", str(profile), "worker", "jobs"]
         else:

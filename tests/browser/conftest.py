@@ -12,6 +12,7 @@ import signal
 import socket
 import sqlite3
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -27,8 +28,7 @@ import kgys
 from kgys.demo import demo_password
 from kgys.secretbox import SecretBox, load_or_create_key
 
-ROOT = Path(__file__).resolve().parents[2]
-KGYS = ROOT / ".venv" / "bin" / "kgys"
+KGYS = [sys.executable, "-m", "kgys"]  # the command line of this environment's kgys
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--no-first-run", "--disable-sync"]
 DEMO_SITES = 80
@@ -118,8 +118,7 @@ def _wait_until_up(proc: subprocess.Popen[bytes], url: str, log: Path, timeout: 
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
     """``kgys demo --no-serve`` into a fresh data directory, then ``kgys serve`` on a free port."""
     data = tmp_path_factory.mktemp("browser") / "demo"
-    exe = str(KGYS)
-    seeded = subprocess.run([exe, "demo", "--no-serve", "--data-dir", str(data), "--sites", str(DEMO_SITES)],
+    seeded = subprocess.run([*KGYS, "demo", "--no-serve", "--data-dir", str(data), "--sites", str(DEMO_SITES)],
                             capture_output=True, text=True, env=_env(), timeout=300, check=False)
     assert seeded.returncode == 0, seeded.stdout + seeded.stderr
     port = _free_port()
@@ -127,7 +126,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
     log = data / "server.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [exe, "--data-dir", str(data), "--mode", "demo", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            [*KGYS, "--data-dir", str(data), "--mode", "demo", "serve", "--host", "127.0.0.1", "--port", str(port)],
             stdout=out, stderr=subprocess.STDOUT, env=_env(KGYS_SECURITY__COOKIE_SECURE="false"),
         )
     try:

@@ -33,8 +33,7 @@ from kgys.sites.rollout import RolloutStatus, SiteType
 from kgys.sites.schemas import SiteFilter
 from tests.conftest import ENGINES, _pg_create, _pg_drop
 
-ROOT = Path(__file__).resolve().parents[2]
-KGYS = ROOT / ".venv" / "bin" / "kgys"
+KGYS = [sys.executable, "-m", "kgys"]  # the command line of this environment's kgys
 
 
 def _runtime(tmp: Path, url: str | None) -> Runtime:
@@ -217,8 +216,7 @@ def _env() -> dict[str, str]:
 
 
 def _kgys(*args: str) -> subprocess.CompletedProcess[str]:
-    exe = [str(KGYS)] if KGYS.exists() else [sys.executable, "-m", "kgys"]
-    return subprocess.run([*exe, *args], capture_output=True, text=True, env=_env(), timeout=300, check=False)
+    return subprocess.run([*KGYS, *args], capture_output=True, text=True, env=_env(), timeout=300, check=False)
 
 
 @pytest.fixture(scope="module")

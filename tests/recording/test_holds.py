@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from kgys.runtime import Runtime
 from kgys.sites.models import Site
 from tests import factories
 
-KGYS = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "kgys"
+KGYS = [sys.executable, "-m", "kgys"]  # the command line of this environment's kgys
 
 NOW = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
 T0 = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
@@ -196,7 +197,7 @@ def test_the_command_line_places_lists_and_releases_a_hold(tmp_path: Path) -> No
     env = {**os.environ, "KGYS_DATA_DIR": str(tmp_path), "KGYS_MODE": "dev", "COLUMNS": "250"}
 
     def kgys(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([str(KGYS), *args], env=env, capture_output=True, text=True, timeout=120,
+        return subprocess.run([*KGYS, *args], env=env, capture_output=True, text=True, timeout=120,
                               check=False)
 
     added = kgys("holds", "add", "OKUL-CLI", "Giriş", "--from", "2025-03-01T08:00", "--to", "2025-03-01T09:30",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from kgys.runtime import Runtime
 from kgys.sites.models import Site
 from tests import factories
 
-KGYS = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "kgys"
+KGYS = [sys.executable, "-m", "kgys"]  # the command line of this environment's kgys
 CENTRAL = default_policy("central")
 
 
@@ -105,7 +106,7 @@ def test_cli_retention_set_and_show(tmp_path: Path) -> None:
     rt.close()
 
     def kgys(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([str(KGYS), *args], env=env, capture_output=True, text=True, timeout=60)
+        return subprocess.run([*KGYS, *args], env=env, capture_output=True, text=True, timeout=60)
 
     shown = kgys("retention", "show", "--site", code)
     assert shown.returncode == 0, shown.stderr

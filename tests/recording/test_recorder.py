@@ -25,7 +25,7 @@ from typer.testing import CliRunner
 
 from kgys.accounts.actor import system_actor
 from kgys.cameras.models import CameraHealth
-from kgys.cli.main import _register_optional, app
+from kgys.cli.main import app
 from kgys.recording import gaps as rules
 from kgys.recording import service
 from kgys.recording.models import Gap, QuarantinedSegment, RecordingAlert, Segment
@@ -231,11 +231,11 @@ def test_each_failure_leaves_one_gap_and_nothing_is_lost(live_db: LiveDb, sim_h2
             health = session.get(CameraHealth, cam)
             assert health is not None and health.state == "online"
             assert (health.codec, health.width, health.height) == ("h264", 1920, 1080)
-            assert health.fps == 25.0 and health.keyframe_interval and 0.9 <= health.keyframe_interval <= 1.1, (
-                cam, cams, health.fps, health.keyframe_interval, health.measured_at)
+            fps, keyframes = health.fps, health.keyframe_interval
+            assert fps is not None and abs(fps - 25.0) < 1.5 and keyframes and 0.9 <= keyframes <= 1.1, (
+                cam, cams, fps, keyframes, health.measured_at)
 
     # The command line sees the same.
-    _register_optional()
     cli_env = {"KGYS_MODE": "dev", "KGYS_DATA_DIR": str(db.data_dir), "KGYS_DATABASE__URL": db.url}
     result = CliRunner().invoke(app, ["recordings", "verify", "--camera", str(cams[1])], env=cli_env)
     assert result.exit_code == 0 and "OK" in result.output, result.output

@@ -171,9 +171,8 @@ def test_a_dated_rollout_step(session: Session, rt: Runtime) -> None:
 
 
 def test_cli_registers_a_province_and_imports_a_windows_1254_list(tmp_path: Path) -> None:
-    from kgys.cli.main import _register_optional, app
+    from kgys.cli.main import app
 
-    _register_optional()
     base = ["--data-dir", str(tmp_path / "data"), "--mode", "dev"]
     runner = CliRunner()
     assert runner.invoke(app, base + ["db", "upgrade"]).exit_code == 0

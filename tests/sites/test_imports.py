@@ -404,9 +404,8 @@ def test_kind_is_detected_from_the_header() -> None:
 
 
 def test_cli_import(tmp_path: Path) -> None:
-    from kgys.cli.main import _register_optional, app
+    from kgys.cli.main import app
 
-    _register_optional()
     base = ["--data-dir", str(tmp_path / "data"), "--mode", "dev"]
     runner = CliRunner()
     for args in (["db", "upgrade"], ["jurisdictions", "add-country", "TR", "Türkiye"],

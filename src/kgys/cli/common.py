@@ -7,7 +7,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from pydantic import ValidationError
@@ -17,6 +17,9 @@ from kgys.accounts.actor import Actor, system_actor
 from kgys.config import Settings, load_settings
 from kgys.errors import KgysError, ValidationFailed
 from kgys.runtime import Runtime, make_runtime
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 console = Console()
 err_console = Console(stderr=True)
@@ -96,3 +99,13 @@ def setup_logging(verbose: bool) -> None:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if not verbose:
         logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def web_app(rt: Runtime) -> FastAPI:
+    """The web application on ``rt``, for the commands that serve it (``kgys serve``, ``kgys demo``)."""
+    # The one import inside a function in kgys.cli: the web application (FastAPI and everything it loads) is
+    # heavy, about half a second at every start, and only the commands that serve need it; the workers and
+    # the administration commands start without it.
+    from kgys.web.app import create_app
+
+    return create_app(rt)

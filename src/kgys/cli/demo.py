@@ -31,7 +31,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from kgys import demo as demo_data
-from kgys.cli.common import STATE, console, err_console, exit_on_error, settings
+from kgys.cli.common import STATE, console, err_console, exit_on_error, settings, web_app
 from kgys.config import Settings
 from kgys.demo import sim as demo_sim
 from kgys.errors import KgysError
@@ -291,8 +291,6 @@ def demo(
 
 
 def _serve(rt: Runtime, logins: demo_data.DemoLogins, host: str, port: int, cameras: bool) -> None:
-    from kgys.web.app import create_app
-
     stopper = _Stopper()
     previous = {sig: signal.signal(sig, stopper) for sig in (signal.SIGINT, signal.SIGTERM)}
     children: list[Child] = []
@@ -300,7 +298,7 @@ def _serve(rt: Runtime, logins: demo_data.DemoLogins, host: str, port: int, came
         _print_logins(logins, f"http://{host}:{port}/")
         children, sims = start_workers(rt, cameras)
         _print_workers(children, sims, rt.settings)
-        server = _Server(uvicorn.Config(create_app(rt), host=host, port=port, log_level="info"))
+        server = _Server(uvicorn.Config(web_app(rt), host=host, port=port, log_level="info"))
         stopper.server = server
         if stopper.requested:
             server.should_exit = True

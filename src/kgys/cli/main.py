@@ -1,4 +1,4 @@
-"""Entry point of the ``kgys`` command."""
+"""Entry point of the ``kgys`` command: every command and command group is registered here, once, at import."""
 
 from __future__ import annotations
 
@@ -7,21 +7,20 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+import uvicorn
 
 from kgys import __version__
 from kgys.cli import audit as audit_cli
 from kgys.cli import db as db_cli
+from kgys.cli import demo as demo_cli
+from kgys.cli import holds as holds_cli
+from kgys.cli import recording as recording_cli
+from kgys.cli import sites as sites_cli
 from kgys.cli import users as users_cli
-from kgys.cli.common import STATE, console, setup_logging
-
-app = typer.Typer(help="KGYS — Kent Güvenlik Yönetim Sistemi (City Security Management System).",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
-app.add_typer(db_cli.app, name="db")
-app.add_typer(users_cli.app, name="users")
-app.add_typer(audit_cli.app, name="audit")
+from kgys.cli.common import STATE, console, settings, setup_logging, web_app
+from kgys.runtime import make_runtime
 
 
-@app.callback()
 def root(
     config: Annotated[Path | None, typer.Option("--config", "-c", help="TOML settings file.")] = None,
     data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Data directory (KGYS_DATA_DIR).")] = None,
@@ -34,50 +33,42 @@ def root(
     setup_logging(verbose)
 
 
-@app.command()
 def version() -> None:
     """Print the version."""
     console.print(__version__)
 
 
-@app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Listen address")] = None,
     port: Annotated[int | None, typer.Option(help="Listen port")] = None,
 ) -> None:
     """Run the HTTP API and web UI (upgrades the database first)."""
-    import uvicorn
-
-    from kgys.cli.common import settings
-    from kgys.runtime import make_runtime
-    from kgys.web.app import create_app
-
     s = settings()
     rt = make_runtime(s, upgrade=True)
-    uvicorn.run(create_app(rt), host=host or s.web.host, port=port or s.web.port, log_level="info",
+    uvicorn.run(web_app(rt), host=host or s.web.host, port=port or s.web.port, log_level="info",
                 proxy_headers=True)
 
 
-def _register_optional() -> None:
-    """Attach command groups that live in other modules."""
-    from kgys.cli import demo as demo_cli
-    from kgys.cli import holds as holds_cli
-    from kgys.cli import recording as recording_cli
-    from kgys.cli import sites as sites_cli
-
-    app.add_typer(sites_cli.app, name="sites")
-    app.add_typer(sites_cli.jurisdictions_app, name="jurisdictions")
-    app.add_typer(sites_cli.commissions_app, name="commissions")
-    app.command(name="demo")(demo_cli.demo)
-    app.add_typer(holds_cli.app, name="holds")
-    app.add_typer(recording_cli.worker_app, name="worker")
-    app.add_typer(recording_cli.sim_app, name="sim")
-    app.add_typer(recording_cli.recordings_app, name="recordings")
-    app.add_typer(recording_cli.retention_app, name="retention")
+app = typer.Typer(help="KGYS — Kent Güvenlik Yönetim Sistemi (City Security Management System).",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+app.callback()(root)
+app.command()(version)
+app.command()(serve)
+app.command(name="demo")(demo_cli.demo)
+app.add_typer(db_cli.app, name="db")
+app.add_typer(users_cli.app, name="users")
+app.add_typer(audit_cli.app, name="audit")
+app.add_typer(sites_cli.app, name="sites")
+app.add_typer(sites_cli.jurisdictions_app, name="jurisdictions")
+app.add_typer(sites_cli.commissions_app, name="commissions")
+app.add_typer(holds_cli.app, name="holds")
+app.add_typer(recording_cli.worker_app, name="worker")
+app.add_typer(recording_cli.sim_app, name="sim")
+app.add_typer(recording_cli.recordings_app, name="recordings")
+app.add_typer(recording_cli.retention_app, name="retention")
 
 
 def main() -> None:
     """Run the command line. Files it (and its child processes) create are private to its user (umask 077)."""
     os.umask(0o077)
-    _register_optional()
     app()

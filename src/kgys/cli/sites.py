@@ -112,8 +112,8 @@ def import_(
                 err_console.print(f"[red]error:[/] user '{as_user}' is disabled")
                 raise typer.Exit(1)
             actor = account_service.actor_for(user)
-        with acting_as(session, actor), Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      console=err_console, transient=True) as bar:
+        with acting_as(session, actor), Progress(TextColumn("{task.description}"), BarColumn(),
+                                                 MofNCompleteColumn(), console=err_console, transient=True) as bar:
             task = bar.add_task("checking" if dry_run else "importing", total=None)
 
             def step(done: int, total: int) -> None:
@@ -122,8 +122,8 @@ def import_(
 
             try:
                 summary = camera_imports.import_file(session=session, actor=actor, box=rt.box, data=data,
-                                              filename=str(name).rsplit("/", 1)[-1], kind=kind,
-                                              dry_run=dry_run, progress=step)
+                                                     filename=str(name).rsplit("/", 1)[-1], kind=kind,
+                                                     dry_run=dry_run, progress=step)
             except ValidationFailed as exc:
                 bar.stop()
                 table = Table("row", "column", "message", title=exc.message, title_justify="left")

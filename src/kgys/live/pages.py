@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, BinaryIO
 from urllib.parse import quote, urlencode
@@ -35,6 +36,7 @@ from kgys.web.render import render
 router = APIRouter(include_in_schema=False)
 
 HLS_JS = "hls.min.js"
+HLS_PACKAGED = ("static", "vendor", "hls.js")
 PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
 TS_TYPE = "video/mp2t"
 PAGE_CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
@@ -43,10 +45,13 @@ Text = Annotated[str, Query(max_length=2000)]
 
 
 def hls_dir() -> Path | None:
-    """Where the npm-installed hls.js lives (``node_modules/hls.js/dist``), or None when it is not installed."""
-    root = Path(__file__).resolve().parents[3]
-    dist = root / "node_modules" / "hls.js" / "dist"
-    return dist if (dist / HLS_JS).is_file() else None
+    """The folder hls.js is served from, or None when it is not installed: the installed package's
+    ``kgys/static/vendor/hls.js`` (the wheel build copies it there from npm), else, for an editable install,
+    the source checkout's ``node_modules/hls.js/dist`` (``npm ci`` puts it there)."""
+    packaged = resources.files("kgys").joinpath(*HLS_PACKAGED)
+    found = [packaged] if isinstance(packaged, Path) else []
+    found.append(Path(__file__).resolve().parents[3] / "node_modules" / "hls.js" / "dist")
+    return next((folder for folder in found if (folder / HLS_JS).is_file()), None)
 
 
 def _page(request: Request, name: str, context: dict[str, Any], p: Principal, status_code: int = 200) -> Response:
