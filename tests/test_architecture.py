@@ -24,9 +24,7 @@ LONG_MODULES = {
 # Imports inside functions, each with the reason it must stay there.
 LATE_IMPORTS = {
     "sites/import_read.py": "openpyxl is loaded only when an XLSX file is read",
-    "cli/demo.py": "the web application is built only by the command that serves it",
-    "cli/main.py": "to be removed: the command groups are being registered in one place",
-    "web/app.py": "to be removed: the route table and the vendored browser libraries are being reworked",
+    "cli/common.py": "the web application is imported only by the commands that serve it",
 }
 
 

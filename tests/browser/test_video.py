@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Browser, Page, Request
@@ -133,7 +134,7 @@ def test_live_grid_plays_in_chromium(video: tuple[VideoServer, Page]) -> None:
     def seen(request: Request) -> None:
         if request.method == "POST" and request.url.endswith("/live"):
             opened.append(request.url)
-        elif request.url.endswith(".ts"):
+        elif urlsplit(request.url).path.endswith(".ts"):
             segments.append(request.url)
 
     page.on("request", seen)

@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import swagger_ui_bundle
+import xstatic.pkg.leaflet as leaflet
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
@@ -26,6 +28,7 @@ from kgys.errors import (
     PermissionDenied,
     ValidationFailed,
 )
+from kgys.live.pages import hls_dir
 from kgys.runtime import Runtime
 from kgys.web import contract, i18n
 from kgys.web.admission import Admission, size_thread_pool
@@ -33,6 +36,7 @@ from kgys.web.contract import error_body
 from kgys.web.deps import LANG_COOKIE, Principal, optional_principal
 from kgys.web.limits import BodyLimit, BodyTooLarge, body_limits, too_large_in
 from kgys.web.render import render
+from kgys.web.routes import include_routes
 from kgys.web.templating import make_templates
 
 log = logging.getLogger(__name__)
@@ -192,8 +196,6 @@ def create_app(rt: Runtime) -> FastAPI:
 
     _mount_vendor(app)  # before /static, which would otherwise answer /static/vendor/… with 404
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    from kgys.web.routes import include_routes
-
     include_routes(app)
     contract.install(app)
     # sheds what the server cannot take now, before any work
@@ -219,13 +221,8 @@ def _http_message(exc: StarletteHTTPException) -> str:
 
 def _mount_vendor(app: FastAPI) -> None:
     """Browser libraries installed from the package registry, served locally (no CDN)."""
-    import swagger_ui_bundle
-    import xstatic.pkg.leaflet as leaflet
-
     app.mount("/static/vendor/leaflet", StaticFiles(directory=leaflet.BASE_DIR), name="leaflet")
     app.mount("/static/vendor/swagger-ui", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger")
-    from kgys.live.pages import hls_dir
-
     hls = hls_dir()  # npm-installed; the video pages say so when it is missing
     if hls is not None:
         app.mount("/static/vendor/hls", StaticFiles(directory=hls), name="hls")
