@@ -1,5 +1,6 @@
-"""Every stored code of an enum — audit action, alert kind, severity, gap cause — has one label, translated
-into Turkish, English and Russian; and every change the audit mechanism can record is a known action."""
+"""Every stored code of an enum — audit action, alert kind, severity, gap cause, role, roll-out step, site type —
+has one label, translated into Turkish, English and Russian; and every change the audit mechanism can record
+is a known action."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ from enum import StrEnum
 
 import pytest
 
+from kgys.accounts.permissions import Role
 from kgys.audit.actions import AuditAction, changed
 from kgys.audit.mechanism import Audited
 from kgys.models import Base  # noqa: F401  (every model registered)
 from kgys.recording.alerts import AlertKind, Severity
 from kgys.recording.gaps import GapCause
+from kgys.sites.rollout import RolloutStatus, SiteType
 from kgys.web import i18n, labels
 from tests.web.test_translations import catalogue
 
@@ -20,6 +23,9 @@ TABLES: list[tuple[type[StrEnum], dict[str, str]]] = [
     (AlertKind, dict(labels.ALERT_KIND_LABELS)),
     (Severity, dict(labels.SEVERITY_LABELS)),
     (GapCause, dict(labels.GAP_CAUSE_LABELS)),
+    (Role, dict(labels.ROLE_LABELS)),
+    (RolloutStatus, dict(labels.ROLLOUT_LABELS)),
+    (SiteType, dict(labels.SITE_TYPE_LABELS)),
 ]
 
 

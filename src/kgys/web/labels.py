@@ -4,85 +4,92 @@ and the person-readable sentence for each compliance check."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any
 
+from kgys.accounts.permissions import Role
 from kgys.audit.actions import AuditAction
 from kgys.cameras import compliance as rules
 from kgys.recording.alerts import AlertKind, Severity
 from kgys.recording.gaps import GapCause
-from kgys.sites.rollout import ORDER, SiteType
+from kgys.sites.rollout import ORDER, RolloutStatus, SiteType
 from kgys.web import i18n
 
 COMPLIANCE_STATUSES = ("compliant", "non_compliant", "no_system")
 PRIORITIES = (1, 2, 3, 4, 5)
-
-E = TypeVar("E", bound=StrEnum)
-
 
 def _(message: str) -> str:
     """Mark ``message`` for the catalogues; it is translated when shown (:func:`_label`)."""
     return message
 
 
-def _label(table: Mapping[E, str], enum: type[E], code: str) -> str:
-    """The label of a stored code from its enum's table, in the request's language (unknown codes as they are)."""
-    try:
-        return i18n.gettext(table[enum(code)])
-    except (ValueError, KeyError):
-        return code
+def _label(table: Mapping[Any, str], code: str) -> str:
+    """The label of a stored code from its table, in the request's language (unknown codes as they are).
+    Tables are keyed by the code's enum where it has one (a StrEnum member equals its stored string)."""
+    message = table.get(str(code))
+    return i18n.gettext(message) if message is not None else str(code)
+
+
+ROLLOUT_LABELS: dict[RolloutStatus, str] = {
+    RolloutStatus.NONE: _("Not started"),
+    RolloutStatus.PLANNED: _("Planned"),
+    RolloutStatus.TENDERED: _("Tendered"),
+    RolloutStatus.CONTRACTED: _("Contracted"),
+    RolloutStatus.INSTALLED: _("Installed"),
+    RolloutStatus.INTEGRATED: _("Connected to the centre"),
+    RolloutStatus.VERIFIED: _("Verified"),
+}
+SITE_TYPE_LABELS: dict[SiteType, str] = {
+    SiteType.KINDERGARTEN: _("Kindergarten"),
+    SiteType.PRIMARY_SCHOOL: _("Primary school"),
+    SiteType.MIDDLE_SCHOOL: _("Middle school"),
+    SiteType.HIGH_SCHOOL: _("High school"),
+    SiteType.COLLEGE: _("College"),
+    SiteType.MUNICIPAL_POINT: _("Municipal point"),
+    SiteType.OTHER: _("Other"),
+}
+COMPLIANCE_LABELS = {"compliant": _("Compliant"), "non_compliant": _("Not compliant"),
+                     "no_system": _("No camera system")}
+POSITION_LABELS = {"entrance": _("Entrance"), "street_front": _("Street in front"), "perimeter": _("Perimeter"),
+                   "yard": _("Yard"), "corridor": _("Corridor"), "parking": _("Car park"), "other": _("Other")}
+JURISDICTION_KIND_LABELS = {"country": _("Country"), "province": _("Province"), "district": _("District")}
+ROLE_LABELS: dict[Role, str] = {
+    Role.ADMIN: _("Administrator"),
+    Role.OPERATOR: _("Operator"),
+    Role.DISPATCHER: _("Dispatcher"),
+    Role.SUPERVISOR: _("Supervisor"),
+    Role.INVESTIGATOR: _("Investigator"),
+    Role.JUDICIAL_LIAISON: _("Judicial liaison"),
+    Role.SCHOOL_ADMIN: _("School administrator"),
+    Role.COMMISSION_MEMBER: _("Commission member"),
+    Role.AUDITOR: _("Auditor"),
+    Role.FIELD_UNIT: _("Field unit"),
+}
+HOLD_STATE_LABELS = {"active": _("Active"), "released": _("Released"), "expired": _("Expired")}
 
 
 def rollout_label(status: str) -> str:
     """A roll-out step's name."""
-    labels = {
-        "none": i18n.gettext("Not started"),
-        "planned": i18n.gettext("Planned"),
-        "tendered": i18n.gettext("Tendered"),
-        "contracted": i18n.gettext("Contracted"),
-        "installed": i18n.gettext("Installed"),
-        "integrated": i18n.gettext("Connected to the centre"),
-        "verified": i18n.gettext("Verified"),
-    }
-    return labels.get(status, status)
+    return _label(ROLLOUT_LABELS, status)
 
 
 def site_type_label(kind: str) -> str:
     """A site type's name."""
-    labels = {
-        "kindergarten": i18n.gettext("Kindergarten"),
-        "primary_school": i18n.gettext("Primary school"),
-        "middle_school": i18n.gettext("Middle school"),
-        "high_school": i18n.gettext("High school"),
-        "college": i18n.gettext("College"),
-        "municipal_point": i18n.gettext("Municipal point"),
-        "other": i18n.gettext("Other"),
-    }
-    return labels.get(kind, kind)
+    return _label(SITE_TYPE_LABELS, kind)
 
 
 def compliance_label(status: str) -> str:
     """A compliance status's name."""
-    labels = {
-        "compliant": i18n.gettext("Compliant"),
-        "non_compliant": i18n.gettext("Not compliant"),
-        "no_system": i18n.gettext("No camera system"),
-    }
-    return labels.get(status, status)
+    return _label(COMPLIANCE_LABELS, status)
 
 
 def position_label(position: str) -> str:
     """What a camera position covers."""
-    labels = {
-        "entrance": i18n.gettext("Entrance"),
-        "street_front": i18n.gettext("Street in front"),
-        "perimeter": i18n.gettext("Perimeter"),
-        "yard": i18n.gettext("Yard"),
-        "corridor": i18n.gettext("Corridor"),
-        "parking": i18n.gettext("Car park"),
-        "other": i18n.gettext("Other"),
-    }
-    return labels.get(position, position)
+    return _label(POSITION_LABELS, position)
+
+
+def role_label(role: str) -> str:
+    """A role's name."""
+    return _label(ROLE_LABELS, role)
 
 
 def priority_label(priority: int | str) -> str:
@@ -100,12 +107,7 @@ def priority_label(priority: int | str) -> str:
 
 def jurisdiction_kind_label(kind: str) -> str:
     """Province, district or country."""
-    labels = {
-        "country": i18n.gettext("Country"),
-        "province": i18n.gettext("Province"),
-        "district": i18n.gettext("District"),
-    }
-    return labels.get(kind, kind)
+    return _label(JURISDICTION_KIND_LABELS, kind)
 
 
 def rollout_options() -> list[tuple[str, str]]:
@@ -336,7 +338,7 @@ ACTION_LABELS: dict[AuditAction, str] = {
 
 def action_label(action: str) -> str:
     """What an audit entry's action means, in words."""
-    return _label(ACTION_LABELS, AuditAction, action)
+    return _label(ACTION_LABELS, action)
 
 
 AUDIT_ACTIONS = ("site", "rollout", "recorder", "camera", "commission", "jurisdiction", "import", "login", "user",
@@ -357,17 +359,12 @@ GAP_CAUSE_LABELS: dict[GapCause, str] = {
 
 def gap_cause_label(cause: str) -> str:
     """A gap cause in the request's language."""
-    return _label(GAP_CAUSE_LABELS, GapCause, cause)
+    return _label(GAP_CAUSE_LABELS, cause)
 
 
 def hold_state_label(state: str) -> str:
     """A hold's state in the request's language."""
-    names = {
-        "active": i18n.gettext("Active"),
-        "released": i18n.gettext("Released"),
-        "expired": i18n.gettext("Expired"),
-    }
-    return names.get(state, state)
+    return _label(HOLD_STATE_LABELS, state)
 
 
 ALERT_KIND_LABELS: dict[AlertKind, str] = {
@@ -384,7 +381,7 @@ ALERT_KIND_LABELS: dict[AlertKind, str] = {
 
 def alert_kind_label(kind: str) -> str:
     """What a recording alert is about, in the request's language."""
-    return _label(ALERT_KIND_LABELS, AlertKind, kind)
+    return _label(ALERT_KIND_LABELS, kind)
 
 
 SEVERITY_LABELS: dict[Severity, str] = {
@@ -396,4 +393,4 @@ SEVERITY_LABELS: dict[Severity, str] = {
 
 def severity_label(severity: str) -> str:
     """An alert's severity in the request's language."""
-    return _label(SEVERITY_LABELS, Severity, severity)
+    return _label(SEVERITY_LABELS, severity)

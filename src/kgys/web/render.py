@@ -13,23 +13,6 @@ from kgys.web import i18n, labels
 from kgys.web.deps import Principal
 
 
-def role_label(role: str) -> str:
-    """A role's name in the request's language."""
-    labels = {
-        "admin": i18n.gettext("Administrator"),
-        "operator": i18n.gettext("Operator"),
-        "dispatcher": i18n.gettext("Dispatcher"),
-        "supervisor": i18n.gettext("Supervisor"),
-        "investigator": i18n.gettext("Investigator"),
-        "judicial_liaison": i18n.gettext("Judicial liaison"),
-        "school_admin": i18n.gettext("School administrator"),
-        "commission_member": i18n.gettext("Commission member"),
-        "auditor": i18n.gettext("Auditor"),
-        "field_unit": i18n.gettext("Field unit"),
-    }
-    return labels.get(role, role)
-
-
 def navigation(p: Principal) -> list[tuple[str, str, str]]:
     """The menu entries the user's role allows."""
     items = [
@@ -51,7 +34,8 @@ def render(request: Request, name: str, context: dict[str, Any], principal: Prin
                            "nav": [], "role_label": "", "can": frozenset(), "labels": labels,
                            "lang_query": urlencode(other_params)}
     if principal is not None:
-        ctx |= {"user": principal.user, "nav": navigation(principal), "role_label": role_label(principal.user.role),
+        ctx |= {"user": principal.user, "nav": navigation(principal),
+                "role_label": labels.role_label(principal.user.role),
                 "csrf": principal.login.csrf_token if principal.login else "", "actor": principal.actor,
                 "can": frozenset(perm.value for perm in Perm if principal.actor.can(perm))}
     ctx |= context
