@@ -61,7 +61,7 @@ def token_actor(*, session: Session, token: str, now: datetime | None = None) ->
     """The actor behind a bearer token: None when the token is unknown, revoked or expired, or its user is
     disabled."""
     stmt = _with_user(select(ApiToken.revoked, ApiToken.expires_at, *_USER_COLUMNS), ApiToken.user_id)
-    rows = session.execute(stmt.where(ApiToken.token_hash == security.token_hash(token))).all()
+    rows = session.connection().execute(stmt.where(ApiToken.token_hash == security.token_hash(token))).all()
     if not rows or rows[0][0] or rows[0][1] <= (now or utcnow()):
         return None
     return _actor(rows, 2)

@@ -44,18 +44,15 @@ def version() -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Listen address")] = None,
     port: Annotated[int | None, typer.Option(help="Listen port")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, max=64, help="Server processes on the port (web.workers)")
+                       ] = None,
 ) -> None:
     """Run the HTTP API and web UI (upgrades the database first)."""
-    import uvicorn
-
     from kgys.cli.common import settings
-    from kgys.runtime import make_runtime
-    from kgys.web.app import create_app
+    from kgys.web.serving import serve as serve_http
 
     s = settings()
-    rt = make_runtime(s, upgrade=True)
-    uvicorn.run(create_app(rt), host=host or s.web.host, port=port or s.web.port, log_level="info",
-                proxy_headers=True)
+    serve_http(s, host=host or s.web.host, port=port or s.web.port, workers=workers or s.web.workers)
 
 
 def _register_optional() -> None:

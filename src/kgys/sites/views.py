@@ -26,6 +26,7 @@ from kgys.web.paging import Page, PageQuery, PerPageQuery
 
 router = APIRouter(tags=["sites"])
 
+SitePage = Page[SiteOut]
 JurisdictionCode = Annotated[str | None, Query(max_length=32, description="Province or district code")]
 
 
@@ -53,7 +54,7 @@ def list_sites(
     rows, total = listing.site_rows(session=session, actor=actor, filters=filters, page=page, per_page=per_page,
                                     overdue_limits=runtime(request).settings.rollout.max_days)
     # validated once here and sent as it is (a model returned would be validated a second time)
-    body = Page[SiteOut].model_validate({"items": rows, "total": total, "page": page, "per_page": per_page})
+    body = SitePage.model_validate({"items": rows, "total": total, "page": page, "per_page": per_page})
     return Response(body.model_dump_json(), media_type="application/json")
 
 

@@ -47,6 +47,9 @@ def writes(endpoint: F) -> F:
     return endpoint
 
 
+_Work = Generator[Session, None, None]
+
+
 async def db(request: Request) -> AsyncIterator[Session]:
     """One unit of work per request: committed when the handler succeeds, rolled back otherwise.
 
@@ -60,7 +63,7 @@ async def db(request: Request) -> AsyncIterator[Session]:
     rt = runtime(request)
     endpoint = request.scope.get("endpoint")
     write = request.method not in SAFE_METHODS or getattr(endpoint, WRITES_ON_READ, False)
-    work = cast(Generator[Session, None, None], unit_of_work(rt.sessions() if write else read_session(rt.sessions)))
+    work = cast(_Work, unit_of_work(rt.sessions() if write else read_session(rt.sessions)))
     session = next(work)
     try:
         yield session
@@ -72,7 +75,7 @@ async def db(request: Request) -> AsyncIterator[Session]:
         await anyio.to_thread.run_sync(_end_work, work, None, limiter=anyio.CapacityLimiter(1))
 
 
-def _end_work(work: Generator[Session, None, None], exc: BaseException | None) -> None:
+def _end_work(work: _Work, exc: BaseException | None) -> None:
     """Finish a unit of work begun by :func:`db`: commit it, or roll it back for ``exc`` (raising what
     :func:`unit_of_work` raises for it: ``exc`` itself, or Busy)."""
     if exc is None:
