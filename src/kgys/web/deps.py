@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import AsyncIterator, Callable, Generator
+from collections.abc import AsyncGenerator, Callable, Generator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -12,6 +12,7 @@ from typing import Annotated, Any, TypeVar, cast
 import anyio
 import anyio.to_thread
 from fastapi import Depends, Request
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from kgys.accounts import callers
@@ -50,29 +51,49 @@ def writes(endpoint: F) -> F:
 _Work = Generator[Session, None, None]
 
 
-async def db(request: Request) -> AsyncIterator[Session]:
+async def db(request: Request) -> AsyncGenerator[Session, None]:
     """One unit of work per request: committed when the handler succeeds, rolled back otherwise.
 
     Requests by a safe method read without waiting on any writer; the others (and GETs marked
     :func:`writes`) may write. A database too busy to take the unit of work is :class:`Busy` (503).
 
-    Opening the session touches no database, so it happens on the event loop; the unit of work ends (commit
-    or rollback, which do) on a worker thread of its own, shielded so that a request cancelled meanwhile
+    Opening the session touches no database, so it happens on the event loop. A reading unit of work ends
+    there too, because ending it never waits: on SQLite it only lets go of its snapshot, and on PostgreSQL
+    it has no transaction to end (its statements run without one, see :data:`READ_OPTIONS`). A writing one
+    ends (commit or rollback) on a worker thread of its own, shielded so that a request cancelled meanwhile
     still gives its connection back.
     """
     rt = runtime(request)
     endpoint = request.scope.get("endpoint")
     write = request.method not in SAFE_METHODS or getattr(endpoint, WRITES_ON_READ, False)
-    work = cast(_Work, unit_of_work(rt.sessions() if write else read_session(rt.sessions)))
-    session = next(work)
+    if write:
+        session = rt.sessions()
+    else:
+        session = read_session(rt.sessions)
+        if rt.engine.dialect.name != "sqlite" and isinstance(rt.sessions.kw.get("bind"), Engine):
+            session.execution_options = session.execution_options.union(READ_OPTIONS)
+    work = cast(_Work, unit_of_work(session))
+    next(work)
     try:
         yield session
     except BaseException as exc:
-        with anyio.CancelScope(shield=True):
-            await anyio.to_thread.run_sync(_end_work, work, exc, limiter=anyio.CapacityLimiter(1))
+        if write:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(_end_work, work, exc, limiter=anyio.CapacityLimiter(1))
+        else:
+            _end_work(work, exc)
         raise
+    if not write:
+        _end_work(work, None)
+        return
     with anyio.CancelScope(shield=True):
         await anyio.to_thread.run_sync(_end_work, work, None, limiter=anyio.CapacityLimiter(1))
+
+
+# PostgreSQL reads each statement with a snapshot of its own at READ COMMITTED, transaction or not; run
+# without one, a reading request saves the BEGIN and the COMMIT, and its end does no I/O. (Sessions bound to
+# one connection rather than the engine, as tests bind them inside a transaction, keep theirs.)
+READ_OPTIONS = {"isolation_level": "AUTOCOMMIT"}
 
 
 def _end_work(work: _Work, exc: BaseException | None) -> None:
