@@ -299,7 +299,7 @@ def main() -> None:
     ])
     notes = [f"- Mixed phases {args.seconds:.0f} s each, site-list phases {args.ratio_seconds:.0f} s; {args.sites:,} "
              f"sites; {args.workers} server process{'es' if args.workers > 1 else ''} of {args.threads} threads each "
-             "(kgys and the bare route alike); a request unanswered after {args.timeout:.0f} s is a hang. "
+             f"(kgys and the bare route alike); a request unanswered after {args.timeout:.0f} s is a hang. "
              "The clients run on the same 2 cores as the server."]
     common.report(f"Load: {', '.join(map(str, args.clients))} concurrent clients", body, kinds=kinds,
                   append=args.append_results, notes=notes)
