@@ -232,7 +232,7 @@ def run_engine(kind: str, args: Any) -> tuple[list[list[str]], list[list[str]], 
     storm: list[list[str]] = []
     with common.throwaway_db(kind) as db:
         world = setup(db, args.sites)
-        server = common.kgys_server(db, KGYS_WEB__THREADS=str(args.threads))
+        server = common.kgys_server(db, KGYS_WEB__THREADS=str(args.threads), KGYS_WEB__WORKERS=str(args.workers))
         try:
             for clients in args.clients:
                 t = asyncio.run(phase(server.port, world, clients, args.seconds, args.timeout, READS + WRITES))
@@ -248,7 +248,7 @@ def run_engine(kind: str, args: Any) -> tuple[list[list[str]], list[list[str]], 
         finally:
             server.stop()
         bare_env = dict(os.environ, KGYS_BENCH_BARE_URL=db.url, KGYS_BENCH_BARE_THREADS=str(args.threads))
-        bare = common.ServerProcess(["uvicorn", "bench.bare_app:app", "--host", "127.0.0.1", "--log-level", "warning"],
+        bare = common.ServerProcess(["bench.bare_app", "--workers", str(args.workers)],
                                     env=bare_env, log=db.data_dir / "bare.log", ready_path="/sites")
         try:
             bare_world = World(token="", site_codes=world.site_codes, camera_ids=world.camera_ids)
@@ -274,6 +274,8 @@ def main() -> None:
     p.add_argument("--sites", type=int, default=5000, help="sites in the registry")
     p.add_argument("--timeout", type=float, default=30.0, help="seconds without an answer that count as a hang")
     p.add_argument("--threads", type=int, default=8, help="server worker threads (kgys and the bare route)")
+    p.add_argument("--workers", type=int, default=1,
+                   help="server processes (kgys serve --workers and the bare route alike)")
     p.add_argument("--ratio-clients", type=int, default=100, help="clients for the kgys / bare site-list phase")
     p.add_argument("--ratio-seconds", type=float, default=20.0, help="length of each site-list-only phase")
     args = p.parse_args()
@@ -296,7 +298,8 @@ def main() -> None:
                          "unanswered", "next request ms"], storm)] if storm else []),
     ])
     notes = [f"- Mixed phases {args.seconds:.0f} s each, site-list phases {args.ratio_seconds:.0f} s; {args.sites:,} "
-             f"sites; {args.threads} server threads; a request unanswered after {args.timeout:.0f} s is a hang. "
+             f"sites; {args.workers} server process{'es' if args.workers > 1 else ''} of {args.threads} threads each "
+             f"(kgys and the bare route alike); a request unanswered after {args.timeout:.0f} s is a hang. "
              "The clients run on the same 2 cores as the server."]
     common.report(f"Load: {', '.join(map(str, args.clients))} concurrent clients", body, kinds=kinds,
                   append=args.append_results, notes=notes)

@@ -164,6 +164,12 @@ class WebSettings(BaseModel):
         "(the pool is sized to match); more wait for a place. More threads than a few per core cost more in "
         "contention for Python's interpreter lock than they gain (see bench/load.py).",
     )
+    workers: int = Field(
+        default=1, ge=1, le=64,
+        description="Processes `kgys serve` runs on the one port (Linux, SO_REUSEPORT), each with `threads` threads "
+        "and a database pool of its own; one per core uses the cores Python's interpreter lock keeps one process "
+        "from using.",
+    )
     queue_seconds: float = Field(
         default=10.0, gt=0,
         description="How long a request waits for a place before it is answered 503 with Retry-After.",

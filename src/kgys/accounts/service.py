@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from kgys.accounts import security
 from kgys.accounts.actor import Actor, Scope
+from kgys.accounts.callers import scope_of_rows
 from kgys.accounts.models import ApiToken, Jurisdiction, LoginSession, User, UserScope
 from kgys.accounts.passwords import PasswordPolicy, password_problem
 from kgys.accounts.permissions import Role
@@ -31,16 +32,8 @@ def scope_of(user: User) -> Scope:
 
 
 def _scope_of_nodes(nodes: Sequence[UserScope]) -> Scope:
-    paths: list[str] = []
-    site_ids: set[int] = set()
-    for s in nodes:
-        if s.jurisdiction is not None:
-            if s.jurisdiction.kind == "country":
-                return Scope(is_global=True)
-            paths.append(s.jurisdiction.path)
-        if s.site_id is not None:
-            site_ids.add(s.site_id)
-    return Scope(is_global=False, paths=tuple(sorted(paths)), site_ids=frozenset(site_ids))
+    return scope_of_rows((s.site_id, s.jurisdiction.kind if s.jurisdiction else None,
+                          s.jurisdiction.path if s.jurisdiction else None) for s in nodes)
 
 
 def actor_for(user: User) -> Actor:
@@ -391,6 +384,4 @@ def token_user(*, session: Session, token: str, now: datetime | None = None) -> 
     if tok is None or tok.revoked or tok.expires_at <= now:
         return None
     user = session.get(User, tok.user_id)
-    if user is None or not user.is_active:
-        return None
-    return user
+    return user if user is not None and user.is_active else None

@@ -109,3 +109,10 @@ def web_app(rt: Runtime) -> FastAPI:
     from kgys.web.app import create_app
 
     return create_app(rt)
+
+
+def serve_web(settings: Settings, *, host: str, port: int, workers: int) -> None:
+    """Serve the web application in ``workers`` processes (see :func:`kgys.web.serving.serve`)."""
+    from kgys.web.serving import serve  # loads the web application: see web_app
+
+    serve(settings, host=host, port=port, workers=workers)

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import uvicorn
 
 from kgys import __version__
 from kgys.cli import audit as audit_cli
@@ -17,8 +16,7 @@ from kgys.cli import holds as holds_cli
 from kgys.cli import recording as recording_cli
 from kgys.cli import sites as sites_cli
 from kgys.cli import users as users_cli
-from kgys.cli.common import STATE, console, settings, setup_logging, web_app
-from kgys.runtime import make_runtime
+from kgys.cli.common import STATE, console, serve_web, settings, setup_logging
 
 
 def root(
@@ -41,12 +39,12 @@ def version() -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Listen address")] = None,
     port: Annotated[int | None, typer.Option(help="Listen port")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, max=64, help="Server processes on the port (web.workers)")
+                       ] = None,
 ) -> None:
     """Run the HTTP API and web UI (upgrades the database first)."""
     s = settings()
-    rt = make_runtime(s, upgrade=True)
-    uvicorn.run(web_app(rt), host=host or s.web.host, port=port or s.web.port, log_level="info",
-                proxy_headers=True)
+    serve_web(s, host=host or s.web.host, port=port or s.web.port, workers=workers or s.web.workers)
 
 
 app = typer.Typer(help="KGYS — Kent Güvenlik Yönetim Sistemi (City Security Management System).",

@@ -25,6 +25,7 @@ from kgys.db import reading, utcnow
 from kgys.errors import NotFound, ValidationFailed
 from kgys.live import clip, hls, service
 from kgys.live.feed import Fallback
+from kgys.live.tickets import Ticket
 from kgys.live.views import CameraId, hub, principal_credential, request_credential, storage, ticket_key
 from kgys.recording import footage
 from kgys.sites.models import Site
@@ -147,15 +148,21 @@ def clip_download(request: Request, camera_id: CameraId, session: DB, p: Current
     return FileResponse(out.path, media_type="application/zip", filename=out.filename, background=tasks)
 
 
+def _viewer_ticket(request: Request, session: Session, camera_id: int, token: str, kind: str) -> Ticket:
+    """The viewing ticket of a playlist request, held by the caller, who may still view the camera."""
+    cred = request_credential(request)
+    ticket = service.check_ticket(key=ticket_key(request), token=token, credential=cred, kind=kind,
+                                  camera_id=camera_id, now=utcnow())
+    assert cred is not None
+    service.check_viewer(session=session, ticket=ticket, credential=cred)
+    return ticket
+
+
 # ---- streams ------------------------------------------------------------------------------------------
 @router.get("/live/{camera_id}/index.m3u8")
 def live_playlist(request: Request, camera_id: CameraId, session: DB, t: Text = "") -> Response:
     """The camera's live playlist: the newest keyframe-to-keyframe pieces of what the recorder writes."""
-    cred = request_credential(request)
-    ticket = service.check_ticket(key=ticket_key(request), token=t, credential=cred, kind="live",
-                                  camera_id=camera_id, now=utcnow())
-    assert cred is not None
-    service.check_viewer(session=session, ticket=ticket, credential=cred)
+    _viewer_ticket(request, session, camera_id, t, "live")
     segments = hub(request).feed(camera_id).refresh(_fallback(request, camera_id, session))
     if not segments:
         raise NotFound("no live video from this camera right now")
@@ -180,11 +187,7 @@ def live_segment(request: Request, camera_id: CameraId, sn: int, t: Text = "") -
 @router.get("/cameras/{camera_id}/playback.m3u8")
 def playback_playlist(request: Request, camera_id: CameraId, session: DB, t: Text = "") -> Response:
     """The HLS VOD playlist of the ticket's range, built from the segment index."""
-    cred = request_credential(request)
-    ticket = service.check_ticket(key=ticket_key(request), token=t, credential=cred, kind="playback",
-                                  camera_id=camera_id, now=utcnow())
-    assert cred is not None
-    service.check_viewer(session=session, ticket=ticket, credential=cred)
+    ticket = _viewer_ticket(request, session, camera_id, t, "playback")
     rows = service.ticket_segments(session=session, ticket=ticket)
     if not rows:
         raise NotFound("no recording in this range")

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, false, func, or_, select, true
+from sqlalchemy import ColumnElement, case, false, func, or_, select, true
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -88,31 +88,30 @@ def _refresh_search_text(site: Site) -> None:
         site.search_text = value
 
 
-def _filtered(actor: Actor, f: SiteFilter, *, session: Session, today: date,
-              overdue_limits: dict[str, int]) -> Select[Site]:
-    stmt = select(Site).where(scope_clause(actor))
+def list_conditions(actor: Actor, f: SiteFilter, *, session: Session, today: date,
+                    overdue_limits: dict[str, int]) -> list[ColumnElement[bool]]:
+    """The WHERE conditions of the site list: the actor's scope and the filters ``f``."""
+    where = [scope_clause(actor)]
     if f.q:
-        stmt = stmt.where(Site.search_text.contains(fold(f.q.strip()), autoescape=True))
+        where.append(Site.search_text.contains(fold(f.q.strip()), autoescape=True))
     if f.type:
-        stmt = stmt.where(Site.type == f.type.value)
+        where.append(Site.type == f.type.value)
     if f.jurisdiction:
         node = session.scalar(select(Jurisdiction).where(Jurisdiction.code == f.jurisdiction))
         if node is None:
             raise ValidationFailed([FieldError("jurisdiction", f"no jurisdiction with code '{f.jurisdiction}'")])
-        stmt = stmt.where(Site.jurisdiction_path.startswith(node.path, autoescape=True))
+        where.append(Site.jurisdiction_path.startswith(node.path, autoescape=True))
     if f.rollout_status:
-        stmt = stmt.where(Site.rollout_status == f.rollout_status.value)
+        where.append(Site.rollout_status == f.rollout_status.value)
     if f.compliance_status:
-        stmt = stmt.where(Site.compliance_status == f.compliance_status)
+        where.append(Site.compliance_status == f.compliance_status)
     if f.priority:
-        stmt = stmt.where(Site.priority == f.priority)
+        where.append(Site.priority == f.priority)
     if f.overdue:
-        conds = [
-            (Site.rollout_status == status) & (Site.rollout_since < date.fromordinal(today.toordinal() - days))
-            for status, days in overdue_limits.items()
-        ]
-        stmt = stmt.where(or_(*conds) if conds else false())
-    return stmt
+        conds = [(Site.rollout_status == status) & (Site.rollout_since < date.fromordinal(today.toordinal() - days))
+                 for status, days in overdue_limits.items()]
+        where.append(or_(*conds) if conds else false())
+    return where
 
 
 def list_sites(
@@ -121,11 +120,11 @@ def list_sites(
 ) -> tuple[Sequence[Site], int]:
     """One page of the sites within scope that match ``filters``, by priority then name, and the total."""
     actor.require(Perm.SITES_READ)
-    stmt = _filtered(actor, filters, session=session, today=today or date.today(),
-                     overdue_limits=overdue_limits or {})
-    result, total = page_of(session, stmt.order_by(Site.priority, Site.name, Site.id), page=page, per_page=per_page)
-    rows = result.scalars().all()
-    return list(rows), total
+    where = list_conditions(actor, filters, session=session, today=today or date.today(),
+                            overdue_limits=overdue_limits or {})
+    stmt = select(Site).where(*where).order_by(Site.priority, Site.name, Site.id)
+    result, total = page_of(session, stmt, page=page, per_page=per_page)
+    return list(result.scalars().all()), total
 
 
 def get_site(*, session: Session, actor: Actor, code: str, perm: Perm = Perm.SITES_READ) -> Site:

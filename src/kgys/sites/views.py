@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 
 from kgys.accounts import jurisdictions as account_jurisdictions
 from kgys.accounts.schemas import JurisdictionCreate
-from kgys.sites import service
+from kgys.sites import listing, service
 from kgys.sites.models import Commission, RolloutEvent
 from kgys.sites.schemas import (
     CommissionOut,
@@ -27,6 +27,7 @@ from kgys.web.paging import Page, PageQuery, PerPageQuery
 
 router = APIRouter(tags=["sites"])
 
+SitePage = Page[SiteOut]
 JurisdictionCode = Annotated[str | None, Query(max_length=32, description="Province or district code")]
 
 
@@ -49,11 +50,13 @@ def list_sites(
     filters: Annotated[SiteFilter, Query()],
     page: PageQuery = 1,
     per_page: PerPageQuery = 50,
-) -> Page[SiteOut]:
+) -> Response:
     """Sites within the caller's scope that match the filters, by priority then name."""
-    rows, total = service.list_sites(session=session, actor=actor, filters=filters, page=page, per_page=per_page,
-                                     overdue_limits=runtime(request).settings.rollout.max_days)
-    return Page[SiteOut](items=[service.to_out(s) for s in rows], total=total, page=page, per_page=per_page)
+    rows, total = listing.site_rows(session=session, actor=actor, filters=filters, page=page, per_page=per_page,
+                                    overdue_limits=runtime(request).settings.rollout.max_days)
+    # validated once here and sent as it is (a model returned would be validated a second time)
+    body = SitePage.model_validate({"items": rows, "total": total, "page": page, "per_page": per_page})
+    return Response(body.model_dump_json(), media_type="application/json")
 
 
 @router.post("/sites", response_model=SiteOut, status_code=201)

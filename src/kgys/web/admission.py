@@ -45,7 +45,10 @@ class Admission:
             await self.app(scope, receive, send)
             return
         try:
-            await asyncio.wait_for(self._places.acquire(), self.queue_seconds)
+            if self._places.locked():  # only a request that must wait pays for a timer
+                await asyncio.wait_for(self._places.acquire(), self.queue_seconds)
+            else:
+                await self._places.acquire()
         except TimeoutError:
             self.shed += 1
             log.warning("server busy: request to %s answered 503 after %.1f s in the queue (%s so far)",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kgys import __version__
+from kgys.db import reading
 from kgys.errors import (
     AuthenticationError,
     Busy,
@@ -33,8 +34,9 @@ from kgys.runtime import Runtime
 from kgys.web import contract, i18n
 from kgys.web.admission import Admission, size_thread_pool
 from kgys.web.contract import error_body
-from kgys.web.deps import LANG_COOKIE, Principal, optional_principal
+from kgys.web.deps import Principal, optional_principal
 from kgys.web.limits import BodyLimit, BodyTooLarge, body_limits, too_large_in
+from kgys.web.per_request import PerRequest
 from kgys.web.render import render
 from kgys.web.routes import include_routes
 from kgys.web.templating import make_templates
@@ -76,8 +78,11 @@ def _loc(loc: tuple[Any, ...] | list[Any], kind: str = "") -> str:
 def _principal_for_error(rt: Runtime, request: Request) -> Principal | None:
     """Who is looking at an error page, so it keeps the menu; None when that cannot be told."""
     try:
-        with rt.sessions() as session:
-            return optional_principal(request, session, None)
+        with reading(rt.sessions) as session:
+            p = optional_principal(request, session, None)
+            if p is not None:
+                _ = p.user  # the page shows the user's name after this unit of work has ended
+            return p
     except KgysError:
         return None
 
@@ -102,26 +107,6 @@ def create_app(rt: Runtime) -> FastAPI:
     app.state.runtime = rt
     app.state.templates = make_templates()
     app.state.catalogues = i18n.load_catalogues()
-
-    @app.middleware("http")
-    async def per_request(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        accept = request.headers.get("accept-language") if rt.settings.web.negotiate_locale else None
-        lang = i18n.pick_locale(request.query_params.get("lang"), request.cookies.get(LANG_COOKIE), accept,
-                                rt.settings.web.default_locale)
-        request.state.lang = lang
-        i18n.activate(app.state.catalogues[lang])
-        response = await call_next(request)
-        if request.query_params.get("lang") in i18n.LOCALES:
-            response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax", httponly=True)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data: https:; style-src 'self' 'unsafe-inline'; "
-            "frame-ancestors 'none'",
-        )
-        return response
 
     async def _html_error(request: Request, status: int, message: str, fields: list[dict[str, Any]]) -> Response:
         principal = await asyncio.to_thread(_principal_for_error, rt, request)
@@ -198,6 +183,9 @@ def create_app(rt: Runtime) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     include_routes(app)
     contract.install(app)
+    # innermost: the request's language and the security headers of every answer the application gives
+    app.add_middleware(PerRequest, catalogues=app.state.catalogues, default_locale=rt.settings.web.default_locale,
+                       negotiate=rt.settings.web.negotiate_locale)
     # sheds what the server cannot take now, before any work
     app.add_middleware(Admission, max_in_flight=rt.settings.web.threads, queue_seconds=rt.settings.web.queue_seconds)
     # outermost: refuses an over-long body before anything else reads it or waits for a place

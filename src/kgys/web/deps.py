@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncGenerator, Callable, Generator
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
-from typing import Annotated, Any, TypeVar
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Annotated, Any, TypeVar, cast
 
+import anyio
+import anyio.to_thread
 from fastapi import Depends, Request
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from kgys.accounts import service as account_service
+from kgys.accounts import callers
 from kgys.accounts.actor import Actor
 from kgys.accounts.models import LoginSession, User
 from kgys.audit.mechanism import set_actor
@@ -44,16 +48,61 @@ def writes(endpoint: F) -> F:
     return endpoint
 
 
-def db(request: Request) -> Iterator[Session]:
+_Work = Generator[Session, None, None]
+
+
+async def db(request: Request) -> AsyncGenerator[Session, None]:
     """One unit of work per request: committed when the handler succeeds, rolled back otherwise.
 
     Requests by a safe method read without waiting on any writer; the others (and GETs marked
     :func:`writes`) may write. A database too busy to take the unit of work is :class:`Busy` (503).
+
+    Opening the session touches no database, so it happens on the event loop. A reading unit of work ends
+    there too, because ending it never waits: on SQLite it only lets go of its snapshot, and on PostgreSQL
+    it has no transaction to end (its statements run without one, see :data:`READ_OPTIONS`). A writing one
+    ends (commit or rollback) on a worker thread of its own, shielded so that a request cancelled meanwhile
+    still gives its connection back.
     """
     rt = runtime(request)
     endpoint = request.scope.get("endpoint")
     write = request.method not in SAFE_METHODS or getattr(endpoint, WRITES_ON_READ, False)
-    yield from unit_of_work(rt.sessions() if write else read_session(rt.sessions))
+    if write:
+        session = rt.sessions()
+    else:
+        session = read_session(rt.sessions)
+        if rt.engine.dialect.name != "sqlite" and isinstance(rt.sessions.kw.get("bind"), Engine):
+            session.execution_options = session.execution_options.union(READ_OPTIONS)
+    work = cast(_Work, unit_of_work(session))
+    next(work)
+    try:
+        yield session
+    except BaseException as exc:
+        if write:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(_end_work, work, exc, limiter=anyio.CapacityLimiter(1))
+        else:
+            _end_work(work, exc)
+        raise
+    if not write:
+        _end_work(work, None)
+        return
+    with anyio.CancelScope(shield=True):
+        await anyio.to_thread.run_sync(_end_work, work, None, limiter=anyio.CapacityLimiter(1))
+
+
+# PostgreSQL reads each statement with a snapshot of its own at READ COMMITTED, transaction or not; run
+# without one, a reading request saves the BEGIN and the COMMIT, and its end does no I/O. (Sessions bound to
+# one connection rather than the engine, as tests bind them inside a transaction, keep theirs.)
+READ_OPTIONS = {"isolation_level": "AUTOCOMMIT"}
+
+
+def _end_work(work: _Work, exc: BaseException | None) -> None:
+    """Finish a unit of work begun by :func:`db`: commit it, or roll it back for ``exc`` (raising what
+    :func:`unit_of_work` raises for it: ``exc`` itself, or Busy)."""
+    if exc is None:
+        next(work, None)
+    else:
+        work.throw(exc)
 
 
 def reader(request: Request) -> AbstractContextManager[Session]:
@@ -68,11 +117,20 @@ DB = Annotated[Session, Depends(db, scope="function")]
 
 @dataclass(frozen=True)
 class Principal:
-    """An authenticated caller."""
+    """An authenticated caller: the actor, and the browser session when signed in by cookie (None for bearer
+    tokens). The user's row is read only when something asks for it (:attr:`user`)."""
 
-    user: User
     actor: Actor
-    login: LoginSession | None  # None for bearer tokens
+    login: LoginSession | None
+    session: Session = field(repr=False, compare=False)
+
+    @cached_property
+    def user(self) -> User:
+        """The caller's user row (read on first use, in the request's unit of work)."""
+        user = self.session.get(User, self.actor.id)
+        if user is None:
+            raise AuthenticationError("sign in first")
+        return user
 
 
 def _bearer(request: Request) -> str | None:
@@ -98,29 +156,26 @@ def optional_principal(
     request: Request, session: DB, csrf_field: Annotated[str | None, Depends(form_csrf)]
 ) -> Principal | None:
     """The caller, if signed in (cookie with second factor passed) or holding a bearer token."""
-    rt = runtime(request)
     token = _bearer(request)
     if token is not None:
-        user = account_service.token_user(session=session, token=token)
-        if user is None:
+        actor = callers.token_actor(session=session, token=token)
+        if actor is None:
             raise AuthenticationError("invalid or expired token")
-        actor = account_service.actor_for(user)
         set_actor(session, actor)
-        return Principal(user, actor, None)
+        return Principal(actor, None, session)
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         return None
-    found = account_service.session_user(session=session, token=cookie)
+    found = callers.session_actor(session=session, token=cookie)
     if found is None:
         return None
-    login, user = found
-    if account_service.mfa_required(user, rt.settings.security) and not login.mfa_passed:
+    login, actor = found
+    if actor.role in runtime(request).settings.security.mfa_roles and not login.mfa_passed:
         return None
-    actor = account_service.actor_for(user)
     set_actor(session, actor)
     if request.method not in SAFE_METHODS:
         _check_csrf(request, login, csrf_field)
-    return Principal(user, actor, login)
+    return Principal(actor, login, session)
 
 
 def _check_csrf(request: Request, login: LoginSession, csrf_field: str | None) -> None:
@@ -129,7 +184,8 @@ def _check_csrf(request: Request, login: LoginSession, csrf_field: str | None) -
         raise PermissionDenied("missing or wrong CSRF token; reload the page and try again")
 
 
-def principal(p: Annotated[Principal | None, Depends(optional_principal)]) -> Principal:
+# principal and actor only look at what optional_principal found: async, so they cost no worker thread.
+async def principal(p: Annotated[Principal | None, Depends(optional_principal)]) -> Principal:
     """The caller; 401 when not signed in."""
     if p is None:
         raise AuthenticationError("sign in first")
@@ -139,7 +195,7 @@ def principal(p: Annotated[Principal | None, Depends(optional_principal)]) -> Pr
 CurrentPrincipal = Annotated[Principal, Depends(principal)]
 
 
-def actor(p: CurrentPrincipal) -> Actor:
+async def actor(p: CurrentPrincipal) -> Actor:
     """The caller as a service actor."""
     return p.actor
 

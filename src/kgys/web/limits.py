@@ -111,6 +111,9 @@ class BodyLimit:
                      declared, limit)
             await self._refuse(send, limit)
             return
+        if declared == 0 or (declared is None and not _chunked(scope)):
+            await self.app(scope, receive, send)  # no body (a GET, say): nothing to count
+            return
         received = 0
         started = False
 
@@ -155,3 +158,8 @@ def _content_length(scope: Scope) -> int | None:
             return int(text) if text.isdigit() else None
     return None
 
+
+
+def _chunked(scope: Scope) -> bool:
+    """Whether the body comes in chunks (its length unknown until its end)."""
+    return any(name == b"transfer-encoding" for name, _ in scope.get("headers", ()))
