@@ -22,11 +22,9 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import threading
 from collections.abc import Mapping
 from datetime import datetime
-from types import FrameType
 
 from kgys.accounts import scheduled as accounts_scheduled
 from kgys.audit import scheduled as audit_scheduled
@@ -35,7 +33,7 @@ from kgys.cameras import scheduled as cameras_scheduled
 from kgys.db import utcnow
 from kgys.recording import heartbeat, retention_job
 from kgys.recording import scheduled as recording_scheduled
-from kgys.runtime import Runtime
+from kgys.runtime import Runtime, stop_on_signals
 from kgys.scheduler import Scheduler, Task
 
 log = logging.getLogger(__name__)
@@ -71,15 +69,7 @@ def build(rt: Runtime, *, started: datetime, recorder_timeout: float = 30.0,
 def run(rt: Runtime, stop: threading.Event | None = None, *, recorder_timeout: float = 30.0,
         tick_seconds: float = 1.0) -> None:
     """Run retention (in a thread) and the scheduled tasks until ``stop`` is set or SIGTERM/SIGINT arrives."""
-    stop = stop or threading.Event()
-
-    def _signal(signum: int, _frame: FrameType | None) -> None:
-        log.info("signal %s: stopping the jobs worker", signum)
-        stop.set()
-
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _signal)
-        signal.signal(signal.SIGINT, _signal)
+    stop = stop_on_signals("jobs worker", stop)
     cfg = rt.settings.recording
     retention = threading.Thread(target=retention_job.run, args=(rt, stop),
                                  kwargs={"role": cfg.role, "interval_s": cfg.retention_interval_seconds},

@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import signal
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -130,3 +132,18 @@ def make_runtime(settings: Settings, *, upgrade: bool = False, engine: Engine | 
                       WITNESSES_KEY: tuple(w.name for w in settings.audit.witnesses)},
     )
     return Runtime(settings=settings, engine=engine, sessions=sessions, signer=signer, box=box)
+
+
+def stop_on_signals(what: str, stop: threading.Event | None = None) -> threading.Event:
+    """The event a worker loop runs until: set by SIGTERM or SIGINT (handlers installed only on the main
+    thread, so a worker run in a test's thread is stopped through the event alone)."""
+    event = stop or threading.Event()
+
+    def _signal(signum: int, _frame: object) -> None:
+        log.info("signal %s: stopping the %s", signum, what)
+        event.set()
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _signal)
+        signal.signal(signal.SIGINT, _signal)
+    return event

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import threading
 import time
 from pathlib import Path
-from types import FrameType
 
 from kgys.db import utcnow
 from kgys.recording import heartbeat, storage
 from kgys.recording.maintainer import Limits, Maintainer
 from kgys.recording.recorder import Recorder
-from kgys.runtime import Runtime
+from kgys.runtime import Runtime, stop_on_signals
 
 log = logging.getLogger(__name__)
 
@@ -46,15 +44,7 @@ def build(rt: Runtime) -> Recorder:
 
 def run(rt: Runtime, stop: threading.Event | None = None) -> None:
     """Record until ``stop`` is set or the process gets SIGTERM/SIGINT; then stop ffmpeg and index the rest."""
-    stop = stop or threading.Event()
-
-    def _signal(signum: int, _frame: FrameType | None) -> None:
-        log.info("signal %s: stopping the recorder", signum)
-        stop.set()
-
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _signal)
-        signal.signal(signal.SIGINT, _signal)
+    stop = stop_on_signals("recorder", stop)
     recorder = build(rt)
     delay = 1.0
     while not stop.is_set():
