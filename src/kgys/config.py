@@ -176,6 +176,25 @@ class WebSettings(BaseModel):
     )
 
 
+class AlertsSettings(BaseModel):
+    """The alert queue and the events that carry it to the consoles."""
+
+    event_poll_seconds: float = Field(
+        default=0.1, gt=0, le=5,
+        description="How often a server looks for new events when nothing woke it (SQLite; on PostgreSQL a "
+        "notification wakes it at once and this is only a safety net).",
+    )
+    events_keep_days: int = Field(
+        default=7, ge=1,
+        description="Events older than this are deleted by the jobs worker; a console away longer reloads the queue.",
+    )
+    stream_heartbeat_seconds: float = Field(
+        default=15.0, gt=0,
+        description="A console's stream sends a heartbeat this often when nothing happens, and checks again "
+        "that its user is still signed in and allowed.",
+    )
+
+
 class RolloutSettings(BaseModel):
     """Target days a site may stay in each roll-out step before it counts as overdue."""
 
@@ -223,6 +242,7 @@ class Settings(BaseSettings):
     web: WebSettings = Field(default_factory=WebSettings)
     rollout: RolloutSettings = Field(default_factory=RolloutSettings)
     recording: RecordingSettings = Field(default_factory=RecordingSettings)
+    alerts: AlertsSettings = Field(default_factory=AlertsSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -40,6 +40,9 @@ class Perm(StrEnum):
     LIVE_VIEW = "live.view"
     PLAYBACK = "playback.view"
     CLIP_EXPORT = "clip.export"
+    ALERTS_READ = "alerts.read"
+    ALERTS_HANDLE = "alerts.handle"
+    ALERTS_SUPERVISE = "alerts.supervise"
 
 
 _ALL = frozenset(Perm)
@@ -47,15 +50,16 @@ _READ_REGISTRY = frozenset({Perm.SITES_READ, Perm.CAMERAS_READ, Perm.COMPLIANCE_
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     Role.ADMIN: _ALL,
-    Role.OPERATOR: _READ_REGISTRY | {Perm.DASHBOARD_READ, Perm.LIVE_VIEW},
-    Role.DISPATCHER: frozenset({Perm.SITES_READ}),
+    Role.OPERATOR: _READ_REGISTRY | {Perm.DASHBOARD_READ, Perm.LIVE_VIEW, Perm.ALERTS_READ, Perm.ALERTS_HANDLE},
+    Role.DISPATCHER: frozenset({Perm.SITES_READ, Perm.ALERTS_READ}),
     Role.SUPERVISOR: _READ_REGISTRY | {Perm.DASHBOARD_READ, Perm.AUDIT_READ, Perm.HOLDS_READ, Perm.HOLDS_MANAGE,
-                                       Perm.LIVE_VIEW, Perm.PLAYBACK, Perm.CLIP_EXPORT},
+                                       Perm.LIVE_VIEW, Perm.PLAYBACK, Perm.CLIP_EXPORT, Perm.ALERTS_READ,
+                                       Perm.ALERTS_HANDLE, Perm.ALERTS_SUPERVISE},
     Role.INVESTIGATOR: frozenset({Perm.SITES_READ, Perm.CAMERAS_READ, Perm.HOLDS_READ, Perm.HOLDS_MANAGE,
                                   Perm.PLAYBACK, Perm.CLIP_EXPORT}),
     Role.JUDICIAL_LIAISON: frozenset({Perm.SITES_READ, Perm.HOLDS_READ, Perm.HOLDS_MANAGE}),
     Role.SCHOOL_ADMIN: _READ_REGISTRY | {Perm.SITES_EDIT, Perm.CAMERAS_EDIT, Perm.SITES_IMPORT, Perm.LIVE_VIEW,
-                                         Perm.PLAYBACK},
+                                         Perm.PLAYBACK, Perm.ALERTS_READ},
     Role.COMMISSION_MEMBER: _READ_REGISTRY
     | {Perm.SITES_CREATE, Perm.SITES_EDIT, Perm.ROLLOUT_EDIT, Perm.SITES_IMPORT, Perm.DASHBOARD_READ},
     Role.AUDITOR: frozenset({Perm.AUDIT_READ, Perm.DASHBOARD_READ, Perm.SITES_READ, Perm.COMPLIANCE_READ,

@@ -55,6 +55,12 @@ class AuditAction(StrEnum):
     CAMERA_LIVE_VIEW = "camera.live.view"
     CAMERA_PLAYBACK_VIEW = "camera.playback.view"
     CAMERA_CLIP_EXPORT = "camera.clip.export"
+    ALERT_CLAIM = "alert.claim"
+    ALERT_RELEASE = "alert.release"
+    ALERT_ACKNOWLEDGE = "alert.acknowledge"
+    ALERT_DISPATCH = "alert.dispatch"
+    ALERT_NOTE = "alert.note"
+    ALERT_RESOLVE = "alert.resolve"
 
 
 def changed(object_type: str, op: str) -> str:

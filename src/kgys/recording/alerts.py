@@ -1,35 +1,24 @@
-"""Recording alerts: the one way alarms are raised and resolved, and reading them.
+"""Recording's alarms in the alert queue: the kinds it raises, and how the recorder, the maintainer,
+retention and the periodic jobs raise and clear them.
 
-:func:`raise_alert` is how the recorder, the maintainer, retention and the periodic jobs raise an alarm:
-a kind, a severity, a subject (a camera, a site, or the whole installation), what happened, and whether
-an open alert of the same kind and subject is refreshed instead of a second one being opened (its dedup
-key). :func:`resolve_alerts` closes them.
-
-An alert belongs to a site through its own site or its camera's. A reader whose scope is not country-wide
-sees only the alerts of sites within that scope; alerts of the whole installation (the recorder down, the
-disk filling up) carry no site and are seen by country-wide readers only.
+:func:`raise_alert` puts an alarm about a subject (a camera, a site, or the whole installation) into the one
+alert queue (:mod:`kgys.alerts.raising`) as a technical alert: critical ones at P3, the rest at P4. With
+``dedup`` an open alert of the same kind and subject takes the repeat (counted, details refreshed) instead of a
+second one being opened. :func:`resolve_alerts` closes them when what they told of is over.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
-from kgys.accounts.actor import Actor
-from kgys.accounts.permissions import Perm
-from kgys.cameras.models import Camera
-from kgys.db import page_of, utcnow
-from kgys.recording.models import RecordingAlert
-from kgys.sites import service as site_service
-from kgys.sites.models import Site
-
-log = logging.getLogger(__name__)
+from kgys.alerts import raising
+from kgys.alerts.models import Alert
+from kgys.alerts.states import Priority, Source
 
 
 class AlertKind(StrEnum):
@@ -46,11 +35,14 @@ class AlertKind(StrEnum):
 
 
 class Severity(StrEnum):
-    """How urgent an alert is (the stored value)."""
+    """How urgent a recording alarm is; it sets the alert's priority."""
 
     INFO = "info"
     WARNING = "warning"
     CRITICAL = "critical"
+
+
+PRIORITY = {Severity.CRITICAL: Priority.P3, Severity.WARNING: Priority.P4, Severity.INFO: Priority.P4}
 
 
 @dataclass(frozen=True)
@@ -60,82 +52,24 @@ class Subject:
     camera_id: int | None = None
     site_id: int | None = None
 
+    def key(self, kind: AlertKind) -> str:
+        """The dedup key of this subject's alarms of ``kind``."""
+        return f"recorder:{kind}:c{self.camera_id or ''}:s{self.site_id or ''}"
+
 
 INSTALLATION = Subject()
 
 
-def _of(subject: Subject) -> ColumnElement[bool]:
-    """The alerts about ``subject``: a camera's (whatever site it is filed under), else a site's or the
-    installation's."""
-    cam, site = RecordingAlert.camera_id, RecordingAlert.site_id
-    if subject.camera_id is not None:
-        return cam == subject.camera_id
-    return and_(cam.is_(None), site.is_(None) if subject.site_id is None else site == subject.site_id)
-
-
 def raise_alert(session: Session, *, kind: AlertKind, severity: Severity, subject: Subject, details: str,
-                dedup: bool = False, now: datetime | None = None) -> RecordingAlert:
-    """Store an alert for operators. With ``dedup`` the dedup key is the kind and the subject: an alert of
-    that key still open is refreshed (severity, details) instead of a second one being opened."""
-    alert = session.scalar(select(RecordingAlert).where(
-        RecordingAlert.kind == kind, RecordingAlert.resolved_at.is_(None), _of(subject)).limit(1)) if dedup else None
-    if alert is None:
-        alert = RecordingAlert(kind=kind, severity=severity, message=details, camera_id=subject.camera_id,
-                               site_id=subject.site_id, created_at=now or utcnow())
-        session.add(alert)
-        log.warning("alert %s (%s) camera=%s site=%s: %s", kind, severity, subject.camera_id, subject.site_id,
-                    details)
-    else:
-        alert.severity, alert.message = severity, details
-    session.flush()
-    return alert
+                dedup: bool = False, now: datetime | None = None) -> Alert:
+    """Raise a recording alarm into the queue (see the module)."""
+    return raising.raise_alert(session, raising.Alarm(
+        source=Source.RECORDER, kind=kind, priority=PRIORITY[severity], details=details, site_id=subject.site_id,
+        camera_id=subject.camera_id, dedup_key=subject.key(kind) if dedup else None), by="recorder", now=now)
 
 
 def resolve_alerts(session: Session, *, kinds: Iterable[AlertKind], subject: Subject,
                    at: datetime | None = None) -> int:
     """Close the subject's open alerts of these kinds; how many were open."""
-    wanted = list(kinds)
-    if not wanted:
-        return 0
-    found = session.scalars(select(RecordingAlert).where(
-        RecordingAlert.kind.in_(wanted), RecordingAlert.resolved_at.is_(None), _of(subject))).all()
-    for alert in found:
-        alert.resolved_at = at or utcnow()
-    session.flush()
-    return len(found)
-
-
-@dataclass(frozen=True)
-class AlertRow:
-    """An alert with the site and camera it is about (None for alerts of the whole installation)."""
-
-    alert: RecordingAlert
-    site: Site | None
-    camera: Camera | None
-
-
-def list_alerts(
-    *,
-    session: Session,
-    actor: Actor,
-    site_code: str | None = None,
-    include_resolved: bool = False,
-    page: int = 1,
-    per_page: int = 50,
-) -> tuple[list[AlertRow], int]:
-    """One page of the alerts the actor may see, newest first, open ones only unless ``include_resolved``;
-    and how many there are in all."""
-    actor.require(Perm.CAMERAS_READ)
-    site_id = func.coalesce(RecordingAlert.site_id, Camera.site_id)
-    stmt = (select(RecordingAlert, Site, Camera)
-            .outerjoin(Camera, Camera.id == RecordingAlert.camera_id)
-            .outerjoin(Site, Site.id == site_id)
-            .where(site_service.scope_clause(actor)))
-    if site_code is not None:
-        site = site_service.get_site(session=session, actor=actor, code=site_code, perm=Perm.CAMERAS_READ)
-        stmt = stmt.where(Site.id == site.id)
-    if not include_resolved:
-        stmt = stmt.where(RecordingAlert.resolved_at.is_(None))
-    rows, total = page_of(session, stmt.order_by(RecordingAlert.created_at.desc(), RecordingAlert.id.desc()),
-                          page=page, per_page=per_page)
-    return [AlertRow(alert, site, cam) for alert, site, cam in rows], total
+    return raising.clear(session, kinds=[str(k) for k in kinds], site_id=subject.site_id,
+                         camera_id=subject.camera_id, source=Source.RECORDER, now=at)

@@ -78,21 +78,6 @@ class Gap(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class RecordingAlert(Base):
-    """An alarm raised by recording (camera stopped recording, segment quarantined, storage trouble)."""
-
-    __tablename__ = "recording_alerts"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    camera_id: Mapped[int | None] = mapped_column(ForeignKey("cameras.id", ondelete="CASCADE"), index=True)
-    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(String(32), index=True)
-    severity: Mapped[str] = mapped_column(String(16), default="warning")  # info | warning | critical
-    message: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
-    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-
 class LegalHold(Audited, Base):
     """Footage of one camera and time range kept for an investigation; no segment it touches is deleted."""
 

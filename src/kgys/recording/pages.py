@@ -1,4 +1,4 @@
-"""Web UI of recording: the legal holds (list, place, release) and the recording alerts.
+"""Web UI of recording: the legal holds (list, place, release).
 
 Times are shown and typed in UTC, as on the playback page; a time typed without an offset is read as UTC.
 """
@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 from kgys.accounts.permissions import Perm
 from kgys.db import utcnow
 from kgys.errors import Conflict, FieldError, NotFound, ValidationFailed
-from kgys.recording import alerts as alert_service
 from kgys.recording import holds as hold_service
 from kgys.recording import views
 from kgys.validation import parse_time
@@ -135,24 +134,3 @@ def hold_release(request: Request, hold_id: views.HoldId, session: DB, p: Curren
         return _list_page(request, session, p, release_errors={
             hold_id: i18n.gettext("This hold was already released.")}, status_code=409)
     return RedirectResponse(f"/holds?saved=released#hold-{hold_id}", status_code=303)
-
-
-@router.get("/alerts")
-def alerts_page(request: Request, session: DB, p: CurrentPrincipal) -> Response:
-    """Recording alerts of the sites within the user's scope, newest first; open ones unless asked for all."""
-    q = request.query_params
-    filters = {"site": q.get("site", "").strip()[:32], "state": "all" if q.get("state") == "all" else ""}
-    page = page_number(q.get("page"))
-    errors: dict[str, str] = {}
-    rows: list[alert_service.AlertRow] = []
-    total = 0
-    try:
-        rows, total = alert_service.list_alerts(session=session, actor=p.actor, site_code=blank(filters["site"]),
-                                                include_resolved=filters["state"] == "all", page=page,
-                                                per_page=PER_PAGE)
-    except NotFound:
-        errors["site"] = i18n.gettext("No site with this institution code within your scope.")
-    return render(request, "recording/alerts.html", {
-        "rows": rows, "filters": filters, "errors": errors,
-        **pager("/alerts", filters, page=page, total=total, per_page=PER_PAGE),
-    }, p, status_code=422 if errors else 200)

@@ -8,7 +8,7 @@ One run, at the time the injected clock gives:
    audited destruction record (:mod:`kgys.recording.destruction`).
 2. **Disk pressure.** When free space falls below the low mark, the oldest unheld segments beyond their
    site's *minimum* policy are deleted, in order, until the target is reached. When nothing may be
-   deleted, a critical alarm is raised (a :class:`~kgys.recording.models.RecordingAlert` row and an
+   deleted, a critical alarm is raised (an alert in the queue, :mod:`kgys.alerts`, and an
    error in the log) and nothing held or below the minimum is touched.
 3. **Forecast.** Every few minutes the days the disk can hold at the measured rate are compared with the
    policy, and a warning is raised well before the policy would be breached.
@@ -30,11 +30,12 @@ from sqlalchemy import ColumnElement, and_, delete, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from kgys.accounts.actor import Actor, system_actor
+from kgys.alerts.models import Alert
 from kgys.db import transaction, utcnow
 from kgys.recording import destruction, holdrule, retention
 from kgys.recording import holds as hold_service
 from kgys.recording.alerts import INSTALLATION, AlertKind, Severity, raise_alert, resolve_alerts
-from kgys.recording.models import RecordingAlert, RetentionPolicy, Segment
+from kgys.recording.models import RetentionPolicy, Segment
 from kgys.recording.retention import HoldInfo, Policy, Pressure, Rule, SegmentInfo
 from kgys.recording.storage import Storage, StorageError, open_storage
 from kgys.runtime import Runtime
@@ -320,7 +321,7 @@ class RetentionJob:
         return fc
 
 
-def _raise(session: Session, now: datetime, kind: AlertKind, severity: str, message: str) -> RecordingAlert:
+def _raise(session: Session, now: datetime, kind: AlertKind, severity: str, message: str) -> Alert:
     """Open an alarm of ``kind``, or refresh the one already open."""
     return raise_alert(session, kind=kind, severity=Severity(severity), subject=INSTALLATION, details=message,
                        dedup=True, now=now)

@@ -1,4 +1,4 @@
-"""Request and response shapes of the recording API: legal holds and recording alerts."""
+"""Request and response shapes of the recording API: legal holds."""
 
 from __future__ import annotations
 
@@ -56,18 +56,3 @@ class HoldOut(BaseModel):
     released_at: datetime | None
     released_by: str | None
     state: HoldState
-
-
-class AlertOut(BaseModel):
-    """A recording alert; ``site`` and ``camera`` are empty for alerts of the whole installation."""
-
-    id: int
-    kind: str
-    severity: str
-    message: str
-    site: str | None
-    site_name: str | None
-    camera_id: int | None
-    camera: str | None
-    created_at: datetime
-    resolved_at: datetime | None

@@ -23,7 +23,6 @@ from kgys.recording.models import (
     Destruction,
     Gap,
     PendingDestruction,
-    RecordingAlert,
     Segment,
 )
 from kgys.recording.storage import Storage
@@ -67,15 +66,6 @@ def health(*, session: Session, actor: Actor, camera_id: int) -> CameraHealth | 
     """The camera's recording state and measured stream properties."""
     camera_service.get_camera(session=session, actor=actor, camera_id=camera_id)
     return session.get(CameraHealth, camera_id)
-
-
-def alerts(*, session: Session, actor: Actor, camera_id: int, open_only: bool = False) -> list[RecordingAlert]:
-    """The camera's recording alerts, newest first."""
-    camera_service.get_camera(session=session, actor=actor, camera_id=camera_id)
-    stmt = select(RecordingAlert).where(RecordingAlert.camera_id == camera_id)
-    if open_only:
-        stmt = stmt.where(RecordingAlert.resolved_at.is_(None))
-    return list(session.scalars(stmt.order_by(RecordingAlert.id.desc())).all())
 
 
 @dataclass(frozen=True)

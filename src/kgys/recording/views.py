@@ -1,4 +1,4 @@
-"""HTTP API of recording: legal holds (place, list, read, release) and recording alerts.
+"""HTTP API of recording: legal holds (place, list, read, release); its alarms are in the alert queue.
 
 The holds themselves are found, placed, checked, scoped and audited by :mod:`kgys.recording.holds`, which the
 web pages in :mod:`kgys.recording.pages` and the command line use too; this module parses and shapes.
@@ -12,10 +12,9 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from kgys.db import utcnow
-from kgys.recording import alerts as alert_service
 from kgys.recording import holds as hold_service
 from kgys.recording.holds import HoldRow
-from kgys.recording.schemas import AlertOut, HoldIn, HoldOut, ReleaseIn
+from kgys.recording.schemas import HoldIn, HoldOut, ReleaseIn
 from kgys.web.contract import errors
 from kgys.web.deps import DB, CurrentActor
 from kgys.web.paging import Page, PageQuery, PerPageQuery
@@ -40,15 +39,6 @@ def hold_out(row: HoldRow, now: datetime) -> HoldOut:
                    legal_basis=hold.legal_basis, created_by=hold.created_by, created_at=hold.created_at,
                    until=utc(hold.until), released_at=utc(hold.released_at), released_by=hold.released_by,
                    state=hold_service.hold_state(hold, now))
-
-
-def alert_out(row: alert_service.AlertRow) -> AlertOut:
-    """The API shape of a recording alert."""
-    a = row.alert
-    return AlertOut(id=a.id, kind=a.kind, severity=a.severity, message=a.message,
-                    site=row.site.code if row.site else None, site_name=row.site.name if row.site else None,
-                    camera_id=a.camera_id, camera=row.camera.name if row.camera else None,
-                    created_at=a.created_at, resolved_at=a.resolved_at)
 
 
 @router.get("/holds", response_model=Page[HoldOut], responses=errors(404))  # ?site=, ?camera_id=
@@ -92,18 +82,3 @@ def release_hold(hold_id: HoldId, body: ReleaseIn, session: DB, actor: CurrentAc
     now = utcnow()
     hold = hold_service.release_hold(session=session, actor=actor, hold_id=hold_id, reason=body.reason, now=now)
     return hold_out(hold_service.hold_row(session=session, actor=actor, hold=hold), now)
-
-
-@router.get("/recording/alerts", response_model=Page[AlertOut], responses=errors(404))  # ?site=
-def list_alerts(
-    session: DB,
-    actor: CurrentActor,
-    site: SiteQuery = None,
-    include_resolved: Annotated[bool, Query(alias="all", description="Resolved alerts as well")] = False,
-    page: PageQuery = 1,
-    per_page: PerPageQuery = 50,
-) -> Page[AlertOut]:
-    """Recording alerts of sites within the caller's scope, newest first; open ones unless ``all=true``."""
-    rows, total = alert_service.list_alerts(session=session, actor=actor, site_code=site or None,
-                                            include_resolved=include_resolved, page=page, per_page=per_page)
-    return Page[AlertOut](items=[alert_out(r) for r in rows], total=total, page=page, per_page=per_page)

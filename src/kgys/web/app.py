@@ -37,6 +37,7 @@ from kgys.web.contract import error_body
 from kgys.web.deps import Principal, optional_principal
 from kgys.web.limits import BodyLimit, BodyTooLarge, body_limits, too_large_in
 from kgys.web.per_request import PerRequest
+from kgys.web.push import Push
 from kgys.web.render import render
 from kgys.web.routes import include_routes
 from kgys.web.templating import make_templates
@@ -95,6 +96,7 @@ def create_app(rt: Runtime) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         size_thread_pool(rt.settings.web.threads)
         yield
+        await app.state.push.stop()
 
     app = FastAPI(
         title="kgys — Kent Güvenlik Yönetim Sistemi",
@@ -105,6 +107,7 @@ def create_app(rt: Runtime) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.runtime = rt
+    app.state.push = Push(rt)
     app.state.templates = make_templates()
     app.state.catalogues = i18n.load_catalogues()
 

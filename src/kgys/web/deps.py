@@ -14,6 +14,7 @@ import anyio.to_thread
 from fastapi import Depends, Request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
+from starlette.requests import HTTPConnection
 
 from kgys.accounts import callers
 from kgys.accounts.actor import Actor
@@ -133,8 +134,8 @@ class Principal:
         return user
 
 
-def _bearer(request: Request) -> str | None:
-    auth = request.headers.get("authorization", "")
+def _bearer(conn: HTTPConnection) -> str | None:
+    auth = conn.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
         return auth[7:].strip() or None
     return None
@@ -152,28 +153,39 @@ async def form_csrf(request: Request) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def optional_principal(
-    request: Request, session: DB, csrf_field: Annotated[str | None, Depends(form_csrf)]
-) -> Principal | None:
-    """The caller, if signed in (cookie with second factor passed) or holding a bearer token."""
-    token = _bearer(request)
+def credential(conn: HTTPConnection, session: Session) -> tuple[Actor, LoginSession | None] | None:
+    """Who holds the connection's credential: a bearer token's actor (AuthenticationError if the token is bad),
+    or a signed-in browser session's (second factor passed where the role needs one) with that session; None
+    for neither. Requests and WebSockets alike."""
+    token = _bearer(conn)
     if token is not None:
         actor = callers.token_actor(session=session, token=token)
         if actor is None:
             raise AuthenticationError("invalid or expired token")
-        set_actor(session, actor)
-        return Principal(actor, None, session)
-    cookie = request.cookies.get(SESSION_COOKIE)
+        return actor, None
+    cookie = conn.cookies.get(SESSION_COOKIE)
     if not cookie:
         return None
     found = callers.session_actor(session=session, token=cookie)
     if found is None:
         return None
     login, actor = found
-    if actor.role in runtime(request).settings.security.mfa_roles and not login.mfa_passed:
+    rt: Runtime = conn.app.state.runtime
+    if actor.role in rt.settings.security.mfa_roles and not login.mfa_passed:
         return None
+    return actor, login
+
+
+def optional_principal(
+    request: Request, session: DB, csrf_field: Annotated[str | None, Depends(form_csrf)]
+) -> Principal | None:
+    """The caller, if signed in (cookie with second factor passed) or holding a bearer token."""
+    found = credential(request, session)
+    if found is None:
+        return None
+    actor, login = found
     set_actor(session, actor)
-    if request.method not in SAFE_METHODS:
+    if login is not None and request.method not in SAFE_METHODS:
         _check_csrf(request, login, csrf_field)
     return Principal(actor, login, session)
 

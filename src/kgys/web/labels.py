@@ -7,9 +7,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from kgys.accounts.permissions import Role
+from kgys.alerts.states import Source, State
 from kgys.audit.actions import AuditAction
 from kgys.cameras import compliance as rules
-from kgys.recording.alerts import AlertKind, Severity
+from kgys.recording.alerts import AlertKind
 from kgys.recording.gaps import GapCause
 from kgys.sites.rollout import ORDER, RolloutStatus, SiteType
 from kgys.web import i18n
@@ -333,6 +334,12 @@ ACTION_LABELS: dict[AuditAction, str] = {
     AuditAction.CAMERA_LIVE_VIEW: _("Live video watched"),
     AuditAction.CAMERA_PLAYBACK_VIEW: _("Recording played back"),
     AuditAction.CAMERA_CLIP_EXPORT: _("Video clip exported"),
+    AuditAction.ALERT_CLAIM: _("Alert taken on"),
+    AuditAction.ALERT_RELEASE: _("Alert handed back"),
+    AuditAction.ALERT_ACKNOWLEDGE: _("Alert acknowledged"),
+    AuditAction.ALERT_DISPATCH: _("Team sent to alert"),
+    AuditAction.ALERT_NOTE: _("Note added to alert"),
+    AuditAction.ALERT_RESOLVE: _("Alert closed"),
 }
 
 
@@ -380,17 +387,38 @@ ALERT_KIND_LABELS: dict[AlertKind, str] = {
 
 
 def alert_kind_label(kind: str) -> str:
-    """What a recording alert is about, in the request's language."""
+    """What an alert is about, in the request's language."""
     return _label(ALERT_KIND_LABELS, kind)
 
 
-SEVERITY_LABELS: dict[Severity, str] = {
-    Severity.INFO: _("Information"),
-    Severity.WARNING: _("Warning"),
-    Severity.CRITICAL: _("Critical"),
+ALERT_STATE_LABELS: dict[State, str] = {
+    State.NEW: _("New"),
+    State.CLAIMED: _("Taken on"),
+    State.ACKNOWLEDGED: _("Acknowledged"),
+    State.DISPATCHED: _("Team sent"),
+    State.RESOLVED: _("Resolved"),
+    State.FALSE_ALARM: _("False alarm"),
+    State.DRILL: _("Drill"),
+    State.TEST: _("Test"),
 }
 
 
-def severity_label(severity: str) -> str:
-    """An alert's severity in the request's language."""
-    return _label(SEVERITY_LABELS, severity)
+def alert_state_label(state: str) -> str:
+    """Where an alert is in its handling, in the request's language."""
+    return _label(ALERT_STATE_LABELS, state)
+
+
+ALERT_SOURCE_LABELS: dict[Source, str] = {
+    Source.PANIC: _("School panic button"),
+    Source.KADES: _("Protected person's app"),
+    Source.ACCESS: _("Doors and turnstiles"),
+    Source.CAP: _("CAP message"),
+    Source.RECORDER: _("Recording"),
+    Source.OPERATOR: _("Operator"),
+    Source.SYSTEM: _("System"),
+}
+
+
+def alert_source_label(source: str) -> str:
+    """Where an alert came from, in the request's language."""
+    return _label(ALERT_SOURCE_LABELS, source)

@@ -20,7 +20,8 @@ def navigation(p: Principal) -> list[tuple[str, str, str]]:
         ("/sites", i18n.gettext("Sites"), Perm.SITES_READ),
         ("/import", i18n.gettext("Import"), Perm.SITES_IMPORT),
         ("/holds", i18n.gettext("Legal holds"), Perm.HOLDS_READ),
-        ("/alerts", i18n.gettext("Recording alerts"), Perm.CAMERAS_READ),
+        ("/console", i18n.gettext("Operations console"), Perm.ALERTS_HANDLE),
+        ("/alerts", i18n.gettext("Alerts"), Perm.ALERTS_READ),
         ("/audit", i18n.gettext("Audit log"), Perm.AUDIT_READ),
     ]
     return [(href, label, perm.value) for href, label, perm in items if p.actor.can(perm)]

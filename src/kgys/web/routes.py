@@ -6,6 +6,9 @@ from fastapi import FastAPI
 
 from kgys.accounts import pages as account_pages
 from kgys.accounts import views as account_views
+from kgys.alerts import pages as alert_pages
+from kgys.alerts import stream as alert_stream
+from kgys.alerts import views as alert_views
 from kgys.audit import pages as audit_pages
 from kgys.audit import views as audit_views
 from kgys.cameras import pages as camera_pages
@@ -30,6 +33,8 @@ def include_routes(app: FastAPI) -> None:
     app.include_router(audit_views.router, prefix="/api/v1")
     app.include_router(live_views.router, prefix="/api/v1")
     app.include_router(recording_views.router, prefix="/api/v1")
+    app.include_router(alert_views.router, prefix="/api/v1")
+    app.include_router(alert_stream.router, prefix="/api/v1")
     app.include_router(account_pages.router)
     app.include_router(site_pages.router)
     app.include_router(import_views.pages)
@@ -37,4 +42,5 @@ def include_routes(app: FastAPI) -> None:
     app.include_router(audit_pages.router)
     app.include_router(live_pages.router)
     app.include_router(recording_pages.router)
+    app.include_router(alert_pages.router)
     live_views.install(app)

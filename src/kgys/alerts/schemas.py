@@ -1,0 +1,87 @@
+"""Request and response shapes of the alert API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from kgys.alerts.models import Alert
+from kgys.cameras.models import Camera
+from kgys.sites.models import Site
+
+Outcome = Literal["resolved", "false_alarm", "drill", "test"]
+
+
+class AlertOut(BaseModel):
+    """An alert; ``site`` and ``camera`` are empty for alerts of the whole installation."""
+
+    id: int
+    source: str
+    kind: str
+    priority: int = Field(description="1 = a life in danger … 4 = technical")
+    state: str
+    details: str
+    site: str | None
+    site_name: str | None
+    camera_id: int | None
+    camera: str | None
+    device: str | None
+    latitude: float | None
+    longitude: float | None
+    accuracy_m: float | None = Field(description="Radius in metres the position is sure within")
+    drill: bool
+    repeats: int = Field(description="How many times the alarm came in (repeats merged into this alert)")
+    raised_at: datetime = Field(description="When the sender says it happened (its clock)")
+    received_at: datetime
+    last_at: datetime
+    claimed_by: str | None
+    acknowledged_at: datetime | None
+    closed_at: datetime | None
+    version: int
+    data: dict[str, Any]
+
+
+class QueueOut(BaseModel):
+    """The open alerts, most urgent first, and the number of the newest event: follow events after it."""
+
+    seq: int
+    items: list[AlertOut]
+
+
+class ChangeOut(BaseModel):
+    """One step of an alert's history."""
+
+    at: datetime
+    move: str
+    from_state: str | None
+    to_state: str
+    by: str
+    note: str
+
+
+class MoveIn(BaseModel):
+    """A note, and (optional) the version of the alert the operator saw: the move is refused if it changed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    note: str = Field(default="", max_length=2000)
+    version: int | None = Field(default=None, ge=1)
+
+
+class ResolveIn(MoveIn):
+    """Closing an alert: how it ended."""
+
+    outcome: Outcome
+
+
+def alert_out(a: Alert, site: Site | None, camera: Camera | None) -> AlertOut:
+    """The shape of an alert in answers and in the events consoles are sent."""
+    return AlertOut(
+        id=a.id, source=a.source, kind=a.kind, priority=a.priority, state=a.state, details=a.details,
+        site=site.code if site else None, site_name=site.name if site else None, camera_id=a.camera_id,
+        camera=camera.name if camera else None, device=a.device, latitude=a.latitude, longitude=a.longitude,
+        accuracy_m=a.accuracy_m, drill=a.drill, repeats=a.repeats, raised_at=a.raised_at,
+        received_at=a.received_at, last_at=a.last_at, claimed_by=a.claimed_by_name,
+        acknowledged_at=a.acknowledged_at, closed_at=a.closed_at, version=a.version, data=a.data)

@@ -1,0 +1,157 @@
+"""The live stream of alert changes to a console, over a WebSocket: ``/api/v1/alerts/stream?after=N``.
+
+The console first reads the queue (``GET /api/v1/alerts/queue``, which names the newest event number ``seq``),
+then opens the stream with ``after=seq``: it is sent, in order, every event after that number that its user may
+see — first those already stored, then each as it comes — as ``{"type": "event", "seq": …, "data": …}``. After a
+network blip it reconnects with the last number it saw and is sent what it missed; nothing is lost and nothing
+is sent twice. When the events it missed are no longer kept it is told ``{"type": "resync"}`` and reloads the
+queue. When nothing happens it gets ``{"type": "heartbeat", "seq": …}``; at each heartbeat the credential is
+checked again, and a user signed out, disabled or stripped of the right is cut off (close code 4401/4403).
+
+A browser is known by its session cookie and must come from this server's own pages (its ``Origin``); other
+clients send a bearer token. A console that falls far behind is closed with 4408 and reconnects as above.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from sqlalchemy import func, select
+
+from kgys.accounts.actor import Actor
+from kgys.accounts.permissions import Perm
+from kgys.db import reading
+from kgys.errors import AuthenticationError
+from kgys.events import bus
+from kgys.events.bus import Published
+from kgys.events.hub import Subscription
+from kgys.events.models import Event
+from kgys.runtime import Runtime
+from kgys.web.deps import credential
+from kgys.web.push import Push
+
+log = logging.getLogger(__name__)
+
+router = APIRouter()
+
+TOPICS = frozenset({"alert"})
+UNAUTHORISED, FORBIDDEN, LAGGING = 4401, 4403, 4408
+
+
+def _same_origin(ws: WebSocket) -> bool:
+    origin = ws.headers.get("origin")
+    if origin is None:
+        return False
+    return urlsplit(origin).netloc == ws.headers.get("host", "")
+
+
+def _who(ws: WebSocket, rt: Runtime) -> tuple[Actor | None, int]:
+    """The actor behind the connection's credential, or None with the close code to send."""
+    try:
+        with reading(rt.sessions) as session:
+            found = credential(ws, session)
+    except AuthenticationError:
+        return None, UNAUTHORISED
+    if found is None:
+        return None, UNAUTHORISED
+    actor, login = found
+    if login is not None and not _same_origin(ws):
+        return None, FORBIDDEN
+    if not actor.can(Perm.ALERTS_READ):
+        return None, FORBIDDEN
+    return actor, 0
+
+
+def _stored_after(rt: Runtime, after: int) -> tuple[list[Published], bool]:
+    """Events after ``after`` still stored (a first batch), and whether some after it are no longer kept."""
+    with reading(rt.sessions) as session:
+        events = bus.read_after(session, after)
+        oldest = session.scalar(select(func.min(Event.seq)))
+    gone = after > 0 and oldest is not None and oldest > after + 1
+    return events, gone
+
+
+class _Console:
+    def __init__(self, ws: WebSocket, actor: Actor, rt: Runtime) -> None:
+        self.ws, self.actor, self.rt = ws, actor, rt
+        self.sent = 0
+
+    async def send(self, event: Published) -> None:
+        if event.seq <= self.sent:
+            return
+        self.sent = event.seq
+        if event.topic in TOPICS and event.visible_to(self.actor.scope):
+            await self.ws.send_text(json.dumps({"type": "event", **event.as_json()}))
+
+    async def catch_up(self, after: int) -> None:
+        """Send what is stored after ``after``, batch by batch."""
+        self.sent = after
+        events, gone = await asyncio.to_thread(_stored_after, self.rt, after)
+        if gone:
+            await self.ws.send_text(json.dumps({"type": "resync"}))
+        while events:
+            for event in events:
+                await self.send(event)
+            if len(events) < 500:
+                return
+            events, _ = await asyncio.to_thread(_stored_after, self.rt, self.sent)
+
+    async def follow(self, sub: Subscription, heartbeat: float) -> int:
+        """Send live events until the client goes or must go; the close code (0: it went)."""
+        while True:
+            try:
+                event = await asyncio.wait_for(sub.queue.get(), heartbeat)
+            except TimeoutError:
+                if sub.lagging:
+                    return LAGGING
+                actor, code = await asyncio.to_thread(_who, self.ws, self.rt)
+                if actor is None:
+                    return code
+                self.actor = actor
+                await self.ws.send_text(json.dumps({"type": "heartbeat", "seq": self.sent}))
+                continue
+            await self.send(event)
+            if sub.lagging and sub.queue.empty():
+                return LAGGING
+
+
+@router.websocket("/alerts/stream")
+async def alert_stream(ws: WebSocket, after: int = 0) -> None:
+    """See the module."""
+    rt: Runtime = ws.app.state.runtime
+    push: Push = ws.app.state.push
+    actor, code = await asyncio.to_thread(_who, ws, rt)
+    if actor is None:
+        await ws.close(code=code)
+        return
+    await ws.accept()
+    hub = await push.hub()
+    sub = hub.subscribe()  # before reading what is stored: what commits meanwhile comes through the queue
+    console = _Console(ws, actor, rt)
+    receiver = asyncio.create_task(_drain(ws))
+    try:
+        await console.catch_up(max(after, 0))
+        follower = asyncio.create_task(console.follow(sub, rt.settings.alerts.stream_heartbeat_seconds))
+        done, _ = await asyncio.wait({receiver, follower}, return_when=asyncio.FIRST_COMPLETED)
+        if follower in done and (code := follower.result()):
+            await ws.close(code=code)
+        follower.cancel()
+    except (WebSocketDisconnect, RuntimeError):
+        pass
+    finally:
+        receiver.cancel()
+        hub.unsubscribe(sub)
+        with contextlib.suppress(Exception):
+            await ws.close()
+
+
+async def _drain(ws: WebSocket) -> None:
+    """Read (and ignore) what the client sends, so that its going away is noticed."""
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+        while True:
+            await ws.receive_text()

@@ -1,0 +1,137 @@
+"""A server process's reader of events: one loop that reads what followed, many subscribers it hands it to.
+
+The loop wakes when PostgreSQL notifies a commit (a listening connection on its own thread) or, on SQLite and
+as a safety net, every ``poll`` seconds; it reads the events after the last it saw and puts each into every
+subscriber's queue. A subscriber that falls ``limit`` events behind is cut off (``lagging``): its client
+reconnects naming the last number it saw and is sent the rest from the database, so a slow console costs
+memory of no one and misses nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import psycopg
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from kgys.db import reading
+from kgys.events import bus
+from kgys.events.bus import Published
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(eq=False)
+class Subscription:
+    """One consumer's queue of events, in order."""
+
+    queue: asyncio.Queue[Published]
+    limit: int
+    lagging: bool = False
+    woken: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def offer(self, event: Published) -> None:
+        if self.lagging:
+            return
+        if self.queue.qsize() >= self.limit:
+            self.lagging = True
+            self.woken.set()
+            return
+        self.queue.put_nowait(event)
+
+
+class Hub:
+    """Reads events after the last it saw and fans them out to subscribers (see the module)."""
+
+    def __init__(self, sessions: sessionmaker[Session], *, poll: float = 0.1, limit: int = 5000) -> None:
+        self.sessions = sessions
+        self.poll = poll
+        self.limit = limit
+        self.last = 0
+        self._subs: set[Subscription] = set()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._listener: threading.Thread | None = None
+        self._stopping = threading.Event()
+
+    async def start(self) -> None:
+        """Start reading from the newest event now stored."""
+        self.last = await asyncio.to_thread(self._last)
+        loop = asyncio.get_running_loop()
+        engine = self.sessions.kw.get("bind")
+        if isinstance(engine, Engine) and engine.dialect.name == "postgresql":
+            self._listener = threading.Thread(target=self._listen, args=(engine, loop), name="kgys-events-listen",
+                                              daemon=True)
+            self._listener.start()
+        self._task = asyncio.create_task(self._run(), name="kgys-events-hub")
+
+    async def stop(self) -> None:
+        """Stop reading; subscribers are left to their owners."""
+        self._stopping.set()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._listener is not None:
+            await asyncio.to_thread(self._listener.join, 5)
+
+    def subscribe(self) -> Subscription:
+        """A new subscriber, handed every event read from now on."""
+        sub = Subscription(queue=asyncio.Queue(), limit=self.limit)
+        self._subs.add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        self._subs.discard(sub)
+
+    def poke(self) -> None:
+        """Read now (something was published in this process)."""
+        self._wake.set()
+
+    def _last(self) -> int:
+        with reading(self.sessions) as s:
+            return bus.last_seq(s)
+
+    def _read(self, after: int) -> list[Published]:
+        with reading(self.sessions) as s:
+            return bus.read_after(s, after)
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll)
+            self._wake.clear()
+            try:
+                while True:
+                    events = await asyncio.to_thread(self._read, self.last)
+                    for event in events:
+                        for sub in list(self._subs):
+                            sub.offer(event)
+                        self.last = event.seq
+                    if len(events) < 500:
+                        break
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the database away for a moment: read again at the next wake
+                log.exception("reading events failed; retrying")
+
+    def _listen(self, engine: Engine, loop: asyncio.AbstractEventLoop) -> None:
+        """On its own thread: LISTEN on PostgreSQL and wake the loop at every notification."""
+        wake: Callable[[], None] = self._wake.set
+        while not self._stopping.is_set():
+            try:
+                url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+                with psycopg.connect(url, autocommit=True) as conn:
+                    conn.execute(f"LISTEN {bus.CHANNEL}")
+                    while not self._stopping.is_set():
+                        for _ in conn.notifies(timeout=1.0, stop_after=1):
+                            loop.call_soon_threadsafe(wake)
+            except psycopg.Error:
+                log.warning("listening for events failed; polling until it is back", exc_info=True)
+                self._stopping.wait(1.0)
