@@ -146,7 +146,8 @@
       headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf }, body: JSON.stringify(body)
     }).then(function (r) {
       return r.json().then(function (j) {
-        if (!r.ok) { errorEl.textContent = r.status === 409 ? T.conflict + " " + (j.message || "") : (j.message || r.status); return; }
+        var msg = (j.error && j.error.message) || String(r.status);
+        if (!r.ok) { errorEl.textContent = r.status === 409 ? T.conflict + " " + msg : msg; return; }
         errorEl.textContent = "";
         apply({ move: name, alert: j });
       });
