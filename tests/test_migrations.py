@@ -67,3 +67,45 @@ def migrate_down(engine: Engine, box: SecretBox) -> None:
         cfg.attributes["connection"] = conn
         cfg.attributes["secret_box"] = box
         command.downgrade(cfg, PARENT)
+
+
+@pytest.mark.parametrize("kind", ENGINES)
+def test_0007_moves_the_recording_alerts_into_the_queue(kind: str, tmp_path: Path) -> None:
+    name = f"kgys_mig_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    url = _pg_create(name) if kind == "postgresql" else f"sqlite:///{tmp_path / 'old.db'}"
+    engine = make_engine(settings_for(tmp_path, url), url=url)
+    box = load_or_create_box(tmp_path / "keys" / "credentials.key")
+    try:
+        migrate.upgrade(engine, "0005", box=box)
+        with engine.begin() as conn:
+            for kind_, sev, msg, resolved in (("recorder_down", "critical", "durdu", None),
+                                              ("recorder_down", "critical", "eski", "2026-01-02 00:00:00"),
+                                              ("storage_forecast", "warning", "yakında dolacak", None)):
+                conn.execute(text("INSERT INTO recording_alerts (kind, severity, message, created_at, resolved_at) "
+                                  "VALUES (:k, :s, :m, '2026-01-01 00:00:00', :r)"),
+                             {"k": kind_, "s": sev, "m": msg, "r": resolved})
+        migrate.upgrade(engine, box=box)
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT source, kind, priority, state, details, open_key IS NOT NULL, "
+                                     "closed_at IS NOT NULL FROM alerts ORDER BY id")).all()
+            steps = conn.execute(text("SELECT alert_id, move FROM alert_changes ORDER BY id")).all()
+        assert [tuple(r) for r in rows] == [
+            ("recorder", "recorder_down", 3, "new", "durdu", True, False),
+            ("recorder", "recorder_down", 3, "resolved", "eski", False, True),
+            ("recorder", "storage_forecast", 4, "new", "yakında dolacak", True, False)]
+        assert [m for _, m in steps] == ["raise", "raise", "clear", "raise"]
+        cfg = migrate.alembic_config(engine)
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            cfg.attributes["secret_box"] = box
+            command.downgrade(cfg, "0005")
+        with engine.connect() as conn:
+            back = conn.execute(text("SELECT kind, severity, message, resolved_at IS NOT NULL FROM recording_alerts "
+                                     "ORDER BY id")).all()
+        assert [tuple(r) for r in back] == [("recorder_down", "critical", "durdu", False),
+                                            ("recorder_down", "critical", "eski", True),
+                                            ("storage_forecast", "warning", "yakında dolacak", False)]
+    finally:
+        engine.dispose()
+        if kind == "postgresql":
+            _pg_drop(name)

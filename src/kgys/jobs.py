@@ -11,7 +11,8 @@ Each domain declares its tasks in its ``scheduled.py``; this module puts them in
 - ``cameras.measured_compliance`` — sites whose cameras were measured get their compliance status
   recomputed (:mod:`kgys.cameras.scheduled`);
 - ``recording.recorder_watch`` — a silent recorder gets ``recorder_down`` gaps and an alert
-  (:mod:`kgys.recording.scheduled`).
+  (:mod:`kgys.recording.scheduled`);
+- ``events.purge`` — events older than ``alerts.events_keep_days`` (:mod:`kgys.events.scheduled`).
 
 Retention runs in a thread of its own (:func:`kgys.recording.retention_job.run`) every
 ``recording.retention_interval_seconds``, so that nothing outlives its policy by more than a minute even
@@ -31,6 +32,7 @@ from kgys.audit import scheduled as audit_scheduled
 from kgys.audit import witness as witness_mod
 from kgys.cameras import scheduled as cameras_scheduled
 from kgys.db import utcnow
+from kgys.events import scheduled as events_scheduled
 from kgys.recording import heartbeat, retention_job
 from kgys.recording import scheduled as recording_scheduled
 from kgys.runtime import Runtime, stop_on_signals
@@ -51,6 +53,7 @@ def tasks(rt: Runtime, *, started: datetime, recorder_timeout: float = 30.0,
         *audit_scheduled.tasks(sessions=rt.sessions, signer=rt.signer, audit=rt.settings.audit,
                                witnesses=witnesses),
         *cameras_scheduled.tasks(sessions=rt.sessions),
+        *events_scheduled.tasks(keep_days=rt.settings.alerts.events_keep_days),
     ]
 
 

@@ -16,12 +16,13 @@ from sqlalchemy.orm import Session
 
 from kgys.accounts import service as account_service
 from kgys.accounts.models import User
+from kgys.alerts.models import Alert
 from kgys.audit.models import AuditEntry
 from kgys.cameras.models import Camera
 from kgys.recording import alerts
 from kgys.recording import holds as hold_service
 from kgys.recording import pages as recording_pages
-from kgys.recording.models import LegalHold, RecordingAlert
+from kgys.recording.models import LegalHold
 from kgys.runtime import Runtime
 from kgys.sites.models import Site
 from kgys.web.app import create_app
@@ -339,18 +340,18 @@ def test_new_hold_form_for_a_camera_outside_the_scope_is_not_found(web: TestClie
     assert web.get(f"/holds/new?camera={world.camera(world.a).id}").status_code == 200
 
 
-# --- recording alerts -----------------------------------------------------------------------------------------
+# --- recording alarms in the alert queue ---------------------------------------------------------------------
 
 
 def _alert(world: World, site: Site | None, kind: str, severity: str, details: str,
-           camera: str | None = None) -> RecordingAlert:
+           camera: str | None = None) -> Alert:
     subject = alerts.INSTALLATION if site is None else alerts.Subject(
         camera_id=(world.camera(site, camera) if camera else world.camera(site)).id, site_id=site.id)
     return alerts.raise_alert(world.session, kind=alerts.AlertKind(kind), severity=alerts.Severity(severity),
                               subject=subject, details=details)
 
 
-def _alerts(world: World) -> dict[str, RecordingAlert]:
+def _alerts(world: World) -> dict[str, Alert]:
     s = world.session
     found = {
         "a_old": _alert(world, world.a, "segment_quarantined", "warning", "A eski"),
@@ -361,8 +362,8 @@ def _alerts(world: World) -> dict[str, RecordingAlert]:
         "all": _alert(world, None, "recorder_down", "critical", "kayıt hizmeti çalışmıyor"),
     }
     for n, alert in enumerate(found.values()):
-        alert.created_at = T0 + n * H
-    found["a_done"].resolved_at = T0 + 10 * H
+        alert.received_at = alert.raised_at = alert.last_at = T0 + n * H
+    found["a_done"].state, found["a_done"].closed_at = "resolved", T0 + 10 * H
     s.commit()
     return found
 
@@ -373,23 +374,27 @@ def test_alerts_are_scoped_by_jurisdiction(web: TestClient, world: World, auth: 
     operator = auth("operator")
 
     def listed(params: dict[str, str], headers: dict[str, str]) -> list[str]:
-        r = web.get(f"{API}/recording/alerts", params=params, headers=headers)
+        r = web.get(f"{API}/alerts", params=params, headers=headers)
         assert r.status_code == 200, r.text
         return [ids[x["id"]] for x in r.json()["items"]]
 
     assert listed({}, operator) == ["a_new", "a_old"]
-    assert listed({"all": "true"}, operator) == ["a_done", "a_new", "a_old"]
-    first = web.get(f"{API}/recording/alerts", headers=operator).json()
+    assert listed({"state": "all"}, operator) == ["a_done", "a_new", "a_old"]
+    assert listed({"state": "closed"}, operator) == ["a_done"]
+    first = web.get(f"{API}/alerts", headers=operator).json()
     assert first["total"] == 2
-    assert first["items"][0] | {"id": 0} == {
-        "id": 0, "kind": "recording_stopped", "severity": "critical", "message": "A yeni", "site": world.a.code,
-        "site_name": world.a.name, "camera_id": world.camera(world.a, "Çevre").id, "camera": "Çevre",
-        "created_at": "2026-03-01T09:00:00Z", "resolved_at": None}
-    assert web.get(f"{API}/recording/alerts", params={"site": world.b.code}, headers=operator).status_code == 404
+    assert first["items"][0] | {"id": 0, "version": 0} == {
+        "id": 0, "source": "recorder", "kind": "recording_stopped", "priority": 3, "state": "new",
+        "details": "A yeni", "site": world.a.code, "site_name": world.a.name,
+        "camera_id": world.camera(world.a, "Çevre").id, "camera": "Çevre", "device": None, "latitude": None,
+        "longitude": None, "accuracy_m": None, "drill": False, "repeats": 1, "raised_at": "2026-03-01T09:00:00Z",
+        "received_at": "2026-03-01T09:00:00Z", "last_at": "2026-03-01T09:00:00Z", "claimed_by": None,
+        "acknowledged_at": None, "closed_at": None, "version": 0, "data": {}}
+    assert web.get(f"{API}/alerts", params={"site": world.b.code}, headers=operator).status_code == 404
     admin = auth("admin")
     assert listed({}, admin) == ["all", "c", "b", "a_new", "a_old"]
     assert listed({"site": world.b.code}, admin) == ["b"]
-    assert web.get(f"{API}/recording/alerts", headers=auth("judicial_liaison")).status_code == 403
+    assert web.get(f"{API}/alerts", headers=auth("judicial_liaison")).status_code == 403
 
 
 def test_alerts_page(web: TestClient, world: World) -> None:

@@ -15,8 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kgys import jobs
+from kgys.alerts.models import Alert
 from kgys.cameras.models import Camera
-from kgys.recording.models import Gap, RecordingAlert, Segment
+from kgys.recording.models import Gap, Segment
 from kgys.runtime import Runtime
 from kgys.sim.cameras import SimCameras
 from kgys.sites.models import Site
@@ -37,7 +38,7 @@ def cams(rt: Runtime, session: Session) -> tuple[Site, list[Camera]]:
 def test_the_jobs_worker_runs_every_domains_tasks(rt: Runtime) -> None:
     names = [t.name for t in jobs.build(rt, started=NOW).tasks]
     assert names == ["recording.recorder_watch", "accounts.purge", "audit.checkpoint",
-                     "cameras.measured_compliance"]  # audit.witness only with witnesses configured
+                     "cameras.measured_compliance", "events.purge"]  # audit.witness only with witnesses configured
 
 
 def test_jobs_wait_out_the_recorder_start_then_watch(rt: Runtime, session: Session,
@@ -47,6 +48,7 @@ def test_jobs_wait_out_the_recorder_start_then_watch(rt: Runtime, session: Sessi
     assert first.failed == []
     assert first.ran["recording.recorder_watch"] is None  # the recorder may still be starting
     assert first.ran["accounts.purge"] == 0
+    assert first.ran["events.purge"] == 0  # the events of a week ago and more
     assert first.ran["audit.checkpoint"] is not None  # the fixture's audited changes get signed
     second = scheduler.tick(NOW + 31 * S)
     watch = second.ran["recording.recorder_watch"]
@@ -89,16 +91,16 @@ def test_killed_recorder_gets_a_recorder_down_gap_from_the_jobs_worker(live_db: 
         gap = wait_for("a recorder_down gap", down_gap, 30)
         assert isinstance(gap, Gap) and gap.end is None and gap.start == end
         with db.session() as s:
-            kinds = set(s.scalars(select(RecordingAlert.kind).where(RecordingAlert.resolved_at.is_(None))))
+            kinds = set(s.scalars(select(Alert.kind).where(Alert.closed_at.is_(None))))
         assert {"recorder_down", "recording_stopped"} <= kinds
         recorder = _spawn(db, log, "recorder")
 
         def closed() -> bool:
             with db.session() as s:
                 gaps = s.scalars(select(Gap).where(Gap.camera_id == cam)).all()
-                alert = s.scalar(select(RecordingAlert).where(RecordingAlert.kind == "recorder_down"))
+                alert = s.scalar(select(Alert).where(Alert.kind == "recorder_down"))
                 return len(gaps) == 1 and gaps[0].end is not None and alert is not None \
-                    and alert.resolved_at is not None
+                    and alert.closed_at is not None
         wait_for("the gap to close and the alert to resolve", closed, 40)
     finally:
         for proc in (recorder, worker):

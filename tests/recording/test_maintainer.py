@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kgys.alerts.models import Alert
 from kgys.cameras.models import Camera, CameraHealth
 from kgys.recording import index
 from kgys.recording.ffmpeg import run_name
@@ -21,7 +22,7 @@ from kgys.recording.indexing import Indexer, LastSegment, Verified
 from kgys.recording.journal import Journal
 from kgys.recording.maintainer import Limits, Maintainer, Verdict, check, in_ready_order
 from kgys.recording.measuring import Measuring
-from kgys.recording.models import GENESIS, Gap, QuarantinedSegment, RecordingAlert, Segment
+from kgys.recording.models import GENESIS, Gap, QuarantinedSegment, Segment
 from kgys.recording.storage import LocalStorage, Storage, StorageError
 from kgys.recording.tsinfo import PACKET, TsInfo
 from kgys.runtime import Runtime
@@ -144,7 +145,7 @@ def test_corrupt_segments_are_quarantined_and_reported(setup: Setup) -> None:
                                                           ("no_keyframe_at_start", mid.name)]
     assert all(Path(x.path).exists() and Path(x.path).parent == setup.quarantine / str(setup.camera.id) for x in q)
     assert q[0].sha256 == hashlib.sha256(bytes(range(256)) * 4000).hexdigest()
-    alerts = setup.session.scalars(select(RecordingAlert).where(RecordingAlert.kind == index.ALERT_QUARANTINED)).all()
+    alerts = setup.session.scalars(select(Alert).where(Alert.kind == index.ALERT_QUARANTINED)).all()
     assert len(alerts) == 2 and all(a.camera_id == setup.camera.id for a in alerts)
     rows = setup.rows()
     assert len(rows) == 2 and rows[1].prev_sha256 == rows[0].sha256  # the chain skips what was put aside
@@ -166,12 +167,12 @@ def test_storage_failure_keeps_segments_in_the_spool(setup: Setup) -> None:
     files = setup.segments()
     assert setup.m.scan({}) == [] and setup.m.scan({}) == []
     assert all(f.exists() for f in files) and setup.rows() == []
-    alerts = setup.session.scalars(select(RecordingAlert).where(RecordingAlert.kind == index.ALERT_STORAGE)).all()
-    assert len(alerts) == 1 and alerts[0].resolved_at is None  # reported once, not per file
+    alerts = setup.session.scalars(select(Alert).where(Alert.kind == index.ALERT_STORAGE)).all()
+    assert len(alerts) == 1 and alerts[0].closed_at is None  # reported once, not per file
     store.broken = False
     assert len(setup.m.scan({})) == 2
     setup.session.expire_all()
-    assert alerts[0].resolved_at is not None
+    assert alerts[0].closed_at is not None
 
 
 def test_only_a_later_run_closes_a_gap(setup: Setup) -> None:
@@ -187,8 +188,8 @@ def test_only_a_later_run_closes_a_gap(setup: Setup) -> None:
     setup.m.scan({})
     setup.session.expire_all()
     assert gap.end == datetime(2025, 3, 1, 8, 1, 0, 200_000, tzinfo=UTC)
-    alerts = setup.session.scalars(select(RecordingAlert).where(RecordingAlert.kind == index.ALERT_STOPPED)).all()
-    assert len(alerts) == 1 and alerts[0].resolved_at is not None
+    alerts = setup.session.scalars(select(Alert).where(Alert.kind == index.ALERT_STOPPED)).all()
+    assert len(alerts) == 1 and alerts[0].closed_at is not None
 
 
 def test_a_segment_stored_but_not_indexed_when_the_maintainer_died_is_indexed_after(
@@ -340,5 +341,5 @@ def test_the_indexer_raises_a_storage_alert_once_per_camera(setup: Setup) -> Non
                       quarantine_dir=setup.quarantine)
     assert indexer.storage_trouble(setup.camera.id, "disk unavailable")
     assert not indexer.storage_trouble(setup.camera.id, "disk unavailable")
-    alerts = setup.session.scalars(select(RecordingAlert).where(RecordingAlert.kind == index.ALERT_STORAGE)).all()
-    assert len(alerts) == 1 and "disk unavailable" in alerts[0].message
+    alerts = setup.session.scalars(select(Alert).where(Alert.kind == index.ALERT_STORAGE)).all()
+    assert len(alerts) == 1 and "disk unavailable" in alerts[0].details

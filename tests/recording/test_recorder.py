@@ -24,11 +24,12 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from kgys.accounts.actor import system_actor
+from kgys.alerts.models import Alert
 from kgys.cameras.models import CameraHealth
 from kgys.cli.main import app
 from kgys.recording import gaps as rules
 from kgys.recording import service
-from kgys.recording.models import Gap, QuarantinedSegment, RecordingAlert, Segment
+from kgys.recording.models import Gap, QuarantinedSegment, Segment
 from kgys.recording.recorder import child_exited
 from kgys.recording.storage import LocalStorage
 from kgys.sim.cameras import SimCameras
@@ -226,8 +227,8 @@ def test_each_failure_leaves_one_gap_and_nothing_is_lost(live_db: LiveDb, sim_h2
             assert len(left) <= 2, [(s.start, s.end) for s in left]
             last_before_kill = max(s.end for s in segs if s.end <= t_down + timedelta(seconds=0.5))
             assert near(last_before_kill, t_down, 1, 0.5), (last_before_kill, t_down)
-            alerts = session.scalars(select(RecordingAlert).where(RecordingAlert.camera_id == cam)).all()
-            assert len(alerts) == len(by_cam[cam]) and all(a.resolved_at for a in alerts)
+            alerts = session.scalars(select(Alert).where(Alert.camera_id == cam)).all()
+            assert len(alerts) == len(by_cam[cam]) and all(a.closed_at for a in alerts)
             health = session.get(CameraHealth, cam)
             assert health is not None and health.state == "online"
             assert (health.codec, health.width, health.height) == ("h264", 1920, 1080)

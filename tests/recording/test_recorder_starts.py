@@ -14,12 +14,13 @@ import pytest
 from sqlalchemy import select
 
 from kgys.accounts.actor import system_actor
+from kgys.alerts.models import Alert
 from kgys.audit.mechanism import set_actor
 from kgys.cameras.models import Camera, CameraHealth
 from kgys.cameras.secrets import Credentials
 from kgys.config import RecordingSettings
 from kgys.recording.maintainer import Limits, Maintainer
-from kgys.recording.models import Gap, RecordingAlert
+from kgys.recording.models import Gap
 from kgys.recording.recorder import Recorder, disk_wait
 from kgys.recording.storage import LocalStorage
 from kgys.runtime import Runtime
@@ -118,7 +119,7 @@ def test_a_failing_cameras_password_never_reaches_the_gap_or_the_alert(live_db: 
     assert gaps and gaps[0].cause == "camera_offline", gaps
     assert "rtsp://admin:***@127.0.0.1:9/cam1" in gaps[0].detail
     with rt.sessions() as session:
-        texts = [gaps[0].detail, *session.scalars(select(RecordingAlert.message)),
+        texts = [gaps[0].detail, *session.scalars(select(Alert.details)),
                  *session.scalars(select(CameraHealth.reason))]
     assert texts and not any("s3cret" in text for text in texts), texts
 

@@ -16,11 +16,12 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from kgys.accounts.actor import Actor, Scope, system_actor
+from kgys.alerts.models import Alert
 from kgys.audit.models import AuditEntry
 from kgys.cameras.models import Camera
 from kgys.recording import holds
 from kgys.recording import service as recording_service
-from kgys.recording.models import GENESIS, Destruction, PendingDestruction, RecordingAlert, RetentionPolicy, Segment
+from kgys.recording.models import GENESIS, Destruction, PendingDestruction, RetentionPolicy, Segment
 from kgys.recording.retention import HoldInfo, Policy, Rule
 from kgys.recording.retention_job import (
     ALERT_BLOCKED,
@@ -136,11 +137,11 @@ class World:
         self.session.expire_all()
         return list(self.session.scalars(select(Destruction).order_by(Destruction.camera_id, Destruction.start)))
 
-    def alerts(self, kind: str, open_only: bool = True) -> list[RecordingAlert]:
+    def alerts(self, kind: str, open_only: bool = True) -> list[Alert]:
         self.session.expire_all()
-        stmt = select(RecordingAlert).where(RecordingAlert.kind == kind)
+        stmt = select(Alert).where(Alert.kind == kind)
         if open_only:
-            stmt = stmt.where(RecordingAlert.resolved_at.is_(None))
+            stmt = stmt.where(Alert.closed_at.is_(None))
         return list(self.session.scalars(stmt))
 
     def hold(self, cam: str, start: datetime, end: datetime, **kw: object) -> int:
@@ -336,7 +337,7 @@ def test_disk_pressure_deletes_oldest_unheld_beyond_minimum_in_order(world: Worl
     assert world.remaining() == {held.id, s35.id, young.id}
     records = world.destructions()
     assert sorted((d.start, d.rule) for d in records) == [(s50.start, "disk_pressure"), (s45.start, "disk_pressure")]
-    assert [a.severity for a in world.alerts(ALERT_PRESSURE)] == ["warning"]
+    assert [a.priority for a in world.alerts(ALERT_PRESSURE)] == [4]
     assert world.alerts(ALERT_BLOCKED) == []
     # more pressure: the next oldest goes, but never the held one or the one within the minimum
     world.storage.size = 3 * SIZE + 100
@@ -347,7 +348,7 @@ def test_disk_pressure_deletes_oldest_unheld_beyond_minimum_in_order(world: Worl
     # it could not free enough: that is a loud alarm too
     assert report.blocked and report.pressure_deleted == 1 and report.short_bytes == 10**6 - 100 - SIZE
     [alarm] = world.alerts(ALERT_BLOCKED)
-    assert alarm.severity == "critical" and "only 1000 bytes could be deleted" in alarm.message
+    assert alarm.priority == 3 and "only 1000 bytes could be deleted" in alarm.details
 
 
 def test_a_full_disk_with_nothing_deletable_alarms_loudly_and_deletes_nothing(
@@ -364,8 +365,8 @@ def test_a_full_disk_with_nothing_deletable_alarms_loudly_and_deletes_nothing(
     assert report.blocked and report.deleted == 0
     assert world.remaining() == {s.id for s in held + recent}
     [alert] = world.alerts(ALERT_BLOCKED)
-    assert alert.severity == "critical"
-    assert "nothing may be deleted" in alert.message and "3 segment(s), 3000 bytes under legal hold" in alert.message
+    assert alert.priority == 3
+    assert "nothing may be deleted" in alert.details and "3 segment(s), 3000 bytes under legal hold" in alert.details
     assert any("STORAGE ALARM" in r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR)
     assert world.destructions() == []
     # the alarm stays one row while the condition lasts, and closes when space returns
@@ -377,7 +378,7 @@ def test_a_full_disk_with_nothing_deletable_alarms_loudly_and_deletes_nothing(
     world.job(low_free_bytes=1000, target_free_bytes=2000).run_once()
     assert world.alerts(ALERT_BLOCKED) == []
     [closed] = world.alerts(ALERT_BLOCKED, open_only=False)
-    assert closed.resolved_at == world.clock.now
+    assert closed.closed_at == world.clock.now
 
 
 def test_a_segment_storage_refuses_to_delete_stays_indexed_and_alarms(world: World) -> None:
@@ -389,7 +390,7 @@ def test_a_segment_storage_refuses_to_delete_stays_indexed_and_alarms(world: Wor
     assert world.remaining() == {segs[2].id}
     assert [(d.start, d.count) for d in world.destructions()] == [(T0, 2), (segs[3].start, 2)]
     [alert] = world.alerts(ALERT_DELETE_FAILED)
-    assert alert.severity == "critical" and segs[2].path in alert.message
+    assert alert.priority == 3 and segs[2].path in alert.details
     world.storage.refuse.clear()
     world.clock.now += 5 * SEC
     world.job().run_once()
@@ -414,11 +415,11 @@ def test_the_forecast_warns_before_the_policy_would_be_breached(world: World) ->
     world.clock.now += timedelta(minutes=5)
     assert job.run_once().forecast.level.value == "warning"  # type: ignore[union-attr]
     [alert] = world.alerts(ALERT_FORECAST)
-    assert alert.severity == "warning" and "policy of 30 days" in alert.message
+    assert alert.priority == 4 and "policy of 30 days" in alert.details
     world.storage.size = 360 * SIZE + 20 * per_day
     world.clock.now += timedelta(minutes=5)
     assert job.run_once().forecast.level.value == "critical"  # type: ignore[union-attr]
-    assert [a.severity for a in world.alerts(ALERT_FORECAST)] == ["critical"]
+    assert [a.priority for a in world.alerts(ALERT_FORECAST)] == [3]
 
 
 

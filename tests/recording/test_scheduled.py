@@ -10,11 +10,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kgys.alerts.models import Alert
 from kgys.audit import mechanism
 from kgys.cameras.models import Camera, CameraHealth
 from kgys.recording import heartbeat, index
 from kgys.recording import scheduled as recording_scheduled
-from kgys.recording.models import Gap, RecordingAlert
+from kgys.recording.models import Gap
 from kgys.runtime import Runtime
 from kgys.sites.models import Site
 from tests import factories
@@ -78,18 +79,18 @@ def test_a_silent_recorder_opens_one_gap_per_camera_and_one_alert(session: Sessi
     assert g2.start == NOW - 40 * S  # never recorded: from the recorder's last report
     assert "pid 4242" in g1.detail
     assert session.get(CameraHealth, c1.id).state == "offline"  # type: ignore[union-attr]
-    alerts = session.scalars(select(RecordingAlert).where(RecordingAlert.resolved_at.is_(None))).all()
+    alerts = session.scalars(select(Alert).where(Alert.closed_at.is_(None))).all()
     assert sorted(a.kind for a in alerts) == ["recorder_down", "recording_stopped", "recording_stopped"]
-    assert next(a for a in alerts if a.kind == "recorder_down").severity == "critical"
+    assert next(a for a in alerts if a.kind == "recorder_down").priority == 3
 
     # still silent: nothing new
     assert _check(session, _beat(NOW - 40 * S), NOW + 5 * S) == (True, [])
     assert len(session.scalars(select(Gap)).all()) == 2
-    assert len(session.scalars(select(RecordingAlert).where(RecordingAlert.kind == "recorder_down")).all()) == 1
+    assert len(session.scalars(select(Alert).where(Alert.kind == "recorder_down")).all()) == 1
     # reports again: the recorder_down alert is resolved; the gaps stay open until footage resumes
     assert _check(session, _beat(NOW + 9 * S), NOW + 10 * S) == (False, [])
-    assert session.scalar(select(RecordingAlert).where(RecordingAlert.kind == "recorder_down")
-                          ).resolved_at == NOW + 10 * S  # type: ignore[union-attr]
+    assert session.scalar(select(Alert).where(Alert.kind == "recorder_down")
+                          ).closed_at == NOW + 10 * S  # type: ignore[union-attr]
     assert index.open_gap_of(session, c1.id) is not None
 
 

@@ -1,5 +1,5 @@
-"""Every stored code of an enum — audit action, alert kind, severity, gap cause, role, roll-out step, site type —
-has one label, translated into Turkish, English and Russian; and every change the audit mechanism can record
+"""Every stored code of an enum — audit action, alert kind, state and source, gap cause, role, roll-out step,
+site type — has one label, translated into Turkish, English and Russian; and every change the audit mechanism can record
 is a known action."""
 
 from __future__ import annotations
@@ -9,10 +9,11 @@ from enum import StrEnum
 import pytest
 
 from kgys.accounts.permissions import Role
+from kgys.alerts.states import Source, State
 from kgys.audit.actions import AuditAction, changed
 from kgys.audit.mechanism import Audited
 from kgys.models import Base  # noqa: F401  (every model registered)
-from kgys.recording.alerts import AlertKind, Severity
+from kgys.recording.alerts import AlertKind
 from kgys.recording.gaps import GapCause
 from kgys.sites.rollout import RolloutStatus, SiteType
 from kgys.web import i18n, labels
@@ -21,7 +22,8 @@ from tests.web.test_translations import catalogue
 TABLES: list[tuple[type[StrEnum], dict[str, str]]] = [
     (AuditAction, dict(labels.ACTION_LABELS)),
     (AlertKind, dict(labels.ALERT_KIND_LABELS)),
-    (Severity, dict(labels.SEVERITY_LABELS)),
+    (State, dict(labels.ALERT_STATE_LABELS)),
+    (Source, dict(labels.ALERT_SOURCE_LABELS)),
     (GapCause, dict(labels.GAP_CAUSE_LABELS)),
     (Role, dict(labels.ROLE_LABELS)),
     (RolloutStatus, dict(labels.ROLLOUT_LABELS)),

@@ -64,7 +64,7 @@ CASES: dict[str, tuple[str, Case]] = {
     "a site's system": ("site", Case("GET", "/sites/{X}/system")),
     "a site's roll-out": ("site", Case("POST", "/sites/{X}/rollout", {"status": "planned"}, "commission_member")),
     "a site in a filter": ("site", Case("GET", "/audit?site={X}")),
-    "a site in the alerts filter": ("site", Case("GET", "/recording/alerts?site={X}")),
+    "a site in the alerts filter": ("site", Case("GET", "/alerts?site={X}")),
     "a site in the holds filter": ("site", Case("GET", "/holds?site={X}", role="supervisor")),
     "a site of a new user": ("site", Case("POST", "/users", {
         "username": "yeni.kullanici", "password": "correct-horse-42", "role": "school_admin", "sites": ["{X}"]})),

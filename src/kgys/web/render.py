@@ -9,7 +9,7 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from kgys.accounts.permissions import Perm
-from kgys.web import i18n, labels
+from kgys.web import checks, i18n, labels
 from kgys.web.deps import Principal
 
 
@@ -32,7 +32,7 @@ def render(request: Request, name: str, context: dict[str, Any], principal: Prin
     """Render ``name`` in the request's language, with the user's menu and CSRF token."""
     other_params = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
     ctx: dict[str, Any] = {"lang": getattr(request.state, "lang", "tr"), "user": None, "csrf": "",
-                           "nav": [], "role_label": "", "can": frozenset(), "labels": labels,
+                           "nav": [], "role_label": "", "can": frozenset(), "labels": labels, "checks": checks,
                            "lang_query": urlencode(other_params)}
     if principal is not None:
         ctx |= {"user": principal.user, "nav": navigation(principal),
