@@ -120,16 +120,20 @@ def raise_alert(session: Session, alarm: Alarm, *, by: str | None = None, now: d
                   accuracy_m=pos.accuracy_m if pos else None, data=dict(alarm.data), drill=alarm.drill,
                   raised_at=alarm.raised_at or now, received_at=now, last_at=now, repeats=1, dedup_key=key,
                   open_key=key)
-    try:
-        with session.begin_nested():
-            session.add(alert)
-            session.flush()
-    except IntegrityError:
-        # another process opened this alarm's alert a moment ago: the raise is a repeat of it
-        found = _open_alert(session, key) if key is not None else None
-        if found is None:
-            raise
-        return _merge(session, found, alarm, now, by)
+    if key is None:  # nothing it could clash with
+        session.add(alert)
+        session.flush()
+    else:
+        try:
+            with session.begin_nested():
+                session.add(alert)
+                session.flush()
+        except IntegrityError:
+            # another process opened this alarm's alert a moment ago: the raise is a repeat of it
+            found = _open_alert(session, key)
+            if found is None:
+                raise
+            return _merge(session, found, alarm, now, by)
     record(session, alert, Move.RAISE, by=by, before=None, at=now)
     tell(session, alert, Move.RAISE)
     return alert

@@ -86,7 +86,7 @@ class _Console:
             return
         self.sent = event.seq
         if event.topic in TOPICS and event.visible_to(self.actor.scope):
-            await self.ws.send_text(json.dumps({"type": "event", **event.as_json()}))
+            await self.ws.send_text(event.message)
 
     async def catch_up(self, after: int) -> None:
         """Send what is stored after ``after``, batch by batch."""

@@ -9,9 +9,11 @@ transaction: the lock is held until it commits. On PostgreSQL a notification wak
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import delete, func, select, text
@@ -44,10 +46,12 @@ class Published:
             return True
         return self.site_id is not None and scope.covers(self.site_id, self.scope_path or "")
 
-    def as_json(self) -> dict[str, Any]:
-        """The event as sent to a console."""
-        return {"seq": self.seq, "id": self.id, "topic": self.topic, "site_id": self.site_id,
-                "at": self.created_at.isoformat(), "data": self.payload}
+    @cached_property
+    def message(self) -> str:
+        """The event as sent to a console (JSON text, made once however many consoles it goes to)."""
+        return json.dumps({"type": "event", "seq": self.seq, "id": self.id, "topic": self.topic,
+                           "site_id": self.site_id, "at": self.created_at.isoformat(), "data": self.payload},
+                          ensure_ascii=False, separators=(",", ":"))
 
 
 def _published(e: Event) -> Published:

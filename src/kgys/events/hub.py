@@ -1,7 +1,8 @@
 """A server process's reader of events: one loop that reads what followed, many subscribers it hands it to.
 
-The loop wakes when PostgreSQL notifies a commit (a listening connection on its own thread) or, on SQLite and
-as a safety net, every ``poll`` seconds; it reads the events after the last it saw and puts each into every
+The loop wakes when PostgreSQL notifies a commit (a listening connection on its own thread), on SQLite when the
+database's write-ahead log changes (the kernel tells, through inotify: any process's commit writes it), and, as a
+safety net, every ``poll`` seconds; it reads the events after the last it saw and puts each into every
 subscriber's queue. A subscriber that falls ``limit`` events behind is cut off (``lagging``): its client
 reconnects naming the last number it saw and is sent the rest from the database, so a slow console costs
 memory of no one and misses nothing.
@@ -15,8 +16,10 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import psycopg
+from inotify_simple import INotify, flags  # type: ignore[import-untyped]
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -69,6 +72,10 @@ class Hub:
             self._listener = threading.Thread(target=self._listen, args=(engine, loop), name="kgys-events-listen",
                                               daemon=True)
             self._listener.start()
+        elif isinstance(engine, Engine) and engine.url.database not in (None, "", ":memory:"):
+            self._listener = threading.Thread(target=self._watch_wal, args=(Path(str(engine.url.database)), loop),
+                                              name="kgys-events-wal", daemon=True)
+            self._listener.start()
         self._task = asyncio.create_task(self._run(), name="kgys-events-hub")
 
     async def stop(self) -> None:
@@ -120,6 +127,20 @@ class Hub:
                 raise
             except Exception:  # the database away for a moment: read again at the next wake
                 log.exception("reading events failed; retrying")
+
+    def _watch_wal(self, db: Path, loop: asyncio.AbstractEventLoop) -> None:
+        """On its own thread: wake the loop whenever the SQLite database's write-ahead log is written."""
+        wal = db.name + "-wal"
+        try:
+            watch = INotify()
+            watch.add_watch(str(db.parent), flags.MODIFY | flags.CREATE)
+        except OSError:
+            log.warning("cannot watch %s; polling every %s s", db.parent, self.poll, exc_info=True)
+            return
+        with watch:
+            while not self._stopping.is_set():
+                if any(e.name == wal for e in watch.read(timeout=1000)):
+                    loop.call_soon_threadsafe(self._wake.set)
 
     def _listen(self, engine: Engine, loop: asyncio.AbstractEventLoop) -> None:
         """On its own thread: LISTEN on PostgreSQL and wake the loop at every notification."""
