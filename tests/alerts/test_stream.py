@@ -6,6 +6,7 @@ On SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 import threading
@@ -15,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 from sqlalchemy import func, select
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
@@ -22,8 +24,10 @@ from websockets.sync.client import ClientConnection, connect
 from kgys.accounts import service as account_service
 from kgys.accounts.models import User
 from kgys.alerts.models import Alert
+from kgys.web.app import create_app
 from tests import factories
 from tests.alerts.conftest import Served
+from tests.waiting import wait_for
 from tests.web.conftest import browser_login
 
 BOUND = 30.0  # seconds: generous, the machine is shared
@@ -187,3 +191,69 @@ def test_the_same_alarm_raised_at_once_by_two_writers_is_one_alert(served: Serve
         rows = s.execute(select(Alert.id, Alert.repeats).where(Alert.dedup_key == f"panic:{device}")).all()
         assert len(rows) == 1 and rows[0].repeats == 4
         assert s.scalar(select(func.count()).select_from(Alert).where(Alert.device == device)) == 1
+
+
+class _Server:
+    """Another uvicorn on the served database, on a port that outlives it (for restarts)."""
+
+    def __init__(self, served: Served, port: int = 0) -> None:
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", port))
+        self.port = self.sock.getsockname()[1]
+        self.srv = uvicorn.Server(uvicorn.Config(create_app(served.rt), log_level="warning", lifespan="on",
+                                                 timeout_graceful_shutdown=5))
+        self.thread = threading.Thread(target=self.srv.run, kwargs={"sockets": [self.sock]}, daemon=True)
+        self.thread.start()
+        wait_for("uvicorn to start", lambda: self.srv.started or not self.thread.is_alive(), BOUND, every=0.01)
+        assert self.srv.started
+
+    def stop(self) -> None:
+        self.srv.should_exit = True
+        self.thread.join(BOUND)
+        self.sock.close()
+
+
+def test_a_server_restart_in_a_burst_loses_nothing_and_shows_nothing_twice(served: Served) -> None:
+    server = _Server(served)
+    port = server.port
+    after = queue_seq(served, "op_a")
+    raised: list[int] = []
+
+    def press_on() -> None:  # a device pressing again and again, paced as a burst of presses would be
+        for _ in range(40):
+            raised.append(served.raise_alert("A"))
+            time.sleep(0.05)
+
+    burst = threading.Thread(target=press_on)
+    received: list[dict[str, Any]] = []
+    restarted = mid_burst = False
+    end = time.monotonic() + BOUND * 2
+
+    def done() -> bool:
+        return not burst.is_alive() and {e["data"]["alert"]["id"] for e in received} >= set(raised)
+
+    burst.start()
+    while time.monotonic() < end and not done():
+        try:
+            with connect(f"ws://127.0.0.1:{port}/api/v1/alerts/stream?after={after}",
+                         additional_headers=served.headers["op_a"], open_timeout=5) as ws:
+                while time.monotonic() < end and not done() and (restarted or len(received) < 10):
+                    msg = json.loads(ws.recv(timeout=2))
+                    if msg["type"] == "event":
+                        received.append(msg)
+                        after = msg["seq"]
+        except (ConnectionClosed, OSError, TimeoutError, InvalidStatus):
+            continue  # reconnect with the last number seen
+        if len(received) >= 10 and not restarted:  # in the middle of the burst
+            mid_burst = burst.is_alive()
+            server.stop()
+            server = _Server(served, port)
+            restarted = True
+    server.stop()
+    burst.join(BOUND)
+    assert restarted and mid_burst
+    ids = [e["data"]["alert"]["id"] for e in received if e["data"]["move"] == "raise"]
+    assert sorted(ids) == sorted(raised) and len(ids) == len(set(ids)) == 40
+    seqs = [e["seq"] for e in received]
+    assert seqs == sorted(seqs) and len(seqs) == len(set(seqs))
