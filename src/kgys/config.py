@@ -188,6 +188,11 @@ class AlertsSettings(BaseModel):
         default=7, ge=1,
         description="Events older than this are deleted by the jobs worker; a console away longer reloads the queue.",
     )
+    nats_url: str | None = Field(
+        default=None,
+        description="NATS server with JetStream (nats://host:4222) that carries events between processes at scale; "
+        "empty: the database carries them. With it, run `kgys worker relay`.",
+    )
     stream_heartbeat_seconds: float = Field(
         default=15.0, gt=0,
         description="A console's stream sends a heartbeat this often when nothing happens, and checks again "

@@ -3,6 +3,7 @@ uvicorn on a loopback port, with operators of two districts, for the stream test
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
@@ -14,6 +15,7 @@ from typing import Any
 
 import pytest
 import uvicorn
+from fastapi import FastAPI
 from sqlalchemy.orm import Session
 from websockets.sync.client import ClientConnection, connect
 
@@ -38,6 +40,7 @@ class Served:
     rt: Runtime
     port: int
     site_ids: dict[str, int]
+    app: FastAPI
     headers: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
@@ -69,13 +72,13 @@ def _database(kind: str, data_dir: Path) -> tuple[str, str | None]:
     return _pg_create(name), name
 
 
-@pytest.fixture(scope="module", params=ENGINES)
-def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    kind = request.param
-    data_dir = tmp_path_factory.mktemp(f"alerts-{kind}")
+@contextlib.contextmanager
+def serving(kind: str, data_dir: Path, **alerts: Any) -> Iterator[Served]:
+    """A committed database of ``kind`` with two districts' sites and users, served by uvicorn on a loopback
+    port; ``alerts`` settings on top of quick test values."""
     url, pg_name = _database(kind, data_dir)
     settings = Settings(mode="dev", data_dir=data_dir, database={"url": url}, security={"cookie_secure": False},
-                        alerts={"event_poll_seconds": 0.05, "stream_heartbeat_seconds": 1.0})
+                        alerts={"event_poll_seconds": 0.05, "stream_heartbeat_seconds": 1.0, **alerts})
     rt = make_runtime(settings, upgrade=True)
     with rt.sessions.begin() as session:
         factories.tree(session)
@@ -90,13 +93,15 @@ def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
             session=session, settings=settings.security, user=u)} for who, u in users.items()}
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    srv = uvicorn.Server(uvicorn.Config(create_app(rt), log_level="warning", lifespan="on"))
+    app = create_app(rt)
+    srv = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on",
+                                        timeout_graceful_shutdown=5))
     thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     wait_for("uvicorn to start", lambda: srv.started or not thread.is_alive(), 30, every=0.01)
     assert srv.started, "uvicorn did not start"
     try:
-        yield Served(kind=kind, rt=rt, port=sock.getsockname()[1], site_ids=sites, headers=headers)
+        yield Served(kind=kind, rt=rt, port=sock.getsockname()[1], site_ids=sites, app=app, headers=headers)
     finally:
         srv.should_exit = True
         thread.join(timeout=30)
@@ -104,6 +109,13 @@ def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         rt.close()
         if pg_name:
             _pg_drop(pg_name)
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """A server whose events travel through the database."""
+    with serving(request.param, tmp_path_factory.mktemp(f"alerts-{request.param}")) as s:
+        yield s
 
 
 def alert_row(served: Served, alert_id: int) -> Alert:

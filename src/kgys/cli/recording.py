@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 
 from kgys import jobs as jobs_worker
+from kgys import relay as events_relay
 from kgys.cli.common import cli_actor, console, err_console, runtime, settings
 from kgys.db import reading
 from kgys.errors import FieldError, KgysError, ValidationFailed
@@ -65,6 +66,13 @@ def worker_jobs(
     """Retention, the recorder watch, session purge, audit checkpoints and measured compliance, until stopped."""
     with runtime() as rt:
         jobs_worker.run(rt, recorder_timeout=recorder_timeout)
+
+
+@worker_app.command("relay")
+def worker_relay() -> None:
+    """Copy events to NATS JetStream (alerts.nats_url) for the servers, until stopped (SIGTERM or Ctrl-C)."""
+    with runtime() as rt:
+        events_relay.run(rt)
 
 
 @sim_app.command("cameras")

@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import psycopg
 from inotify_simple import INotify, flags  # type: ignore[import-untyped]
@@ -49,26 +50,42 @@ class Subscription:
         self.queue.put_nowait(event)
 
 
-class Hub:
-    """Reads events after the last it saw and fans them out to subscribers (see the module)."""
+class Feed(Protocol):
+    """Where events arrive from besides the database (a broker): each handed to ``take`` as it comes."""
 
-    def __init__(self, sessions: sessionmaker[Session], *, poll: float = 0.1, limit: int = 5000) -> None:
+    async def start(self, take: Callable[[Published], None]) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+class Hub:
+    """Reads events after the last it saw and fans them out to subscribers (see the module). With a ``feed``
+    (NATS JetStream, :mod:`kgys.events.nats`) events come from it; what it repeats is dropped by number, what it
+    misses is read from the database, which is also still looked at every ``poll`` seconds."""
+
+    def __init__(self, sessions: sessionmaker[Session], *, poll: float = 0.1, limit: int = 5000,
+                 feed: Feed | None = None) -> None:
         self.sessions = sessions
         self.poll = poll
         self.limit = limit
+        self.feed = feed
         self.last = 0
+        self.counts = {"feed": 0, "database": 0}  # how many events came which way
+        self._incoming: list[Published] = []
         self._subs: set[Subscription] = set()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._listener: threading.Thread | None = None
         self._stopping = threading.Event()
 
-    async def start(self) -> None:
-        """Start reading from the newest event now stored."""
-        self.last = await asyncio.to_thread(self._last)
+    async def start(self, after: int | None = None) -> None:
+        """Start reading after event number ``after`` (default: the newest event now stored)."""
+        self.last = after if after is not None else await asyncio.to_thread(self._last)
         loop = asyncio.get_running_loop()
         engine = self.sessions.kw.get("bind")
-        if isinstance(engine, Engine) and engine.dialect.name == "postgresql":
+        if self.feed is not None:
+            await self.feed.start(self._take)
+        elif isinstance(engine, Engine) and engine.dialect.name == "postgresql":
             self._listener = threading.Thread(target=self._listen, args=(engine, loop), name="kgys-events-listen",
                                               daemon=True)
             self._listener.start()
@@ -81,6 +98,8 @@ class Hub:
     async def stop(self) -> None:
         """Stop reading; subscribers are left to their owners."""
         self._stopping.set()
+        if self.feed is not None:
+            await self.feed.stop()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -109,20 +128,39 @@ class Hub:
         with reading(self.sessions) as s:
             return bus.read_after(s, after)
 
+    def _take(self, event: Published) -> None:
+        """An event from the feed (on the event loop)."""
+        self._incoming.append(event)
+        self._wake.set()
+
+    def _hand_out(self, event: Published, way: str) -> None:
+        for sub in list(self._subs):
+            sub.offer(event)
+        self.last = event.seq
+        self.counts[way] += 1
+
+    async def _read_database(self) -> None:
+        while True:
+            events = await asyncio.to_thread(self._read, self.last)
+            for event in events:
+                self._hand_out(event, "database")
+            if len(events) < 500:
+                return
+
     async def _run(self) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll)
             self._wake.clear()
+            incoming, self._incoming = sorted(self._incoming, key=lambda e: e.seq), []
             try:
-                while True:
-                    events = await asyncio.to_thread(self._read, self.last)
-                    for event in events:
-                        for sub in list(self._subs):
-                            sub.offer(event)
-                        self.last = event.seq
-                    if len(events) < 500:
-                        break
+                if not incoming:
+                    await self._read_database()
+                for event in incoming:
+                    if event.seq > self.last + 1:  # the feed skipped some: the database has them
+                        await self._read_database()
+                    if event.seq == self.last + 1:
+                        self._hand_out(event, "feed")
             except asyncio.CancelledError:
                 raise
             except Exception:  # the database away for a moment: read again at the next wake

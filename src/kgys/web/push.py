@@ -7,6 +7,7 @@ import asyncio
 from dataclasses import dataclass, field
 
 from kgys.events.hub import Hub
+from kgys.events.nats import Feed
 from kgys.runtime import Runtime
 
 
@@ -23,7 +24,11 @@ class Push:
         if self._hub is None:
             async with self._lock:
                 if self._hub is None:
-                    hub = Hub(self.rt.sessions, poll=self.rt.settings.alerts.event_poll_seconds)
+                    cfg = self.rt.settings.alerts
+                    if cfg.nats_url:  # the broker brings the events; the database is looked at less often
+                        hub = Hub(self.rt.sessions, poll=max(cfg.event_poll_seconds, 1.0), feed=Feed(cfg.nats_url))
+                    else:
+                        hub = Hub(self.rt.sessions, poll=cfg.event_poll_seconds)
                     await hub.start()
                     self._hub = hub
         return self._hub
