@@ -120,7 +120,7 @@ def test_an_alert_travels_through_the_stream_to_a_console(over_nats: OverNats) -
             alert_id = served.raise_alert("A")
             [ev] = events(ws, 1)
             assert ev["data"]["alert"]["id"] == alert_id
-    assert relay.relay.relayed >= before + 5
+    wait_for("the relay to publish them", lambda: relay.relay.relayed >= before + 5, BOUND)
     hub = served.app.state.push._hub
     assert hub is not None and hub.feed is not None and hub.counts["feed"] >= 1, hub.counts
 
