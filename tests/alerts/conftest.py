@@ -30,6 +30,7 @@ from kgys.web.app import create_app
 from tests import factories
 from tests.conftest import ENGINES, _pg_create, _pg_drop
 from tests.waiting import wait_for
+from tests.web.conftest import client  # noqa: F401  (the web fixture, for the page tests here)
 
 
 @dataclass

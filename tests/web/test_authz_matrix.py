@@ -339,6 +339,9 @@ ENDPOINTS: list[Endpoint] = [
     # alerts: the list for the in-scope target, filtered to the target site otherwise; each move on a new alert
     Endpoint("GET", "/alerts", P.ALERTS_READ, _site_filter("/alerts", "state=all")),
     Endpoint("GET", "/alerts/queue", P.ALERTS_READ, _fixed("/alerts/queue"), out=None),
+    Endpoint("GET", "/alerts/report", P.ALERTS_READ,
+             _fixed("/alerts/report?from=2026-01-01T00:00:00Z&to=2027-01-01T00:00:00Z&group=site"), out=None),
+    Endpoint("GET", "/alerts/board", P.ALERTS_SUPERVISE, _fixed("/alerts/board"), out=None),
     Endpoint("GET", "/alerts/{alert_id}", P.ALERTS_READ, lambda w, code: (f"{API}/alerts/{w.alerts[code]}", None)),
     Endpoint("GET", "/alerts/{alert_id}/history", P.ALERTS_READ,
              lambda w, code: (f"{API}/alerts/{w.alerts[code]}/history", None)),

@@ -3,16 +3,19 @@ filters, and one alert with its history and the moves an operator makes (plain f
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from kgys.accounts.permissions import Perm
-from kgys.alerts import service
+from kgys.alerts import reports, service
 from kgys.alerts.states import OUTCOMES, Move, Source, State
 from kgys.alerts.views import AlertId
+from kgys.db import utcnow
 from kgys.errors import Conflict, NotFound, ValidationFailed
+from kgys.validation import parse_time
 from kgys.web import i18n, labels
 from kgys.web.deps import DB, CurrentPrincipal
 from kgys.web.forms import blank, service_errors
@@ -45,6 +48,37 @@ def alerts_page(request: Request, session: DB, p: CurrentPrincipal) -> Response:
         "rows": rows, "filters": filters, "errors": errors, "sources": list(Source),
         **pager("/alerts", filters, page=page, total=total, per_page=PER_PAGE),
     }, p, status_code=422 if errors else 200)
+
+
+@router.get("/alerts/report")
+def report_page(request: Request, session: DB, p: CurrentPrincipal) -> Response:
+    """Alerts of a period per source, site, district or priority: counts, false alarms, drills, times to
+    acknowledge and close. Default: the last 30 days, per source."""
+    q = request.query_params
+    now = utcnow()
+    errors: dict[str, str] = {}
+    start, end = now - timedelta(days=30), now
+    try:
+        start = parse_time(q.get("from"), "from") or start
+        end = parse_time(q.get("to"), "to") or end
+    except ValidationFailed as exc:
+        errors = service_errors(exc.errors)
+    group: reports.Group = next((g for g in reports.GROUPS if g == q.get("group")), "source")
+    result = None
+    try:
+        result = reports.report(session=session, actor=p.actor, start=start, end=end, group=group)
+    except ValidationFailed as exc:
+        errors |= service_errors(exc.errors)
+    return render(request, "alerts/report.html", {
+        "report": result, "groups": reports.GROUPS, "errors": errors,
+        "filters": {"from": start.strftime("%Y-%m-%dT%H:%MZ"), "to": end.strftime("%Y-%m-%dT%H:%MZ"), "group": group},
+    }, p, status_code=422 if errors else 200)
+
+
+@router.get("/console/board")
+def board_page(request: Request, session: DB, p: CurrentPrincipal) -> Response:
+    """The supervisor's board: what waits too long, and what each operator holds."""
+    return render(request, "alerts/board.html", {"board": reports.board(session=session, actor=p.actor)}, p)
 
 
 def _alert_page(request: Request, session: DB, p: CurrentPrincipal, alert_id: int, *,

@@ -76,6 +76,61 @@ class ResolveIn(MoveIn):
     outcome: Outcome
 
 
+class LineOut(BaseModel):
+    """One group's figures in a report (times in seconds from receipt)."""
+
+    key: str
+    label: str
+    total: int
+    open: int
+    false_alarms: int
+    drills: int
+    tests: int
+    false_alarm_rate: float | None = Field(description="False alarms among the closed alerts")
+    drill_rate: float | None
+    ack_p50: float | None
+    ack_p90: float | None
+    close_p50: float | None
+    close_p90: float | None
+
+
+class ReportOut(BaseModel):
+    """Alerts received in [from, to) that the caller may see, grouped."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    start: datetime = Field(alias="from")
+    end: datetime = Field(alias="to")
+    group: str
+    lines: list[LineOut]
+    total: LineOut
+
+
+class WaitingOut(BaseModel):
+    """An open alert on the supervisor's board."""
+
+    alert: AlertOut
+    waited_seconds: float
+    overdue: bool
+
+
+class LoadOut(BaseModel):
+    """One operator's load."""
+
+    operator: str
+    holding: int
+    closed_last_hour: int
+    ack_p50_seconds: float | None
+
+
+class BoardOut(BaseModel):
+    """The supervisor's board: open alerts (overdue unclaimed first) and each operator's load."""
+
+    open_by_priority: dict[int, int]
+    waiting: list[WaitingOut]
+    loads: list[LoadOut]
+
+
 def alert_out(a: Alert, site: Site | None, camera: Camera | None) -> AlertOut:
     """The shape of an alert in answers and in the events consoles are sent."""
     return AlertOut(

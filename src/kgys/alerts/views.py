@@ -3,12 +3,24 @@ live stream of changes (WebSocket, :mod:`kgys.alerts.stream`)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
 
-from kgys.alerts import schemas, service
-from kgys.alerts.schemas import AlertOut, ChangeOut, MoveIn, QueueOut, ResolveIn
+from kgys.alerts import reports, schemas, service
+from kgys.alerts.schemas import (
+    AlertOut,
+    BoardOut,
+    ChangeOut,
+    LineOut,
+    LoadOut,
+    MoveIn,
+    QueueOut,
+    ReportOut,
+    ResolveIn,
+    WaitingOut,
+)
 from kgys.alerts.service import AlertRow
 from kgys.alerts.states import Move, Source, State
 from kgys.web.contract import errors
@@ -47,6 +59,42 @@ def alert_queue(session: DB, actor: CurrentActor) -> QueueOut:
     """The open alerts, most urgent and oldest first, and the event number to follow the stream after."""
     seq, rows = service.queue(session=session, actor=actor)
     return QueueOut(seq=seq, items=[alert_out(r) for r in rows])
+
+
+def line_out(line: reports.Line) -> LineOut:
+    """The API shape of a report line."""
+    return LineOut(key=line.key, label=line.label, total=line.total, open=line.open, false_alarms=line.false_alarms,
+                   drills=line.drills, tests=line.tests, false_alarm_rate=line.false_alarm_rate,
+                   drill_rate=line.drill_rate, ack_p50=line.ack_p(50), ack_p90=line.ack_p(90),
+                   close_p50=line.close_p(50), close_p90=line.close_p(90))
+
+
+@router.get("/alerts/report", response_model=ReportOut, response_model_by_alias=True, responses=errors(422))
+def alert_report(
+    session: DB,
+    actor: CurrentActor,
+    start: Annotated[datetime, Query(alias="from", description="Start (with offset)")],
+    end: Annotated[datetime, Query(alias="to", description="End, exclusive (with offset)")],
+    group: Annotated[reports.Group, Query(description="Group by source, site, district or priority")] = "source",
+) -> ReportOut:
+    """Counts, false-alarm and drill rates, and times to acknowledge and close (p50, p90, seconds) of the alerts
+    received in the period, per group."""
+    r = reports.report(session=session, actor=actor, start=start, end=end, group=group)
+    return ReportOut(start=r.start, end=r.end, group=r.group, lines=[line_out(x) for x in r.lines],
+                     total=line_out(r.total))
+
+
+@router.get("/alerts/board", response_model=BoardOut)
+def alert_board(session: DB, actor: CurrentActor) -> BoardOut:
+    """The supervisor's board: open alerts, those unclaimed longer than their priority allows first, and each
+    operator's load."""
+    b = reports.board(session=session, actor=actor)
+    return BoardOut(open_by_priority=b.open_by_priority,
+                    waiting=[WaitingOut(alert=schemas.alert_out(w.alert, w.site, None),
+                                        waited_seconds=w.waited.total_seconds(), overdue=w.overdue)
+                             for w in b.waiting],
+                    loads=[LoadOut(operator=x.operator, holding=x.holding, closed_last_hour=x.closed_last_hour,
+                                   ack_p50_seconds=x.ack_p50_seconds) for x in b.loads])
 
 
 @router.get("/alerts/{alert_id}", response_model=AlertOut, responses=errors(404))

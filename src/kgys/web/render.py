@@ -22,6 +22,7 @@ def navigation(p: Principal) -> list[tuple[str, str, str]]:
         ("/holds", i18n.gettext("Legal holds"), Perm.HOLDS_READ),
         ("/console", i18n.gettext("Operations console"), Perm.ALERTS_HANDLE),
         ("/alerts", i18n.gettext("Alerts"), Perm.ALERTS_READ),
+        ("/console/board", i18n.gettext("Supervisor board"), Perm.ALERTS_SUPERVISE),
         ("/audit", i18n.gettext("Audit log"), Perm.AUDIT_READ),
     ]
     return [(href, label, perm.value) for href, label, perm in items if p.actor.can(perm)]
