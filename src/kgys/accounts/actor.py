@@ -1,8 +1,12 @@
-"""Who is acting, and where: the identity every service call carries. Pure data, no I/O."""
+"""Who is acting, and where: the identity every service call carries. Pure data, no I/O (the scope also writes
+itself as an SQL condition)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from sqlalchemy import ColumnElement, false, or_, true
+from sqlalchemy.orm import InstrumentedAttribute
 
 from kgys.accounts.permissions import Perm, allows
 from kgys.errors import PermissionDenied
@@ -29,6 +33,18 @@ class Scope:
     def covers_path(self, path: str) -> bool:
         """Whether a whole jurisdiction subtree lies within this scope."""
         return self.is_global or any(path.startswith(p) for p in self.paths)
+
+    def clause(self, path: ColumnElement[str] | InstrumentedAttribute[str] | InstrumentedAttribute[str | None],
+               site_id: ColumnElement[int] | InstrumentedAttribute[int] | InstrumentedAttribute[int | None]
+               ) -> ColumnElement[bool]:
+        """SQL condition: rows whose district ``path`` or ``site_id`` lie within this scope (everything when it is
+        country-wide)."""
+        if self.is_global:
+            return true()
+        parts: list[ColumnElement[bool]] = [path.startswith(p, autoescape=True) for p in self.paths]
+        if self.site_ids:
+            parts.append(site_id.in_(sorted(self.site_ids)))
+        return or_(*parts) if parts else false()
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,8 @@ from kgys.db import Base, UTCDateTime, utcnow
 class Alert(Base):
     """One alert of any source (see :mod:`kgys.alerts.states`).
 
+    ``scope_path`` is the district the alert belongs to — its site's, or for an alert of no site (a protected
+    person's press) the district given by its source; none for alerts of the whole installation.
     ``dedup_key`` names what repeats of the same alarm share (a device's press, a camera's stopped recording);
     ``open_key`` holds it while the alert takes repeats in, and is unique, so that two processes raising the
     same alarm at once open one alert between them. ``raised_at`` is the sender's clock, ``received_at`` ours.
@@ -29,6 +31,8 @@ class Alert(Base):
     state: Mapped[str] = mapped_column(String(16), default="new")  # a State
     details: Mapped[str] = mapped_column(Text, default="")
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id", ondelete="SET NULL"), index=True)
+    # the district path the alert belongs to (its site's, or a protection order's): scope is a prefix match
+    scope_path: Mapped[str | None] = mapped_column(String(400), index=True)
     camera_id: Mapped[int | None] = mapped_column(ForeignKey("cameras.id", ondelete="SET NULL"), index=True)
     device: Mapped[str | None] = mapped_column(String(64), index=True)
     latitude: Mapped[float | None] = mapped_column(Float)

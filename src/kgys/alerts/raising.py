@@ -54,13 +54,16 @@ class Alarm:
     drill: bool = False
     dedup_key: str | None = None
     window: timedelta | None = None
+    scope_path: str | None = None  # for an alert of no site: the district it belongs to
 
 
-def _site_of(session: Session, site_id: int | None, camera_id: int | None) -> int | None:
-    """The alert's site: its own, or its camera's."""
+def _site_of(session: Session, site_id: int | None, camera_id: int | None) -> tuple[int | None, str | None]:
+    """The alert's site (its own, or its camera's) and the site's district path."""
     if site_id is None and camera_id is not None:
         site_id = session.scalar(select(Camera.site_id).where(Camera.id == camera_id))
-    return site_id
+    if site_id is None:
+        return None, None
+    return site_id, session.scalar(select(Site.jurisdiction_path).where(Site.id == site_id))
 
 
 def tell(session: Session, alert: Alert, move: Move) -> None:
@@ -68,8 +71,8 @@ def tell(session: Session, alert: Alert, move: Move) -> None:
     site = session.get(Site, alert.site_id) if alert.site_id is not None else None
     camera = session.get(Camera, alert.camera_id) if alert.camera_id is not None else None
     shape = alert_out(alert, site, camera).model_dump(mode="json")
-    bus.publish(session, TOPIC, {"move": move.value, "alert": shape}, site_id=site.id if site else None,
-                scope_path=site.jurisdiction_path if site else None)
+    bus.publish(session, TOPIC, {"move": move.value, "alert": shape}, site_id=alert.site_id,
+                scope_path=alert.scope_path)
 
 
 def record(session: Session, alert: Alert, move: Move, *, by: str, before: str | None, user_id: int | None = None,
@@ -112,10 +115,11 @@ def raise_alert(session: Session, alarm: Alarm, *, by: str | None = None, now: d
                 return _merge(session, found, alarm, now, by)
             found.open_key = None  # too old to take repeats: it stays in the queue, the repeat opens a new one
             session.flush()
-    site_id = _site_of(session, alarm.site_id, alarm.camera_id)
+    site_id, site_path = _site_of(session, alarm.site_id, alarm.camera_id)
     pos = alarm.position
     alert = Alert(source=alarm.source, kind=alarm.kind, priority=int(alarm.priority), state=State.NEW,
-                  details=alarm.details, site_id=site_id, camera_id=alarm.camera_id, device=alarm.device,
+                  details=alarm.details, site_id=site_id, scope_path=site_path or alarm.scope_path,
+                  camera_id=alarm.camera_id, device=alarm.device,
                   latitude=pos.latitude if pos else None, longitude=pos.longitude if pos else None,
                   accuracy_m=pos.accuracy_m if pos else None, data=dict(alarm.data), drill=alarm.drill,
                   raised_at=alarm.raised_at or now, received_at=now, last_at=now, repeats=1, dedup_key=key,

@@ -20,10 +20,10 @@ from kgys.accounts.actor import Actor
 from kgys.accounts.models import Jurisdiction
 from kgys.accounts.permissions import Perm
 from kgys.alerts.models import Alert
+from kgys.alerts.service import scope_clause
 from kgys.alerts.states import OPEN, State
 from kgys.db import utcnow
 from kgys.errors import FieldError, ValidationFailed
-from kgys.sites import service as site_service
 from kgys.sites.models import Site
 
 Group = Literal["source", "site", "district", "priority"]
@@ -104,7 +104,7 @@ def report(*, session: Session, actor: Actor, start: datetime, end: datetime, gr
                    Alert.closed_at, Site.code, Site.name, district.c.code, district.c.name)
             .outerjoin(Site, Site.id == Alert.site_id)
             .outerjoin(district, district.c.id == Site.jurisdiction_id)
-            .where(site_service.scope_clause(actor), Alert.received_at >= start, Alert.received_at < end))
+            .where(scope_clause(actor), Alert.received_at >= start, Alert.received_at < end))
     lines: dict[str, Line] = {}
     total = Line(key="", label="")
     for source, priority, state, drill, received, acked, closed, code, name, d_code, d_name in session.execute(stmt):
@@ -161,7 +161,7 @@ def board(*, session: Session, actor: Actor, now: datetime | None = None) -> Boa
     actor.require(Perm.ALERTS_SUPERVISE)
     now = now or utcnow()
     rows = session.execute(select(Alert, Site).outerjoin(Site, Site.id == Alert.site_id)
-                           .where(site_service.scope_clause(actor), Alert.state.in_(sorted(OPEN)))).all()
+                           .where(scope_clause(actor), Alert.state.in_(sorted(OPEN)))).all()
     waiting: list[Waiting] = []
     by_priority: dict[int, int] = defaultdict(int)
     holding: dict[str, int] = defaultdict(int)
@@ -176,7 +176,7 @@ def board(*, session: Session, actor: Actor, now: datetime | None = None) -> Boa
     waiting.sort(key=lambda w: (not w.overdue, w.alert.priority, -w.waited.total_seconds()))
     hour = session.execute(select(Alert.claimed_by_name, Alert.received_at, Alert.acknowledged_at, Alert.closed_at)
                            .outerjoin(Site, Site.id == Alert.site_id)
-                           .where(site_service.scope_clause(actor), Alert.claimed_by_name.is_not(None),
+                           .where(scope_clause(actor), Alert.claimed_by_name.is_not(None),
                                   Alert.closed_at >= now - timedelta(hours=1))).all()
     closed: dict[str, int] = defaultdict(int)
     acks: dict[str, list[float]] = defaultdict(list)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import ColumnElement, Select, select, update
 from sqlalchemy.orm import Session
 
 from kgys.accounts.actor import Actor
@@ -47,12 +47,18 @@ class AlertRow:
     camera: Camera | None
 
 
+def scope_clause(actor: Actor) -> ColumnElement[bool]:
+    """The alerts within the actor's scope: of its districts and sites; those of no district (the whole
+    installation) to country-wide actors only."""
+    return actor.scope.clause(Alert.scope_path, Alert.site_id)
+
+
 def _scoped(actor: Actor) -> Select[Alert, Site, Camera]:
     """Alerts the actor may see: of sites within its scope; those of no site to country-wide readers only."""
     return (select(Alert, Site, Camera)
             .outerjoin(Site, Site.id == Alert.site_id)
             .outerjoin(Camera, Camera.id == Alert.camera_id)
-            .where(site_service.scope_clause(actor)))
+            .where(scope_clause(actor)))
 
 
 def list_alerts(*, session: Session, actor: Actor, site_code: str | None = None, state: str = "open",

@@ -40,11 +40,11 @@ class Published:
     created_at: datetime
 
     def visible_to(self, scope: Scope) -> bool:
-        """Whether a reader with ``scope`` may see it: events of a site to those whose scope covers the site,
+        """Whether a reader with ``scope`` may see it: events of a site or district to those whose scope covers it,
         events of the whole installation to country-wide readers only."""
-        if scope.is_global:
+        if scope.is_global or (self.site_id is not None and self.site_id in scope.site_ids):
             return True
-        return self.site_id is not None and scope.covers(self.site_id, self.scope_path or "")
+        return self.scope_path is not None and scope.covers_path(self.scope_path)
 
     @cached_property
     def message(self) -> str:

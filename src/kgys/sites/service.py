@@ -26,13 +26,7 @@ log = logging.getLogger(__name__)
 
 def scope_clause(actor: Actor) -> ColumnElement[bool]:
     """SQL condition selecting exactly the sites within the actor's scope."""
-    scope = actor.scope
-    if scope.is_global:
-        return true()
-    parts: list[ColumnElement[bool]] = [Site.jurisdiction_path.startswith(p, autoescape=True) for p in scope.paths]
-    if scope.site_ids:
-        parts.append(Site.id.in_(sorted(scope.site_ids)))
-    return or_(*parts) if parts else false()
+    return actor.scope.clause(Site.jurisdiction_path, Site.id)
 
 
 def jurisdiction_scope_clause(actor: Actor) -> ColumnElement[bool]:

@@ -50,6 +50,7 @@ def upgrade() -> None:
     sa.Column('state', sa.String(length=16), nullable=False),
     sa.Column('details', sa.Text(), nullable=False),
     sa.Column('site_id', sa.Integer(), nullable=True),
+    sa.Column('scope_path', sa.String(length=400), nullable=True),
     sa.Column('camera_id', sa.Integer(), nullable=True),
     sa.Column('device', sa.String(length=64), nullable=True),
     sa.Column('latitude', sa.Float(), nullable=True),
@@ -81,6 +82,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_alerts_device'), ['device'], unique=False)
         batch_op.create_index(batch_op.f('ix_alerts_kind'), ['kind'], unique=False)
         batch_op.create_index(batch_op.f('ix_alerts_received_at'), ['received_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_alerts_scope_path'), ['scope_path'], unique=False)
         batch_op.create_index(batch_op.f('ix_alerts_site_id'), ['site_id'], unique=False)
         batch_op.create_index('ix_alerts_state_priority', ['state', 'priority', 'received_at'], unique=False)
 
@@ -145,6 +147,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_alerts_state_priority')
         batch_op.drop_index(batch_op.f('ix_alerts_site_id'))
         batch_op.drop_index(batch_op.f('ix_alerts_received_at'))
+        batch_op.drop_index(batch_op.f('ix_alerts_scope_path'))
         batch_op.drop_index(batch_op.f('ix_alerts_kind'))
         batch_op.drop_index(batch_op.f('ix_alerts_device'))
         batch_op.drop_index(batch_op.f('ix_alerts_dedup_key'))
@@ -165,7 +168,8 @@ _OLD = sa.table('recording_alerts', sa.column('id', sa.Integer()), sa.column('ca
 _T = kgys.db.UTCDateTime
 _ALERTS = sa.table('alerts', *(sa.column(c, t) for c, t in (
     ('id', sa.Integer()), ('source', sa.String()), ('kind', sa.String()), ('priority', sa.Integer()),
-    ('state', sa.String()), ('details', sa.Text()), ('site_id', sa.Integer()), ('camera_id', sa.Integer()),
+    ('state', sa.String()), ('details', sa.Text()), ('site_id', sa.Integer()), ('scope_path', sa.String()),
+    ('camera_id', sa.Integer()),
     ('data', sa.JSON()), ('drill', sa.Boolean()), ('raised_at', _T()), ('received_at', _T()), ('last_at', _T()),
     ('repeats', sa.Integer()), ('dedup_key', sa.String()), ('open_key', sa.String()), ('closed_at', _T()),
     ('version', sa.Integer()))))
@@ -178,6 +182,7 @@ def _move_recording_alerts() -> None:
     conn = op.get_bind()
     rows = conn.execute(sa.select(_OLD).order_by(_OLD.c.id)).all()
     site_of_camera: dict[int, int] = dict(conn.execute(sa.text('SELECT id, site_id FROM cameras')).all())
+    path_of_site: dict[int, str] = dict(conn.execute(sa.text('SELECT id, jurisdiction_path FROM sites')).all())
     newest_open: dict[str, int] = {}
     for r in rows:
         if r.resolved_at is None:
@@ -189,7 +194,8 @@ def _move_recording_alerts() -> None:
         site_id = r.site_id if r.site_id is not None else site_of_camera.get(r.camera_id)
         alerts.append({
             'id': r.id, 'source': 'recorder', 'kind': r.kind, 'priority': 3 if r.severity == 'critical' else 4,
-            'state': state, 'details': r.message, 'site_id': site_id, 'camera_id': r.camera_id, 'data': {},
+            'state': state, 'details': r.message, 'site_id': site_id, 'scope_path': path_of_site.get(site_id),
+            'camera_id': r.camera_id, 'data': {},
             'drill': False, 'raised_at': r.created_at, 'received_at': r.created_at, 'last_at': r.created_at,
             'repeats': 1, 'dedup_key': key, 'open_key': key if newest_open.get(key) == r.id else None,
             'closed_at': r.resolved_at, 'version': 1})
