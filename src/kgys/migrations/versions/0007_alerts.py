@@ -194,7 +194,7 @@ def _move_recording_alerts() -> None:
         site_id = r.site_id if r.site_id is not None else site_of_camera.get(r.camera_id)
         alerts.append({
             'id': r.id, 'source': 'recorder', 'kind': r.kind, 'priority': 3 if r.severity == 'critical' else 4,
-            'state': state, 'details': r.message, 'site_id': site_id, 'scope_path': path_of_site.get(site_id),
+            'state': state, 'details': r.message, 'site_id': site_id, 'scope_path': path_of_site.get(site_id) if site_id is not None else None,
             'camera_id': r.camera_id, 'data': {},
             'drill': False, 'raised_at': r.created_at, 'received_at': r.created_at, 'last_at': r.created_at,
             'repeats': 1, 'dedup_key': key, 'open_key': key if newest_open.get(key) == r.id else None,
