@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -34,6 +34,8 @@ from kgys.alerts.states import Priority, Source
 from kgys.audit.mechanism import set_actor
 from kgys.cameras import service as camera_service
 from kgys.cameras.schemas import CameraIn, RecorderIn
+from kgys.kades import service as kades_service
+from kgys.kades.schemas import OrderIn
 from kgys.recording import alerts
 from kgys.recording import holds as hold_service
 from kgys.recording.models import LegalHold
@@ -74,6 +76,8 @@ class World:
     cameras: dict[str, int]
     holds: dict[str, int]
     alerts: dict[str, int]
+    orders: dict[str, int]
+    phones: dict[str, int]
     victims: dict[str, str]
     login: str
 
@@ -277,6 +281,12 @@ def _alert_move(move: str, body: dict[str, Any] | None = None, claimed: bool = F
     return lambda w, code: (f"{API}/alerts/{w.fresh_alert(code, claimed)}/{move}", body or {})
 
 
+def _new_order(w: World, code: str) -> tuple[str, dict[str, Any]]:
+    return f"{API}/kades/orders", {"number": f"M-{next(_n)}", "court": "Aile Mahkemesi", "valid_from": "2026-01-01",
+                                   "valid_until": "2027-01-01", "person_name": "Korunan Kişi",
+                                   "person_phone": "+90 555 000 00 00", "district": _district(code)}
+
+
 def _fixed(path: str) -> Build:
     return lambda w, code: (f"{API}{path}", None)
 
@@ -342,6 +352,15 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("GET", "/alerts/report", P.ALERTS_READ,
              _fixed("/alerts/report?from=2026-01-01T00:00:00Z&to=2027-01-01T00:00:00Z&group=site"), out=None),
     Endpoint("GET", "/alerts/board", P.ALERTS_SUPERVISE, _fixed("/alerts/board"), out=None),
+    # protection orders: per district; registering one for a district outside the scope is bad input
+    Endpoint("GET", "/kades/orders", P.KADES_MANAGE, _fixed("/kades/orders"), out=None),
+    Endpoint("POST", "/kades/orders", P.KADES_MANAGE, _new_order, ok=201, out=422),
+    Endpoint("POST", "/kades/orders/{order_id}/read", P.KADES_MANAGE,
+             lambda w, code: (f"{API}/kades/orders/{w.orders[code]}/read?reason=matrix", None)),
+    Endpoint("POST", "/kades/orders/{order_id}/phones", P.KADES_MANAGE,
+             lambda w, code: (f"{API}/kades/orders/{w.orders[code]}/phones", {"label": "matrix"}), ok=201),
+    Endpoint("POST", "/kades/phones/{phone_id}/disable", P.KADES_MANAGE,
+             lambda w, code: (f"{API}/kades/phones/{w.phones[code]}/disable", None)),
     Endpoint("GET", "/alerts/{alert_id}", P.ALERTS_READ, lambda w, code: (f"{API}/alerts/{w.alerts[code]}", None)),
     Endpoint("GET", "/alerts/{alert_id}/history", P.ALERTS_READ,
              lambda w, code: (f"{API}/alerts/{w.alerts[code]}/history", None)),
@@ -378,6 +397,8 @@ def _api_routes(app: FastAPI) -> set[tuple[str, str]]:
             continue
         if isinstance(route.original_route, WebSocketRoute):
             continue  # the alert stream: its refusals are tried in tests/alerts/test_stream.py
+        if path.startswith(API + "/kades/app/"):
+            continue  # a protected person's phone, not a user: tried in tests/kades
         methods = route.methods or {"(mounted application)"}
         for method in methods - {"HEAD", "OPTIONS"}:
             found.add((method, path[len(API):]))
@@ -432,8 +453,16 @@ def _world(session: Session, rt: Runtime, token_for: Callable[[User], dict[str, 
     session.commit()
     callers = [Caller(label, role, scoped, token_for(u)) for label, role, scoped, u in users]
     callers.append(Caller("anonymous", None, True, {}))
+    orders, phones = {}, {}
+    for code, (district, name) in SITES.items():
+        order = kades_service.create_order(session=session, actor=factories.admin(), data=OrderIn(
+            number=f"K-{code}", court="Aile Mahkemesi", valid_from=date(2026, 1, 1), valid_until=date(2027, 1, 1),
+            person_name=f"{name} velisi", person_phone="+90 555 000 00 00", district=district))
+        orders[code] = order.id
+        phones[code] = kades_service.add_phone(session=session, actor=factories.admin(), order_id=order.id)[0].id
+    session.commit()
     world = World(session=session, rt=rt, recorders=recorders, cameras=cameras, holds=holds, alerts=alert_ids,
-                  victims=victims, login=login.username)
+                  orders=orders, phones=phones, victims=victims, login=login.username)
     return world, callers
 
 

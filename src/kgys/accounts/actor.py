@@ -35,14 +35,14 @@ class Scope:
         return self.is_global or any(path.startswith(p) for p in self.paths)
 
     def clause(self, path: ColumnElement[str] | InstrumentedAttribute[str] | InstrumentedAttribute[str | None],
-               site_id: ColumnElement[int] | InstrumentedAttribute[int] | InstrumentedAttribute[int | None]
-               ) -> ColumnElement[bool]:
-        """SQL condition: rows whose district ``path`` or ``site_id`` lie within this scope (everything when it is
-        country-wide)."""
+               site_id: ColumnElement[int] | InstrumentedAttribute[int] | InstrumentedAttribute[int | None] | None
+               = None) -> ColumnElement[bool]:
+        """SQL condition: rows whose district ``path`` (or ``site_id``, for rows of a site) lie within this scope
+        (everything when it is country-wide)."""
         if self.is_global:
             return true()
         parts: list[ColumnElement[bool]] = [path.startswith(p, autoescape=True) for p in self.paths]
-        if self.site_ids:
+        if self.site_ids and site_id is not None:
             parts.append(site_id.in_(sorted(self.site_ids)))
         return or_(*parts) if parts else false()
 

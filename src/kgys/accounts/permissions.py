@@ -43,6 +43,7 @@ class Perm(StrEnum):
     ALERTS_READ = "alerts.read"
     ALERTS_HANDLE = "alerts.handle"
     ALERTS_SUPERVISE = "alerts.supervise"
+    KADES_MANAGE = "kades.manage"
 
 
 _ALL = frozenset(Perm)
@@ -54,7 +55,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     Role.DISPATCHER: frozenset({Perm.SITES_READ, Perm.ALERTS_READ}),
     Role.SUPERVISOR: _READ_REGISTRY | {Perm.DASHBOARD_READ, Perm.AUDIT_READ, Perm.HOLDS_READ, Perm.HOLDS_MANAGE,
                                        Perm.LIVE_VIEW, Perm.PLAYBACK, Perm.CLIP_EXPORT, Perm.ALERTS_READ,
-                                       Perm.ALERTS_HANDLE, Perm.ALERTS_SUPERVISE},
+                                       Perm.ALERTS_HANDLE, Perm.ALERTS_SUPERVISE, Perm.KADES_MANAGE},
     Role.INVESTIGATOR: frozenset({Perm.SITES_READ, Perm.CAMERAS_READ, Perm.HOLDS_READ, Perm.HOLDS_MANAGE,
                                   Perm.PLAYBACK, Perm.CLIP_EXPORT}),
     Role.JUDICIAL_LIAISON: frozenset({Perm.SITES_READ, Perm.HOLDS_READ, Perm.HOLDS_MANAGE}),

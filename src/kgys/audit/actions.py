@@ -61,6 +61,12 @@ class AuditAction(StrEnum):
     ALERT_DISPATCH = "alert.dispatch"
     ALERT_NOTE = "alert.note"
     ALERT_RESOLVE = "alert.resolve"
+    PROTECTION_ORDER_CREATE = "protection_order.create"
+    PROTECTION_ORDER_UPDATE = "protection_order.update"
+    PROTECTION_ORDER_DELETE = "protection_order.delete"
+    PROTECTION_ORDER_VIEW = "protection_order.view"
+    KADES_PHONE_REGISTER = "kades_phone.register"
+    KADES_PHONE_DISABLE = "kades_phone.disable"
 
 
 def changed(object_type: str, op: str) -> str:

@@ -184,6 +184,12 @@ ACTION_LABELS: dict[AuditAction, str] = {
     AuditAction.ALERT_DISPATCH: _("Team sent to alert"),
     AuditAction.ALERT_NOTE: _("Note added to alert"),
     AuditAction.ALERT_RESOLVE: _("Alert closed"),
+    AuditAction.PROTECTION_ORDER_CREATE: _("Protection order registered"),
+    AuditAction.PROTECTION_ORDER_UPDATE: _("Protection order changed"),
+    AuditAction.PROTECTION_ORDER_DELETE: _("Protection order deleted"),
+    AuditAction.PROTECTION_ORDER_VIEW: _("Protection order read"),
+    AuditAction.KADES_PHONE_REGISTER: _("Protected person's phone registered"),
+    AuditAction.KADES_PHONE_DISABLE: _("Protected person's phone disabled"),
 }
 
 
@@ -196,7 +202,7 @@ AUDIT_ACTIONS = ("site", "rollout", "recorder", "camera", "commission", "jurisdi
                  "token", "site.create", "site.update", "rollout.create", "recorder.create", "recorder.update",
                  "recorder.delete", "camera.create", "camera.update", "camera.delete", "login.fail", "login.success",
                  "camera.live.view", "camera.playback.view", "camera.clip.export", "legal_hold", "destruction",
-                 "retention_policy")
+                 "retention_policy", "alert", "protection_order", "kades_phone")
 
 
 GAP_CAUSE_LABELS: dict[GapCause, str] = {
