@@ -12,6 +12,7 @@ from kgys.accounts.permissions import Role
 from kgys.alerts.states import Source, State
 from kgys.audit.actions import AuditAction, changed
 from kgys.audit.mechanism import Audited
+from kgys.kades.service import KadesKind
 from kgys.models import Base  # noqa: F401  (every model registered)
 from kgys.recording.alerts import AlertKind
 from kgys.recording.gaps import GapCause
@@ -22,6 +23,7 @@ from tests.web.test_translations import catalogue
 TABLES: list[tuple[type[StrEnum], dict[str, str]]] = [
     (AuditAction, dict(labels.ACTION_LABELS)),
     (AlertKind, dict(labels.ALERT_KIND_LABELS)),
+    (KadesKind, dict(labels.KADES_KIND_LABELS)),
     (State, dict(labels.ALERT_STATE_LABELS)),
     (Source, dict(labels.ALERT_SOURCE_LABELS)),
     (GapCause, dict(labels.GAP_CAUSE_LABELS)),

@@ -127,7 +127,7 @@ def console_page(request: Request, session: DB, p: CurrentPrincipal) -> Response
     texts: dict[str, Any] = {
         "states": {s.value: labels.alert_state_label(s) for s in State},
         "sources": {s.value: labels.alert_source_label(s) for s in Source},
-        "kinds": {k: labels.alert_kind_label(k) for k in labels.ALERT_KIND_LABELS},
+        "kinds": {k: labels.alert_kind_label(k) for k in labels.KIND_LABELS},
         "outcomes": {o.value: labels.alert_state_label(o) for o in OUTCOMES},
         "connected": i18n.gettext("Live"), "reconnecting": i18n.gettext("Reconnecting…"),
         "empty": i18n.gettext("No open alerts."), "taken_by": i18n.gettext("Taken on by"),

@@ -38,6 +38,7 @@ from kgys.cameras import service as camera_service
 from kgys.cameras.schemas import CameraIn, CredentialsIn, RecorderIn
 from kgys.cameras.secrets import CredentialBox
 from kgys.config import Settings
+from kgys.demo import alerts as demo_alerts
 from kgys.demo.names import (
     CAMERA_SLOTS,
     COUNTRY,
@@ -161,6 +162,7 @@ def seed(session: Session, *, box: CredentialBox, settings: Settings, sites: int
         codes = _sites(session, actor, box, rng, settings, sites, today, progress)
         school_site = _school_admin_site(session, codes)
         logins = _users(session, actor, box, settings, school_site)
+        demo_alerts.seed(session, actor, rng, codes, today)
         session.flush()
     return DemoLogins(logins=logins, created=True, sites=len(codes))
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime, timedelta
+from enum import StrEnum
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -34,7 +35,13 @@ from kgys.kades.schemas import OrderIn, PressIn
 
 log = logging.getLogger(__name__)
 
-KIND = "kades_press"
+class KadesKind(StrEnum):
+    """The kinds of alert a protected person's phone raises (the stored value)."""
+
+    PRESS = "kades_press"
+
+
+KIND = KadesKind.PRESS
 MERGE_WINDOW = timedelta(minutes=30)
 CLOCK_SLACK = timedelta(hours=1)
 # Türkiye with a margin: a fix outside is a phone abroad or a bad fix

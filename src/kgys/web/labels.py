@@ -10,6 +10,7 @@ from kgys.accounts.permissions import Role
 from kgys.alerts.states import Source, State
 from kgys.audit.actions import AuditAction
 from kgys.cameras import compliance as rules
+from kgys.kades.service import KadesKind
 from kgys.recording.alerts import AlertKind
 from kgys.recording.gaps import GapCause
 from kgys.sites.rollout import ORDER, RolloutStatus, SiteType
@@ -236,9 +237,20 @@ ALERT_KIND_LABELS: dict[AlertKind, str] = {
 }
 
 
+KADES_KIND_LABELS: dict[KadesKind, str] = {
+    KadesKind.PRESS: _("Protected person's panic press"),
+}
+PANIC_KIND_LABELS: dict[str, str] = {
+    "panic_press": _("Panic button pressed"),
+    "door_held_open": _("Door held open"),
+}
+KIND_LABELS: dict[str, str] = {str(k): v for table in (ALERT_KIND_LABELS, KADES_KIND_LABELS, PANIC_KIND_LABELS)
+                               for k, v in table.items()}
+
+
 def alert_kind_label(kind: str) -> str:
     """What an alert is about, in the request's language."""
-    return _label(ALERT_KIND_LABELS, kind)
+    return _label(KIND_LABELS, kind)
 
 
 ALERT_STATE_LABELS: dict[State, str] = {
