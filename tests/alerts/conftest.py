@@ -124,3 +124,4 @@ def alert_row(served: Served, alert_id: int) -> Alert:
         found = s.get(Alert, alert_id)
         assert found is not None
         return found
+from tests.web.conftest import token_for  # noqa: E402, F401  (the web fixture, for the API tests here)

@@ -153,7 +153,15 @@ class Upload:
     fields: dict[str, str]
 
 
-Build = Callable[[World, str], tuple[str, dict[str, Any] | Upload | None]]
+@dataclass(frozen=True)
+class Raw:
+    """A body sent as it is, with its content type (a CAP message)."""
+
+    content: bytes
+    content_type: str
+
+
+Build = Callable[[World, str], tuple[str, dict[str, Any] | Upload | Raw | None]]
 
 
 @dataclass(frozen=True)
@@ -281,6 +289,16 @@ def _alert_move(move: str, body: dict[str, Any] | None = None, claimed: bool = F
     return lambda w, code: (f"{API}/alerts/{w.fresh_alert(code, claimed)}/{move}", body or {})
 
 
+def _cap(w: World, code: str) -> tuple[str, Raw]:
+    n = next(_n)
+    xml = (f'<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"><identifier>M-{n}</identifier>'
+           f"<sender>matrix</sender><sent>2026-03-01T08:00:00+03:00</sent><status>Actual</status>"
+           f"<msgType>Alert</msgType><scope>Public</scope><info><event>Tahliye</event><urgency>Immediate</urgency>"
+           f"<severity>Severe</severity><certainty>Observed</certainty><area><areaDesc>Okul</areaDesc>"
+           f"<geocode><valueName>kgys:site</valueName><value>{code}</value></geocode></area></info></alert>")
+    return f"{API}/alerts/cap", Raw(xml.encode(), "application/cap+xml")
+
+
 def _new_order(w: World, code: str) -> tuple[str, dict[str, Any]]:
     return f"{API}/kades/orders", {"number": f"M-{next(_n)}", "court": "Aile Mahkemesi", "valid_from": "2026-01-01",
                                    "valid_until": "2027-01-01", "person_name": "Korunan Kişi",
@@ -352,6 +370,7 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("GET", "/alerts/report", P.ALERTS_READ,
              _fixed("/alerts/report?from=2026-01-01T00:00:00Z&to=2027-01-01T00:00:00Z&group=site"), out=None),
     Endpoint("GET", "/alerts/board", P.ALERTS_SUPERVISE, _fixed("/alerts/board"), out=None),
+    Endpoint("POST", "/alerts/cap", P.ALERTS_HANDLE, _cap, ok=202, out=422),
     # protection orders: per district; registering one for a district outside the scope is bad input
     Endpoint("GET", "/kades/orders", P.KADES_MANAGE, _fixed("/kades/orders"), out=None),
     Endpoint("POST", "/kades/orders", P.KADES_MANAGE, _new_order, ok=201, out=422),
@@ -475,7 +494,10 @@ def _check(endpoint: Endpoint, client: TestClient, world: World, callers: list[C
             in_scope = target == IN or not caller.scoped
             want = endpoint.expected(caller, in_scope)
             url, body = endpoint.build(world, target)
-            if isinstance(body, Upload):
+            if isinstance(body, Raw):
+                r = client.request(endpoint.method, url, content=body.content,
+                                   headers=caller.headers | {"Content-Type": body.content_type})
+            elif isinstance(body, Upload):
                 r = client.request(endpoint.method, url, headers=caller.headers, data=body.fields,
                                    files={"file": (body.filename, body.content, "text/csv")})
             else:

@@ -76,6 +76,14 @@ class ResolveIn(MoveIn):
     outcome: Outcome
 
 
+class CapOut(BaseModel):
+    """What became of a CAP message: the alert it raised or refreshed, or how many alerts its Cancel closed."""
+
+    identifier: str
+    alert_id: int | None
+    cleared: int
+
+
 class LineOut(BaseModel):
     """One group's figures in a report (times in seconds from receipt)."""
 

@@ -6,12 +6,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
+from starlette.concurrency import run_in_threadpool
 
-from kgys.alerts import reports, schemas, service
+from kgys.alerts import cap, reports, schemas, service
 from kgys.alerts.schemas import (
     AlertOut,
     BoardOut,
+    CapOut,
     ChangeOut,
     LineOut,
     LoadOut,
@@ -95,6 +97,21 @@ def alert_board(session: DB, actor: CurrentActor) -> BoardOut:
                              for w in b.waiting],
                     loads=[LoadOut(operator=x.operator, holding=x.holding, closed_last_hour=x.closed_last_hour,
                                    ack_p50_seconds=x.ack_p50_seconds) for x in b.loads])
+
+
+CAP_BODY = {"requestBody": {"required": True, "content": {
+    "application/cap+xml": {"schema": {"type": "string", "description": "A CAP 1.2 <alert>"}},
+    "application/xml": {"schema": {"type": "string"}}}}}
+
+
+@router.post("/alerts/cap", response_model=CapOut, status_code=202, responses=errors(422),
+             openapi_extra=CAP_BODY)
+async def submit_cap(request: Request, session: DB, actor: CurrentActor) -> CapOut:
+    """Take an OASIS CAP 1.2 message from another system: Alert and Update raise or refresh an alert, Cancel closes
+    the one it references (see the alerts documentation for the mapping)."""
+    message = cap.parse(await request.body())
+    alert, cleared = await run_in_threadpool(cap.take, session=session, actor=actor, message=message)
+    return CapOut(identifier=message.identifier, alert_id=alert.id if alert else None, cleared=cleared)
 
 
 @router.get("/alerts/{alert_id}", response_model=AlertOut, responses=errors(404))

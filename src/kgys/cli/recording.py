@@ -20,6 +20,7 @@ from kgys.recording import policy as policy_service
 from kgys.recording import service
 from kgys.recording import worker as recorder_worker
 from kgys.recording.retention import default_policy
+from kgys.sim import kades as sim_kades_phone
 from kgys.sim.cameras import SimCameras, ensure_clip
 
 worker_app = typer.Typer(help="Long-running workers.", no_args_is_help=True)
@@ -73,6 +74,22 @@ def worker_relay() -> None:
     """Copy events to NATS JetStream (alerts.nats_url) for the servers, until stopped (SIGTERM or Ctrl-C)."""
     with runtime() as rt:
         events_relay.run(rt)
+
+
+@sim_app.command("kades")
+def sim_kades(
+    token: Annotated[str, typer.Option(help="The phone's token (shown when it was registered against an order)")],
+    url: Annotated[str, typer.Option(help="The kgys server")] = "http://127.0.0.1:8155",
+    latitude: Annotated[float, typer.Option(min=35.5, max=42.5)] = 39.9334,
+    longitude: Annotated[float, typer.Option(min=25.4, max=45.0)] = 32.8597,
+    positions: Annotated[int, typer.Option(min=0, max=10_000, help="Position updates after the press")] = 5,
+    every: Annotated[float, typer.Option(min=0.1, help="Seconds between updates")] = 2.0,
+) -> None:
+    """A protected person's phone: a panic press in the app, then its position as the person moves."""
+    taken = sim_kades_phone.run(url, token, walk=sim_kades_phone.Walk(latitude, longitude), positions=positions,
+                                every=every, say=console.print)
+    if taken == 0:
+        raise typer.Exit(1)
 
 
 @sim_app.command("cameras")

@@ -7,7 +7,7 @@ and is answered ``202 {"received": true}`` — for a press, a repeat of one, or 
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
@@ -86,14 +86,19 @@ def _phone(request: Request, session: DB) -> KadesPhone:
 Phone = Annotated[KadesPhone, Depends(_phone)]
 
 
-@app_router.post("/kades/app/press", response_model=Received, status_code=202, responses=errors(401, 422))
+DEVICE: dict[str, Any] = {"security": [{"device": []}]}
+
+
+@app_router.post("/kades/app/press", response_model=Received, status_code=202, responses=errors(401, 422),
+                 openapi_extra=DEVICE)
 def app_press(body: PressIn, session: DB, phone: Phone) -> Received:
     """A press in the app: a P1 alert of the order's district, stored before this answer."""
     service.press(session=session, phone=phone, data=body)
     return Received()
 
 
-@app_router.post("/kades/app/position", response_model=Received, status_code=202, responses=errors(401, 422))
+@app_router.post("/kades/app/position", response_model=Received, status_code=202, responses=errors(401, 422),
+                 openapi_extra=DEVICE)
 def app_position(body: PressIn, session: DB, phone: Phone) -> Received:
     """The phone's position while its alert is open."""
     service.position(session=session, phone=phone, data=body)

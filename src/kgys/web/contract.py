@@ -156,6 +156,8 @@ def declare_errors(app: FastAPI, doc: dict[str, Any]) -> None:
     security = doc["components"].setdefault("securitySchemes", {})
     security.setdefault("bearer", {"type": "http", "scheme": "bearer",
                                    "description": "A token from `POST /api/v1/auth/token`"})
+    security.setdefault("device", {"type": "http", "scheme": "device",
+                                   "description": "A registered device's token (`Authorization: Device …`)"})
     for ctx in iter_route_contexts(app.routes):
         route = ctx.original_route
         path = ctx.path_format or ""
