@@ -18,7 +18,7 @@ from kgys.accounts.actor import Actor
 from kgys.accounts.models import Jurisdiction
 from kgys.accounts.permissions import Perm
 from kgys.sites import gazetteer
-from kgys.sites import jurisdictions as jurisdiction_service
+from kgys.sites.flows import jurisdictions as jurisdiction_service
 from kgys.sites.import_columns import fold
 from kgys.sites.import_messages import Problem, _
 from kgys.sites.import_parse import Row
