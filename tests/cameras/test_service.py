@@ -52,10 +52,10 @@ def site(session: Session) -> Site:
 
 def test_credentials_are_stored_encrypted_and_shown_masked(rt: Runtime, session: Session, site: Site) -> None:
     rec = flows.save_recorder(session=session, actor=school_admin(), box=rt.box, code=site.code,
-                                data=recorder(credentials=CredentialsIn(username="admin", password=SECRET)))
+                              data=recorder(credentials=CredentialsIn(username="admin", password=SECRET)))
     cam = flows.save_camera(session=session, actor=school_admin(), box=rt.box, code=site.code,
-                              data=camera("Giriş", stream_url="rtsp://10.0.0.5/Streaming/101",
-                                          credentials=CredentialsIn(username="viewer", password=SECRET)))
+                            data=camera("Giriş", stream_url="rtsp://10.0.0.5/Streaming/101",
+                                        credentials=CredentialsIn(username="viewer", password=SECRET)))
     for table in ("recorders", "cameras"):
         raw = session.execute(text(f"SELECT credentials FROM {table}")).scalar_one()
         assert SECRET not in raw and "admin" not in raw and "viewer" not in raw
@@ -70,23 +70,23 @@ def test_credentials_are_stored_encrypted_and_shown_masked(rt: Runtime, session:
 def test_replacing_specs_keeps_credentials_unless_new_ones_are_given(rt: Runtime, session: Session,
                                                                       site: Site) -> None:
     rec = flows.save_recorder(session=session, actor=school_admin(), box=rt.box, code=site.code,
-                                data=recorder(credentials=CredentialsIn(username="admin", password=SECRET)))
+                              data=recorder(credentials=CredentialsIn(username="admin", password=SECRET)))
     sealed = rec.credentials
     flows.save_recorder(session=session, actor=school_admin(), box=rt.box, code=site.code,
-                          data=recorder(channels=32), recorder_id=rec.id)
+                        data=recorder(channels=32), recorder_id=rec.id)
     assert rec.channels == 32 and rec.credentials == sealed
     flows.save_recorder(session=session, actor=school_admin(), box=rt.box, code=site.code,
-                          data=recorder(credentials=CredentialsIn(username="root", password="Yeni-Parola-1")),
-                          recorder_id=rec.id)
+                        data=recorder(credentials=CredentialsIn(username="root", password="Yeni-Parola-1")),
+                        recorder_id=rec.id)
     assert rt.box.open(rec.credentials or "").username == "root"
 
 
 def test_changes_are_audited_with_the_site(rt: Runtime, session: Session, site: Site) -> None:
     rec = flows.save_recorder(session=session, actor=school_admin(), box=rt.box, code=site.code, data=recorder())
     cam = flows.save_camera(session=session, actor=school_admin(), box=rt.box, code=site.code,
-                              data=camera("Giriş"))
+                            data=camera("Giriş"))
     flows.save_camera(session=session, actor=school_admin(), box=rt.box, code=site.code,
-                        data=camera("Giriş", megapixels=4.0), camera_id=cam.id)
+                      data=camera("Giriş", megapixels=4.0), camera_id=cam.id)
     flows.delete_device(session=session, actor=school_admin(), code=site.code, kind="camera", device_id=cam.id)
     entries = session.scalars(select(AuditEntry).where(AuditEntry.object_type.in_(["camera", "recorder"]))
                               .order_by(AuditEntry.seq)).all()
@@ -107,15 +107,15 @@ def test_compliance_status_follows_the_system(rt: Runtime, session: Session, sit
     assert status() == "non_compliant"  # a recorder but no cameras
     front = flows.save_camera(session=session, actor=admin, box=rt.box, code=site.code, data=camera("Giriş"))
     flows.save_camera(session=session, actor=admin, box=rt.box, code=site.code,
-                        data=camera("Bahçe", position="yard"))
+                      data=camera("Bahçe", position="yard"))
     assert status() == "compliant"
     flows.save_camera(session=session, actor=admin, box=rt.box, code=site.code,
-                        data=camera("Giriş", megapixels=1.3), camera_id=front.id)
+                      data=camera("Giriş", megapixels=1.3), camera_id=front.id)
     assert status() == "non_compliant"
     _, result = flows.compliance(session=session, actor=admin, code=site.code)
     assert [c.code for c in result.failed] == ["camera.megapixels"]
     flows.save_camera(session=session, actor=admin, box=rt.box, code=site.code,
-                        data=camera("Giriş", megapixels=1.3, enabled=False), camera_id=front.id)
+                      data=camera("Giriş", megapixels=1.3, enabled=False), camera_id=front.id)
     _, result = flows.compliance(session=session, actor=admin, code=site.code)
     assert [c.code for c in result.failed] == ["coverage.front"]  # a disabled camera is not judged at all
     for cam in session.scalars(select(Camera).where(Camera.site_id == site.id)).all():
@@ -126,10 +126,10 @@ def test_compliance_status_follows_the_system(rt: Runtime, session: Session, sit
 
 def test_storage_figures(rt: Runtime, session: Session, site: Site) -> None:
     flows.save_recorder(session=session, actor=school_admin(), box=rt.box, code=site.code,
-                          data=recorder(installed_storage_tb=8))
+                        data=recorder(installed_storage_tb=8))
     for i in range(16):
         flows.save_camera(session=session, actor=school_admin(), box=rt.box, code=site.code,
-                            data=camera(f"K{i}", position="perimeter" if i else "entrance"))
+                          data=camera(f"K{i}", position="perimeter" if i else "entrance"))
     system, result = flows.compliance(session=session, actor=school_admin(), code=site.code)
     assert service.storage_figures(system) == (11.3, 1543)
     assert [c.code for c in result.failed] == ["recorder.storage_days"]
@@ -139,11 +139,11 @@ def test_bad_declarations_are_refused_naming_the_field(rt: Runtime, session: Ses
     admin = school_admin()
     with pytest.raises(ValidationFailed) as err:
         flows.save_recorder(session=session, actor=admin, box=rt.box, code=site.code,
-                              data=recorder(supported_storage_tb=8, installed_storage_tb=12))
+                            data=recorder(supported_storage_tb=8, installed_storage_tb=12))
     assert err.value.errors[0].field == "installed_storage_tb"
     with pytest.raises(ValidationFailed) as err:
         flows.save_camera(session=session, actor=admin, box=rt.box, code=site.code,
-                            data=camera("Giriş", recorder="NVR-9"))
+                          data=camera("Giriş", recorder="NVR-9"))
     assert err.value.errors[0].field == "recorder"
     assert session.scalar(select(Recorder.id)) is None and session.scalar(select(Camera.id)) is None
 
@@ -156,9 +156,9 @@ def test_names_are_unique_per_site(rt: Runtime, session: Session, site: Site) ->
         flows.save_recorder(session=session, actor=admin, box=rt.box, code=site.code, data=recorder())
     with pytest.raises(Conflict):
         flows.save_recorder(session=session, actor=admin, box=rt.box, code=site.code, data=recorder("NVR-1"),
-                              recorder_id=other.id)
+                            recorder_id=other.id)
     flows.save_recorder(session=session, actor=admin, box=rt.box, code=site.code, data=recorder("NVR-1"),
-                          recorder_id=rec.id)  # keeping its own name is fine
+                        recorder_id=rec.id)  # keeping its own name is fine
     flows.save_camera(session=session, actor=admin, box=rt.box, code=site.code, data=camera("Giriş"))
     with pytest.raises(Conflict, match="already has a camera named 'Giriş'"):
         flows.save_camera(session=session, actor=admin, box=rt.box, code=site.code, data=camera("Giriş"))
@@ -169,18 +169,18 @@ def test_scope_and_permission(rt: Runtime, session: Session, site: Site) -> None
     other = factories.site(session, "TR-99-B")
     set_actor(session, school_admin())
     theirs = flows.save_camera(session=session, actor=factories.admin(), box=rt.box, code=other.code,
-                                 data=camera("Giriş", recorder=None))
+                               data=camera("Giriş", recorder=None))
     with pytest.raises(NotFound):
         flows.get_system(session=session, actor=school_admin(), code=other.code)
     with pytest.raises(NotFound):
         flows.save_camera(session=session, actor=school_admin(), box=rt.box, code=other.code,
-                            data=camera("X", recorder=None))
+                          data=camera("X", recorder=None))
     with pytest.raises(NotFound):  # a device of another site, reached through one's own site
         flows.save_camera(session=session, actor=school_admin(), box=rt.box, code=site.code,
-                            data=camera("X", recorder=None), camera_id=theirs.id)
+                          data=camera("X", recorder=None), camera_id=theirs.id)
     with pytest.raises(NotFound):
         flows.delete_device(session=session, actor=school_admin(), code=site.code, kind="camera",
-                              device_id=theirs.id)
+                            device_id=theirs.id)
     operator = Actor(id=None, username="op", role="operator", scope=Scope(paths=("/TR/",)))
     with pytest.raises(PermissionDenied):
         flows.save_recorder(session=session, actor=operator, box=rt.box, code=site.code, data=recorder())

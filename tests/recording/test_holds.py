@@ -144,7 +144,7 @@ def test_release_keeps_the_row_with_who_and_when_and_is_audited(session: Session
     h = place(session, a)
     later = NOW + 24 * H
     released = hold_flows.release_hold(session=session, actor=investigator(role="judicial_liaison"), hold_id=h.id,
-                                  reason="Kovuşturmaya yer olmadığı kararı", now=later)
+                                       reason="Kovuşturmaya yer olmadığı kararı", now=later)
     assert released.released_at == later and released.released_by == "judicial_liaison-1"
     assert session.get(LegalHold, h.id) is not None
     [entry] = entries(session, "legal_hold.update")
@@ -163,14 +163,14 @@ def test_active_holds_exclude_released_and_lapsed(session: Session, sites: tuple
     lapsing = place(session, a, until=NOW + H)
     released = place(session, a, camera="Çevre")
     hold_flows.release_hold(session=session, actor=investigator(), hold_id=released.id, reason="no longer needed",
-                       now=NOW + H)
+                            now=NOW + H)
     cams = {open_.camera_id, released.camera_id}
     at = {t: {i.id for i in holds.active_for_cameras(session=session, camera_ids=cams, now=t)}
           for t in (NOW, NOW + 2 * H)}
     assert at[NOW] == {open_.id, lapsing.id, released.id}
     assert at[NOW + 2 * H] == {open_.id}
     listed, total = hold_flows.list_holds(session=session, actor=investigator(), site_code=a.code, active_only=True,
-                                     now=NOW + 2 * H)
+                                          now=NOW + 2 * H)
     assert [h.id for h, _, _ in listed] == [open_.id] and total == 1
     by_camera, total = hold_flows.list_holds(session=session, actor=investigator(), site_code=a.code, camera="Çevre")
     assert [h.id for h, _, _ in by_camera] == [released.id] and total == 1

@@ -47,11 +47,11 @@ def test_a_site_without_a_policy_follows_the_node_default(session: Session, site
 def test_setting_a_policy_is_stored_audited_and_used_by_retention(session: Session, sites: tuple[Site, Site]) -> None:
     a, _ = sites
     got = policy_flows.set_policy(session=session, actor=factories.admin(), code=a.code, days=30, min_days=20,
-                            reason="okul kayıt cihazı 30 gün saklar", default=CENTRAL)
+                                  reason="okul kayıt cihazı 30 gün saklar", default=CENTRAL)
     assert (got.days, got.min_days, got.own) == (30, 20, True)
     assert retention_job.site_policies(session)[a.id] == Policy.days(30, 20)
     policy_flows.set_policy(session=session, actor=factories.admin(), code=a.code, days=45, min_days=None,
-                      reason="komisyon kararı", default=CENTRAL)
+                            reason="komisyon kararı", default=CENTRAL)
     entries = session.scalars(select(AuditEntry).where(AuditEntry.object_type == "retention_policy")
                               .order_by(AuditEntry.seq)).all()
     assert [e.action for e in entries] == ["retention_policy.create", "retention_policy.update"]
@@ -59,7 +59,7 @@ def test_setting_a_policy_is_stored_audited_and_used_by_retention(session: Sessi
     assert all(e.site_id == a.id for e in entries)
     assert retention_job.site_policies(session)[a.id] == Policy.days(45)
     cleared = policy_flows.clear_policy(session=session, actor=factories.admin(), code=a.code, reason="varsayılana dön",
-                                  default=CENTRAL)
+                                        default=CENTRAL)
     assert not cleared.own and a.id not in retention_job.site_policies(session)
 
 
@@ -71,7 +71,7 @@ def test_bad_input_names_the_field(session: Session, sites: tuple[Site, Site], d
                                    reason: str, field: str) -> None:
     with pytest.raises(ValidationFailed) as exc:
         policy_flows.set_policy(session=session, actor=factories.admin(), code=sites[0].code, days=days,
-                          min_days=min_days, reason=reason, default=CENTRAL)
+                                min_days=min_days, reason=reason, default=CENTRAL)
     assert field in [e.field for e in exc.value.errors]
 
 
@@ -79,14 +79,14 @@ def test_bad_input_names_the_field(session: Session, sites: tuple[Site, Site], d
 def test_only_administrators_set_policies(session: Session, sites: tuple[Site, Site], role: str) -> None:
     with pytest.raises(PermissionDenied):
         policy_flows.set_policy(session=session, actor=_actor(role), code=sites[0].code, days=5, min_days=None,
-                          reason="r", default=CENTRAL)
+                                reason="r", default=CENTRAL)
 
 
 def test_reads_are_scoped(session: Session, sites: tuple[Site, Site]) -> None:
     a, c = sites
     for s in (a, c):
         policy_flows.set_policy(session=session, actor=factories.admin(), code=s.code, days=30, min_days=None,
-                          reason="r", default=CENTRAL)
+                                reason="r", default=CENTRAL)
     operator = _actor("operator")
     seen = policy_flows.list_policies(session=session, actor=operator, default=CENTRAL)
     assert [p.site_code for p in seen] == [a.code]

@@ -216,7 +216,7 @@ def test_each_failure_leaves_one_gap_and_nothing_is_lost(live_db: LiveDb, sim_h2
                 assert any(s.end == gap.start or abs((s.end - gap.start).total_seconds()) < 0.01 for s in segs)
                 assert any(s.start == gap.end for s in segs)
             report = reads.verify(session=session, actor=system_actor(), storage=storage, camera_id=cam,
-                                    start=started - timedelta(minutes=1), end=t_end + timedelta(minutes=1))
+                                  start=started - timedelta(minutes=1), end=t_end + timedelta(minutes=1))
             assert report.ok and report.checked == len(segs), report.problems
             # The files the dead recorder left (the one it was writing, and perhaps one it had not indexed
             # yet) are indexed by the new recorder first. The footage up to

@@ -147,8 +147,8 @@ class World:
         site = self.a if cam.startswith("a") else self.b
         actor = Actor(id=None, username="savci-irtibat", role="judicial_liaison", scope=Scope(is_global=True))
         h = hold_flows.add_hold(session=self.session, actor=actor, site_code=site.code, camera=self.cams[cam].name,
-                           start=start, end=end, reason="Soruşturma 2025/9", legal_basis="Savcılık yazısı 2025/9",
-                           now=self.clock.now, **kw)  # type: ignore[arg-type]
+                                start=start, end=end, reason="Soruşturma 2025/9", legal_basis="Savcılık yazısı 2025/9",
+                                now=self.clock.now, **kw)  # type: ignore[arg-type]
         return h.id
 
 
@@ -243,7 +243,7 @@ def test_released_and_lapsed_holds_let_retention_resume(world: World) -> None:
     assert world.remaining() == {s.id for s in a + b}
     actor = Actor(id=None, username="savci-irtibat", role="judicial_liaison", scope=Scope(is_global=True))
     hold_flows.release_hold(session=world.session, actor=actor, hold_id=released, reason="Takipsizlik kararı",
-                       now=world.clock.now)
+                            now=world.clock.now)
     world.clock.now += 10 * SEC
     world.job().run_once()
     assert world.remaining() == {s.id for s in b}
@@ -528,9 +528,9 @@ def test_verification_accepts_a_link_to_footage_deleted_but_not_yet_sealed(world
     assert world.remaining() == {s.id for s in segs[3:]} and world.destructions() == []
     assert len(world.session.scalars(select(PendingDestruction)).all()) == 1
     report = recording_reads.verify(session=world.session, actor=system_actor(), storage=world.storage,
-                                      camera_id=world.cams["a1"].id, start=T0, end=T0 + DAY)
+                                    camera_id=world.cams["a1"].id, start=T0, end=T0 + DAY)
     assert report.ok and report.checked == 3, report.problems
     world.session.execute(delete(PendingDestruction))  # without the record of the deletion it is a break
     broken = recording_reads.verify(session=world.session, actor=system_actor(), storage=world.storage,
-                                      camera_id=world.cams["a1"].id, start=T0, end=T0 + DAY)
+                                    camera_id=world.cams["a1"].id, start=T0, end=T0 + DAY)
     assert [p.kind for p in broken.problems] == ["chain_break"]

@@ -91,7 +91,7 @@ def test_records_h265(rt: Runtime, session: Session, tmp_path: Path, sim_h265: S
     assert {(s.codec, s.width, s.height) for s in segs} == {("h265", 1920, 1080)}
     cam_id = segs[0].camera_id
     report = reads.verify(session=session, actor=system_actor(), storage=maintainer.storage, camera_id=cam_id,
-                            start=segs[0].start, end=segs[-1].end)
+                          start=segs[0].start, end=segs[-1].end)
     assert report.ok and report.checked == len(segs)
     health = session.get(CameraHealth, cam_id)
     assert health is not None and (health.codec, health.width, health.height) == ("h265", 1920, 1080)

@@ -79,7 +79,7 @@ class World:
         """A new recorder at site ``code``."""
         self._setup()
         rec = camera_flows.save_recorder(session=self.session, actor=factories.admin(), box=self.rt.box, code=code,
-                                           data=_recorder(f"NVR-x{next(_n)}"))
+                                         data=_recorder(f"NVR-x{next(_n)}"))
         self.session.commit()
         return rec.id
 
@@ -87,7 +87,7 @@ class World:
         """A new camera at site ``code``."""
         self._setup()
         cam = camera_flows.save_camera(session=self.session, actor=factories.admin(), box=self.rt.box, code=code,
-                                         data=_camera(f"Kamera-x{next(_n)}"))
+                                       data=_camera(f"Kamera-x{next(_n)}"))
         self.session.commit()
         return cam.id
 
@@ -120,8 +120,8 @@ def _camera(name: str, recorder: str | None = None, position: str = "entrance") 
 
 def _hold(session: Session, code: str) -> LegalHold:
     return hold_flows.add_hold(session=session, actor=factories.admin(), site_code=code, camera="Giriş",
-                                 start=datetime(2026, 3, 1, 8, tzinfo=UTC), end=datetime(2026, 3, 1, 9, tzinfo=UTC),
-                                 reason=f"matrix {next(_n)}", legal_basis="2026/1")
+                               start=datetime(2026, 3, 1, 8, tzinfo=UTC), end=datetime(2026, 3, 1, 9, tzinfo=UTC),
+                               reason=f"matrix {next(_n)}", legal_basis="2026/1")
 
 
 @dataclass(frozen=True)
@@ -374,9 +374,9 @@ def _world(session: Session, rt: Runtime, token_for: Callable[[User], dict[str, 
         site_service.change_rollout(session=session, actor=factories.admin(), code=code,
                                     change=RolloutChange(status=RolloutStatus.PLANNED, note=name))
         recorders[code] = camera_flows.get_system(session=session, actor=factories.admin(),
-                                                    code=site.code).recorders[0].id
+                                                  code=site.code).recorders[0].id
         cameras[code] = camera_flows.get_system(session=session, actor=factories.admin(),
-                                                  code=site.code).cameras[0].id
+                                                code=site.code).cameras[0].id
         holds[code] = _hold(session, code).id
         alerts.raise_alert(session, kind=alerts.AlertKind.RECORDING_STOPPED, severity=alerts.Severity.CRITICAL,
                            subject=alerts.Subject(camera_id=cameras[code], site_id=site.id),

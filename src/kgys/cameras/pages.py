@@ -130,10 +130,10 @@ def _submit(request: Request, session: Session, p: Principal, kind: str, code: s
     def save() -> None:
         if isinstance(device_data, RecorderIn):
             camera_flows.save_recorder(session=session, actor=p.actor, box=box, code=code, data=device_data,
-                                         recorder_id=device_id)
+                                       recorder_id=device_id)
         else:
             camera_flows.save_camera(session=session, actor=p.actor, box=box, code=code, data=device_data,
-                                       camera_id=device_id)
+                                     camera_id=device_id)
 
     try:
         errors = submit(session, save)
@@ -189,5 +189,5 @@ def device_edit(request: Request, code: str, device_id: int, session: DB, p: Cur
 def device_delete(request: Request, code: str, device_id: int, session: DB, p: CurrentPrincipal) -> Response:
     """Remove a recorder or a camera from a site."""
     camera_flows.delete_device(session=session, actor=p.actor, code=code, kind=_kind(request),
-                                 device_id=device_id)
+                               device_id=device_id)
     return RedirectResponse(f"/sites/{code}?saved=deleted#system", status_code=303)

@@ -52,7 +52,7 @@ def replace_recorder(code: str, recorder_id: DeviceId, body: RecorderIn, request
     """Replace a recorder's declared specs; credentials are kept unless new ones are given."""
     box = runtime(request).box
     rec = flows.save_recorder(session=session, actor=actor, box=box, code=code, data=body,
-                                recorder_id=recorder_id)
+                              recorder_id=recorder_id)
     return service.recorder_out(rec, box)
 
 

@@ -86,7 +86,7 @@ def list_(
     now = utcnow()
     with runtime() as rt, reading(rt.sessions) as session:
         rows, _total = hold_flows.find_holds(session=session, actor=actor, site=site, camera=camera,
-                                               active_only=active, now=now)
+                                             active_only=active, now=now)
         table = Table("id", "site", "camera", "from (UTC)", "to (UTC)", "state", "placed by", "reason", "legal basis")
         for hold, s, cam in rows:
             state = _state(hold, now)

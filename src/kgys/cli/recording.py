@@ -137,7 +137,7 @@ def recordings_verify(camera: CameraOpt, start: FromOpt = None, end: ToOpt = Non
     with runtime(upgrade=False) as rt, reading(rt.sessions) as session:
         lo, hi = _range(start, end)
         report = reads.verify(session=session, actor=cli_actor(), storage=recorder_worker.storage_for(rt),
-                                camera_id=camera, start=lo, end=hi)
+                              camera_id=camera, start=lo, end=hi)
     if report.ok:
         console.print(f"[green]OK[/] camera {camera}: {report.checked} segment(s), {report.bytes} bytes verified")
         return
@@ -177,7 +177,7 @@ def retention_set(
     """Give a site its own retention policy."""
     with runtime() as rt, rt.sessions.begin() as session:
         p = policy_flows.set_policy(session=session, actor=cli_actor(), code=site, days=days, min_days=min_days,
-                                      reason=reason, default=default_policy(rt.settings.recording.role))
+                                    reason=reason, default=default_policy(rt.settings.recording.role))
         console.print(f"site {p.site_code}: keep {_days(p.days)} days, minimum {_days(p.min_days)} days")
 
 
@@ -189,5 +189,5 @@ def retention_reset(
     """Remove a site's own policy; the node's default applies again."""
     with runtime() as rt, rt.sessions.begin() as session:
         p = policy_flows.clear_policy(session=session, actor=cli_actor(), code=site, reason=reason,
-                                        default=default_policy(rt.settings.recording.role))
+                                      default=default_policy(rt.settings.recording.role))
         console.print(f"site {p.site_code}: default policy, {_days(p.days)} days")

@@ -5,8 +5,9 @@ date it lapses. It protects every segment it touches, even partly, from retentio
 Releasing a hold keeps its row with who released it and when. Every change is written to the audit log
 with the reason and legal basis, through the :class:`~kgys.audit.mechanism.Audited` mechanism.
 
-Placing, finding and releasing holds within a caller's scope is :mod:`kgys.recording.flows.holds`. When a
-hold is in force is :mod:`kgys.recording.holdrule`.
+Functions here take the site, camera or hold already found within the caller's scope; finding them by
+site code, camera name or number is :mod:`kgys.recording.flows.holds`. When a hold is in force is
+:mod:`kgys.recording.holdrule`.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from sqlalchemy.orm import Session
 
 from kgys.accounts.actor import Actor
 from kgys.accounts.permissions import Perm
+from kgys.audit import mechanism
 from kgys.cameras.models import Camera
-from kgys.errors import FieldError, PermissionDenied
+from kgys.errors import Conflict, FieldError, PermissionDenied, ValidationFailed
 from kgys.recording import holdrule
 from kgys.recording.models import LegalHold
 from kgys.recording.retention import HoldInfo
@@ -68,6 +70,61 @@ def check_aware(field: str, value: datetime, errors: list[FieldError]) -> None:
     """A problem added to ``errors`` when ``value`` has no time zone."""
     if value.tzinfo is None:
         errors.append(FieldError(field, "needs a time zone (e.g. 2025-03-01T10:00:00+03:00)", value=value.isoformat()))
+
+
+def check_new(*, start: datetime, end: datetime, reason: str, legal_basis: str, until: datetime | None,
+              now: datetime) -> tuple[str, str]:
+    """The reason and legal basis of a new hold, trimmed; ValidationFailed naming every field at fault."""
+    errors: list[FieldError] = []
+    reason = clean_text("reason", reason, errors)
+    legal_basis = clean_text("legal_basis", legal_basis, errors)
+    check_aware("start", start, errors)
+    check_aware("end", end, errors)
+    if until is not None:
+        check_aware("until", until, errors)
+    if not errors:
+        if end < start:
+            errors.append(FieldError("end", "is before the start"))
+        if until is not None and until <= now:
+            errors.append(FieldError("until", "must be in the future", value=until.isoformat()))
+    if errors:
+        raise ValidationFailed(errors)
+    return reason, legal_basis
+
+
+def create(*, session: Session, actor: Actor, site: Site, camera: Camera, start: datetime, end: datetime,
+           reason: str, legal_basis: str, until: datetime | None, now: datetime) -> LegalHold:
+    """Place a checked hold on ``camera`` of ``site`` (both already found within the actor's scope); audited."""
+    hold = LegalHold(camera_id=camera.id, site_id=site.id, start=start, end=end, reason=reason,
+                     legal_basis=legal_basis, created_by=actor.username[:64], created_by_id=actor.id,
+                     created_at=now, until=until)
+    with mechanism.acting_as(session, actor, reason=reason, legal_basis=legal_basis):
+        session.add(hold)
+        session.flush()
+    log.info("legal hold %s placed on camera %s (%s – %s) by %s", hold.id, camera.id, start, end, actor.username)
+    return hold
+
+
+def check_release(*, reason: str) -> str:
+    """The reason a hold is released for, trimmed; ValidationFailed when missing or too long."""
+    errors: list[FieldError] = []
+    text = clean_text("reason", reason, errors)
+    if errors:
+        raise ValidationFailed(errors)
+    return text
+
+
+def release(*, session: Session, actor: Actor, hold: LegalHold, reason: str, now: datetime) -> LegalHold:
+    """End ``hold`` (already found within the actor's scope); Conflict when it was released before. Audited."""
+    if hold.released_at is not None:
+        raise Conflict(f"legal hold {hold.id} was already released on {hold.released_at:%Y-%m-%d %H:%M} UTC "
+                       f"by {hold.released_by}", hold_id=hold.id)
+    with mechanism.acting_as(session, actor, reason=reason, legal_basis=hold.legal_basis):
+        hold.released_at = now
+        hold.released_by = actor.username[:64]
+        session.flush()
+    log.info("legal hold %s released by %s", hold.id, actor.username)
+    return hold
 
 
 def is_active(hold: LegalHold, now: datetime) -> bool:

@@ -44,9 +44,9 @@ def _list_page(request: Request, session: Session, p: Principal, *, release_erro
     total = 0
     try:
         rows, total = hold_flows.find_holds(session=session, actor=p.actor, site=blank(filters["site"]),
-                                              camera=blank(filters["camera"]),
-                                              active_only=filters["state"] == "active", now=now, page=page,
-                                              per_page=PER_PAGE)
+                                            camera=blank(filters["camera"]),
+                                            active_only=filters["state"] == "active", now=now, page=page,
+                                            per_page=PER_PAGE)
     except NotFound:
         errors["site"] = i18n.gettext("No site with this institution code within your scope.")
     except ValidationFailed as exc:
@@ -81,7 +81,7 @@ def hold_new_form(request: Request, session: DB, p: CurrentPrincipal,
     values = dict.fromkeys(HOLD_FIELDS, "") | {"from": start, "to": end}
     if camera is not None:
         site, cam = hold_flows.camera_place(session=session, actor=p.actor, camera_id=camera,
-                                                 perm=Perm.HOLDS_MANAGE)
+                                            perm=Perm.HOLDS_MANAGE)
         values |= {"site": site.code, "camera": cam.name}
     return _form(request, p, values, {})
 

@@ -75,8 +75,8 @@ def add_hold(body: HoldIn, session: DB, actor: CurrentActor) -> HoldOut:
     """Place a legal hold on a camera's footage over a time range (times with an offset)."""
     now = utcnow()
     row = hold_flows.place_hold(session=session, actor=actor, site=body.site, camera=body.camera,
-                                  camera_id=body.camera_id, start=body.start, end=body.end, reason=body.reason,
-                                  legal_basis=body.legal_basis, until=body.until, now=now)
+                                camera_id=body.camera_id, start=body.start, end=body.end, reason=body.reason,
+                                legal_basis=body.legal_basis, until=body.until, now=now)
     return hold_out(row, now)
 
 

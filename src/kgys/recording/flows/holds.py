@@ -9,7 +9,6 @@ or camera that cannot be found as bad input naming the field, under the names th
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -18,18 +17,15 @@ from sqlalchemy.orm import Session
 
 from kgys.accounts.actor import Actor
 from kgys.accounts.permissions import Perm
-from kgys.audit import mechanism
 from kgys.cameras.flows import systems as camera_flows
 from kgys.cameras.models import Camera
 from kgys.db import page_of, utcnow
-from kgys.errors import Conflict, FieldError, NotFound, ValidationFailed
+from kgys.errors import FieldError, NotFound, ValidationFailed
 from kgys.recording import holdrule, holds
 from kgys.recording.holds import HoldRow
 from kgys.recording.models import LegalHold
 from kgys.sites import service as site_service
 from kgys.sites.models import Site
-
-log = logging.getLogger(__name__)
 
 
 def find_camera(*, session: Session, actor: Actor, site_code: str, camera: str) -> tuple[Site, Camera]:
@@ -57,29 +53,11 @@ def add_hold(
     """Place a hold on a camera's footage from ``start`` to ``end``, until ``until`` or until released."""
     holds.require_manage(actor)
     now = now or utcnow()
-    errors: list[FieldError] = []
-    reason = holds.clean_text("reason", reason, errors)
-    legal_basis = holds.clean_text("legal_basis", legal_basis, errors)
-    holds.check_aware("start", start, errors)
-    holds.check_aware("end", end, errors)
-    if until is not None:
-        holds.check_aware("until", until, errors)
-    if not errors:
-        if end < start:
-            errors.append(FieldError("end", "is before the start"))
-        if until is not None and until <= now:
-            errors.append(FieldError("until", "must be in the future", value=until.isoformat()))
-    if errors:
-        raise ValidationFailed(errors)
+    reason, legal_basis = holds.check_new(start=start, end=end, reason=reason, legal_basis=legal_basis, until=until,
+                                          now=now)
     site, cam = find_camera(session=session, actor=actor, site_code=site_code, camera=camera)
-    hold = LegalHold(camera_id=cam.id, site_id=site.id, start=start, end=end, reason=reason,
-                     legal_basis=legal_basis, created_by=actor.username[:64], created_by_id=actor.id,
-                     created_at=now, until=until)
-    with mechanism.acting_as(session, actor, reason=reason, legal_basis=legal_basis):
-        session.add(hold)
-        session.flush()
-    log.info("legal hold %s placed on camera %s (%s – %s) by %s", hold.id, cam.id, start, end, actor.username)
-    return hold
+    return holds.create(session=session, actor=actor, site=site, camera=cam, start=start, end=end, reason=reason,
+                        legal_basis=legal_basis, until=until, now=now)
 
 
 def list_holds(
@@ -129,21 +107,9 @@ def release_hold(*, session: Session, actor: Actor, hold_id: int, reason: str,
                  now: datetime | None = None) -> LegalHold:
     """End a hold; its row stays with who released it and when, and its footage falls back under retention."""
     holds.require_manage(actor)
-    errors: list[FieldError] = []
-    reason = holds.clean_text("reason", reason, errors)
-    if errors:
-        raise ValidationFailed(errors)
+    text = holds.check_release(reason=reason)
     hold = get_hold(session=session, actor=actor, hold_id=hold_id)
-    now = now or utcnow()
-    if hold.released_at is not None:
-        raise Conflict(f"legal hold {hold_id} was already released on {hold.released_at:%Y-%m-%d %H:%M} UTC "
-                       f"by {hold.released_by}", hold_id=hold_id)
-    with mechanism.acting_as(session, actor, reason=reason, legal_basis=hold.legal_basis):
-        hold.released_at = now
-        hold.released_by = actor.username[:64]
-        session.flush()
-    log.info("legal hold %s released by %s", hold.id, actor.username)
-    return hold
+    return holds.release(session=session, actor=actor, hold=hold, reason=text, now=now or utcnow())
 
 
 def camera_place(*, session: Session, actor: Actor, camera_id: int, perm: Perm) -> tuple[Site, Camera]:
