@@ -37,7 +37,7 @@ from bench import common
 from bench.dataset import make_tree
 from kgys.accounts.actor import system_actor
 from kgys.audit.mechanism import set_actor
-from kgys.cameras import service as camera_service
+from kgys.cameras.flows import systems as camera_flows
 from kgys.cameras.schemas import CameraIn
 from kgys.recording.models import Gap, Segment
 from kgys.runtime import Runtime
@@ -214,7 +214,7 @@ def seed(rt: Runtime, urls: list[str]) -> None:
             code="B0000001", name="Bench Okulu", type="primary_school", district="TR-99-01",
             latitude=39.9, longitude=32.8, priority=2))
         for n, url in enumerate(urls, 1):
-            camera_service.save_camera(session=session, actor=actor, box=rt.box, code="B0000001", data=CameraIn(
+            camera_flows.save_camera(session=session, actor=actor, box=rt.box, code="B0000001", data=CameraIn(
                 name=f"Kamera {n}", megapixels=2.0, width=1920, height=1080, codec="h264", stream_url=url))
 
 

@@ -1,4 +1,4 @@
-"""The segment reader: kgys's own MPEG-TS/H.264/H.265 reader (``kgys.recording.tsinfo``) against PyAV.
+"""The segment reader: kgys's own MPEG-TS/H.264/H.265 reader (``kgys.media.tsinfo``) against PyAV.
 
 Real segments are cut by ffmpeg (``-c copy -f segment``, as the recorder's ffmpeg writes them) from the
 simulated cameras' 1080p clips, looped to the wanted length. On each segment, in the same run:
@@ -30,8 +30,8 @@ from typing import Any
 import av
 
 from bench import common
-from kgys.recording.probe import StreamInfo
-from kgys.recording.tsinfo import frame_rate, inspect_file, measure
+from kgys.media.probe import StreamInfo
+from kgys.media.tsinfo import frame_rate, inspect_file, measure
 from kgys.sim.cameras import ensure_clip
 
 CAMERAS = 128

@@ -14,10 +14,9 @@ from kgys.accounts import signin
 from kgys.accounts.actor import Actor, system_actor
 from kgys.accounts.models import Jurisdiction, User
 from kgys.audit.mechanism import set_actor
-from kgys.cameras import service as camera_service
+from kgys.cameras.flows import systems as camera_flows
 from kgys.cameras.schemas import CameraIn, RecorderIn
-from kgys.cameras.secrets import CredentialBox
-from kgys.secretbox import SecretBox
+from kgys.secretbox import CredentialBox, SecretBox
 from kgys.sites import service as site_service
 from kgys.sites.models import Site
 from kgys.sites.schemas import SiteCreate
@@ -68,11 +67,11 @@ def compliant_system(session: Session, box: CredentialBox, code: str) -> None:
     """A recorder and two cameras meeting the ministry's minimum."""
     actor = admin()
     set_actor(session, actor)
-    camera_service.save_recorder(session=session, actor=actor, box=box, code=code, data=RecorderIn(
+    camera_flows.save_recorder(session=session, actor=actor, box=box, code=code, data=RecorderIn(
         name="NVR-1", channels=16, supported_storage_tb=16, installed_storage_tb=12, remote_viewing=True,
         continuous_recording=True, retention_days=30))
     for name, pos in (("Giriş", "entrance"), ("Çevre", "perimeter")):
-        camera_service.save_camera(session=session, actor=actor, box=box, code=code, data=CameraIn(
+        camera_flows.save_camera(session=session, actor=actor, box=box, code=code, data=CameraIn(
             name=name, recorder="NVR-1", megapixels=2.0, width=1920, height=1080, poe=True, night_vision=True,
             position=pos, bitrate_kbps=4096))
 

@@ -44,20 +44,33 @@ def test_the_import_contract_holds() -> None:
     assert "0 broken" in done.stdout
 
 
-def test_a_domain_imported_by_the_audit_mechanism_breaks_the_contract(tmp_path: Path) -> None:
+def _lint_with_import(tmp_path: Path, module: str, line: str) -> str:
+    """lint-imports on a copy of the package with ``line`` added to ``module`` (a path under kgys/); its output
+    on one line. The contract must be broken."""
     copy = tmp_path / "kgys"
     shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "static", "templates",
                                                                   "locales", "data"))
-    service = copy / "audit" / "service.py"
-    service.write_text(service.read_text(encoding="utf-8")
-                       + "\n\nfrom kgys.cameras import service as camera_service  # noqa: E402\n", encoding="utf-8")
+    target = copy / module
+    target.write_text(target.read_text(encoding="utf-8") + f"\n\n{line}  # noqa: E402\n", encoding="utf-8")
     shutil.copy(CONFIG, tmp_path / ".importlinter")
     done = _lint(tmp_path / ".importlinter", tmp_path, pythonpath=tmp_path)
     assert done.returncode != 0, done.stdout[-4000:]
-    out = " ".join(done.stdout.split())
+    return " ".join(done.stdout.split())
+
+
+def test_a_domain_imported_by_the_audit_mechanism_breaks_the_contract(tmp_path: Path) -> None:
+    out = _lint_with_import(tmp_path, "audit/service.py", "from kgys.cameras import service as camera_service")
     assert "The shared kernel imports no domain BROKEN" in out
     assert "Domains do not import each other in a cycle BROKEN" in out
     assert "kgys.audit.service -> kgys.cameras.service" in out
+
+
+def test_a_service_importing_another_domain_breaks_the_contract(tmp_path: Path) -> None:
+    out = _lint_with_import(tmp_path, "cameras/service.py", "from kgys.recording import service as recording_service")
+    assert ("Domains are independent of each other but through flows, the web face and the shared schema BROKEN"
+            in out)
+    assert "kgys.cameras is not allowed to import kgys.recording" in out
+    assert "kgys.cameras.service -> kgys.recording.service" in out
 
 
 def _modules() -> list[tuple[str, Path]]:

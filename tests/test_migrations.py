@@ -13,10 +13,9 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Engine, text
 
 from kgys import migrate
-from kgys.cameras.secrets import load_or_create_box
 from kgys.db import make_engine
 from kgys.models import Base
-from kgys.secretbox import SecretBox
+from kgys.secretbox import SecretBox, load_or_create_box
 from tests.conftest import ENGINES, _pg_create, _pg_drop, settings_for
 
 

@@ -25,11 +25,10 @@ from kgys.audit.models import AuditCheckpoint
 from kgys.audit.service import CHECKPOINT_EVERY_KEY, SIGNER_KEY, WITNESSES_KEY
 from kgys.audit.signing import Signer, load_or_create_signer
 from kgys.cameras.models import Camera, Recorder
-from kgys.cameras.secrets import CredentialBox, load_or_create_box
 from kgys.config import INSECURE_SECRET, Settings
 from kgys.db import make_engine, make_session_factory
 from kgys.errors import ConfigurationError
-from kgys.secretbox import private_dir
+from kgys.secretbox import CredentialBox, load_or_create_box, private_dir
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from playwright.sync_api import Browser, Page
 from tests.browser.conftest import DemoServer, sign_in, submit
 
 from kgys.accounts.actor import system_actor
-from kgys.cameras import service as camera_service
+from kgys.cameras.flows import systems as camera_flows
 from kgys.config import Settings
 from kgys.runtime import make_runtime
 
@@ -142,7 +142,7 @@ def test_compliance_page_lists_failing_items_with_reasons(page: Page, server: De
     rt = make_runtime(Settings(mode="demo", data_dir=server.data_dir), create_keys=False)
     try:
         with rt.sessions() as session:
-            _, result = camera_service.compliance(session=session, actor=system_actor(), code=str(code))
+            _, result = camera_flows.compliance(session=session, actor=system_actor(), code=str(code))
             failing = {c.code for c in result.failed}
             passing = {c.code for c in result.checks if c.passed}
     finally:

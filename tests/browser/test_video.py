@@ -23,7 +23,7 @@ from tests.recording.conftest import clip_h264, clip_h265, media_dir, sim_h264, 
 from tests.waiting import wait_for
 
 from kgys.audit.mechanism import set_actor
-from kgys.cameras import service as camera_service
+from kgys.cameras.flows import systems as camera_flows
 from kgys.cameras.models import Camera
 from kgys.cameras.schemas import CameraIn
 from kgys.config import Settings
@@ -75,9 +75,9 @@ def video(tmp_path_factory: pytest.TempPathFactory, sim_h264: SimCameras, sim_h2
         actor = factories.admin()
         set_actor(session, actor)
         for n in (1, 2):
-            camera_service.save_camera(session=session, actor=actor, box=rt.box, code=site.code, data=CameraIn(
+            camera_flows.save_camera(session=session, actor=actor, box=rt.box, code=site.code, data=CameraIn(
                 name=f"Kamera {n}", megapixels=2.0, width=1920, height=1080, codec="h264", stream_url=sim_h264.url(n)))
-        camera_service.save_camera(session=session, actor=actor, box=rt.box, code=site.code, data=CameraIn(
+        camera_flows.save_camera(session=session, actor=actor, box=rt.box, code=site.code, data=CameraIn(
             name="Kamera 3 HEVC", megapixels=2.0, width=1920, height=1080, codec="h265", stream_url=sim_h265.url(1)))
         user = factories.user(session, "school_admin", scope=["TR-99-A"])
         code, username = site.code, user.username

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from kgys.accounts import service as account_service
 from kgys.accounts.models import User
 from kgys.cameras import compliance as rules
-from kgys.cameras import service as camera_service
+from kgys.cameras.flows import systems as camera_flows
 from kgys.cameras.models import Camera
 from kgys.recording import index
 from kgys.runtime import Runtime
@@ -84,7 +84,7 @@ def site(rt: Runtime, session: Session) -> Site:
 
 
 def test_the_service_fails_the_site_and_keeps_the_declared_checks(session: Session, site: Site) -> None:
-    _system, result = camera_service.compliance(session=session, actor=factories.admin(), code=site.code)
+    _system, result = camera_flows.compliance(session=session, actor=factories.admin(), code=site.code)
     assert result.status == "non_compliant"
     (failed,) = result.failed
     assert failed.code == "stream.measured"
@@ -93,7 +93,7 @@ def test_the_service_fails_the_site_and_keeps_the_declared_checks(session: Sessi
     assert by_name["Giriş"].failed == ("resolution_declared", "resolution_minimum")
     assert (by_name["Çevre"].state, by_name["Çevre"].measured) == ("offline", False)
     # saving the system again stores the measured verdict too
-    assert camera_service.refresh_compliance(session=session, site=site) == "non_compliant"
+    assert camera_flows.refresh_compliance(session=session, site=site) == "non_compliant"
 
 
 def test_the_api_shows_measured_properties_and_state(web: TestClient, rt: Runtime, session: Session,

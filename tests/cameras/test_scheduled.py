@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.orm import Session
 
 from kgys.cameras import scheduled as cameras_scheduled
-from kgys.cameras import service as camera_service
+from kgys.cameras.flows import systems as camera_flows
 from kgys.recording import index
 from kgys.runtime import Runtime
 from tests import factories
@@ -28,7 +28,7 @@ def test_measured_streams_refresh_the_stored_compliance(rt: Runtime, session: Se
     assert refresh(session, since=NOW - S, actor=factories.admin()) == 1
     assert site.compliance_status == "non_compliant"
     assert refresh(session, since=NOW, actor=factories.admin()) == 0
-    _system, result = camera_service.compliance(session=session, actor=factories.admin(), code=site.code)
+    _system, result = camera_flows.compliance(session=session, actor=factories.admin(), code=site.code)
     assert "stream.measured" in [c.code for c in result.failed]
 
 

@@ -12,6 +12,7 @@ from kgys.accounts.actor import Actor, Scope
 from kgys.audit.mechanism import set_actor
 from kgys.audit.models import AuditEntry
 from kgys.cameras import service
+from kgys.cameras.flows import systems as flows
 from kgys.cameras.models import Camera, Recorder
 from kgys.cameras.schemas import CameraIn, CredentialsIn, RecorderIn
 from kgys.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -50,11 +51,11 @@ def site(session: Session) -> Site:
 
 
 def test_credentials_are_stored_encrypted_and_shown_masked(rt: Runtime, session: Session, site: Site) -> None:
-    rec = service.save_recorder(session=session, actor=school_admin(), box=rt.box, code=site.code,
-                                data=recorder(credentials=CredentialsIn(username="admin", password=SECRET)))
-    cam = service.save_camera(session=session, actor=school_admin(), box=rt.box, code=site.code,
-                              data=camera("Giriş", stream_url="rtsp://10.0.0.5/Streaming/101",
-                                          credentials=CredentialsIn(username="viewer", password=SECRET)))
+    rec = flows.save_recorder(session=session, actor=school_admin(), box=rt.box, code=site.code,
+                              data=recorder(credentials=CredentialsIn(username="admin", password=SECRET)))
+    cam = flows.save_camera(session=session, actor=school_admin(), box=rt.box, code=site.code,
+                            data=camera("Giriş", stream_url="rtsp://10.0.0.5/Streaming/101",
+                                        credentials=CredentialsIn(username="viewer", password=SECRET)))
     for table in ("recorders", "cameras"):
         raw = session.execute(text(f"SELECT credentials FROM {table}")).scalar_one()
         assert SECRET not in raw and "admin" not in raw and "viewer" not in raw
@@ -68,25 +69,25 @@ def test_credentials_are_stored_encrypted_and_shown_masked(rt: Runtime, session:
 
 def test_replacing_specs_keeps_credentials_unless_new_ones_are_given(rt: Runtime, session: Session,
                                                                       site: Site) -> None:
-    rec = service.save_recorder(session=session, actor=school_admin(), box=rt.box, code=site.code,
-                                data=recorder(credentials=CredentialsIn(username="admin", password=SECRET)))
+    rec = flows.save_recorder(session=session, actor=school_admin(), box=rt.box, code=site.code,
+                              data=recorder(credentials=CredentialsIn(username="admin", password=SECRET)))
     sealed = rec.credentials
-    service.save_recorder(session=session, actor=school_admin(), box=rt.box, code=site.code,
-                          data=recorder(channels=32), recorder_id=rec.id)
+    flows.save_recorder(session=session, actor=school_admin(), box=rt.box, code=site.code,
+                        data=recorder(channels=32), recorder_id=rec.id)
     assert rec.channels == 32 and rec.credentials == sealed
-    service.save_recorder(session=session, actor=school_admin(), box=rt.box, code=site.code,
-                          data=recorder(credentials=CredentialsIn(username="root", password="Yeni-Parola-1")),
-                          recorder_id=rec.id)
+    flows.save_recorder(session=session, actor=school_admin(), box=rt.box, code=site.code,
+                        data=recorder(credentials=CredentialsIn(username="root", password="Yeni-Parola-1")),
+                        recorder_id=rec.id)
     assert rt.box.open(rec.credentials or "").username == "root"
 
 
 def test_changes_are_audited_with_the_site(rt: Runtime, session: Session, site: Site) -> None:
-    rec = service.save_recorder(session=session, actor=school_admin(), box=rt.box, code=site.code, data=recorder())
-    cam = service.save_camera(session=session, actor=school_admin(), box=rt.box, code=site.code,
-                              data=camera("Giriş"))
-    service.save_camera(session=session, actor=school_admin(), box=rt.box, code=site.code,
-                        data=camera("Giriş", megapixels=4.0), camera_id=cam.id)
-    service.delete_device(session=session, actor=school_admin(), code=site.code, kind="camera", device_id=cam.id)
+    rec = flows.save_recorder(session=session, actor=school_admin(), box=rt.box, code=site.code, data=recorder())
+    cam = flows.save_camera(session=session, actor=school_admin(), box=rt.box, code=site.code,
+                            data=camera("Giriş"))
+    flows.save_camera(session=session, actor=school_admin(), box=rt.box, code=site.code,
+                      data=camera("Giriş", megapixels=4.0), camera_id=cam.id)
+    flows.delete_device(session=session, actor=school_admin(), code=site.code, kind="camera", device_id=cam.id)
     entries = session.scalars(select(AuditEntry).where(AuditEntry.object_type.in_(["camera", "recorder"]))
                               .order_by(AuditEntry.seq)).all()
     assert [(e.action, e.object_id) for e in entries] == [
@@ -102,34 +103,34 @@ def test_compliance_status_follows_the_system(rt: Runtime, session: Session, sit
 
     admin = school_admin()
     assert status() == "no_system"
-    rec = service.save_recorder(session=session, actor=admin, box=rt.box, code=site.code, data=recorder())
+    rec = flows.save_recorder(session=session, actor=admin, box=rt.box, code=site.code, data=recorder())
     assert status() == "non_compliant"  # a recorder but no cameras
-    front = service.save_camera(session=session, actor=admin, box=rt.box, code=site.code, data=camera("Giriş"))
-    service.save_camera(session=session, actor=admin, box=rt.box, code=site.code,
-                        data=camera("Bahçe", position="yard"))
+    front = flows.save_camera(session=session, actor=admin, box=rt.box, code=site.code, data=camera("Giriş"))
+    flows.save_camera(session=session, actor=admin, box=rt.box, code=site.code,
+                      data=camera("Bahçe", position="yard"))
     assert status() == "compliant"
-    service.save_camera(session=session, actor=admin, box=rt.box, code=site.code,
-                        data=camera("Giriş", megapixels=1.3), camera_id=front.id)
+    flows.save_camera(session=session, actor=admin, box=rt.box, code=site.code,
+                      data=camera("Giriş", megapixels=1.3), camera_id=front.id)
     assert status() == "non_compliant"
-    _, result = service.compliance(session=session, actor=admin, code=site.code)
+    _, result = flows.compliance(session=session, actor=admin, code=site.code)
     assert [c.code for c in result.failed] == ["camera.megapixels"]
-    service.save_camera(session=session, actor=admin, box=rt.box, code=site.code,
-                        data=camera("Giriş", megapixels=1.3, enabled=False), camera_id=front.id)
-    _, result = service.compliance(session=session, actor=admin, code=site.code)
+    flows.save_camera(session=session, actor=admin, box=rt.box, code=site.code,
+                      data=camera("Giriş", megapixels=1.3, enabled=False), camera_id=front.id)
+    _, result = flows.compliance(session=session, actor=admin, code=site.code)
     assert [c.code for c in result.failed] == ["coverage.front"]  # a disabled camera is not judged at all
     for cam in session.scalars(select(Camera).where(Camera.site_id == site.id)).all():
-        service.delete_device(session=session, actor=admin, code=site.code, kind="camera", device_id=cam.id)
-    service.delete_device(session=session, actor=admin, code=site.code, kind="recorder", device_id=rec.id)
+        flows.delete_device(session=session, actor=admin, code=site.code, kind="camera", device_id=cam.id)
+    flows.delete_device(session=session, actor=admin, code=site.code, kind="recorder", device_id=rec.id)
     assert status() == "no_system"
 
 
 def test_storage_figures(rt: Runtime, session: Session, site: Site) -> None:
-    service.save_recorder(session=session, actor=school_admin(), box=rt.box, code=site.code,
-                          data=recorder(installed_storage_tb=8))
+    flows.save_recorder(session=session, actor=school_admin(), box=rt.box, code=site.code,
+                        data=recorder(installed_storage_tb=8))
     for i in range(16):
-        service.save_camera(session=session, actor=school_admin(), box=rt.box, code=site.code,
-                            data=camera(f"K{i}", position="perimeter" if i else "entrance"))
-    system, result = service.compliance(session=session, actor=school_admin(), code=site.code)
+        flows.save_camera(session=session, actor=school_admin(), box=rt.box, code=site.code,
+                          data=camera(f"K{i}", position="perimeter" if i else "entrance"))
+    system, result = flows.compliance(session=session, actor=school_admin(), code=site.code)
     assert service.storage_figures(system) == (11.3, 1543)
     assert [c.code for c in result.failed] == ["recorder.storage_days"]
 
@@ -137,53 +138,53 @@ def test_storage_figures(rt: Runtime, session: Session, site: Site) -> None:
 def test_bad_declarations_are_refused_naming_the_field(rt: Runtime, session: Session, site: Site) -> None:
     admin = school_admin()
     with pytest.raises(ValidationFailed) as err:
-        service.save_recorder(session=session, actor=admin, box=rt.box, code=site.code,
-                              data=recorder(supported_storage_tb=8, installed_storage_tb=12))
+        flows.save_recorder(session=session, actor=admin, box=rt.box, code=site.code,
+                            data=recorder(supported_storage_tb=8, installed_storage_tb=12))
     assert err.value.errors[0].field == "installed_storage_tb"
     with pytest.raises(ValidationFailed) as err:
-        service.save_camera(session=session, actor=admin, box=rt.box, code=site.code,
-                            data=camera("Giriş", recorder="NVR-9"))
+        flows.save_camera(session=session, actor=admin, box=rt.box, code=site.code,
+                          data=camera("Giriş", recorder="NVR-9"))
     assert err.value.errors[0].field == "recorder"
     assert session.scalar(select(Recorder.id)) is None and session.scalar(select(Camera.id)) is None
 
 
 def test_names_are_unique_per_site(rt: Runtime, session: Session, site: Site) -> None:
     admin = school_admin()
-    rec = service.save_recorder(session=session, actor=admin, box=rt.box, code=site.code, data=recorder())
-    other = service.save_recorder(session=session, actor=admin, box=rt.box, code=site.code, data=recorder("NVR-2"))
+    rec = flows.save_recorder(session=session, actor=admin, box=rt.box, code=site.code, data=recorder())
+    other = flows.save_recorder(session=session, actor=admin, box=rt.box, code=site.code, data=recorder("NVR-2"))
     with pytest.raises(Conflict, match="already has a recorder named 'NVR-1'"):
-        service.save_recorder(session=session, actor=admin, box=rt.box, code=site.code, data=recorder())
+        flows.save_recorder(session=session, actor=admin, box=rt.box, code=site.code, data=recorder())
     with pytest.raises(Conflict):
-        service.save_recorder(session=session, actor=admin, box=rt.box, code=site.code, data=recorder("NVR-1"),
-                              recorder_id=other.id)
-    service.save_recorder(session=session, actor=admin, box=rt.box, code=site.code, data=recorder("NVR-1"),
-                          recorder_id=rec.id)  # keeping its own name is fine
-    service.save_camera(session=session, actor=admin, box=rt.box, code=site.code, data=camera("Giriş"))
+        flows.save_recorder(session=session, actor=admin, box=rt.box, code=site.code, data=recorder("NVR-1"),
+                            recorder_id=other.id)
+    flows.save_recorder(session=session, actor=admin, box=rt.box, code=site.code, data=recorder("NVR-1"),
+                        recorder_id=rec.id)  # keeping its own name is fine
+    flows.save_camera(session=session, actor=admin, box=rt.box, code=site.code, data=camera("Giriş"))
     with pytest.raises(Conflict, match="already has a camera named 'Giriş'"):
-        service.save_camera(session=session, actor=admin, box=rt.box, code=site.code, data=camera("Giriş"))
+        flows.save_camera(session=session, actor=admin, box=rt.box, code=site.code, data=camera("Giriş"))
     assert len(session.scalars(select(Camera)).all()) == 1
 
 
 def test_scope_and_permission(rt: Runtime, session: Session, site: Site) -> None:
     other = factories.site(session, "TR-99-B")
     set_actor(session, school_admin())
-    theirs = service.save_camera(session=session, actor=factories.admin(), box=rt.box, code=other.code,
-                                 data=camera("Giriş", recorder=None))
+    theirs = flows.save_camera(session=session, actor=factories.admin(), box=rt.box, code=other.code,
+                               data=camera("Giriş", recorder=None))
     with pytest.raises(NotFound):
-        service.get_system(session=session, actor=school_admin(), code=other.code)
+        flows.get_system(session=session, actor=school_admin(), code=other.code)
     with pytest.raises(NotFound):
-        service.save_camera(session=session, actor=school_admin(), box=rt.box, code=other.code,
-                            data=camera("X", recorder=None))
+        flows.save_camera(session=session, actor=school_admin(), box=rt.box, code=other.code,
+                          data=camera("X", recorder=None))
     with pytest.raises(NotFound):  # a device of another site, reached through one's own site
-        service.save_camera(session=session, actor=school_admin(), box=rt.box, code=site.code,
-                            data=camera("X", recorder=None), camera_id=theirs.id)
+        flows.save_camera(session=session, actor=school_admin(), box=rt.box, code=site.code,
+                          data=camera("X", recorder=None), camera_id=theirs.id)
     with pytest.raises(NotFound):
-        service.delete_device(session=session, actor=school_admin(), code=site.code, kind="camera",
-                              device_id=theirs.id)
+        flows.delete_device(session=session, actor=school_admin(), code=site.code, kind="camera",
+                            device_id=theirs.id)
     operator = Actor(id=None, username="op", role="operator", scope=Scope(paths=("/TR/",)))
     with pytest.raises(PermissionDenied):
-        service.save_recorder(session=session, actor=operator, box=rt.box, code=site.code, data=recorder())
+        flows.save_recorder(session=session, actor=operator, box=rt.box, code=site.code, data=recorder())
     auditor = Actor(id=None, username="au", role="auditor", scope=Scope(is_global=True))
     with pytest.raises(PermissionDenied):
-        service.get_system(session=session, actor=auditor, code=site.code)
-    assert service.compliance(session=session, actor=auditor, code=site.code)[1].status == "no_system"
+        flows.get_system(session=session, actor=auditor, code=site.code)
+    assert flows.compliance(session=session, actor=auditor, code=site.code)[1].status == "no_system"

@@ -23,7 +23,7 @@ from kgys.accounts.models import Jurisdiction, User
 from kgys.accounts.permissions import Role
 from kgys.audit.models import AuditEntry
 from kgys.audit.verify import verify_database
-from kgys.cameras import service as camera_service
+from kgys.cameras.flows import systems as camera_flows
 from kgys.config import Settings
 from kgys.demo import DemoLogins, demo_password, demo_totp_secret, seed
 from kgys.runtime import Runtime, make_runtime
@@ -103,7 +103,7 @@ def test_demo_non_compliant_sites_fail_single_items_with_reasons(seeded: tuple[R
         actor = account_service.actor_for(session.scalars(select(User).where(User.username == "admin")).one())
         failing: set[str] = set()
         for site in session.scalars(select(Site).where(Site.compliance_status != "no_system")):
-            _, result = camera_service.compliance(session=session, actor=actor, code=site.code)
+            _, result = camera_flows.compliance(session=session, actor=actor, code=site.code)
             assert result.status == site.compliance_status
             if site.rollout_status == "verified":
                 assert result.status == "compliant", site.code

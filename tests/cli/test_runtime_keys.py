@@ -9,7 +9,7 @@ import pytest
 
 from kgys.audit import service as audit_service
 from kgys.audit.mechanism import set_actor
-from kgys.cameras import service as camera_service
+from kgys.cameras.flows import systems as camera_flows
 from kgys.cameras.schemas import CameraIn, CredentialsIn
 from kgys.config import INSECURE_SECRET, Settings
 from kgys.demo import demo_password, demo_totp_secret
@@ -39,7 +39,7 @@ def test_lost_credentials_key_is_refused(tmp_path: Path) -> None:
         factories.tree(s)
         site = factories.site(s)
         set_actor(s, factories.admin())
-        camera_service.save_camera(session=s, actor=factories.admin(), box=rt.box, code=site.code, data=CameraIn(
+        camera_flows.save_camera(session=s, actor=factories.admin(), box=rt.box, code=site.code, data=CameraIn(
             name="Giriş", megapixels=2, width=1920, height=1080, credentials=CredentialsIn(username="u", password="p")))
     rt.close()
     rt.settings.credentials_key_path.unlink()

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from kgys.errors import NotFound
-from kgys.live import clip
+from kgys.live.flows import clip
 from kgys.recording.footage import SegmentRef
 from kgys.recording.storage import LocalStorage, Storage, segment_key
 from tests.recording.conftest import make_ts_segments

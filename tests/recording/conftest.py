@@ -17,7 +17,7 @@ from sqlalchemy import Engine, create_engine, select, text
 from sqlalchemy.orm import Session
 
 from kgys.audit.mechanism import set_actor
-from kgys.cameras import service as camera_service
+from kgys.cameras.flows import systems as camera_flows
 from kgys.cameras.models import Camera
 from kgys.cameras.schemas import CameraIn
 from kgys.config import Settings
@@ -150,7 +150,7 @@ def seed_cameras(rt: Runtime, urls: list[str], codec: str = "h264") -> list[int]
         actor = factories.admin()
         set_actor(session, actor)
         for n, url in enumerate(urls, 1):
-            camera_service.save_camera(session=session, actor=actor, box=rt.box, code=site.code, data=CameraIn(
+            camera_flows.save_camera(session=session, actor=actor, box=rt.box, code=site.code, data=CameraIn(
                 name=f"Kamera {n}", megapixels=2.0, width=1920, height=1080, codec=codec, stream_url=url))
     with rt.sessions() as session:
         return list(session.scalars(select(Camera.id).order_by(Camera.id)))

@@ -7,14 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from kgys.media.segments import parse_segment_name, run_name
 from kgys.recording.ffmpeg import (
     RecordSpec,
-    parse_segment_name,
     record_args,
     record_env,
     redact,
     redact_text,
-    run_name,
     with_credentials,
 )
 

@@ -18,6 +18,7 @@ from kgys.accounts.actor import Actor, Scope
 from kgys.audit.models import AuditEntry
 from kgys.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from kgys.recording import holds
+from kgys.recording.flows import holds as hold_flows
 from kgys.recording.models import LegalHold
 from kgys.runtime import Runtime
 from kgys.sites.models import Site
@@ -50,7 +51,7 @@ def place(session: Session, site: Site, actor: Actor | None = None, **kw: Any) -
                                "reason": "Soruşturma 2025/117: okul önünde yaralama",
                                "legal_basis": "Ankara C. Başsavcılığı 2025/117 soruşturma no.", "now": NOW}
     args.update(kw)
-    return holds.add_hold(session=session, actor=actor or investigator(), site_code=site.code, **args)  # type: ignore[arg-type]
+    return hold_flows.add_hold(session=session, actor=actor or investigator(), site_code=site.code, **args)  # type: ignore[arg-type]
 
 
 def entries(session: Session, action: str) -> list[AuditEntry]:
@@ -106,12 +107,12 @@ def test_a_site_outside_scope_cannot_be_held_or_seen(session: Session, sites: tu
         place(session, c, actor=investigator("/TR/TR-99/"))
     other = place(session, c, actor=investigator("/TR/TR-98/"))
     mine = place(session, a, actor=investigator("/TR/TR-99/"))
-    seen = [h.id for h, _, _ in holds.list_holds(session=session, actor=investigator("/TR/TR-99/"))[0]]
+    seen = [h.id for h, _, _ in hold_flows.list_holds(session=session, actor=investigator("/TR/TR-99/"))[0]]
     assert seen == [mine.id]
     with pytest.raises(NotFound):
-        holds.get_hold(session=session, actor=investigator("/TR/TR-99/"), hold_id=other.id)
+        hold_flows.get_hold(session=session, actor=investigator("/TR/TR-99/"), hold_id=other.id)
     with pytest.raises(NotFound):
-        holds.release_hold(session=session, actor=investigator("/TR/TR-99/"), hold_id=other.id, reason="done")
+        hold_flows.release_hold(session=session, actor=investigator("/TR/TR-99/"), hold_id=other.id, reason="done")
     assert session.get(LegalHold, other.id).released_at is None  # type: ignore[union-attr]
 
 
@@ -133,17 +134,17 @@ def test_the_auditor_may_list_but_the_operator_may_not(session: Session, sites: 
     a, _ = sites
     h = place(session, a)
     auditor = Actor(id=None, username="au", role="auditor", scope=Scope(is_global=True))
-    assert [x.id for x, _, _ in holds.list_holds(session=session, actor=auditor)[0]] == [h.id]
+    assert [x.id for x, _, _ in hold_flows.list_holds(session=session, actor=auditor)[0]] == [h.id]
     with pytest.raises(PermissionDenied):
-        holds.list_holds(session=session, actor=investigator(role="operator"))
+        hold_flows.list_holds(session=session, actor=investigator(role="operator"))
 
 
 def test_release_keeps_the_row_with_who_and_when_and_is_audited(session: Session, sites: tuple[Site, Site]) -> None:
     a, _ = sites
     h = place(session, a)
     later = NOW + 24 * H
-    released = holds.release_hold(session=session, actor=investigator(role="judicial_liaison"), hold_id=h.id,
-                                  reason="Kovuşturmaya yer olmadığı kararı", now=later)
+    released = hold_flows.release_hold(session=session, actor=investigator(role="judicial_liaison"), hold_id=h.id,
+                                       reason="Kovuşturmaya yer olmadığı kararı", now=later)
     assert released.released_at == later and released.released_by == "judicial_liaison-1"
     assert session.get(LegalHold, h.id) is not None
     [entry] = entries(session, "legal_hold.update")
@@ -151,9 +152,9 @@ def test_release_keeps_the_row_with_who_and_when_and_is_audited(session: Session
     assert entry.legal_basis == h.legal_basis
     assert set(json.loads(entry.details)["fields"]) == {"released_at", "released_by"}
     with pytest.raises(Conflict, match="already released"):
-        holds.release_hold(session=session, actor=investigator(), hold_id=h.id, reason="again", now=later)
+        hold_flows.release_hold(session=session, actor=investigator(), hold_id=h.id, reason="again", now=later)
     with pytest.raises(ValidationFailed):
-        holds.release_hold(session=session, actor=investigator(), hold_id=h.id, reason=" ", now=later)
+        hold_flows.release_hold(session=session, actor=investigator(), hold_id=h.id, reason=" ", now=later)
 
 
 def test_active_holds_exclude_released_and_lapsed(session: Session, sites: tuple[Site, Site]) -> None:
@@ -161,17 +162,17 @@ def test_active_holds_exclude_released_and_lapsed(session: Session, sites: tuple
     open_ = place(session, a)
     lapsing = place(session, a, until=NOW + H)
     released = place(session, a, camera="Çevre")
-    holds.release_hold(session=session, actor=investigator(), hold_id=released.id, reason="no longer needed",
-                       now=NOW + H)
+    hold_flows.release_hold(session=session, actor=investigator(), hold_id=released.id, reason="no longer needed",
+                            now=NOW + H)
     cams = {open_.camera_id, released.camera_id}
     at = {t: {i.id for i in holds.active_for_cameras(session=session, camera_ids=cams, now=t)}
           for t in (NOW, NOW + 2 * H)}
     assert at[NOW] == {open_.id, lapsing.id, released.id}
     assert at[NOW + 2 * H] == {open_.id}
-    listed, total = holds.list_holds(session=session, actor=investigator(), site_code=a.code, active_only=True,
-                                     now=NOW + 2 * H)
+    listed, total = hold_flows.list_holds(session=session, actor=investigator(), site_code=a.code, active_only=True,
+                                          now=NOW + 2 * H)
     assert [h.id for h, _, _ in listed] == [open_.id] and total == 1
-    by_camera, total = holds.list_holds(session=session, actor=investigator(), site_code=a.code, camera="Çevre")
+    by_camera, total = hold_flows.list_holds(session=session, actor=investigator(), site_code=a.code, camera="Çevre")
     assert [h.id for h, _, _ in by_camera] == [released.id] and total == 1
 
 

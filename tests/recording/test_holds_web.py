@@ -20,8 +20,8 @@ from kgys.alerts.models import Alert
 from kgys.audit.models import AuditEntry
 from kgys.cameras.models import Camera
 from kgys.recording import alerts
-from kgys.recording import holds as hold_service
 from kgys.recording import pages as recording_pages
+from kgys.recording.flows import holds as hold_flows
 from kgys.recording.models import LegalHold
 from kgys.runtime import Runtime
 from kgys.sites.models import Site
@@ -58,7 +58,7 @@ class World:
         args: dict[str, Any] = {"camera": "Giriş", "start": T0, "end": T0 + 2 * H, "reason": REASON,
                                 "legal_basis": BASIS}
         args.update(kw)
-        hold = hold_service.add_hold(session=self.session, actor=factories.admin(), site_code=site.code, **args)
+        hold = hold_flows.add_hold(session=self.session, actor=factories.admin(), site_code=site.code, **args)
         self.session.commit()
         return hold
 

@@ -16,15 +16,15 @@ from sqlalchemy.orm import Session
 
 from kgys.alerts.models import Alert
 from kgys.cameras.models import Camera, CameraHealth
+from kgys.media.segments import run_name
+from kgys.media.tsinfo import PACKET, TsInfo
 from kgys.recording import index
-from kgys.recording.ffmpeg import run_name
 from kgys.recording.indexing import Indexer, LastSegment, Verified
 from kgys.recording.journal import Journal
 from kgys.recording.maintainer import Limits, Maintainer, Verdict, check, in_ready_order
 from kgys.recording.measuring import Measuring
 from kgys.recording.models import GENESIS, Gap, QuarantinedSegment, Segment
 from kgys.recording.storage import LocalStorage, Storage, StorageError
-from kgys.recording.tsinfo import PACKET, TsInfo
 from kgys.runtime import Runtime
 from tests import factories
 from tests.recording.conftest import make_ts_segments

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 from kgys.accounts.actor import Actor, Scope
 from kgys.audit.models import AuditEntry
 from kgys.errors import NotFound, PermissionDenied, ValidationFailed
-from kgys.recording import policy, retention_job
+from kgys.recording import retention_job
+from kgys.recording.flows import policy as policy_flows
 from kgys.recording.retention import Policy, default_policy
 from kgys.runtime import Runtime
 from kgys.sites.models import Site
@@ -36,28 +37,29 @@ def sites(session: Session) -> tuple[Site, Site]:
 
 def test_a_site_without_a_policy_follows_the_node_default(session: Session, sites: tuple[Site, Site]) -> None:
     a, _ = sites
-    got = policy.get_policy(session=session, actor=factories.admin(), code=a.code, default=CENTRAL)
+    got = policy_flows.get_policy(session=session, actor=factories.admin(), code=a.code, default=CENTRAL)
     assert (got.days, got.min_days, got.own) == (10, 10, False)
-    edge = policy.get_policy(session=session, actor=factories.admin(), code=a.code, default=default_policy("edge"))
+    edge = policy_flows.get_policy(session=session, actor=factories.admin(), code=a.code,
+                                   default=default_policy("edge"))
     assert edge.days == 30
 
 
 def test_setting_a_policy_is_stored_audited_and_used_by_retention(session: Session, sites: tuple[Site, Site]) -> None:
     a, _ = sites
-    got = policy.set_policy(session=session, actor=factories.admin(), code=a.code, days=30, min_days=20,
-                            reason="okul kayıt cihazı 30 gün saklar", default=CENTRAL)
+    got = policy_flows.set_policy(session=session, actor=factories.admin(), code=a.code, days=30, min_days=20,
+                                  reason="okul kayıt cihazı 30 gün saklar", default=CENTRAL)
     assert (got.days, got.min_days, got.own) == (30, 20, True)
     assert retention_job.site_policies(session)[a.id] == Policy.days(30, 20)
-    policy.set_policy(session=session, actor=factories.admin(), code=a.code, days=45, min_days=None,
-                      reason="komisyon kararı", default=CENTRAL)
+    policy_flows.set_policy(session=session, actor=factories.admin(), code=a.code, days=45, min_days=None,
+                            reason="komisyon kararı", default=CENTRAL)
     entries = session.scalars(select(AuditEntry).where(AuditEntry.object_type == "retention_policy")
                               .order_by(AuditEntry.seq)).all()
     assert [e.action for e in entries] == ["retention_policy.create", "retention_policy.update"]
     assert [e.reason for e in entries] == ["okul kayıt cihazı 30 gün saklar", "komisyon kararı"]
     assert all(e.site_id == a.id for e in entries)
     assert retention_job.site_policies(session)[a.id] == Policy.days(45)
-    cleared = policy.clear_policy(session=session, actor=factories.admin(), code=a.code, reason="varsayılana dön",
-                                  default=CENTRAL)
+    cleared = policy_flows.clear_policy(session=session, actor=factories.admin(), code=a.code, reason="varsayılana dön",
+                                        default=CENTRAL)
     assert not cleared.own and a.id not in retention_job.site_policies(session)
 
 
@@ -68,29 +70,30 @@ def test_setting_a_policy_is_stored_audited_and_used_by_retention(session: Sessi
 def test_bad_input_names_the_field(session: Session, sites: tuple[Site, Site], days: int, min_days: int | None,
                                    reason: str, field: str) -> None:
     with pytest.raises(ValidationFailed) as exc:
-        policy.set_policy(session=session, actor=factories.admin(), code=sites[0].code, days=days,
-                          min_days=min_days, reason=reason, default=CENTRAL)
+        policy_flows.set_policy(session=session, actor=factories.admin(), code=sites[0].code, days=days,
+                                min_days=min_days, reason=reason, default=CENTRAL)
     assert field in [e.field for e in exc.value.errors]
 
 
 @pytest.mark.parametrize("role", ["operator", "supervisor", "investigator", "school_admin", "commission_member"])
 def test_only_administrators_set_policies(session: Session, sites: tuple[Site, Site], role: str) -> None:
     with pytest.raises(PermissionDenied):
-        policy.set_policy(session=session, actor=_actor(role), code=sites[0].code, days=5, min_days=None,
-                          reason="r", default=CENTRAL)
+        policy_flows.set_policy(session=session, actor=_actor(role), code=sites[0].code, days=5, min_days=None,
+                                reason="r", default=CENTRAL)
 
 
 def test_reads_are_scoped(session: Session, sites: tuple[Site, Site]) -> None:
     a, c = sites
     for s in (a, c):
-        policy.set_policy(session=session, actor=factories.admin(), code=s.code, days=30, min_days=None,
-                          reason="r", default=CENTRAL)
+        policy_flows.set_policy(session=session, actor=factories.admin(), code=s.code, days=30, min_days=None,
+                                reason="r", default=CENTRAL)
     operator = _actor("operator")
-    assert [p.site_code for p in policy.list_policies(session=session, actor=operator, default=CENTRAL)] == [a.code]
+    seen = policy_flows.list_policies(session=session, actor=operator, default=CENTRAL)
+    assert [p.site_code for p in seen] == [a.code]
     with pytest.raises(NotFound):
-        policy.get_policy(session=session, actor=operator, code=c.code, default=CENTRAL)
+        policy_flows.get_policy(session=session, actor=operator, code=c.code, default=CENTRAL)
     with pytest.raises(PermissionDenied):
-        policy.list_policies(session=session, actor=_actor("dispatcher"), default=CENTRAL)
+        policy_flows.list_policies(session=session, actor=_actor("dispatcher"), default=CENTRAL)
 
 
 def test_cli_retention_set_and_show(tmp_path: Path) -> None:

@@ -28,7 +28,7 @@ from kgys.alerts.models import Alert
 from kgys.cameras.models import CameraHealth
 from kgys.cli.main import app
 from kgys.recording import gaps as rules
-from kgys.recording import service
+from kgys.recording.flows import reads
 from kgys.recording.models import Gap, QuarantinedSegment, Segment
 from kgys.recording.recorder import child_exited
 from kgys.recording.storage import LocalStorage
@@ -216,8 +216,8 @@ def test_each_failure_leaves_one_gap_and_nothing_is_lost(live_db: LiveDb, sim_h2
             for gap in by_cam[cam]:
                 assert any(s.end == gap.start or abs((s.end - gap.start).total_seconds()) < 0.01 for s in segs)
                 assert any(s.start == gap.end for s in segs)
-            report = service.verify(session=session, actor=system_actor(), storage=storage, camera_id=cam,
-                                    start=started - timedelta(minutes=1), end=t_end + timedelta(minutes=1))
+            report = reads.verify(session=session, actor=system_actor(), storage=storage, camera_id=cam,
+                                  start=started - timedelta(minutes=1), end=t_end + timedelta(minutes=1))
             assert report.ok and report.checked == len(segs), report.problems
             # The files the dead recorder left (the one it was writing, and perhaps one it had not indexed
             # yet) are indexed by the new recorder first. The footage up to

@@ -17,13 +17,13 @@ from kgys.accounts.actor import system_actor
 from kgys.alerts.models import Alert
 from kgys.audit.mechanism import set_actor
 from kgys.cameras.models import Camera, CameraHealth
-from kgys.cameras.secrets import Credentials
 from kgys.config import RecordingSettings
 from kgys.recording.maintainer import Limits, Maintainer
 from kgys.recording.models import Gap
 from kgys.recording.recorder import Recorder, disk_wait
 from kgys.recording.storage import LocalStorage
 from kgys.runtime import Runtime
+from kgys.secretbox import Credentials
 from tests.recording.conftest import LiveDb, seed_cameras
 from tests.waiting import wait_for
 

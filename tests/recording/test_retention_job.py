@@ -19,8 +19,8 @@ from kgys.accounts.actor import Actor, Scope, system_actor
 from kgys.alerts.models import Alert
 from kgys.audit.models import AuditEntry
 from kgys.cameras.models import Camera
-from kgys.recording import holds
-from kgys.recording import service as recording_service
+from kgys.recording.flows import holds as hold_flows
+from kgys.recording.flows import reads as recording_reads
 from kgys.recording.models import GENESIS, Destruction, PendingDestruction, RetentionPolicy, Segment
 from kgys.recording.retention import HoldInfo, Policy, Rule
 from kgys.recording.retention_job import (
@@ -147,9 +147,9 @@ class World:
     def hold(self, cam: str, start: datetime, end: datetime, **kw: object) -> int:
         site = self.a if cam.startswith("a") else self.b
         actor = Actor(id=None, username="savci-irtibat", role="judicial_liaison", scope=Scope(is_global=True))
-        h = holds.add_hold(session=self.session, actor=actor, site_code=site.code, camera=self.cams[cam].name,
-                           start=start, end=end, reason="Soruşturma 2025/9", legal_basis="Savcılık yazısı 2025/9",
-                           now=self.clock.now, **kw)  # type: ignore[arg-type]
+        h = hold_flows.add_hold(session=self.session, actor=actor, site_code=site.code, camera=self.cams[cam].name,
+                                start=start, end=end, reason="Soruşturma 2025/9", legal_basis="Savcılık yazısı 2025/9",
+                                now=self.clock.now, **kw)  # type: ignore[arg-type]
         return h.id
 
 
@@ -243,8 +243,8 @@ def test_released_and_lapsed_holds_let_retention_resume(world: World) -> None:
     world.job().run_once()
     assert world.remaining() == {s.id for s in a + b}
     actor = Actor(id=None, username="savci-irtibat", role="judicial_liaison", scope=Scope(is_global=True))
-    holds.release_hold(session=world.session, actor=actor, hold_id=released, reason="Takipsizlik kararı",
-                       now=world.clock.now)
+    hold_flows.release_hold(session=world.session, actor=actor, hold_id=released, reason="Takipsizlik kararı",
+                            now=world.clock.now)
     world.clock.now += 10 * SEC
     world.job().run_once()
     assert world.remaining() == {s.id for s in b}
@@ -528,10 +528,10 @@ def test_verification_accepts_a_link_to_footage_deleted_but_not_yet_sealed(world
     world.job(seal_after=timedelta(hours=1)).run_once()
     assert world.remaining() == {s.id for s in segs[3:]} and world.destructions() == []
     assert len(world.session.scalars(select(PendingDestruction)).all()) == 1
-    report = recording_service.verify(session=world.session, actor=system_actor(), storage=world.storage,
-                                      camera_id=world.cams["a1"].id, start=T0, end=T0 + DAY)
+    report = recording_reads.verify(session=world.session, actor=system_actor(), storage=world.storage,
+                                    camera_id=world.cams["a1"].id, start=T0, end=T0 + DAY)
     assert report.ok and report.checked == 3, report.problems
     world.session.execute(delete(PendingDestruction))  # without the record of the deletion it is a break
-    broken = recording_service.verify(session=world.session, actor=system_actor(), storage=world.storage,
-                                      camera_id=world.cams["a1"].id, start=T0, end=T0 + DAY)
+    broken = recording_reads.verify(session=world.session, actor=system_actor(), storage=world.storage,
+                                    camera_id=world.cams["a1"].id, start=T0, end=T0 + DAY)
     assert [p.kind for p in broken.problems] == ["chain_break"]

@@ -13,7 +13,7 @@ from kgys.audit.mechanism import set_actor
 from kgys.cameras.compliance import stream_checks
 from kgys.cameras.models import CameraHealth
 from kgys.errors import NotFound, ValidationFailed
-from kgys.recording import service
+from kgys.recording.flows import reads
 from kgys.recording.models import GENESIS, Destruction, Gap
 from kgys.recording.service import ChainItem, chain_problems
 from kgys.runtime import Runtime
@@ -79,30 +79,30 @@ def setup(rt: Runtime, session: Session, tmp_path: Path, clip_h264: Path) -> Set
 def test_verify_finds_tampering(setup: Setup) -> None:
     actor = system_actor()
     cam = setup.camera.id
-    ok = service.verify(session=setup.session, actor=actor, storage=setup.storage, camera_id=cam,
-                        start=T0, end=T0 + timedelta(minutes=1))
+    ok = reads.verify(session=setup.session, actor=actor, storage=setup.storage, camera_id=cam,
+                      start=T0, end=T0 + timedelta(minutes=1))
     assert ok.ok and ok.checked == 4 and ok.bytes > 0
     rows = setup.rows()
     path = setup.storage.path(rows[2].path)
     path.write_bytes(path.read_bytes()[:-188])
     setup.storage.delete(rows[3].path)
-    bad = service.verify(session=setup.session, actor=actor, storage=setup.storage, camera_id=cam,
-                         start=T0, end=T0 + timedelta(minutes=1))
+    bad = reads.verify(session=setup.session, actor=actor, storage=setup.storage, camera_id=cam,
+                       start=T0, end=T0 + timedelta(minutes=1))
     assert [(p.segment_id, p.kind) for p in bad.problems] == [(rows[2].id, "hash_mismatch"),
                                                              (rows[3].id, "missing_file")]
     # a row removed from the index breaks the chain, unless a destruction record accounts for it
     setup.session.delete(rows[1])
     setup.session.flush()
-    part = service.verify(session=setup.session, actor=actor, storage=setup.storage, camera_id=cam,
-                          start=T0 + timedelta(seconds=5), end=T0 + timedelta(seconds=11))
+    part = reads.verify(session=setup.session, actor=actor, storage=setup.storage, camera_id=cam,
+                        start=T0 + timedelta(seconds=5), end=T0 + timedelta(seconds=11))
     assert [(p.segment_id, p.kind) for p in part.problems] == [(rows[2].id, "hash_mismatch"),
                                                                 (rows[2].id, "chain_break")]
     setup.session.add(Destruction(camera_id=cam, site_id=rows[1].site_id, start=rows[1].start, end=rows[1].end,
                                   count=1, bytes=rows[1].bytes, rule="retention"))
     set_actor(setup.session, actor)
     setup.session.flush()
-    part = service.verify(session=setup.session, actor=actor, storage=setup.storage, camera_id=cam,
-                          start=T0 + timedelta(seconds=5), end=T0 + timedelta(seconds=11))
+    part = reads.verify(session=setup.session, actor=actor, storage=setup.storage, camera_id=cam,
+                        start=T0 + timedelta(seconds=5), end=T0 + timedelta(seconds=11))
     assert [p.kind for p in part.problems] == ["hash_mismatch"]
 
 
@@ -112,22 +112,22 @@ def test_reads_coverage_and_gaps(setup: Setup) -> None:
     setup.session.add(Gap(camera_id=cam, site_id=setup.camera.site_id, start=T0 + timedelta(seconds=2),
                           end=T0 + timedelta(seconds=10), cause="camera_offline", detail=""))
     setup.session.flush()
-    segs = service.segments(session=setup.session, actor=actor, camera_id=cam, start=T0, end=T0 + timedelta(hours=1))
+    segs = reads.segments(session=setup.session, actor=actor, camera_id=cam, start=T0, end=T0 + timedelta(hours=1))
     assert len(segs) == 4
-    gaps = service.gaps(session=setup.session, actor=actor, camera_id=cam, start=T0, end=T0 + timedelta(hours=1))
+    gaps = reads.gaps(session=setup.session, actor=actor, camera_id=cam, start=T0, end=T0 + timedelta(hours=1))
     assert [g.cause for g in gaps] == ["camera_offline"]
-    [(hour, frac)] = service.coverage(session=setup.session, actor=actor, camera_id=cam, start=T0,
-                                      end=T0 + timedelta(seconds=12))
+    [(hour, frac)] = reads.coverage(session=setup.session, actor=actor, camera_id=cam, start=T0,
+                                    end=T0 + timedelta(seconds=12))
     assert hour == T0 and frac == pytest.approx(3.8 / 12, abs=0.02)
     with pytest.raises(ValidationFailed):
-        service.segments(session=setup.session, actor=actor, camera_id=cam, start=T0, end=T0)
+        reads.segments(session=setup.session, actor=actor, camera_id=cam, start=T0, end=T0)
 
 
 def test_reads_respect_scope(setup: Setup) -> None:
     outsider = Actor(id=None, username="x", role="operator", scope=Scope(paths=("/TR/TR-98/",)))
     with pytest.raises(NotFound):
-        service.segments(session=setup.session, actor=outsider, camera_id=setup.camera.id, start=T0,
-                         end=T0 + timedelta(hours=1))
+        reads.segments(session=setup.session, actor=outsider, camera_id=setup.camera.id, start=T0,
+                       end=T0 + timedelta(hours=1))
     insider = Actor(id=None, username="y", role="operator", scope=Scope(paths=("/TR/TR-99/",)))
-    assert len(service.segments(session=setup.session, actor=insider, camera_id=setup.camera.id, start=T0,
-                                end=T0 + timedelta(hours=1))) == 4
+    assert len(reads.segments(session=setup.session, actor=insider, camera_id=setup.camera.id, start=T0,
+                              end=T0 + timedelta(hours=1))) == 4

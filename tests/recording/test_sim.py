@@ -10,15 +10,15 @@ from sqlalchemy.orm import Session
 
 from kgys.accounts.actor import system_actor
 from kgys.audit.mechanism import set_actor
-from kgys.cameras import service as camera_service
+from kgys.cameras.flows import systems as camera_flows
 from kgys.cameras.models import CameraHealth
 from kgys.cameras.schemas import CameraIn
 from kgys.config import RecordingSettings
 from kgys.errors import ConfigurationError
-from kgys.recording import service
+from kgys.media.probe import ProbeError, probe_url
+from kgys.recording.flows import reads
 from kgys.recording.maintainer import Indexed, Limits, Maintainer
 from kgys.recording.models import Gap, Segment
-from kgys.recording.probe import ProbeError, probe_url
 from kgys.recording.recorder import Recorder
 from kgys.recording.storage import LocalStorage
 from kgys.runtime import Runtime
@@ -67,7 +67,7 @@ def test_records_h265(rt: Runtime, session: Session, tmp_path: Path, sim_h265: S
     factories.tree(session)
     site = factories.site(session)
     set_actor(session, factories.admin())
-    camera_service.save_camera(session=session, actor=factories.admin(), box=rt.box, code=site.code, data=CameraIn(
+    camera_flows.save_camera(session=session, actor=factories.admin(), box=rt.box, code=site.code, data=CameraIn(
         name="HEVC", megapixels=2.0, width=1920, height=1080, codec="h265", stream_url=sim_h265.url(1)))
     session.commit()
     spool = tmp_path / "spool"
@@ -90,8 +90,8 @@ def test_records_h265(rt: Runtime, session: Session, tmp_path: Path, sim_h265: S
     assert len(segs) >= 3
     assert {(s.codec, s.width, s.height) for s in segs} == {("h265", 1920, 1080)}
     cam_id = segs[0].camera_id
-    report = service.verify(session=session, actor=system_actor(), storage=maintainer.storage, camera_id=cam_id,
-                            start=segs[0].start, end=segs[-1].end)
+    report = reads.verify(session=session, actor=system_actor(), storage=maintainer.storage, camera_id=cam_id,
+                          start=segs[0].start, end=segs[-1].end)
     assert report.ok and report.checked == len(segs)
     health = session.get(CameraHealth, cam_id)
     assert health is not None and (health.codec, health.width, health.height) == ("h265", 1920, 1080)

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from kgys.accounts import service as account_service
 from kgys.accounts.models import Jurisdiction
-from kgys.cameras import imports as camera_imports
+from kgys.cameras.flows import imports as camera_imports
 from kgys.errors import ValidationFailed
 from kgys.runtime import Runtime
 from kgys.sites.import_messages import translated

@@ -18,7 +18,7 @@ from kgys.accounts.actor import Actor
 from kgys.accounts.models import Jurisdiction
 from kgys.accounts.schemas import JurisdictionCreate
 from kgys.audit.mechanism import set_actor
-from kgys.cameras import imports as camera_imports
+from kgys.cameras.flows import imports as camera_imports
 from kgys.cameras.models import Camera, Recorder
 from kgys.demo import names as demo_names
 from kgys.errors import PermissionDenied, ValidationFailed

@@ -32,12 +32,12 @@ from kgys.alerts import raising
 from kgys.alerts.raising import Alarm
 from kgys.alerts.states import Priority, Source
 from kgys.audit.mechanism import set_actor
-from kgys.cameras import service as camera_service
+from kgys.cameras.flows import systems as camera_flows
 from kgys.cameras.schemas import CameraIn, RecorderIn
 from kgys.kades import service as kades_service
 from kgys.kades.schemas import OrderIn
 from kgys.recording import alerts
-from kgys.recording import holds as hold_service
+from kgys.recording.flows import holds as hold_flows
 from kgys.recording.models import LegalHold
 from kgys.runtime import Runtime
 from kgys.sites import service as site_service
@@ -87,16 +87,16 @@ class World:
     def fresh_recorder(self, code: str) -> int:
         """A new recorder at site ``code``."""
         self._setup()
-        rec = camera_service.save_recorder(session=self.session, actor=factories.admin(), box=self.rt.box, code=code,
-                                           data=_recorder(f"NVR-x{next(_n)}"))
+        rec = camera_flows.save_recorder(session=self.session, actor=factories.admin(), box=self.rt.box, code=code,
+                                         data=_recorder(f"NVR-x{next(_n)}"))
         self.session.commit()
         return rec.id
 
     def fresh_camera(self, code: str) -> int:
         """A new camera at site ``code``."""
         self._setup()
-        cam = camera_service.save_camera(session=self.session, actor=factories.admin(), box=self.rt.box, code=code,
-                                         data=_camera(f"Kamera-x{next(_n)}"))
+        cam = camera_flows.save_camera(session=self.session, actor=factories.admin(), box=self.rt.box, code=code,
+                                       data=_camera(f"Kamera-x{next(_n)}"))
         self.session.commit()
         return cam.id
 
@@ -139,9 +139,9 @@ def _camera(name: str, recorder: str | None = None, position: str = "entrance") 
 
 
 def _hold(session: Session, code: str) -> LegalHold:
-    return hold_service.add_hold(session=session, actor=factories.admin(), site_code=code, camera="Giriş",
-                                 start=datetime(2026, 3, 1, 8, tzinfo=UTC), end=datetime(2026, 3, 1, 9, tzinfo=UTC),
-                                 reason=f"matrix {next(_n)}", legal_basis="2026/1")
+    return hold_flows.add_hold(session=session, actor=factories.admin(), site_code=code, camera="Giriş",
+                               start=datetime(2026, 3, 1, 8, tzinfo=UTC), end=datetime(2026, 3, 1, 9, tzinfo=UTC),
+                               reason=f"matrix {next(_n)}", legal_basis="2026/1")
 
 
 @dataclass(frozen=True)
@@ -452,10 +452,10 @@ def _world(session: Session, rt: Runtime, token_for: Callable[[User], dict[str, 
         factories.compliant_system(session, rt.box, code)
         site_service.change_rollout(session=session, actor=factories.admin(), code=code,
                                     change=RolloutChange(status=RolloutStatus.PLANNED, note=name))
-        recorders[code] = camera_service.get_system(session=session, actor=factories.admin(),
-                                                    code=site.code).recorders[0].id
-        cameras[code] = camera_service.get_system(session=session, actor=factories.admin(),
-                                                  code=site.code).cameras[0].id
+        recorders[code] = camera_flows.get_system(session=session, actor=factories.admin(),
+                                                  code=site.code).recorders[0].id
+        cameras[code] = camera_flows.get_system(session=session, actor=factories.admin(),
+                                                code=site.code).cameras[0].id
         holds[code] = _hold(session, code).id
         alert_ids[code] = alerts.raise_alert(
             session, kind=alerts.AlertKind.RECORDING_STOPPED, severity=alerts.Severity.CRITICAL,

@@ -377,12 +377,12 @@ def test_rollout_skipping_a_step_is_refused_with_a_reason(client: TestClient, se
 def test_compliance_page_lists_each_check_with_its_reason(client: TestClient, session: Session, rt: Runtime,
                                                           world: World) -> None:
     from kgys.audit.mechanism import set_actor
-    from kgys.cameras import service as camera_service
+    from kgys.cameras.flows import systems as camera_flows
     from kgys.cameras.schemas import CameraIn
 
     actor = factories.admin()
     set_actor(session, actor)
-    camera_service.save_camera(session=session, actor=actor, box=rt.box, code=world.a1.code, data=CameraIn(
+    camera_flows.save_camera(session=session, actor=actor, box=rt.box, code=world.a1.code, data=CameraIn(
         name="Eski Kamera", recorder="NVR-1", megapixels=1.0, width=1280, height=720, poe=True, night_vision=False,
         position="yard", bitrate_kbps=2048))
     session.commit()

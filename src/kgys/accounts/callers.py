@@ -15,7 +15,7 @@ from typing import Any, TypeVarTuple
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from kgys.accounts import security
+from kgys import tokens
 from kgys.accounts.actor import Actor, Scope
 from kgys.accounts.models import ApiToken, Jurisdiction, LoginSession, User, UserScope
 from kgys.db import utcnow
@@ -61,7 +61,7 @@ def token_actor(*, session: Session, token: str, now: datetime | None = None) ->
     """The actor behind a bearer token: None when the token is unknown, revoked or expired, or its user is
     disabled."""
     stmt = _with_user(select(ApiToken.revoked, ApiToken.expires_at, *_USER_COLUMNS), ApiToken.user_id)
-    rows = session.connection().execute(stmt.where(ApiToken.token_hash == security.token_hash(token))).all()
+    rows = session.connection().execute(stmt.where(ApiToken.token_hash == tokens.token_hash(token))).all()
     if not rows or rows[0][0] or rows[0][1] <= (now or utcnow()):
         return None
     return _actor(rows, 2)
@@ -72,7 +72,7 @@ def session_actor(*, session: Session, token: str, now: datetime | None = None
     """The live browser session behind a cookie value and its actor; None when the session is unknown or
     expired, or its user is disabled."""
     stmt = _with_user(select(LoginSession, *_USER_COLUMNS), LoginSession.user_id)
-    rows = session.execute(stmt.where(LoginSession.token_hash == security.token_hash(token))).all()
+    rows = session.execute(stmt.where(LoginSession.token_hash == tokens.token_hash(token))).all()
     if not rows:
         return None
     login: LoginSession = rows[0][0]

@@ -11,6 +11,7 @@ import segno
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from kgys import tokens
 from kgys.accounts import security, service, signin
 from kgys.accounts.models import LoginSession, User
 from kgys.accounts.permissions import Perm
@@ -49,7 +50,7 @@ def _login_form_token(request: Request, cookie: str) -> str:
 
 
 def _login_page(request: Request, error: str | None, status_code: int = 200, next_url: str = "/") -> Response:
-    token = request.cookies.get(PRELOGIN_CSRF_COOKIE) or security.new_token()
+    token = request.cookies.get(PRELOGIN_CSRF_COOKIE) or tokens.new_token()
     resp = render(request, "login.html", {"error": error, "csrf": _login_form_token(request, token), "next": next_url},
                   status_code=status_code)
     _cookie(request, resp, PRELOGIN_CSRF_COOKIE, token, 3600)

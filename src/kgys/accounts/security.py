@@ -1,13 +1,11 @@
-"""Password hashing (argon2id), random tokens and TOTP. Pure helpers, no database.
+"""Password hashing (argon2id) and TOTP (random tokens are :mod:`kgys.tokens`). Pure helpers, no database.
 
 The password policy is in :mod:`kgys.accounts.passwords`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
-import secrets
 import time
 
 import pyotp
@@ -35,16 +33,6 @@ def verify_password(stored: str, password: str) -> bool:
 def needs_rehash(stored: str) -> bool:
     """Whether the stored hash uses outdated parameters."""
     return _hasher.check_needs_rehash(stored)
-
-
-def new_token() -> str:
-    """A random URL-safe token (256 bits)."""
-    return secrets.token_urlsafe(32)
-
-
-def token_hash(token: str) -> str:
-    """How tokens are stored: SHA-256 hex."""
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def new_totp_secret() -> str:

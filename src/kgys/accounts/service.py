@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kgys import tokens
 from kgys.accounts import security
 from kgys.accounts.actor import Actor, Scope
 from kgys.accounts.callers import scope_of_rows
@@ -307,9 +308,9 @@ def start_session(*, session: Session, settings: SecuritySettings, user: User, m
     for old in session.scalars(select(LoginSession).where(LoginSession.user_id == user.id,
                                                           LoginSession.expires_at <= utcnow())):
         session.delete(old)
-    token = security.new_token()
+    token = tokens.new_token()
     ls = LoginSession(
-        token_hash=security.token_hash(token), user_id=user.id, csrf_token=security.new_token(),
+        token_hash=tokens.token_hash(token), user_id=user.id, csrf_token=tokens.new_token(),
         mfa_passed=mfa_passed, expires_at=utcnow() + timedelta(hours=settings.session_hours),
         user_agent=user_agent[:255], ip=ip[:64],
     )
@@ -336,7 +337,7 @@ def session_user(*, session: Session, token: str, now: datetime | None = None
                  ) -> tuple[LoginSession, User] | None:
     """The live session and user behind a cookie value, or None."""
     now = now or utcnow()
-    ls = session.scalar(select(LoginSession).where(LoginSession.token_hash == security.token_hash(token)))
+    ls = session.scalar(select(LoginSession).where(LoginSession.token_hash == tokens.token_hash(token)))
     if ls is None or ls.expires_at <= now:
         return None
     user = session.get(User, ls.user_id)
@@ -347,7 +348,7 @@ def session_user(*, session: Session, token: str, now: datetime | None = None
 
 def end_session(*, session: Session, token: str) -> None:
     """Log out: delete the session behind a cookie value."""
-    ls = session.scalar(select(LoginSession).where(LoginSession.token_hash == security.token_hash(token)))
+    ls = session.scalar(select(LoginSession).where(LoginSession.token_hash == tokens.token_hash(token)))
     if ls is not None:
         user = session.get(User, ls.user_id)
         session.delete(ls)
@@ -368,8 +369,8 @@ def revoke_tokens(*, session: Session, actor: Actor, username: str) -> int:
 
 def issue_token(*, session: Session, settings: SecuritySettings, user: User, name: str = "") -> str:
     """Create an API bearer token for ``user``; returns it once, only its hash is kept."""
-    token = security.new_token()
-    session.add(ApiToken(token_hash=security.token_hash(token), user_id=user.id, name=name[:120],
+    token = tokens.new_token()
+    session.add(ApiToken(token_hash=tokens.token_hash(token), user_id=user.id, name=name[:120],
                          expires_at=utcnow() + timedelta(days=settings.api_token_days)))
     session.flush()
     audit_service.append(session, actor=actor_for(user), action=AuditAction.TOKEN_ISSUE, object_type="user",
@@ -380,7 +381,7 @@ def issue_token(*, session: Session, settings: SecuritySettings, user: User, nam
 def token_user(*, session: Session, token: str, now: datetime | None = None) -> User | None:
     """The active user behind a bearer token, or None."""
     now = now or utcnow()
-    tok = session.scalar(select(ApiToken).where(ApiToken.token_hash == security.token_hash(token)))
+    tok = session.scalar(select(ApiToken).where(ApiToken.token_hash == tokens.token_hash(token)))
     if tok is None or tok.revoked or tok.expires_at <= now:
         return None
     user = session.get(User, tok.user_id)

@@ -26,7 +26,6 @@ from kgys.cameras.models import Camera
 from kgys.db import page_of, utcnow
 from kgys.errors import Conflict, FieldError, NotFound, ValidationFailed
 from kgys.events import bus
-from kgys.sites import service as site_service
 from kgys.sites.models import Site
 
 QUEUE_LIMIT = 500
@@ -68,8 +67,11 @@ def list_alerts(*, session: Session, actor: Actor, site_code: str | None = None,
     actor.require(Perm.ALERTS_READ)
     stmt = _scoped(actor)
     if site_code is not None:
-        site = site_service.get_site(session=session, actor=actor, code=site_code, perm=Perm.ALERTS_READ)
-        stmt = stmt.where(Alert.site_id == site.id)
+        site_id = session.scalar(select(Site.id).where(Site.code == site_code,
+                                                       actor.scope.clause(Site.jurisdiction_path, Site.id)))
+        if site_id is None:
+            raise NotFound("No such site within your scope.", code=site_code)
+        stmt = stmt.where(Alert.site_id == site_id)
     if state in ("open", "closed"):
         stmt = stmt.where(Alert.state.in_(sorted(OPEN if state == "open" else CLOSED)))
     if source is not None:

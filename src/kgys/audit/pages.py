@@ -16,7 +16,7 @@ from kgys.audit import witness as witness_mod
 from kgys.audit.checkpoints import TailPolicy
 from kgys.audit.report import VerifyReport
 from kgys.errors import NotFound
-from kgys.sites import flows as site_flows
+from kgys.sites.flows import audit as site_flows
 from kgys.web import i18n
 from kgys.web.deps import DB, CurrentPrincipal, Principal, runtime
 from kgys.web.paging import page_number, pager

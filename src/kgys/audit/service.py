@@ -264,7 +264,7 @@ def record_access(
 def entries_filter(*, actor: Actor, action: str | None = None,
                    username: str | None = None) -> list[ColumnElement[bool]]:
     """The conditions on entries an audit reader asked for, before any site scope (the sites domain adds it:
-    :func:`kgys.sites.flows.audit_entries`). ``action`` matches exactly or as a prefix before a dot ("site"
+    :func:`kgys.sites.flows.audit.audit_entries`). ``action`` matches exactly or as a prefix before a dot ("site"
     finds "site.create" and "site.update")."""
     actor.require(Perm.AUDIT_READ)
     where: list[ColumnElement[bool]] = []

@@ -13,7 +13,7 @@ from kgys.audit.checkpoints import TailPolicy
 from kgys.audit.models import AuditEntry
 from kgys.audit.schemas import AuditEntryOut, ProblemOut, VerifyOut
 from kgys.audit.signing import public_pem
-from kgys.sites import flows as site_flows
+from kgys.sites.flows import audit as site_flows
 from kgys.web.contract import errors
 from kgys.web.deps import DB, CurrentActor, runtime
 from kgys.web.paging import Page, PageQuery, PerPageQuery

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from kgys.accounts.permissions import Perm
-from kgys.cameras import service as camera_service
+from kgys.cameras.flows import systems as camera_flows
 from kgys.cameras.models import Camera, Recorder
 from kgys.cameras.schemas import CameraIn, CredentialsIn, RecorderIn
 from kgys.errors import Conflict, NotFound
@@ -52,7 +52,7 @@ def _credentials(form: Mapping[str, str]) -> tuple[CredentialsIn | None, dict[st
 def _device(session: Session, p: Principal, code: str, kind: str, device_id: int | None
             ) -> tuple[Site, Recorder | Camera | None, list[Recorder]]:
     site = site_service.get_site(session=session, actor=p.actor, code=code, perm=Perm.CAMERAS_EDIT)
-    system = camera_service.get_system(session=session, actor=p.actor, code=code)
+    system = camera_flows.get_system(session=session, actor=p.actor, code=code)
     device: Recorder | Camera | None = None
     if device_id is not None:
         if kind == "recorder":
@@ -129,11 +129,11 @@ def _submit(request: Request, session: Session, p: Principal, kind: str, code: s
 
     def save() -> None:
         if isinstance(device_data, RecorderIn):
-            camera_service.save_recorder(session=session, actor=p.actor, box=box, code=code, data=device_data,
-                                         recorder_id=device_id)
+            camera_flows.save_recorder(session=session, actor=p.actor, box=box, code=code, data=device_data,
+                                       recorder_id=device_id)
         else:
-            camera_service.save_camera(session=session, actor=p.actor, box=box, code=code, data=device_data,
-                                       camera_id=device_id)
+            camera_flows.save_camera(session=session, actor=p.actor, box=box, code=code, data=device_data,
+                                     camera_id=device_id)
 
     try:
         errors = submit(session, save)
@@ -188,6 +188,6 @@ def device_edit(request: Request, code: str, device_id: int, session: DB, p: Cur
 @router.post("/sites/{code}/cameras/{device_id}/delete")
 def device_delete(request: Request, code: str, device_id: int, session: DB, p: CurrentPrincipal) -> Response:
     """Remove a recorder or a camera from a site."""
-    camera_service.delete_device(session=session, actor=p.actor, code=code, kind=_kind(request),
-                                 device_id=device_id)
+    camera_flows.delete_device(session=session, actor=p.actor, code=code, kind=_kind(request),
+                               device_id=device_id)
     return RedirectResponse(f"/sites/{code}?saved=deleted#system", status_code=303)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kgys.accounts.actor import Actor, system_actor
 from kgys.audit import mechanism
-from kgys.cameras import service as camera_service
+from kgys.cameras.flows import systems as camera_flows
 from kgys.cameras.models import Camera, CameraHealth
 from kgys.db import retrying
 from kgys.scheduler import Task
@@ -39,7 +39,7 @@ def refresh_measured_compliance(session: Session, *, since: datetime | None, act
     with mechanism.acting_as(session, actor, reason=REASON):
         for site in sites:
             before = site.compliance_status
-            after = camera_service.refresh_compliance(session=session, site=site)
+            after = camera_flows.refresh_compliance(session=session, site=site)
             if after != before:
                 changed += 1
                 log.info("site %s compliance %s → %s after measuring its streams", site.code, before, after)

@@ -1,5 +1,8 @@
 """Reads and writes of the cameras domain: a site's recorders and cameras, and its compliance.
 
+Functions here take a site already found within the caller's scope; finding it (and storing the site's
+compliance status) is :mod:`kgys.cameras.flows.systems`.
+
 Compliance judges the declared system and, for cameras the recorder has measured, what they really send
 (:func:`kgys.cameras.compliance.stream_checks` on their :class:`~kgys.cameras.models.CameraHealth`).
 """
@@ -15,14 +18,11 @@ from typing import TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kgys.accounts.actor import Actor
-from kgys.accounts.permissions import Perm
 from kgys.cameras import compliance as rules
 from kgys.cameras.models import Camera, CameraHealth, Recorder
 from kgys.cameras.schemas import CameraIn, CameraOut, MeasuredCameraOut, RecorderIn, RecorderOut
-from kgys.cameras.secrets import CredentialBox, Credentials
 from kgys.errors import Conflict, FieldError, NotFound, ValidationFailed
-from kgys.sites import service as site_service
+from kgys.secretbox import CredentialBox, Credentials
 from kgys.sites.models import Site
 
 log = logging.getLogger(__name__)
@@ -38,30 +38,13 @@ class SiteSystem:
     health: Mapping[int, CameraHealth] = field(default_factory=dict)
 
 
-def _load(session: Session, site: Site) -> SiteSystem:
+def load_system(*, session: Session, site: Site) -> SiteSystem:
+    """A site's recorders and cameras with their measured health; the caller has checked scope."""
     recs = session.scalars(select(Recorder).where(Recorder.site_id == site.id).order_by(Recorder.name)).all()
     cams = session.scalars(select(Camera).where(Camera.site_id == site.id).order_by(Camera.name)).all()
     health = {h.camera_id: h for h in session.scalars(
         select(CameraHealth).where(CameraHealth.camera_id.in_([c.id for c in cams])))} if cams else {}
     return SiteSystem(site, recs, cams, health)
-
-
-def get_system(*, session: Session, actor: Actor, code: str) -> SiteSystem:
-    """A site's recorders and cameras, within scope."""
-    actor.require(Perm.CAMERAS_READ)
-    site = site_service.get_site(session=session, actor=actor, code=code)
-    return _load(session, site)
-
-
-def get_camera(*, session: Session, actor: Actor, camera_id: int, perm: Perm = Perm.CAMERAS_READ) -> Camera:
-    """A camera whose site lies in the actor's scope, the actor holding ``perm``; NotFound otherwise (a camera
-    outside the scope is answered exactly like one that does not exist). The one scoped lookup of a camera."""
-    actor.require(perm)
-    cam = session.scalar(select(Camera).join(Site, Site.id == Camera.site_id)
-                         .where(Camera.id == camera_id, site_service.scope_clause(actor)))
-    if cam is None:
-        raise NotFound(f"no camera {camera_id}", camera_id=camera_id)
-    return cam
 
 
 def specs(system: SiteSystem) -> tuple[list[rules.CameraSpec], list[rules.RecorderSpec]]:
@@ -131,22 +114,6 @@ def storage_figures(system: SiteSystem) -> tuple[float | None, float | None]:
     return (None if math.isinf(days) else round(days, 1)), round(rules.bitrate_for_days(installed, len(cams)), 0)
 
 
-def compliance(*, session: Session, actor: Actor, code: str) -> tuple[SiteSystem, rules.ComplianceResult]:
-    """A site's compliance with the ministry's minimum, within scope."""
-    actor.require(Perm.COMPLIANCE_READ)
-    site = site_service.get_site(session=session, actor=actor, code=code)
-    system = _load(session, site)
-    return system, evaluate(system)
-
-
-def refresh_compliance(*, session: Session, site: Site) -> str:
-    """Recompute a site's compliance status after its system changed, and have sites store it."""
-    session.flush()
-    status = evaluate(_load(session, site)).status
-    site_service.set_compliance(session=session, site=site, status=status)
-    return status
-
-
 def recorder_out(r: Recorder, box: CredentialBox) -> RecorderOut:
     """API form of a recorder."""
     return RecorderOut(id=r.id, name=r.name, vendor=r.vendor, model=r.model, channels=r.channels,
@@ -196,42 +163,35 @@ def _place(session: Session, kind: type[Device], *, site: Site, device_id: int |
     return device
 
 
-def save_recorder(*, session: Session, actor: Actor, box: CredentialBox, code: str, data: RecorderIn,
-                  recorder_id: int | None = None) -> Recorder:
-    """Add a recorder to a site, or replace the declared specs of an existing one."""
-    site = site_service.get_site(session=session, actor=actor, code=code, perm=Perm.CAMERAS_EDIT)
+def put_recorder(*, session: Session, box: CredentialBox, site: Site, data: RecorderIn,
+                 recorder_id: int | None = None) -> Recorder:
+    """Add a recorder to a site, or replace the declared specs of an existing one (the site already checked)."""
     if data.installed_storage_tb > data.supported_storage_tb:
         raise ValidationFailed([FieldError("installed_storage_tb",
                                            "more storage installed than the recorder supports")])
-    rec = _place(session, Recorder, site=site, device_id=recorder_id, data=data, box=box, exclude={"credentials"})
-    refresh_compliance(session=session, site=site)
-    return rec
+    return _place(session, Recorder, site=site, device_id=recorder_id, data=data, box=box, exclude={"credentials"})
 
 
-def save_camera(*, session: Session, actor: Actor, box: CredentialBox, code: str, data: CameraIn,
-                camera_id: int | None = None) -> Camera:
-    """Add a camera to a site, or replace the declared specs of an existing one."""
-    site = site_service.get_site(session=session, actor=actor, code=code, perm=Perm.CAMERAS_EDIT)
+def put_camera(*, session: Session, box: CredentialBox, site: Site, data: CameraIn,
+               camera_id: int | None = None) -> Camera:
+    """Add a camera to a site, or replace the declared specs of an existing one (the site already checked)."""
     recorder_id: int | None = None
     if data.recorder:
         recorder_id = session.scalar(select(Recorder.id).where(Recorder.site_id == site.id,
                                                                Recorder.name == data.recorder))
         if recorder_id is None:
-            raise ValidationFailed([FieldError("recorder", f"site '{code}' has no recorder '{data.recorder}'")])
+            raise ValidationFailed([FieldError("recorder", f"site '{site.code}' has no recorder '{data.recorder}'")])
     cam = _place(session, Camera, site=site, device_id=camera_id, data=data, box=box,
                  exclude={"credentials", "recorder"})
     cam.recorder_id = recorder_id
-    refresh_compliance(session=session, site=site)
     return cam
 
 
-def delete_device(*, session: Session, actor: Actor, code: str, kind: str, device_id: int) -> None:
-    """Remove a recorder or camera from a site."""
-    site = site_service.get_site(session=session, actor=actor, code=code, perm=Perm.CAMERAS_EDIT)
+def remove_device(*, session: Session, site: Site, kind: str, device_id: int) -> None:
+    """Remove a recorder or camera from a site (the site already checked)."""
     obj: Recorder | Camera | None = (
         session.get(Recorder, device_id) if kind == "recorder" else session.get(Camera, device_id)
     )
     if obj is None or obj.site_id != site.id:
-        raise NotFound(f"no {kind} {device_id} at site '{code}'")
+        raise NotFound(f"no {kind} {device_id} at site '{site.code}'")
     session.delete(obj)
-    refresh_compliance(session=session, site=site)

@@ -13,6 +13,7 @@ from kgys.cli.common import cli_actor, console, runtime
 from kgys.db import reading, utcnow
 from kgys.errors import FieldError, ValidationFailed
 from kgys.recording import holds as hold_service
+from kgys.recording.flows import holds as hold_flows
 from kgys.recording.models import LegalHold
 
 app = typer.Typer(help="Legal holds: footage kept for an investigation, safe from retention and a full disk.",
@@ -65,7 +66,7 @@ def add(
     """Hold a camera's footage over a time range."""
     actor = cli_actor()
     with runtime() as rt, rt.sessions.begin() as session:
-        hold, _site, _cam = hold_service.place_hold(
+        hold, _site, _cam = hold_flows.place_hold(
             session=session, actor=actor, site=site, camera=camera, start=parse_time("from", start, tz),
             end=parse_time("to", end, tz), reason=reason, legal_basis=legal_basis,
             until=parse_time("until", until, tz) if until else None,
@@ -84,8 +85,8 @@ def list_(
     actor = cli_actor()
     now = utcnow()
     with runtime() as rt, reading(rt.sessions) as session:
-        rows, _total = hold_service.find_holds(session=session, actor=actor, site=site, camera=camera,
-                                               active_only=active, now=now)
+        rows, _total = hold_flows.find_holds(session=session, actor=actor, site=site, camera=camera,
+                                             active_only=active, now=now)
         table = Table("id", "site", "camera", "from (UTC)", "to (UTC)", "state", "placed by", "reason", "legal basis")
         for hold, s, cam in rows:
             state = _state(hold, now)
@@ -103,5 +104,5 @@ def release(
     """Release a hold; its record stays, and its footage falls back under the retention policy."""
     actor = cli_actor()
     with runtime() as rt, rt.sessions.begin() as session:
-        hold = hold_service.release_hold(session=session, actor=actor, hold_id=hold_id, reason=reason)
+        hold = hold_flows.release_hold(session=session, actor=actor, hold_id=hold_id, reason=reason)
         console.print(f"hold {hold.id} released by {hold.released_by} at {_fmt(hold.released_at)} UTC")

@@ -16,9 +16,9 @@ from kgys import relay as events_relay
 from kgys.cli.common import cli_actor, console, err_console, runtime, settings
 from kgys.db import reading
 from kgys.errors import FieldError, KgysError, ValidationFailed
-from kgys.recording import policy as policy_service
-from kgys.recording import service
 from kgys.recording import worker as recorder_worker
+from kgys.recording.flows import policy as policy_flows
+from kgys.recording.flows import reads
 from kgys.recording.retention import default_policy
 from kgys.sim import kades as sim_kades_phone
 from kgys.sim.cameras import SimCameras, ensure_clip
@@ -127,7 +127,7 @@ def recordings_list(camera: CameraOpt, start: FromOpt = None, end: ToOpt = None)
     """The camera's indexed segments in a range."""
     with runtime(upgrade=False) as rt, reading(rt.sessions) as session:
         lo, hi = _range(start, end)
-        rows = service.segments(session=session, actor=cli_actor(), camera_id=camera, start=lo, end=hi)
+        rows = reads.segments(session=session, actor=cli_actor(), camera_id=camera, start=lo, end=hi)
         table = Table(title=f"camera {camera}: {len(rows)} segment(s)")
         for col in ("start", "end", "s", "bytes", "codec", "size", "sha256", "path"):
             table.add_column(col, overflow="fold")
@@ -143,7 +143,7 @@ def recordings_gaps(camera: CameraOpt, start: FromOpt = None, end: ToOpt = None)
     with runtime(upgrade=False) as rt, reading(rt.sessions) as session:
         lo, hi = _range(start, end)
         actor = cli_actor()
-        rows = service.gaps(session=session, actor=actor, camera_id=camera, start=lo, end=hi)
+        rows = reads.gaps(session=session, actor=actor, camera_id=camera, start=lo, end=hi)
         table = Table(title=f"camera {camera}: {len(rows)} gap(s)")
         for col in ("start", "end", "seconds", "cause", "detail"):
             table.add_column(col, overflow="fold")
@@ -151,7 +151,7 @@ def recordings_gaps(camera: CameraOpt, start: FromOpt = None, end: ToOpt = None)
             secs = f"{(g.end - g.start).total_seconds():.1f}" if g.end else "-"
             table.add_row(_t(g.start), _t(g.end), secs, g.cause, g.detail)
         console.print(table)
-        for hour, frac in service.coverage(session=session, actor=actor, camera_id=camera, start=lo, end=hi):
+        for hour, frac in reads.coverage(session=session, actor=actor, camera_id=camera, start=lo, end=hi):
             if frac > 0:
                 console.print(f"{hour:%Y-%m-%d %H}:00Z  {frac * 100:6.2f} %")
 
@@ -161,8 +161,8 @@ def recordings_verify(camera: CameraOpt, start: FromOpt = None, end: ToOpt = Non
     """Recompute the hashes of the camera's stored segments in a range and check the chain; exit 1 on a fault."""
     with runtime(upgrade=False) as rt, reading(rt.sessions) as session:
         lo, hi = _range(start, end)
-        report = service.verify(session=session, actor=cli_actor(), storage=recorder_worker.storage_for(rt),
-                                camera_id=camera, start=lo, end=hi)
+        report = reads.verify(session=session, actor=cli_actor(), storage=recorder_worker.storage_for(rt),
+                              camera_id=camera, start=lo, end=hi)
     if report.ok:
         console.print(f"[green]OK[/] camera {camera}: {report.checked} segment(s), {report.bytes} bytes verified")
         return
@@ -181,8 +181,8 @@ def retention_show(site: Annotated[str | None, typer.Option(help="Only this site
     with runtime(upgrade=False) as rt, reading(rt.sessions) as session:
         default = default_policy(rt.settings.recording.role)
         actor = cli_actor()
-        rows = ([policy_service.get_policy(session=session, actor=actor, code=site, default=default)] if site
-                else policy_service.list_policies(session=session, actor=actor, default=default))
+        rows = ([policy_flows.get_policy(session=session, actor=actor, code=site, default=default)] if site
+                else policy_flows.list_policies(session=session, actor=actor, default=default))
         console.print(f"default ({rt.settings.recording.role} node): {default.keep.days} days, "
                       f"minimum {default.minimum.days} days")
         table = Table("site", "name", "days", "minimum days", "source")
@@ -201,8 +201,8 @@ def retention_set(
 ) -> None:
     """Give a site its own retention policy."""
     with runtime() as rt, rt.sessions.begin() as session:
-        p = policy_service.set_policy(session=session, actor=cli_actor(), code=site, days=days, min_days=min_days,
-                                      reason=reason, default=default_policy(rt.settings.recording.role))
+        p = policy_flows.set_policy(session=session, actor=cli_actor(), code=site, days=days, min_days=min_days,
+                                    reason=reason, default=default_policy(rt.settings.recording.role))
         console.print(f"site {p.site_code}: keep {_days(p.days)} days, minimum {_days(p.min_days)} days")
 
 
@@ -213,6 +213,6 @@ def retention_reset(
 ) -> None:
     """Remove a site's own policy; the node's default applies again."""
     with runtime() as rt, rt.sessions.begin() as session:
-        p = policy_service.clear_policy(session=session, actor=cli_actor(), code=site, reason=reason,
-                                        default=default_policy(rt.settings.recording.role))
+        p = policy_flows.clear_policy(session=session, actor=cli_actor(), code=site, reason=reason,
+                                      default=default_policy(rt.settings.recording.role))
         console.print(f"site {p.site_code}: default policy, {_days(p.days)} days")

@@ -12,12 +12,13 @@ from kgys.accounts import jurisdictions as account_jurisdictions
 from kgys.accounts import service as account_service
 from kgys.accounts.schemas import JurisdictionCreate
 from kgys.audit.mechanism import acting_as
-from kgys.cameras import imports as camera_imports
+from kgys.cameras.flows import imports as camera_imports
 from kgys.cli.common import cli_actor, console, err_console, runtime
 from kgys.db import reading
 from kgys.errors import ValidationFailed
-from kgys.sites import gazetteer, jurisdictions
+from kgys.sites import gazetteer
 from kgys.sites import service as site_service
+from kgys.sites.flows import jurisdictions
 from kgys.sites.schemas import SiteFilter
 
 app = typer.Typer(help="Sites (schools, kindergartens, colleges, city points).", no_args_is_help=True)

@@ -34,9 +34,8 @@ from kgys.accounts.schemas import JurisdictionCreate
 from kgys.audit import service as audit_service
 from kgys.audit.actions import AuditAction
 from kgys.audit.mechanism import acting_as
-from kgys.cameras import service as camera_service
+from kgys.cameras.flows import systems as camera_flows
 from kgys.cameras.schemas import CameraIn, CredentialsIn, RecorderIn
-from kgys.cameras.secrets import CredentialBox
 from kgys.config import Settings
 from kgys.demo import alerts as demo_alerts
 from kgys.demo.names import (
@@ -62,7 +61,7 @@ from kgys.demo.names import (
     STUDENTS,
     TYPE_WEIGHTS,
 )
-from kgys.secretbox import SecretBox
+from kgys.secretbox import CredentialBox, SecretBox
 from kgys.sites import service as site_service
 from kgys.sites.models import Commission, Site
 from kgys.sites.rollout import ORDER, RolloutStatus, SiteType
@@ -299,9 +298,9 @@ def _camera_system(session: Session, actor: Actor, box: CredentialBox, rng: rand
     else:
         failure = rng.choice(FAILURES) if roll < 0.3 else None
     recorder, cameras = system_spec(rng, failure, host=f"10.{site.id // 250 + 1}.{site.id % 250}.10")
-    camera_service.save_recorder(session=session, actor=actor, box=box, code=site.code, data=recorder)
+    camera_flows.save_recorder(session=session, actor=actor, box=box, code=site.code, data=recorder)
     for cam in cameras:
-        camera_service.save_camera(session=session, actor=actor, box=box, code=site.code, data=cam)
+        camera_flows.save_camera(session=session, actor=actor, box=box, code=site.code, data=cam)
 
 
 def system_spec(rng: random.Random, failure: str | None, host: str = "") -> tuple[RecorderIn, list[CameraIn]]:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from kgys.accounts.actor import system_actor
 from kgys.audit.mechanism import acting_as
-from kgys.cameras import service as camera_service
+from kgys.cameras.flows import systems as camera_flows
 from kgys.cameras.models import Camera
 from kgys.demo.names import FIELD_UNIT_DISTRICT
 from kgys.sites.models import Site
@@ -81,7 +81,7 @@ def attach_sim_cameras(session: Session, urls: Sequence[str], *, per_site: int =
             out.append(SimCamera(site.code, site.name, cam.name, url))
         session.flush()
         for site in sites:
-            camera_service.refresh_compliance(session=session, site=site)
+            camera_flows.refresh_compliance(session=session, site=site)
     return out
 
 

@@ -17,9 +17,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from kgys.accounts import security
-from kgys.accounts import service as account_service
+from kgys import tokens
 from kgys.accounts.actor import Actor
+from kgys.accounts.models import Jurisdiction
 from kgys.accounts.permissions import Perm
 from kgys.alerts import raising
 from kgys.alerts.models import Alert
@@ -64,10 +64,8 @@ def in_force(order: ProtectionOrder, today: date) -> bool:
 def create_order(*, session: Session, actor: Actor, data: OrderIn) -> ProtectionOrder:
     """Register an order for a district within the actor's scope."""
     actor.require(Perm.KADES_MANAGE)
-    try:
-        district = account_service.resolve_jurisdiction(session=session, code=data.district)
-    except NotFound:
-        district = None
+    district = session.scalar(select(Jurisdiction).where(Jurisdiction.code == data.district,
+                                                         Jurisdiction.kind == "district"))
     if district is None or not actor.scope.covers_path(district.path):
         raise ValidationFailed([FieldError("district", "no such district within your scope")])
     if session.scalar(select(ProtectionOrder.id).where(ProtectionOrder.number == data.number)) is not None:
@@ -116,8 +114,8 @@ def get_order(*, session: Session, actor: Actor, order_id: int, reason: str | No
 def add_phone(*, session: Session, actor: Actor, order_id: int, label: str = "") -> tuple[KadesPhone, str]:
     """Register a phone against the order; the phone and its token (to be shown once)."""
     order = get_order(session=session, actor=actor, order_id=order_id)
-    token = security.new_token()
-    phone = KadesPhone(order_id=order.id, label=label, token_hash=security.token_hash(token))
+    token = tokens.new_token()
+    phone = KadesPhone(order_id=order.id, label=label, token_hash=tokens.token_hash(token))
     session.add(phone)
     session.flush()
     audit_service.append(session, actor=actor, action=AuditAction.KADES_PHONE_REGISTER, object_type="kades_phone",
@@ -143,7 +141,7 @@ def disable_phone(*, session: Session, actor: Actor, phone_id: int) -> KadesPhon
 
 def phone_for(session: Session, token: str) -> KadesPhone | None:
     """The enabled phone holding ``token``."""
-    return session.scalar(select(KadesPhone).where(KadesPhone.token_hash == security.token_hash(token),
+    return session.scalar(select(KadesPhone).where(KadesPhone.token_hash == tokens.token_hash(token),
                                                    KadesPhone.enabled.is_(True)))
 
 

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from kgys.live import hls
-from kgys.recording.ffmpeg import SEGMENT_SUFFIX, parse_segment_name
+from kgys.media.segments import SEGMENT_SUFFIX, parse_segment_name
 
 log = logging.getLogger(__name__)
 

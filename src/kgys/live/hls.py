@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from kgys.recording import tsinfo
+from kgys.media import tsinfo
 
 PACKET = 188
 SYNC = 0x47

@@ -23,8 +23,9 @@ from sqlalchemy.orm import Session
 from kgys.accounts.permissions import Perm
 from kgys.db import reading, utcnow
 from kgys.errors import NotFound, ValidationFailed
-from kgys.live import clip, hls, service
+from kgys.live import hls, service
 from kgys.live.feed import Fallback
+from kgys.live.flows import clip, viewing
 from kgys.live.tickets import Ticket
 from kgys.live.views import CameraId, hub, principal_credential, request_credential, storage, ticket_key
 from kgys.recording import footage
@@ -86,21 +87,21 @@ def _fallback(request: Request, camera_id: int, session: Session | None = None) 
 @router.get("/sites/{code}/live")
 def live_grid(request: Request, code: str, session: DB, p: CurrentPrincipal) -> Response:
     """The site's cameras, each playing live."""
-    site, cameras = service.site_cameras(session=session, actor=p.actor, code=code)
+    site, cameras = viewing.site_cameras(session=session, actor=p.actor, code=code)
     reason = (request.query_params.get("reason") or "").strip()[:500] or i18n.gettext("Live monitoring")
     return _page(request, "live/grid.html", {"site": site, "cameras": cameras, "reason": reason,
-                                             "codecs": service.stream_codecs(session, cameras)}, p)
+                                             "codecs": viewing.stream_codecs(session, cameras)}, p)
 
 
 def _playback_context(request: Request, session: DB, p: Principal, camera_id: int, raw_from: str | None,
                       raw_to: str | None) -> dict[str, Any]:
     now = utcnow()
     start, end = service.parse_range(raw_from, raw_to, now=now)
-    tl = service.timeline(session=session, actor=p.actor, camera_id=camera_id, start=start, end=end, now=now)
+    tl = viewing.timeline(session=session, actor=p.actor, camera_id=camera_id, start=start, end=end, now=now)
     site = session.get(Site, tl.camera.site_id)
     q = {"from": start.isoformat().replace("+00:00", "Z"), "to": end.isoformat().replace("+00:00", "Z")}
     return {"camera": tl.camera, "site": site, "timeline": tl, "start": start, "end": end, "q": q,
-            "codec": service.stream_codecs(session, [tl.camera])[tl.camera.id],
+            "codec": viewing.stream_codecs(session, [tl.camera])[tl.camera.id],
             "clip_query": urlencode(q), "errors": {}, "playlist": None, "reason": ""}
 
 
@@ -121,7 +122,7 @@ def playback_open(request: Request, camera_id: CameraId, session: DB, p: Current
     ctx["reason"] = form.get("reason", "")
     try:
         cred = principal_credential(request, p)
-        opened = service.open_playback(
+        opened = viewing.open_playback(
             session=session, actor=p.actor, key=ticket_key(request), camera_id=camera_id, start=ctx["start"],
             end=ctx["end"], reason=form.get("reason"), credential=cred, now=utcnow())
     except ValidationFailed as exc:
@@ -154,7 +155,7 @@ def _viewer_ticket(request: Request, session: Session, camera_id: int, token: st
     ticket = service.check_ticket(key=ticket_key(request), token=token, credential=cred, kind=kind,
                                   camera_id=camera_id, now=utcnow())
     assert cred is not None
-    service.check_viewer(session=session, ticket=ticket, credential=cred)
+    viewing.check_viewer(session=session, ticket=ticket, credential=cred)
     return ticket
 
 
@@ -188,7 +189,7 @@ def live_segment(request: Request, camera_id: CameraId, sn: int, t: Text = "") -
 def playback_playlist(request: Request, camera_id: CameraId, session: DB, t: Text = "") -> Response:
     """The HLS VOD playlist of the ticket's range, built from the segment index."""
     ticket = _viewer_ticket(request, session, camera_id, t, "playback")
-    rows = service.ticket_segments(session=session, ticket=ticket)
+    rows = viewing.ticket_segments(session=session, ticket=ticket)
     if not rows:
         raise NotFound("no recording in this range")
     token = quote(t)
@@ -203,7 +204,7 @@ def playback_segment(request: Request, camera_id: CameraId, segment_id: int, ses
     ticket = service.check_ticket(key=ticket_key(request), token=t, credential=request_credential(request),
                                   kind="playback", camera_id=camera_id, now=utcnow())
     service.check_holder(session=session, ticket=ticket)
-    seg = service.ticket_segment(session=session, ticket=ticket, segment_id=segment_id)
+    seg = viewing.ticket_segment(session=session, ticket=ticket, segment_id=segment_id)
     store = storage(request)
     headers = {"Cache-Control": "private, max-age=3600"}
     path = store.local_path(seg.key)

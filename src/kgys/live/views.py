@@ -12,6 +12,7 @@ from kgys.db import utcnow
 from kgys.errors import AuthenticationError
 from kgys.live import service
 from kgys.live.feed import LiveHub
+from kgys.live.flows import viewing
 from kgys.live.schemas import GapOut, Interval, LiveOpen, PlaybackOpen, StreamOut, TimelineOut
 from kgys.recording import footage
 from kgys.web.deps import DB, SESSION_COOKIE, CurrentPrincipal, Principal, runtime
@@ -70,7 +71,7 @@ def open_live(camera_id: CameraId, body: LiveOpen, request: Request, session: DB
     """Open a camera's live stream: audited once; returns the playlist URL with its viewing ticket."""
     now = utcnow()
     cred = principal_credential(request, p)
-    opened = service.open_live(
+    opened = viewing.open_live(
         session=session, actor=p.actor, key=ticket_key(request), camera_id=camera_id, reason=body.reason,
         credential=cred, now=now)
     return StreamOut(playlist=f"/live/{camera_id}/index.m3u8?t={quote(opened.ticket)}", expires=opened.expires)
@@ -83,7 +84,7 @@ def open_playback(camera_id: CameraId, body: PlaybackOpen, request: Request, ses
     now = utcnow()
     start, end = service.parse_range(body.start.isoformat(), body.end.isoformat(), now=now)
     cred = principal_credential(request, p)
-    opened = service.open_playback(
+    opened = viewing.open_playback(
         session=session, actor=p.actor, key=ticket_key(request), camera_id=camera_id, start=start, end=end,
         reason=body.reason, credential=cred, now=now)
     return StreamOut(playlist=f"/cameras/{camera_id}/playback.m3u8?t={quote(opened.ticket)}",
@@ -97,7 +98,7 @@ def get_timeline(camera_id: CameraId, session: DB, p: CurrentPrincipal,
     """Coverage and gaps (with causes) of a camera over a range (default: the last hour; at most 7 days)."""
     now = utcnow()
     a, b = service.parse_range(start, end, now=now, limit=service.MAX_TIMELINE)
-    tl = service.timeline(session=session, actor=p.actor, camera_id=camera_id, start=a, end=b, now=now)
+    tl = viewing.timeline(session=session, actor=p.actor, camera_id=camera_id, start=a, end=b, now=now)
     return TimelineOut(camera_id=camera_id, start=a, end=b, coverage=round(tl.coverage, 4),
                        recorded_seconds=round(tl.recorded_seconds, 3), segments=tl.segments,
                        recorded=[Interval(start=x.start, end=x.end) for x in tl.bars if x.kind == "recorded"],

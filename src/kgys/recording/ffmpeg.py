@@ -1,4 +1,4 @@
-"""ffmpeg argument lists for recording a camera, and the names of the files ffmpeg writes. Pure.
+"""ffmpeg argument lists for recording a camera. Pure.
 
 One ffmpeg per camera reads RTSP over TCP and copies the video (H.264 or H.265, no re-encoding) into
 segments of about ``segment_seconds`` in the camera's spool directory. ffmpeg cuts only at keyframes, so
@@ -10,22 +10,18 @@ lost; fragmented MP4 loses the fragment being written. MPEG-TS has no index: eve
 stands alone, so a file cut off at any byte is readable up to its last whole packet, and the footage
 until the moment of a crash is kept. TS also carries H.265, and HLS players read it as it is.
 
-File names are ``<run>_<UTC start, seconds>Z.ts``: ``run`` names one ffmpeg process, so a file is known
-finished once its run has ended or a newer file of the same run exists. ffmpeg's ``strftime`` uses local
-time, so the process must run with ``TZ=UTC`` (see :func:`record_env`).
+File names are ``<run>_<UTC start, seconds>Z.ts`` (:mod:`kgys.media.segments` names and reads them).
+ffmpeg's ``strftime`` uses local time, so the process must run with ``TZ=UTC`` (see :func:`record_env`).
 """
 
 from __future__ import annotations
 
-import functools
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
-SEGMENT_SUFFIX = ".ts"
-_NAME = re.compile(r"^(?P<run>[A-Za-z0-9]+)_(?P<ts>\d{8}T\d{6})Z\.ts$")
+from kgys.media.segments import SEGMENT_SUFFIX
 
 
 @dataclass(frozen=True)
@@ -95,28 +91,3 @@ def record_env(base: dict[str, str]) -> dict[str, str]:
     env = dict(base)
     env["TZ"] = "UTC"
     return env
-
-
-@functools.lru_cache(maxsize=8192)  # a file is seen in several listings before it is stored; parsed once
-def parse_segment_name(name: str) -> tuple[str, datetime] | None:
-    """The run and UTC start time encoded in a segment file name, or None for any other file."""
-    m = _NAME.match(name)
-    if not m:
-        return None
-    try:
-        start = datetime.strptime(m.group("ts"), "%Y%m%dT%H%M%S").replace(tzinfo=UTC)
-    except ValueError:
-        return None
-    return m.group("run"), start
-
-
-def run_name(started: datetime) -> str:
-    """A run identifier from the moment an ffmpeg process was started (milliseconds, sortable)."""
-    return f"r{int(started.timestamp() * 1000):015d}"
-
-
-def run_started(run: str) -> datetime | None:
-    """When the ffmpeg of a run (named by :func:`run_name`) was started; None for other names."""
-    if len(run) != 16 or run[0] != "r" or not run[1:].isdigit():
-        return None
-    return datetime.fromtimestamp(int(run[1:]) / 1000, UTC)

@@ -5,10 +5,9 @@ date it lapses. It protects every segment it touches, even partly, from retentio
 Releasing a hold keeps its row with who released it and when. Every change is written to the audit log
 with the reason and legal basis, through the :class:`~kgys.audit.mechanism.Audited` mechanism.
 
-:func:`place_hold` and :func:`find_holds` are what the API, the web pages and the command line call: they
-name the camera by site and name or by its number, and report a site or camera that cannot be found as bad
-input naming the field, under the names those faces use (``from`` and ``to`` for the range). When a hold is
-in force is :mod:`kgys.recording.holdrule`.
+Functions here take the site, camera or hold already found within the caller's scope; finding them by
+site code, camera name or number is :mod:`kgys.recording.flows.holds`. When a hold is in force is
+:mod:`kgys.recording.holdrule`.
 """
 
 from __future__ import annotations
@@ -23,15 +22,12 @@ from sqlalchemy.orm import Session
 from kgys.accounts.actor import Actor
 from kgys.accounts.permissions import Perm
 from kgys.audit import mechanism
-from kgys.cameras import service as camera_service
 from kgys.cameras.models import Camera
-from kgys.db import page_of, utcnow
-from kgys.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
+from kgys.errors import Conflict, FieldError, PermissionDenied, ValidationFailed
 from kgys.recording import holdrule
 from kgys.recording.models import LegalHold
 from kgys.recording.retention import HoldInfo
 from kgys.recording.schemas import HoldState
-from kgys.sites import service as site_service
 from kgys.sites.models import Site
 
 log = logging.getLogger(__name__)
@@ -48,17 +44,20 @@ def may_manage(actor: Actor) -> bool:
     return actor.can(Perm.HOLDS_MANAGE)
 
 
-def _require_manage(actor: Actor) -> None:
+def require_manage(actor: Actor) -> None:
+    """PermissionDenied unless the actor may place and release legal holds."""
     if not may_manage(actor):
         raise PermissionDenied(f"role '{actor.role}' may not place or release legal holds", perm="holds.manage")
 
 
-def _require_read(actor: Actor) -> None:
+def require_read(actor: Actor) -> None:
+    """PermissionDenied unless the actor may see legal holds."""
     if not actor.can(Perm.HOLDS_READ):
         raise PermissionDenied(f"role '{actor.role}' may not see legal holds", perm="holds.read")
 
 
-def _text(field: str, value: str, errors: list[FieldError]) -> str:
+def clean_text(field: str, value: str, errors: list[FieldError]) -> str:
+    """``value`` stripped; a problem added to ``errors`` when it is empty or too long."""
     cleaned = value.strip()
     if not cleaned:
         errors.append(FieldError(field, "is required"))
@@ -67,43 +66,22 @@ def _text(field: str, value: str, errors: list[FieldError]) -> str:
     return cleaned
 
 
-def _aware(field: str, value: datetime, errors: list[FieldError]) -> None:
+def check_aware(field: str, value: datetime, errors: list[FieldError]) -> None:
+    """A problem added to ``errors`` when ``value`` has no time zone."""
     if value.tzinfo is None:
         errors.append(FieldError(field, "needs a time zone (e.g. 2025-03-01T10:00:00+03:00)", value=value.isoformat()))
 
 
-def find_camera(*, session: Session, actor: Actor, site_code: str, camera: str) -> tuple[Site, Camera]:
-    """The camera named ``camera`` at site ``site_code``, within the actor's scope."""
-    site = site_service.get_site(session=session, actor=actor, code=site_code, perm=Perm.SITES_READ)
-    cam = session.scalar(select(Camera).where(Camera.site_id == site.id, Camera.name == camera))
-    if cam is None:
-        raise NotFound(f"site '{site_code}' has no camera '{camera}'", code=site_code, camera=camera)
-    return site, cam
-
-
-def add_hold(
-    *,
-    session: Session,
-    actor: Actor,
-    site_code: str,
-    camera: str,
-    start: datetime,
-    end: datetime,
-    reason: str,
-    legal_basis: str,
-    until: datetime | None = None,
-    now: datetime | None = None,
-) -> LegalHold:
-    """Place a hold on a camera's footage from ``start`` to ``end``, until ``until`` or until released."""
-    _require_manage(actor)
-    now = now or utcnow()
+def check_new(*, start: datetime, end: datetime, reason: str, legal_basis: str, until: datetime | None,
+              now: datetime) -> tuple[str, str]:
+    """The reason and legal basis of a new hold, trimmed; ValidationFailed naming every field at fault."""
     errors: list[FieldError] = []
-    reason = _text("reason", reason, errors)
-    legal_basis = _text("legal_basis", legal_basis, errors)
-    _aware("start", start, errors)
-    _aware("end", end, errors)
+    reason = clean_text("reason", reason, errors)
+    legal_basis = clean_text("legal_basis", legal_basis, errors)
+    check_aware("start", start, errors)
+    check_aware("end", end, errors)
     if until is not None:
-        _aware("until", until, errors)
+        check_aware("until", until, errors)
     if not errors:
         if end < start:
             errors.append(FieldError("end", "is before the start"))
@@ -111,73 +89,36 @@ def add_hold(
             errors.append(FieldError("until", "must be in the future", value=until.isoformat()))
     if errors:
         raise ValidationFailed(errors)
-    site, cam = find_camera(session=session, actor=actor, site_code=site_code, camera=camera)
-    hold = LegalHold(camera_id=cam.id, site_id=site.id, start=start, end=end, reason=reason,
+    return reason, legal_basis
+
+
+def create(*, session: Session, actor: Actor, site: Site, camera: Camera, start: datetime, end: datetime,
+           reason: str, legal_basis: str, until: datetime | None, now: datetime) -> LegalHold:
+    """Place a checked hold on ``camera`` of ``site`` (both already found within the actor's scope); audited."""
+    hold = LegalHold(camera_id=camera.id, site_id=site.id, start=start, end=end, reason=reason,
                      legal_basis=legal_basis, created_by=actor.username[:64], created_by_id=actor.id,
                      created_at=now, until=until)
     with mechanism.acting_as(session, actor, reason=reason, legal_basis=legal_basis):
         session.add(hold)
         session.flush()
-    log.info("legal hold %s placed on camera %s (%s – %s) by %s", hold.id, cam.id, start, end, actor.username)
+    log.info("legal hold %s placed on camera %s (%s – %s) by %s", hold.id, camera.id, start, end, actor.username)
     return hold
 
 
-def list_holds(
-    *,
-    session: Session,
-    actor: Actor,
-    site_code: str | None = None,
-    camera: str | None = None,
-    active_only: bool = False,
-    now: datetime | None = None,
-    page: int = 1,
-    per_page: int | None = None,
-) -> tuple[list[tuple[LegalHold, Site, Camera]], int]:
-    """Holds within the actor's scope, newest first, each with its site and camera; one page of them when
-    ``per_page`` is given, else all; and how many there are in all."""
-    _require_read(actor)
-    stmt = (select(LegalHold, Site, Camera).join(Site, Site.id == LegalHold.site_id)
-            .join(Camera, Camera.id == LegalHold.camera_id).where(site_service.scope_clause(actor)))
-    if site_code is not None:
-        site = site_service.get_site(session=session, actor=actor, code=site_code, perm=Perm.SITES_READ)
-        stmt = stmt.where(LegalHold.site_id == site.id)
-        if camera is not None:
-            stmt = stmt.where(Camera.name == camera)
-    elif camera is not None:
-        raise ValidationFailed([FieldError("camera", "give the site as well")])
-    if active_only:
-        stmt = stmt.where(holdrule.in_force_clause(now or utcnow()))
-    stmt = stmt.order_by(LegalHold.created_at.desc(), LegalHold.id.desc())
-    if per_page is None:
-        rows = [(hold, site, cam) for hold, site, cam in session.execute(stmt)]
-        return rows, len(rows)
-    result, total = page_of(session, stmt, page=page, per_page=per_page)
-    return [(hold, site, cam) for hold, site, cam in result], total
-
-
-def get_hold(*, session: Session, actor: Actor, hold_id: int) -> LegalHold:
-    """One hold within the actor's scope."""
-    _require_read(actor)
-    hold = session.scalar(select(LegalHold).join(Site, Site.id == LegalHold.site_id)
-                          .where(LegalHold.id == hold_id, site_service.scope_clause(actor)))
-    if hold is None:
-        raise NotFound(f"no legal hold {hold_id}", hold_id=hold_id)
-    return hold
-
-
-def release_hold(*, session: Session, actor: Actor, hold_id: int, reason: str,
-                 now: datetime | None = None) -> LegalHold:
-    """End a hold; its row stays with who released it and when, and its footage falls back under retention."""
-    _require_manage(actor)
+def check_release(*, reason: str) -> str:
+    """The reason a hold is released for, trimmed; ValidationFailed when missing or too long."""
     errors: list[FieldError] = []
-    reason = _text("reason", reason, errors)
+    text = clean_text("reason", reason, errors)
     if errors:
         raise ValidationFailed(errors)
-    hold = get_hold(session=session, actor=actor, hold_id=hold_id)
-    now = now or utcnow()
+    return text
+
+
+def release(*, session: Session, actor: Actor, hold: LegalHold, reason: str, now: datetime) -> LegalHold:
+    """End ``hold`` (already found within the actor's scope); Conflict when it was released before. Audited."""
     if hold.released_at is not None:
-        raise Conflict(f"legal hold {hold_id} was already released on {hold.released_at:%Y-%m-%d %H:%M} UTC "
-                       f"by {hold.released_by}", hold_id=hold_id)
+        raise Conflict(f"legal hold {hold.id} was already released on {hold.released_at:%Y-%m-%d %H:%M} UTC "
+                       f"by {hold.released_by}", hold_id=hold.id)
     with mechanism.acting_as(session, actor, reason=reason, legal_basis=hold.legal_basis):
         hold.released_at = now
         hold.released_by = actor.username[:64]
@@ -215,75 +156,3 @@ def active_for_cameras(*, session: Session, camera_ids: Iterable[int], now: date
 def face_errors(errors: Sequence[FieldError]) -> list[FieldError]:
     """The service's field errors under the names the API, the forms and the command line use."""
     return [FieldError(FACE_FIELDS.get(e.field, e.field), e.message, row=e.row, value=e.value) for e in errors]
-
-
-def camera_place(*, session: Session, actor: Actor, camera_id: int, perm: Perm) -> tuple[Site, Camera]:
-    """A camera within the actor's scope and its site; NotFound for one outside it as for one that is absent."""
-    cam = camera_service.get_camera(session=session, actor=actor, camera_id=camera_id, perm=perm)
-    return site_service.get_site_by_id(session=session, actor=actor, site_id=cam.site_id, perm=perm), cam
-
-
-def _camera_ref(session: Session, actor: Actor, *, site: str | None, camera: str | None, camera_id: int | None,
-                perm: Perm, required: bool) -> tuple[str | None, str | None]:
-    """The site code and camera name a request means, from ``site`` and ``camera`` or from ``camera_id``."""
-    if camera_id is None:
-        missing = [FieldError(name, "is required") for name, value in (("site", site), ("camera", camera))
-                   if required and not value]
-        if missing:
-            raise ValidationFailed(missing)
-        return site, camera
-    if camera:
-        raise ValidationFailed([FieldError("camera", "give the camera's name or its number (camera_id), not both")])
-    try:
-        place, cam = camera_place(session=session, actor=actor, camera_id=camera_id, perm=perm)
-    except NotFound as exc:
-        if not required:
-            raise
-        raise ValidationFailed([FieldError("camera_id", exc.message, value=str(camera_id))]) from None
-    if site and site != place.code:
-        raise ValidationFailed([FieldError("camera_id", f"camera {camera_id} is not at site '{site}'",
-                                           value=str(camera_id))])
-    return place.code, cam.name
-
-
-def find_holds(*, session: Session, actor: Actor, site: str | None = None, camera: str | None = None,
-               camera_id: int | None = None, active_only: bool = False, now: datetime, page: int = 1,
-               per_page: int | None = None) -> tuple[Sequence[HoldRow], int]:
-    """The holds within the actor's scope, newest first (one page when ``per_page`` is given), and how many there
-    are in all; the camera named by site and name or by number."""
-    site_code, camera_name = _camera_ref(session, actor, site=site, camera=camera, camera_id=camera_id,
-                                         perm=Perm.HOLDS_READ, required=False)
-    try:
-        return list_holds(session=session, actor=actor, site_code=site_code, camera=camera_name,
-                          active_only=active_only, now=now, page=page, per_page=per_page)
-    except ValidationFailed as exc:
-        raise ValidationFailed(face_errors(exc.errors)) from None
-
-
-def place_hold(*, session: Session, actor: Actor, site: str | None, camera: str | None, camera_id: int | None = None,
-               start: datetime, end: datetime, reason: str, legal_basis: str, until: datetime | None = None,
-               now: datetime | None = None) -> HoldRow:
-    """Place a hold on a camera named by site and name or by number; a site or camera that cannot be found is bad
-    input naming its field."""
-    actor.require(Perm.HOLDS_MANAGE)
-    site_code, camera_name = _camera_ref(session, actor, site=site, camera=camera, camera_id=camera_id,
-                                         perm=Perm.HOLDS_MANAGE, required=True)
-    assert site_code is not None and camera_name is not None
-    try:
-        hold = add_hold(session=session, actor=actor, site_code=site_code, camera=camera_name, start=start, end=end,
-                        reason=reason, legal_basis=legal_basis, until=until, now=now)
-    except ValidationFailed as exc:
-        raise ValidationFailed(face_errors(exc.errors)) from None
-    except NotFound as exc:
-        field, value = ("camera", camera_name) if "camera" in exc.params else ("site", site_code)
-        if camera_id is not None:
-            field, value = "camera_id", str(camera_id)
-        raise ValidationFailed([FieldError(field, exc.message, value=value)]) from None
-    return hold_row(session=session, actor=actor, hold=hold)
-
-
-def hold_row(*, session: Session, actor: Actor, hold: LegalHold) -> HoldRow:
-    """A hold with its site and camera."""
-    site = site_service.get_site_by_id(session=session, actor=actor, site_id=hold.site_id, perm=Perm.HOLDS_READ)
-    cam = camera_service.get_camera(session=session, actor=actor, camera_id=hold.camera_id, perm=Perm.HOLDS_READ)
-    return hold, site, cam

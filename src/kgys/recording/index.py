@@ -15,13 +15,13 @@ from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from kgys.cameras.models import Camera, CameraHealth
-from kgys.cameras.secrets import CredentialBox
 from kgys.db import utcnow
+from kgys.media.probe import StreamInfo
 from kgys.recording import gaps as rules
 from kgys.recording.alerts import AlertKind, Severity, Subject, raise_alert, resolve_alerts
 from kgys.recording.ffmpeg import with_credentials
 from kgys.recording.models import Gap, QuarantinedSegment, Segment
-from kgys.recording.probe import StreamInfo
+from kgys.secretbox import CredentialBox
 
 log = logging.getLogger(__name__)
 

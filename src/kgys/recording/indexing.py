@@ -24,8 +24,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from kgys.cameras.models import Camera
 from kgys.db import reading, transaction, utcnow
 from kgys.errors import KgysError
+from kgys.media.segments import run_name
 from kgys.recording import alerts, index
-from kgys.recording.ffmpeg import run_name
 from kgys.recording.journal import Journal
 from kgys.recording.models import GENESIS, QuarantinedSegment
 from kgys.recording.storage import Storage, StorageError, segment_key

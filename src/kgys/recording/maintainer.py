@@ -31,14 +31,14 @@ from typing import BinaryIO, TypeVar
 from sqlalchemy.orm import Session, sessionmaker
 
 from kgys.db import utcnow
+from kgys.media.segments import SEGMENT_SUFFIX, parse_segment_name, run_started
+from kgys.media.tsinfo import READ_BYTES, TsInfo, inspect
 from kgys.recording import gaps as rules
-from kgys.recording.ffmpeg import SEGMENT_SUFFIX, parse_segment_name, run_started
 from kgys.recording.indexing import Indexer, Quarantined, Verified
 from kgys.recording.journal import Journal
 from kgys.recording.measuring import Measuring
 from kgys.recording.spoolwatch import SpoolWatch
 from kgys.recording.storage import Storage, StorageError
-from kgys.recording.tsinfo import READ_BYTES, TsInfo, inspect
 
 log = logging.getLogger(__name__)
 

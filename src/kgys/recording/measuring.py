@@ -16,10 +16,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kgys.db import transaction
 from kgys.errors import KgysError
+from kgys.media.probe import ProbeError
+from kgys.media.tsinfo import measure
 from kgys.recording import index
-from kgys.recording.probe import ProbeError
 from kgys.recording.storage import Storage
-from kgys.recording.tsinfo import measure
 
 log = logging.getLogger(__name__)
 

@@ -17,6 +17,7 @@ from kgys.db import utcnow
 from kgys.errors import Conflict, FieldError, NotFound, ValidationFailed
 from kgys.recording import holds as hold_service
 from kgys.recording import views
+from kgys.recording.flows import holds as hold_flows
 from kgys.validation import parse_time
 from kgys.web import i18n
 from kgys.web.deps import DB, CurrentPrincipal, Principal
@@ -41,10 +42,10 @@ def _list_page(request: Request, session: Session, p: Principal, *, release_erro
     rows: Sequence[hold_service.HoldRow] = []
     total = 0
     try:
-        rows, total = hold_service.find_holds(session=session, actor=p.actor, site=blank(filters["site"]),
-                                              camera=blank(filters["camera"]),
-                                              active_only=filters["state"] == "active", now=now, page=page,
-                                              per_page=PER_PAGE)
+        rows, total = hold_flows.find_holds(session=session, actor=p.actor, site=blank(filters["site"]),
+                                            camera=blank(filters["camera"]),
+                                            active_only=filters["state"] == "active", now=now, page=page,
+                                            per_page=PER_PAGE)
     except NotFound:
         errors["site"] = i18n.gettext("No site with this institution code within your scope.")
     except ValidationFailed as exc:
@@ -78,8 +79,8 @@ def hold_new_form(request: Request, session: DB, p: CurrentPrincipal,
     p.actor.require(Perm.HOLDS_MANAGE)
     values = dict.fromkeys(HOLD_FIELDS, "") | {"from": start, "to": end}
     if camera is not None:
-        site, cam = hold_service.camera_place(session=session, actor=p.actor, camera_id=camera,
-                                                 perm=Perm.HOLDS_MANAGE)
+        site, cam = hold_flows.camera_place(session=session, actor=p.actor, camera_id=camera,
+                                            perm=Perm.HOLDS_MANAGE)
         values |= {"site": site.code, "camera": cam.name}
     return _form(request, p, values, {})
 
@@ -107,7 +108,7 @@ def hold_create(request: Request, session: DB, p: CurrentPrincipal, form: FormFi
     if problems:
         return _form(request, p, values, service_errors(problems), 422)
     try:
-        hold, _site, _cam = hold_service.place_hold(
+        hold, _site, _cam = hold_flows.place_hold(
             session=session, actor=p.actor, site=blank(values["site"]), camera=blank(values["camera"]),
             camera_id=None, start=times["from"], end=times["to"], reason=values["reason"],
             legal_basis=values["legal_basis"], until=times["until"], now=utcnow())
@@ -123,7 +124,7 @@ def hold_release(request: Request, hold_id: views.HoldId, session: DB, p: Curren
     """Release a hold, stating why."""
     reason = form.get("reason", "")
     try:
-        hold_service.release_hold(session=session, actor=p.actor, hold_id=hold_id, reason=reason)
+        hold_flows.release_hold(session=session, actor=p.actor, hold_id=hold_id, reason=reason)
     except ValidationFailed as exc:
         session.rollback()
         message = service_errors(exc.errors).get("reason", i18n.gettext("Invalid value."))

@@ -28,14 +28,15 @@ from typing import IO
 import pyprctl
 from sqlalchemy.orm import Session, sessionmaker
 
-from kgys.cameras.secrets import CredentialBox
 from kgys.config import RecordingSettings
 from kgys.db import reading, retrying, transaction, utcnow
+from kgys.media.segments import run_name
 from kgys.recording import gaps as rules
 from kgys.recording import index
-from kgys.recording.ffmpeg import RecordSpec, record_args, record_env, redact, redact_text, run_name
+from kgys.recording.ffmpeg import RecordSpec, record_args, record_env, redact, redact_text
 from kgys.recording.maintainer import Indexed, Maintainer
 from kgys.recording.stall import NOTHING, Progress, StallLimits, check_stall
+from kgys.secretbox import CredentialBox
 
 log = logging.getLogger(__name__)
 

@@ -1,5 +1,6 @@
 """Reads of the recording domain: a camera's segments and gaps in a range, coverage per camera-hour,
-health, and verification of the hash chain against the stored files. Every read is scoped to the actor.
+health, and verification of the hash chain against the stored files. Functions here take a camera already
+found within the caller's scope; finding it is :mod:`kgys.recording.flows.reads`.
 """
 
 from __future__ import annotations
@@ -13,8 +14,6 @@ from datetime import datetime
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from kgys.accounts.actor import Actor
-from kgys.cameras import service as camera_service
 from kgys.cameras.models import CameraHealth
 from kgys.errors import FieldError, KgysError, ValidationFailed
 from kgys.recording import gaps as rules
@@ -32,39 +31,37 @@ log = logging.getLogger(__name__)
 CHUNK = 1 << 20
 
 
-def _range(start: datetime, end: datetime) -> None:
+def check_range(start: datetime, end: datetime) -> None:
+    """ValidationFailed unless ``end`` is after ``start``."""
     if end <= start:
         raise ValidationFailed([FieldError("end", "must be after start")])
 
 
-def segments(*, session: Session, actor: Actor, camera_id: int, start: datetime, end: datetime) -> list[Segment]:
+def segments(*, session: Session, camera_id: int, start: datetime, end: datetime) -> list[Segment]:
     """The camera's segments that overlap [start, end), oldest first."""
-    _range(start, end)
-    camera_service.get_camera(session=session, actor=actor, camera_id=camera_id)
+    check_range(start, end)
     return list(session.scalars(
         select(Segment).where(Segment.camera_id == camera_id, Segment.start < end, Segment.end > start)
         .order_by(Segment.start)).all())
 
 
-def gaps(*, session: Session, actor: Actor, camera_id: int, start: datetime, end: datetime) -> list[Gap]:
+def gaps(*, session: Session, camera_id: int, start: datetime, end: datetime) -> list[Gap]:
     """The camera's gaps that overlap [start, end) (open gaps reach to now), oldest first."""
-    _range(start, end)
-    camera_service.get_camera(session=session, actor=actor, camera_id=camera_id)
+    check_range(start, end)
     return list(session.scalars(
         select(Gap).where(Gap.camera_id == camera_id, Gap.start < end, or_(Gap.end.is_(None), Gap.end > start))
         .order_by(Gap.start)).all())
 
 
-def coverage(*, session: Session, actor: Actor, camera_id: int, start: datetime,
+def coverage(*, session: Session, camera_id: int, start: datetime,
              end: datetime) -> list[tuple[datetime, float]]:
     """Per UTC hour of [start, end): the fraction of time the camera has recorded footage for."""
-    rows = segments(session=session, actor=actor, camera_id=camera_id, start=start, end=end)
+    rows = segments(session=session, camera_id=camera_id, start=start, end=end)
     return rules.coverage_by_hour([(s.start, s.end) for s in rows], start, end)
 
 
-def health(*, session: Session, actor: Actor, camera_id: int) -> CameraHealth | None:
+def health(*, session: Session, camera_id: int) -> CameraHealth | None:
     """The camera's recording state and measured stream properties."""
-    camera_service.get_camera(session=session, actor=actor, camera_id=camera_id)
     return session.get(CameraHealth, camera_id)
 
 
@@ -145,10 +142,10 @@ def _file_sha(storage: Storage, key: str) -> tuple[str | None, int]:
     return h.hexdigest(), size
 
 
-def verify(*, session: Session, actor: Actor, storage: Storage, camera_id: int, start: datetime,
+def verify(*, session: Session, storage: Storage, camera_id: int, start: datetime,
            end: datetime) -> ChainReport:
     """Recompute every stored segment's hash in [start, end) and check each link of the chain."""
-    rows = segments(session=session, actor=actor, camera_id=camera_id, start=start, end=end)
+    rows = segments(session=session, camera_id=camera_id, start=start, end=end)
     report = ChainReport(camera_id=camera_id)
     if not rows:
         return report

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Path, Query
 
 from kgys.db import utcnow
 from kgys.recording import holds as hold_service
+from kgys.recording.flows import holds as hold_flows
 from kgys.recording.holds import HoldRow
 from kgys.recording.schemas import HoldIn, HoldOut, ReleaseIn
 from kgys.web.contract import errors
@@ -54,7 +55,7 @@ def list_holds(
 ) -> Page[HoldOut]:
     """Legal holds within the caller's scope, newest first."""
     now = utcnow()
-    rows, total = hold_service.find_holds(session=session, actor=actor, site=site or None, camera=camera or None,
+    rows, total = hold_flows.find_holds(session=session, actor=actor, site=site or None, camera=camera or None,
                              camera_id=camera_id, active_only=active, now=now, page=page, per_page=per_page)
     return Page[HoldOut](items=[hold_out(row, now) for row in rows], total=total, page=page, per_page=per_page)
 
@@ -63,22 +64,22 @@ def list_holds(
 def add_hold(body: HoldIn, session: DB, actor: CurrentActor) -> HoldOut:
     """Place a legal hold on a camera's footage over a time range (times with an offset)."""
     now = utcnow()
-    row = hold_service.place_hold(session=session, actor=actor, site=body.site, camera=body.camera,
-                                  camera_id=body.camera_id, start=body.start, end=body.end, reason=body.reason,
-                                  legal_basis=body.legal_basis, until=body.until, now=now)
+    row = hold_flows.place_hold(session=session, actor=actor, site=body.site, camera=body.camera,
+                                camera_id=body.camera_id, start=body.start, end=body.end, reason=body.reason,
+                                legal_basis=body.legal_basis, until=body.until, now=now)
     return hold_out(row, now)
 
 
 @router.get("/holds/{hold_id}", response_model=HoldOut)
 def get_hold(hold_id: HoldId, session: DB, actor: CurrentActor) -> HoldOut:
     """One legal hold."""
-    hold = hold_service.get_hold(session=session, actor=actor, hold_id=hold_id)
-    return hold_out(hold_service.hold_row(session=session, actor=actor, hold=hold), utcnow())
+    hold = hold_flows.get_hold(session=session, actor=actor, hold_id=hold_id)
+    return hold_out(hold_flows.hold_row(session=session, actor=actor, hold=hold), utcnow())
 
 
 @router.post("/holds/{hold_id}/release", response_model=HoldOut)
 def release_hold(hold_id: HoldId, body: ReleaseIn, session: DB, actor: CurrentActor) -> HoldOut:
     """Release a legal hold (reason required); its record stays and its footage falls back under retention."""
     now = utcnow()
-    hold = hold_service.release_hold(session=session, actor=actor, hold_id=hold_id, reason=body.reason, now=now)
-    return hold_out(hold_service.hold_row(session=session, actor=actor, hold=hold), now)
+    hold = hold_flows.release_hold(session=session, actor=actor, hold_id=hold_id, reason=body.reason, now=now)
+    return hold_out(hold_flows.hold_row(session=session, actor=actor, hold=hold), now)

@@ -18,7 +18,7 @@ from kgys.accounts.actor import Actor
 from kgys.accounts.models import Jurisdiction
 from kgys.accounts.permissions import Perm
 from kgys.sites import gazetteer
-from kgys.sites import jurisdictions as jurisdiction_service
+from kgys.sites.flows import jurisdictions as jurisdiction_flows
 from kgys.sites.import_columns import fold
 from kgys.sites.import_messages import Problem, _
 from kgys.sites.import_parse import Row
@@ -44,7 +44,7 @@ def _match(nodes: Sequence[Jurisdiction], kind: str, text: str, within: Jurisdic
     if not found and kind == "province":
         listed = gazetteer.province(text)
         if listed is not None:
-            node = jurisdiction_service.find_listed_province(nodes, listed)
+            node = jurisdiction_flows.find_listed_province(nodes, listed)
             found = [node] if node is not None else []
     return found
 
@@ -133,7 +133,7 @@ def add_missing(*, session: Session, actor: Actor, nodes: list[Jurisdiction], ro
                 names.append(district)
     made: list[Jurisdiction] = []
     for province, districts in wanted.values():
-        made += jurisdiction_service.add_listed(session=session, actor=actor, province=province,
+        made += jurisdiction_flows.add_listed(session=session, actor=actor, province=province,
                                                 districts=districts)
     nodes.extend(n for n in made if n.kind in ("province", "district"))
     return [n.code for n in made]

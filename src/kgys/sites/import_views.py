@@ -8,7 +8,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
 
 from kgys.accounts.permissions import Perm
-from kgys.cameras import imports as camera_imports
+from kgys.cameras.flows import imports as camera_imports
 from kgys.errors import ValidationFailed
 from kgys.sites.import_messages import _, file_error, translated
 from kgys.sites.import_parse import COLUMNS, KINDS, REQUIRED

@@ -1,7 +1,7 @@
 """Importing site lists and camera inventories: validate every row, then apply all of them or none.
 
 The file is read by :mod:`kgys.sites.import_parse`; each row is then checked with the same schemas the
-API uses (``SiteCreate`` here; ``RecorderIn`` and ``CameraIn`` in :mod:`kgys.cameras.imports`, whose
+API uses (``SiteCreate`` here; ``RecorderIn`` and ``CameraIn`` in :mod:`kgys.cameras.flows.imports`, whose
 ``import_file`` is the entry point) and written through the same services, so scope,
 permissions and the audit log apply exactly as for single edits. All rows are applied in one savepoint:
 if any row fails, the savepoint is rolled back and every problem is reported with its row and column.
@@ -101,7 +101,7 @@ def import_file(*, session: Session, actor: Actor, data: bytes, devices: Mapping
     """Validate and apply a CSV or XLSX file of sites, recorders or cameras, all rows or none.
 
     Rows of recorders and cameras are applied by ``devices`` (kind → row function), which the cameras
-    domain provides (:func:`kgys.cameras.imports.import_file` calls this with them). Raises
+    domain provides (:func:`kgys.cameras.flows.imports.import_file` calls this with them). Raises
     ValidationFailed listing every problem (row, column, message) when any row is wrong; then nothing is
     written. With ``dry_run`` the summary tells what would change and nothing is kept.
     """

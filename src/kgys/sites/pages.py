@@ -19,6 +19,7 @@ from kgys.accounts.actor import Actor
 from kgys.accounts.permissions import Perm
 from kgys.cameras import compliance as rules
 from kgys.cameras import service as camera_service
+from kgys.cameras.flows import systems as camera_flows
 from kgys.errors import Conflict, ValidationFailed
 from kgys.sites import rollout
 from kgys.sites import service as site_service
@@ -171,9 +172,9 @@ def _detail(request: Request, session: Session, p: Principal, code: str, *,
     names = _names_by_code(session, actor)
     system = result = None
     if actor.can(Perm.COMPLIANCE_READ):
-        system, result = camera_service.compliance(session=session, actor=actor, code=code)
+        system, result = camera_flows.compliance(session=session, actor=actor, code=code)
     elif actor.can(Perm.CAMERAS_READ):
-        system = camera_service.get_system(session=session, actor=actor, code=code)
+        system = camera_flows.get_system(session=session, actor=actor, code=code)
     box = runtime(request).box
     devices = None
     if system is not None and actor.can(Perm.CAMERAS_READ):
@@ -261,7 +262,7 @@ def _calc_input(raw: str | None, default: float, low: float, high: float) -> tup
 @router.get("/sites/{code}/compliance")
 def site_compliance(request: Request, code: str, session: DB, p: CurrentPrincipal) -> Response:
     """Every item of the ministry's minimum for one site, and the storage calculator."""
-    system, result = camera_service.compliance(session=session, actor=p.actor, code=code)
+    system, result = camera_flows.compliance(session=session, actor=p.actor, code=code)
     cams, recs = camera_service.specs(system)
     installed = sum(r.installed_storage_tb for r in recs)
     avg_kbps = round(sum(c.bitrate_kbps for c in cams) / len(cams)) if cams else 4096

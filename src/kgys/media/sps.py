@@ -1,6 +1,6 @@
 """Picture size from an H.264 or H.265 sequence parameter set, read from an Annex-B access unit. Pure.
 
-The segment reader (:mod:`kgys.recording.tsinfo`) passes the start of a segment's first frame; the
+The segment reader (:mod:`kgys.media.tsinfo`) passes the start of a segment's first frame; the
 sequence parameter set in it gives the coded size less the cropping window.
 """
 

@@ -27,7 +27,7 @@ from kgys.accounts.actor import Actor
 from kgys.accounts.permissions import Perm
 from kgys.audit import service as audit_service
 from kgys.audit.actions import AuditAction
-from kgys.cameras import service as camera_service
+from kgys.cameras.flows import systems as camera_flows
 from kgys.errors import ConfigurationError, NotFound
 from kgys.live import service
 from kgys.recording import footage
@@ -115,7 +115,7 @@ class ClipPlan:
 def plan(*, session: Session, actor: Actor, camera_id: int, start: datetime, end: datetime,
          reason: str | None) -> ClipPlan:
     """Check role, scope and reason and list the segments of [start, end); reads only."""
-    cam = camera_service.get_camera(session=session, actor=actor, camera_id=camera_id, perm=Perm.CLIP_EXPORT)
+    cam = camera_flows.get_camera(session=session, actor=actor, camera_id=camera_id, perm=Perm.CLIP_EXPORT)
     text = service.require_reason(reason)
     refs = footage.segments(session=session, camera_id=cam.id, start=start, end=end)
     if not refs:

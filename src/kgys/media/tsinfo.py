@@ -21,8 +21,8 @@ import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
-from kgys.recording.probe import ProbeError, StreamInfo
-from kgys.recording.sps import frame_size
+from kgys.media.probe import ProbeError, StreamInfo
+from kgys.media.sps import frame_size
 
 __all__ = ["TsInfo", "frame_rate", "frame_size", "inspect", "inspect_file", "is_keyframe", "measure", "pes_data",
            "pes_pts", "pmt_pid", "video_stream"]

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from kgys.recording.probe import ProbeError, parse, probe_file, probe_url
+from kgys.media.probe import ProbeError, parse, probe_file, probe_url
 from kgys.sim.cameras import SimCameras
 
 

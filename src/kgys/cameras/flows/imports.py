@@ -2,7 +2,7 @@
 
 The file, its checks and the all-or-nothing rule are the sites importer's (:mod:`kgys.sites.imports`);
 each recorder or camera row is checked with the schemas the API uses (``RecorderIn``, ``CameraIn``) and
-written through :mod:`kgys.cameras.service`, so scope, permissions and the audit log apply as for single
+written through :mod:`kgys.cameras.flows.systems`, so scope, permissions and the audit log apply as for single
 edits. Recorders and cameras are matched by (``site_code``, ``name``).
 """
 
@@ -17,10 +17,11 @@ from sqlalchemy.orm import Session
 
 from kgys.accounts.actor import Actor
 from kgys.cameras import service
+from kgys.cameras.flows import systems
 from kgys.cameras.models import SiteDevice
 from kgys.cameras.schemas import CameraIn, RecorderIn
-from kgys.cameras.secrets import CredentialBox
 from kgys.errors import NotFound, PermissionDenied
+from kgys.secretbox import CredentialBox
 from kgys.sites import imports
 from kgys.sites.import_messages import _
 from kgys.sites.import_parse import Row
@@ -50,7 +51,7 @@ def _system(ctx: imports.Context, row: Row) -> service.SiteSystem | None:
         ctx.fail(row, "site_code", _("a value is required"))
         return None
     try:
-        return service.get_system(session=ctx.session, actor=ctx.actor, code=code)
+        return systems.get_system(session=ctx.session, actor=ctx.actor, code=code)
     except NotFound:
         ctx.fail(row, "site_code", _("no site '%(code)s' within your scope", code=code))
     except PermissionDenied as exc:
@@ -69,7 +70,7 @@ def _recorder_row(box: CredentialBox, ctx: imports.Context, row: Row) -> RowChan
     if data.installed_storage_tb > data.supported_storage_tb:
         raise ctx.fail(row, "installed_storage_tb", _("more storage installed than the recorder supports"))
     return _save(ctx, row, system, existing, base, data, RECORDER_FIELDS,
-                 functools.partial(service.save_recorder, box=box, recorder_id=existing.id if existing else None))
+                 functools.partial(systems.save_recorder, box=box, recorder_id=existing.id if existing else None))
 
 
 def _camera_row(box: CredentialBox, ctx: imports.Context, row: Row) -> RowChange | None:
@@ -87,7 +88,7 @@ def _camera_row(box: CredentialBox, ctx: imports.Context, row: Row) -> RowChange
         raise ctx.fail(row, "recorder", _("site '%(code)s' has no recorder '%(recorder)s'", code=system.site.code,
                                           recorder=data.recorder))
     return _save(ctx, row, system, existing, base, data, CAMERA_FIELDS,
-                 functools.partial(service.save_camera, box=box, camera_id=existing.id if existing else None))
+                 functools.partial(systems.save_camera, box=box, camera_id=existing.id if existing else None))
 
 
 def _save(ctx: imports.Context, row: Row, system: service.SiteSystem, existing: SiteDevice | None,

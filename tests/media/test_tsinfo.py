@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from kgys.recording.probe import ProbeError, probe_file
-from kgys.recording.tsinfo import PACKET, frame_rate, frame_size, inspect, inspect_file, is_keyframe, measure
+from kgys.media.probe import ProbeError, probe_file
+from kgys.media.tsinfo import PACKET, frame_rate, frame_size, inspect, inspect_file, is_keyframe, measure
 
 
 def encode(out: Path, codec: str, size: str, seconds: float = 2.0) -> Path:
