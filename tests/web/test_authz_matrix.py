@@ -411,7 +411,7 @@ def _api_routes(app: FastAPI) -> set[tuple[str, str]]:
     """(method, path) of every route under /api/v1, routers included into routers as well."""
     found: set[tuple[str, str]] = set()
     for route in iter_route_contexts(app.routes):
-        path = route.path or ""
+        path = route.path_format or route.path or ""
         if not path.startswith(API + "/"):
             continue
         if isinstance(route.original_route, WebSocketRoute):

@@ -114,7 +114,7 @@ async def submit_cap(request: Request, session: DB, actor: CurrentActor) -> CapO
     return CapOut(identifier=message.identifier, alert_id=alert.id if alert else None, cleared=cleared)
 
 
-@router.get("/alerts/{alert_id}", response_model=AlertOut, responses=errors(404))
+@router.get("/alerts/{alert_id:int}", response_model=AlertOut, responses=errors(404))  # not /alerts/cap
 def get_alert(alert_id: AlertId, session: DB, actor: CurrentActor) -> AlertOut:
     """One alert."""
     return alert_out(service.get_alert(session=session, actor=actor, alert_id=alert_id))
