@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import cProfile
 import pstats
+import signal
 import sys
 import threading
 import time
@@ -40,6 +41,8 @@ def main() -> None:
             prof.disable()
 
     threading.Thread.run = run  # type: ignore[method-assign]
+    # uvicorn raises the signal that stopped it again once it has shut down: end here, so the stats are written
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     sys.argv = ["kgys", *args]
     from kgys.cli.main import main as kgys_main
 
@@ -59,6 +62,10 @@ def main() -> None:
         stats.dump_stats(str(out))
         print(f"profile of {len(profiles) + 1} thread(s) written to {out}", file=sys.stderr)
     raise SystemExit(code)
+
+
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 if __name__ == "__main__":
