@@ -5,7 +5,10 @@ write the merged statistics when it ends::
 
 ``python -m cProfile`` sees the main thread only, and in wall-clock time: a worker that waits on a lock or a
 timer most of the time shows its waits, not its work. Here each thread gets a profiler timed with
-``time.thread_time``, so the figures are the CPU each function cost. Read them with
+``time.thread_time``, so the figures are the CPU each function cost. Threads whose class overrides ``run``
+(anyio's worker threads, which run the web server's handlers) are profiled too: the profiler is started
+where every thread starts, ``Thread._bootstrap_inner``. ``kgys serve`` ends on SIGTERM with its statistics
+written. Read them with
 ``python -c "import pstats; pstats.Stats('OUT').sort_stats('tottime').print_stats(30)"``.
 """
 
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import cProfile
 import pstats
+import signal
 import sys
 import threading
 import time
@@ -27,7 +31,7 @@ def main() -> None:
     out, args = Path(sys.argv[1]), sys.argv[2:]
     profiles: list[cProfile.Profile] = []
     lock = threading.Lock()
-    thread_run = threading.Thread.run
+    bootstrap = threading.Thread._bootstrap_inner  # type: ignore[attr-defined]
 
     def run(self: threading.Thread) -> None:
         prof = cProfile.Profile(time.thread_time)
@@ -35,11 +39,13 @@ def main() -> None:
             profiles.append(prof)
         prof.enable()
         try:
-            thread_run(self)
+            bootstrap(self)
         finally:
             prof.disable()
 
-    threading.Thread.run = run  # type: ignore[method-assign]
+    threading.Thread._bootstrap_inner = run  # type: ignore[attr-defined]
+    # uvicorn raises the signal that stopped it again once it has shut down: end here, so the stats are written
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     sys.argv = ["kgys", *args]
     from kgys.cli.main import main as kgys_main
 
@@ -59,6 +65,10 @@ def main() -> None:
         stats.dump_stats(str(out))
         print(f"profile of {len(profiles) + 1} thread(s) written to {out}", file=sys.stderr)
     raise SystemExit(code)
+
+
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 if __name__ == "__main__":

@@ -1,18 +1,21 @@
 """Who is calling: the actor behind a bearer token or a browser session's cookie, read in one query.
 
 Every request that is signed in asks this, so it is one statement: the credential, its user and the user's
-scope nodes, joined (one row per node). Nothing is kept between requests, so a credential revoked, a user
+scope nodes, joined (one row per node). Each statement is built once, with the credential's hash as a bound
+parameter, so that an execution finds its compiled form in SQLAlchemy's cache and its result columns by
+identity. Nothing is kept between requests, so a credential revoked, a user
 disabled or a role or scope changed (each of which revokes the user's tokens and ends their sessions, see
 :func:`kgys.accounts.service.end_sign_ins`) counts from the very next request, in every process.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, TypeVarTuple
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from kgys import tokens
@@ -57,11 +60,22 @@ def _actor(rows: Sequence[Any], offset: int) -> Actor | None:
     return Actor(id=int(user_id), username=str(username), role=str(role), scope=scope)
 
 
+@functools.cache
+def _token_statement() -> Select[*tuple[Any, ...]]:
+    return (_with_user(select(ApiToken.revoked, ApiToken.expires_at, *_USER_COLUMNS), ApiToken.user_id)
+            .where(ApiToken.token_hash == bindparam("token_hash", type_=ApiToken.token_hash.type)))
+
+
+@functools.cache
+def _session_statement() -> Select[*tuple[Any, ...]]:
+    return (_with_user(select(LoginSession, *_USER_COLUMNS), LoginSession.user_id)
+            .where(LoginSession.token_hash == bindparam("token_hash", type_=LoginSession.token_hash.type)))
+
+
 def token_actor(*, session: Session, token: str, now: datetime | None = None) -> Actor | None:
     """The actor behind a bearer token: None when the token is unknown, revoked or expired, or its user is
     disabled."""
-    stmt = _with_user(select(ApiToken.revoked, ApiToken.expires_at, *_USER_COLUMNS), ApiToken.user_id)
-    rows = session.connection().execute(stmt.where(ApiToken.token_hash == tokens.token_hash(token))).all()
+    rows = session.connection().execute(_token_statement(), {"token_hash": tokens.token_hash(token)}).all()
     if not rows or rows[0][0] or rows[0][1] <= (now or utcnow()):
         return None
     return _actor(rows, 2)
@@ -71,8 +85,7 @@ def session_actor(*, session: Session, token: str, now: datetime | None = None
                   ) -> tuple[LoginSession, Actor] | None:
     """The live browser session behind a cookie value and its actor; None when the session is unknown or
     expired, or its user is disabled."""
-    stmt = _with_user(select(LoginSession, *_USER_COLUMNS), LoginSession.user_id)
-    rows = session.execute(stmt.where(LoginSession.token_hash == tokens.token_hash(token))).all()
+    rows = session.execute(_session_statement(), {"token_hash": tokens.token_hash(token)}).all()
     if not rows:
         return None
     login: LoginSession = rows[0][0]
