@@ -10,6 +10,7 @@ from kgys.accounts.permissions import Role
 from kgys.alerts.states import Source, State
 from kgys.audit.actions import AuditAction
 from kgys.cameras import compliance as rules
+from kgys.devices.kinds import DeviceAlertKind
 from kgys.recording.alerts import AlertKind
 from kgys.recording.gaps import GapCause
 from kgys.sites.rollout import ORDER, RolloutStatus, SiteType
@@ -152,6 +153,9 @@ ACTION_LABELS: dict[AuditAction, str] = {
     AuditAction.CAMERA_CREATE: _("Camera added"),
     AuditAction.CAMERA_UPDATE: _("Camera changed"),
     AuditAction.CAMERA_DELETE: _("Camera removed"),
+    AuditAction.DEVICE_CREATE: _("Device registered"),
+    AuditAction.DEVICE_UPDATE: _("Device changed"),
+    AuditAction.DEVICE_DELETE: _("Device removed"),
     AuditAction.LEGAL_HOLD_CREATE: _("Legal hold placed"),
     AuditAction.LEGAL_HOLD_UPDATE: _("Legal hold changed"),
     AuditAction.LEGAL_HOLD_DELETE: _("Legal hold removed"),
@@ -218,7 +222,7 @@ def hold_state_label(state: str) -> str:
     return _label(HOLD_STATE_LABELS, state)
 
 
-ALERT_KIND_LABELS: dict[AlertKind, str] = {
+ALERT_KIND_LABELS: dict[AlertKind | DeviceAlertKind, str] = {
     AlertKind.RECORDING_STOPPED: _("Camera stopped recording"),
     AlertKind.SEGMENT_QUARANTINED: _("Recording file put aside"),
     AlertKind.STORAGE_ERROR: _("Recording cannot be stored"),
@@ -227,6 +231,12 @@ ALERT_KIND_LABELS: dict[AlertKind, str] = {
     AlertKind.STORAGE_FULL_HELD: _("Disk full: only held or protected footage left"),
     AlertKind.STORAGE_FORECAST: _("Disk will not hold the retention period"),
     AlertKind.STORAGE_DELETE_FAILED: _("Expired footage could not be deleted"),
+    DeviceAlertKind.PANIC_PRESS: _("Panic button pressed"),
+    DeviceAlertKind.DEVICE_OFFLINE: _("Device not heard from"),
+    DeviceAlertKind.FORCED_DOOR: _("Door forced open"),
+    DeviceAlertKind.DOOR_HELD_OPEN: _("Door held open"),
+    DeviceAlertKind.ENTRY_OUT_OF_HOURS: _("Entry outside school hours"),
+    DeviceAlertKind.DENIED_BURST: _("Repeated refused cards"),
 }
 
 
