@@ -156,7 +156,7 @@ def silent(*, session: Session, now: datetime, factor: float) -> list[tuple[Devi
     heard (or registered, if never)."""
     rows = session.execute(select(Device, DeviceStatus.last_seen_at)
                            .outerjoin(DeviceStatus, DeviceStatus.device_id == Device.id)
-                           .where(Device.enabled.is_(True))).all()
+                           .where(Device.enabled.is_(True)).order_by(Device.serial)).all()
     found = []
     for device, last in rows:
         since = last or device.created_at
