@@ -5,6 +5,7 @@ settings point the intake and provisioning at that broker."""
 from __future__ import annotations
 
 import getpass
+import json
 import os
 import shutil
 import signal
@@ -232,7 +233,14 @@ def start_intake(rt: Runtime) -> Running:
 
 
 def ready(live: Live, serial: str, device: DeviceClient) -> None:
-    """Wait until the intake takes the device's messages in (a heartbeat gets through)."""
-    device.send("heartbeat", b'{"at": "%s", "firmware": "1"}' % time.strftime(
-        "%Y-%m-%dT%H:%M:%SZ", time.gmtime()).encode())
-    wait_for("the intake to hear the device", lambda: live.seen(serial), 60, detail=live.broker.tail)
+    """Wait until the intake takes the device's messages in: heartbeats, sent until one gets through (an intake
+    just started may not have subscribed yet)."""
+
+    def heard() -> bool:
+        if live.seen(serial):
+            return True
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        device.send("heartbeat", json.dumps({"at": stamp, "firmware": "1"}).encode())
+        return False
+
+    wait_for("the intake to hear the device", heard, 60, every=0.5, detail=live.broker.tail)

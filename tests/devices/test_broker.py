@@ -15,8 +15,10 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
+from typer.testing import CliRunner
 
 from kgys.alerts.models import AlertChange
+from kgys.cli.main import app
 from kgys.devices.link import BrokerError
 from kgys.devices.mqtt import DeviceClient
 from kgys.events import bus
@@ -146,4 +148,23 @@ def test_a_broker_restart_mid_burst_loses_nothing(live: Live) -> None:
         _all_stored(live, serial, sent)
     finally:
         device.close()
+        running.close()
+
+
+def test_the_simulator_drives_a_device_through_the_broker(live: Live) -> None:
+    serial = live.provision()
+    running = start_intake(live.rt)
+    try:
+        live.device(serial).close()  # the broker knows the login
+        result = CliRunner().invoke(app, [
+            "--data-dir", str(live.rt.settings.data_dir), "--mode", "dev", "--database-url",
+            live.rt.settings.database_url, "sim", "panic", serial, "--password", live.passwords[serial],
+            "--port", str(live.broker.port), "--heartbeats", "2"], env={"KGYS_DEVICES__BROKER_PORT": "1"})
+        assert result.exit_code == 0, result.output
+        assert result.output.count('"result": "cancelled"') == 2, result.output  # the cancel PIN and the duress PIN
+        alerts = wait_for("the simulated presses", lambda: (lambda a: a if len(a) == 3 else None)(
+            live.alerts(serial)), 60)
+        assert [(a.state, a.drill, bool(a.data.get("duress"))) for a in alerts] == [
+            ("false_alarm", False, False), ("new", True, False), ("new", False, True)]
+    finally:
         running.close()

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from kgys import jobs
 from kgys.alerts.models import Alert, AlertChange
 from kgys.audit.mechanism import set_actor
 from kgys.db import utcnow
@@ -22,6 +23,7 @@ from kgys.devices.intake import Outcome, Rules
 from kgys.devices.kinds import Rejection
 from kgys.devices.models import Device, DeviceMessage, DeviceStatus
 from kgys.events import bus
+from kgys.runtime import Runtime
 from tests import factories
 
 RULES = Rules(cancel_window=timedelta(seconds=120), max_wrong_pins=3)
@@ -198,3 +200,18 @@ def test_a_silent_device_gets_an_offline_alert_cleared_when_it_is_heard(w: Site)
     assert [a.state for a in offline] == ["new", "resolved"]  # only the device heard from
     status = w.session.get(DeviceStatus, w.panic.id)
     assert status is not None and status.battery == 40
+
+
+def test_the_jobs_worker_watches_devices_on_its_clock(rt: Runtime, session: Session) -> None:
+    factories.tree(session)
+    site = factories.site(session)
+    device, _ = factories.device(session, site.code, heartbeat_seconds=30)
+    t0 = device.created_at
+    scheduler = jobs.build(rt, started=t0)
+    first = scheduler.tick(t0 + 90 * S)
+    assert first.failed == [] and first.ran["devices.offline_watch"] == []
+    assert "devices.offline_watch" not in scheduler.tick(t0 + 100 * S)  # looked at every 30 s
+    later = scheduler.tick(t0 + 121 * S)
+    assert later.ran["devices.offline_watch"] == [device.serial]
+    [alert] = session.scalars(select(Alert).where(Alert.device == device.serial)).all()
+    assert (alert.kind, alert.priority, alert.source, alert.site_id) == ("device_offline", 4, "panic", site.id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 import typer
@@ -25,8 +26,8 @@ app = typer.Typer(help="School panic buttons and door/turnstile controllers.", n
 SerialArg = Annotated[str, typer.Argument(help="The device's serial")]
 
 
-def _t(value: object) -> str:
-    return "" if value is None else str(value)
+def _t(value: datetime | None) -> str:
+    return "" if value is None else f"{value:%Y-%m-%d %H:%M:%S}"
 
 
 @app.command("add")
@@ -64,7 +65,8 @@ def list_(site: Annotated[str | None, typer.Option(help="Only this site")] = Non
     with runtime() as rt, reading(rt.sessions) as session:
         rows = device_service.list_devices(session=session, actor=cli_actor(), site_code=site)
         table = Table(title=f"{len(rows)} device(s)")
-        for col in ("serial", "kind", "site", "room", "enabled", "heartbeat s", "last seen", "drill until"):
+        table.add_column("serial", no_wrap=True)
+        for col in ("kind", "site", "room", "enabled", "heartbeat s", "last seen (UTC)", "drill until (UTC)"):
             table.add_column(col)
         for row in rows:
             out = device_service.device_out(row)
@@ -138,7 +140,7 @@ def sim_panic(
                                password=password) as device:
             for line in panic_sim.play(device, scenario, cancel_pin=cancel_pin, duress_pin=duress_pin, room=room,
                                        heartbeats=heartbeats):
-                console.print(line)
+                console.print(line, markup=False, highlight=False, soft_wrap=True)
     except BrokerError as exc:
         err_console.print(f"[red]error:[/] {exc.message}")
         raise typer.Exit(1) from exc

@@ -43,6 +43,7 @@ class MqttLink:
         self.inbox: queue.Queue[Received] = queue.Queue()
         self.connected = threading.Event()
         self.refused: str | None = None
+        self._closing = False
         self._session = 0
         self._lock = threading.Lock()
         self._client = _client(client_id, username, password, manual_ack=True)
@@ -63,7 +64,8 @@ class MqttLink:
 
     def _on_disconnect(self, _c: paho.Client, _u: Any, _flags: Any, reason: Any, _p: Any) -> None:
         self.connected.clear()
-        log.warning("intake disconnected from the broker (%s); reconnecting", reason)
+        if not self._closing:
+            log.warning("intake disconnected from the broker (%s); reconnecting", reason)
 
     def _on_message(self, _c: paho.Client, _u: Any, msg: paho.MQTTMessage) -> None:
         with self._lock:
@@ -99,6 +101,7 @@ class MqttLink:
 
     def close(self) -> None:
         """Disconnect and stop the network thread."""
+        self._closing = True
         try:
             self._client.disconnect()
         finally:
