@@ -19,6 +19,8 @@ from typer.testing import CliRunner
 
 from kgys.alerts.models import AlertChange
 from kgys.cli.main import app
+from kgys.devices import lockdown
+from kgys.devices import worker as intake_worker
 from kgys.devices.link import BrokerError
 from kgys.devices.mqtt import DeviceClient
 from kgys.events import bus
@@ -168,3 +170,27 @@ def test_the_simulator_drives_a_device_through_the_broker(live: Live) -> None:
             ("false_alarm", False, False), ("new", True, False), ("new", False, True)]
     finally:
         running.close()
+
+
+def test_a_lockdown_reaches_the_sites_devices_only(live: Live) -> None:
+    serial, stranger = live.provision(), live.provision()
+    device = live.device(serial, site_code=live.site_code)
+    nosy = live.device(stranger, site_code="OTHER-SITE")
+    link = intake_worker.link_of(live.rt)
+    link.start()
+    try:
+        wait_for("the intake's link", link.connected.is_set, 30)
+        topic = lockdown.send(link, site_code=live.site_code, action="lockdown", reason="tatbikat",
+                              at=datetime.now(UTC))
+        assert topic == f"kgys/v1/sites/{live.site_code}/lockdown"
+        got = _reply(device)
+        assert (got["action"], got["reason"]) == ("lockdown", "tatbikat")
+        # a device listening to another site's lockdowns hears nothing of them (the ACL): the next thing it hears
+        # is what was sent to it after
+        lockdown.send(link, site_code="OTHER-SITE", action="lockdown", reason="x", at=datetime.now(UTC))
+        link.publish(f"kgys/v1/devices/{stranger}/reply", b'{"marker": "after"}')
+        assert _reply(nosy) == {"marker": "after"}
+    finally:
+        link.close()
+        device.close()
+        nosy.close()

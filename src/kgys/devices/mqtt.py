@@ -110,10 +110,12 @@ class MqttLink:
 
 class DeviceClient:
     """A device's connection to the broker (the simulator's): publishes on its own uplink at QoS 1, with a
-    persistent session so nothing sent while the broker restarts is lost; hears its replies."""
+    persistent session so nothing sent while the broker restarts is lost; hears its replies (and, given its site,
+    the site's lockdown orders) in ``replies``."""
 
-    def __init__(self, *, host: str, port: int, serial: str, password: str, client_id: str | None = None) -> None:
-        self.serial = serial
+    def __init__(self, *, host: str, port: int, serial: str, password: str, client_id: str | None = None,
+                 site_code: str | None = None) -> None:
+        self.serial, self.site_code = serial, site_code
         self.replies: queue.Queue[bytes] = queue.Queue()
         self._sent: list[paho.MQTTMessageInfo] = []
         self.connected = threading.Event()
@@ -128,7 +130,10 @@ class DeviceClient:
         if reason.is_failure:
             self.refused = str(reason)
             return
-        client.subscribe(payloads.reply_topic(self.serial), qos=1)
+        topics = [(payloads.reply_topic(self.serial), 1)]
+        if self.site_code:
+            topics.append((payloads.lockdown_topic(self.site_code), 1))
+        client.subscribe(topics)
         self.connected.set()
 
     def start(self, timeout: float = CONNECT_TIMEOUT) -> DeviceClient:
