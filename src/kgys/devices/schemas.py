@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from kgys.devices.kinds import DeviceKind
 from kgys.devices.payloads import SERIAL_PATTERN
-from kgys.validation import SafeChars
+from kgys.validation import Code, SafeChars
 
 Pin = Annotated[str, StringConstraints(pattern=r"^[0-9]{4,8}$")]
 
@@ -19,7 +19,7 @@ class DeviceIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    site: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
+    site: Code
     serial: Annotated[str, StringConstraints(pattern=f"^{SERIAL_PATTERN}$")]
     kind: DeviceKind = DeviceKind.PANIC
     room: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64), SafeChars] = ""

@@ -18,7 +18,8 @@ from kgys.web.deps import DB, CurrentActor, runtime
 
 router = APIRouter(tags=["devices"])
 
-SiteQuery = Annotated[str | None, Query(max_length=32, description="Institution code of the site")]
+SiteQuery = Annotated[str | None, Query(max_length=32, pattern=r"^[A-Za-z0-9._-]+$",
+                                        description="Institution code of the site")]
 
 
 @router.get("/devices", response_model=list[DeviceOut], responses=errors(404))
