@@ -104,8 +104,9 @@ def _cancel(session: Session, device: Device, msg: Message, c: Cancel, rules: Ru
                reply=f"refused:{Rejection.NOTHING_TO_CANCEL}")
         return Outcome(serial=serial, refusal=Refusal(Rejection.NOTHING_TO_CANCEL, "no open press", serial),
                        reply=_reply(c.msg_id, f"refused:{Rejection.NOTHING_TO_CANCEL}"))
+    # both PINs are always checked, so that the answer takes as long for the duress PIN as for the cancel PIN
     duress = secrets.check_secret(c.pin, device.duress_pin_hash)
-    right = not duress and secrets.check_secret(c.pin, device.cancel_pin_hash)
+    right = secrets.check_secret(c.pin, device.cancel_pin_hash) and not duress
     # what the cancel PIN would get: the device is told exactly this after a duress PIN too
     refusal: Rejection | None = None
     if alert.data.get("duress"):
@@ -122,12 +123,9 @@ def _cancel(session: Session, device: Device, msg: Message, c: Cancel, rules: Ru
         _store(session, device, msg, now, alert_id=alert.id, outcome=CancelOutcome.DURESS, reply=told)
         return Outcome(serial=serial, alert_id=alert.id, reply=_reply(c.msg_id, told))
     if not right:
-        refusal = refusal or Rejection.WRONG_PIN
-        outcome = Rejection.WRONG_PIN if refusal is Rejection.WRONG_PIN else refusal
-        _store(session, device, msg, now, alert_id=alert.id, outcome=outcome, reply=f"refused:{refusal}")
-        return Outcome(serial=serial, alert_id=alert.id, refusal=Refusal(refusal, "cancel refused", serial),
-                       reply=_reply(c.msg_id, f"refused:{refusal}"))
+        refusal = refusal or Rejection.WRONG_PIN  # counted only while cancels are still heard
     if refusal is not None:
+        told = f"refused:{refusal}"
         _store(session, device, msg, now, alert_id=alert.id, outcome=refusal, reply=told)
         return Outcome(serial=serial, alert_id=alert.id, refusal=Refusal(refusal, "cancel refused", serial),
                        reply=_reply(c.msg_id, told))
