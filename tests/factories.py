@@ -1,4 +1,4 @@
-"""Factories for test data: a small jurisdiction tree, sites, systems and users of every role."""
+"""Factories for test data: a small jurisdiction tree, sites, systems, devices and users of every role."""
 
 from __future__ import annotations
 
@@ -16,6 +16,9 @@ from kgys.accounts.models import Jurisdiction, User
 from kgys.audit.mechanism import set_actor
 from kgys.cameras.flows import systems as camera_flows
 from kgys.cameras.schemas import CameraIn, RecorderIn
+from kgys.devices import service as device_service
+from kgys.devices.models import Device
+from kgys.devices.schemas import DeviceIn
 from kgys.secretbox import CredentialBox, SecretBox
 from kgys.sites import service as site_service
 from kgys.sites.models import Site
@@ -93,3 +96,14 @@ def user(session: Session, role: str, scope: list[str] | None = None, username: 
 def totp_code(user: User, step: int = 0) -> str:
     """A TOTP code of ``user`` (enrolled by :func:`user`) for now, or ``step`` time steps from now."""
     return pyotp.TOTP(TOTP_SECRETS[user.username]).at(time.time() + 30 * step)
+
+
+def device(session: Session, site_code: str, serial: str | None = None, kind: str = "panic",
+           cancel_pin: str = "1234", duress_pin: str = "9999", **kw: Any) -> tuple[Device, str]:
+    """A provisioned device at the site and its broker password."""
+    actor = admin()
+    set_actor(session, actor)
+    pins = {"cancel_pin": cancel_pin, "duress_pin": duress_pin} if kind == "panic" else {}
+    row, password = device_service.provision(session=session, actor=actor, data=DeviceIn(
+        site=site_code, serial=serial or f"PB-{next(_seq):05d}", kind=kind, **pins, **kw))
+    return row.device, password

@@ -200,6 +200,53 @@ class AlertsSettings(BaseModel):
     )
 
 
+class DevicesSettings(BaseModel):
+    """School panic buttons and door/turnstile controllers over MQTT: the broker, its files, the intake's rules."""
+
+    broker_host: str = Field(default="127.0.0.1", description="MQTT broker (Mosquitto) host.")
+    broker_port: int = Field(default=1883, ge=1, le=65535, description="MQTT broker port.")
+    username: str = Field(default="kgys-intake", min_length=1, max_length=64,
+                          description="The intake's broker login; may read every device's uplink.")
+    password: str = Field(default="", max_length=200,
+                          description="The intake's broker password (written to the password file with it).")
+    client_id: str = Field(
+        default="kgys-intake", min_length=1, max_length=64,
+        description="The intake's fixed MQTT client id: the broker keeps its session (and what arrives while it "
+        "is down) under this id. Run one intake per id.")
+    keepalive_seconds: int = Field(default=30, ge=5, le=600, description="MQTT keepalive of the intake.")
+    password_file: Path | None = Field(
+        default=None, description="Mosquitto's password_file that provisioning writes (with mosquitto_passwd); "
+        "default DATA_DIR/mosquitto/passwd.")
+    acl_file: Path | None = Field(
+        default=None, description="Mosquitto's acl_file that provisioning rewrites; default DATA_DIR/mosquitto/acl.")
+    broker_pid_file: Path | None = Field(
+        default=None, description="If set, the broker named by this PID file is sent SIGHUP after its files "
+        "change, so that it reads them again; otherwise reload it yourself.")
+    mosquitto_passwd: str = Field(default="mosquitto_passwd", description="mosquitto_passwd binary (name or path).")
+    cancel_window_seconds: int = Field(
+        default=120, ge=5, le=3600, description="A press may be cancelled at the device with its PIN this long.")
+    max_wrong_pins: int = Field(
+        default=3, ge=1, le=20, description="After this many wrong PINs further cancels of the alert are ignored.")
+    press_window_seconds: int = Field(
+        default=600, ge=0, description="Presses of one device this close together merge into one alert.")
+    access_window_seconds: int = Field(
+        default=600, ge=0, description="The same door's events this close together merge into one alert.")
+    offline_factor: float = Field(
+        default=3.0, ge=1.5, le=100,
+        description="A device silent for this many of its heartbeat intervals gets a device_offline alert.")
+    offline_check_seconds: float = Field(default=30.0, gt=0, description="How often the jobs worker looks.")
+    max_clock_skew_seconds: int = Field(
+        default=86400, ge=60, description="A message whose device clock is further off than this is refused.")
+
+    def password_path(self, data_dir: Path) -> Path:
+        """The broker's password file."""
+        return self.password_file or data_dir / "mosquitto" / "passwd"
+
+    def acl_path(self, data_dir: Path) -> Path:
+        """The broker's ACL file."""
+        return self.acl_file or data_dir / "mosquitto" / "acl"
+
+
 class RolloutSettings(BaseModel):
     """Target days a site may stay in each roll-out step before it counts as overdue."""
 
@@ -248,6 +295,7 @@ class Settings(BaseSettings):
     rollout: RolloutSettings = Field(default_factory=RolloutSettings)
     recording: RecordingSettings = Field(default_factory=RecordingSettings)
     alerts: AlertsSettings = Field(default_factory=AlertsSettings)
+    devices: DevicesSettings = Field(default_factory=DevicesSettings)
 
     @classmethod
     def settings_customise_sources(

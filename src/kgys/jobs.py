@@ -12,7 +12,9 @@ Each domain declares its tasks in its ``scheduled.py``; this module puts them in
   recomputed (:mod:`kgys.cameras.scheduled`);
 - ``recording.recorder_watch`` — a silent recorder gets ``recorder_down`` gaps and an alert
   (:mod:`kgys.recording.scheduled`);
-- ``events.purge`` — events older than ``alerts.events_keep_days`` (:mod:`kgys.events.scheduled`).
+- ``events.purge`` — events older than ``alerts.events_keep_days`` (:mod:`kgys.events.scheduled`);
+- ``devices.offline_watch`` — a device silent for ``devices.offline_factor`` heartbeat intervals gets a
+  ``device_offline`` alert (:mod:`kgys.devices.scheduled`).
 
 Retention runs in a thread of its own (:func:`kgys.recording.retention_job.run`) every
 ``recording.retention_interval_seconds``, so that nothing outlives its policy by more than a minute even
@@ -32,6 +34,7 @@ from kgys.audit import scheduled as audit_scheduled
 from kgys.audit import witness as witness_mod
 from kgys.cameras import scheduled as cameras_scheduled
 from kgys.db import utcnow
+from kgys.devices import scheduled as devices_scheduled
 from kgys.events import scheduled as events_scheduled
 from kgys.recording import heartbeat, retention_job
 from kgys.recording import scheduled as recording_scheduled
@@ -54,6 +57,8 @@ def tasks(rt: Runtime, *, started: datetime, recorder_timeout: float = 30.0,
                                witnesses=witnesses),
         *cameras_scheduled.tasks(sessions=rt.sessions),
         *events_scheduled.tasks(keep_days=rt.settings.alerts.events_keep_days),
+        *devices_scheduled.tasks(factor=rt.settings.devices.offline_factor,
+                                 every=rt.settings.devices.offline_check_seconds),
     ]
 
 

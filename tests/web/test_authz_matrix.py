@@ -319,6 +319,11 @@ def _new_hold(w: World, code: str) -> tuple[str, dict[str, Any]]:
                             "legal_basis": "2026/1"}
 
 
+def _new_device(w: World, code: str) -> tuple[str, dict[str, Any]]:
+    return f"{API}/devices", {"site": code, "serial": f"PB-M{next(_n):05d}", "kind": "panic", "room": "Oda 1",
+                              "cancel_pin": "1234", "duress_pin": "9999"}
+
+
 def _hold_url(w: World, code: str) -> tuple[str, None]:
     return f"{API}/holds/{w.holds[code]}", None
 
@@ -359,6 +364,10 @@ ENDPOINTS: list[Endpoint] = [
              _camera_url("/playback", _RANGE | {"reason": "matrix"})),
     Endpoint("GET", "/cameras/{camera_id}/timeline", P.PLAYBACK,
              _camera_url("/timeline?from=2026-03-01T08:00:00Z&to=2026-03-01T09:00:00Z")),
+    # devices: the list for the in-scope target, filtered to the target site otherwise; provisioning at a site
+    # outside the scope is bad input, as for a site that does not exist
+    Endpoint("GET", "/devices", P.CAMERAS_READ, _site_filter("/devices")),
+    Endpoint("POST", "/devices", P.CAMERAS_EDIT, _new_device, ok=201, out=422),
     # legal holds; placing one on a site outside the scope is bad input, as for a site that does not exist
     Endpoint("GET", "/holds", P.HOLDS_READ, _site_filter("/holds")),
     Endpoint("POST", "/holds", P.HOLDS_MANAGE, _new_hold, ok=201, out=422),

@@ -9,9 +9,11 @@ from enum import StrEnum
 import pytest
 
 from kgys.accounts.permissions import Role
+from kgys.alerts.cap import CapKind
 from kgys.alerts.states import Source, State
 from kgys.audit.actions import AuditAction, changed
 from kgys.audit.mechanism import Audited
+from kgys.devices.kinds import DeviceAlertKind
 from kgys.kades.service import KadesKind
 from kgys.models import Base  # noqa: F401  (every model registered)
 from kgys.recording.alerts import AlertKind
@@ -22,8 +24,10 @@ from tests.web.test_translations import catalogue
 
 TABLES: list[tuple[type[StrEnum], dict[str, str]]] = [
     (AuditAction, dict(labels.ACTION_LABELS)),
-    (AlertKind, dict(labels.ALERT_KIND_LABELS)),
+    (AlertKind, {k: v for k, v in labels.ALERT_KIND_LABELS.items() if isinstance(k, AlertKind)}),
+    (DeviceAlertKind, {k: v for k, v in labels.ALERT_KIND_LABELS.items() if isinstance(k, DeviceAlertKind)}),
     (KadesKind, dict(labels.KADES_KIND_LABELS)),
+    (CapKind, dict(labels.CAP_KIND_LABELS)),
     (State, dict(labels.ALERT_STATE_LABELS)),
     (Source, dict(labels.ALERT_SOURCE_LABELS)),
     (GapCause, dict(labels.GAP_CAUSE_LABELS)),
@@ -72,7 +76,7 @@ def _audited() -> list[type[Audited]]:
 
 def test_every_change_the_mechanism_records_is_a_known_action() -> None:
     types = {model.__audit_type__ for model in _audited()}
-    assert {"site", "camera", "legal_hold"} <= types
+    assert {"site", "camera", "legal_hold", "device"} <= types
     unknown = [changed(t, op) for t in sorted(types) for op in ("create", "update", "delete")
                if changed(t, op) not in set(AuditAction)]
     assert unknown == []

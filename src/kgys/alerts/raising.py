@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from kgys.alerts.models import Alert, AlertChange
 from kgys.alerts.schemas import alert_out
-from kgys.alerts.states import OPEN, Move, Priority, Source, State
+from kgys.alerts.states import OPEN, Move, Priority, Source, State, after
 from kgys.cameras.models import Camera
 from kgys.db import utcnow
 from kgys.events import bus
@@ -144,15 +144,17 @@ def raise_alert(session: Session, alarm: Alarm, *, by: str | None = None, now: d
 
 
 def clear(session: Session, *, kinds: list[str], site_id: int | None = None, camera_id: int | None = None,
-          source: Source | None = None, note: str = "", now: datetime | None = None) -> int:
-    """Close, as resolved by the system, the open alerts of these kinds about a camera (or, without one, a site;
-    without either, the whole installation); how many there were."""
+          source: Source | None = None, device: str | None = None, note: str = "", now: datetime | None = None) -> int:
+    """Close, as resolved by the system, the open alerts of these kinds about a device, or a camera (or, without
+    one, a site; without either, the whole installation); how many there were."""
     if not kinds:
         return 0
     stmt = select(Alert).where(Alert.kind.in_(kinds), Alert.state.in_(sorted(OPEN)))
     if source is not None:
         stmt = stmt.where(Alert.source == source)
-    if camera_id is not None:
+    if device is not None:
+        stmt = stmt.where(Alert.device == device)
+    elif camera_id is not None:
         stmt = stmt.where(Alert.camera_id == camera_id)
     else:
         stmt = stmt.where(Alert.camera_id.is_(None),
@@ -167,3 +169,37 @@ def clear(session: Session, *, kinds: list[str], site_id: int | None = None, cam
         record(session, alert, Move.CLEAR, by="system", before=before, note=note, at=now)
         tell(session, alert, Move.CLEAR)
     return len(found)
+
+
+def open_alert(session: Session, key: str) -> Alert | None:
+    """The newest open alert raised under ``key`` (also one no longer taking repeats), None if there is none."""
+    return session.scalar(select(Alert).where(Alert.dedup_key == key, Alert.state.in_(sorted(OPEN)))
+                          .order_by(Alert.id.desc()).limit(1))
+
+
+def close_by_sender(session: Session, alert: Alert, outcome: State, *, by: str, note: str,
+                    now: datetime | None = None) -> None:
+    """Close the open ``alert`` with ``outcome`` on its sender's word (a press cancelled at the device)."""
+    now = now or utcnow()
+    before = alert.state
+    target = after(State(before), Move.RESOLVE, outcome)
+    alert.state, alert.closed_at, alert.open_key = target, now, None
+    alert.version += 1
+    session.flush()
+    record(session, alert, Move.RESOLVE, by=by, before=before, note=note, at=now)
+    tell(session, alert, Move.RESOLVE)
+
+
+def escalate(session: Session, alert: Alert, *, by: str, note: str, data: dict[str, Any],
+             priority: Priority | None = None, now: datetime | None = None) -> None:
+    """Add ``data`` to the open ``alert`` (and raise its priority to ``priority``), with a history step."""
+    now = now or utcnow()
+    after(State(alert.state), Move.ESCALATE)
+    alert.data = {**alert.data, **data}
+    if priority is not None and priority < alert.priority:
+        alert.priority = int(priority)
+    alert.version += 1
+    alert.last_at = now
+    session.flush()
+    record(session, alert, Move.ESCALATE, by=by, before=alert.state, note=note, at=now)
+    tell(session, alert, Move.ESCALATE)

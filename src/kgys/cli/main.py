@@ -12,6 +12,7 @@ from kgys import __version__
 from kgys.cli import audit as audit_cli
 from kgys.cli import db as db_cli
 from kgys.cli import demo as demo_cli
+from kgys.cli import devices as devices_cli
 from kgys.cli import holds as holds_cli
 from kgys.cli import recording as recording_cli
 from kgys.cli import sites as sites_cli
@@ -60,6 +61,7 @@ app.add_typer(sites_cli.app, name="sites")
 app.add_typer(sites_cli.jurisdictions_app, name="jurisdictions")
 app.add_typer(sites_cli.commissions_app, name="commissions")
 app.add_typer(holds_cli.app, name="holds")
+app.add_typer(devices_cli.app, name="devices")
 app.add_typer(recording_cli.worker_app, name="worker")
 app.add_typer(recording_cli.sim_app, name="sim")
 app.add_typer(recording_cli.recordings_app, name="recordings")

@@ -1,1 +1,2 @@
-"""Simulated devices for the demo, development and tests: cameras served over real RTSP."""
+"""Simulated devices for the demo, development and tests: cameras served over real RTSP, panic buttons on the
+real MQTT broker."""

@@ -7,9 +7,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from kgys.accounts.permissions import Role
+from kgys.alerts.cap import CapKind
 from kgys.alerts.states import Source, State
 from kgys.audit.actions import AuditAction
 from kgys.cameras import compliance as rules
+from kgys.devices.kinds import DeviceAlertKind
 from kgys.kades.service import KadesKind
 from kgys.recording.alerts import AlertKind
 from kgys.recording.gaps import GapCause
@@ -153,6 +155,9 @@ ACTION_LABELS: dict[AuditAction, str] = {
     AuditAction.CAMERA_CREATE: _("Camera added"),
     AuditAction.CAMERA_UPDATE: _("Camera changed"),
     AuditAction.CAMERA_DELETE: _("Camera removed"),
+    AuditAction.DEVICE_CREATE: _("Device registered"),
+    AuditAction.DEVICE_UPDATE: _("Device changed"),
+    AuditAction.DEVICE_DELETE: _("Device removed"),
     AuditAction.LEGAL_HOLD_CREATE: _("Legal hold placed"),
     AuditAction.LEGAL_HOLD_UPDATE: _("Legal hold changed"),
     AuditAction.LEGAL_HOLD_DELETE: _("Legal hold removed"),
@@ -225,7 +230,7 @@ def hold_state_label(state: str) -> str:
     return _label(HOLD_STATE_LABELS, state)
 
 
-ALERT_KIND_LABELS: dict[AlertKind, str] = {
+ALERT_KIND_LABELS: dict[AlertKind | DeviceAlertKind, str] = {
     AlertKind.RECORDING_STOPPED: _("Camera stopped recording"),
     AlertKind.SEGMENT_QUARANTINED: _("Recording file put aside"),
     AlertKind.STORAGE_ERROR: _("Recording cannot be stored"),
@@ -234,17 +239,22 @@ ALERT_KIND_LABELS: dict[AlertKind, str] = {
     AlertKind.STORAGE_FULL_HELD: _("Disk full: only held or protected footage left"),
     AlertKind.STORAGE_FORECAST: _("Disk will not hold the retention period"),
     AlertKind.STORAGE_DELETE_FAILED: _("Expired footage could not be deleted"),
+    DeviceAlertKind.PANIC_PRESS: _("Panic button pressed"),
+    DeviceAlertKind.DEVICE_OFFLINE: _("Device not heard from"),
+    DeviceAlertKind.FORCED_DOOR: _("Door forced open"),
+    DeviceAlertKind.DOOR_HELD_OPEN: _("Door held open"),
+    DeviceAlertKind.ENTRY_OUT_OF_HOURS: _("Entry outside school hours"),
+    DeviceAlertKind.DENIED_BURST: _("Repeated refused cards"),
 }
 
 
 KADES_KIND_LABELS: dict[KadesKind, str] = {
     KadesKind.PRESS: _("Protected person's panic press"),
 }
-PANIC_KIND_LABELS: dict[str, str] = {
-    "panic_press": _("Panic button pressed"),
-    "door_held_open": _("Door held open"),
+CAP_KIND_LABELS: dict[CapKind, str] = {
+    CapKind.ALERT: _("Alert from another system (CAP)"),
 }
-KIND_LABELS: dict[str, str] = {str(k): v for table in (ALERT_KIND_LABELS, KADES_KIND_LABELS, PANIC_KIND_LABELS)
+KIND_LABELS: dict[str, str] = {str(k): v for table in (ALERT_KIND_LABELS, KADES_KIND_LABELS, CAP_KIND_LABELS)
                                for k, v in table.items()}
 
 

@@ -1,0 +1,119 @@
+"""The ``kgys worker intake`` process: messages from devices, taken from the broker into the alert queue.
+
+Each message is parsed (:mod:`kgys.devices.payloads`), taken in (:mod:`kgys.devices.intake`) and committed, and
+only then acknowledged to the broker, so that a message is never lost between the two: if the intake dies after
+the commit, the broker delivers the message again and the intake recognises it by its ``msg_id``. A refused
+message is logged with its reason, counted and acknowledged (a bad message would come back forever otherwise).
+While the database is unavailable the message is tried again and not acknowledged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections import Counter
+from datetime import timedelta
+from functools import partial
+
+from sqlalchemy.exc import OperationalError
+
+from kgys.db import retrying, utcnow
+from kgys.devices import intake, payloads
+from kgys.devices.intake import Outcome, Rules
+from kgys.devices.link import Link, Received
+from kgys.devices.mqtt import MqttLink
+from kgys.errors import Busy
+from kgys.runtime import Runtime, stop_on_signals
+
+log = logging.getLogger(__name__)
+
+RETRY_MAX_SECONDS = 5.0
+
+
+def rules_of(rt: Runtime) -> Rules:
+    """The intake's limits from the settings."""
+    cfg = rt.settings.devices
+    return Rules(cancel_window=timedelta(seconds=cfg.cancel_window_seconds), max_wrong_pins=cfg.max_wrong_pins,
+                 press_window=timedelta(seconds=cfg.press_window_seconds),
+                 access_window=timedelta(seconds=cfg.access_window_seconds))
+
+
+def link_of(rt: Runtime) -> MqttLink:
+    """The MQTT link the settings describe."""
+    cfg = rt.settings.devices
+    return MqttLink(host=cfg.broker_host, port=cfg.broker_port, username=cfg.username, password=cfg.password,
+                    client_id=cfg.client_id, keepalive=cfg.keepalive_seconds)
+
+
+class Intake:
+    """Takes messages in one at a time; ``counts`` holds how many were stored, seen again, or refused (by
+    reason)."""
+
+    def __init__(self, rt: Runtime, link: Link, stop: threading.Event) -> None:
+        self.rt, self.link, self.stop = rt, link, stop
+        self.rules = rules_of(rt)
+        self.skew = timedelta(seconds=rt.settings.devices.max_clock_skew_seconds)
+        self.counts: Counter[str] = Counter()
+
+    def handle(self, msg: Received) -> Outcome | None:
+        """Store ``msg`` (trying again while the database is unavailable); None if stopped first."""
+        pause = 0.2
+        while not self.stop.is_set():
+            now = utcnow()
+            parsed = payloads.parse(msg.topic, msg.payload, now=now, max_skew=self.skew)
+            try:
+                return retrying(self.rt.sessions, partial(intake.take_in, parsed=parsed, rules=self.rules, now=now))
+            except (Busy, OperationalError) as exc:
+                log.warning("database unavailable, message on %s kept for later: %s", msg.topic, exc)
+                self.stop.wait(pause)
+                pause = min(pause * 2, RETRY_MAX_SECONDS)
+        return None
+
+    def one(self, msg: Received) -> Outcome | None:
+        """Store, then acknowledge, then reply; a message that breaks the intake is logged and acknowledged."""
+        try:
+            outcome = self.handle(msg)
+        except Exception:
+            log.exception("message on %s could not be taken in; dropped", msg.topic)
+            self.counts["error"] += 1
+            self.link.ack(msg)
+            return None
+        if outcome is None:
+            return None  # stopping: not acknowledged, the broker delivers it again
+        self.link.ack(msg)
+        if outcome.refusal is not None:
+            self.counts[f"refused:{outcome.refusal.reason}"] += 1
+            log.warning("refused a message on %s: %s (%s)", msg.topic[:160], outcome.refusal.reason,
+                        outcome.refusal.detail)
+        elif outcome.duplicate:
+            self.counts["duplicate"] += 1
+        else:
+            self.counts["stored"] += 1
+        if outcome.reply is not None and outcome.serial is not None:
+            self.link.publish(payloads.reply_topic(outcome.serial), json.dumps(outcome.reply).encode())
+        return outcome
+
+    def run(self, poll_seconds: float = 0.5) -> None:
+        """Until stopped."""
+        while not self.stop.is_set():
+            msg = self.link.get(poll_seconds)
+            if msg is not None:
+                self.one(msg)
+
+
+def run(rt: Runtime, stop: threading.Event | None = None, *, link: Link | None = None) -> Intake:
+    """Run the intake until ``stop`` is set or SIGTERM/SIGINT arrives; the intake, with its counts."""
+    stop = stop_on_signals("intake worker", stop)
+    link = link or link_of(rt)
+    worker = Intake(rt, link, stop)
+    cfg = rt.settings.devices
+    log.info("intake starting: %s@%s:%s as client %s", cfg.username, cfg.broker_host, cfg.broker_port,
+             cfg.client_id)
+    link.start()
+    try:
+        worker.run()
+    finally:
+        link.close()
+        log.info("intake stopped: %s", dict(worker.counts))
+    return worker
