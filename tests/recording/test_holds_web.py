@@ -385,7 +385,7 @@ def test_alerts_are_scoped_by_jurisdiction(web: TestClient, world: World, auth: 
     assert first["total"] == 2
     assert first["items"][0] | {"id": 0, "version": 0} == {
         "id": 0, "source": "recorder", "kind": "recording_stopped", "priority": 3, "state": "new",
-        "details": "A yeni", "site": world.a.code, "site_name": world.a.name,
+        "details": "A yeni", "site": world.a.code, "site_name": world.a.name, "district": "TR-99-A",
         "camera_id": world.camera(world.a, "Çevre").id, "camera": "Çevre", "device": None, "latitude": None,
         "longitude": None, "accuracy_m": None, "drill": False, "repeats": 1, "raised_at": "2026-03-01T09:00:00Z",
         "received_at": "2026-03-01T09:00:00Z", "last_at": "2026-03-01T09:00:00Z", "claimed_by": None,

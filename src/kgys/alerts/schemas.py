@@ -25,6 +25,7 @@ class AlertOut(BaseModel):
     details: str
     site: str | None
     site_name: str | None
+    district: str | None = Field(description="Code of the district the alert belongs to")
     camera_id: int | None
     camera: str | None
     device: str | None
@@ -143,7 +144,8 @@ def alert_out(a: Alert, site: Site | None, camera: Camera | None) -> AlertOut:
     """The shape of an alert in answers and in the events consoles are sent."""
     return AlertOut(
         id=a.id, source=a.source, kind=a.kind, priority=a.priority, state=a.state, details=a.details,
-        site=site.code if site else None, site_name=site.name if site else None, camera_id=a.camera_id,
+        site=site.code if site else None, site_name=site.name if site else None,
+        district=a.scope_path.rstrip("/").rsplit("/", 1)[-1] if a.scope_path else None, camera_id=a.camera_id,
         camera=camera.name if camera else None, device=a.device, latitude=a.latitude, longitude=a.longitude,
         accuracy_m=a.accuracy_m, drill=a.drill, repeats=a.repeats, raised_at=a.raised_at,
         received_at=a.received_at, last_at=a.last_at, claimed_by=a.claimed_by_name,

@@ -64,7 +64,7 @@
       head.className = "queue-head";
       head.textContent = "P" + a.priority + " · " + ((T.kinds || {})[a.kind] || a.kind);
       var where = document.createElement("div");
-      where.textContent = a.site_name ? a.site_name + " (" + a.site + ")" : T.installation;
+      where.textContent = a.site_name ? a.site_name + " (" + a.site + ")" : (a.district || T.installation);
       var meta = document.createElement("div");
       meta.className = "muted small-text";
       meta.textContent = ((T.sources || {})[a.source] || a.source) + " · " + ((T.states || {})[a.state] || a.state)
