@@ -312,8 +312,9 @@ def main() -> None:
     headers = ["phase", "asked /s", "reached /s", "alerts", "deliveries", "lost", "p50 ms", "p99 ms", "max ms",
                "server CPU", "consoles CPU"]
     body = common.table(headers, [_row(p, args.consoles) for p in phases])
-    notes = [f"{args.consoles} consoles (WebSocket clients in one child process); latency = raised (committed by "
-             "another process) → parsed on a console; 'deliveries' = alerts × consoles received; CPU as a share of "
+    notes = [f"{args.consoles} consoles (WebSocket clients in one child process); latency = from the moment another "
+             "process begins the alert's transaction to the event parsed on a console (the raise and its commit, the "
+             "server's read and the push all counted); 'deliveries' = alerts × consoles received; CPU as a share of "
              "one core over the phase. The bare row is NATS core pub/sub at the steady rate to as many subscribers."]
     common.report("Alerts to consoles", body, kinds=kinds, append=args.append_results, notes=notes)
 
