@@ -68,3 +68,22 @@ class AlertChange(Base):
     by: Mapped[str] = mapped_column(String(80))  # a user name, or the device or process that raised it
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     note: Mapped[str] = mapped_column(Text, default="")
+
+
+class ConsoleSession(Base):
+    """An operator's console connected to a server: who, where from, since when, last heard (the board's load).
+
+    Opened when the console's live stream connects, touched at each heartbeat, closed when it disconnects; a
+    session not touched for a few heartbeats is gone (its server died) whatever ``closed_at`` says.
+    """
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    username: Mapped[str] = mapped_column(String(64))
+    server: Mapped[str] = mapped_column(String(120), default="")  # host:pid of the server holding it
+    remote: Mapped[str] = mapped_column(String(64), default="")
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kgys.audit.mechanism import Audited
@@ -71,3 +71,26 @@ class DeviceMessage(Base):
     alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id", ondelete="SET NULL"))
     outcome: Mapped[str] = mapped_column(String(32), default="")  # what happened (duress included)
     reply: Mapped[str] = mapped_column(String(32), default="")  # what the device was told (duress: "cancelled")
+
+
+class Downlink(Base):
+    """A message to a site's devices (a lockdown order or its end), kept until the broker has taken it: the outbox.
+
+    Written in the same transaction as what decided to send it (a CAP lockdown message, an operator's order);
+    the intake, which holds the broker connection, publishes what is unsent at QoS 1 and marks it sent.
+    """
+
+    __tablename__ = "device_downlinks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    topic: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(String(16))  # lockdown | all_clear
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    created_by: Mapped[str] = mapped_column(String(80), default="")
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(String(200), default="")

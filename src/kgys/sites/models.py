@@ -92,3 +92,26 @@ class Commission(Audited, Base):
     contact_email: Mapped[str] = mapped_column(String(254), default="")
 
     jurisdiction: Mapped[Jurisdiction] = relationship(lazy="joined")
+
+
+class FloorPlan(Audited, Base):
+    """A floor plan image of a site (one per floor or building), kept in the data folder under its SHA-256."""
+
+    __tablename__ = "site_floor_plans"
+    __audit_type__ = "floor_plan"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(120), default="")  # "Zemin kat", "B blok 1. kat"
+    position: Mapped[int] = mapped_column(Integer, default=0)  # order on the site's card
+    content_type: Mapped[str] = mapped_column(String(32))  # image/png, image/jpeg, image/webp
+    size: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int] = mapped_column(Integer, default=0)
+    height: Mapped[int] = mapped_column(Integer, default=0)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    uploaded_by: Mapped[str] = mapped_column(String(64), default="")
+
+    def audit_site_id(self) -> int | None:
+        """Scoped to its site."""
+        return self.site_id
