@@ -279,6 +279,21 @@ class RecordingSettings(BaseModel):
         default=10.0, gt=0, le=50, description="How often `kgys worker jobs` deletes expired footage.")
 
 
+class RoadsSettings(BaseModel):
+    """The road graph for travel times (PostgreSQL with PostGIS and pgRouting; `kgys roads import FILE`)."""
+
+    max_import_mb: int = Field(default=4096, ge=1, description="Largest OpenStreetMap file `kgys roads import` reads.")
+    access_kmh: float = Field(
+        default=15.0, gt=0, le=60, description="Speed of the step from a place to its nearest road (and from the "
+        "road to the place), in a straight line.")
+    max_snap_m: float = Field(
+        default=1500.0, gt=0, description="A place farther than this from every road has no road time (it lies "
+        "outside the imported area): straight-line estimates are used for it.")
+    margin_m: float = Field(
+        default=5000.0, ge=0, description="Routing reads the roads in the box around the places widened by this "
+        "much (and by half the box's size), so that detours to a distant bridge are still found.")
+
+
 class Settings(BaseSettings):
     """Everything kgys can be told."""
 
@@ -296,6 +311,7 @@ class Settings(BaseSettings):
     recording: RecordingSettings = Field(default_factory=RecordingSettings)
     alerts: AlertsSettings = Field(default_factory=AlertsSettings)
     devices: DevicesSettings = Field(default_factory=DevicesSettings)
+    roads: RoadsSettings = Field(default_factory=RoadsSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -58,6 +58,7 @@ class AuditAction(StrEnum):
     CAMERA_LIVE_VIEW = "camera.live.view"
     CAMERA_PLAYBACK_VIEW = "camera.playback.view"
     CAMERA_CLIP_EXPORT = "camera.clip.export"
+    ROADS_IMPORT = "roads.import"
     ALERT_CLAIM = "alert.claim"
     ALERT_RELEASE = "alert.release"
     ALERT_ACKNOWLEDGE = "alert.acknowledge"

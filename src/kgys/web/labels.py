@@ -184,6 +184,7 @@ ACTION_LABELS: dict[AuditAction, str] = {
     AuditAction.CAMERA_LIVE_VIEW: _("Live video watched"),
     AuditAction.CAMERA_PLAYBACK_VIEW: _("Recording played back"),
     AuditAction.CAMERA_CLIP_EXPORT: _("Video clip exported"),
+    AuditAction.ROADS_IMPORT: _("Road graph imported"),
     AuditAction.ALERT_CLAIM: _("Alert taken on"),
     AuditAction.ALERT_RELEASE: _("Alert handed back"),
     AuditAction.ALERT_ACKNOWLEDGE: _("Alert acknowledged"),
