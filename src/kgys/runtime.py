@@ -28,6 +28,7 @@ from kgys.cameras.models import Camera, Recorder
 from kgys.config import INSECURE_SECRET, Settings
 from kgys.db import make_engine, make_session_factory
 from kgys.errors import ConfigurationError
+from kgys.events import bus
 from kgys.secretbox import CredentialBox, load_or_create_box, private_dir
 
 log = logging.getLogger(__name__)
@@ -125,6 +126,7 @@ def make_runtime(settings: Settings, *, upgrade: bool = False, engine: Engine | 
         _refuse_lost_keys(engine, settings)
         box = load_or_create_box(settings.credentials_key_path, create=create_keys)
     mechanism.install(Session)
+    bus.install(Session)
     signer = load_or_create_signer(settings.audit_key_path, create=create_keys)
     sessions = make_session_factory(
         engine, info={SIGNER_KEY: signer, CHECKPOINT_EVERY_KEY: settings.audit.checkpoint_every_entries,

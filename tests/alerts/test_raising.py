@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, delete, func, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from kgys.accounts.actor import Scope
 from kgys.alerts import raising
@@ -15,6 +15,7 @@ from kgys.alerts.raising import Alarm, Position
 from kgys.alerts.states import Priority, Source, State
 from kgys.db import utcnow
 from kgys.events import bus
+from kgys.events.models import Event
 from kgys.recording import alerts as recording_alerts
 from tests import factories
 
@@ -126,3 +127,42 @@ def test_old_events_are_purged(session: Session) -> None:
     assert bus.read_after(session, 0) == []
     raising.raise_alert(session, _panic(site.id, dedup_key="panic:other"))
     assert bus.last_seq(session) > newest  # numbers are never given twice
+
+
+def test_events_follow_their_transaction_and_savepoints(session: Session) -> None:
+    factories.tree(session)
+    site = factories.site(session)
+    before = bus.last_seq(session)
+    kept = raising.raise_alert(session, _panic(site.id))
+    try:
+        with session.begin_nested():
+            raising.raise_alert(session, _panic(site.id, device="PB-0002", dedup_key="panic:PB-0002"))
+            raise RuntimeError("the savepoint rolls back")
+    except RuntimeError:
+        pass
+    with session.begin_nested():
+        also = raising.raise_alert(session, _panic(site.id, device="PB-0003", dedup_key="panic:PB-0003"))
+    events = bus.read_after(session, before)
+    assert [e.payload["alert"]["id"] for e in events] == [kept.id, also.id]  # in order, the rolled back one gone
+    assert [e.seq for e in events] == sorted(e.seq for e in events)
+
+
+def test_events_are_written_at_commit_and_dropped_with_a_rollback(engine: Engine) -> None:
+    factory = sessionmaker(bind=engine)
+    with factory() as s:
+        before = bus.last_seq(s)
+        site_id = s.scalar(select(func.min(Alert.site_id)))
+    with factory() as s:
+        bus.publish(s, "test", {"n": 1}, site_id=site_id)
+        s.rollback()
+        bus.publish(s, "test", {"n": 2}, site_id=site_id)
+        s.commit()
+        bus.publish(s, "test", {"n": 3}, site_id=site_id)
+    with factory() as s:  # closed without a commit: nothing published
+        bus.publish(s, "test", {"n": 4}, site_id=site_id)
+    with factory() as s:
+        try:
+            assert [e.payload for e in bus.read_after(s, before) if e.topic == "test"] == [{"n": 2}]
+        finally:
+            s.execute(delete(Event).where(Event.topic == "test"))
+            s.commit()
