@@ -19,6 +19,7 @@ import kgys
 from kgys import demo
 from kgys.cli import demo_devices
 from kgys.cli.children import Child, stop_children
+from kgys.cli.common import STATE
 from kgys.config import Settings
 from kgys.devices.models import Device
 from kgys.runtime import Runtime, make_runtime
@@ -40,6 +41,8 @@ def seeded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Runtime]
                                             else ""))
     for name in [k for k in os.environ if k.startswith("KGYS_")]:
         monkeypatch.delenv(name)
+    for option in ("config", "data_dir", "database_url", "mode"):  # left by commands run earlier in this process
+        monkeypatch.setattr(STATE, option, None)
     monkeypatch.setattr(demo_devices, "HEARTBEAT_EVERY", 2)  # the devices' heartbeats come quickly here
     settings = Settings(mode="demo", data_dir=tmp_path / "demo", security={"cookie_secure": False},
                         devices={"broker_port": _free_port()})
