@@ -4,6 +4,8 @@ refused without an alert while the intake goes on."""
 
 from __future__ import annotations
 
+import json
+import threading
 import uuid
 
 from typer.testing import CliRunner
@@ -66,3 +68,31 @@ def test_a_malformed_access_message_is_refused_and_the_intake_goes_on(live: Live
         device.close()
         counts = running.close().counts
     assert counts["refused:invalid_payload"] == 1 and counts["refused:malformed"] == 1, counts
+
+
+class _Recording:
+    """A device client that keeps what it is asked to send, and stops the run after ``rounds`` heartbeats."""
+
+    def __init__(self, serial: str, stop: threading.Event, rounds: int) -> None:
+        self.serial, self.stop, self.rounds = serial, stop, rounds
+        self.sent: list[tuple[str, dict[str, object]]] = []
+
+    def send(self, channel: str, body: bytes) -> None:
+        self.sent.append((channel, json.loads(body)))
+        if sum(ch == "heartbeat" for ch, _ in self.sent) == self.rounds:
+            self.stop.set()
+
+
+def test_forever_sends_heartbeats_until_stopped_and_a_door_held_open_now_and_then() -> None:
+    stop = threading.Event()
+    device = _Recording("DC-0001", stop, rounds=7)
+    lines = list(access_sim.forever([device], every=0, stop=stop, door="Turnike 1",  # type: ignore[list-item]
+                                    held_open_every=3))
+    assert [ch for ch, _ in device.sent] == ["heartbeat"] * 3 + ["access"] + ["heartbeat"] * 3 + ["access"] + [
+        "heartbeat"]
+    assert all(body["event"] == "door_held_open" and body["door"] == "Turnike 1"
+               for ch, body in device.sent if ch == "access")
+    assert len(lines) == len(device.sent) and all(line.startswith("DC-0001 → ") for line in lines)
+    quiet = _Recording("DC-0002", threading.Event(), rounds=5)
+    list(access_sim.forever([quiet], every=0, stop=quiet.stop))  # type: ignore[list-item]
+    assert {ch for ch, _ in quiet.sent} == {"heartbeat"}
