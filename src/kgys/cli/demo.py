@@ -4,7 +4,9 @@ While it serves, the demo runs as child processes ``kgys sim cameras`` (four sim
 port, recorded from two demo sites), ``kgys worker recorder`` and ``kgys worker jobs``. They run in
 their own sessions, get SIGTERM from the demo by process id when it stops (Ctrl-C or SIGTERM), and die
 with it if it is killed. Without GStreamer's RTSP server or ffmpeg the demo says so and runs without
-cameras; ``--no-cameras`` skips them.
+cameras; ``--no-cameras`` skips them. The devices part — a Mosquitto of its own when no broker answers, the
+demo's panic buttons and door controller, ``kgys worker intake`` and the simulated devices — is in
+:mod:`kgys.cli.demo_devices`; ``--no-devices`` skips it.
 """
 
 from __future__ import annotations
@@ -12,18 +14,13 @@ from __future__ import annotations
 import contextlib
 import shutil
 import signal
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import IO, Annotated
+from typing import Annotated
 
 import pyotp
-import pyprctl
 import typer
 import uvicorn
 from rich.console import Console
@@ -31,7 +28,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from kgys import demo as demo_data
-from kgys.cli.common import STATE, console, err_console, exit_on_error, settings, web_app
+from kgys.cli import demo_devices
+from kgys.cli.children import Child, free_port, spawn, stop_children, wait_port
+from kgys.cli.common import console, err_console, exit_on_error, settings, web_app
 from kgys.config import Settings
 from kgys.demo import sim as demo_sim
 from kgys.errors import KgysError
@@ -68,32 +67,6 @@ def _seed(rt: Runtime, sites: int, seed: int) -> demo_data.DemoLogins:
 
 
 SIM_CAMERAS = 4
-STOP_ORDER = ("recorder", "jobs", "sim")  # the recorder closes its files while the streams still flow
-STOP_WAIT = 20.0
-
-
-@dataclass
-class Child:
-    """A process the demo started."""
-
-    name: str
-    proc: subprocess.Popen[bytes]
-    log: IO[bytes]
-
-
-def _die_with_parent() -> None:
-    """In the child before exec: receive SIGTERM when the demo dies."""
-    try:
-        pyprctl.set_pdeathsig(signal.SIGTERM)
-    except OSError:
-        pass
-
-
-def free_port() -> int:
-    """A TCP port on loopback that nobody listens on now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def gstreamer_missing(python: str) -> str | None:
@@ -108,51 +81,6 @@ def gstreamer_missing(python: str) -> str | None:
         lines = done.stderr.decode(errors="replace").strip().splitlines()
         return lines[-1] if lines else "the gi bindings cannot be imported"
     return None
-
-
-def kgys_command(s: Settings, *args: str) -> list[str]:
-    """The command line of a ``kgys`` child process on the demo's settings."""
-    cmd = [sys.executable, "-m", "kgys", "--mode", "demo", "--data-dir", str(s.data_dir)]
-    if STATE.config is not None:
-        cmd += ["--config", str(STATE.config)]
-    if STATE.database_url is not None:
-        cmd += ["--database-url", STATE.database_url]
-    return [*cmd, *args]
-
-
-def _spawn(s: Settings, name: str, *args: str) -> Child:
-    logs = s.data_dir / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    log = (logs / f"{name}.log").open("ab")
-    proc = subprocess.Popen(kgys_command(s, *args), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                            start_new_session=True, preexec_fn=_die_with_parent)
-    return Child(name, proc, log)
-
-
-def _wait_port(port: int, child: Child, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and child.proc.poll() is None:
-        with socket.socket() as sock:
-            sock.settimeout(0.5)
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return True
-        time.sleep(0.2)
-    return False
-
-
-def stop_children(children: list[Child]) -> None:
-    """SIGTERM each child by its process id, in order, and wait for it; kill one that does not stop."""
-    for child in sorted(children, key=lambda c: STOP_ORDER.index(c.name) if c.name in STOP_ORDER else 99):
-        if child.proc.poll() is None:
-            child.proc.send_signal(signal.SIGTERM)
-            try:
-                child.proc.wait(timeout=STOP_WAIT)
-            except subprocess.TimeoutExpired:
-                err_console.print(f"{child.name} (pid {child.proc.pid}) did not stop; killing it")
-                child.proc.kill()
-                child.proc.wait()
-        child.log.close()
-        console.print(f"stopped {child.name} (pid {child.proc.pid})")
 
 
 def _start_cameras(rt: Runtime, children: list[Child]) -> list[demo_sim.SimCamera]:
@@ -171,9 +99,9 @@ def _start_cameras(rt: Runtime, children: list[Child]) -> list[demo_sim.SimCamer
         err_console.print(f"[yellow]{exc.message}; the demo runs without cameras.[/]")
         return []
     port = free_port()
-    sim = _spawn(s, "sim", "sim", "cameras", str(SIM_CAMERAS), "--port", str(port))
+    sim = spawn(s, "sim", "sim", "cameras", str(SIM_CAMERAS), "--port", str(port))
     children.append(sim)
-    if not _wait_port(port, sim, 60.0):
+    if not wait_port(port, sim, 60.0):
         err_console.print(f"[yellow]the simulated cameras did not start (see {s.data_dir / 'logs' / 'sim.log'}); "
                           "the demo runs without cameras.[/]")
         return []
@@ -193,8 +121,8 @@ def start_workers(rt: Runtime, cameras: bool) -> tuple[list[Child], list[demo_si
             stop_children([c for c in children if c.name == "sim"])
             children = [c for c in children if c.name != "sim"]
         else:
-            children.append(_spawn(rt.settings, "recorder", "worker", "recorder"))
-        children.append(_spawn(rt.settings, "jobs", "worker", "jobs"))
+            children.append(spawn(rt.settings, "recorder", "worker", "recorder"))
+        children.append(spawn(rt.settings, "jobs", "worker", "jobs"))
     except BaseException:
         stop_children(children)
         raise
@@ -265,6 +193,8 @@ def demo(
     serve: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve the web UI after seeding")] = True,
     cameras: Annotated[bool, typer.Option("--cameras/--no-cameras",
                                           help="Run simulated cameras and record them while serving")] = True,
+    devices: Annotated[bool, typer.Option("--devices/--no-devices",
+                                          help="Run a broker, the intake and simulated devices while serving")] = True,
 ) -> None:
     """Start kgys on embedded defaults with demo data: a fictional province, schools, users of every role.
 
@@ -283,21 +213,23 @@ def demo(
             err_console.print("interrupted; the demo data was not written")
             raise typer.Exit(130) from exc
         if serve:
-            _serve(rt, logins, host, port, cameras)
+            _serve(rt, logins, host, port, cameras, devices)
         else:
             _print_logins(logins, None)
     finally:
         rt.close()
 
 
-def _serve(rt: Runtime, logins: demo_data.DemoLogins, host: str, port: int, cameras: bool) -> None:
+def _serve(rt: Runtime, logins: demo_data.DemoLogins, host: str, port: int, cameras: bool, devices: bool) -> None:
     stopper = _Stopper()
     previous = {sig: signal.signal(sig, stopper) for sig in (signal.SIGINT, signal.SIGTERM)}
     children: list[Child] = []
     try:
         _print_logins(logins, f"http://{host}:{port}/")
         children, sims = start_workers(rt, cameras)
+        rt, devices_run = demo_devices.start_devices(rt, children, devices)
         _print_workers(children, sims, rt.settings)
+        demo_devices.print_devices(devices_run, rt)
         server = _Server(uvicorn.Config(web_app(rt), host=host, port=port, log_level="info"))
         stopper.server = server
         if stopper.requested:

@@ -1,7 +1,9 @@
-"""``kgys devices add|list|enable|disable|drill``, ``kgys worker intake`` and ``kgys sim panic``."""
+"""``kgys devices add|list|enable|disable|drill``, ``kgys worker intake``, ``kgys sim panic`` and
+``kgys sim access``."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated
 
@@ -16,9 +18,11 @@ from kgys.db import reading
 from kgys.devices import broker
 from kgys.devices import service as device_service
 from kgys.devices import worker as intake_worker
-from kgys.devices.kinds import DeviceKind
+from kgys.devices.kinds import AccessEvent, DeviceKind
 from kgys.devices.link import BrokerError
 from kgys.devices.schemas import DeviceIn
+from kgys.sim import access as access_sim
+from kgys.sim import device as device_sim
 from kgys.sim import panic as panic_sim
 
 app = typer.Typer(help="School panic buttons and door/turnstile controllers.", no_args_is_help=True)
@@ -121,6 +125,17 @@ def worker_intake() -> None:
         intake_worker.run(rt)
 
 
+HostOpt = Annotated[str | None, typer.Option(help="Broker host (default devices.broker_host)")]
+PortOpt = Annotated[int | None, typer.Option(help="Broker port (default devices.broker_port)")]
+ForeverOpt = Annotated[bool, typer.Option("--forever", help="Then keep sending heartbeats until stopped (SIGTERM)")]
+EveryOpt = Annotated[float, typer.Option("--every", min=1.0, help="Seconds between heartbeats with --forever")]
+
+
+def _print(lines: Iterator[str]) -> None:
+    for line in lines:
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
 @sim_app.command("panic")
 def sim_panic(
     serial: SerialArg,
@@ -130,17 +145,60 @@ def sim_panic(
     duress_pin: Annotated[str, typer.Option("--duress-pin")] = "9999",
     room: Annotated[str, typer.Option(help="Room named in presses")] = "",
     heartbeats: Annotated[int, typer.Option(min=0, help="Heartbeats to send first")] = 1,
-    host: Annotated[str | None, typer.Option(help="Broker host (default devices.broker_host)")] = None,
-    port: Annotated[int | None, typer.Option(help="Broker port (default devices.broker_port)")] = None,
+    host: HostOpt = None,
+    port: PortOpt = None,
+    forever: ForeverOpt = False,
+    every: EveryOpt = 60.0,
 ) -> None:
     """Act as panic button SERIAL on the real broker: heartbeats, a press, a drill, a cancel, a duress."""
     cfg = settings().devices
     try:
         with panic_sim.connect(host=host or cfg.broker_host, port=port or cfg.broker_port, serial=serial,
                                password=password) as device:
-            for line in panic_sim.play(device, scenario, cancel_pin=cancel_pin, duress_pin=duress_pin, room=room,
-                                       heartbeats=heartbeats):
-                console.print(line, markup=False, highlight=False, soft_wrap=True)
+            _print(panic_sim.play(device, scenario, cancel_pin=cancel_pin, duress_pin=duress_pin, room=room,
+                                  heartbeats=heartbeats))
+            if forever:
+                _print(device_sim.keep_alive([device], every=every, stop=device_sim.stop_on_signals()))
+    except BrokerError as exc:
+        err_console.print(f"[red]error:[/] {exc.message}")
+        raise typer.Exit(1) from exc
+
+
+@sim_app.command("access")
+def sim_access(
+    serials: Annotated[list[str], typer.Argument(help="The controllers' serials")],
+    password: Annotated[list[str], typer.Option(
+        help="Each controller's broker password, in the order of the serials (repeat the option; in "
+        "KGYS_SIM_DEVICE_PASSWORD separated by spaces)", envvar="KGYS_SIM_DEVICE_PASSWORD")],
+    event: Annotated[list[AccessEvent] | None, typer.Option(
+        help="An event to send (repeat the option; default: every kind, none with --forever)")] = None,
+    door: Annotated[str, typer.Option(help="The door named in events")] = access_sim.DOOR,
+    card_count: Annotated[int | None, typer.Option(min=0, max=100_000, help="Cards denied in a denied_burst")]
+    = None,
+    heartbeats: Annotated[int, typer.Option(min=0, help="Heartbeats to send first")] = 1,
+    host: HostOpt = None,
+    port: PortOpt = None,
+    forever: ForeverOpt = False,
+    every: EveryOpt = 60.0,
+    held_open_every: Annotated[int, typer.Option(
+        min=0, help="With --forever: a door_held_open every this many heartbeats (0: never)")] = 0,
+) -> None:
+    """Act as door/turnstile controllers SERIALS on the real broker: heartbeats and access events."""
+    if len(password) != len(serials):
+        err_console.print(f"[red]error:[/] password: {len(serials)} serial(s) need as many passwords, "
+                          f"{len(password)} given")
+        raise typer.Exit(2)
+    events = list(event) if event is not None else ([] if forever else list(AccessEvent))
+    cfg = settings().devices
+    stop = device_sim.stop_on_signals()
+    try:
+        with device_sim.connect_all(host=host or cfg.broker_host, port=port or cfg.broker_port,
+                                    logins=list(zip(serials, password, strict=True))) as devices:
+            _print(access_sim.play(devices, events, door=door, card_count=card_count, heartbeats=heartbeats,
+                                   stop=stop))
+            if forever:
+                _print(access_sim.forever(devices, every=every, stop=stop, door=door,
+                                          held_open_every=held_open_every))
     except BrokerError as exc:
         err_console.print(f"[red]error:[/] {exc.message}")
         raise typer.Exit(1) from exc

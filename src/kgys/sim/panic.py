@@ -3,20 +3,19 @@ a drill press, a cancel with the PIN, and a cancel with the duress PIN (``kgys s
 
 from __future__ import annotations
 
-import json
 import queue
 import time
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 from kgys.devices.mqtt import DeviceClient
+from kgys.sim.device import FIRMWARE, connect, heartbeat, now, send
+from kgys.sim.device import msg_id as new_id
+
+__all__ = ["Scenario", "cancel", "connect", "heartbeat", "play", "press"]
 
 REPLY_SECONDS = 15.0
-FIRMWARE = "kgys-sim-1.0"
 
 
 class Scenario(StrEnum):
@@ -30,43 +29,18 @@ class Scenario(StrEnum):
     DURESS = "duress"        # a press, then a cancel with the duress PIN
 
 
-@contextmanager
-def connect(*, host: str, port: int, serial: str, password: str) -> Iterator[DeviceClient]:
-    """A connected device client (BrokerError if the broker refuses it); disconnected after what it sent went."""
-    device = DeviceClient(host=host, port=port, serial=serial, password=password).start()
-    try:
-        yield device
-    finally:
-        device.flush()
-        device.close()
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat()
-
-
-def _send(device: DeviceClient, channel: str, body: dict[str, Any]) -> str:
-    device.send(channel, json.dumps(body).encode())
-    return f"{device.serial} → {channel}: {json.dumps(body)}"
-
-
-def heartbeat(device: DeviceClient, battery: int = 97) -> str:
-    """Send a heartbeat."""
-    return _send(device, "heartbeat", {"at": _now(), "firmware": FIRMWARE, "battery": battery})
-
-
 def press(device: DeviceClient, *, room: str = "", drill: bool = False, msg_id: str | None = None) -> str:
     """Send a press."""
-    body: dict[str, Any] = {"msg_id": msg_id or uuid.uuid4().hex, "at": _now(), "press_type": "panic",
+    body: dict[str, Any] = {"msg_id": msg_id or new_id(), "at": now(), "press_type": "panic",
                             "firmware": FIRMWARE, "drill": drill}
     if room:
         body["room"] = room
-    return _send(device, "press", body)
+    return send(device, "press", body)
 
 
 def cancel(device: DeviceClient, pin: str) -> tuple[str, str]:
     """Send a cancel with ``pin``; what was sent and the device's reply (or that none came)."""
-    sent = _send(device, "cancel", {"msg_id": uuid.uuid4().hex, "at": _now(), "pin": pin})
+    sent = send(device, "cancel", {"msg_id": new_id(), "at": now(), "pin": pin})
     try:
         reply = device.replies.get(timeout=REPLY_SECONDS).decode()
     except queue.Empty:

@@ -23,6 +23,7 @@ def navigation(p: Principal) -> list[tuple[str, str, str]]:
         ("/console", i18n.gettext("Operations console"), Perm.ALERTS_HANDLE),
         ("/alerts", i18n.gettext("Alerts"), Perm.ALERTS_READ),
         ("/console/board", i18n.gettext("Supervisor board"), Perm.ALERTS_SUPERVISE),
+        ("/devices", i18n.gettext("Devices"), Perm.CAMERAS_READ),
         ("/audit", i18n.gettext("Audit log"), Perm.AUDIT_READ),
     ]
     return [(href, label, perm.value) for href, label, perm in items if p.actor.can(perm)]

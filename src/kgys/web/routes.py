@@ -13,6 +13,7 @@ from kgys.audit import pages as audit_pages
 from kgys.audit import views as audit_views
 from kgys.cameras import pages as camera_pages
 from kgys.cameras import views as camera_views
+from kgys.devices import pages as device_pages
 from kgys.devices import views as device_views
 from kgys.kades import views as kades_views
 from kgys.live import pages as live_pages
@@ -48,4 +49,5 @@ def include_routes(app: FastAPI) -> None:
     app.include_router(live_pages.router)
     app.include_router(recording_pages.router)
     app.include_router(alert_pages.router)
+    app.include_router(device_pages.router)
     live_views.install(app)
