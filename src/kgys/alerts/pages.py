@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from kgys.accounts.permissions import Perm
 from kgys.alerts import reports, service
+from kgys.alerts.flows import listing
 from kgys.alerts.states import OUTCOMES, Move, Source, State
 from kgys.alerts.views import AlertId
 from kgys.db import utcnow
@@ -40,7 +41,7 @@ def alerts_page(request: Request, session: DB, p: CurrentPrincipal) -> Response:
     rows: list[service.AlertRow] = []
     total = 0
     try:
-        rows, total = service.list_alerts(session=session, actor=p.actor, site_code=blank(filters["site"]),
+        rows, total = listing.list_alerts(session=session, actor=p.actor, site_code=blank(filters["site"]),
                                           state=state, source=source or None, page=page, per_page=PER_PAGE)
     except NotFound:
         errors["site"] = i18n.gettext("No site with this institution code within your scope.")

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Path, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from kgys.alerts import cap, reports, schemas, service
+from kgys.alerts.flows import listing
 from kgys.alerts.schemas import (
     AlertOut,
     BoardOut,
@@ -51,7 +52,7 @@ def list_alerts(
 ) -> Page[AlertOut]:
     """Alerts of sites within the caller's scope (and, for country-wide users, of the whole installation),
     newest first."""
-    rows, total = service.list_alerts(session=session, actor=actor, site_code=site or None, state=state,
+    rows, total = listing.list_alerts(session=session, actor=actor, site_code=site or None, state=state,
                                       source=source, page=page, per_page=per_page)
     return Page[AlertOut](items=[alert_out(r) for r in rows], total=total, page=page, per_page=per_page)
 
