@@ -5,8 +5,9 @@ then opens the stream with ``after=seq``: it is sent, in order, every event afte
 see — first those already stored, then each as it comes — as ``{"type": "event", "seq": …, "data": …}``. After a
 network blip it reconnects with the last number it saw and is sent what it missed; nothing is lost and nothing
 is sent twice. When the events it missed are no longer kept it is told ``{"type": "resync"}`` and reloads the
-queue. When nothing happens it gets ``{"type": "heartbeat", "seq": …}``; at each heartbeat the credential is
-checked again, and a user signed out, disabled or stripped of the right is cut off (close code 4401/4403).
+queue. Every heartbeat interval, whether or not events flow, it gets ``{"type": "heartbeat", "seq": …}``; at each
+heartbeat the credential is checked again, and a user signed out, disabled or stripped of the right is cut off
+(close code 4401/4403).
 
 While a console is connected its session is a row of ``console_sessions`` (:mod:`kgys.alerts.consoles`): opened
 when it connects, touched at each heartbeat (also while events flow), closed when it goes; the supervisor's
