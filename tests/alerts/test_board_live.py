@@ -47,3 +47,18 @@ def test_a_connected_console_is_on_the_board_until_it_disconnects(served: Served
     with served.session() as s:
         closed = s.scalars(select(ConsoleSession).where(ConsoleSession.username == who)).one()
     assert closed.closed_at is not None and closed.remote.startswith("127.0.0.1:") and closed.server
+
+
+def test_the_session_is_touched_while_events_keep_flowing(served: Served) -> None:
+    """Alerts raised back to back leave the stream no quiet heartbeat interval: it is touched all the same."""
+    with served.stream("op_a", after=queue_seq(served, "op_a")) as ws:
+        [row] = wait_for("the console's session", lambda: _open_sessions(served), BOUND)
+
+        def touched() -> bool:
+            served.raise_alert("A")  # one more event, well within a heartbeat of the last
+            events(ws, 1)
+            with served.session() as s:
+                seen = s.scalar(select(ConsoleSession.seen_at).where(ConsoleSession.id == row.id))
+            return seen is not None and seen > row.seen_at
+
+        wait_for("a touch while events flow", touched, BOUND, every=0.0)
