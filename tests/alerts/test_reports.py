@@ -184,3 +184,12 @@ def test_the_report_defaults_to_the_last_seven_days_and_downloads(client: TestCl
     assert client.get("/alerts/report.csv", params={"from": "dün"}).status_code == 422
     assert client.get("/api/v1/alerts/report.csv", params={"from": "2026-01-02T00:00:00Z",
                                                            "to": "2026-01-01T00:00:00Z"}).status_code == 422
+
+
+def test_an_alert_of_no_site_counts_for_its_district(session: Session, world: dict[str, object]) -> None:
+    raising.raise_alert(session, Alarm(source=Source.KADES, kind="kades_press", priority=Priority.P1,
+                                       scope_path="/TR/TR-99/TR-99-B/"), now=T0 + timedelta(minutes=5))
+    r = reports.report(session=session, actor=world["op"], start=T0 - timedelta(minutes=1),  # type: ignore[arg-type]
+                       end=T0 + timedelta(hours=1), group="district")
+    assert {(line.key, line.label): line.total for line in r.lines} == {("TR-99-A", "Merkez"): 3,
+                                                                       ("TR-99-B", "Sahil"): 3}

@@ -127,7 +127,7 @@ def report(*, session: Session, actor: Actor, start: datetime, end: datetime, gr
     stmt = (select(Alert.source, Alert.priority, Alert.state, Alert.drill, Alert.received_at, Alert.acknowledged_at,
                    Alert.closed_at, Alert.kind, Alert.data, Site.code, Site.name, district.c.code, district.c.name)
             .outerjoin(Site, Site.id == Alert.site_id)
-            .outerjoin(district, district.c.id == Site.jurisdiction_id)
+            .outerjoin(district, district.c.path == Alert.scope_path)  # a protected person's: no site
             .where(scope_clause(actor), Alert.received_at >= start, Alert.received_at < end))
     lines: dict[str, Line] = {}
     total = Line(key="", label="")
