@@ -175,12 +175,13 @@ async def alert_stream(ws: WebSocket, after: int = 0) -> None:
         return
     await ws.accept()
     remote = f"{ws.client.host}:{ws.client.port}" if ws.client else ""
-    session_id = await asyncio.to_thread(_opened, rt, actor, remote)
     hub = await push.hub()
     sub = hub.subscribe()  # before reading what is stored: what commits meanwhile comes through the queue
-    console = _Console(ws, actor, rt, session_id)
     receiver = asyncio.create_task(_drain(ws))
+    session_id: int | None = None
     try:
+        session_id = await asyncio.to_thread(_opened, rt, actor, remote)
+        console = _Console(ws, actor, rt, session_id)
         await console.catch_up(max(after, 0))
         follower = asyncio.create_task(console.follow(sub, rt.settings.alerts.stream_heartbeat_seconds))
         done, _ = await asyncio.wait({receiver, follower}, return_when=asyncio.FIRST_COMPLETED)
@@ -192,10 +193,11 @@ async def alert_stream(ws: WebSocket, after: int = 0) -> None:
     finally:
         receiver.cancel()
         hub.unsubscribe(sub)
-        try:
-            await asyncio.to_thread(_closed, rt, session_id)
-        except Exception:  # noqa: BLE001 — the session then goes stale, which counts as gone
-            log.warning("could not close console session %s", session_id, exc_info=True)
+        if session_id is not None:
+            try:
+                await asyncio.to_thread(_closed, rt, session_id)
+            except Exception:  # noqa: BLE001 — the session then goes stale, which counts as gone
+                log.warning("could not close console session %s", session_id, exc_info=True)
         with contextlib.suppress(Exception):
             await ws.close()
 
