@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from kgys.accounts.actor import Actor
@@ -235,12 +235,18 @@ class _Held:
         self.oldest = since if self.oldest is None else min(self.oldest, since)
 
 
-def last_actions(*, session: Session, operators: list[str]) -> dict[str, datetime]:
-    """When each of ``operators`` last made a move on an alert."""
+LAST_ACTION_WITHIN = timedelta(days=1)
+
+
+def last_actions(*, session: Session, operators: list[str], now: datetime) -> dict[str, datetime]:
+    """When each of ``operators`` last made a move on an alert still open or received within
+    :data:`LAST_ACTION_WITHIN` (so that the board, read every few seconds, reads recent history only)."""
     if not operators:
         return {}
+    recent = select(Alert.id).where(or_(Alert.state.in_(sorted(OPEN)), Alert.received_at >= now - LAST_ACTION_WITHIN))
     rows = session.execute(select(AlertChange.by, func.max(AlertChange.at))
-                           .where(AlertChange.by.in_(sorted(operators)), AlertChange.user_id.is_not(None))
+                           .where(AlertChange.alert_id.in_(recent), AlertChange.by.in_(sorted(operators)),
+                                  AlertChange.user_id.is_not(None))
                            .group_by(AlertChange.by)).all()
     return {str(who): at for who, at in rows if at is not None}
 
@@ -277,7 +283,7 @@ def board(*, session: Session, actor: Actor, now: datetime | None = None, also: 
         if acked is not None:
             acks[who].append((acked - received).total_seconds())
     operators = sorted(set(held) | set(closed) | set(also or ()))
-    last = last_actions(session=session, operators=operators)
+    last = last_actions(session=session, operators=operators, now=now)
     loads = [Load(operator=who, claimed=held[who].claimed if who in held else 0,
                   acknowledged=held[who].acknowledged if who in held else 0,
                   oldest_held_at=held[who].oldest if who in held else None, last_action_at=last.get(who),
