@@ -16,7 +16,7 @@ from kgys.accounts.models import Jurisdiction, User
 from kgys.audit.mechanism import set_actor
 from kgys.cameras.flows import systems as camera_flows
 from kgys.cameras.schemas import CameraIn, RecorderIn
-from kgys.devices import service as device_service
+from kgys.devices.flows import registry as device_registry
 from kgys.devices.models import Device
 from kgys.devices.schemas import DeviceIn
 from kgys.secretbox import CredentialBox, SecretBox
@@ -104,6 +104,6 @@ def device(session: Session, site_code: str, serial: str | None = None, kind: st
     actor = admin()
     set_actor(session, actor)
     pins = {"cancel_pin": cancel_pin, "duress_pin": duress_pin} if kind == "panic" else {}
-    row, password = device_service.provision(session=session, actor=actor, data=DeviceIn(
+    row, password = device_registry.provision(session=session, actor=actor, data=DeviceIn(
         site=site_code, serial=serial or f"PB-{next(_seq):05d}", kind=kind, **pins, **kw))
     return row.device, password

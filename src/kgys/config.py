@@ -195,8 +195,8 @@ class AlertsSettings(BaseModel):
     )
     stream_heartbeat_seconds: float = Field(
         default=15.0, gt=0,
-        description="A console's stream sends a heartbeat this often when nothing happens, and checks again "
-        "that its user is still signed in and allowed.",
+        description="A console's stream sends a heartbeat this often, checks again that its user is still signed "
+        "in and allowed, and notes that the console is connected (three heartbeats missed: it is gone).",
     )
 
 

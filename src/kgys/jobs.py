@@ -13,6 +13,7 @@ Each domain declares its tasks in its ``scheduled.py``; this module puts them in
 - ``recording.recorder_watch`` — a silent recorder gets ``recorder_down`` gaps and an alert
   (:mod:`kgys.recording.scheduled`);
 - ``events.purge`` — events older than ``alerts.events_keep_days`` (:mod:`kgys.events.scheduled`);
+- ``alerts.console_purge`` — consoles' sessions closed longer ago than that (:mod:`kgys.alerts.scheduled`);
 - ``devices.offline_watch`` — a device silent for ``devices.offline_factor`` heartbeat intervals gets a
   ``device_offline`` alert (:mod:`kgys.devices.scheduled`).
 
@@ -30,6 +31,7 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from kgys.accounts import scheduled as accounts_scheduled
+from kgys.alerts import scheduled as alerts_scheduled
 from kgys.audit import scheduled as audit_scheduled
 from kgys.audit import witness as witness_mod
 from kgys.cameras import scheduled as cameras_scheduled
@@ -57,6 +59,7 @@ def tasks(rt: Runtime, *, started: datetime, recorder_timeout: float = 30.0,
                                witnesses=witnesses),
         *cameras_scheduled.tasks(sessions=rt.sessions),
         *events_scheduled.tasks(keep_days=rt.settings.alerts.events_keep_days),
+        *alerts_scheduled.tasks(keep_days=rt.settings.alerts.events_keep_days),
         *devices_scheduled.tasks(factor=rt.settings.devices.offline_factor,
                                  every=rt.settings.devices.offline_check_seconds),
     ]

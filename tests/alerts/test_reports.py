@@ -3,7 +3,9 @@ rates, times to acknowledge and close; overdue unclaimed alerts first; each oper
 
 from __future__ import annotations
 
-from datetime import timedelta
+import csv
+import io
+from datetime import datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -107,3 +109,87 @@ def test_report_and_board_pages(client: TestClient, session: Session, rt: Runtim
     api = client.get("/api/v1/alerts/report", params={"from": (T0 - timedelta(minutes=1)).isoformat(),
                                                       "to": (T0 + timedelta(hours=1)).isoformat()})
     assert api.status_code == 200 and api.json()["total"]["total"] == 5 and "from" in api.json()
+
+
+def _offline(session: Session, site_id: int, serial: str, silent_from: timedelta, at: timedelta) -> int:
+    return raising.raise_alert(session, Alarm(
+        source=Source.PANIC, kind="device_offline", priority=Priority.P4, site_id=site_id, device=serial,
+        dedup_key=f"offline:{serial}", data={"last_seen_at": (T0 + silent_from).isoformat()}), now=T0 + at).id
+
+
+def test_devices_offline_counted_with_the_time_they_were_silent(session: Session, world: dict[str, object]) -> None:
+    a, b = world["a"], world["b"]
+    _offline(session, a.id, "PB-1", timedelta(minutes=-3), timedelta(0))  # type: ignore[attr-defined]
+    raising.clear(session, kinds=["device_offline"], device="PB-1", now=T0 + timedelta(minutes=7))
+    _offline(session, b.id, "PB-2", timedelta(minutes=1), timedelta(minutes=4))  # type: ignore[attr-defined]
+    now = T0 + timedelta(minutes=31)  # PB-2 is still silent
+    r = reports.report(session=session, actor=world["op"], start=T0 - timedelta(minutes=1),  # type: ignore[arg-type]
+                       end=T0 + timedelta(hours=1), group="site", now=now)
+    by = {line.key: line for line in r.lines}
+    assert (by[a.code].offline_alerts, by[a.code].offline_seconds) == (1, 600.0)  # type: ignore[attr-defined]
+    assert (by[b.code].offline_alerts, by[b.code].offline_seconds) == (1, 1800.0)  # type: ignore[attr-defined]
+    assert (r.total.offline_alerts, r.total.offline_seconds, r.total.total) == (2, 2400.0, 7)
+
+
+def test_a_report_per_district_source_and_site_with_hand_counted_figures(session: Session,
+                                                                        world: dict[str, object]) -> None:
+    r = reports.report(session=session, actor=world["op"], start=T0 - timedelta(minutes=1),  # type: ignore[arg-type]
+                       end=T0 + timedelta(hours=1), group="district")
+    a, b = (next(x for x in r.lines if x.key == k) for k in ("TR-99-A", "TR-99-B"))
+    # A: fast (ack 20 s, closed 600 s), slow (ack 100 s, closed 1800 s), open; B: false (60 s), drill (300 s)
+    # p50 and p90 by nearest rank: the value at rank ceil(p/100 × n)
+    assert (a.total, a.open, a.false_alarms, a.drills, a.false_alarm_rate) == (3, 1, 0, 0, 0.0)
+    assert (a.ack_p(50), a.ack_p(90), a.close_p(50), a.close_p(90)) == (20.0, 100.0, 600.0, 1800.0)
+    assert (b.total, b.false_alarms, b.drills, b.false_alarm_rate, b.drill_rate) == (2, 1, 1, 0.5, 0.5)
+    assert (b.ack_p(50), b.ack_p(90)) == (60.0, 300.0)
+    t = r.total
+    assert sorted(t.ack_seconds) == [20.0, 60.0, 100.0, 300.0] and t.ack_p(50) == 60.0 and t.ack_p(90) == 300.0
+    assert t.false_alarm_rate == 0.25 and t.drill_rate == 0.2
+
+
+def test_the_csv_has_a_byte_order_mark_and_no_formula(session: Session, world: dict[str, object]) -> None:
+    world["a"].name = "=HYPERLINK(\"http://x\") Şişli Ölçü"  # type: ignore[attr-defined]
+    world["b"].name = "-1+2 @Çankaya"  # type: ignore[attr-defined]
+    session.flush()
+    r = reports.report(session=session, actor=world["op"], start=T0 - timedelta(minutes=1),  # type: ignore[arg-type]
+                       end=T0 + timedelta(hours=1), group="site")
+    body = reports.to_csv(r)
+    assert body.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+    assert rows[0][:3] == ["key", "label", "total"]
+    labels = {row[0]: row[1] for row in rows[1:]}
+    assert labels[world["a"].code] == "'=HYPERLINK(\"http://x\") Şişli Ölçü"  # type: ignore[attr-defined]
+    assert labels[world["b"].code] == "'-1+2 @Çankaya"  # type: ignore[attr-defined]
+    assert rows[-1][2] == "5" and rows[1][2] == "3" and rows[1][5] == "0"  # A: 3 alerts, no false alarm
+
+
+def test_the_report_defaults_to_the_last_seven_days_and_downloads(client: TestClient, session: Session, rt: Runtime,
+                                                                  world: dict[str, object]) -> None:
+    _alert(session, world["a"].id, at=-timedelta(days=8))  # type: ignore[attr-defined]  # before the period
+    sup = factories.user(session, "supervisor", scope=["TR-99"], box=rt.box)
+    session.commit()
+    browser_login(client, sup)
+    api = client.get("/api/v1/alerts/report").json()
+    assert api["total"]["total"] == 5 and api["total"]["offline_alerts"] == 0
+    assert datetime.fromisoformat(api["to"]) - datetime.fromisoformat(api["from"]) == timedelta(days=7)
+    got = client.get("/api/v1/alerts/report.csv", params={"group": "source"})
+    assert got.status_code == 200 and got.headers["content-type"].startswith("text/csv")
+    assert got.content.startswith(b"\xef\xbb\xbf") and "attachment" in got.headers["content-disposition"]
+    page = client.get("/alerts/report")
+    assert page.status_code == 200 and 'id="report-csv"' in page.text
+    mine = client.get("/alerts/report.csv", params={"group": "district"})
+    assert mine.status_code == 200
+    rows = list(csv.reader(io.StringIO(mine.content.decode("utf-8-sig"))))
+    assert [row[0] for row in rows[1:]] == ["TR-99-A", "TR-99-B", ""] and rows[-1][2] == "5"
+    assert client.get("/alerts/report.csv", params={"from": "dün"}).status_code == 422
+    assert client.get("/api/v1/alerts/report.csv", params={"from": "2026-01-02T00:00:00Z",
+                                                           "to": "2026-01-01T00:00:00Z"}).status_code == 422
+
+
+def test_an_alert_of_no_site_counts_for_its_district(session: Session, world: dict[str, object]) -> None:
+    raising.raise_alert(session, Alarm(source=Source.KADES, kind="kades_press", priority=Priority.P1,
+                                       scope_path="/TR/TR-99/TR-99-B/"), now=T0 + timedelta(minutes=5))
+    r = reports.report(session=session, actor=world["op"], start=T0 - timedelta(minutes=1),  # type: ignore[arg-type]
+                       end=T0 + timedelta(hours=1), group="district")
+    assert {(line.key, line.label): line.total for line in r.lines} == {("TR-99-A", "Merkez"): 3,
+                                                                       ("TR-99-B", "Sahil"): 3}

@@ -27,8 +27,8 @@ from kgys.audit.mechanism import acting_as
 from kgys.config import Settings
 from kgys.devices import broker as broker_files
 from kgys.devices import mosquitto
-from kgys.devices import service as device_service
 from kgys.devices import worker as intake_worker
+from kgys.devices.flows import registry as device_registry
 from kgys.devices.models import Device, DeviceMessage, DeviceStatus
 from kgys.devices.mqtt import DeviceClient
 from kgys.devices.schemas import DeviceIn
@@ -140,7 +140,7 @@ class Live:
         serial = serial or f"PB-{uuid.uuid4().hex[:8]}"
         actor = factories.admin()
         with self.rt.sessions.begin() as session, acting_as(session, actor):
-            row, password = device_service.provision(session=session, actor=actor, data=DeviceIn(
+            row, password = device_registry.provision(session=session, actor=actor, data=DeviceIn(
                 site=self.site_code, serial=serial, cancel_pin="1234", duress_pin="9999", **kw))  # type: ignore[arg-type]
             broker_files.sync(session, self.rt.settings, add=(row.device.mqtt_username, password))
         self.passwords[serial] = password

@@ -38,7 +38,7 @@ def cams(rt: Runtime, session: Session) -> tuple[Site, list[Camera]]:
 def test_the_jobs_worker_runs_every_domains_tasks(rt: Runtime) -> None:
     names = [t.name for t in jobs.build(rt, started=NOW).tasks]
     assert names == ["recording.recorder_watch", "accounts.purge", "audit.checkpoint",
-                     "cameras.measured_compliance", "events.purge",
+                     "cameras.measured_compliance", "events.purge", "alerts.console_purge",
                      "devices.offline_watch"]  # audit.witness only with witnesses configured
 
 

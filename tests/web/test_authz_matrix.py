@@ -378,6 +378,8 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("GET", "/alerts/queue", P.ALERTS_READ, _fixed("/alerts/queue"), out=None),
     Endpoint("GET", "/alerts/report", P.ALERTS_READ,
              _fixed("/alerts/report?from=2026-01-01T00:00:00Z&to=2027-01-01T00:00:00Z&group=site"), out=None),
+    Endpoint("GET", "/alerts/report.csv", P.ALERTS_READ,
+             _fixed("/alerts/report.csv?from=2026-01-01T00:00:00Z&to=2027-01-01T00:00:00Z&group=site"), out=None),
     Endpoint("GET", "/alerts/board", P.ALERTS_SUPERVISE, _fixed("/alerts/board"), out=None),
     Endpoint("POST", "/alerts/cap", P.ALERTS_HANDLE, _cap, ok=202, out=422),
     # protection orders: per district; registering one for a district outside the scope is bad input

@@ -47,6 +47,11 @@ class Scope:
         return or_(*parts) if parts else false()
 
 
+def district_of(path: str | None) -> str | None:
+    """The code of the last node of a jurisdiction path (``/TR/TR-99/TR-99-01/`` → ``TR-99-01``); None for none."""
+    return path.rstrip("/").rsplit("/", 1)[-1] if path else None
+
+
 @dataclass(frozen=True)
 class Actor:
     """The user (or system process) on whose behalf a service acts."""

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from kgys.accounts.permissions import Perm
 from kgys.alerts import reports, service
+from kgys.alerts.flows import listing
 from kgys.alerts.states import OUTCOMES, Move, Source, State
-from kgys.alerts.views import AlertId
+from kgys.alerts.views import AlertId, csv_answer
 from kgys.db import utcnow
+from kgys.devices.flows import board as board_flow
 from kgys.errors import Conflict, NotFound, ValidationFailed
 from kgys.validation import parse_time
 from kgys.web import i18n, labels
@@ -40,7 +43,7 @@ def alerts_page(request: Request, session: DB, p: CurrentPrincipal) -> Response:
     rows: list[service.AlertRow] = []
     total = 0
     try:
-        rows, total = service.list_alerts(session=session, actor=p.actor, site_code=blank(filters["site"]),
+        rows, total = listing.list_alerts(session=session, actor=p.actor, site_code=blank(filters["site"]),
                                           state=state, source=source or None, page=page, per_page=PER_PAGE)
     except NotFound:
         errors["site"] = i18n.gettext("No site with this institution code within your scope.")
@@ -50,35 +53,77 @@ def alerts_page(request: Request, session: DB, p: CurrentPrincipal) -> Response:
     }, p, status_code=422 if errors else 200)
 
 
-@router.get("/alerts/report")
-def report_page(request: Request, session: DB, p: CurrentPrincipal) -> Response:
-    """Alerts of a period per source, site, district or priority: counts, false alarms, drills, times to
-    acknowledge and close. Default: the last 30 days, per source."""
+def _report_of(request: Request, session: DB, p: CurrentPrincipal) -> tuple[
+        reports.Report | None, dict[str, str], dict[str, str]]:
+    """The report the query asks for (default: the last 7 days, per source), its errors and its filters."""
     q = request.query_params
-    now = utcnow()
     errors: dict[str, str] = {}
-    start, end = now - timedelta(days=30), now
+    end = utcnow()
+    start = end - timedelta(days=reports.DEFAULT_DAYS)
     try:
-        start = parse_time(q.get("from"), "from") or start
         end = parse_time(q.get("to"), "to") or end
+        start = parse_time(q.get("from"), "from") or end - timedelta(days=reports.DEFAULT_DAYS)
     except ValidationFailed as exc:
         errors = service_errors(exc.errors)
     group: reports.Group = next((g for g in reports.GROUPS if g == q.get("group")), "source")
     result = None
-    try:
-        result = reports.report(session=session, actor=p.actor, start=start, end=end, group=group)
-    except ValidationFailed as exc:
-        errors |= service_errors(exc.errors)
+    if not errors:
+        try:
+            result = reports.report(session=session, actor=p.actor, start=start, end=end, group=group)
+        except ValidationFailed as exc:
+            errors |= service_errors(exc.errors)
+    filters = {"from": start.strftime("%Y-%m-%dT%H:%MZ"), "to": end.strftime("%Y-%m-%dT%H:%MZ"), "group": group}
+    return result, errors, filters
+
+
+@router.get("/alerts/report")
+def report_page(request: Request, session: DB, p: CurrentPrincipal) -> Response:
+    """Alerts of a period per source, site or district: counts, false alarms, drills, times to acknowledge and
+    close, devices offline. Default: the last 7 days, per source."""
+    result, errors, filters = _report_of(request, session, p)
     return render(request, "alerts/report.html", {
-        "report": result, "groups": reports.GROUPS, "errors": errors,
-        "filters": {"from": start.strftime("%Y-%m-%dT%H:%MZ"), "to": end.strftime("%Y-%m-%dT%H:%MZ"), "group": group},
+        "report": result, "groups": reports.GROUPS, "errors": errors, "filters": filters,
+        "csv_query": urlencode(filters),
     }, p, status_code=422 if errors else 200)
+
+
+@router.get("/alerts/report.csv")
+def report_csv(request: Request, session: DB, p: CurrentPrincipal) -> Response:
+    """The report as CSV for a spreadsheet, with the page's column names in the user's language."""
+    result, errors, filters = _report_of(request, session, p)
+    if result is None:
+        return report_page(request, session, p)
+    headers = {"key": i18n.gettext("Code"), "label": i18n.gettext("Name"), "total": i18n.gettext("Alerts"),
+               "open": i18n.gettext("Open"), "false_alarms": i18n.gettext("False alarms"),
+               "false_alarm_rate": i18n.gettext("False-alarm rate"), "drills": i18n.gettext("Drills"),
+               "drill_rate": i18n.gettext("Drill rate"), "tests": i18n.gettext("Tests"),
+               "ack_p50": i18n.gettext("Acknowledged within, p50 (s)"),
+               "ack_p90": i18n.gettext("Acknowledged within, p90 (s)"),
+               "close_p50": i18n.gettext("Closed within, p50 (s)"), "close_p90": i18n.gettext("Closed within, p90 (s)"),
+               "offline_alerts": i18n.gettext("Devices offline"),
+               "offline_seconds": i18n.gettext("Time offline (s)")}
+    everything = result.total
+
+    def label(line: reports.Line) -> str:
+        if line is everything:
+            return i18n.gettext("All")
+        if result.group == "source":
+            return labels.alert_source_label(line.key)
+        return line.label or i18n.gettext("Whole installation")
+
+    return csv_answer(reports.to_csv(result, label=label, headers=headers),
+                      f"alerts-{filters['group']}-{result.start:%Y%m%d}-{result.end:%Y%m%d}.csv")
 
 
 @router.get("/console/board")
 def board_page(request: Request, session: DB, p: CurrentPrincipal) -> Response:
-    """The supervisor's board: what waits too long, and what each operator holds."""
-    return render(request, "alerts/board.html", {"board": reports.board(session=session, actor=p.actor)}, p)
+    """The supervisor's board: what waits too long, what each operator holds and whether their console is
+    connected, the devices offline."""
+    settings = request.app.state.runtime.settings
+    now = utcnow()
+    b = board_flow.board(session=session, actor=p.actor, heartbeat_seconds=settings.alerts.stream_heartbeat_seconds,
+                         offline_factor=settings.devices.offline_factor, now=now)
+    return render(request, "alerts/board.html", {"b": b, "now": now}, p)
 
 
 def _alert_page(request: Request, session: DB, p: CurrentPrincipal, alert_id: int, *,

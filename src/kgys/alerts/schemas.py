@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kgys.accounts.actor import district_of
 from kgys.alerts.models import Alert
 from kgys.cameras.models import Camera
 from kgys.sites.models import Site
@@ -101,6 +102,8 @@ class LineOut(BaseModel):
     ack_p90: float | None
     close_p50: float | None
     close_p90: float | None
+    offline_alerts: int = Field(description="device_offline alerts among them")
+    offline_seconds: float = Field(description="How long their devices were silent in all (to now if still)")
 
 
 class ReportOut(BaseModel):
@@ -124,20 +127,42 @@ class WaitingOut(BaseModel):
 
 
 class LoadOut(BaseModel):
-    """One operator's load."""
+    """One operator's load and consoles."""
 
     operator: str
-    holding: int
+    holding: int = Field(description="Open alerts the operator holds")
+    claimed: int = Field(description="… of them taken on, not yet acknowledged")
+    acknowledged: int = Field(description="… of them acknowledged or dispatched, not closed")
+    oldest_held_at: datetime | None = Field(description="When the operator took on the oldest of them")
+    last_action_at: datetime | None = Field(description="The operator's last move on any alert")
     closed_last_hour: int
     ack_p50_seconds: float | None
+    consoles: int = Field(description="Consoles of the operator connected now")
+    connected_since: datetime | None
+    unattended: bool = Field(description="Holding alerts with no console connected")
+
+
+class OfflineDeviceOut(BaseModel):
+    """A device of the scope silent for too long."""
+
+    serial: str
+    kind: str
+    site: str
+    site_name: str
+    last_seen_at: datetime | None = Field(description="Last sign of life (none: never heard)")
+    since: datetime = Field(description="Silent since (its last sign of life, or its registration)")
 
 
 class BoardOut(BaseModel):
-    """The supervisor's board: open alerts (overdue unclaimed first) and each operator's load."""
+    """The supervisor's board: open alerts (overdue unclaimed first), each operator's load and consoles, and the
+    devices offline."""
 
     open_by_priority: dict[int, int]
     waiting: list[WaitingOut]
     loads: list[LoadOut]
+    devices_offline: list[OfflineDeviceOut]
+    devices_by_state: dict[str, int] = Field(description="How many devices are online, offline, unknown (never "
+                                                         "heard yet) and disabled")
 
 
 def alert_out(a: Alert, site: Site | None, camera: Camera | None) -> AlertOut:
@@ -145,7 +170,7 @@ def alert_out(a: Alert, site: Site | None, camera: Camera | None) -> AlertOut:
     return AlertOut(
         id=a.id, source=a.source, kind=a.kind, priority=a.priority, state=a.state, details=a.details,
         site=site.code if site else None, site_name=site.name if site else None,
-        district=a.scope_path.rstrip("/").rsplit("/", 1)[-1] if a.scope_path else None, camera_id=a.camera_id,
+        district=district_of(a.scope_path), camera_id=a.camera_id,
         camera=camera.name if camera else None, device=a.device, latitude=a.latitude, longitude=a.longitude,
         accuracy_m=a.accuracy_m, drill=a.drill, repeats=a.repeats, raised_at=a.raised_at,
         received_at=a.received_at, last_at=a.last_at, claimed_by=a.claimed_by_name,

@@ -60,18 +60,14 @@ def _scoped(actor: Actor) -> Select[Alert, Site, Camera]:
             .where(scope_clause(actor)))
 
 
-def list_alerts(*, session: Session, actor: Actor, site_code: str | None = None, state: str = "open",
+def list_alerts(*, session: Session, actor: Actor, site: Site | None = None, state: str = "open",
                 source: str | None = None, page: int = 1, per_page: int = 50) -> tuple[list[AlertRow], int]:
-    """One page of the alerts the actor may see, newest first: ``state`` "open", "closed" or "all"; and how many
-    there are in all."""
+    """One page of the alerts the actor may see (of ``site``, loaded within scope), newest first: ``state``
+    "open", "closed" or "all"; and how many there are in all."""
     actor.require(Perm.ALERTS_READ)
     stmt = _scoped(actor)
-    if site_code is not None:
-        site_id = session.scalar(select(Site.id).where(Site.code == site_code,
-                                                       actor.scope.clause(Site.jurisdiction_path, Site.id)))
-        if site_id is None:
-            raise NotFound("No such site within your scope.", code=site_code)
-        stmt = stmt.where(Alert.site_id == site_id)
+    if site is not None:
+        stmt = stmt.where(Alert.site_id == site.id)
     if state in ("open", "closed"):
         stmt = stmt.where(Alert.state.in_(sorted(OPEN if state == "open" else CLOSED)))
     if source is not None:

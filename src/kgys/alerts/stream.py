@@ -5,8 +5,13 @@ then opens the stream with ``after=seq``: it is sent, in order, every event afte
 see — first those already stored, then each as it comes — as ``{"type": "event", "seq": …, "data": …}``. After a
 network blip it reconnects with the last number it saw and is sent what it missed; nothing is lost and nothing
 is sent twice. When the events it missed are no longer kept it is told ``{"type": "resync"}`` and reloads the
-queue. When nothing happens it gets ``{"type": "heartbeat", "seq": …}``; at each heartbeat the credential is
-checked again, and a user signed out, disabled or stripped of the right is cut off (close code 4401/4403).
+queue. Every heartbeat interval, whether or not events flow, it gets ``{"type": "heartbeat", "seq": …}``; at each
+heartbeat the credential is checked again, and a user signed out, disabled or stripped of the right is cut off
+(close code 4401/4403).
+
+While a console is connected its session is a row of ``console_sessions`` (:mod:`kgys.alerts.consoles`): opened
+when it connects, touched at each heartbeat (also while events flow), closed when it goes; the supervisor's
+board shows who is connected.
 
 A browser is known by its session cookie and must come from this server's own pages (its ``Origin``); other
 clients send a bearer token. A console that falls far behind is closed with 4408 and reconnects as above.
@@ -18,6 +23,8 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
+import socket
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -25,6 +32,7 @@ from sqlalchemy import func, select
 
 from kgys.accounts.actor import Actor
 from kgys.accounts.permissions import Perm
+from kgys.alerts import consoles
 from kgys.db import reading
 from kgys.errors import AuthenticationError
 from kgys.events import bus
@@ -67,6 +75,32 @@ def _who(ws: WebSocket, rt: Runtime) -> tuple[Actor | None, int]:
     return actor, 0
 
 
+def _server() -> str:
+    """This server process, as ``host:pid``."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _opened(rt: Runtime, actor: Actor, remote: str) -> int:
+    """Open the console's session; its id."""
+    with rt.sessions.begin() as session:
+        return consoles.open_session(session=session, actor=actor, server=_server(), remote=remote)
+
+
+def _beat(ws: WebSocket, rt: Runtime, session_id: int) -> tuple[Actor | None, int]:
+    """At a heartbeat: the credential checked again and, while it holds, the console's session touched."""
+    actor, code = _who(ws, rt)
+    if actor is not None:
+        with rt.sessions.begin() as session:
+            consoles.touch(session=session, session_id=session_id)
+    return actor, code
+
+
+def _closed(rt: Runtime, session_id: int) -> None:
+    """Close the console's session."""
+    with rt.sessions.begin() as session:
+        consoles.close_session(session=session, session_id=session_id)
+
+
 def _stored_after(rt: Runtime, after: int) -> tuple[list[Published], bool]:
     """Events after ``after`` still stored (a first batch), and whether some after it are no longer kept."""
     with reading(rt.sessions) as session:
@@ -77,8 +111,8 @@ def _stored_after(rt: Runtime, after: int) -> tuple[list[Published], bool]:
 
 
 class _Console:
-    def __init__(self, ws: WebSocket, actor: Actor, rt: Runtime) -> None:
-        self.ws, self.actor, self.rt = ws, actor, rt
+    def __init__(self, ws: WebSocket, actor: Actor, rt: Runtime, session_id: int) -> None:
+        self.ws, self.actor, self.rt, self.session_id = ws, actor, rt, session_id
         self.sent = 0
 
     async def send(self, event: Published) -> None:
@@ -101,23 +135,33 @@ class _Console:
                 return
             events, _ = await asyncio.to_thread(_stored_after, self.rt, self.sent)
 
+    async def beat(self) -> int:
+        """Check the credential again, touch the session and send a heartbeat; the close code (0: carry on)."""
+        actor, code = await asyncio.to_thread(_beat, self.ws, self.rt, self.session_id)
+        if actor is None:
+            return code
+        self.actor = actor
+        await self.ws.send_text(json.dumps({"type": "heartbeat", "seq": self.sent}))
+        return 0
+
     async def follow(self, sub: Subscription, heartbeat: float) -> int:
-        """Send live events until the client goes or must go; the close code (0: it went)."""
+        """Send live events until the client goes or must go; the close code (0: it went). A heartbeat is due
+        every ``heartbeat`` seconds whether or not events flow."""
+        loop = asyncio.get_running_loop()
+        due = loop.time() + heartbeat
         while True:
             try:
-                event = await asyncio.wait_for(sub.queue.get(), heartbeat)
+                event = await asyncio.wait_for(sub.queue.get(), max(0.0, due - loop.time()))
             except TimeoutError:
-                if sub.lagging:
-                    return LAGGING
-                actor, code = await asyncio.to_thread(_who, self.ws, self.rt)
-                if actor is None:
-                    return code
-                self.actor = actor
-                await self.ws.send_text(json.dumps({"type": "heartbeat", "seq": self.sent}))
-                continue
-            await self.send(event)
-            if sub.lagging and sub.queue.empty():
+                event = None
+            if event is not None:
+                await self.send(event)
+            if sub.lagging and (event is None or sub.queue.empty()):
                 return LAGGING
+            if loop.time() >= due:
+                if code := await self.beat():
+                    return code
+                due = loop.time() + heartbeat
 
 
 @router.websocket("/alerts/stream")
@@ -130,11 +174,14 @@ async def alert_stream(ws: WebSocket, after: int = 0) -> None:
         await ws.close(code=code)
         return
     await ws.accept()
+    remote = f"{ws.client.host}:{ws.client.port}" if ws.client else ""
     hub = await push.hub()
     sub = hub.subscribe()  # before reading what is stored: what commits meanwhile comes through the queue
-    console = _Console(ws, actor, rt)
     receiver = asyncio.create_task(_drain(ws))
+    session_id: int | None = None
     try:
+        session_id = await asyncio.to_thread(_opened, rt, actor, remote)
+        console = _Console(ws, actor, rt, session_id)
         await console.catch_up(max(after, 0))
         follower = asyncio.create_task(console.follow(sub, rt.settings.alerts.stream_heartbeat_seconds))
         done, _ = await asyncio.wait({receiver, follower}, return_when=asyncio.FIRST_COMPLETED)
@@ -146,6 +193,11 @@ async def alert_stream(ws: WebSocket, after: int = 0) -> None:
     finally:
         receiver.cancel()
         hub.unsubscribe(sub)
+        if session_id is not None:
+            try:
+                await asyncio.to_thread(_closed, rt, session_id)
+            except Exception:  # noqa: BLE001 — the session then goes stale, which counts as gone
+                log.warning("could not close console session %s", session_id, exc_info=True)
         with contextlib.suppress(Exception):
             await ws.close()
 

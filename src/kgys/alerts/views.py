@@ -3,13 +3,14 @@ live stream of changes (WebSocket, :mod:`kgys.alerts.stream`)."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Literal
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from kgys.alerts import cap, reports, schemas, service
+from kgys.alerts.flows import listing
 from kgys.alerts.schemas import (
     AlertOut,
     BoardOut,
@@ -18,6 +19,7 @@ from kgys.alerts.schemas import (
     LineOut,
     LoadOut,
     MoveIn,
+    OfflineDeviceOut,
     QueueOut,
     ReportOut,
     ResolveIn,
@@ -25,8 +27,10 @@ from kgys.alerts.schemas import (
 )
 from kgys.alerts.service import AlertRow
 from kgys.alerts.states import Move, Source, State
+from kgys.db import utcnow
+from kgys.devices.flows import board as board_flow
 from kgys.web.contract import errors
-from kgys.web.deps import DB, CurrentActor
+from kgys.web.deps import DB, CurrentActor, runtime
 from kgys.web.paging import Page, PageQuery, PerPageQuery
 
 router = APIRouter(tags=["alerts"])
@@ -51,7 +55,7 @@ def list_alerts(
 ) -> Page[AlertOut]:
     """Alerts of sites within the caller's scope (and, for country-wide users, of the whole installation),
     newest first."""
-    rows, total = service.list_alerts(session=session, actor=actor, site_code=site or None, state=state,
+    rows, total = listing.list_alerts(session=session, actor=actor, site_code=site or None, state=state,
                                       source=source, page=page, per_page=per_page)
     return Page[AlertOut](items=[alert_out(r) for r in rows], total=total, page=page, per_page=per_page)
 
@@ -68,35 +72,72 @@ def line_out(line: reports.Line) -> LineOut:
     return LineOut(key=line.key, label=line.label, total=line.total, open=line.open, false_alarms=line.false_alarms,
                    drills=line.drills, tests=line.tests, false_alarm_rate=line.false_alarm_rate,
                    drill_rate=line.drill_rate, ack_p50=line.ack_p(50), ack_p90=line.ack_p(90),
-                   close_p50=line.close_p(50), close_p90=line.close_p(90))
+                   close_p50=line.close_p(50), close_p90=line.close_p(90), offline_alerts=line.offline_alerts,
+                   offline_seconds=line.offline_seconds)
+
+
+StartQuery = Annotated[datetime | None, Query(alias="from", description="Start (with offset); default 7 days "
+                                                                         "before the end")]
+EndQuery = Annotated[datetime | None, Query(alias="to", description="End, exclusive (with offset); default now")]
+GroupQuery = Annotated[reports.Group, Query(description="Group by source, site, district or priority")]
+
+
+def _period(start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
+    end = end or utcnow()
+    return start or end - timedelta(days=reports.DEFAULT_DAYS), end
 
 
 @router.get("/alerts/report", response_model=ReportOut, response_model_by_alias=True, responses=errors(422))
-def alert_report(
-    session: DB,
-    actor: CurrentActor,
-    start: Annotated[datetime, Query(alias="from", description="Start (with offset)")],
-    end: Annotated[datetime, Query(alias="to", description="End, exclusive (with offset)")],
-    group: Annotated[reports.Group, Query(description="Group by source, site, district or priority")] = "source",
-) -> ReportOut:
-    """Counts, false-alarm and drill rates, and times to acknowledge and close (p50, p90, seconds) of the alerts
-    received in the period, per group."""
+def alert_report(session: DB, actor: CurrentActor, start: StartQuery = None, end: EndQuery = None,
+                 group: GroupQuery = "source") -> ReportOut:
+    """Counts, false-alarm and drill rates, times to acknowledge and close (p50, p90, seconds) and devices offline
+    of the alerts received in the period (default: the last 7 days), per group."""
+    start, end = _period(start, end)
     r = reports.report(session=session, actor=actor, start=start, end=end, group=group)
     return ReportOut(start=r.start, end=r.end, group=r.group, lines=[line_out(x) for x in r.lines],
                      total=line_out(r.total))
 
 
+CSV_ANSWER: dict[int | str, dict[str, Any]] = {200: {"description": "The report as CSV (UTF-8 with a byte-order "
+                                                                    "mark), a line per group and one for all",
+                                                     "content": {"text/csv": {"schema": {"type": "string"}}}}}
+
+
+@router.get("/alerts/report.csv", response_class=Response, responses={**CSV_ANSWER, **errors(422)})
+def alert_report_csv(session: DB, actor: CurrentActor, start: StartQuery = None, end: EndQuery = None,
+                     group: GroupQuery = "source") -> Response:
+    """The report as CSV, for a spreadsheet (columns named as the JSON report's fields)."""
+    start, end = _period(start, end)
+    r = reports.report(session=session, actor=actor, start=start, end=end, group=group)
+    return csv_answer(reports.to_csv(r), f"alerts-{group}-{start:%Y%m%d}-{end:%Y%m%d}.csv")
+
+
+def csv_answer(body: bytes, filename: str) -> Response:
+    """A CSV download."""
+    return Response(body, media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
 @router.get("/alerts/board", response_model=BoardOut)
-def alert_board(session: DB, actor: CurrentActor) -> BoardOut:
-    """The supervisor's board: open alerts, those unclaimed longer than their priority allows first, and each
-    operator's load."""
-    b = reports.board(session=session, actor=actor)
-    return BoardOut(open_by_priority=b.open_by_priority,
+def alert_board(request: Request, session: DB, actor: CurrentActor) -> BoardOut:
+    """The supervisor's board: open alerts, those unclaimed longer than their priority allows first; each
+    operator's load and consoles; the devices offline in scope."""
+    settings = runtime(request).settings
+    b = board_flow.board(session=session, actor=actor, heartbeat_seconds=settings.alerts.stream_heartbeat_seconds,
+                         offline_factor=settings.devices.offline_factor)
+    return BoardOut(open_by_priority=b.queue.open_by_priority,
                     waiting=[WaitingOut(alert=schemas.alert_out(w.alert, w.site, None),
                                         waited_seconds=w.waited.total_seconds(), overdue=w.overdue)
-                             for w in b.waiting],
-                    loads=[LoadOut(operator=x.operator, holding=x.holding, closed_last_hour=x.closed_last_hour,
-                                   ack_p50_seconds=x.ack_p50_seconds) for x in b.loads])
+                             for w in b.queue.waiting],
+                    loads=[LoadOut(operator=o.load.operator, holding=o.load.holding, claimed=o.load.claimed,
+                                   acknowledged=o.load.acknowledged, oldest_held_at=o.load.oldest_held_at,
+                                   last_action_at=o.load.last_action_at, closed_last_hour=o.load.closed_last_hour,
+                                   ack_p50_seconds=o.load.ack_p50_seconds, consoles=o.consoles,
+                                   connected_since=o.since, unattended=o.unattended) for o in b.operators],
+                    devices_offline=[OfflineDeviceOut(serial=d.serial, kind=d.kind, site=d.site_code,
+                                                      site_name=d.site_name, last_seen_at=d.last_seen_at,
+                                                      since=d.since) for d in b.devices_offline],
+                    devices_by_state=b.devices_by_state)
 
 
 CAP_BODY = {"requestBody": {"required": True, "content": {

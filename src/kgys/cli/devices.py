@@ -18,6 +18,7 @@ from kgys.db import reading
 from kgys.devices import broker
 from kgys.devices import service as device_service
 from kgys.devices import worker as intake_worker
+from kgys.devices.flows import registry
 from kgys.devices.kinds import AccessEvent, DeviceKind
 from kgys.devices.link import BrokerError
 from kgys.devices.schemas import DeviceIn
@@ -56,7 +57,7 @@ def add(
         raise typer.Exit(2) from exc
     actor = cli_actor()
     with runtime() as rt, rt.sessions.begin() as session, acting_as(session, actor):
-        row, password = device_service.provision(session=session, actor=actor, data=data)
+        row, password = registry.provision(session=session, actor=actor, data=data)
         acl = broker.sync(session, rt.settings, add=(row.device.mqtt_username, password))
     console.print(f"device {serial} ({kind}) registered at {site}; broker login {row.device.mqtt_username}")
     console.print(f"broker password (shown once): {password}")
@@ -67,7 +68,7 @@ def add(
 def list_(site: Annotated[str | None, typer.Option(help="Only this site")] = None) -> None:
     """The registered devices."""
     with runtime() as rt, reading(rt.sessions) as session:
-        rows = device_service.list_devices(session=session, actor=cli_actor(), site_code=site)
+        rows = registry.list_devices(session=session, actor=cli_actor(), site_code=site)
         table = Table(title=f"{len(rows)} device(s)")
         table.add_column("serial", no_wrap=True)
         for col in ("kind", "site", "room", "enabled", "heartbeat s", "last seen (UTC)", "drill until (UTC)"):

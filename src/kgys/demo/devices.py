@@ -25,6 +25,7 @@ from kgys.audit.mechanism import acting_as
 from kgys.config import Settings
 from kgys.devices import broker, mosquitto, secrets
 from kgys.devices import service as device_service
+from kgys.devices.flows import registry
 from kgys.devices.kinds import DeviceKind
 from kgys.devices.schemas import DeviceIn
 from kgys.sites.models import Site
@@ -104,7 +105,7 @@ def register(session: Session, settings: Settings) -> list[DemoDevice]:
             if device is None:
                 pins = {"cancel_pin": CANCEL_PIN, "duress_pin": DURESS_PIN} if plan.kind is DeviceKind.PANIC else {}
                 site = sites[min(plan.site_index, len(sites) - 1)]
-                row, _random = device_service.provision(session=session, actor=actor, data=DeviceIn(
+                row, _random = registry.provision(session=session, actor=actor, data=DeviceIn(
                     site=site.code, serial=plan.serial, kind=plan.kind, room=plan.room, firmware="kgys-sim-1.0",
                     heartbeat_seconds=HEARTBEAT_SECONDS, **pins))
                 device = row.device

@@ -22,6 +22,7 @@ from kgys.accounts.permissions import Perm
 from kgys.db import utcnow
 from kgys.devices import broker
 from kgys.devices import service as device_service
+from kgys.devices.flows import registry
 from kgys.devices.kinds import DeviceKind
 from kgys.devices.payloads import SERIAL_PATTERN
 from kgys.devices.schemas import DeviceIn
@@ -50,7 +51,7 @@ def _list_page(request: Request, session: Session, p: Principal, *, errors: Mapp
                minutes: Mapping[str, str] | None = None, status_code: int = 200) -> Response:
     q = request.query_params
     site = blank(q.get("site", "")[:32])
-    rows = device_service.list_devices(session=session, actor=p.actor, site_code=site)
+    rows = registry.list_devices(session=session, actor=p.actor, site_code=site)
     now, factor = utcnow(), runtime(request).settings.devices.offline_factor
     return render(request, "devices/list.html", {
         "rows": [{"row": r, "online": online(r, now, factor)} for r in rows], "filters": {"site": site or ""},
@@ -118,7 +119,7 @@ def device_create(request: Request, session: DB, p: CurrentPrincipal, form: Form
     if data is None:
         return _form_page(request, p, shown, errors, 422)
     try:
-        row, password = device_service.provision(session=session, actor=p.actor, data=data)
+        row, password = registry.provision(session=session, actor=p.actor, data=data)
     except ValidationFailed as exc:
         session.rollback()
         return _form_page(request, p, shown, service_errors(exc.errors), 422)

@@ -42,22 +42,10 @@ def device_out(row: DeviceRow) -> DeviceOut:
                      mqtt_username=d.mqtt_username)
 
 
-def _site(session: Session, actor: Actor, code: str) -> Site:
-    """The site with ``code`` within the actor's scope; NotFound otherwise (as if it did not exist)."""
-    site = session.scalar(select(Site).where(Site.code == code, actor.scope.clause(Site.jurisdiction_path, Site.id)))
-    if site is None:
-        raise NotFound(f"no site with code '{code}'", code=code)
-    return site
-
-
-def provision(*, session: Session, actor: Actor, data: DeviceIn) -> tuple[DeviceRow, str]:
-    """Register a device at a site within the actor's scope; the row and its new broker password (shown once).
-    A site outside the scope is refused as one that does not exist."""
+def provision(*, session: Session, actor: Actor, data: DeviceIn, site: Site) -> tuple[DeviceRow, str]:
+    """Register a device at ``site`` (loaded within the actor's scope); the row and its new broker password
+    (shown once)."""
     actor.require(Perm.CAMERAS_EDIT)
-    try:
-        site = _site(session, actor, data.site)
-    except NotFound as exc:
-        raise ValidationFailed([FieldError("site", "no such site", value=data.site)]) from exc
     if session.scalar(select(Device.id).where(Device.serial == data.serial)) is not None:
         raise Conflict(f"a device with serial {data.serial} is already registered", serial=data.serial)
     password = secrets.new_password()
@@ -76,14 +64,13 @@ def provision(*, session: Session, actor: Actor, data: DeviceIn) -> tuple[Device
     return DeviceRow(device, site, None), password
 
 
-def list_devices(*, session: Session, actor: Actor, site_code: str | None = None) -> list[DeviceRow]:
-    """The devices of the sites within the actor's scope (of one site), by site and serial."""
+def list_devices(*, session: Session, actor: Actor, site: Site | None = None) -> list[DeviceRow]:
+    """The devices of the sites within the actor's scope (of ``site``, loaded within scope), by site and serial."""
     actor.require(Perm.CAMERAS_READ)
     stmt = (select(Device, Site, DeviceStatus).join(Site, Site.id == Device.site_id)
             .outerjoin(DeviceStatus, DeviceStatus.device_id == Device.id)
             .where(actor.scope.clause(Site.jurisdiction_path, Site.id)))
-    if site_code is not None:
-        site = _site(session, actor, site_code)
+    if site is not None:
         stmt = stmt.where(Device.site_id == site.id)
     return [DeviceRow(d, s, st) for d, s, st in session.execute(stmt.order_by(Site.code, Device.serial)).all()]
 
@@ -171,3 +158,53 @@ def silent(*, session: Session, now: datetime, factor: float) -> list[tuple[Devi
         if now - since > timedelta(seconds=device.heartbeat_seconds * factor):
             found.append((device, since))
     return found
+
+
+DEVICE_STATES = ("online", "offline", "unknown", "disabled")
+
+
+@dataclass(frozen=True)
+class OfflineDevice:
+    """A device silent for too long: what it is, where, when it was last heard (None: never) and since when it
+    counts as silent (its last sign of life, or its registration)."""
+
+    serial: str
+    kind: str
+    site_code: str
+    site_name: str
+    last_seen_at: datetime | None
+    since: datetime
+
+
+def state_of(*, enabled: bool, heartbeat_seconds: int, last_seen_at: datetime | None, created_at: datetime,
+             now: datetime, factor: float) -> str:
+    """A device's state: disabled; offline when silent for more than ``factor`` heartbeat intervals (since its
+    last sign of life, or its registration); online when heard within them; unknown when never heard yet."""
+    if not enabled:
+        return "disabled"
+    if now - (last_seen_at or created_at) > timedelta(seconds=heartbeat_seconds * factor):
+        return "offline"
+    return "online" if last_seen_at is not None else "unknown"
+
+
+def offline_in_scope(*, session: Session, actor: Actor, now: datetime,
+                     factor: float) -> tuple[list[OfflineDevice], dict[str, int]]:
+    """The devices of the sites within the actor's scope that are offline (longest silent first), and how many
+    devices there are in each state (:data:`DEVICE_STATES`)."""
+    actor.require(Perm.CAMERAS_READ)
+    rows = session.execute(select(Device.serial, Device.kind, Device.enabled, Device.heartbeat_seconds,
+                                  Device.created_at, DeviceStatus.last_seen_at, Site.code, Site.name)
+                           .join(Site, Site.id == Device.site_id)
+                           .outerjoin(DeviceStatus, DeviceStatus.device_id == Device.id)
+                           .where(actor.scope.clause(Site.jurisdiction_path, Site.id))).all()
+    counts = dict.fromkeys(DEVICE_STATES, 0)
+    offline: list[OfflineDevice] = []
+    for serial, kind, enabled, beat, created, last, code, name in rows:
+        state = state_of(enabled=enabled, heartbeat_seconds=beat, last_seen_at=last, created_at=created, now=now,
+                         factor=factor)
+        counts[state] += 1
+        if state == "offline":
+            offline.append(OfflineDevice(serial=serial, kind=kind, site_code=code, site_name=name, last_seen_at=last,
+                                         since=last or created))
+    offline.sort(key=lambda d: (d.since, d.serial))
+    return offline, counts

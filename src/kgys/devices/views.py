@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query, Request
 
 from kgys.devices import broker
 from kgys.devices import service as device_service
+from kgys.devices.flows import registry
 from kgys.devices.schemas import DeviceIn, DeviceOut, Provisioned
 from kgys.web.contract import errors
 from kgys.web.deps import DB, CurrentActor, runtime
@@ -25,13 +26,13 @@ SiteQuery = Annotated[str | None, Query(max_length=32, pattern=r"^[A-Za-z0-9._-]
 @router.get("/devices", response_model=list[DeviceOut], responses=errors(404))
 def list_devices(session: DB, actor: CurrentActor, site: SiteQuery = None) -> list[DeviceOut]:
     """The devices of the sites within the caller's scope (of one site with ?site=)."""
-    rows = device_service.list_devices(session=session, actor=actor, site_code=site or None)
+    rows = registry.list_devices(session=session, actor=actor, site_code=site or None)
     return [device_service.device_out(row) for row in rows]
 
 
 @router.post("/devices", response_model=Provisioned, status_code=201, responses=errors(409))
 def add_device(body: DeviceIn, request: Request, session: DB, actor: CurrentActor) -> Provisioned:
     """Provision a device at a site; the answer carries its broker password, shown this once."""
-    row, password = device_service.provision(session=session, actor=actor, data=body)
+    row, password = registry.provision(session=session, actor=actor, data=body)
     broker.sync(session, runtime(request).settings, add=(row.device.mqtt_username, password))
     return Provisioned(**device_service.device_out(row).model_dump(), mqtt_password=password)

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
+from kgys.accounts.actor import district_of
 from kgys.db import utcnow
 from kgys.errors import AuthenticationError
 from kgys.kades import service
@@ -29,7 +30,7 @@ def order_out(order: ProtectionOrder, phones: int, today: date) -> OrderOut:
     """The listed shape of an order."""
     return OrderOut(id=order.id, number=order.number, court=order.court, valid_from=order.valid_from,
                     valid_until=order.valid_until, person_name=order.person_name, person_phone=order.person_phone,
-                    district=order.jurisdiction_path.rstrip("/").rsplit("/", 1)[-1], phones=phones,
+                    district=district_of(order.jurisdiction_path) or "", phones=phones,
                     in_force=service.in_force(order, today))
 
 

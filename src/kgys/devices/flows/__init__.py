@@ -1,0 +1,3 @@
+"""Work of the devices domain that builds on other parts: the site a device is provisioned at or listed of,
+looked up by the sites domain within scope (:mod:`.registry`); and the supervisor's board of the alert queue
+with the devices offline (:mod:`.board`)."""
