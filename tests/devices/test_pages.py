@@ -17,7 +17,7 @@ from kgys.accounts.models import User
 from kgys.audit.mechanism import acting_as
 from kgys.db import utcnow
 from kgys.devices import secrets
-from kgys.devices import service as device_service
+from kgys.devices.flows import registry
 from kgys.devices.kinds import DeviceKind
 from kgys.devices.models import Device, DeviceStatus
 from kgys.devices.schemas import DeviceIn
@@ -42,7 +42,7 @@ def _add(session: Session, site: Site, serial: str, kind: DeviceKind = DeviceKin
     pins = {"cancel_pin": "1234", "duress_pin": "9999"} if kind is DeviceKind.PANIC else {}
     actor = factories.admin()
     with acting_as(session, actor):
-        row, _password = device_service.provision(session=session, actor=actor, data=DeviceIn(
+        row, _password = registry.provision(session=session, actor=actor, data=DeviceIn(
             site=site.code, serial=serial, kind=kind, **pins, **kw))  # type: ignore[arg-type]
     return row.device
 
