@@ -166,3 +166,19 @@ class MapPointOut(BaseModel):
     compliance: str
     rollout: str
     priority: int
+
+
+class FloorPlanOut(BaseModel):
+    """A floor plan of a site: its title and place in the order, the image's type and size, and where to get it."""
+
+    id: int
+    site: str
+    title: str
+    position: int
+    content_type: str
+    size: int
+    width: int
+    height: int
+    uploaded_at: datetime
+    uploaded_by: str
+    url: str
