@@ -29,7 +29,7 @@ from kgys.devices.link import FakeLink, Sent
 from kgys.devices.models import Downlink
 from kgys.runtime import Runtime
 from tests import factories
-from tests.web.conftest import client, token_for  # noqa: F401  (the web fixtures)
+from tests.web.conftest import browser_login, client, token_for  # noqa: F401  (the web fixtures)
 
 API = "/api/v1/sites/{}/lockdown"
 
@@ -178,3 +178,26 @@ def test_the_outbox_sends_in_order_once_and_keeps_what_the_broker_did_not_take(r
     assert all(row.sent_at is not None for row in _downlinks(session))
     assert box.drain() is True and len(link.published) == 2  # nothing sent twice
     assert box.counts["sent"] == 2
+
+
+def test_the_alert_page_orders_a_lockdown_of_its_site(client: TestClient, session: Session,  # noqa: F811
+                                                      world: dict[str, object]) -> None:
+    alert = world["alert"]
+    browser_login(client, world["operator"])  # type: ignore[arg-type]
+    page = client.get(f"/alerts/{alert.id}")  # type: ignore[attr-defined]
+    assert 'id="alert-lockdown"' in page.text and 'data-locked="false"' in page.text
+    csrf = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+    r = client.post(f"/alerts/{alert.id}/lockdown", data={"action": "lockdown", "reason": "Silah sesi",  # type: ignore[attr-defined]
+                                                          "csrf_token": csrf}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    page = client.get(f"/alerts/{alert.id}")  # type: ignore[attr-defined]
+    assert 'data-locked="true"' in page.text and "Silah sesi" in page.text
+    bad = client.post(f"/alerts/{alert.id}/lockdown", data={"action": "open_doors", "reason": "x",  # type: ignore[attr-defined]
+                                                            "csrf_token": csrf}, follow_redirects=False)
+    assert bad.status_code == 422 and "lockdown, all_clear" in bad.text
+    empty = client.post(f"/alerts/{alert.id}/lockdown", data={"action": "all_clear", "reason": " ",  # type: ignore[attr-defined]
+                                                              "csrf_token": csrf}, follow_redirects=False)
+    assert empty.status_code == 422
+    assert [d.action for d in _downlinks(session)] == ["lockdown"]
+    console = client.get("/console")
+    assert '"lockdown":' in console.text and '"floor_plans":' in console.text
