@@ -16,10 +16,11 @@ from sqlalchemy.orm import Session
 
 from kgys.accounts.models import User
 from kgys.audit.models import AuditEntry
+from kgys.config import WebSettings
 from kgys.runtime import Runtime
 from kgys.sites import floorplans
 from kgys.sites.models import FloorPlan
-from kgys.web.limits import MB
+from kgys.web.limits import MB, body_limits
 from tests import factories
 from tests.sites.test_floorplan_images import JPEG, WEBP_LOSSY, png
 from tests.web.conftest import browser_login, client, token_for  # noqa: F401  (the web fixtures)
@@ -167,3 +168,33 @@ def test_the_image_folder_holds_no_half_written_file(tmp_path: Path) -> None:
     assert up.size == 3000 and up.path.name.startswith(".upload-")
     up.discard()
     assert list(floorplans.folder(tmp_path).iterdir()) == []
+
+
+@pytest.mark.parametrize(("method", "path", "limit"), [
+    ("POST", "/api/v1/sites/S00001/floor-plans", 10 * MB + 64 * 1024),
+    ("post", "/sites/S00001/floor-plans/", 10 * MB + 64 * 1024),
+    ("POST", "/api/v1/sites/S00001/floor-plans/3", MB),
+    ("GET", "/api/v1/sites/S00001/floor-plans", MB),
+    ("POST", "/api/v1/sites/a/b/floor-plans", MB),
+    ("POST", "/api/v1/imports", 20 * MB),
+])
+def test_floor_plan_uploads_have_a_limit_of_their_own(method: str, path: str, limit: int) -> None:
+    assert body_limits(WebSettings()).for_request(method, path) == limit
+
+
+def test_plans_are_renamed_and_put_in_order(client: TestClient, session: Session,  # noqa: F811
+                                            world: dict[str, object]) -> None:
+    code, h = str(world["site"]), world["h"]
+    ids = [_upload(client, code, h, png(i + 1, 1), title=f"Kat {i}")[1]["id"] for i in range(3)]  # type: ignore[arg-type]
+    url = f"{API.format(code)}/{{}}"
+    r = client.patch(url.format(ids[2]), json={"position": 1, "title": "Çatı"}, headers=h)  # type: ignore[arg-type]
+    assert r.status_code == 200 and r.json()["position"] == 1, r.text
+    listed = client.get(API.format(code), headers=h).json()  # type: ignore[arg-type]
+    assert [(p["title"], p["position"]) for p in listed] == [("Çatı", 1), ("Kat 0", 2), ("Kat 1", 3)]
+    bad = client.patch(url.format(ids[0]), json={"position": 4}, headers=h)  # type: ignore[arg-type]
+    assert bad.status_code == 422 and bad.json()["error"]["fields"][0]["field"] == "position"
+    bad = client.patch(url.format(ids[0]), json={"title": " "}, headers=h)  # type: ignore[arg-type]
+    assert bad.status_code == 422 and bad.json()["error"]["fields"][0]["field"] == "title"
+    assert client.patch(url.format(ids[0]), json={"position": 1}, headers=world["reader"]).status_code == 403  # type: ignore[arg-type]
+    updates = session.scalars(select(AuditEntry).where(AuditEntry.action == "floor_plan.update")).all()
+    assert len(updates) >= 2

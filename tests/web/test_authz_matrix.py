@@ -367,6 +367,8 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("GET", "/sites/{code}/commission", P.SITES_READ, _site_url("/commission")),
     Endpoint("GET", "/sites/{code}/floor-plans", P.SITES_READ, _site_url("/floor-plans")),
     Endpoint("POST", "/sites/{code}/floor-plans", P.SITES_EDIT, _new_plan, ok=201),
+    Endpoint("PATCH", "/sites/{code}/floor-plans/{plan_id}", P.SITES_EDIT,
+             lambda w, code: (f"{API}/sites/{code}/floor-plans/{w.fresh_plan(code)}", {"position": 1})),
     Endpoint("DELETE", "/sites/{code}/floor-plans/{plan_id}", P.SITES_EDIT, _delete_plan, ok=204),
     Endpoint("GET", "/sites/{code}/lockdown", P.ALERTS_READ, _site_url("/lockdown")),
     Endpoint("POST", "/sites/{code}/lockdown", P.ALERTS_HANDLE,

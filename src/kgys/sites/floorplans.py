@@ -167,3 +167,23 @@ def remove(*, session: Session, actor: Actor, site_code: str, plan_id: int, data
         event.listen(session, "after_commit", lambda _s: path.unlink(missing_ok=True), once=True)
     return plan
 
+
+
+def change(*, session: Session, actor: Actor, site_code: str, plan_id: int, title: str | None = None,
+           position: int | None = None) -> FloorPlan:
+    """Rename a floor plan and/or put it at ``position`` (1 = first) among its site's, the others keeping their
+    order."""
+    plan = get_plan(session=session, actor=actor, site_code=site_code, plan_id=plan_id, perm=Perm.SITES_EDIT)
+    if title is not None:
+        plan.title = _title(title)
+    if position is not None:
+        _site, plans = list_plans(session=session, actor=actor, site_code=site_code)
+        if not 1 <= position <= len(plans):
+            raise ValidationFailed([FieldError("position", f"between 1 and {len(plans)}", value=str(position))])
+        plans.remove(plan)
+        plans.insert(position - 1, plan)
+        for i, each in enumerate(plans, start=1):
+            if each.position != i:
+                each.position = i
+    session.flush()
+    return plan

@@ -182,3 +182,12 @@ class FloorPlanOut(BaseModel):
     uploaded_at: datetime
     uploaded_by: str
     url: str
+
+
+class FloorPlanPatch(BaseModel):
+    """A floor plan's new title and/or place in its site's order (1 = first)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str | None = Field(default=None, max_length=400)
+    position: int | None = Field(default=None, ge=1, le=1000)

@@ -15,6 +15,7 @@ from kgys.sites.schemas import (
     CommissionOut,
     DashboardOut,
     FloorPlanOut,
+    FloorPlanPatch,
     JurisdictionOut,
     MapPointOut,
     RolloutChange,
@@ -126,6 +127,15 @@ def add_floor_plan(
                                        limit=int(settings.web.max_floor_plan_mb * MB))
     plan = floorplans.add(session=session, actor=actor, site_code=code, title=title, upload=upload,
                           data_dir=settings.data_dir)
+    return floor_plan_out(plan, code)
+
+
+@router.patch("/sites/{code}/floor-plans/{plan_id}", response_model=FloorPlanOut, responses=errors(404))
+def change_floor_plan(code: str, plan_id: PlanId, body: FloorPlanPatch, session: DB, actor: CurrentActor
+                      ) -> FloorPlanOut:
+    """Rename a floor plan or move it in its site's order."""
+    plan = floorplans.change(session=session, actor=actor, site_code=code, plan_id=plan_id, title=body.title,
+                             position=body.position)
     return floor_plan_out(plan, code)
 
 
