@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 from tests import factories
 from tests.browser.conftest import DemoServer, sign_in
-from tests.sites.test_floorplan_images import png
+from tests.sites.test_floorplans_images import png
 
 from kgys.alerts import raising
 from kgys.alerts.raising import Alarm

@@ -22,7 +22,7 @@ from kgys.sites import floorplans
 from kgys.sites.models import FloorPlan
 from kgys.web.limits import MB, body_limits
 from tests import factories
-from tests.sites.test_floorplan_images import JPEG, WEBP_LOSSY, png
+from tests.sites.test_floorplans_images import JPEG, WEBP_LOSSY, png
 from tests.web.conftest import browser_login, client, token_for  # noqa: F401  (the web fixtures)
 
 API = "/api/v1/sites/{}/floor-plans"

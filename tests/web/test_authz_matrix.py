@@ -48,7 +48,7 @@ from kgys.sites.schemas import RolloutChange
 from kgys.web.app import create_app
 from kgys.web.limits import MB
 from tests import factories
-from tests.sites.test_floorplan_images import png
+from tests.sites.test_floorplans_images import png
 
 API = "/api/v1"
 IN, OUT_B, OUT_C = "IN-A", "OUT-B", "OUT-C"
