@@ -198,3 +198,13 @@ def test_plans_are_renamed_and_put_in_order(client: TestClient, session: Session
     assert client.patch(url.format(ids[0]), json={"position": 1}, headers=world["reader"]).status_code == 403  # type: ignore[arg-type]
     updates = session.scalars(select(AuditEntry).where(AuditEntry.action == "floor_plan.update")).all()
     assert len(updates) >= 2
+
+
+def test_a_broken_form_is_invalid_input_naming_the_body(client: TestClient, rt: Runtime,  # noqa: F811
+                                                        world: dict[str, object]) -> None:
+    before = _files(rt)
+    r = client.post(API.format(world["site"]), content=b"--x\r\nnot a part header\r\n\r\n",
+                    headers=world["h"] | {"Content-Type": "multipart/form-data; boundary=x"})  # type: ignore[operator]
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["fields"][0]["field"] == "body"
+    assert _files(rt) == before
