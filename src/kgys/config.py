@@ -158,6 +158,8 @@ class WebSettings(BaseModel):
         "refused with 413 as soon as it passes the limit, chunked transfer included.")
     max_upload_mb: float = Field(
         default=20.0, gt=0, description="Largest import file accepted, in MB (the upload routes' body limit).")
+    max_floor_plan_mb: float = Field(
+        default=10.0, gt=0, description="Largest floor plan image accepted, in MB (the floor plan uploads' limit).")
     threads: int = Field(
         default=8, ge=1, le=512,
         description="Requests handled at once, each with a worker thread and a database connection of its own "

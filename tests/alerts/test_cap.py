@@ -1,7 +1,8 @@
 """CAP 1.2 messages from other systems: an Alert raises an alert at the named site with its circle, an Update
 refreshes it, a Cancel closes it, an Exercise is a drill; hostile XML (entity expansion, external entities, a DTD,
 a huge document), malformed XML and missing parts are refused with the element or position named; nothing is
-half stored. On both engines."""
+half stored. A message that orders a lockdown (parameter kgys:lockdown, response type Shelter or AllClear) writes the
+orders for the sites it names, all of them within the sender's scope or none. On both engines."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from sqlalchemy.orm import Session
 
 from kgys.accounts.models import User
 from kgys.alerts.cap import MAX_BYTES
-from kgys.alerts.models import Alert
+from kgys.alerts.models import Alert, AlertChange
+from kgys.audit.models import AuditEntry
+from kgys.devices.models import Downlink
 from tests import factories
 
 API = "/api/v1/alerts/cap"
@@ -109,3 +112,80 @@ def test_only_those_who_handle_alerts_may_send(client: TestClient, session: Sess
     session.commit()
     assert client.post(API, content=cap(), headers=token_for(auditor) | XML).status_code == 403
     assert client.post(API, content=cap(), headers=XML).status_code == 401
+
+
+def lockdown_cap(identifier: str, sites: list[str], *, parameter: str = "", response: str = "",
+                 status: str = "Actual", msg_type: str = "Alert", references: str = "") -> bytes:
+    """A message whose info orders a lockdown (by parameter or response type) for the sites named by geocodes,
+    each in an area of its own."""
+    areas = "".join(f"<area><areaDesc>{code}</areaDesc><geocode><valueName>kgys:site</valueName><value>{code}"
+                    "</value></geocode></area>" for code in sites)
+    extra = f"<responseType>{response}</responseType>" if response else ""
+    if parameter:
+        extra += f"<parameter><valueName>kgys:lockdown</valueName><value>{parameter}</value></parameter>"
+    return cap(identifier, msg_type=msg_type, status=status, references=references,
+               area=areas).replace(b"<category>Safety</category>", b"<category>Safety</category>" + extra.encode())
+
+
+def _orders(session: Session) -> list[tuple[int, str, str, int | None]]:
+    return [(d.site_id, d.action, d.reason, d.alert_id)
+            for d in session.scalars(select(Downlink).order_by(Downlink.id)).all()]
+
+
+def test_a_lockdown_message_orders_the_named_sites_devices(client: TestClient, session: Session,
+                                                           world: dict[str, object]) -> None:
+    site = world["site"]
+    second = factories.site(session, district="TR-99-B")
+    session.commit()
+    r = client.post(API, content=lockdown_cap("LD-1", [site.code, second.code], parameter="lockdown"),  # type: ignore[attr-defined]
+                    headers=world["h"])  # type: ignore[arg-type]
+    assert r.status_code == 202, r.text
+    out = r.json()
+    assert out["lockdown_sites"] == [site.code, second.code]  # type: ignore[attr-defined]
+    reason = "CAP Deprem: Okulda tahliye"
+    assert _orders(session) == [(site.id, "lockdown", reason, out["alert_id"]),  # type: ignore[attr-defined]
+                                (second.id, "lockdown", reason, out["alert_id"])]
+    notes = session.scalars(select(AlertChange.note).where(AlertChange.alert_id == out["alert_id"],
+                                                           AlertChange.move == "note")).all()
+    assert notes == [f"Lockdown ordered ({site.code}, {second.code}): {reason}"]  # type: ignore[attr-defined]
+    assert session.scalar(select(func.count()).select_from(AuditEntry)
+                          .where(AuditEntry.action == "site.lockdown")) == 2
+    # the response type AllClear ends it
+    r = client.post(API, content=lockdown_cap("LD-2", [site.code], response="AllClear"), headers=world["h"])  # type: ignore[attr-defined,arg-type]
+    assert r.status_code == 202 and r.json()["lockdown_sites"] == [site.code], r.text  # type: ignore[attr-defined]
+    assert _orders(session)[-1][:2] == (site.id, "all_clear")  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("kw", "sites"), [
+    ({"response": "Shelter"}, 1),  # a shelter order for a site: lockdown
+    ({"response": "Shelter", "status": "Test"}, 0),  # a test orders nothing
+    ({"response": "Evacuate"}, 0),  # not a lockdown
+    ({"parameter": "lockdown", "status": "Exercise"}, 1),  # a drill: the devices hear it, marked as one
+])
+def test_which_messages_order_a_lockdown(client: TestClient, session: Session, world: dict[str, object],
+                                         kw: dict[str, str], sites: int) -> None:
+    r = client.post(API, content=lockdown_cap("LD-3", [world["site"].code], **kw), headers=world["h"])  # type: ignore[attr-defined,arg-type]
+    assert r.status_code == 202, r.text
+    assert len(r.json()["lockdown_sites"]) == len(_orders(session)) == sites
+    if kw.get("status") == "Exercise":
+        assert _orders(session)[0][2].startswith("[Exercise] CAP")
+
+
+@pytest.mark.parametrize(("sites", "parameter", "field", "words"), [
+    ([], "lockdown", "area.geocode", "names its sites"),
+    (["SITE"], "evacuate", "info.parameter", "one of lockdown, all_clear"),
+    (["OTHER"], "lockdown", "area.geocode", "within the sender's scope"),
+    (["SITE", "NO-SUCH"], "lockdown", "area.geocode", "NO-SUCH"),
+])
+def test_a_lockdown_for_sites_beyond_the_sender_is_refused_whole(client: TestClient, session: Session,
+                                                                 world: dict[str, object], sites: list[str],
+                                                                 parameter: str, field: str, words: str) -> None:
+    other = factories.site(session, district="TR-98-C")
+    session.commit()
+    codes = [{"SITE": world["site"].code, "OTHER": other.code}.get(c, c) for c in sites]  # type: ignore[attr-defined]
+    r = client.post(API, content=lockdown_cap("LD-4", codes, parameter=parameter), headers=world["h"])  # type: ignore[arg-type]
+    assert r.status_code == 422, r.text
+    problem = r.json()["error"]["fields"][0]
+    assert problem["field"] == field and words in problem["message"], problem
+    session.expire_all()
+    assert _orders(session) == [] and session.scalar(select(func.count()).select_from(Alert)) == 0

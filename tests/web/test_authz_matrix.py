@@ -40,12 +40,15 @@ from kgys.recording import alerts
 from kgys.recording.flows import holds as hold_flows
 from kgys.recording.models import LegalHold
 from kgys.runtime import Runtime
+from kgys.sites import floorplans
 from kgys.sites import service as site_service
 from kgys.sites.models import Commission, Site
 from kgys.sites.rollout import ORDER, RolloutStatus
 from kgys.sites.schemas import RolloutChange
 from kgys.web.app import create_app
+from kgys.web.limits import MB
 from tests import factories
+from tests.sites.test_floorplans_images import png
 
 API = "/api/v1"
 IN, OUT_B, OUT_C = "IN-A", "OUT-B", "OUT-C"
@@ -117,6 +120,16 @@ class World:
         self.session.commit()
         return alert.id
 
+    def fresh_plan(self, code: str) -> int:
+        """A new floor plan of site ``code``."""
+        self._setup()
+        data_dir = self.rt.settings.data_dir
+        upload = floorplans.Upload.receive(iter([png(2, 2)]), data_dir=data_dir, limit=MB)
+        plan = floorplans.add(session=self.session, actor=factories.admin(), site_code=code, title="matrix",
+                              upload=upload, data_dir=data_dir)
+        self.session.commit()
+        return plan.id
+
     def version(self, code: str) -> int:
         """The site's current version."""
         return int(self.session.scalar(select(Site.version).where(Site.code == code)) or 0)
@@ -151,6 +164,8 @@ class Upload:
     filename: str
     content: bytes
     fields: dict[str, str]
+    field: str = "file"
+    content_type: str = "text/csv"
 
 
 @dataclass(frozen=True)
@@ -324,6 +339,14 @@ def _new_device(w: World, code: str) -> tuple[str, dict[str, Any]]:
                               "cancel_pin": "1234", "duress_pin": "9999"}
 
 
+def _new_plan(w: World, code: str) -> tuple[str, Upload]:
+    return f"{API}/sites/{code}/floor-plans", Upload("plan.png", png(3, 2), {"title": "matrix"}, "image", "image/png")
+
+
+def _delete_plan(w: World, code: str) -> tuple[str, None]:
+    return f"{API}/sites/{code}/floor-plans/{w.fresh_plan(code)}", None
+
+
 def _hold_url(w: World, code: str) -> tuple[str, None]:
     return f"{API}/holds/{w.holds[code]}", None
 
@@ -342,6 +365,14 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("POST", "/sites/{code}/rollout", P.ROLLOUT_EDIT, _rollout, ok=201),
     Endpoint("GET", "/sites/{code}/rollout", P.SITES_READ, _site_url("/rollout")),
     Endpoint("GET", "/sites/{code}/commission", P.SITES_READ, _site_url("/commission")),
+    Endpoint("GET", "/sites/{code}/floor-plans", P.SITES_READ, _site_url("/floor-plans")),
+    Endpoint("POST", "/sites/{code}/floor-plans", P.SITES_EDIT, _new_plan, ok=201),
+    Endpoint("PATCH", "/sites/{code}/floor-plans/{plan_id}", P.SITES_EDIT,
+             lambda w, code: (f"{API}/sites/{code}/floor-plans/{w.fresh_plan(code)}", {"position": 1})),
+    Endpoint("DELETE", "/sites/{code}/floor-plans/{plan_id}", P.SITES_EDIT, _delete_plan, ok=204),
+    Endpoint("GET", "/sites/{code}/lockdown", P.ALERTS_READ, _site_url("/lockdown")),
+    Endpoint("POST", "/sites/{code}/lockdown", P.ALERTS_HANDLE,
+             lambda w, code: (f"{API}/sites/{code}/lockdown", {"action": "lockdown", "reason": "matrix"}), ok=202),
     Endpoint("GET", "/dashboard", P.DASHBOARD_READ, _list_url("/dashboard"), out=None),
     Endpoint("GET", "/map", P.SITES_READ, _list_url("/map"), out=None),
     Endpoint("GET", "/jurisdictions", None, _fixed("/jurisdictions"), out=None),
@@ -510,7 +541,7 @@ def _check(endpoint: Endpoint, client: TestClient, world: World, callers: list[C
                                    headers=caller.headers | {"Content-Type": body.content_type})
             elif isinstance(body, Upload):
                 r = client.request(endpoint.method, url, headers=caller.headers, data=body.fields,
-                                   files={"file": (body.filename, body.content, "text/csv")})
+                                   files={body.field: (body.filename, body.content, body.content_type)})
             else:
                 r = client.request(endpoint.method, url, json=body, headers=caller.headers)
             where = f"{caller.label} {endpoint.method} {url}"

@@ -7,6 +7,13 @@ an external entity is refused before it is expanded) and bounded in size. ``Aler
 taken. The priority follows the first ``info``'s severity (Extreme P1, Severe P2, Moderate P3, else P4). The
 alert's place is the site named by a geocode ``kgys:site`` (its institution code), and its position the centre of
 the first ``circle`` (the radius as its accuracy) or of the first ``polygon``.
+
+A message may also order a lockdown of sites (or its end): an ``Actual`` or ``Exercise`` ``Alert``/``Update`` whose
+``info`` carries a ``parameter`` ``kgys:lockdown`` (value ``lockdown`` or ``all_clear``), or else a
+``responseType`` ``Shelter`` (lockdown) or ``AllClear`` (its end), orders it for every site its ``area``s name with a
+geocode ``kgys:site``. The explicit parameter needs at least one such site; a ``Shelter`` naming no site is an alert
+only. The first ``info`` that orders something decides; the orders themselves are written by
+:mod:`kgys.devices.flows.lockdown`.
 """
 
 from __future__ import annotations
@@ -37,6 +44,11 @@ SITE_GEOCODE = "kgys:site"
 STATUSES = ("Actual", "Exercise", "System", "Test", "Draft")
 MSG_TYPES = ("Alert", "Update", "Cancel", "Ack", "Error")
 PRIORITY = {"Extreme": Priority.P1, "Severe": Priority.P2, "Moderate": Priority.P3}
+LOCKDOWN_PARAMETER = "kgys:lockdown"
+LOCKDOWN_VALUES = ("lockdown", "all_clear")
+LOCKDOWN_RESPONSES = {"Shelter": "lockdown", "AllClear": "all_clear"}
+LOCKDOWN_STATUSES = ("Actual", "Exercise")
+MAX_LOCKDOWN_SITES = 100
 
 
 class CapKind(StrEnum):
@@ -62,6 +74,8 @@ class CapMessage:
     description: str
     site_code: str | None
     position: Position | None
+    lockdown: str | None = None  # "lockdown" or "all_clear" when the message orders one
+    lockdown_sites: tuple[str, ...] = ()  # the institution codes of the sites it orders it for
 
 
 def _bad(field: str, message: str) -> ValidationFailed:
@@ -115,6 +129,44 @@ def _position(info: Element) -> tuple[str | None, Position | None]:
     return site, None
 
 
+def _sites(info: Element) -> list[str]:
+    """The site codes every area of the info names with a ``kgys:site`` geocode, each once, in order."""
+    found: list[str] = []
+    for area in info.findall(NS + "area"):
+        for geocode in area.findall(NS + "geocode"):
+            if _text(geocode, "valueName", "area.geocode", required=False) == SITE_GEOCODE:
+                code = _text(geocode, "value", "area.geocode", max_len=32)
+                if code not in found:
+                    found.append(code)
+    if len(found) > MAX_LOCKDOWN_SITES:
+        raise _bad("area.geocode", f"more than {MAX_LOCKDOWN_SITES} sites")
+    return found
+
+
+def lockdown_of(info: Element) -> tuple[str | None, tuple[str, ...]]:
+    """What lockdown an ``info`` orders (``lockdown``, ``all_clear`` or None) and for which sites (see the
+    module)."""
+    action = None
+    explicit = False
+    for param in info.findall(NS + "parameter"):
+        if _text(param, "valueName", "info.parameter", required=False) == LOCKDOWN_PARAMETER:
+            value = _text(param, "value", "info.parameter", max_len=20)
+            if value not in LOCKDOWN_VALUES:
+                raise _bad("info.parameter", f"{LOCKDOWN_PARAMETER} is one of {', '.join(LOCKDOWN_VALUES)}")
+            action, explicit = value, True
+    if action is None:
+        for response in info.findall(NS + "responseType"):
+            action = action or LOCKDOWN_RESPONSES.get((response.text or "").strip())
+    if action is None:
+        return None, ()
+    sites = _sites(info)
+    if not sites:
+        if explicit:
+            raise _bad("area.geocode", f"a lockdown names its sites with a geocode {SITE_GEOCODE}")
+        return None, ()
+    return action, tuple(sites)
+
+
 def parse(data: bytes) -> CapMessage:
     """A CAP 1.2 message; ValidationFailed naming the element (or the byte position) at fault."""
     if len(data) > MAX_BYTES:
@@ -153,6 +205,9 @@ def parse(data: bytes) -> CapMessage:
     if info is None and msg_type in ("Alert", "Update"):
         raise _bad("info", "<info> is missing")
     site, position = _position(info) if info is not None else (None, None)
+    lockdown: tuple[str | None, tuple[str, ...]] = (None, ())
+    if status in LOCKDOWN_STATUSES and msg_type in ("Alert", "Update"):
+        lockdown = next((found for found in map(lockdown_of, root.findall(NS + "info")) if found[0]), (None, ()))
     return CapMessage(
         identifier=_text(root, "identifier", "identifier", max_len=200),
         sender=_text(root, "sender", "sender", max_len=200), sent=sent, status=status, msg_type=msg_type,
@@ -163,7 +218,7 @@ def parse(data: bytes) -> CapMessage:
         headline=_text(info, "headline", "info.headline", required=False, max_len=500) if info is not None else "",
         description=_text(info, "description", "info.description", required=False, max_len=4000)
         if info is not None else "",
-        site_code=site, position=position)
+        site_code=site, position=position, lockdown=lockdown[0], lockdown_sites=lockdown[1])
 
 
 def take(*, session: Session, actor: Actor, message: CapMessage) -> tuple[Alert | None, int]:

@@ -1,5 +1,6 @@
 """Web UI of the alert queue: the operator's console (live, :file:`static/console.js`), the list of alerts with
-filters, and one alert with its history and the moves an operator makes (plain forms, no script needed)."""
+filters, and one alert with its history and the moves an operator makes (plain forms, no script needed), the
+lockdown of its site included."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from kgys.alerts.states import OUTCOMES, Move, Source, State
 from kgys.alerts.views import AlertId, csv_answer
 from kgys.db import utcnow
 from kgys.devices.flows import board as board_flow
+from kgys.devices.flows import lockdown as lockdown_flow
 from kgys.errors import Conflict, NotFound, ValidationFailed
 from kgys.validation import parse_time
 from kgys.web import i18n, labels
@@ -130,8 +132,14 @@ def _alert_page(request: Request, session: DB, p: CurrentPrincipal, alert_id: in
                 errors: dict[str, str] | None = None, status_code: int = 200) -> Response:
     row = service.get_alert(session=session, actor=p.actor, alert_id=alert_id)
     changes = service.history(session=session, actor=p.actor, alert_id=alert_id)
+    lockdown = None
+    if row.site is not None:
+        try:
+            lockdown = lockdown_flow.state(session=session, actor=p.actor, site_code=row.site.code)
+        except NotFound:
+            lockdown = None
     return render(request, "alerts/alert.html", {
-        "row": row, "changes": changes, "outcomes": OUTCOMES, "errors": errors or {},
+        "row": row, "changes": changes, "outcomes": OUTCOMES, "errors": errors or {}, "lockdown": lockdown,
         "open": State(row.alert.state) not in (State.RESOLVED, State.FALSE_ALARM, State.DRILL, State.TEST),
     }, p, status_code=status_code)
 
@@ -165,6 +173,23 @@ def alert_move(request: Request, alert_id: AlertId, session: DB, p: CurrentPrinc
     return RedirectResponse(f"/alerts/{alert_id}", status_code=303)
 
 
+@router.post("/alerts/{alert_id}/lockdown")
+def alert_lockdown(request: Request, alert_id: AlertId, session: DB, p: CurrentPrincipal,
+                   action: Annotated[str, Form(max_length=16)], reason: Annotated[str, Form(max_length=400)] = ""
+                   ) -> Response:
+    """Order the alert's site into lockdown (or out of it) from the alert's page, with a reason."""
+    row = service.get_alert(session=session, actor=p.actor, alert_id=alert_id)
+    if row.site is None:
+        raise NotFound("This alert is about no site.", alert_id=alert_id)
+    try:
+        lockdown_flow.order(session=session, actor=p.actor, site_code=row.site.code, action=action, reason=reason,
+                            alert_id=alert_id)
+    except ValidationFailed as exc:
+        session.rollback()
+        return _alert_page(request, session, p, alert_id, errors=service_errors(exc.errors), status_code=422)
+    return RedirectResponse(f"/alerts/{alert_id}", status_code=303)
+
+
 @router.get("/console")
 def console_page(request: Request, session: DB, p: CurrentPrincipal) -> Response:
     """The operator's console: the queue live, the map, the selected alert's site and its cameras."""
@@ -178,6 +203,10 @@ def console_page(request: Request, session: DB, p: CurrentPrincipal) -> Response
         "empty": i18n.gettext("No open alerts."), "taken_by": i18n.gettext("Taken on by"),
         "installation": i18n.gettext("Whole installation"), "repeats": i18n.gettext("times"),
         "conflict": i18n.gettext("Someone else got there first."), "live": i18n.gettext("Live view"),
+        "lockdown": i18n.gettext("Lockdown"), "all_clear": i18n.gettext("All clear"),
+        "reason": i18n.gettext("Reason"), "locked": i18n.gettext("Lockdown in force"),
+        "unlocked": i18n.gettext("No lockdown in force"), "cleared": i18n.gettext("All clear given"),
+        "pending": i18n.gettext("not yet delivered to the devices"), "floor_plans": i18n.gettext("Floor plans"),
     }
     settings = request.app.state.runtime.settings
     return render(request, "alerts/console.html", {

@@ -84,6 +84,7 @@ class CapOut(BaseModel):
     identifier: str
     alert_id: int | None
     cleared: int
+    lockdown_sites: list[str] = []  # the sites whose devices the message ordered into lockdown (or all clear)
 
 
 class LineOut(BaseModel):

@@ -29,6 +29,7 @@ from kgys.alerts.service import AlertRow
 from kgys.alerts.states import Move, Source, State
 from kgys.db import utcnow
 from kgys.devices.flows import board as board_flow
+from kgys.devices.flows import lockdown as lockdown_flow
 from kgys.web.contract import errors
 from kgys.web.deps import DB, CurrentActor, runtime
 from kgys.web.paging import Page, PageQuery, PerPageQuery
@@ -149,10 +150,13 @@ CAP_BODY = {"requestBody": {"required": True, "content": {
              openapi_extra=CAP_BODY)
 async def submit_cap(request: Request, session: DB, actor: CurrentActor) -> CapOut:
     """Take an OASIS CAP 1.2 message from another system: Alert and Update raise or refresh an alert, Cancel closes
-    the one it references (see the alerts documentation for the mapping)."""
+    the one it references; a message that orders a lockdown of sites writes the orders to their devices (see the
+    alerts and devices documentation for the mapping)."""
     message = cap.parse(await request.body())
-    alert, cleared = await run_in_threadpool(cap.take, session=session, actor=actor, message=message)
-    return CapOut(identifier=message.identifier, alert_id=alert.id if alert else None, cleared=cleared)
+    alert, cleared, sites = await run_in_threadpool(lockdown_flow.take_cap, session=session, actor=actor,
+                                                    message=message)
+    return CapOut(identifier=message.identifier, alert_id=alert.id if alert else None, cleared=cleared,
+                  lockdown_sites=sites)
 
 
 @router.get("/alerts/{alert_id:int}", response_model=AlertOut, responses=errors(404))  # not /alerts/cap

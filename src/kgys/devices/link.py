@@ -1,5 +1,6 @@
 """The intake's link to the broker, as an interface with a fake: messages in (to be acknowledged once stored),
-replies out. The MQTT implementation is :mod:`kgys.devices.mqtt`; :class:`FakeLink` serves tests.
+replies and lockdown orders out (each with a :class:`Sent` that tells when the broker acknowledged it).
+The MQTT implementation is :mod:`kgys.devices.mqtt`; :class:`FakeLink` serves tests.
 
 Errors from the broker library never leave the adapter: they become :class:`BrokerError`.
 """
@@ -7,6 +8,7 @@ Errors from the broker library never leave the adapter: they become :class:`Brok
 from __future__ import annotations
 
 import queue
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -30,6 +32,17 @@ class Received:
     session: int = 0
 
 
+@dataclass(frozen=True)
+class Sent:
+    """A message handed to the broker link: ``acked()`` tells whether the broker has acknowledged it (PUBACK)."""
+
+    check: Callable[[], bool] = field(default=lambda: True)
+
+    def acked(self) -> bool:
+        """Whether the broker has taken the message."""
+        return self.check()
+
+
 class Link(Protocol):
     """What the intake needs of a broker."""
 
@@ -42,8 +55,11 @@ class Link(Protocol):
     def ack(self, msg: Received) -> None:
         """Acknowledge ``msg`` to the broker: it is stored and need not be delivered again."""
 
-    def publish(self, topic: str, payload: bytes) -> None:
-        """Send ``payload`` on ``topic`` (QoS 1)."""
+    def publish(self, topic: str, payload: bytes) -> Sent:
+        """Send ``payload`` on ``topic`` (QoS 1); what tells when the broker took it."""
+
+    def is_connected(self) -> bool:
+        """Whether the link is connected to the broker now."""
 
     def close(self) -> None:
         """Disconnect."""
@@ -57,6 +73,7 @@ class FakeLink:
     acked: list[Received] = field(default_factory=list)
     published: list[tuple[str, bytes]] = field(default_factory=list)
     started: bool = False
+    up: bool = True  # connected; a test sets it False to play a broker that is away
 
     def start(self) -> None:
         """Nothing to connect to."""
@@ -77,9 +94,14 @@ class FakeLink:
         """Remember the acknowledgement."""
         self.acked.append(msg)
 
-    def publish(self, topic: str, payload: bytes) -> None:
-        """Remember what was sent."""
+    def publish(self, topic: str, payload: bytes) -> Sent:
+        """Remember what was sent (acknowledged at once)."""
         self.published.append((topic, payload))
+        return Sent()
+
+    def is_connected(self) -> bool:
+        """Whether the test has the broker up."""
+        return self.up
 
     def close(self) -> None:
         """Nothing to disconnect."""

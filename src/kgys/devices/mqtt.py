@@ -17,7 +17,7 @@ import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
 from kgys.devices import payloads
-from kgys.devices.link import BrokerError, Received
+from kgys.devices.link import BrokerError, Received, Sent
 from kgys.devices.mosquitto import CHANNELS
 
 log = logging.getLogger(__name__)
@@ -32,6 +32,15 @@ def _client(client_id: str, username: str, password: str, *, manual_ack: bool) -
     client.reconnect_delay_set(min_delay=1, max_delay=5)
     client.max_queued_messages_set(0)
     return client
+
+
+def _published(info: paho.MQTTMessageInfo) -> bool:
+    """Whether the broker acknowledged the message (one handed over while disconnected is kept by paho and sent
+    after the reconnect: its error code says so, not that it failed)."""
+    try:
+        return info.is_published()
+    except RuntimeError:
+        return bool(info._published)
 
 
 class MqttLink:
@@ -95,9 +104,14 @@ class MqttLink:
             return
         self._client.ack(msg.mid, msg.qos)
 
-    def publish(self, topic: str, payload: bytes) -> None:
-        """Send at QoS 1 (queued by paho while disconnected)."""
-        self._client.publish(topic, payload, qos=1)
+    def publish(self, topic: str, payload: bytes) -> Sent:
+        """Send at QoS 1 (queued by paho while disconnected, sent again after a reconnect until acknowledged)."""
+        info = self._client.publish(topic, payload, qos=1)
+        return Sent(lambda: _published(info))
+
+    def is_connected(self) -> bool:
+        """Whether the link is connected to the broker now."""
+        return self.connected.is_set()
 
     def close(self) -> None:
         """Disconnect and stop the network thread."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -58,3 +58,37 @@ class Provisioned(DeviceOut):
     """A device just provisioned, with its broker password: shown this once, kept nowhere in clear."""
 
     mqtt_password: str
+
+
+class LockdownIn(BaseModel):
+    """An operator's lockdown order (or its end) for a site's devices, with the reason; ``alert_id`` names the alert
+    it answers (the order is noted in its history)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["lockdown", "all_clear"]
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), SafeChars]
+    alert_id: int | None = Field(default=None, ge=1, le=2_147_483_647)
+
+
+class LockdownOut(BaseModel):
+    """A lockdown order of the outbox: who decided it and when, and when the broker took it (null: not yet)."""
+
+    id: int
+    site: str
+    action: str
+    reason: str
+    alert_id: int | None
+    created_at: datetime
+    created_by: str
+    sent_at: datetime | None
+    attempts: int
+
+
+class LockdownStateOut(BaseModel):
+    """A site's lockdown state: ``locked`` when its latest order is a lockdown; the latest orders, newest first."""
+
+    site: str
+    locked: bool
+    current: LockdownOut | None
+    orders: list[LockdownOut]

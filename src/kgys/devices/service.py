@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session
 from kgys.accounts.actor import Actor
 from kgys.accounts.permissions import Perm
 from kgys.db import utcnow
-from kgys.devices import secrets
-from kgys.devices.models import Device, DeviceStatus
+from kgys.devices import lockdown, secrets
+from kgys.devices.lockdown import Action
+from kgys.devices.models import Device, DeviceStatus, Downlink
 from kgys.devices.mosquitto import Login
 from kgys.devices.schemas import DeviceIn, DeviceOut
 from kgys.errors import Conflict, FieldError, NotFound, ValidationFailed
@@ -208,3 +209,61 @@ def offline_in_scope(*, session: Session, actor: Actor, now: datetime,
                                          since=last or created))
     offline.sort(key=lambda d: (d.since, d.serial))
     return offline, counts
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """An unsent order of the outbox, as plain data (for the publisher, outside any transaction)."""
+
+    id: int
+    topic: str
+    body: bytes
+    attempts: int
+
+
+def order_lockdown(*, session: Session, site: Site, action: Action, reason: str, by: str,
+                   alert_id: int | None = None, now: datetime | None = None) -> Downlink:
+    """Put a lockdown order (or its end) for ``site``'s devices into the outbox, in the caller's transaction: the
+    intake publishes it once committed."""
+    if action not in lockdown.ACTIONS:
+        raise ValidationFailed([FieldError("action", "one of " + ", ".join(lockdown.ACTIONS), value=str(action))])
+    now = now or utcnow()
+    reason = reason.strip()[:lockdown.REASON_MAX]
+    topic, body = lockdown.message(site_code=site.code, action=action, reason=reason, at=now)
+    row = Downlink(site_id=site.id, topic=topic, body=body.decode(), action=action, reason=reason, alert_id=alert_id,
+                   created_at=now, created_by=by[:80], attempts=0, last_error="")
+    session.add(row)
+    session.flush()
+    return row
+
+
+def unsent(*, session: Session, limit: int = 100) -> list[Outgoing]:
+    """The oldest orders not yet taken by the broker, in the order they were written."""
+    rows = session.execute(select(Downlink.id, Downlink.topic, Downlink.body, Downlink.attempts)
+                           .where(Downlink.sent_at.is_(None)).order_by(Downlink.id).limit(limit)).all()
+    return [Outgoing(i, t, b.encode(), a) for i, t, b, a in rows]
+
+
+def mark_sent(*, session: Session, downlink_id: int, now: datetime | None = None) -> None:
+    """Note that the broker acknowledged the order."""
+    row = session.get(Downlink, downlink_id)
+    if row is not None and row.sent_at is None:
+        row.sent_at = now or utcnow()
+        row.attempts += 1
+        row.last_error = ""
+        session.flush()
+
+
+def mark_failed(*, session: Session, downlink_id: int, error: str) -> None:
+    """Note a failed attempt to hand the order to the broker (it stays in the outbox)."""
+    row = session.get(Downlink, downlink_id)
+    if row is not None and row.sent_at is None:
+        row.attempts += 1
+        row.last_error = error[:200]
+        session.flush()
+
+
+def last_orders(*, session: Session, site_id: int, limit: int = 5) -> list[Downlink]:
+    """The site's latest lockdown orders, newest first (the first one is the site's lockdown state)."""
+    return list(session.scalars(select(Downlink).where(Downlink.site_id == site_id)
+                                .order_by(Downlink.id.desc()).limit(limit)).all())

@@ -5,6 +5,9 @@ only then acknowledged to the broker, so that a message is never lost between th
 the commit, the broker delivers the message again and the intake recognises it by its ``msg_id``. A refused
 message is logged with its reason, counted and acknowledged (a bad message would come back forever otherwise).
 While the database is unavailable the message is tried again and not acknowledged.
+
+The same process publishes the outbox of lockdown orders to the sites' devices over the same broker connection
+(:mod:`kgys.devices.outbox`, in a thread of its own).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from functools import partial
 from sqlalchemy.exc import OperationalError
 
 from kgys.db import retrying, utcnow
-from kgys.devices import intake, payloads
+from kgys.devices import intake, outbox, payloads
 from kgys.devices.intake import Outcome, Rules
 from kgys.devices.link import Link, Received
 from kgys.devices.mqtt import MqttLink
@@ -102,8 +105,10 @@ class Intake:
                 self.one(msg)
 
 
-def run(rt: Runtime, stop: threading.Event | None = None, *, link: Link | None = None) -> Intake:
-    """Run the intake until ``stop`` is set or SIGTERM/SIGINT arrives; the intake, with its counts."""
+def run(rt: Runtime, stop: threading.Event | None = None, *, link: Link | None = None,
+        outbox_poll_seconds: float = 0.5) -> Intake:
+    """Run the intake and the outbox publisher until ``stop`` is set or SIGTERM/SIGINT arrives; the intake, with
+    its counts (the outbox's under ``outbox:``)."""
     stop = stop_on_signals("intake worker", stop)
     link = link or link_of(rt)
     worker = Intake(rt, link, stop)
@@ -111,9 +116,12 @@ def run(rt: Runtime, stop: threading.Event | None = None, *, link: Link | None =
     log.info("intake starting: %s@%s:%s as client %s", cfg.username, cfg.broker_host, cfg.broker_port,
              cfg.client_id)
     link.start()
+    publisher, thread = outbox.start(rt, link, stop, poll_seconds=outbox_poll_seconds)
     try:
         worker.run()
     finally:
+        thread.join(timeout=30)
+        worker.counts.update({f"outbox:{k}": v for k, v in publisher.counts.items()})
         link.close()
         log.info("intake stopped: %s", dict(worker.counts))
     return worker

@@ -1,5 +1,6 @@
-"""Web UI pages of the sites domain: the site list, a site's page, editing, the roll-out, compliance and the
-dashboard with its map. Scope and permissions are enforced by the services these pages call."""
+"""Web UI pages of the sites domain: the site list, a site's page, editing, the roll-out, floor plans (upload,
+removal, the image itself), compliance and the dashboard with its map. Scope and permissions are enforced by the
+services these pages call."""
 
 from __future__ import annotations
 
@@ -7,11 +8,11 @@ import json
 import math
 from collections.abc import Mapping
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import FileResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
@@ -20,14 +21,15 @@ from kgys.accounts.permissions import Perm
 from kgys.cameras import compliance as rules
 from kgys.cameras import service as camera_service
 from kgys.cameras.flows import systems as camera_flows
-from kgys.errors import Conflict, ValidationFailed
-from kgys.sites import rollout
+from kgys.errors import Conflict, FieldError, NotFound, ValidationFailed
+from kgys.sites import floorplans, rollout
 from kgys.sites import service as site_service
 from kgys.sites.models import Site
 from kgys.sites.schemas import RolloutChange, SiteCreate, SiteFilter, SitePatch
 from kgys.web import i18n, labels
 from kgys.web.deps import DB, CurrentPrincipal, Principal, runtime
 from kgys.web.forms import FormFields, blank, pydantic_errors, service_errors, submit
+from kgys.web.limits import MB
 from kgys.web.paging import page_number, pager
 from kgys.web.render import render
 
@@ -164,7 +166,7 @@ def site_create(request: Request, session: DB, p: CurrentPrincipal, form: FormFi
 
 def _detail(request: Request, session: Session, p: Principal, code: str, *,
             rollout_values: dict[str, str] | None = None, rollout_errors: dict[str, str] | None = None,
-            status_code: int = 200) -> Response:
+            plan_errors: dict[str, str] | None = None, status_code: int = 200) -> Response:
     actor = p.actor
     site = site_service.get_site(session=session, actor=actor, code=code)
     history = site_service.rollout_history(session=session, actor=actor, code=code)
@@ -196,6 +198,8 @@ def _detail(request: Request, session: Session, p: Principal, code: str, *,
         "rollout_values": rollout_values or {"status": next_steps[0][0] if next_steps else "", "effective_on": "",
                                              "note": ""},
         "rollout_errors": rollout_errors or {}, "saved": request.query_params.get("saved", ""),
+        "floor_plans": floorplans.list_plans(session=session, actor=actor, site_code=code)[1],
+        "plan_errors": plan_errors or {},
     }, p, status_code=status_code)
 
 
@@ -229,6 +233,46 @@ def site_edit(request: Request, code: str, session: DB, p: CurrentPrincipal, for
     if errors:
         return _form_page(request, session, p, site=site, values=values, errors=errors, status_code=422)
     return RedirectResponse(f"/sites/{code}?saved=site", status_code=303)
+
+
+@router.post("/sites/{code}/floor-plans")
+def floor_plan_upload(request: Request, code: str, session: DB, p: CurrentPrincipal,
+                      title: Annotated[str, Form(max_length=400)] = "",
+                      image: Annotated[UploadFile | None, File()] = None) -> Response:
+    """Upload a floor plan from the site's page."""
+    settings = runtime(request).settings
+    site_service.get_site(session=session, actor=p.actor, code=code, perm=Perm.SITES_EDIT)
+    try:
+        if image is None or not image.filename:
+            raise ValidationFailed([FieldError("image", "choose a PNG, JPEG or WebP image")])
+        upload = floorplans.Upload.receive(image.file, data_dir=settings.data_dir,
+                                           limit=int(settings.web.max_floor_plan_mb * MB))
+        floorplans.add(session=session, actor=p.actor, site_code=code, title=title, upload=upload,
+                       data_dir=settings.data_dir)
+    except ValidationFailed as exc:
+        session.rollback()
+        return _detail(request, session, p, code, plan_errors=service_errors(exc.errors), status_code=422)
+    return RedirectResponse(f"/sites/{code}?saved=plan#floor-plans", status_code=303)
+
+
+@router.post("/sites/{code}/floor-plans/{plan_id:int}/delete")
+def floor_plan_delete(request: Request, code: str, plan_id: int, session: DB, p: CurrentPrincipal) -> Response:
+    """Remove a floor plan from the site's page."""
+    floorplans.remove(session=session, actor=p.actor, site_code=code, plan_id=plan_id,
+                      data_dir=runtime(request).settings.data_dir)
+    return RedirectResponse(f"/sites/{code}#floor-plans", status_code=303)
+
+
+@router.get("/sites/{code}/floor-plans/{plan_id:int}")
+def floor_plan_image(request: Request, code: str, plan_id: int, session: DB, p: CurrentPrincipal) -> Response:
+    """A floor plan's image, as the type it was stored as (never sniffed by the browser, never run)."""
+    plan = floorplans.get_plan(session=session, actor=p.actor, site_code=code, plan_id=plan_id)
+    path = floorplans.image_path(runtime(request).settings.data_dir, plan)
+    if not path.is_file():
+        raise NotFound("No such floor plan.", plan_id=plan_id)
+    return FileResponse(path, media_type=plan.content_type, headers={
+        "X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=3600",
+        "Content-Security-Policy": "default-src 'none'; sandbox", "Content-Disposition": "inline"})
 
 
 @router.get("/sites/{code}/rollout")

@@ -166,3 +166,28 @@ class MapPointOut(BaseModel):
     compliance: str
     rollout: str
     priority: int
+
+
+class FloorPlanOut(BaseModel):
+    """A floor plan of a site: its title and place in the order, the image's type and size, and where to get it."""
+
+    id: int
+    site: str
+    title: str
+    position: int
+    content_type: str
+    size: int
+    width: int
+    height: int
+    uploaded_at: datetime
+    uploaded_by: str
+    url: str
+
+
+class FloorPlanPatch(BaseModel):
+    """A floor plan's new title and/or place in its site's order (1 = first)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str | None = Field(default=None, max_length=400)
+    position: int | None = Field(default=None, ge=1, le=1000)

@@ -1,18 +1,21 @@
-"""HTTP API of the sites domain: the registry, roll-out, commissions, dashboard, map and jurisdictions."""
+"""HTTP API of the sites domain: the registry, roll-out, commissions, floor plans, dashboard, map and
+jurisdictions."""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, File, Form, Path, Query, Request, Response, UploadFile
 
 from kgys.accounts import jurisdictions as account_jurisdictions
 from kgys.accounts.schemas import JurisdictionCreate
-from kgys.sites import listing, service
-from kgys.sites.models import Commission, RolloutEvent
+from kgys.sites import floorplans, listing, service
+from kgys.sites.models import Commission, FloorPlan, RolloutEvent
 from kgys.sites.schemas import (
     CommissionOut,
     DashboardOut,
+    FloorPlanOut,
+    FloorPlanPatch,
     JurisdictionOut,
     MapPointOut,
     RolloutChange,
@@ -22,11 +25,14 @@ from kgys.sites.schemas import (
     SiteOut,
     SitePatch,
 )
+from kgys.web.contract import errors
 from kgys.web.deps import DB, CurrentActor, runtime
+from kgys.web.limits import MB
 from kgys.web.paging import Page, PageQuery, PerPageQuery, page_json
 
 router = APIRouter(tags=["sites"])
 
+PlanId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 JurisdictionCode = Annotated[str | None, Query(max_length=32, description="Province or district code")]
 
 
@@ -92,6 +98,53 @@ def site_commission(code: str, session: DB, actor: CurrentActor) -> CommissionOu
     """The commission responsible for the site (its district's, else its province's), or null."""
     com = service.site_commission(session=session, actor=actor, code=code)
     return _commission_out(com) if com is not None else None
+
+
+def floor_plan_out(plan: FloorPlan, site_code: str) -> FloorPlanOut:
+    """The API shape of a floor plan, with the address of its image."""
+    return FloorPlanOut(id=plan.id, site=site_code, title=plan.title, position=plan.position,
+                        content_type=plan.content_type, size=plan.size, width=plan.width, height=plan.height,
+                        uploaded_at=plan.uploaded_at, uploaded_by=plan.uploaded_by,
+                        url=f"/sites/{site_code}/floor-plans/{plan.id}")
+
+
+@router.get("/sites/{code}/floor-plans", response_model=list[FloorPlanOut], responses=errors(404))
+def list_floor_plans(code: str, session: DB, actor: CurrentActor) -> list[FloorPlanOut]:
+    """A site's floor plans, in their order."""
+    site, plans = floorplans.list_plans(session=session, actor=actor, site_code=code)
+    return [floor_plan_out(p, site.code) for p in plans]
+
+
+@router.post("/sites/{code}/floor-plans", response_model=FloorPlanOut, status_code=201, responses=errors(404, 413))
+def add_floor_plan(
+    request: Request, code: str, session: DB, actor: CurrentActor,
+    title: Annotated[str, Form(max_length=400, description="What the plan shows: a floor, a building")],
+    image: Annotated[UploadFile, File(description="PNG, JPEG or WebP (told by its bytes; SVG is refused)")],
+) -> FloorPlanOut:
+    """Upload a floor plan image of a site the caller may edit (at most ``web.max_floor_plan_mb`` MB)."""
+    settings = runtime(request).settings
+    upload = floorplans.Upload.receive(image.file, data_dir=settings.data_dir,
+                                       limit=int(settings.web.max_floor_plan_mb * MB))
+    plan = floorplans.add(session=session, actor=actor, site_code=code, title=title, upload=upload,
+                          data_dir=settings.data_dir)
+    return floor_plan_out(plan, code)
+
+
+@router.patch("/sites/{code}/floor-plans/{plan_id}", response_model=FloorPlanOut, responses=errors(404))
+def change_floor_plan(code: str, plan_id: PlanId, body: FloorPlanPatch, session: DB, actor: CurrentActor
+                      ) -> FloorPlanOut:
+    """Rename a floor plan or move it in its site's order."""
+    plan = floorplans.change(session=session, actor=actor, site_code=code, plan_id=plan_id, title=body.title,
+                             position=body.position)
+    return floor_plan_out(plan, code)
+
+
+@router.delete("/sites/{code}/floor-plans/{plan_id}", status_code=204, responses=errors(404))
+def delete_floor_plan(request: Request, code: str, plan_id: PlanId, session: DB, actor: CurrentActor) -> Response:
+    """Remove a floor plan of a site the caller may edit."""
+    floorplans.remove(session=session, actor=actor, site_code=code, plan_id=plan_id,
+                      data_dir=runtime(request).settings.data_dir)
+    return Response(status_code=204)
 
 
 @router.get("/dashboard", response_model=DashboardOut)

@@ -1,6 +1,6 @@
 /* The operator's console: the open alerts live (queue read once, then the event stream over a WebSocket with
-   replay after a reconnect), the chosen alert on the map with its accuracy circle and its site's card, and the
-   operator's moves by button or key. */
+   replay after a reconnect), the chosen alert on the map with its accuracy circle and its site's card (with its
+   lockdown state, the Lockdown / All clear orders and its floor plans), and the operator's moves by button or key. */
 (function () {
   "use strict";
   var root = document.getElementById("console");
@@ -105,6 +105,80 @@
         live.className = "button"; live.id = "card-live"; live.textContent = "▶ " + (T.live || "Live");
         box.appendChild(name); box.appendChild(contact); box.appendChild(live);
         if (a.latitude === null && typeof site.latitude === "number") { place(site.latitude, site.longitude, null); }
+        var lock = document.createElement("div"); lock.id = "card-lockdown"; box.appendChild(lock);
+        var plans = document.createElement("div"); plans.id = "card-plans"; plans.className = "floor-plans";
+        box.appendChild(plans);
+        showLockdown(a, site.code, lock);
+        showPlans(a, site.code, plans);
+      });
+  }
+
+  function siteApi(code, tail) { return "/api/v1/sites/" + encodeURIComponent(code) + "/" + tail; }
+
+  function showLockdown(a, code, box) {
+    fetch(siteApi(code, "lockdown"), { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (st) {
+        if (!st || selected !== a.id) { return; }
+        box.textContent = "";
+        var line = document.createElement("p"); line.id = "card-lockdown-state";
+        line.dataset.locked = st.locked ? "true" : "false";
+        var cur = st.current;
+        line.textContent = !cur ? T.unlocked : (st.locked ? T.locked : T.cleared);
+        line.className = st.locked ? "error" : "muted";
+        if (cur) {
+          line.textContent += " · " + cur.created_at.slice(0, 16).replace("T", " ") + " · " + cur.created_by
+            + (cur.reason ? " · " + cur.reason : "") + (cur.sent_at ? "" : " · " + T.pending);
+        }
+        box.appendChild(line);
+        if (!cfg.can_handle) { return; }
+        var reason = document.createElement("input");
+        reason.id = "card-lockdown-reason"; reason.maxLength = 200; reason.placeholder = T.reason;
+        reason.setAttribute("aria-label", T.reason);
+        var row = document.createElement("div"); row.className = "actions";
+        row.appendChild(reason);
+        ["lockdown", "all_clear"].forEach(function (action) {
+          var b = document.createElement("button"); b.type = "button"; b.dataset.lockdown = action;
+          b.textContent = T[action]; b.className = action === "lockdown" ? "danger" : "secondary";
+          b.addEventListener("click", function () { orderLockdown(a, code, action, reason.value, box); });
+          row.appendChild(b);
+        });
+        box.appendChild(row);
+      });
+  }
+
+  function orderLockdown(a, code, action, reason, box) {
+    fetch(siteApi(code, "lockdown"), {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+      body: JSON.stringify({ action: action, reason: reason, alert_id: a.id })
+    }).then(function (r) {
+      return r.json().then(function (j) {
+        if (!r.ok) {
+          var f = j.error && j.error.fields && j.error.fields[0];
+          errorEl.textContent = f ? f.field + ": " + f.message : ((j.error && j.error.message) || String(r.status));
+          return;
+        }
+        errorEl.textContent = "";
+        showLockdown(a, code, box);
+      });
+    });
+  }
+
+  function showPlans(a, code, box) {
+    fetch(siteApi(code, "floor-plans"), { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (plans) {
+        if (!plans || !plans.length || selected !== a.id) { return; }
+        var head = document.createElement("div"); head.className = "muted"; head.textContent = T.floor_plans;
+        box.appendChild(head);
+        plans.forEach(function (plan) {
+          var link = document.createElement("a"); link.href = plan.url; link.target = "_blank"; link.rel = "noopener";
+          link.title = plan.title;
+          var img = document.createElement("img"); img.src = plan.url; img.alt = plan.title; img.loading = "lazy";
+          img.className = "floor-plan-thumb";
+          link.appendChild(img); box.appendChild(link);
+        });
       });
   }
 

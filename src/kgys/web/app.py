@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.formparsers import MultiPartException
 
 from kgys import __version__
 from kgys.db import reading
@@ -168,10 +169,10 @@ def create_app(rt: Runtime) -> FastAPI:
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 400 and (too_large := too_large_in(exc.__cause__)) is not None:
             exc = too_large  # the body passed its limit while FastAPI was reading it
-        elif exc.status_code == 400 and exc.__cause__ is not None:
+        elif exc.status_code == 400 and (cause := _unreadable(exc)) is not None:
             # a body that cannot even be decoded (JSON that is not UTF-8 text, a broken form) is invalid input
             return await request_invalid(request, RequestValidationError(
-                [{"type": "body_unreadable", "loc": ("body",), "msg": f"cannot be read: {_reason(exc.__cause__)}"}]))
+                [{"type": "body_unreadable", "loc": ("body",), "msg": f"cannot be read: {_reason(cause)}"}]))
         headers = dict(exc.headers or {})
         if exc.status_code == 405:
             headers["Allow"] = ", ".join(contract.allowed_methods(request))
@@ -194,6 +195,14 @@ def create_app(rt: Runtime) -> FastAPI:
     # outermost: refuses an over-long body before anything else reads it or waits for a place
     app.add_middleware(BodyLimit, limits=body_limits(rt.settings.web))
     return app
+
+
+def _unreadable(exc: StarletteHTTPException) -> BaseException | None:
+    """Why FastAPI or Starlette could not read the body it answered 400 for: the error behind it (a broken
+    multipart form is raised while handling the parser's error, not from it)."""
+    if exc.__cause__ is not None:
+        return exc.__cause__
+    return exc.__context__ if isinstance(exc.__context__, MultiPartException) else None
 
 
 def _reason(cause: BaseException) -> str:

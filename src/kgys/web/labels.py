@@ -158,6 +158,10 @@ ACTION_LABELS: dict[AuditAction, str] = {
     AuditAction.DEVICE_CREATE: _("Device registered"),
     AuditAction.DEVICE_UPDATE: _("Device changed"),
     AuditAction.DEVICE_DELETE: _("Device removed"),
+    AuditAction.SITE_LOCKDOWN: _("Lockdown or all clear ordered"),
+    AuditAction.FLOOR_PLAN_CREATE: _("Floor plan added"),
+    AuditAction.FLOOR_PLAN_UPDATE: _("Floor plan changed"),
+    AuditAction.FLOOR_PLAN_DELETE: _("Floor plan removed"),
     AuditAction.LEGAL_HOLD_CREATE: _("Legal hold placed"),
     AuditAction.LEGAL_HOLD_UPDATE: _("Legal hold changed"),
     AuditAction.LEGAL_HOLD_DELETE: _("Legal hold removed"),
@@ -209,7 +213,7 @@ AUDIT_ACTIONS = ("site", "rollout", "recorder", "camera", "commission", "jurisdi
                  "token", "site.create", "site.update", "rollout.create", "recorder.create", "recorder.update",
                  "recorder.delete", "camera.create", "camera.update", "camera.delete", "login.fail", "login.success",
                  "camera.live.view", "camera.playback.view", "camera.clip.export", "legal_hold", "destruction",
-                 "retention_policy", "alert", "protection_order", "kades_phone")
+                 "retention_policy", "alert", "protection_order", "kades_phone", "site.lockdown", "floor_plan")
 
 
 GAP_CAUSE_LABELS: dict[GapCause, str] = {

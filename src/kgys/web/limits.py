@@ -5,13 +5,15 @@ limit before reading any of it, and counts the bytes of a body sent without one 
 application reads them, refusing it as soon as the count passes the limit. Nothing past the limit is read,
 so nothing past it is held in memory.
 
-The limits live in one place, :func:`body_limits`: ``web.max_body_mb`` for every request, and
-``web.max_upload_mb`` for the import uploads (:data:`UPLOAD_ROUTES`).
+The limits live in one place, :func:`body_limits`: ``web.max_body_mb`` for every request,
+``web.max_upload_mb`` for the import uploads (:data:`UPLOAD_ROUTES`), and ``web.max_floor_plan_mb`` (and a little
+for the form around the image) for the floor plan uploads (:data:`FLOOR_PLAN_ROUTES`, paths with a site code).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +33,8 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 MB = 1024 * 1024
 UPLOAD_ROUTES = frozenset({("POST", "/api/v1/imports"), ("POST", "/import")})
+FLOOR_PLAN_ROUTES = ("POST", re.compile(r"^(/api/v1)?/sites/[^/]+/floor-plans$"))
+FORM_ALLOWANCE = 64 * 1024  # the form fields and multipart boundaries around an uploaded file
 # Close the connection after refusing: the client may still be sending the rest of the body.
 CLOSE_HEADERS = {"Connection": "close"}
 
@@ -41,16 +45,23 @@ class BodyLimits:
 
     default: int
     routes: Mapping[tuple[str, str], int] = field(default_factory=dict)
+    patterns: tuple[tuple[str, re.Pattern[str], int], ...] = ()  # (method, path pattern, limit)
 
     def for_request(self, method: str, path: str) -> int:
         """The limit of one request."""
-        return self.routes.get((method.upper(), path.rstrip("/") or "/"), self.default)
+        method, path = method.upper(), path.rstrip("/") or "/"
+        for verb, pattern, limit in self.patterns:
+            if verb == method and pattern.match(path):
+                return limit
+        return self.routes.get((method, path), self.default)
 
 
 def body_limits(web: WebSettings) -> BodyLimits:
     """Every body limit of the HTTP service, from the settings."""
     upload = int(web.max_upload_mb * MB)  # the whole form: the file and the few fields around it
-    return BodyLimits(default=int(web.max_body_mb * MB), routes={route: upload for route in UPLOAD_ROUTES})
+    plan = int(web.max_floor_plan_mb * MB) + FORM_ALLOWANCE
+    return BodyLimits(default=int(web.max_body_mb * MB), routes={route: upload for route in UPLOAD_ROUTES},
+                      patterns=((FLOOR_PLAN_ROUTES[0], FLOOR_PLAN_ROUTES[1], plan),))
 
 
 def too_large_message(limit: int) -> str:
