@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, StringConstraints
 from pydantic_core import PydanticCustomError
 
 from kgys.errors import FieldError, ValidationFailed
@@ -77,3 +77,17 @@ def parse_time(raw: str | None, field: str) -> datetime | None:
         raise ValidationFailed([FieldError(field, "not a date and time (use 2026-11-21T15:00:00Z)",
                                            value=text[:40])]) from None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+
+def _iso_text(value: Any) -> Any:
+    if isinstance(value, str) and not _ISO_DATE.match(value.strip()) or isinstance(value, (int, float)):
+        raise PydanticCustomError("iso_datetime", "expected a date and time as ISO 8601 text, e.g. "
+                                  "2026-03-02T09:00:00+03:00")
+    return value
+
+
+# A date and time given as ISO 8601 text only (not a number of seconds, which Pydantic would otherwise take).
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_text)]

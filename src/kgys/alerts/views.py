@@ -30,6 +30,7 @@ from kgys.alerts.states import Move, Source, State
 from kgys.db import utcnow
 from kgys.devices.flows import board as board_flow
 from kgys.devices.flows import lockdown as lockdown_flow
+from kgys.validation import IsoDateTime
 from kgys.web.contract import errors
 from kgys.web.deps import DB, CurrentActor, runtime
 from kgys.web.paging import Page, PageQuery, PerPageQuery
@@ -77,9 +78,9 @@ def line_out(line: reports.Line) -> LineOut:
                    offline_seconds=line.offline_seconds)
 
 
-StartQuery = Annotated[datetime | None, Query(alias="from", description="Start (with offset); default 7 days "
+StartQuery = Annotated[IsoDateTime | None, Query(alias="from", description="Start (with offset); default 7 days "
                                                                          "before the end")]
-EndQuery = Annotated[datetime | None, Query(alias="to", description="End, exclusive (with offset); default now")]
+EndQuery = Annotated[IsoDateTime | None, Query(alias="to", description="End, exclusive (with offset); default now")]
 GroupQuery = Annotated[reports.Group, Query(description="Group by source, site, district or priority")]
 
 
