@@ -197,6 +197,15 @@ ACTION_LABELS: dict[AuditAction, str] = {
     AuditAction.PROTECTION_ORDER_VIEW: _("Protection order read"),
     AuditAction.KADES_PHONE_REGISTER: _("Protected person's phone registered"),
     AuditAction.KADES_PHONE_DISABLE: _("Protected person's phone disabled"),
+    AuditAction.UNIT_CREATE: _("Unit registered"),
+    AuditAction.UNIT_UPDATE: _("Unit changed"),
+    AuditAction.UNIT_DELETE: _("Unit deleted"),
+    AuditAction.INCIDENT_CREATE: _("Incident opened"),
+    AuditAction.INCIDENT_UPDATE: _("Incident changed"),
+    AuditAction.INCIDENT_DELETE: _("Incident deleted"),
+    AuditAction.ASSIGNMENT_CREATE: _("Unit assigned to an incident"),
+    AuditAction.ASSIGNMENT_UPDATE: _("Assignment changed"),
+    AuditAction.ASSIGNMENT_DELETE: _("Assignment deleted"),
 }
 
 
@@ -209,7 +218,7 @@ AUDIT_ACTIONS = ("site", "rollout", "recorder", "camera", "commission", "jurisdi
                  "token", "site.create", "site.update", "rollout.create", "recorder.create", "recorder.update",
                  "recorder.delete", "camera.create", "camera.update", "camera.delete", "login.fail", "login.success",
                  "camera.live.view", "camera.playback.view", "camera.clip.export", "legal_hold", "destruction",
-                 "retention_policy", "alert", "protection_order", "kades_phone")
+                 "retention_policy", "alert", "protection_order", "kades_phone", "unit", "incident", "assignment")
 
 
 GAP_CAUSE_LABELS: dict[GapCause, str] = {
