@@ -125,9 +125,8 @@ def _find(session: Session, actor: Actor, call_sign: str) -> tuple[Unit, UnitPos
 
 
 def get_unit(*, session: Session, actor: Actor, call_sign: str) -> tuple[Unit, UnitPosition | None]:
-    """One unit of the actor's scope (or the actor's own unit, for a field login); NotFound otherwise."""
-    if not actor.can(Perm.DISPATCH_READ):
-        return unit_for(session=session, actor=actor, call_sign=call_sign)
+    """One unit of the actor's scope; NotFound otherwise (as if it did not exist)."""
+    actor.require(Perm.DISPATCH_READ)
     return _find(session, actor, call_sign)
 
 
