@@ -17,10 +17,11 @@ from kgys.alerts.models import Alert
 from kgys.alerts.raising import Alarm, Position
 from kgys.alerts.states import Priority, Source
 from tests import factories
-from tests.web.conftest import client, token_for  # noqa: F401  (fixtures)
+from tests.web import conftest as web_fixtures
 
 API = "/api/v1"
 PLACE = (39.9200, 32.8500)  # where the protected person pressed
+client, token_for = web_fixtures.client, web_fixtures.token_for  # the web app on the test's transaction
 
 
 @dataclass

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from kgys import jobs
 from kgys.alerts.models import Alert
 from kgys.audit.mechanism import acting_as
 from kgys.audit.models import AuditEntry
@@ -18,6 +19,7 @@ from kgys.dispatch.flows import escalation
 from kgys.dispatch.models import Unit
 from kgys.errors import Conflict
 from kgys.incidents.models import Incident
+from kgys.runtime import Runtime
 from tests import factories
 from tests.dispatch.conftest import API, World
 
@@ -196,6 +198,17 @@ def test_an_unacknowledged_assignment_escalates_once(world: World) -> None:
     assert raised.id in [x["id"] for x in queue]
     timeline = world.client.get(f"{API}/incidents/{number}", headers=world.h["op_a"]).json()["timeline"]
     assert "escalated" in [e["kind"] for e in timeline]
+
+
+def test_the_jobs_worker_escalates(world: World, rt: Runtime) -> None:
+    _units(world)
+    number = world.incident(world.kades_alert())["number"]
+    a = world.client.post(f"{API}/incidents/{number}/assignments", headers=world.h["op_a"],
+                          json={"unit": "NEAR"}).json()
+    later = utcnow() + timedelta(seconds=rt.settings.dispatch.ack_within_seconds + 1)
+    tick = jobs.build(rt, started=later).tick(later)
+    assert tick.failed == [] and tick.ran["dispatch.ack_escalation"] == [a["id"]]
+    assert world.session.scalars(select(Alert.id).where(Alert.kind == "assignment_unacknowledged")).all()
 
 
 def test_another_districts_incident_and_units_are_not_there(world: World) -> None:
