@@ -159,20 +159,21 @@ def site_code(session: Session, incident: Incident) -> str | None:
     return None if incident.site_id is None else session.scalar(select(Site.code).where(Site.id == incident.site_id))
 
 
-def follow_assignments(session: Session, incident: Incident, *, active: int, arrived: bool, event: str,
-                       at: datetime) -> None:
+def follow_assignments(session: Session, actor: Actor, incident: Incident, *, active: int, arrived: bool,
+                       event: str, at: datetime) -> None:
     """Move the incident after an assignment moved: its state, and the first time of ``event`` (dispatched,
     acknowledged, arrived; cleared when no assignment is active any more)."""
-    incident.state = state_after_assignments(IncidentState(incident.state), active=active, arrived=arrived)
-    if event == "dispatched" and incident.dispatched_at is None:
-        incident.dispatched_at = at
-    elif event == "acknowledged" and incident.acknowledged_at is None:
-        incident.acknowledged_at = at
-    elif event == "arrived" and incident.arrived_at is None:
-        incident.arrived_at = at
-    if event == "cleared" and active == 0 and arrived:
-        incident.cleared_at = at
-    flush_or_conflict(session, "This incident changed meanwhile: look again.")
+    with acting_as(session, actor):
+        incident.state = state_after_assignments(IncidentState(incident.state), active=active, arrived=arrived)
+        if event == "dispatched" and incident.dispatched_at is None:
+            incident.dispatched_at = at
+        elif event == "acknowledged" and incident.acknowledged_at is None:
+            incident.acknowledged_at = at
+        elif event == "arrived" and incident.arrived_at is None:
+            incident.arrived_at = at
+        if event == "cleared" and active == 0 and arrived:
+            incident.cleared_at = at
+        flush_or_conflict(session, "This incident changed meanwhile: look again.")
 
 
 def close(*, session: Session, actor: Actor, incident: Incident, outcome: Outcome, note: str,

@@ -87,8 +87,8 @@ def assign(*, session: Session, actor: Actor, number: str, call_sign: str, unit_
                        unit=unit.call_sign, version=unit.version)
     assignment = assignments.start(session, actor, unit, incident_id=incident.id, note=note, now=now)
     active, arrived = assignments.tally(session, incident.id)
-    incident_service.follow_assignments(session, incident, active=active, arrived=arrived, event="dispatched",
-                                        at=now)
+    incident_service.follow_assignments(session, actor, incident, active=active, arrived=arrived,
+                                        event="dispatched", at=now)
     incident_service.add_entry(session, incident, EntryKind.ASSIGNED, f"unit {unit.call_sign} assigned",
                                by=actor.username, data={"unit": unit.call_sign, "assignment": assignment.id},
                                at=now)
@@ -127,7 +127,8 @@ def move_assignment(*, session: Session, actor: Actor, number: str, assignment_i
     active, arrived = assignments.tally(session, incident.id)
     if incident.state != IncidentState.CLOSED:
         event = _EVENT.get(step, "ended")
-        incident_service.follow_assignments(session, incident, active=active, arrived=arrived, event=event, at=now)
+        incident_service.follow_assignments(session, actor, incident, active=active, arrived=arrived, event=event,
+                                            at=now)
     state = AssignmentState(assignment.state)
     incident_service.add_entry(session, incident, EntryKind.ASSIGNMENT, f"unit {unit.call_sign}: {state.value}"
                                + (f" — {note}" if note else ""), by=actor.username,
