@@ -38,7 +38,7 @@ class UnitPatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=2_147_483_647)
     kind: UnitKind | None = None
     station: Station | None = None
     capabilities: list[Capability] | None = Field(default=None, max_length=20)
@@ -80,7 +80,7 @@ class StatusIn(BaseModel):
 
     status: UnitStatus
     note: Note = ""
-    version: int | None = Field(default=None, ge=1)
+    version: int | None = Field(default=None, ge=1, le=2_147_483_647)
 
 
 class PositionIn(BaseModel):
@@ -134,7 +134,7 @@ class AssignIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     unit: CallSign
-    unit_version: int | None = Field(default=None, ge=1)
+    unit_version: int | None = Field(default=None, ge=1, le=2_147_483_647)
     note: Note = ""
 
 
@@ -144,7 +144,7 @@ class AssignmentMoveIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     note: Note = ""
-    version: int | None = Field(default=None, ge=1)
+    version: int | None = Field(default=None, ge=1, le=2_147_483_647)
 
 
 class AssignmentOut(BaseModel):

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from kgys.incidents.states import Category, Outcome
+from kgys.validation import SafeChars
 
-CAPABILITY = r"^[a-z0-9_]{1,40}$"
+Capability = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,40}$")]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000), SafeChars]
+Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000), SafeChars]
+AlertId = Annotated[int, Field(ge=1, le=2_147_483_647)]
 
 
 class IncidentIn(BaseModel):
@@ -18,14 +22,14 @@ class IncidentIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    alerts: list[int] = Field(min_length=1, max_length=50, description="Ids of open alerts within your scope")
+    alerts: list[AlertId] = Field(min_length=1, max_length=50, description="Ids of open alerts within your scope")
     category: Category
     priority: int | None = Field(default=None, ge=1, le=4, description="1 = a life in danger … 4")
-    details: str = Field(default="", max_length=4000)
+    details: Text = ""
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
     accuracy_m: float | None = Field(default=None, ge=0, le=100_000)
-    capabilities: list[str] = Field(default_factory=list, max_length=20,
+    capabilities: list[Capability] = Field(default_factory=list, max_length=20,
                                     description="What a unit must be able to do to go (e.g. domestic_violence)")
 
     @model_validator(mode="after")
@@ -43,8 +47,8 @@ class CloseIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     outcome: Outcome
-    note: str = Field(default="", max_length=2000)
-    version: int | None = Field(default=None, ge=1)
+    note: Note = ""
+    version: int | None = Field(default=None, ge=1, le=2_147_483_647)
 
 
 class EntryOut(BaseModel):
