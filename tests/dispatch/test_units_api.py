@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from kgys.audit.models import AuditEntry
+from tests import factories
 from tests.dispatch.conftest import API, World
 
 
@@ -119,6 +120,24 @@ def test_a_field_login_speaks_for_its_own_unit_only(world: World) -> None:
     assert r.status_code == 200 and r.json()["status"] == "busy"
     assert world.client.get(f"{API}/units", headers=world.h["field"]).status_code == 403
     assert world.client.get(f"{API}/units/99-A-01/assignments", headers=world.h["field"]).json() == []
+
+
+def test_a_field_login_is_linked_within_its_scope_and_its_steps_are_its_own_in_the_audit_log(world: World) -> None:
+    far = factories.user(world.session, "field_unit", scope=["TR-98-C"])
+    world.session.commit()
+    for name, field_msg in ((far.username, "does not cover"), ("no-such-login", "no field login")):
+        r = world.client.post(f"{API}/units", headers=world.h["sup"], json={
+            "call_sign": "X-1", "kind": "patrol_car", "district": "TR-99-A", "field_user": name})
+        assert r.status_code == 422 and field_msg in r.text and r.json()["error"]["fields"][0]["field"] == "field_user"
+    unit = world.unit("99-A-01")
+    r = world.client.patch(f"{API}/units/99-A-01", headers=world.h["sup"],
+                           json={"version": unit["version"], "field_user": world.field_user.username})
+    assert r.status_code == 200 and r.json()["field_user"] == world.field_user.username
+    assert world.client.post(f"{API}/units/99-A-01/status", headers=world.h["field"],
+                             json={"status": "off_duty"}).status_code == 200
+    entry = world.session.scalars(select(AuditEntry).where(AuditEntry.object_id == "99-A-01")
+                                  .order_by(AuditEntry.seq.desc())).first()
+    assert entry is not None and entry.actor == world.field_user.username and entry.action == "unit.update"
 
 
 def test_stale_is_shown(world: World) -> None:

@@ -18,7 +18,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from kgys import geo
 from kgys.accounts.actor import Actor
-from kgys.accounts.models import Jurisdiction, User
+from kgys.accounts.models import Jurisdiction, User, UserScope
 from kgys.accounts.permissions import Perm, Role
 from kgys.audit.mechanism import acting_as
 from kgys.config import DispatchSettings
@@ -65,10 +65,16 @@ def _district(session: Session, actor: Actor, code: str) -> Jurisdiction:
     return node
 
 
-def _field_user(session: Session, username: str) -> int:
+def _field_user(session: Session, username: str, district_path: str) -> int:
+    """The id of the field login ``username``, whose scope must cover the unit's district."""
     uid = session.scalar(select(User.id).where(User.username == username, User.role == Role.FIELD_UNIT))
     if uid is None:
         raise ValidationFailed([FieldError("field_user", "no field login (role field_unit) of that name",
+                                           value=username)])
+    paths = session.scalars(select(Jurisdiction.path).join(UserScope, UserScope.jurisdiction_id == Jurisdiction.id)
+                            .where(UserScope.user_id == uid)).all()
+    if not any(district_path.startswith(p) for p in paths):
+        raise ValidationFailed([FieldError("field_user", "the login's scope does not cover the unit's district",
                                            value=username)])
     return uid
 
@@ -84,7 +90,7 @@ def create_unit(*, session: Session, actor: Actor, data: UnitIn, now: datetime |
     """Register a unit in a district within the actor's scope, available from now."""
     actor.require(Perm.UNITS_MANAGE)
     district = _district(session, actor, data.district)
-    user_id = _field_user(session, data.field_user) if data.field_user else None
+    user_id = _field_user(session, data.field_user, district.path) if data.field_user else None
     unit = Unit(call_sign=data.call_sign, kind=data.kind, station=data.station, jurisdiction_id=district.id,
                 jurisdiction_path=district.path, capabilities=sorted(set(data.capabilities)), members=data.members,
                 status=UnitStatus.AVAILABLE, status_since=now or utcnow(), field_user_id=user_id)
@@ -155,7 +161,8 @@ def update_unit(*, session: Session, actor: Actor, call_sign: str, patch: UnitPa
         if patch.members is not None:
             unit.members = patch.members
         if patch.field_user is not None:
-            unit.field_user_id = _field_user(session, patch.field_user) if patch.field_user else None
+            unit.field_user_id = (_field_user(session, patch.field_user, unit.jurisdiction_path) if patch.field_user
+                                  else None)
         try:
             with session.begin_nested():
                 flush_or_conflict(session)
