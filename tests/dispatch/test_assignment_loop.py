@@ -11,7 +11,10 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from kgys import jobs
+from kgys.alerts import raising
 from kgys.alerts.models import Alert
+from kgys.alerts.raising import Alarm
+from kgys.alerts.states import Priority, Source
 from kgys.audit.mechanism import acting_as
 from kgys.audit.models import AuditEntry
 from kgys.db import utcnow
@@ -227,3 +230,24 @@ def test_another_districts_incident_and_units_are_not_there(world: World) -> Non
     assert world.client.get(f"{API}/incidents", headers=world.h["op_b"]).json() == []
     with acting_as(world.session, factories.admin()):
         assert world.session.scalars(select(Incident.number)).all() == [number]
+
+
+def test_the_place_of_an_incident(world: World) -> None:
+    """Given, else the alert's position, else its site's; a place outside Türkiye or none at all is refused."""
+    alert = world.kades_alert()
+    r = world.client.post(f"{API}/incidents", headers=world.h["op_a"], json={
+        "alerts": [alert.id], "category": "other", "latitude": 51.5, "longitude": -0.12})
+    assert r.status_code == 422 and r.json()["error"]["fields"][0]["field"] == "latitude"
+    site = factories.site(world.session, "TR-99-A", latitude=39.8, longitude=32.7)
+    at_site = raising.raise_alert(world.session, Alarm(source=Source.PANIC, kind="panic_press", priority=Priority.P1,
+                                                       site_id=site.id))
+    nowhere = raising.raise_alert(world.session, Alarm(source=Source.OPERATOR, kind="note", priority=Priority.P3,
+                                                       scope_path=world.nodes["TR-99-A"].path))
+    world.session.commit()
+    inc = world.incident(at_site, category="panic")
+    assert (inc["latitude"], inc["longitude"], inc["site"]) == (39.8, 32.7, site.code)
+    r = world.client.post(f"{API}/incidents", headers=world.h["op_a"], json={"alerts": [nowhere.id],
+                                                                            "category": "other"})
+    assert r.status_code == 422 and "give latitude and longitude" in r.text
+    given = world.incident(nowhere, category="other", latitude=39.91, longitude=32.84, accuracy_m=50)
+    assert (given["latitude"], given["accuracy_m"], given["priority"]) == (39.91, 50, 3)

@@ -47,7 +47,8 @@ def _alerts(session: Session, actor: Actor, ids: list[int]) -> list[Alert]:
     return found
 
 
-def _place(data: IncidentIn, alerts: list[Alert]) -> tuple[float, float, float | None]:
+def _place(session: Session, data: IncidentIn, alerts: list[Alert]) -> tuple[float, float, float | None]:
+    """The incident's place: the one given, else the first alert's position, else the first alert's site's."""
     if data.latitude is not None and data.longitude is not None:
         if not in_turkey(data.latitude, data.longitude):
             raise ValidationFailed([FieldError("latitude", "outside Türkiye")])
@@ -55,16 +56,12 @@ def _place(data: IncidentIn, alerts: list[Alert]) -> tuple[float, float, float |
     for a in alerts:
         if a.latitude is not None and a.longitude is not None:
             return a.latitude, a.longitude, a.accuracy_m
-    raise ValidationFailed([FieldError("latitude", "none of the alerts has a position: give the place")])
-
-
-def _site_place(session: Session, alerts: list[Alert]) -> tuple[float, float] | None:
     for a in alerts:
         if a.site_id is not None:
             row = session.execute(select(Site.latitude, Site.longitude).where(Site.id == a.site_id)).first()
             if row is not None and row[0] is not None and row[1] is not None:
-                return float(row[0]), float(row[1])
-    return None
+                return float(row[0]), float(row[1]), None
+    raise ValidationFailed([FieldError("latitude", "none of the alerts has a place: give latitude and longitude")])
 
 
 def create_from_alerts(*, session: Session, actor: Actor, data: IncidentIn, now: datetime | None = None
@@ -79,13 +76,7 @@ def create_from_alerts(*, session: Session, actor: Actor, data: IncidentIn, now:
         if number is not None:
             raise ValidationFailed([FieldError(f"alerts.{i}", f"the alert is in open incident {number} already",
                                                value=str(a.id))])
-    try:
-        lat, lon, acc = _place(data, alerts)
-    except ValidationFailed:
-        site = _site_place(session, alerts)
-        if site is None:
-            raise
-        lat, lon, acc = site[0], site[1], None
+    lat, lon, acc = _place(session, data, alerts)
     first = alerts[0]
     new = service.NewIncident(
         category=data.category, priority=data.priority or min(a.priority for a in alerts), details=data.details,
