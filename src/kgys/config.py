@@ -249,6 +249,27 @@ class DevicesSettings(BaseModel):
         return self.acl_file or data_dir / "mosquitto" / "acl"
 
 
+class DispatchSettings(BaseModel):
+    """Units and the recommendation of who goes: the straight-line model, stale positions, escalation."""
+
+    speeds_kmh: dict[str, Annotated[float, Field(gt=0, le=300)]] = Field(
+        default={"patrol_car": 40.0, "motorcycle": 45.0, "foot_patrol": 5.0, "gendarmerie_team": 35.0,
+                 "school_liaison": 30.0, "domestic_violence_team": 35.0},
+        description="Average speed in the city per unit kind (km/h, above 0, at most 300); a kind with none is "
+        "not ranked.")
+    detour_factor: float = Field(default=1.4, ge=1.0, le=3.0,
+                                 description="Road distance ÷ straight-line distance assumed by the estimate.")
+    stale_after_seconds: float = Field(default=300.0, gt=0, description="A position older than this is stale: "
+                                       "shown, not ranked.")
+    ack_within_seconds: float = Field(default=60.0, gt=0, description="An assignment not acknowledged within "
+                                      "this raises a P2 alert (once).")
+    escalation_check_seconds: float = Field(default=10.0, gt=0, description="How often the jobs worker looks.")
+    position_skew_seconds: float = Field(default=30.0, ge=0, description="A position report may be this far in "
+                                         "the future (the device's clock); further is refused.")
+    position_max_age_seconds: float = Field(default=3600.0, gt=0, description="A position report older than "
+                                            "this is refused.")
+
+
 class RolloutSettings(BaseModel):
     """Target days a site may stay in each roll-out step before it counts as overdue."""
 
@@ -314,6 +335,7 @@ class Settings(BaseSettings):
     alerts: AlertsSettings = Field(default_factory=AlertsSettings)
     devices: DevicesSettings = Field(default_factory=DevicesSettings)
     roads: RoadsSettings = Field(default_factory=RoadsSettings)
+    dispatch: DispatchSettings = Field(default_factory=DispatchSettings)
 
     @classmethod
     def settings_customise_sources(

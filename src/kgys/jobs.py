@@ -15,7 +15,9 @@ Each domain declares its tasks in its ``scheduled.py``; this module puts them in
 - ``events.purge`` — events older than ``alerts.events_keep_days`` (:mod:`kgys.events.scheduled`);
 - ``alerts.console_purge`` — consoles' sessions closed longer ago than that (:mod:`kgys.alerts.scheduled`);
 - ``devices.offline_watch`` — a device silent for ``devices.offline_factor`` heartbeat intervals gets a
-  ``device_offline`` alert (:mod:`kgys.devices.scheduled`).
+  ``device_offline`` alert (:mod:`kgys.devices.scheduled`);
+- ``dispatch.ack_escalation`` — an assignment not acknowledged within ``dispatch.ack_within_seconds`` raises a
+  P2 alert (:mod:`kgys.dispatch.scheduled`).
 
 Retention runs in a thread of its own (:func:`kgys.recording.retention_job.run`) every
 ``recording.retention_interval_seconds``, so that nothing outlives its policy by more than a minute even
@@ -37,6 +39,7 @@ from kgys.audit import witness as witness_mod
 from kgys.cameras import scheduled as cameras_scheduled
 from kgys.db import utcnow
 from kgys.devices import scheduled as devices_scheduled
+from kgys.dispatch import scheduled as dispatch_scheduled
 from kgys.events import scheduled as events_scheduled
 from kgys.recording import heartbeat, retention_job
 from kgys.recording import scheduled as recording_scheduled
@@ -62,6 +65,7 @@ def tasks(rt: Runtime, *, started: datetime, recorder_timeout: float = 30.0,
         *alerts_scheduled.tasks(keep_days=rt.settings.alerts.events_keep_days),
         *devices_scheduled.tasks(factor=rt.settings.devices.offline_factor,
                                  every=rt.settings.devices.offline_check_seconds),
+        *dispatch_scheduled.tasks(settings=rt.settings.dispatch),
     ]
 
 

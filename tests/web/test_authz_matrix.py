@@ -48,6 +48,7 @@ from kgys.sites.schemas import RolloutChange
 from kgys.web.app import create_app
 from kgys.web.limits import MB
 from tests import factories
+from tests.dispatch import matrix_rows as dm
 from tests.sites.test_floorplans_images import png
 
 API = "/api/v1"
@@ -197,6 +198,7 @@ class Endpoint:
     scoped: int | None = None
     public: bool = False
     also: Perm | None = None  # a second permission; a caller without it gets 409 (it is someone else's)
+    own: Perm | None = None  # a caller without it acts for its own unit only, and none of the matrix's has one: 404
 
     def expected(self, caller: Caller, target_in_scope: bool) -> int:
         """The status ``caller`` must get for a target inside or outside its scope."""
@@ -206,6 +208,8 @@ class Endpoint:
             return 401
         if self.perm is not None and self.perm not in ROLE_PERMISSIONS[caller.role]:
             return 403
+        if self.own is not None and self.own not in ROLE_PERMISSIONS[caller.role]:
+            return 404
         if caller.scoped:
             if self.scoped is not None:
                 return self.scoped
@@ -431,6 +435,27 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("POST", "/alerts/{alert_id}/resolve", P.ALERTS_HANDLE, _alert_move("resolve", {"outcome": "test"})),
     Endpoint("POST", "/alerts/{alert_id}/release", P.ALERTS_HANDLE, _alert_move("release", claimed=True),
              also=P.ALERTS_SUPERVISE),
+    # units and incidents: per district, each call on a fresh one; a field login speaks for its own unit only
+    Endpoint("GET", "/units", P.DISPATCH_READ, dm.units_list, out=None),
+    Endpoint("POST", "/units", P.UNITS_MANAGE, dm.new_unit, ok=201, out=422),
+    Endpoint("GET", "/units/{call_sign}", P.DISPATCH_READ, dm.unit_url()),
+    Endpoint("PATCH", "/units/{call_sign}", P.UNITS_MANAGE, dm.unit_url("", {"version": 1, "members": "matrix"})),
+    Endpoint("GET", "/units/{call_sign}/history", P.DISPATCH_READ, dm.unit_url("/history")),
+    Endpoint("POST", "/units/{call_sign}/status", P.UNITS_REPORT, dm.unit_url("/status", {"status": "busy"}),
+             own=P.DISPATCH_ASSIGN),
+    Endpoint("POST", "/units/{call_sign}/position", P.UNITS_REPORT, dm.position, own=P.DISPATCH_ASSIGN),
+    Endpoint("GET", "/units/{call_sign}/assignments", P.UNITS_REPORT, dm.unit_url("/assignments"),
+             own=P.DISPATCH_ASSIGN),
+    Endpoint("GET", "/incidents", P.DISPATCH_READ, _fixed("/incidents?state=all"), out=None),
+    Endpoint("POST", "/incidents", P.DISPATCH_ASSIGN, dm.new_incident, ok=201, out=422),
+    Endpoint("GET", "/incidents/{number}", P.DISPATCH_READ, dm.incident_url()),
+    Endpoint("POST", "/incidents/{number}/close", P.DISPATCH_ASSIGN, dm.incident_url("/close",
+                                                                                    {"outcome": "resolved"})),
+    Endpoint("GET", "/incidents/{number}/recommendations", P.DISPATCH_READ, dm.incident_url("/recommendations")),
+    Endpoint("GET", "/incidents/{number}/assignments", P.DISPATCH_READ, dm.incident_url("/assignments")),
+    Endpoint("POST", "/incidents/{number}/assignments", P.DISPATCH_ASSIGN, dm.assign, ok=201),
+    Endpoint("POST", "/incidents/{number}/assignments/{assignment_id}/{move}", P.UNITS_REPORT, dm.acknowledge,
+             own=P.DISPATCH_ASSIGN),
     # audit: the list for the in-scope target, filtered to the target site otherwise
     Endpoint("GET", "/audit", P.AUDIT_READ,
              lambda w, code: (f"{API}/audit?per_page=500" + ("" if code == IN else f"&site={code}"), None)),

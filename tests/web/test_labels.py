@@ -14,6 +14,9 @@ from kgys.alerts.states import Source, State
 from kgys.audit.actions import AuditAction, changed
 from kgys.audit.mechanism import Audited
 from kgys.devices.kinds import DeviceAlertKind
+from kgys.dispatch.kinds import DispatchAlertKind
+from kgys.dispatch.states import AssignmentState, UnitKind, UnitStatus
+from kgys.incidents.states import Category, IncidentState, Outcome
 from kgys.kades.service import KadesKind
 from kgys.models import Base  # noqa: F401  (every model registered)
 from kgys.recording.alerts import AlertKind
@@ -34,6 +37,13 @@ TABLES: list[tuple[type[StrEnum], dict[str, str]]] = [
     (Role, dict(labels.ROLE_LABELS)),
     (RolloutStatus, dict(labels.ROLLOUT_LABELS)),
     (SiteType, dict(labels.SITE_TYPE_LABELS)),
+    (DispatchAlertKind, dict(labels.DISPATCH_KIND_LABELS)),
+    (UnitKind, dict(labels.UNIT_KIND_LABELS)),
+    (UnitStatus, dict(labels.UNIT_STATUS_LABELS)),
+    (AssignmentState, dict(labels.ASSIGNMENT_STATE_LABELS)),
+    (IncidentState, dict(labels.INCIDENT_STATE_LABELS)),
+    (Category, dict(labels.INCIDENT_CATEGORY_LABELS)),
+    (Outcome, dict(labels.INCIDENT_OUTCOME_LABELS)),
 ]
 
 

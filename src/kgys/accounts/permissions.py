@@ -44,18 +44,26 @@ class Perm(StrEnum):
     ALERTS_HANDLE = "alerts.handle"
     ALERTS_SUPERVISE = "alerts.supervise"
     KADES_MANAGE = "kades.manage"
+    DISPATCH_READ = "dispatch.read"
+    DISPATCH_ASSIGN = "dispatch.assign"
+    UNITS_MANAGE = "units.manage"
+    UNITS_REPORT = "units.report"
 
 
 _ALL = frozenset(Perm)
 _READ_REGISTRY = frozenset({Perm.SITES_READ, Perm.CAMERAS_READ, Perm.COMPLIANCE_READ})
+# sending units: reading units and incidents, making incidents, assigning, moving assignments for a unit
+_DISPATCH = frozenset({Perm.DISPATCH_READ, Perm.DISPATCH_ASSIGN, Perm.UNITS_REPORT})
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     Role.ADMIN: _ALL,
-    Role.OPERATOR: _READ_REGISTRY | {Perm.DASHBOARD_READ, Perm.LIVE_VIEW, Perm.ALERTS_READ, Perm.ALERTS_HANDLE},
-    Role.DISPATCHER: frozenset({Perm.SITES_READ, Perm.ALERTS_READ}),
+    Role.OPERATOR: _READ_REGISTRY | {Perm.DASHBOARD_READ, Perm.LIVE_VIEW, Perm.ALERTS_READ, Perm.ALERTS_HANDLE}
+    | _DISPATCH,
+    Role.DISPATCHER: frozenset({Perm.SITES_READ, Perm.ALERTS_READ, Perm.ALERTS_HANDLE}) | _DISPATCH,
     Role.SUPERVISOR: _READ_REGISTRY | {Perm.DASHBOARD_READ, Perm.AUDIT_READ, Perm.HOLDS_READ, Perm.HOLDS_MANAGE,
                                        Perm.LIVE_VIEW, Perm.PLAYBACK, Perm.CLIP_EXPORT, Perm.ALERTS_READ,
-                                       Perm.ALERTS_HANDLE, Perm.ALERTS_SUPERVISE, Perm.KADES_MANAGE},
+                                       Perm.ALERTS_HANDLE, Perm.ALERTS_SUPERVISE, Perm.KADES_MANAGE}
+    | _DISPATCH | {Perm.UNITS_MANAGE},
     Role.INVESTIGATOR: frozenset({Perm.SITES_READ, Perm.CAMERAS_READ, Perm.HOLDS_READ, Perm.HOLDS_MANAGE,
                                   Perm.PLAYBACK, Perm.CLIP_EXPORT}),
     Role.JUDICIAL_LIAISON: frozenset({Perm.SITES_READ, Perm.HOLDS_READ, Perm.HOLDS_MANAGE}),
@@ -65,7 +73,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     | {Perm.SITES_CREATE, Perm.SITES_EDIT, Perm.ROLLOUT_EDIT, Perm.SITES_IMPORT, Perm.DASHBOARD_READ},
     Role.AUDITOR: frozenset({Perm.AUDIT_READ, Perm.DASHBOARD_READ, Perm.SITES_READ, Perm.COMPLIANCE_READ,
                              Perm.HOLDS_READ}),
-    Role.FIELD_UNIT: frozenset({Perm.SITES_READ}),
+    # a field login speaks for its own unit only (its status, position, assignments)
+    Role.FIELD_UNIT: frozenset({Perm.SITES_READ, Perm.UNITS_REPORT}),
 }
 
 

@@ -75,6 +75,15 @@ class AuditAction(StrEnum):
     PROTECTION_ORDER_VIEW = "protection_order.view"
     KADES_PHONE_REGISTER = "kades_phone.register"
     KADES_PHONE_DISABLE = "kades_phone.disable"
+    UNIT_CREATE = "unit.create"
+    UNIT_UPDATE = "unit.update"
+    UNIT_DELETE = "unit.delete"
+    INCIDENT_CREATE = "incident.create"
+    INCIDENT_UPDATE = "incident.update"
+    INCIDENT_DELETE = "incident.delete"
+    ASSIGNMENT_CREATE = "assignment.create"
+    ASSIGNMENT_UPDATE = "assignment.update"
+    ASSIGNMENT_DELETE = "assignment.delete"
 
 
 def changed(object_type: str, op: str) -> str:

@@ -30,6 +30,7 @@ from kgys.audit.actions import AuditAction
 from kgys.audit.mechanism import acting_as
 from kgys.db import utcnow
 from kgys.errors import Conflict, FieldError, NotFound, ValidationFailed
+from kgys.geo import in_turkey
 from kgys.kades.models import KadesMessage, KadesPhone, ProtectionOrder
 from kgys.kades.schemas import OrderIn, PressIn
 
@@ -44,15 +45,6 @@ class KadesKind(StrEnum):
 KIND = KadesKind.PRESS
 MERGE_WINDOW = timedelta(minutes=30)
 CLOCK_SLACK = timedelta(hours=1)
-# Türkiye with a margin: a fix outside is a phone abroad or a bad fix
-LATITUDES, LONGITUDES = (35.5, 42.5), (25.4, 45.0)
-
-
-def in_turkey(latitude: float, longitude: float) -> bool:
-    """Whether a position lies within Türkiye's bounds."""
-    return LATITUDES[0] <= latitude <= LATITUDES[1] and LONGITUDES[0] <= longitude <= LONGITUDES[1]
-
-
 def in_force(order: ProtectionOrder, today: date) -> bool:
     """Whether the order is in force on ``today``."""
     return order.valid_from <= today <= order.valid_until

@@ -12,6 +12,9 @@ from kgys.alerts.states import Source, State
 from kgys.audit.actions import AuditAction
 from kgys.cameras import compliance as rules
 from kgys.devices.kinds import DeviceAlertKind
+from kgys.dispatch.kinds import DispatchAlertKind
+from kgys.dispatch.states import AssignmentState, UnitKind, UnitStatus
+from kgys.incidents.states import Category, IncidentState, Outcome
 from kgys.kades.service import KadesKind
 from kgys.recording.alerts import AlertKind
 from kgys.recording.gaps import GapCause
@@ -201,6 +204,15 @@ ACTION_LABELS: dict[AuditAction, str] = {
     AuditAction.PROTECTION_ORDER_VIEW: _("Protection order read"),
     AuditAction.KADES_PHONE_REGISTER: _("Protected person's phone registered"),
     AuditAction.KADES_PHONE_DISABLE: _("Protected person's phone disabled"),
+    AuditAction.UNIT_CREATE: _("Unit registered"),
+    AuditAction.UNIT_UPDATE: _("Unit changed"),
+    AuditAction.UNIT_DELETE: _("Unit deleted"),
+    AuditAction.INCIDENT_CREATE: _("Incident opened"),
+    AuditAction.INCIDENT_UPDATE: _("Incident changed"),
+    AuditAction.INCIDENT_DELETE: _("Incident deleted"),
+    AuditAction.ASSIGNMENT_CREATE: _("Unit assigned to an incident"),
+    AuditAction.ASSIGNMENT_UPDATE: _("Assignment changed"),
+    AuditAction.ASSIGNMENT_DELETE: _("Assignment deleted"),
 }
 
 
@@ -213,7 +225,8 @@ AUDIT_ACTIONS = ("site", "rollout", "recorder", "camera", "commission", "jurisdi
                  "token", "site.create", "site.update", "rollout.create", "recorder.create", "recorder.update",
                  "recorder.delete", "camera.create", "camera.update", "camera.delete", "login.fail", "login.success",
                  "camera.live.view", "camera.playback.view", "camera.clip.export", "legal_hold", "destruction",
-                 "retention_policy", "alert", "protection_order", "kades_phone", "site.lockdown", "floor_plan")
+                 "retention_policy", "alert", "protection_order", "kades_phone", "site.lockdown", "floor_plan",
+                 "unit", "incident", "assignment")
 
 
 GAP_CAUSE_LABELS: dict[GapCause, str] = {
@@ -259,8 +272,11 @@ KADES_KIND_LABELS: dict[KadesKind, str] = {
 CAP_KIND_LABELS: dict[CapKind, str] = {
     CapKind.ALERT: _("Alert from another system (CAP)"),
 }
-KIND_LABELS: dict[str, str] = {str(k): v for table in (ALERT_KIND_LABELS, KADES_KIND_LABELS, CAP_KIND_LABELS)
-                               for k, v in table.items()}
+DISPATCH_KIND_LABELS: dict[DispatchAlertKind, str] = {
+    DispatchAlertKind.UNACKNOWLEDGED: _("Unit has not acknowledged its assignment"),
+}
+KIND_LABELS: dict[str, str] = {str(k): v for table in (ALERT_KIND_LABELS, KADES_KIND_LABELS, CAP_KIND_LABELS,
+                                                       DISPATCH_KIND_LABELS) for k, v in table.items()}
 
 
 def alert_kind_label(kind: str) -> str:
@@ -299,3 +315,70 @@ ALERT_SOURCE_LABELS: dict[Source, str] = {
 def alert_source_label(source: str) -> str:
     """Where an alert came from, in the request's language."""
     return _label(ALERT_SOURCE_LABELS, source)
+
+
+UNIT_KIND_LABELS: dict[UnitKind, str] = {
+    UnitKind.PATROL_CAR: _("Patrol car"),
+    UnitKind.MOTORCYCLE: _("Motorcycle team"),
+    UnitKind.FOOT_PATROL: _("Foot patrol"),
+    UnitKind.GENDARMERIE_TEAM: _("Gendarmerie team"),
+    UnitKind.SCHOOL_LIAISON: _("School liaison officer"),
+    UnitKind.DOMESTIC_VIOLENCE_TEAM: _("Domestic violence team"),
+}
+UNIT_STATUS_LABELS: dict[UnitStatus, str] = {
+    UnitStatus.AVAILABLE: _("Available"),
+    UnitStatus.EN_ROUTE: _("En route"),
+    UnitStatus.ON_SCENE: _("On scene"),
+    UnitStatus.BUSY: _("Busy"),
+    UnitStatus.OFF_DUTY: _("Off duty"),
+}
+ASSIGNMENT_STATE_LABELS: dict[AssignmentState, str] = {
+    AssignmentState.ASSIGNED: _("Assigned"),
+    AssignmentState.ACKNOWLEDGED: _("Acknowledged by the unit"),
+    AssignmentState.EN_ROUTE: _("En route"),
+    AssignmentState.ON_SCENE: _("On scene"),
+    AssignmentState.CLEARED: _("Cleared"),
+    AssignmentState.DECLINED: _("Declined"),
+    AssignmentState.CANCELLED: _("Cancelled"),
+}
+INCIDENT_STATE_LABELS: dict[IncidentState, str] = {
+    IncidentState.OPEN: _("Awaiting a unit"),
+    IncidentState.DISPATCHED: _("Unit sent"),
+    IncidentState.ON_SCENE: _("Unit on scene"),
+    IncidentState.CLOSED: _("Closed"),
+}
+INCIDENT_CATEGORY_LABELS: dict[Category, str] = {
+    Category.PANIC: _("Panic alarm"),
+    Category.DOMESTIC_VIOLENCE: _("Domestic violence"),
+    Category.VIOLENCE: _("Violence"),
+    Category.THEFT: _("Theft"),
+    Category.TRAFFIC: _("Traffic"),
+    Category.SUSPICIOUS: _("Suspicious person or vehicle"),
+    Category.OTHER: _("Other"),
+}
+INCIDENT_OUTCOME_LABELS: dict[Outcome, str] = {
+    Outcome.RESOLVED: _("Dealt with"),
+    Outcome.FALSE_ALARM: _("False alarm"),
+    Outcome.REFERRED: _("Referred to another agency"),
+    Outcome.NO_TRACE: _("Nothing found on arrival"),
+}
+
+
+def unit_kind_label(kind: str) -> str:
+    """What kind of team a unit is, in the request's language."""
+    return _label(UNIT_KIND_LABELS, kind)
+
+
+def unit_status_label(status: str) -> str:
+    """A unit's status, in the request's language."""
+    return _label(UNIT_STATUS_LABELS, status)
+
+
+def assignment_state_label(state: str) -> str:
+    """Where an assignment is, in the request's language."""
+    return _label(ASSIGNMENT_STATE_LABELS, state)
+
+
+def incident_state_label(state: str) -> str:
+    """Where an incident is, in the request's language."""
+    return _label(INCIDENT_STATE_LABELS, state)

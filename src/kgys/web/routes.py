@@ -15,6 +15,8 @@ from kgys.cameras import pages as camera_pages
 from kgys.cameras import views as camera_views
 from kgys.devices import pages as device_pages
 from kgys.devices import views as device_views
+from kgys.dispatch import views as dispatch_views
+from kgys.incidents import views as incident_views
 from kgys.kades import views as kades_views
 from kgys.live import pages as live_pages
 from kgys.live import views as live_views
@@ -41,6 +43,8 @@ def include_routes(app: FastAPI) -> None:
     app.include_router(kades_views.router, prefix="/api/v1")
     app.include_router(kades_views.app_router, prefix="/api/v1")
     app.include_router(device_views.router, prefix="/api/v1")
+    app.include_router(incident_views.router, prefix="/api/v1")
+    app.include_router(dispatch_views.router, prefix="/api/v1")
     app.include_router(account_pages.router)
     app.include_router(site_pages.router)
     app.include_router(import_views.pages)

@@ -1,0 +1,1 @@
+"""Dispatch: units (teams), their status and positions, the nearest suitable unit recommended, assignments."""

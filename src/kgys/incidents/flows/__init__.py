@@ -1,0 +1,1 @@
+"""Where incidents build on other domains: made of alerts, moving those alerts along."""
