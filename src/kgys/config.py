@@ -315,6 +315,13 @@ class RoadsSettings(BaseModel):
     margin_m: float = Field(
         default=5000.0, ge=0, description="Routing reads the roads in the box around the places widened by this "
         "much (and by half the box's size), so that detours to a distant bridge are still found.")
+    drive_kinds: list[str] = Field(
+        default=["patrol_car", "motorcycle", "gendarmerie_team", "school_liaison", "domestic_violence_team"],
+        description="Unit kinds that drive: ranked by road time where a road graph is loaded (the others, such as "
+        "foot patrols, by straight line).")
+    candidates: int = Field(
+        default=50, ge=1, le=1000, description="Of the units that drive, the ones quickest by straight line that "
+        "are routed by road for a recommendation; the rest keep their straight-line estimate.")
 
 
 class Settings(BaseSettings):

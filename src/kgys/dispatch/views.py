@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 
 from kgys.db import utcnow
-from kgys.dispatch import assignments, service
+from kgys.dispatch import assignments, roads, service
 from kgys.dispatch.flows import sending
 from kgys.dispatch.models import Unit, UnitPosition
 from kgys.dispatch.schemas import (
@@ -114,8 +114,9 @@ def recommendations(number: Number, request: Request, session: DB, actor: Curren
                                                                "must have (default: the incident's)")] = None
                     ) -> RecommendationOut:
     """The available units of your scope for the incident, quickest there first, then those left out and why."""
-    rec = sending.recommend(session=session, actor=actor, number=number, settings=runtime(request).settings.dispatch,
-                            require=require)
+    settings = runtime(request).settings
+    rec = sending.recommend(session=session, actor=actor, number=number, settings=settings.dispatch,
+                            travel=roads.model_for(session=session, settings=settings), require=require)
     return RecommendationOut(incident=rec.incident.number, model=rec.model, required=sorted(rec.required), units=[
         RankedOut(call_sign=r.candidate.call_sign, kind=r.candidate.kind, rank=r.rank,
                   eta_seconds=r.leg.seconds if r.leg else None, distance_m=r.leg.distance_m if r.leg else None,
