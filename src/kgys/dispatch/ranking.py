@@ -141,8 +141,9 @@ def eta_text(seconds: float) -> str:
 
 
 def rank(candidates: Sequence[Candidate], destination: Point, *, required: frozenset[str], now: datetime,
-         stale_after: timedelta, travel: TravelTimes) -> list[Ranked]:
-    """The candidates ranked by estimated travel time (ties by call sign), then those left out, each with why."""
+         stale_after: timedelta, travel: TravelTimes, limit: int | None = None) -> list[Ranked]:
+    """The candidates ranked by estimated travel time (ties by call sign), then those left out, each with why; at
+    most ``limit`` of each (the quickest, and the first left out by reason)."""
     usable: list[tuple[Candidate, float]] = []
     left_out: list[Ranked] = []
     for c in candidates:
@@ -163,6 +164,7 @@ def rank(candidates: Sequence[Candidate], destination: Point, *, required: froze
     timed.sort(key=lambda t: (t[2].seconds, t[0].call_sign))
     ranked = [Ranked(c, i, leg, None, (f"{leg.distance_m / 1000:.2f} km", f"{leg.speed_kmh:g} km/h",
                                        f"ETA {eta_text(leg.seconds)}", leg.how, f"position {int(age)} s old"), age)
-              for i, (c, age, leg) in enumerate(timed, start=1)]
-    left_out.sort(key=lambda r: (list(Exclusion).index(r.excluded or Exclusion.NO_ROUTE), r.candidate.call_sign))
-    return ranked + left_out
+              for i, (c, age, leg) in enumerate(timed[:limit], start=1)]
+    order = list(Exclusion)
+    left_out.sort(key=lambda r: (order.index(r.excluded or Exclusion.NO_ROUTE), r.candidate.call_sign))
+    return ranked + left_out[:limit]

@@ -35,8 +35,9 @@ class RoadTimes:
         """One estimate per (unit kind, origin), in order."""
         out = self.line.estimate(trips, destination)
         drive = set(self.settings.drive_kinds)
-        picked = sorted((i for i, (kind, _) in enumerate(trips) if kind in drive and out[i] is not None),
-                        key=lambda i: out[i].seconds if out[i] is not None else 0.0)
+        seconds = {i: leg.seconds for i, leg in enumerate(out) if leg is not None}
+        picked = sorted((i for i, (kind, _) in enumerate(trips) if kind in drive and i in seconds),
+                        key=seconds.__getitem__)
         routed, beyond = picked[:self.settings.candidates], picked[self.settings.candidates:]
         found = times.travel_times(self.conn, [(trips[i][1].latitude, trips[i][1].longitude) for i in routed],
                                    (destination.latitude, destination.longitude),

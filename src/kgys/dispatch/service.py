@@ -9,9 +9,11 @@ is kept in its history; positions are telemetry, kept as the last one per unit a
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, null, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -242,11 +244,46 @@ def history(*, session: Session, actor: Actor, call_sign: str, limit: int = 200)
                                 .limit(limit)).all())
 
 
-def candidates(*, session: Session, actor: Actor) -> list[tuple[Unit, ranking.Candidate]]:
-    """The available units of the actor's scope as the ranking sees them."""
+def _candidate_rows(session: Session, actor: Actor, capabilities: bool) -> Any:
+    caps_col = Unit.capabilities if capabilities else null().label("capabilities")
+    return (select(Unit.call_sign, Unit.kind, Unit.status, caps_col, UnitPosition.latitude, UnitPosition.longitude,
+                   UnitPosition.reported_at)
+            .outerjoin(UnitPosition, UnitPosition.unit_id == Unit.id)
+            .where(actor.scope.clause(Unit.jurisdiction_path), Unit.status == UnitStatus.AVAILABLE))
+
+
+def _as_candidates(rows: Any) -> list[ranking.Candidate]:
+    return [ranking.Candidate(
+        call_sign=call_sign, kind=kind, status=status, capabilities=frozenset(caps or ()),
+        position=None if lat is None or lon is None else ranking.Point(lat, lon), reported_at=reported_at)
+        for call_sign, kind, status, caps, lat, lon, reported_at in rows]
+
+
+def candidates(*, session: Session, actor: Actor, capabilities: bool = True) -> list[ranking.Candidate]:
+    """The available units of the actor's scope as the ranking sees them (plain columns: thousands of units are
+    read without building their rows); without their capabilities where none is required."""
     actor.require(Perm.DISPATCH_READ)
-    rows = session.execute(_scoped(actor).where(Unit.status == UnitStatus.AVAILABLE)).all()
-    return [(u, ranking.Candidate(
-        call_sign=u.call_sign, kind=u.kind, status=u.status, capabilities=frozenset(u.capabilities),
-        position=None if p is None else ranking.Point(p.latitude, p.longitude),
-        reported_at=None if p is None else p.reported_at)) for u, p in rows]
+    return _as_candidates(session.execute(_candidate_rows(session, actor, capabilities)).all())
+
+
+def nearest_candidates(*, session: Session, actor: Actor, place: ranking.Point, count: int, fresh_after: datetime,
+                       others: int) -> tuple[list[ranking.Candidate], float | None]:
+    """The ``count`` available units of the actor's scope with a fresh position nearest to ``place`` (by a flat
+    approximation, the database's index work), and up to ``others`` without a fresh position (to show them left
+    out); with the straight-line distance of the farthest of the nearest (None when there were no more than
+    ``count``: then every fresh unit is in the list)."""
+    actor.require(Perm.DISPATCH_READ)
+    cos2 = math.cos(math.radians(place.latitude)) ** 2
+    flat = ((UnitPosition.latitude - place.latitude) * (UnitPosition.latitude - place.latitude)
+            + (UnitPosition.longitude - place.longitude) * (UnitPosition.longitude - place.longitude) * cos2)
+    base = _candidate_rows(session, actor, False)
+    near = _as_candidates(session.execute(base.where(UnitPosition.reported_at >= fresh_after).order_by(flat)
+                                          .limit(count + 1)).all())
+    rest = _as_candidates(session.execute(
+        base.where((UnitPosition.reported_at.is_(None)) | (UnitPosition.reported_at < fresh_after))
+        .order_by(Unit.call_sign).limit(others)).all())
+    if len(near) <= count:
+        return near + rest, None
+    last = near[count].position
+    assert last is not None
+    return near[:count] + rest, ranking.haversine_m(place, last)

@@ -111,12 +111,15 @@ def unit_assignments(call_sign: CallSign, session: DB, actor: CurrentActor) -> l
 @router.get("/incidents/{number}/recommendations", response_model=RecommendationOut, responses=errors(404))
 def recommendations(number: Number, request: Request, session: DB, actor: CurrentActor,
                     require: Annotated[list[str] | None, Query(max_length=20, description="Capabilities a unit "
-                                                               "must have (default: the incident's)")] = None
+                                                               "must have (default: the incident's)")] = None,
+                    limit: Annotated[int, Query(ge=1, le=500, description="At most this many units ranked, and "
+                                                "this many of those left out")] = 25
                     ) -> RecommendationOut:
     """The available units of your scope for the incident, quickest there first, then those left out and why."""
     settings = runtime(request).settings
     rec = sending.recommend(session=session, actor=actor, number=number, settings=settings.dispatch,
-                            travel=roads.model_for(session=session, settings=settings), require=require)
+                            travel=roads.model_for(session=session, settings=settings), require=require,
+                            limit=limit)
     return RecommendationOut(incident=rec.incident.number, model=rec.model, required=sorted(rec.required), units=[
         RankedOut(call_sign=r.candidate.call_sign, kind=r.candidate.kind, rank=r.rank,
                   eta_seconds=r.leg.seconds if r.leg else None, distance_m=r.leg.distance_m if r.leg else None,

@@ -40,7 +40,6 @@ class Recommendation:
     model: str
     required: frozenset[str]
     ranked: list[ranking.Ranked]
-    units: dict[str, Unit]
 
 
 def straight_line(settings: DispatchSettings) -> ranking.StraightLine:
@@ -50,18 +49,46 @@ def straight_line(settings: DispatchSettings) -> ranking.StraightLine:
 
 def recommend(*, session: Session, actor: Actor, number: str, settings: DispatchSettings,
               travel: ranking.TravelTimes | None = None, require: list[str] | None = None,
-              now: datetime | None = None) -> Recommendation:
+              now: datetime | None = None, limit: int | None = None) -> Recommendation:
     """The available units of the actor's scope ranked for the incident (its required capabilities, or
-    ``require``), quickest first, then those left out and why."""
+    ``require``), quickest first, then those left out and why (at most ``limit`` of each)."""
     actor.require(Perm.DISPATCH_READ)
     incident = incident_service.get(session=session, actor=actor, number=number)
     model = travel or straight_line(settings)
     required = frozenset(require if require is not None else incident.capabilities)
-    rows = unit_service.candidates(session=session, actor=actor)
-    ranked = ranking.rank([c for _, c in rows], ranking.Point(incident.latitude, incident.longitude),
-                          required=required, now=now or utcnow(),
-                          stale_after=timedelta(seconds=settings.stale_after_seconds), travel=model)
-    return Recommendation(incident, model.name, required, ranked, {u.call_sign: u for u, _ in rows})
+    now = now or utcnow()
+    place = ranking.Point(incident.latitude, incident.longitude)
+    stale_after = timedelta(seconds=settings.stale_after_seconds)
+    if limit is not None and not required:
+        # the nearest units only, where that provably holds the quickest (see _enough)
+        near, radius = unit_service.nearest_candidates(session=session, actor=actor, place=place,
+                                                       count=max(NEAREST, 4 * limit), fresh_after=now - stale_after,
+                                                       others=limit)
+        ranked = ranking.rank(near, place, required=required, now=now, stale_after=stale_after, travel=model,
+                              limit=limit)
+        if radius is None or _enough(ranked, limit, radius, settings, model):
+            return Recommendation(incident, model.name, required, ranked)
+    found = unit_service.candidates(session=session, actor=actor, capabilities=bool(required))
+    ranked = ranking.rank(found, place, required=required, now=now, stale_after=stale_after, travel=model,
+                          limit=limit)
+    return Recommendation(incident, model.name, required, ranked)
+
+
+NEAREST = 200  # units read for a recommendation with no capability required, nearest first
+
+
+def _enough(ranked: list[ranking.Ranked], limit: int, radius: float, settings: DispatchSettings,
+            model: ranking.TravelTimes) -> bool:
+    """Whether the units within ``radius`` surely hold the ``limit`` quickest: every unit farther away needs, by
+    straight line, at least ``radius`` × detour at the fastest speed, which is no quicker than the slowest of those
+    ranked. (By road, the road model routes only the nearest by straight line anyway.)"""
+    if model.name != "straight_line":
+        return True
+    legs = [r.leg for r in ranked if r.rank is not None and r.leg is not None]
+    if len(legs) < limit:
+        return False
+    fastest = max(settings.speeds_kmh.values(), default=0.0)
+    return fastest > 0 and legs[-1].seconds <= radius * settings.detour_factor / (fastest / 3.6)
 
 
 def _open_incident(session: Session, actor: Actor, number: str) -> Incident:
