@@ -56,10 +56,10 @@ def world(session: Session, token_for: Callable[[User], dict[str, str]]) -> dict
     alert = raising.raise_alert(session, Alarm(source=Source.CAP, kind=CapKind.ALERT, priority=Priority.P1,
                                                site_id=site.id, details="silah sesi"))
     operator = factories.user(session, "operator", scope=["TR-99-A"])
-    dispatcher = factories.user(session, "dispatcher", scope=["TR-99-A"])
+    reader = factories.user(session, "school_admin", scope=["TR-99-A"])  # sees alerts, handles none
     session.commit()
     return {"site": site, "other": other, "alert": alert, "h": token_for(operator),
-            "reader": token_for(dispatcher), "operator": operator}
+            "reader": token_for(reader), "operator": operator}
 
 
 def _downlinks(session: Session) -> list[Downlink]:

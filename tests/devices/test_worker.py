@@ -91,3 +91,46 @@ def test_a_message_waits_while_the_database_is_unavailable(live: Live, monkeypat
     assert msg is not None
     threading.Timer(0.5, stop.set).start()
     assert worker.one(msg) is None and len(link.acked) == 1
+
+
+def test_what_arrives_together_is_stored_with_one_commit_and_a_broken_message_alone_is_dropped(
+        live: Live, monkeypatch: pytest.MonkeyPatch) -> None:
+    serial = live.provision()
+    link = Watching(live)
+    stop = threading.Event()
+    worker = intake_worker.Intake(live.rt, link, stop)
+    commits: list[int] = []
+    real_retrying = intake_worker.retrying
+
+    def counting(factory: object, work: object, **kw: object) -> object:
+        commits.append(1)
+        return real_retrying(factory, work, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(intake_worker, "retrying", counting)
+    real = intake.take_in
+
+    def breaks_on_p3(session: Session, **kw: object) -> intake.Outcome:
+        parsed = kw["parsed"]
+        if getattr(parsed, "msg_id", None) == "p3":
+            raise ValueError("a message the intake cannot take")
+        return real(session, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(intake, "take_in", breaks_on_p3)
+    with Session(live.rt.engine) as s:
+        before = int(s.scalar(select(func.count()).select_from(DeviceMessage)) or 0)
+    for n in range(1, 6):
+        link.put(payloads.uplink(serial, "press"), _body(msg_id=f"p{n}"))
+    runner = threading.Thread(target=worker.run, kwargs={"poll_seconds": 0.05})
+    runner.start()
+    try:
+        deadline = threading.Event()
+        for _ in range(600):  # wait on the acknowledgements themselves, at most 60 s
+            if len(link.acked) == 5:
+                break
+            deadline.wait(0.1)
+    finally:
+        stop.set()
+        runner.join(timeout=30)
+    assert len(link.acked) == 5 and len(commits) == 1  # five messages, one transaction
+    assert [n - before for n in link.stored_at_ack] == [4] * 5  # all stored before the first acknowledgement
+    assert dict(worker.counts) == {"stored": 4, "error": 1}

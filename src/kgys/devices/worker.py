@@ -4,7 +4,10 @@ Each message is parsed (:mod:`kgys.devices.payloads`), taken in (:mod:`kgys.devi
 only then acknowledged to the broker, so that a message is never lost between the two: if the intake dies after
 the commit, the broker delivers the message again and the intake recognises it by its ``msg_id``. A refused
 message is logged with its reason, counted and acknowledged (a bad message would come back forever otherwise).
-While the database is unavailable the message is tried again and not acknowledged.
+While the database is unavailable the message is tried again and not acknowledged. Messages that arrive faster
+than they are stored (a burst) are taken in together, up to :data:`BATCH` in one transaction, each in a
+savepoint of its own so that one that breaks the intake leaves the others stored; all are acknowledged after the
+one commit.
 
 The same process publishes the outbox of lockdown orders to the sites' devices over the same broker connection
 (:mod:`kgys.devices.outbox`, in a thread of its own).
@@ -16,10 +19,12 @@ import json
 import logging
 import threading
 from collections import Counter
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from functools import partial
 
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from kgys.db import retrying, utcnow
 from kgys.devices import intake, outbox, payloads
@@ -32,6 +37,7 @@ from kgys.runtime import Runtime, stop_on_signals
 log = logging.getLogger(__name__)
 
 RETRY_MAX_SECONDS = 5.0
+BATCH = 100  # messages taken in with one commit when they arrive faster than they are stored
 
 
 def rules_of(rt: Runtime) -> Rules:
@@ -50,8 +56,8 @@ def link_of(rt: Runtime) -> MqttLink:
 
 
 class Intake:
-    """Takes messages in one at a time; ``counts`` holds how many were stored, seen again, or refused (by
-    reason)."""
+    """Takes messages in, those that arrived together in one transaction; ``counts`` holds how many were stored,
+    seen again, refused (by reason) or broke the intake."""
 
     def __init__(self, rt: Runtime, link: Link, stop: threading.Event) -> None:
         self.rt, self.link, self.stop = rt, link, stop
@@ -59,32 +65,64 @@ class Intake:
         self.skew = timedelta(seconds=rt.settings.devices.max_clock_skew_seconds)
         self.counts: Counter[str] = Counter()
 
-    def handle(self, msg: Received) -> Outcome | None:
-        """Store ``msg`` (trying again while the database is unavailable); None if stopped first."""
+    def handle(self, msgs: Sequence[Received]) -> list[Outcome | Exception] | None:
+        """Store ``msgs`` in one transaction, each in a savepoint of its own (trying again while the database is
+        unavailable); what each gave, or the error that broke it alone; None if stopped first."""
         pause = 0.2
         while not self.stop.is_set():
             now = utcnow()
-            parsed = payloads.parse(msg.topic, msg.payload, now=now, max_skew=self.skew)
+            parsed = [payloads.parse(m.topic, m.payload, now=now, max_skew=self.skew) for m in msgs]
             try:
-                return retrying(self.rt.sessions, partial(intake.take_in, parsed=parsed, rules=self.rules, now=now))
+                return retrying(self.rt.sessions, partial(self._take_all, parsed=parsed, msgs=msgs, now=now))
             except (Busy, OperationalError) as exc:
-                log.warning("database unavailable, message on %s kept for later: %s", msg.topic, exc)
+                log.warning("database unavailable, %d message(s) kept for later: %s", len(msgs), exc)
                 self.stop.wait(pause)
                 pause = min(pause * 2, RETRY_MAX_SECONDS)
         return None
 
+    def _take_all(self, session: Session, *, parsed: list[payloads.Message | payloads.Refusal],
+                  msgs: Sequence[Received], now: datetime) -> list[Outcome | Exception]:
+        out: list[Outcome | Exception] = []
+        for p, msg in zip(parsed, msgs, strict=True):
+            try:
+                with session.begin_nested():
+                    out.append(intake.take_in(session, parsed=p, rules=self.rules, now=now))
+            except (Busy, OperationalError):
+                raise  # the database, not the message: the whole batch is tried again
+            except Exception as exc:  # this message breaks the intake: left out, the others kept
+                log.exception("message on %s could not be taken in; dropped", msg.topic[:160])
+                out.append(exc)
+        return out
+
     def one(self, msg: Received) -> Outcome | None:
-        """Store, then acknowledge, then reply; a message that breaks the intake is logged and acknowledged."""
+        """Store, then acknowledge, then reply (see :meth:`many`)."""
+        done = self.many([msg])
+        return done[0] if done else None
+
+    def many(self, msgs: Sequence[Received]) -> list[Outcome | None]:
+        """Store the messages (one commit), then acknowledge each, then reply; a message that breaks the intake is
+        logged, counted and acknowledged; nothing is acknowledged when stopped before the commit (an empty list)."""
         try:
-            outcome = self.handle(msg)
-        except Exception:
-            log.exception("message on %s could not be taken in; dropped", msg.topic)
-            self.counts["error"] += 1
+            results: list[Outcome | Exception] | None = self.handle(msgs)
+        except Exception as exc:
+            log.exception("%d message(s) could not be taken in; dropped", len(msgs))
+            results = [exc] * len(msgs)
+        if results is None:
+            return []  # stopping: not acknowledged, the broker delivers them again
+        out: list[Outcome | None] = []
+        for msg, outcome in zip(msgs, results, strict=True):
             self.link.ack(msg)
-            return None
-        if outcome is None:
-            return None  # stopping: not acknowledged, the broker delivers it again
-        self.link.ack(msg)
+            if isinstance(outcome, Exception):
+                self.counts["error"] += 1
+                out.append(None)
+                continue
+            self._count(msg, outcome)
+            if outcome.reply is not None and outcome.serial is not None:
+                self.link.publish(payloads.reply_topic(outcome.serial), json.dumps(outcome.reply).encode())
+            out.append(outcome)
+        return out
+
+    def _count(self, msg: Received, outcome: Outcome) -> None:
         if outcome.refusal is not None:
             self.counts[f"refused:{outcome.refusal.reason}"] += 1
             log.warning("refused a message on %s: %s (%s)", msg.topic[:160], outcome.refusal.reason,
@@ -93,16 +131,20 @@ class Intake:
             self.counts["duplicate"] += 1
         else:
             self.counts["stored"] += 1
-        if outcome.reply is not None and outcome.serial is not None:
-            self.link.publish(payloads.reply_topic(outcome.serial), json.dumps(outcome.reply).encode())
-        return outcome
 
     def run(self, poll_seconds: float = 0.5) -> None:
-        """Until stopped."""
+        """Until stopped: what has arrived meanwhile is taken in together, up to :data:`BATCH` at a time."""
         while not self.stop.is_set():
             msg = self.link.get(poll_seconds)
-            if msg is not None:
-                self.one(msg)
+            if msg is None:
+                continue
+            batch = [msg]
+            while len(batch) < BATCH:
+                more = self.link.get(0)
+                if more is None:
+                    break
+                batch.append(more)
+            self.many(batch)
 
 
 def run(rt: Runtime, stop: threading.Event | None = None, *, link: Link | None = None,
