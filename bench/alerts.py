@@ -55,6 +55,7 @@ class Phase:
     seconds: float = 0.0
     latencies: list[float] = field(default_factory=list)
     lost: int = 0
+    reconnects: int = 0  # consoles cut off for falling too far behind, which came back after their last seq
     server_cpu: float = 0.0
     consoles_cpu: float = 0.0
 
@@ -73,28 +74,35 @@ def _proc_cpu(pid: int) -> float:
 
 
 async def _console(url: str, headers: dict[str, str], seen: dict[int, float], ready: asyncio.Event,
-                   stop: asyncio.Event) -> None:
+                   stop: asyncio.Event, reconnects: list[int]) -> None:
     async with httpx.AsyncClient(headers=headers, timeout=60) as http:
         seq = (await http.get(url.replace("ws://", "http://").split("/api/")[0] + "/api/v1/alerts/queue")).json()["seq"]
-    async with websockets.connect(f"{url}?after={seq}", additional_headers=headers, max_queue=None,
-                                  open_timeout=60) as ws:
-        ready.set()
-        while not stop.is_set():
-            try:
-                raw = await asyncio.wait_for(ws.recv(), 0.5)
-            except TimeoutError:
-                continue
-            msg = json.loads(raw)
-            if msg.get("type") == "event" and msg["data"]["move"] == "raise":
-                alert = msg["data"]["alert"]
-                seen.setdefault(alert["id"], time.time() - alert["data"]["t0"])
+    while not stop.is_set():  # as the browser console does: cut off (4408, too far behind), it comes back after seq
+        async with websockets.connect(f"{url}?after={seq}", additional_headers=headers, max_queue=None,
+                                      open_timeout=60) as ws:
+            ready.set()
+            while not stop.is_set():
+                try:
+                    raw = await asyncio.wait_for(ws.recv(), 0.5)
+                except TimeoutError:
+                    continue
+                except websockets.ConnectionClosed:
+                    reconnects[0] += 1
+                    break
+                msg = json.loads(raw)
+                if msg.get("type") == "event":
+                    seq = max(seq, msg["seq"])
+                    if msg["data"]["move"] == "raise":
+                        alert = msg["data"]["alert"]
+                        seen.setdefault(alert["id"], time.time() - alert["data"]["t0"])
 
 
 async def _consoles(url: str, headers: dict[str, str], n: int, pipe: Connection) -> None:
     seen: list[dict[int, float]] = [{} for _ in range(n)]
     readies = [asyncio.Event() for _ in range(n)]
     stop = asyncio.Event()
-    tasks = [asyncio.create_task(_console(url, headers, seen[i], readies[i], stop)) for i in range(n)]
+    reconnects = [0]
+    tasks = [asyncio.create_task(_console(url, headers, seen[i], readies[i], stop, reconnects)) for i in range(n)]
     await asyncio.gather(*(r.wait() for r in readies))
     pipe.send("ready")
     while True:  # commands from the parent: "collect" (send what was seen, start afresh) or "stop"
@@ -102,7 +110,8 @@ async def _consoles(url: str, headers: dict[str, str], n: int, pipe: Connection)
         if cmd == "stop":
             break
         usage = resource.getrusage(resource.RUSAGE_SELF)
-        pipe.send(([dict(s) for s in seen], usage.ru_utime + usage.ru_stime))
+        pipe.send(([dict(s) for s in seen], usage.ru_utime + usage.ru_stime, reconnects[0]))
+        reconnects[0] = 0
         for s in seen:
             s.clear()
     stop.set()
@@ -146,23 +155,24 @@ def _raise_at(db: common.BenchDb, site_id: int, rate: float, seconds: float, rai
     return ids, time.perf_counter() - start
 
 
-def _collect(pipe: Connection) -> tuple[list[dict[int, float]], float]:
+def _collect(pipe: Connection) -> tuple[list[dict[int, float]], float, int]:
     pipe.send("collect")
-    seen, cpu = pipe.recv()
-    return seen, cpu
+    seen, cpu, reconnects = pipe.recv()
+    return seen, cpu, reconnects
 
 
 def _phase(name: str, db: common.BenchDb, site_id: int, server: common.ServerProcess, pipe: Connection,
            consoles: int, rate: float, seconds: float, raisers: int, drain: float) -> Phase:
     phase = Phase(name=name, asked=rate)
-    _, consoles_cpu0 = _collect(pipe)  # forget what came before
+    _, consoles_cpu0, _ = _collect(pipe)  # forget what came before
     cpu0 = _proc_cpu(server.proc.pid)
     ids, phase.seconds = _raise_at(db, site_id, rate, seconds, raisers)
     phase.raised = len(ids)
     missing = [set(ids) for _ in range(consoles)]
     deadline = time.monotonic() + drain
     while True:  # until every console has every alert, or the drain time is up
-        seen, consoles_cpu = _collect(pipe)
+        seen, consoles_cpu, reconnects = _collect(pipe)
+        phase.reconnects += reconnects
         for left, got in zip(missing, seen, strict=True):
             for alert_id, latency in got.items():
                 if alert_id in left:
@@ -283,7 +293,7 @@ def run_engine(kind: str, args: Any) -> list[Phase]:
 
 def _row(p: Phase, consoles: int) -> list[Any]:
     lat = p.latencies
-    return [p.name, f"{p.asked:g}", f"{p.achieved:,.0f}", p.raised, f"{len(lat):,}", p.lost,
+    return [p.name, f"{p.asked:g}", f"{p.achieved:,.0f}", p.raised, f"{len(lat):,}", p.lost, p.reconnects,
             common.fmt_ms(common.percentile(lat, 50)), common.fmt_ms(common.percentile(lat, 99)),
             common.fmt_ms(max(lat) if lat else float("nan")),
             f"{100 * p.server_cpu / p.seconds:.0f} %" if p.seconds else "–",
@@ -309,13 +319,16 @@ def main() -> None:
         phases += run_engine(kind, args)
     with tempfile.TemporaryDirectory(prefix="kgys-bench-nats-") as tmp:
         phases.append(bare_round_trip(args.consoles, args.rate, args.seconds, Path(tmp)))
-    headers = ["phase", "asked /s", "reached /s", "alerts", "deliveries", "lost", "p50 ms", "p99 ms", "max ms",
+    headers = ["phase", "asked /s", "reached /s", "alerts", "deliveries", "lost", "reconnects", "p50 ms", "p99 ms",
+               "max ms",
                "server CPU", "consoles CPU"]
     body = common.table(headers, [_row(p, args.consoles) for p in phases])
     notes = [f"{args.consoles} consoles (WebSocket clients in one child process); latency = from the moment another "
              "process begins the alert's transaction to the event parsed on a console (the raise and its commit, the "
              "server's read and the push all counted); 'deliveries' = alerts × consoles received; CPU as a share of "
-             "one core over the phase. The bare row is NATS core pub/sub at the steady rate to as many subscribers."]
+             "one core over the phase. 'reconnects': consoles the server cut off for falling more than 5,000 events "
+             "behind (close 4408), which came back with `?after=` their last seq, as the browser console does. The "
+             "bare row is NATS core pub/sub at the steady rate to as many subscribers."]
     common.report("Alerts to consoles", body, kinds=kinds, append=args.append_results, notes=notes)
 
 
