@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from kgys import geo
 from kgys.roads import graph
 from kgys.roads.graph import Way, WayNode
 
@@ -63,7 +64,7 @@ def test_ways_split_at_junctions_only() -> None:
     assert set(built.vertices) == {1, 3, 4, 5}
     first = next(e for e in built.edges if (e.source, e.target) == (1, 3))
     assert first.length_m == pytest.approx(
-        graph.distance_m(39.9, 32.80, 39.9, 32.81) + graph.distance_m(39.9, 32.81, 39.9, 32.82))
+        geo.distance_m(39.9, 32.80, 39.9, 32.81) + geo.distance_m(39.9, 32.81, 39.9, 32.82))
     assert first.cost == pytest.approx(first.length_m / 10.0) and first.reverse_cost == first.cost  # 36 km/h
     oneway = next(e for e in built.edges if e.target == 5)
     assert oneway.cost > 0 and oneway.reverse_cost == -1.0
@@ -79,4 +80,4 @@ def test_degenerate_ways_are_left_out_and_counted() -> None:
 
 def test_distance() -> None:
     # one degree of latitude is ~111.2 km
-    assert graph.distance_m(39.0, 32.0, 40.0, 32.0) == pytest.approx(111_195, rel=1e-3)
+    assert geo.distance_m(39.0, 32.0, 40.0, 32.0) == pytest.approx(111_195, rel=1e-3)

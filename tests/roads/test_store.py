@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
+from kgys import geo
 from kgys.errors import ValidationFailed
-from kgys.roads import graph, store, times
+from kgys.roads import store, times
 from tests.roads import osmfile
 
 pytestmark = pytest.mark.postgres
@@ -26,8 +27,8 @@ def test_a_river_in_the_way_turns_the_ranking(roads_engine: Engine, tmp_path: Pa
     found = _import(roads_engine, osmfile.river(tmp_path / "town.osm"))
     assert (found.vertices, found.edges) == (6, 5)  # junctions and ends only; the footpath is no road for a car
     assert found.skipped == {"not_drivable": 1}
-    north_line = graph.distance_m(*osmfile.NORTH_TEAM, *osmfile.INCIDENT)
-    south_line = graph.distance_m(*osmfile.SOUTH_TEAM, *osmfile.INCIDENT)
+    north_line = geo.distance_m(*osmfile.NORTH_TEAM, *osmfile.INCIDENT)
+    south_line = geo.distance_m(*osmfile.SOUTH_TEAM, *osmfile.INCIDENT)
     assert north_line < south_line  # in a straight line the team across the river is nearer
     with roads_engine.connect() as conn:
         assert store.ready(conn)
@@ -35,13 +36,13 @@ def test_a_river_in_the_way_turns_the_ranking(roads_engine: Engine, tmp_path: Pa
     assert north is not None and south is not None
     assert south.seconds < north.seconds  # by road it is the other way round
     # north: along the north bank to the bridge, over it and back along the south bank (45 km/h secondary)
-    way_north = (graph.distance_m(39.910, 32.850, 39.910, 32.900) + graph.distance_m(39.910, 32.900, 39.900, 32.900)
-                 + graph.distance_m(39.900, 32.900, 39.900, 32.850))
+    way_north = (geo.distance_m(39.910, 32.850, 39.910, 32.900) + geo.distance_m(39.910, 32.900, 39.900, 32.900)
+                 + geo.distance_m(39.900, 32.900, 39.900, 32.850))
     assert north.road_seconds == pytest.approx(way_north / (45 / 3.6), rel=1e-3)
-    way_south = graph.distance_m(39.890, 32.870, 39.900, 32.870) / (25 / 3.6) + graph.distance_m(
+    way_south = geo.distance_m(39.890, 32.870, 39.900, 32.870) / (25 / 3.6) + geo.distance_m(
         39.900, 32.870, 39.900, 32.850) / (45 / 3.6)
     assert south.road_seconds == pytest.approx(way_south, rel=1e-3)
-    assert north.off_road_m == pytest.approx(graph.distance_m(*osmfile.NORTH_TEAM, 39.910, 32.850), abs=1)
+    assert north.off_road_m == pytest.approx(geo.distance_m(*osmfile.NORTH_TEAM, 39.910, 32.850), abs=1)
     assert north.seconds == pytest.approx(north.road_seconds + north.off_road_m / (15 / 3.6))
 
 
@@ -53,7 +54,7 @@ def test_one_way_streets_are_driven_one_way(roads_engine: Engine, tmp_path: Path
     with roads_engine.connect() as conn:
         there, back = (times.travel_times(conn, [nodes[a]], nodes[b])[0] for a, b in ((1, 2), (2, 1)))
     assert there is not None and back is not None
-    assert there.road_seconds == pytest.approx(graph.distance_m(*nodes[1], *nodes[2]) / (25 / 3.6), rel=1e-3)
+    assert there.road_seconds == pytest.approx(geo.distance_m(*nodes[1], *nodes[2]) / (25 / 3.6), rel=1e-3)
     assert back.road_seconds > 2.5 * there.road_seconds  # round the block: the one-way street is not taken back
 
 

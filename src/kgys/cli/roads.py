@@ -8,10 +8,11 @@ from typing import Annotated
 
 import typer
 
+from kgys import geo
 from kgys.audit import service as audit_service
 from kgys.audit.actions import AuditAction
 from kgys.cli.common import cli_actor, console, err_console, runtime
-from kgys.roads import graph, store, times
+from kgys.roads import store, times
 
 app = typer.Typer(help="The road graph for travel times (PostgreSQL with PostGIS and pgRouting).",
                   no_args_is_help=True)
@@ -68,7 +69,7 @@ def time_(origin: Annotated[str, typer.Argument(help="From: LAT,LON")],
         store.require_routing(conn)
         found = times.travel_times(conn, [a], b, access_kmh=r.access_kmh, max_snap_m=r.max_snap_m,
                                    margin_m=r.margin_m)[0]
-    line = graph.distance_m(*a, *b)
+    line = geo.distance_m(*a, *b)
     if found is None:
         console.print(f"no road joins them (or one lies off the graph); straight line {line / 1000:.2f} km")
         raise typer.Exit(1)

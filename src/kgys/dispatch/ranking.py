@@ -9,14 +9,15 @@ or the model finds no way to the place. Every result carries its reasons: distan
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
-EARTH_RADIUS_M = 6_371_008.8
+from kgys import geo
+
+EARTH_RADIUS_M = geo.EARTH_RADIUS_M
 
 
 @dataclass(frozen=True)
@@ -64,10 +65,7 @@ class TravelTimes(Protocol):
 
 def haversine_m(a: Point, b: Point) -> float:
     """The great-circle distance between two points, in metres."""
-    p1, p2 = math.radians(a.latitude), math.radians(b.latitude)
-    dp, dl = p2 - p1, math.radians(b.longitude - a.longitude)
-    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
+    return geo.distance_m(a.latitude, a.longitude, b.latitude, b.longitude)
 
 
 @dataclass(frozen=True)

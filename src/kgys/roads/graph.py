@@ -8,13 +8,12 @@ one-way street's cost against its direction is -1 (pgRouting's "no way").
 
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-EARTH_RADIUS_M = 6_371_008.8
+from kgys.geo import distance_m
 
 # km/h by highway class where the way carries no usable maxspeed: urban speeds of Turkish roads
 SPEEDS_KMH: Mapping[str, float] = {
@@ -79,14 +78,6 @@ class Graph:
     vertices: dict[int, tuple[float, float]]
     edges: list[Edge]
     skipped: Counter[str]
-
-
-def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance in metres (haversine)."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
 
 
 def routable(tags: Mapping[str, str]) -> bool:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
 
-from kgys.roads.graph import EARTH_RADIUS_M
+from kgys.geo import EARTH_RADIUS_M
 
 _SNAP = text("""
 SELECT o.i, e.id, e.source, e.target, e.cost, e.reverse_cost, ST_LineLocatePoint(e.geom, o.p) AS f, e.d
