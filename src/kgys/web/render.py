@@ -23,6 +23,10 @@ def navigation(p: Principal) -> list[tuple[str, str, str]]:
         ("/console", i18n.gettext("Operations console"), Perm.ALERTS_HANDLE),
         ("/alerts", i18n.gettext("Alerts"), Perm.ALERTS_READ),
         ("/console/board", i18n.gettext("Supervisor board"), Perm.ALERTS_SUPERVISE),
+        ("/dispatch", i18n.gettext("Dispatch"), Perm.DISPATCH_READ),
+        ("/incidents", i18n.gettext("Incidents"), Perm.DISPATCH_READ),
+        ("/units", i18n.gettext("Units"), Perm.DISPATCH_READ),
+        ("/field", i18n.gettext("My unit"), Perm.UNITS_REPORT),
         ("/devices", i18n.gettext("Devices"), Perm.CAMERAS_READ),
         ("/audit", i18n.gettext("Audit log"), Perm.AUDIT_READ),
     ]

@@ -15,7 +15,13 @@ from kgys.cameras import pages as camera_pages
 from kgys.cameras import views as camera_views
 from kgys.devices import pages as device_pages
 from kgys.devices import views as device_views
+from kgys.dispatch import field_pages as dispatch_field_pages
+from kgys.dispatch import pages as dispatch_pages
+from kgys.dispatch import report_views as dispatch_report_views
+from kgys.dispatch import tracker_views as dispatch_tracker_views
+from kgys.dispatch import unit_pages as dispatch_unit_pages
 from kgys.dispatch import views as dispatch_views
+from kgys.incidents import pages as incident_pages
 from kgys.incidents import views as incident_views
 from kgys.kades import views as kades_views
 from kgys.live import pages as live_pages
@@ -45,6 +51,8 @@ def include_routes(app: FastAPI) -> None:
     app.include_router(device_views.router, prefix="/api/v1")
     app.include_router(incident_views.router, prefix="/api/v1")
     app.include_router(dispatch_views.router, prefix="/api/v1")
+    app.include_router(dispatch_report_views.router, prefix="/api/v1")
+    app.include_router(dispatch_tracker_views.router, prefix="/api/v1")
     app.include_router(account_pages.router)
     app.include_router(site_pages.router)
     app.include_router(import_views.pages)
@@ -54,4 +62,9 @@ def include_routes(app: FastAPI) -> None:
     app.include_router(recording_pages.router)
     app.include_router(alert_pages.router)
     app.include_router(device_pages.router)
+    app.include_router(dispatch_pages.router)
+    app.include_router(incident_pages.router)
+    app.include_router(dispatch_unit_pages.router)
+    app.include_router(dispatch_field_pages.router)
+    app.include_router(dispatch_report_views.pages)
     live_views.install(app)
