@@ -22,6 +22,7 @@ from kgys.dispatch import service as unit_service
 from kgys.dispatch.flows import field, sending
 from kgys.dispatch.models import Unit, UnitPosition
 from kgys.dispatch.states import (
+    BY_HAND,
     ENDED,
     FIELD_MOVES,
     AssignmentMove,
@@ -214,6 +215,17 @@ def field_move(request: Request, assignment_id: int, move: str, session: DB, p: 
     return RedirectResponse(_back(found[0].call_sign, p), status_code=303)
 
 
+def _status_problem(st: field.FieldState, status: str) -> tuple[int, str] | None:
+    """Why the unit cannot be set to ``status`` by hand now (HTTP status and message), None when it can."""
+    if st.tasks:
+        return 409, i18n.gettext("The unit is on an assignment: report the next step on it.")
+    if status not in {s.value for s in BY_HAND}:
+        return 422, i18n.gettext("Choose one of the listed values.")
+    if status == st.unit.status:
+        return 409, i18n.gettext("The unit is %(status)s already.", status=labels.unit_status_label(status))
+    return None
+
+
 @router.post("/field/status")
 def field_status(request: Request, session: DB, p: CurrentPrincipal, status: Annotated[str, Form(max_length=16)],
                  unit: Annotated[str, Form(max_length=32)] = "",
@@ -225,11 +237,9 @@ def field_status(request: Request, session: DB, p: CurrentPrincipal, status: Ann
     if found is None:
         raise NotFound("No such unit.", call_sign=unit[:32])
     st = field.state(session=session, actor=p.actor, unit=found[0], position=found[1])
-    if status not in {s.value for s in st.statuses}:
-        message = (i18n.gettext("The unit is on an assignment: report the next step on it.") if st.tasks else
-                   i18n.gettext("Choose one of the listed values."))
-        return _view(request, session, p, call_sign, errors={"status": message},
-                     status_code=409 if st.tasks or status in {s.value for s in UnitStatus} else 422)
+    problem = _status_problem(st, status)
+    if problem is not None:
+        return _view(request, session, p, call_sign, errors={"status": problem[1]}, status_code=problem[0])
     try:
         unit_service.set_status(session=session, actor=p.actor, call_sign=found[0].call_sign,
                                 status=UnitStatus(status), version=version)
