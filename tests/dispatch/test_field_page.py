@@ -69,6 +69,7 @@ def test_the_field_login_sees_its_unit_and_assignment(world: World, field: tuple
     assert 'data-move="acknowledge"' in html and 'data-move="decline"' in html
     assert 'data-move="en_route"' not in html and 'data-move="clear"' not in html
     assert 'data-status="off_duty"' not in html  # no status by hand while on an assignment
+    assert 'id="field-share"' in html
 
 
 def test_the_whole_loop_by_forms_is_audited_as_the_field_login(world: World,
@@ -213,6 +214,7 @@ def test_a_dispatcher_opens_a_unit_of_the_scope(world: World) -> None:
     assert "Unit call sign" in world.client.get("/field?lang=en").text  # asks which unit
     page = world.client.get("/field?unit=99-A-01")
     assert page.status_code == 200 and f'data-assignment="{assignment["id"]}"' in page.text
+    assert 'id="field-share"' not in page.text  # the dispatcher's desk is not where the unit is
     r = world.client.post(f"/field/assignments/{assignment['id']}/acknowledge", data=_form(csrf),
                           follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/field?unit=99-A-01"

@@ -228,7 +228,7 @@
     try { localStorage.removeItem(SHARE_KEY); } catch (e) { /* private mode */ }
   }
 
-  if (share && unit) {
+  if (share && posState && posError && unit) {
     share.disabled = false;
     posState.textContent = T.sharing_off;
     share.addEventListener("change", function () { if (share.checked) { start(); } else { stop(); } });
