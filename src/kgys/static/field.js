@@ -101,6 +101,11 @@
     }).catch(function () { if (!socketLive) { setLink("offline"); } });
   }
 
+  var soonTimer = null;
+  function soon() {  /* a burst of events makes one check */
+    if (soonTimer === null) { soonTimer = setTimeout(function () { soonTimer = null; check(); }, 300); }
+  }
+
   function schedule() {
     clearTimeout(pollTimer);
     pollTimer = setTimeout(function () { check().then(schedule, schedule); }, socketLive ? pollMs * 6 : pollMs);
@@ -117,8 +122,8 @@
     socket.onmessage = function (m) {
       var msg;
       try { msg = JSON.parse(m.data); } catch (e) { return; }
-      if (msg.type === "event") { if (msg.seq) { seq = msg.seq; } check(); }
-      else if (msg.type === "resync") { check(); }
+      if (msg.type === "event") { if (msg.seq) { seq = msg.seq; } soon(); }
+      else if (msg.type === "resync") { soon(); }
     };
     socket.onclose = function (e) {
       var was = socketLive;
