@@ -220,3 +220,18 @@ def _fits_a_phone(page: Page, width: int) -> None:
     heights = page.locator(".field-page button:visible, .field-page a.field-btn:visible").evaluate_all(
         "els => els.map(e => e.getBoundingClientRect().height)")
     assert heights and min(heights) >= 44, heights
+
+
+def test_a_phone_refusing_its_position_is_told_how_to_allow_it(browser: Browser, server: DemoServer,
+                                                               unit: str) -> None:
+    ctx = browser.new_context(base_url=server.url, locale="tr-TR", viewport=PHONE)  # no geolocation permission
+    ctx.set_default_timeout(15_000)
+    try:
+        page = ctx.new_page()
+        sign_in(page, server, "field_unit")
+        page.goto("/field")
+        page.locator("#field-share").click()  # unticked again at once: the phone said no
+        expect(page.locator("#field-position-error")).to_contain_text("Konum izni verilmedi", timeout=SHOWN_WITHIN_MS)
+        expect(page.locator("#field-share")).not_to_be_checked()
+    finally:
+        ctx.close()
