@@ -130,7 +130,7 @@ def _view(request: Request, session: DB, p: Principal, call_sign: str | None, *,
         "category_label": category_label,
         "own": found is not None and p.actor.id is not None and found[0].field_user_id == p.actor.id,
         "is_dispatcher": p.actor.can(Perm.DISPATCH_ASSIGN), "poll_seconds": _poll_seconds(request),
-        "texts": _texts(), "back": _back(found[0].call_sign if found else None, p),
+        "texts": _texts(),
     }, p, status_code=status_code)
 
 
