@@ -281,10 +281,10 @@ def utilisation(*, session: Session, actor: Actor, start: datetime, end: datetim
                             .order_by(Unit.call_sign)).all()
     ids = [u.id for u in units]
     steps = _history(session, ids, start, stop) if ids else {}
-    counts = dict(session.execute(
+    counts: dict[int, int] = {unit_id: int(n) for unit_id, n in session.execute(
         select(Assignment.unit_id, func.count()).where(Assignment.unit_id.in_(ids), Assignment.assigned_at >= start,
                                                        Assignment.assigned_at < end)
-        .group_by(Assignment.unit_id)).tuples().all()) if ids else {}
+        .group_by(Assignment.unit_id))} if ids else {}
     uses: list[Use] = []
     kinds: dict[str, Use] = {}
     for unit in units:
@@ -292,7 +292,7 @@ def utilisation(*, session: Session, actor: Actor, start: datetime, end: datetim
         seconds = time_in_status(history, start, stop)
         use = Use(key=unit.call_sign, kind=unit.kind, district=unit.jurisdiction_path.rstrip("/").rsplit("/", 1)[-1],
                   station=unit.station, observed=sum(seconds.values()), seconds=seconds,
-                  assignments=int(counts.get(unit.id, 0)))
+                  assignments=counts.get(unit.id, 0))
         uses.append(use)
         if unit.kind in kinds:
             kinds[unit.kind].absorb(use)
