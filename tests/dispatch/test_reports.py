@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from kgys.accounts.service import actor_for
 from kgys.audit.mechanism import set_actor
 from kgys.config import DispatchSettings
+from kgys.db import utcnow
 from kgys.dispatch import reports
 from kgys.dispatch.models import Assignment, Unit, UnitStatusChange
 from kgys.errors import PermissionDenied, ValidationFailed
@@ -219,13 +220,25 @@ def test_utilisation_of_a_period_still_going_counts_to_now(world: World) -> None
 @pytest.mark.parametrize(("params", "field"), [
     ({"from": "yesterday"}, "from"), ({"to": "2026-13-01T00:00:00Z"}, "to"),
     ({"from": "2026-03-02T00:00:00Z", "to": "2026-03-01T00:00:00Z"}, "to"),
-    ({"from": "2024-01-01T00:00:00Z", "to": "2026-03-01T00:00:00Z"}, "to")])
-@pytest.mark.parametrize("report", ["response", "utilisation", "response.csv", "utilisation.csv"])
+    ({"from": "2024-01-01T00:00:00Z", "to": "2026-03-01T00:00:00Z"}, "to"), ({"to": "0001-01-01T00:00:00Z"}, "to"),
+    ({"from": "0001-01-01T00:00:00+05:00", "to": "0001-01-02T00:00:00Z"}, "from")])
+@pytest.mark.parametrize("report", ["response", "utilisation.csv"])
 def test_a_bad_period_is_refused_naming_the_field(world: World, report: str, params: dict[str, str],
                                                   field: str) -> None:
     r = world.client.get(f"{API}/dispatch/reports/{report}", headers=world.h["op_a"], params=params)
     assert r.status_code == 422, r.text
     assert r.json()["error"]["fields"][0]["field"] == field
+
+
+def test_a_time_without_an_offset_is_utc(world: World) -> None:
+    r = world.client.get(f"{API}/dispatch/reports/utilisation", headers=world.h["op_a"],
+                         params={"from": "2026-03-01T00:00:00", "to": "2026-03-02T00:00:00+03:00"})
+    assert r.status_code == 200, r.text
+    assert (r.json()["from"], r.json()["to"]) == ("2026-03-01T00:00:00Z", "2026-03-01T21:00:00Z")
+    since = (utcnow() - timedelta(days=2)).replace(tzinfo=None)
+    r = world.client.get(f"{API}/dispatch/reports/response", headers=world.h["op_a"],
+                         params={"from": since.isoformat()})  # to: now
+    assert r.status_code == 200, r.text
 
 
 def test_reports_need_dispatch_read(world: World) -> None:

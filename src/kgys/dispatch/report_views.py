@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, Response
@@ -29,11 +29,6 @@ from kgys.web.render import render
 
 router = APIRouter(tags=["dispatch"])
 pages = APIRouter(include_in_schema=False)
-
-
-def _period(start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
-    end = end or utcnow()
-    return start or end - timedelta(days=reports.DEFAULT_DAYS), end
 
 
 def line_out(line: reports.Line, names: tuple[str, ...] = reports.INCIDENT_FIGURES) -> ResponseLineOut:
@@ -67,7 +62,7 @@ def response_report(request: Request, session: DB, actor: CurrentActor, start: S
                     end: EndQuery = None) -> ResponseReportOut:
     """Response times (count, p50, p90 in seconds) of the incidents reported in the period (default: the last
     7 days) by district, shift, priority and unit kind, and the incidents not dispatched within the target."""
-    start, end = _period(start, end)
+    start, end = reports.period(start, end)
     return response_out(reports.response(session=session, actor=actor, start=start, end=end,
                                          settings=runtime(request).settings.dispatch))
 
@@ -76,7 +71,7 @@ def response_report(request: Request, session: DB, actor: CurrentActor, start: S
 def response_report_csv(request: Request, session: DB, actor: CurrentActor, start: StartQuery = None,
                         end: EndQuery = None) -> Response:
     """The response times as CSV, a line per group (columns named as the JSON report's fields)."""
-    start, end = _period(start, end)
+    start, end = reports.period(start, end)
     r = reports.response(session=session, actor=actor, start=start, end=end,
                          settings=runtime(request).settings.dispatch)
     return csv_answer(reports.response_csv(r), f"response-{start:%Y%m%d}-{end:%Y%m%d}.csv")
@@ -88,7 +83,7 @@ def utilisation_report(session: DB, actor: CurrentActor, start: StartQuery = Non
                        end: EndQuery = None) -> UtilisationOut:
     """Per unit and per kind: the share of the period (default: the last 7 days; to now while it lasts) spent
     in each status, and the assignments made in it."""
-    start, end = _period(start, end)
+    start, end = reports.period(start, end)
     u = reports.utilisation(session=session, actor=actor, start=start, end=end)
     return UtilisationOut(start=u.start, end=u.end, units=[use_out(x) for x in u.units],
                           kinds=[use_out(x) for x in u.kinds])
@@ -98,7 +93,7 @@ def utilisation_report(session: DB, actor: CurrentActor, start: StartQuery = Non
 def utilisation_report_csv(session: DB, actor: CurrentActor, start: StartQuery = None,
                            end: EndQuery = None) -> Response:
     """The utilisation as CSV, a line per unit and per kind (columns named as the JSON report's fields)."""
-    start, end = _period(start, end)
+    start, end = reports.period(start, end)
     u = reports.utilisation(session=session, actor=actor, start=start, end=end)
     return csv_answer(reports.utilisation_csv(u), f"utilisation-{start:%Y%m%d}-{end:%Y%m%d}.csv")
 
@@ -121,19 +116,14 @@ def _reports_of(request: Request, session: DB, p: CurrentPrincipal) -> tuple[
     problems: dict[str, str] = {}
     end = utcnow()
     start = end - timedelta(days=reports.DEFAULT_DAYS)
+    response, use = None, None
     try:
-        end = parse_time(q.get("to"), "to") or end
-        start = parse_time(q.get("from"), "from") or end - timedelta(days=reports.DEFAULT_DAYS)
+        start, end = reports.period(parse_time(q.get("from"), "from"), parse_time(q.get("to"), "to"), end)
+        response = reports.response(session=session, actor=p.actor, start=start, end=end,
+                                    settings=runtime(request).settings.dispatch)
+        use = reports.utilisation(session=session, actor=p.actor, start=start, end=end)
     except ValidationFailed as exc:
         problems = service_errors(exc.errors)
-    response, use = None, None
-    if not problems:
-        try:
-            response = reports.response(session=session, actor=p.actor, start=start, end=end,
-                                        settings=runtime(request).settings.dispatch)
-            use = reports.utilisation(session=session, actor=p.actor, start=start, end=end)
-        except ValidationFailed as exc:
-            problems |= service_errors(exc.errors)
     filters = {"from": start.strftime("%Y-%m-%dT%H:%MZ"), "to": end.strftime("%Y-%m-%dT%H:%MZ")}
     return response, use, problems, filters
 

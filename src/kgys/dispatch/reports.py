@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -51,6 +51,25 @@ def check_period(start: datetime, end: datetime) -> None:
     if end <= start or end - start > timedelta(days=MAX_DAYS):
         raise ValidationFailed([FieldError("to", f"the period must end after it starts and last at most {MAX_DAYS} "
                                                  "days")])
+
+
+def _utc(moment: datetime, name: str) -> datetime:
+    try:
+        return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    except OverflowError:
+        raise ValidationFailed([FieldError(name, "not a time kgys can report on")]) from None
+
+
+def period(start: datetime | None, end: datetime | None, now: datetime | None = None) -> tuple[datetime, datetime]:
+    """The period asked for, in UTC (a time without an offset is UTC); the end defaults to now, the start to
+    :data:`DEFAULT_DAYS` before the end; ValidationFailed naming the field unless :func:`check_period` holds."""
+    end = _utc(end, "to") if end else (now or utcnow())
+    try:
+        start = _utc(start, "from") if start else end - timedelta(days=DEFAULT_DAYS)
+    except OverflowError:
+        raise ValidationFailed([FieldError("to", "not a time kgys can report on")]) from None
+    check_period(start, end)
+    return start, end
 
 
 def _between(a: datetime | None, b: datetime | None) -> float | None:
