@@ -3,10 +3,12 @@ road graph. Part of the one settings object (:class:`kgys.config.Settings`), kep
 
 from __future__ import annotations
 
+from datetime import time
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 
 class AlertsSettings(BaseModel):
@@ -97,6 +99,40 @@ class DispatchSettings(BaseModel):
                                          "the future (the device's clock); further is refused.")
     position_max_age_seconds: float = Field(default=3600.0, gt=0, description="A position report older than "
                                             "this is refused.")
+    target_dispatch_seconds: float = Field(
+        default=600.0, gt=0, description="An incident should have a unit assigned within this long of its report "
+        "(the forwarding rule); the response report lists those that missed it.")
+    shifts: str = Field(
+        default="08:00,16:00,00:00", pattern=r"^\s*\d{2}:\d{2}(\s*,\s*\d{2}:\d{2})*\s*$",
+        description="Local times (HH:MM, comma-separated) at which a shift begins; each shift lasts to the next "
+        "boundary, the last one across midnight to the first. An incident belongs to the shift of its report.")
+    time_zone: str = Field(default="Europe/Istanbul", min_length=1,
+                           description="The time zone (IANA name) of the shifts and of the reports' local times.")
+
+    @field_validator("shifts")
+    @classmethod
+    def _shift_times(cls, value: str) -> str:
+        starts = [part.strip() for part in value.split(",")]
+        try:
+            parsed = [time.fromisoformat(part) for part in starts]
+        except ValueError:
+            raise ValueError("each shift boundary must be a time of day HH:MM (00:00 to 23:59)") from None
+        if len(set(parsed)) != len(parsed):
+            raise ValueError("shift boundaries must differ")
+        return ",".join(starts)
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/Istanbul)") from None
+        return value
+
+    def shift_starts(self) -> list[time]:
+        """The shifts' local starting times, earliest first."""
+        return sorted(time.fromisoformat(part) for part in self.shifts.split(","))
 
 class RoadsSettings(BaseModel):
     """The road graph for travel times (PostgreSQL with PostGIS and pgRouting; `kgys roads import FILE`)."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +29,8 @@ from kgys.alerts.service import scope_clause
 from kgys.alerts.states import OPEN, State
 from kgys.db import utcnow
 from kgys.errors import FieldError, ValidationFailed
+from kgys.figures import csv_cell as _cell
+from kgys.figures import percentile as _pct
 from kgys.sites.models import Site
 
 Group = Literal["source", "site", "district", "priority"]
@@ -37,15 +38,6 @@ GROUPS: tuple[Group, ...] = ("source", "site", "district", "priority")
 MAX_DAYS = 400
 DEFAULT_DAYS = 7
 DEVICE_OFFLINE = "device_offline"
-
-
-def _pct(values: list[float], pct: float) -> float | None:
-    """The ``pct`` percentile (nearest rank) of ``values``; None for none."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = max(1, min(len(ordered), math.ceil(pct / 100 * len(ordered))))
-    return ordered[rank - 1]
 
 
 @dataclass
@@ -147,12 +139,6 @@ def report(*, session: Session, actor: Actor, start: datetime, end: datetime, gr
         _add(total, state, drill, received, acked, closed, offline)
     ordered = sorted(lines.values(), key=lambda ln: (-ln.total, ln.key))
     return Report(start=start, end=end, group=group, lines=ordered, total=total)
-
-
-def _cell(value: object) -> str:
-    """A spreadsheet cell: text that a spreadsheet would take for a formula is quoted with a leading '."""
-    text = "" if value is None else f"{value:.3f}".rstrip("0").rstrip(".") if isinstance(value, float) else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 CSV_COLUMNS = ("key", "label", "total", "open", "false_alarms", "false_alarm_rate", "drills", "drill_rate", "tests",

@@ -26,6 +26,7 @@ def navigation(p: Principal) -> list[tuple[str, str, str]]:
         ("/dispatch", i18n.gettext("Dispatch"), Perm.DISPATCH_READ),
         ("/incidents", i18n.gettext("Incidents"), Perm.DISPATCH_READ),
         ("/units", i18n.gettext("Units"), Perm.DISPATCH_READ),
+        ("/dispatch/reports", i18n.gettext("Dispatch reports"), Perm.DISPATCH_READ),
         ("/field", i18n.gettext("My unit"), Perm.UNITS_REPORT),
         ("/devices", i18n.gettext("Devices"), Perm.CAMERAS_READ),
         ("/audit", i18n.gettext("Audit log"), Perm.AUDIT_READ),
