@@ -119,7 +119,7 @@ class Outbox:
                 done = False
             failures = 0 if done else failures + 1
             if failures == 1:
-                log.warning("lockdown orders wait for the broker")
+                log.warning("orders to devices and messages to trackers wait for the broker")
             self.stop.wait(self.poll_seconds if done else max(lockdown.retry_after(failures), 0.05))
 
 
