@@ -1,13 +1,15 @@
 """Units' trackers through a real Mosquitto and the intake, on both engines: a tracker login issued over the API
 publishes positions that become the unit's (bad ones dropped with their reason, the good ones around them kept),
 another unit's topic is refused by the broker; an assignment, and its cancellation, reach the tracker's
-subscription — also when made while the broker is down; a revoked login is refused."""
+subscription — also when made while the broker is down; a revoked login is refused; the simulated tracker of
+``kgys sim units`` drives, is stored and prints its assignment."""
 
 from __future__ import annotations
 
 import json
 import logging
 import queue
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -24,6 +26,7 @@ from kgys.alerts.states import Priority, Source
 from kgys.devices.link import BrokerError
 from kgys.devices.mqtt import TrackerClient
 from kgys.dispatch.models import Unit, UnitDownlink, UnitPosition
+from kgys.sim import units as units_sim
 from kgys.web.app import create_app
 from tests import factories
 from tests.devices.conftest import Broker, Live, live, mqtt_broker, start_intake  # noqa: F401  (fixtures)
@@ -232,3 +235,27 @@ def test_a_revoked_tracker_login_is_refused(api: Api) -> None:
         except BrokerError:
             return True
     wait_for("the broker to refuse the revoked login", refused, 30, detail=api.live.broker.tail)
+
+
+def test_the_simulated_tracker_drives_and_prints_its_assignment(api: Api) -> None:
+    mine = f"{_tag()}-G"
+    api.unit(mine)
+    password = api.tracker(mine)
+    wait_for("the broker to take the login", lambda: api.connect(mine, password).close() or True, 30)
+    running = start_intake(api.live.rt)
+    stop = threading.Event()
+    try:
+        with units_sim.connect_all(host="127.0.0.1", port=api.live.broker.port, logins=[(mine, password)]) as clients:
+            lines = iter(units_sim.drive(clients, latitude=39.9, longitude=32.8, every=0.2, positions=None, stop=stop))
+            wait_for("a simulated position stored",
+                     lambda: next(lines) and _position(api.live, mine) is not None, 60)
+            assignment = api.assign(api.incident(), mine)
+            heard = wait_for("the assignment printed", lambda: (lambda line: line if "←" in line else None)(
+                next(lines)), 60)
+            assert f"{mine} ← assigned" in heard and f"assignment {assignment}" in heard
+            stop.set()
+            list(lines)
+        kept = _position(api.live, mine)
+        assert kept is not None and abs(kept.latitude - 39.9) < 0.03 and abs(kept.longitude - 32.8) < 0.03
+    finally:
+        running.close()
