@@ -1,6 +1,7 @@
 """The devices part of ``kgys demo`` with a real Mosquitto: with no broker answering, the demo starts one of its
 own by PID with its files in DATA_DIR/mosquitto, registers its devices once (a second start adds none), runs the
-intake and the simulated devices whose heartbeats reach the registry, and stops them all by PID; without
+intake and the simulated devices whose heartbeats reach the registry and the units' trackers whose positions
+reach the units, and stops them all by PID; without
 mosquitto it says that devices are off; with a broker answering already it uses that one."""
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from kgys.cli.children import Child, stop_children
 from kgys.cli.common import STATE
 from kgys.config import Settings
 from kgys.devices.models import Device
+from kgys.dispatch.models import Unit
 from kgys.runtime import Runtime, make_runtime
 from tests.devices.conftest import Broker
 from tests.waiting import wait_for
@@ -60,6 +62,13 @@ def _last_seen(rt: Runtime) -> dict[str, datetime | None]:
     return {serial: datetime.fromisoformat(seen) if seen else None for serial, seen in rows}
 
 
+def _positions(rt: Runtime) -> dict[str, float]:
+    with sqlite3.connect(rt.settings.data_dir / "kgys.db") as db:
+        rows = db.execute("SELECT u.call_sign, p.latitude FROM units u JOIN unit_positions p ON p.unit_id = u.id"
+                          ).fetchall()
+    return dict(rows)
+
+
 def _alive(child: Child) -> bool:
     return child.proc.poll() is None
 
@@ -86,10 +95,15 @@ def test_the_demo_runs_its_own_broker_and_devices_and_stops_them(seeded: Runtime
                          detail=lambda: "\n".join(p.read_text()[-800:] for p in (seeded.settings.data_dir / "logs")
                                                   .glob("*.log")))
         assert heard
+        assert sorted(u.call_sign for u in run.units) == sorted(run.trackers) and len(run.trackers) == 4
+        assert all(f"user unit.{u.call_sign}" in acl for u in run.units)
+        wait_for("positions of every demo unit's tracker", lambda: len(_positions(seeded)) == 4, 120,
+                 detail=lambda: "\n".join(p.read_text()[-800:] for p in (seeded.settings.data_dir / "logs")
+                                          .glob("*.log")))
         demo_devices.print_devices(run, rt)
         out = capsys.readouterr().out
         assert f"broker 127.0.0.1:{port}" in out and f"mosquitto pid {run.broker.proc.pid}" in out
-        assert "PB-DEMO-01" in out and "Bahçe kapısı" in out
+        assert "PB-DEMO-01" in out and "Bahçe kapısı" in out and "99-01-B" in out and "ekip-99-01-b" in out
     finally:
         stop_children(children)
     assert children and not any(_alive(c) for c in children)
@@ -104,6 +118,7 @@ def test_the_demo_runs_its_own_broker_and_devices_and_stops_them(seeded: Runtime
         assert not run.off, run.off
         with seeded.sessions() as session:
             assert session.scalar(select(func.count()).select_from(Device)) == 3
+            assert session.scalar(select(func.count()).select_from(Unit)) == 4
         wait_for("heartbeats after the second start",
                  lambda: all((seen or datetime.min) > (before[s] or datetime.min)
                              for s, seen in _last_seen(seeded).items()), 120)

@@ -30,7 +30,8 @@ def test_the_acl_keeps_each_device_to_its_own_topics() -> None:
     assert blocks[1].splitlines() == [
         "user kgys-intake", "topic read kgys/v1/devices/+/press", "topic read kgys/v1/devices/+/heartbeat",
         "topic read kgys/v1/devices/+/cancel", "topic read kgys/v1/devices/+/access",
-        "topic write kgys/v1/devices/+/reply", "topic write kgys/v1/sites/+/lockdown"]
+        "topic write kgys/v1/devices/+/reply", "topic write kgys/v1/sites/+/lockdown",
+        "topic read kgys/v1/units/+/position", "topic write kgys/v1/units/+/assignment"]
     assert blocks[2].splitlines() == [
         "user PB-1", "topic write kgys/v1/devices/PB-1/press", "topic write kgys/v1/devices/PB-1/heartbeat",
         "topic write kgys/v1/devices/PB-1/cancel", "topic write kgys/v1/devices/PB-1/access",

@@ -84,6 +84,9 @@ class AuditAction(StrEnum):
     ASSIGNMENT_CREATE = "assignment.create"
     ASSIGNMENT_UPDATE = "assignment.update"
     ASSIGNMENT_DELETE = "assignment.delete"
+    UNIT_TRACKER_CREATE = "unit_tracker.create"
+    UNIT_TRACKER_UPDATE = "unit_tracker.update"
+    UNIT_TRACKER_DELETE = "unit_tracker.delete"
 
 
 def changed(object_type: str, op: str) -> str:

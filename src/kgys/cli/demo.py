@@ -5,8 +5,9 @@ port, recorded from two demo sites), ``kgys worker recorder`` and ``kgys worker 
 their own sessions, get SIGTERM from the demo by process id when it stops (Ctrl-C or SIGTERM), and die
 with it if it is killed. Without GStreamer's RTSP server or ffmpeg the demo says so and runs without
 cameras; ``--no-cameras`` skips them. The devices part — a Mosquitto of its own when no broker answers, the
-demo's panic buttons and door controller, ``kgys worker intake`` and the simulated devices — is in
-:mod:`kgys.cli.demo_devices`; ``--no-devices`` skips it.
+demo's panic buttons and door controller, the units' trackers, ``kgys worker intake`` and the simulated devices
+and trackers — is in :mod:`kgys.cli.demo_devices`; ``--no-devices`` skips it. The demo's units and their field
+logins are registered with the demo data (:mod:`kgys.demo.units`), their logins printed with the others.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from kgys.cli.children import Child, free_port, spawn, stop_children, wait_port
 from kgys.cli.common import console, err_console, exit_on_error, settings, web_app
 from kgys.config import Settings
 from kgys.demo import sim as demo_sim
+from kgys.demo import units as demo_units
 from kgys.errors import KgysError
 from kgys.runtime import Runtime, make_runtime
 from kgys.sim.cameras import DEBIAN_PACKAGES, SYSTEM_PYTHON, ensure_clip
@@ -57,13 +59,15 @@ def _seed(rt: Runtime, sites: int, seed: int) -> demo_data.DemoLogins:
     with rt.sessions.begin() as session:
         if demo_data.exists(session):
             console.print("demo data already present; nothing added")
-            return demo_data.seed(session, box=rt.box, settings=rt.settings)
-        with Progress(TextColumn("seeding demo data"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=console, transient=False) as bar:
-            task = bar.add_task("sites", total=sites)
-            logins = demo_data.seed(session, box=rt.box, settings=rt.settings, sites=sites, seed=seed,
-                                    progress=lambda done, _total: bar.update(task, completed=done))
-    return logins
+            logins = demo_data.seed(session, box=rt.box, settings=rt.settings)
+        else:
+            with Progress(TextColumn("seeding demo data"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                          console=console, transient=False) as bar:
+                task = bar.add_task("sites", total=sites)
+                logins = demo_data.seed(session, box=rt.box, settings=rt.settings, sites=sites, seed=seed,
+                                        progress=lambda done, _total: bar.update(task, completed=done))
+    with rt.sessions.begin() as session:  # the units and their field logins, also in a folder seeded before them
+        return demo_units.with_logins(logins, demo_units.ensure(session, rt.settings))
 
 
 SIM_CAMERAS = 4

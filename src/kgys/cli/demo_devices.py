@@ -1,10 +1,13 @@
-"""The devices part of ``kgys demo``: a broker, the demo's devices, the intake and the simulated devices.
+"""The devices part of ``kgys demo``: a broker, the demo's devices and units' trackers, the intake, and the
+simulated devices and trackers.
 
 When no broker answers at the configured address (``devices.broker_host``/``broker_port``), the demo starts
 Debian's ``mosquitto`` as a child on loopback (on ``devices.broker_port`` when it is configured, else on a free
 port) with its configuration, password and ACL files and persistence in DATA_DIR/mosquitto. It registers its
-devices (once), then starts ``kgys worker intake`` and one simulator per enabled demo device (heartbeats, and
-now and then a door held open). Without mosquitto the demo says that devices are off and runs without them.
+devices and its units' tracker logins (once), then starts ``kgys worker intake``, one simulator per enabled demo
+device (heartbeats, and now and then a door held open) and ``kgys sim units`` for the demo units' trackers of each
+district (driving about, a position every few seconds). Without mosquitto the demo says that devices are off and
+runs without them.
 """
 
 from __future__ import annotations
@@ -20,12 +23,14 @@ from rich.table import Table
 from kgys.cli.children import Child, free_port, spawn, spawn_command, wait_port
 from kgys.cli.common import console, err_console
 from kgys.demo import devices as demo_devices
+from kgys.demo import units as demo_units
 from kgys.devices.kinds import DeviceKind
 from kgys.errors import KgysError
 from kgys.runtime import Runtime
 
 HEARTBEAT_EVERY = 30  # seconds between the simulated devices' heartbeats (they are registered with 60)
 HELD_OPEN_EVERY = 40  # a door held open every this many heartbeats: every 20 minutes
+POSITION_EVERY = 5  # seconds between the simulated trackers' positions
 BROKER_WAIT = 30.0
 INSTALL = "apt-get install mosquitto"
 
@@ -41,6 +46,15 @@ class DevicesRun:
     intake: Child | None = None
     devices: list[demo_devices.DemoDevice] = field(default_factory=list)
     simulators: dict[str, Child] = field(default_factory=dict)
+    units: list[demo_units.DemoUnit] = field(default_factory=list)
+    trackers: dict[str, Child] = field(default_factory=dict)  # by call sign
+
+
+def _register(rt: Runtime, run: DevicesRun) -> None:
+    """Register the demo's devices and its units' tracker logins, and write the broker's files."""
+    with rt.sessions.begin() as session:
+        run.devices = demo_devices.register(session, rt.settings)
+        run.units = demo_units.register_trackers(session, rt.settings, demo_units.ensure(session, rt.settings))
 
 
 def mosquitto_binary() -> str | None:
@@ -80,8 +94,7 @@ def _start_broker(rt: Runtime, run: DevicesRun, children: list[Child]) -> Runtim
     pid_file = rt.settings.data_dir / "mosquitto" / "mosquitto.pid"
     pid_file.unlink(missing_ok=True)  # of an earlier run: the broker reads its files when it starts
     rt = _with_broker(rt, host="127.0.0.1", port=port, pid_file=None)
-    with rt.sessions.begin() as session:
-        run.devices = demo_devices.register(session, rt.settings)
+    _register(rt, run)
     conf = demo_devices.write_broker_config(rt.settings, port)
     run.broker = spawn_command(rt.settings, "mosquitto", [binary, "-c", str(conf)])
     children.append(run.broker)
@@ -103,8 +116,7 @@ def start_devices(rt: Runtime, children: list[Child], enabled: bool = True) -> t
     try:
         if demo_devices.answers(cfg.broker_host, cfg.broker_port):
             rt = _with_broker(rt, host=cfg.broker_host, port=cfg.broker_port, pid_file=cfg.broker_pid_file)
-            with rt.sessions.begin() as session:
-                run.devices = demo_devices.register(session, rt.settings)
+            _register(rt, run)
         else:
             started = _start_broker(rt, run, children)
             if started is None:
@@ -132,7 +144,24 @@ def start_devices(rt: Runtime, children: list[Child], enabled: bool = True) -> t
         child = spawn(rt.settings, f"device-{d.serial}", *args, env=env | {"KGYS_SIM_DEVICE_PASSWORD": d.password})
         run.simulators[d.serial] = child
         children.append(child)
+    _start_trackers(rt, run, children, env)
     return rt, run
+
+
+def _start_trackers(rt: Runtime, run: DevicesRun, children: list[Child], env: dict[str, str]) -> None:
+    """One ``kgys sim units --forever`` per district for the demo units with a tracker login."""
+    by_district: dict[str, list[demo_units.DemoUnit]] = {}
+    for u in run.units:
+        if u.tracker_password is not None:
+            by_district.setdefault(u.district, []).append(u)
+    for district, units in sorted(by_district.items()):
+        args = ["sim", "units", *(u.call_sign for u in units), "--forever", "--every", str(POSITION_EVERY),
+                "--lat", str(units[0].latitude), "--lon", str(units[0].longitude)]
+        passwords = " ".join(u.tracker_password or "" for u in units)
+        child = spawn(rt.settings, f"device-units-{district}", *args,
+                      env=env | {"KGYS_SIM_TRACKER_PASSWORD": passwords})
+        children.append(child)
+        run.trackers.update({u.call_sign: child for u in units})
 
 
 def print_devices(run: DevicesRun, rt: Runtime) -> None:
@@ -150,6 +179,15 @@ def print_devices(run: DevicesRun, rt: Runtime) -> None:
         table.add_row(d.serial, d.kind, f"{d.site_code} {d.site_name}", d.room,
                       f"pid {sim.proc.pid}" if sim else "disabled: not simulated")
     (console if console.is_terminal else Console(width=200)).print(table)
+    if run.units:
+        units = Table(title="Units with simulated trackers (a position every few seconds; assignments heard)")
+        for header in ("unit", "district", "field login", "tracker"):
+            units.add_column(header, overflow="fold")
+        for u in run.units:
+            sim = run.trackers.get(u.call_sign)
+            units.add_row(u.call_sign, u.district, u.field_user,
+                          f"pid {sim.proc.pid}" if sim else "no tracker login: not simulated")
+        (console if console.is_terminal else Console(width=200)).print(units)
     who = f"mosquitto pid {run.broker.proc.pid}, started by the demo" if run.broker else "already running"
     console.print(f"devices: broker {run.host}:{run.port} ({who}); intake pid "
                   f"{run.intake.proc.pid if run.intake else '-'} (log {logs / 'intake.log'}); panic buttons' PINs "

@@ -17,6 +17,7 @@ from kgys.cli import holds as holds_cli
 from kgys.cli import recording as recording_cli
 from kgys.cli import roads as roads_cli
 from kgys.cli import sites as sites_cli
+from kgys.cli import units as units_cli
 from kgys.cli import users as users_cli
 from kgys.cli.common import STATE, console, serve_web, settings, setup_logging
 
@@ -63,6 +64,7 @@ app.add_typer(sites_cli.jurisdictions_app, name="jurisdictions")
 app.add_typer(sites_cli.commissions_app, name="commissions")
 app.add_typer(holds_cli.app, name="holds")
 app.add_typer(devices_cli.app, name="devices")
+app.add_typer(units_cli.app, name="units")
 app.add_typer(roads_cli.app, name="roads")
 app.add_typer(recording_cli.worker_app, name="worker")
 app.add_typer(recording_cli.sim_app, name="sim")

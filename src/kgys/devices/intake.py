@@ -47,13 +47,14 @@ class Rules:
 @dataclass(frozen=True)
 class Outcome:
     """What taking a message in did: the alert it raised or touched, why it was refused, whether it was seen
-    before, and the reply to send the device (None: none)."""
+    before, the reply to send the device (None: none), and what it counts as when not as stored (``counted``)."""
 
     serial: str | None = None
     alert_id: int | None = None
     refusal: Refusal | None = None
     duplicate: bool = False
     reply: dict[str, str] | None = None
+    counted: str = ""
 
 
 def source_of(device: Device) -> Source:

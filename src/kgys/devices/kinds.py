@@ -42,7 +42,8 @@ class AccessEvent(StrEnum):
 
 
 class Rejection(StrEnum):
-    """Why a message from a device was refused (logged and counted, then acknowledged to the broker)."""
+    """Why a message from a device (or a unit's tracker) was refused (logged and counted, then acknowledged to the
+    broker)."""
 
     TOPIC = "bad_topic"
     OVERSIZED = "oversized"
@@ -57,6 +58,8 @@ class Rejection(StrEnum):
     CANCEL_LATE = "cancel_too_late"
     CANCEL_LOCKED = "cancel_locked"
     NOTHING_TO_CANCEL = "nothing_to_cancel"
+    UNKNOWN_UNIT = "unknown_unit"
+    NO_TRACKER = "no_tracker"
 
 
 class CancelOutcome(StrEnum):

@@ -1,9 +1,10 @@
 """Mosquitto's password and ACL files, written from the registry (the broker's side of each device's login).
 
-Each device may publish only on its own uplink topics and read only its replies and its site's downlink; the
-intake reads every device's uplink and writes replies and lockdowns. Passwords are added with Mosquitto's own
-``mosquitto_passwd -b`` (the broker's hash format), removed with ``-D``. After a change the broker must read its
-files again: it is sent SIGHUP when a PID file is configured.
+Each device may publish only on its own uplink topics and read only its replies and its site's downlink; a unit's
+tracker may publish only its unit's positions and read only its unit's assignments; the intake reads every
+device's uplink and every unit's positions, and writes replies, lockdowns and assignments. Passwords are added
+with Mosquitto's own ``mosquitto_passwd -b`` (the broker's hash format), removed with ``-D``. After a change the
+broker must read its files again: it is sent SIGHUP when a PID file is configured.
 """
 
 from __future__ import annotations
@@ -34,16 +35,28 @@ class Login:
     site_code: str
 
 
-def acl_text(intake_user: str, logins: Iterable[Login]) -> str:
-    """The ACL file for the intake and these (enabled) devices."""
+@dataclass(frozen=True)
+class TrackerLogin:
+    """A unit tracker's broker login and the unit it reports for."""
+
+    username: str
+    call_sign: str
+
+
+def acl_text(intake_user: str, logins: Iterable[Login], trackers: Iterable[TrackerLogin] = ()) -> str:
+    """The ACL file for the intake, these (enabled) devices and these (enabled) units' trackers."""
     lines = ["# written by kgys from its device registry: do not edit by hand", "", f"user {intake_user}"]
     lines += [f"topic read {payloads.uplink('+', ch)}" for ch in CHANNELS]
     lines += [f"topic write {payloads.reply_topic('+')}", f"topic write {payloads.lockdown_topic('+')}"]
+    lines += [f"topic read {payloads.unit_position_topic('+')}", f"topic write {payloads.unit_assignment_topic('+')}"]
     for login in sorted(logins, key=lambda x: x.username):
         lines += ["", f"user {login.username}"]
         lines += [f"topic write {payloads.uplink(login.serial, ch)}" for ch in CHANNELS]
         lines += [f"topic read {payloads.reply_topic(login.serial)}",
                   f"topic read {payloads.lockdown_topic(login.site_code)}"]
+    for tracker in sorted(trackers, key=lambda x: x.username):
+        lines += ["", f"user {tracker.username}", f"topic write {payloads.unit_position_topic(tracker.call_sign)}",
+                  f"topic read {payloads.unit_assignment_topic(tracker.call_sign)}"]
     return "\n".join(lines) + "\n"
 
 

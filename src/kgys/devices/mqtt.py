@@ -1,4 +1,5 @@
-"""The intake's link to Mosquitto over MQTT 3.1.1 (paho-mqtt), and a device's client for the simulator.
+"""The intake's link to Mosquitto over MQTT 3.1.1 (paho-mqtt), and the clients of a device and of a unit's tracker
+for the simulators.
 
 The intake connects with a fixed client id and ``clean_session=False`` and subscribes at QoS 1, so the broker
 keeps its session — and every message that arrives while it is down — until it comes back; acknowledgements are
@@ -67,7 +68,8 @@ class MqttLink:
             return
         with self._lock:
             self._session += 1
-        client.subscribe([(payloads.uplink("+", ch), 1) for ch in CHANNELS])
+        client.subscribe([(payloads.uplink("+", ch), 1) for ch in CHANNELS]
+                         + [(payloads.unit_position_topic("+"), 1)])
         self.connected.set()
         log.info("intake connected to %s:%s", self.host, self.port)
 
@@ -181,6 +183,69 @@ class DeviceClient:
 
     def close(self) -> None:
         """Disconnect (after what was queued went out) and stop the network thread."""
+        try:
+            self._client.disconnect()
+        finally:
+            self._client.loop_stop()
+
+
+class TrackerClient:
+    """A unit tracker's connection to the broker (the simulator's): publishes the unit's positions at QoS 1 with a
+    persistent session, and hears the unit's assignments in ``assignments``."""
+
+    def __init__(self, *, host: str, port: int, call_sign: str, username: str, password: str,
+                 client_id: str | None = None) -> None:
+        self.call_sign = call_sign
+        self.assignments: queue.Queue[bytes] = queue.Queue()
+        self.connected = threading.Event()
+        self.subscribed = threading.Event()
+        self.refused: str | None = None
+        self._sent: list[paho.MQTTMessageInfo] = []
+        self._host, self._port = host, port
+        self._client = _client(client_id or f"trk-{call_sign}", username, password, manual_ack=False)
+        self._client.on_connect = self._on_connect
+        self._client.on_disconnect = lambda *_a: self.connected.clear()
+        self._client.on_subscribe = lambda *_a: self.subscribed.set()
+        self._client.on_message = lambda _c, _u, msg: self.assignments.put(bytes(msg.payload))
+
+    def _on_connect(self, client: paho.Client, _u: Any, _flags: Any, reason: Any, _p: Any) -> None:
+        if reason.is_failure:
+            self.refused = str(reason)
+            return
+        client.subscribe([(payloads.unit_assignment_topic(self.call_sign), 1)])
+        self.connected.set()
+
+    def start(self, timeout: float = CONNECT_TIMEOUT) -> TrackerClient:
+        """Connect; BrokerError if not connected within ``timeout``."""
+        try:
+            self._client.connect_async(self._host, self._port, keepalive=30)
+            self._client.loop_start()
+        except (OSError, ValueError) as exc:
+            raise BrokerError(f"cannot connect to the broker {self._host}:{self._port}: {exc}") from exc
+        if not self.connected.wait(timeout) or not self.subscribed.wait(timeout):
+            self.close()
+            raise BrokerError(f"tracker of {self.call_sign} not connected to {self._host}:{self._port}: "
+                              f"{self.refused or 'no answer'}")
+        return self
+
+    def publish(self, body: bytes, topic: str | None = None) -> None:
+        """Publish ``body`` on the unit's position topic (or ``topic``) at QoS 1."""
+        self._sent.append(self._client.publish(topic or payloads.unit_position_topic(self.call_sign), body, qos=1))
+
+    def flush(self, timeout: float = CONNECT_TIMEOUT) -> bool:
+        """Wait until the broker acknowledged everything sent; whether it did within ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while self._sent:
+            if self._sent[0].is_published():
+                self._sent.pop(0)
+            elif time.monotonic() > deadline:
+                return False
+            else:
+                time.sleep(0.01)
+        return True
+
+    def close(self) -> None:
+        """Disconnect and stop the network thread."""
         try:
             self._client.disconnect()
         finally:

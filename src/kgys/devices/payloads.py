@@ -2,6 +2,8 @@
 
 Uplink, one topic per device and message type: ``kgys/v1/devices/{serial}/{press|heartbeat|cancel|access}``;
 downlink per site: ``kgys/v1/sites/{code}/lockdown``; the answer to a cancel: ``kgys/v1/devices/{serial}/reply``.
+A unit's tracker publishes on ``kgys/v1/units/{call sign}/position`` and hears ``kgys/v1/units/{call sign}/assignment``
+(its payloads: :mod:`kgys.devices.positions`).
 A payload is a JSON object of at most :data:`MAX_BYTES` bytes with exactly the fields of its type; one that names
 a serial names the device of its topic. :func:`parse` turns a topic and its bytes into a :class:`Message` or a
 :class:`Refusal` with its reason.
@@ -24,6 +26,8 @@ MAX_BYTES = 2048
 SERIAL_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_-]{2,39}"
 _SERIAL = re.compile(SERIAL_PATTERN)
 UPLINK = f"{PREFIX}/devices/+/+"
+CALL_SIGN_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}"
+_CALL_SIGN = re.compile(CALL_SIGN_PATTERN)
 
 Serial = Annotated[str, StringConstraints(pattern=f"^{SERIAL_PATTERN}$")]
 MsgId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")]
@@ -43,6 +47,24 @@ def reply_topic(serial: str) -> str:
 def lockdown_topic(site_code: str) -> str:
     """The topic a site's devices hear a lockdown on."""
     return f"{PREFIX}/sites/{site_code}/lockdown"
+
+
+def unit_position_topic(call_sign: str) -> str:
+    """The topic a unit's tracker publishes its positions on (``+``: every unit's)."""
+    return f"{PREFIX}/units/{call_sign}/position"
+
+
+def unit_assignment_topic(call_sign: str) -> str:
+    """The topic a unit's tracker hears its assignments on (``+``: every unit's)."""
+    return f"{PREFIX}/units/{call_sign}/assignment"
+
+
+def parse_unit_topic(topic: str) -> str | None:
+    """The call sign of a unit position topic, None for any other topic."""
+    parts = topic.split("/")
+    if len(parts) != 5 or "/".join(parts[:3]) != f"{PREFIX}/units" or parts[4] != "position":
+        return None
+    return parts[3] if _CALL_SIGN.fullmatch(parts[3]) else None
 
 
 class _Payload(BaseModel):

@@ -9,8 +9,10 @@ than they are stored (a burst) are taken in together, up to :data:`BATCH` in one
 savepoint of its own so that one that breaks the intake leaves the others stored; all are acknowledged after the
 one commit.
 
-The same process publishes the outbox of lockdown orders to the sites' devices over the same broker connection
-(:mod:`kgys.devices.outbox`, in a thread of its own).
+The same process takes in the positions units' trackers publish (:mod:`kgys.devices.positions`, stored by
+:mod:`kgys.devices.flows.tracking` in the same batches), and publishes the outboxes of lockdown orders to the sites'
+devices and of assignments to units' trackers over the same broker connection (:mod:`kgys.devices.outbox`, in a
+thread of its own).
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from kgys.db import retrying, utcnow
-from kgys.devices import intake, outbox, payloads
+from kgys.devices import intake, outbox, payloads, positions
+from kgys.devices.flows import tracking
 from kgys.devices.intake import Outcome, Rules
 from kgys.devices.link import Link, Received
 from kgys.devices.mqtt import MqttLink
@@ -38,6 +41,7 @@ log = logging.getLogger(__name__)
 
 RETRY_MAX_SECONDS = 5.0
 BATCH = 100  # messages taken in with one commit when they arrive faster than they are stored
+Parsed = payloads.Message | payloads.Refusal | positions.Position
 
 
 def rules_of(rt: Runtime) -> Rules:
@@ -63,6 +67,9 @@ class Intake:
         self.rt, self.link, self.stop = rt, link, stop
         self.rules = rules_of(rt)
         self.skew = timedelta(seconds=rt.settings.devices.max_clock_skew_seconds)
+        dispatch = rt.settings.dispatch
+        self.position_skew = timedelta(seconds=dispatch.position_skew_seconds)
+        self.position_max_age = timedelta(seconds=dispatch.position_max_age_seconds)
         self.counts: Counter[str] = Counter()
 
     def handle(self, msgs: Sequence[Received]) -> list[Outcome | Exception] | None:
@@ -71,7 +78,7 @@ class Intake:
         pause = 0.2
         while not self.stop.is_set():
             now = utcnow()
-            parsed = [payloads.parse(m.topic, m.payload, now=now, max_skew=self.skew) for m in msgs]
+            parsed = [self._parse(m, now) for m in msgs]
             try:
                 return retrying(self.rt.sessions, partial(self._take_all, parsed=parsed, msgs=msgs, now=now))
             except (Busy, OperationalError) as exc:
@@ -80,13 +87,24 @@ class Intake:
                 pause = min(pause * 2, RETRY_MAX_SECONDS)
         return None
 
-    def _take_all(self, session: Session, *, parsed: list[payloads.Message | payloads.Refusal],
-                  msgs: Sequence[Received], now: datetime) -> list[Outcome | Exception]:
+    def _parse(self, msg: Received, now: datetime) -> Parsed:
+        if payloads.parse_unit_topic(msg.topic) is not None:
+            return positions.parse(msg.topic, msg.payload, now=now, skew=self.position_skew,
+                                   max_age=self.position_max_age)
+        return payloads.parse(msg.topic, msg.payload, now=now, max_skew=self.skew)
+
+    def _take(self, session: Session, parsed: Parsed, now: datetime) -> Outcome:
+        if isinstance(parsed, positions.Position):
+            return tracking.take_position(session, parsed=parsed, settings=self.rt.settings.dispatch, now=now)
+        return intake.take_in(session, parsed=parsed, rules=self.rules, now=now)
+
+    def _take_all(self, session: Session, *, parsed: list[Parsed], msgs: Sequence[Received],
+                  now: datetime) -> list[Outcome | Exception]:
         out: list[Outcome | Exception] = []
         for p, msg in zip(parsed, msgs, strict=True):
             try:
                 with session.begin_nested():
-                    out.append(intake.take_in(session, parsed=p, rules=self.rules, now=now))
+                    out.append(self._take(session, p, now))
             except (Busy, OperationalError):
                 raise  # the database, not the message: the whole batch is tried again
             except Exception as exc:  # this message breaks the intake: left out, the others kept
@@ -129,6 +147,8 @@ class Intake:
                         outcome.refusal.detail)
         elif outcome.duplicate:
             self.counts["duplicate"] += 1
+        elif outcome.counted:
+            self.counts[outcome.counted] += 1
         else:
             self.counts["stored"] += 1
 
@@ -158,7 +178,8 @@ def run(rt: Runtime, stop: threading.Event | None = None, *, link: Link | None =
     log.info("intake starting: %s@%s:%s as client %s", cfg.username, cfg.broker_host, cfg.broker_port,
              cfg.client_id)
     link.start()
-    publisher, thread = outbox.start(rt, link, stop, poll_seconds=outbox_poll_seconds)
+    publisher, thread = outbox.start(rt, link, stop, poll_seconds=outbox_poll_seconds,
+                                     sources=(outbox.LOCKDOWNS, tracking.ASSIGNMENTS))
     try:
         worker.run()
     finally:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kgys.audit.mechanism import Audited
@@ -95,3 +95,42 @@ class UnitStatusChange(Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     note: Mapped[str] = mapped_column(Text, default="")
     assignment_id: Mapped[int | None] = mapped_column(ForeignKey("assignments.id", ondelete="SET NULL"))
+
+
+class UnitTracker(Audited, Base):
+    """The broker login of a unit's tracker (the vehicle's AVL box or a phone app): it publishes the unit's
+    positions over MQTT and hears its assignments. ``username`` is ``unit.{call sign}``; kgys keeps a hash of the
+    random password (the broker holds its own in its password file). A revoked tracker keeps its row, disabled."""
+
+    __tablename__ = "unit_trackers"
+    __audit_type__ = "unit_tracker"
+    __audit_secret__ = frozenset({"password_hash"})
+
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200), default="")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    issued_by: Mapped[str] = mapped_column(String(64), default="")
+
+    def audit_object_id(self) -> str:
+        """A tracker is named by its broker login."""
+        return self.username
+
+
+class UnitDownlink(Base):
+    """A message to a unit's tracker (an assignment, or its cancellation), kept until the broker has taken it:
+    the outbox. Written in the same transaction as the assignment; the intake publishes what is unsent at QoS 1
+    on the unit's assignment topic and marks it sent."""
+
+    __tablename__ = "unit_downlinks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"), index=True)
+    assignment_id: Mapped[int | None] = mapped_column(ForeignKey("assignments.id", ondelete="SET NULL"))
+    event: Mapped[str] = mapped_column(String(16))  # assigned | cancelled
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(String(200), default="")

@@ -164,3 +164,21 @@ class AssignmentOut(BaseModel):
     escalated_at: datetime | None
     note: str
     version: int
+
+
+class TrackerOut(BaseModel):
+    """A unit's tracker login on the MQTT broker, and the topics it uses."""
+
+    call_sign: str
+    username: str
+    enabled: bool
+    issued_at: datetime
+    issued_by: str
+    position_topic: str = Field(description="Where the tracker publishes the unit's positions (QoS 1)")
+    assignment_topic: str = Field(description="Where the tracker hears the unit's assignments (QoS 1)")
+
+
+class TrackerIssued(TrackerOut):
+    """A tracker login just issued, with its password: shown this once."""
+
+    password: str

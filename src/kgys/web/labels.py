@@ -213,6 +213,9 @@ ACTION_LABELS: dict[AuditAction, str] = {
     AuditAction.ASSIGNMENT_CREATE: _("Unit assigned to an incident"),
     AuditAction.ASSIGNMENT_UPDATE: _("Assignment changed"),
     AuditAction.ASSIGNMENT_DELETE: _("Assignment deleted"),
+    AuditAction.UNIT_TRACKER_CREATE: _("Unit's tracker login issued"),
+    AuditAction.UNIT_TRACKER_UPDATE: _("Unit's tracker login changed"),
+    AuditAction.UNIT_TRACKER_DELETE: _("Unit's tracker login deleted"),
 }
 
 

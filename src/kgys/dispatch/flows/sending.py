@@ -18,7 +18,7 @@ from kgys.accounts.actor import Actor
 from kgys.accounts.permissions import Perm
 from kgys.config import DispatchSettings
 from kgys.db import utcnow
-from kgys.dispatch import assignments, ranking
+from kgys.dispatch import assignments, ranking, trackers
 from kgys.dispatch import service as unit_service
 from kgys.dispatch.models import Assignment, Unit
 from kgys.dispatch.states import FIELD_MOVES, AssignmentMove, AssignmentState
@@ -120,6 +120,7 @@ def assign(*, session: Session, actor: Actor, number: str, call_sign: str, unit_
                                by=actor.username, data={"unit": unit.call_sign, "assignment": assignment.id},
                                at=now)
     from_alerts.alerts_dispatched(session=session, actor=actor, incident=incident, now=now)
+    trackers.notify(session=session, unit=unit, assignment=assignment, incident=incident, event="assigned", now=now)
     return assignment, unit, incident
 
 
@@ -161,6 +162,9 @@ def move_assignment(*, session: Session, actor: Actor, number: str, assignment_i
                                + (f" — {note}" if note else ""), by=actor.username,
                                data={"unit": unit.call_sign, "assignment": assignment.id, "state": state.value},
                                at=now)
+    if step is AssignmentMove.CANCEL:
+        trackers.notify(session=session, unit=unit, assignment=assignment, incident=incident, event="cancelled",
+                        now=now)
     return assignment, unit, incident
 
 
