@@ -141,3 +141,13 @@ def of_unit(session: Session, unit_id: int, *, limit: int = 20) -> list[Assignme
     return list(session.scalars(select(Assignment).where(Assignment.unit_id == unit_id)
                                 .order_by(Assignment.active_unit_id.is_(None), Assignment.id.desc())
                                 .limit(limit)).all())
+
+
+def active_for(session: Session, incident_ids: list[int]) -> list[tuple[Assignment, Unit]]:
+    """The active assignments of the incidents with their units, in the order they were made."""
+    if not incident_ids:
+        return []
+    rows = session.execute(select(Assignment, Unit).join(Unit, Unit.id == Assignment.unit_id)
+                           .where(Assignment.incident_id.in_(incident_ids), Assignment.state.in_(sorted(ACTIVE)))
+                           .order_by(Assignment.id)).all()
+    return [(a, u) for a, u in rows]

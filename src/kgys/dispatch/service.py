@@ -100,6 +100,14 @@ def field_user_name(session: Session, unit: Unit) -> str | None:
     return session.scalar(select(User.username).where(User.id == unit.field_user_id))
 
 
+def field_user_names(session: Session, units: list[Unit]) -> dict[int, str]:
+    """The usernames of the units' field logins, by user id (one query)."""
+    ids = {u.field_user_id for u in units if u.field_user_id is not None}
+    if not ids:
+        return {}
+    return {uid: name for uid, name in session.execute(select(User.id, User.username).where(User.id.in_(ids)))}
+
+
 def create_unit(*, session: Session, actor: Actor, data: UnitIn, now: datetime | None = None) -> Unit:
     """Register a unit in a district within the actor's scope, available from now."""
     actor.require(Perm.UNITS_MANAGE)
