@@ -34,7 +34,7 @@ def _texts() -> dict[str, Any]:
         "stale": i18n.gettext("stale"), "no_incidents": i18n.gettext("No open incidents."),
         "no_units": i18n.gettext("No units."), "none_sent": i18n.gettext("no unit sent"),
         "seconds": i18n.gettext("%(n)s s ago"), "minutes": i18n.gettext("%(n)s min ago"),
-        "hours": i18n.gettext("%(n)s h ago"), "open_incident": i18n.gettext("Open the incident"),
+        "hours": i18n.gettext("%(n)s h ago"),
     }
 
 
