@@ -236,17 +236,18 @@
     document.getElementById("unplaced-box").hidden = !unplaced.children.length;
   }
 
+  /* The side panels are drawn again at most every 300 ms, however many positions arrive meanwhile. */
   var pending = false;
   function render() {
     if (pending) { return; }
     pending = true;
-    window.requestAnimationFrame(function () {
+    setTimeout(function () {
       pending = false;
       renderIncidents();
       renderUnits();
       drawn = true;
       root.dataset.seq = String(seq);
-    });
+    }, drawn ? 300 : 0);
   }
 
   function fit() {
