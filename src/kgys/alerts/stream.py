@@ -1,17 +1,27 @@
-"""The live stream of alert changes to a console, over a WebSocket: ``/api/v1/alerts/stream?after=N``.
+"""The live stream of changes to a console, over a WebSocket: ``/api/v1/alerts/stream?after=N`` (alert changes,
+the operator's console) and ``/api/v1/events/stream?after=N&topics=unit,incident,assignment`` (any of the topics
+``alert``, ``unit``, ``incident``, ``assignment``: the dispatch map, a unit's device). One implementation serves
+both.
 
-The console first reads the queue (``GET /api/v1/alerts/queue``, which names the newest event number ``seq``),
-then opens the stream with ``after=seq``: it is sent, in order, every event after that number that its user may
-see — first those already stored, then each as it comes — as ``{"type": "event", "seq": …, "data": …}``. After a
-network blip it reconnects with the last number it saw and is sent what it missed; nothing is lost and nothing
-is sent twice. When the events it missed are no longer kept it is told ``{"type": "resync"}`` and reloads the
-queue. Every heartbeat interval, whether or not events flow, it gets ``{"type": "heartbeat", "seq": …}``; at each
-heartbeat the credential is checked again, and a user signed out, disabled or stripped of the right is cut off
-(close code 4401/4403).
+The console first reads its data (``GET /api/v1/alerts/queue``, the dispatch board), which names the newest event
+number ``seq``, then opens the stream with ``after=seq``: it is sent, in order, every event after that number that
+its user may see — first those already stored, then each as it comes — as ``{"type": "event", "seq": …, "topic": …,
+"data": …}``. After a network blip it reconnects with the last number it saw and is sent what it missed; nothing is
+lost and nothing is sent twice. When the events it missed are no longer kept it is told ``{"type": "resync"}`` and
+reloads its data. Every heartbeat interval, whether or not events flow, it gets ``{"type": "heartbeat", "seq": …}``;
+at each heartbeat the credential is checked again, and a user signed out, disabled or stripped of the right is cut
+off (close code 4401/4403).
+
+Who is sent what: ``alert`` events need ``alerts.read``; ``unit``, ``incident`` and ``assignment`` events need
+``dispatch.read``; each only within the user's scope. A field login (``units.report`` without ``dispatch.read``)
+is sent the ``unit`` and ``assignment`` events of its own unit only (the unit it is the field login of, looked up
+at connect and again at every heartbeat). Asking for a topic the user may not read is refused (403); an unknown
+topic is refused with 400 naming it (``topics``). Without ``topics`` the events stream sends the dispatch topics
+the user may read.
 
 While a console is connected its session is a row of ``console_sessions`` (:mod:`kgys.alerts.consoles`): opened
 when it connects, touched at each heartbeat (also while events flow), closed when it goes; the supervisor's
-board shows who is connected.
+board shows who is connected. The dispatch map counts as a console; a field login's device does not.
 
 A browser is known by its session cookie and must come from this server's own pages (its ``Origin``); other
 clients send a bearer token. A console that falls far behind is closed with 4408 and reconnects as above.
@@ -25,21 +35,27 @@ import json
 import logging
 import os
 import socket
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi.responses import JSONResponse
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from kgys.accounts.actor import Actor
 from kgys.accounts.permissions import Perm
 from kgys.alerts import consoles
 from kgys.db import reading
+from kgys.dispatch import events as dispatch_events
+from kgys.dispatch.models import Unit
 from kgys.errors import AuthenticationError
 from kgys.events import bus
 from kgys.events.bus import Published
 from kgys.events.hub import Subscription
 from kgys.events.models import Event
 from kgys.runtime import Runtime
+from kgys.web.contract import error_body
 from kgys.web.deps import credential
 from kgys.web.push import Push
 
@@ -47,8 +63,51 @@ log = logging.getLogger(__name__)
 
 router = APIRouter()
 
-TOPICS = frozenset({"alert"})
-UNAUTHORISED, FORBIDDEN, LAGGING = 4401, 4403, 4408
+ALERT = "alert"
+DISPATCH_TOPICS = ("unit", "incident", "assignment")
+TOPICS = (ALERT, *DISPATCH_TOPICS)
+UNAUTHORISED, FORBIDDEN, LAGGING, BAD_REQUEST = 4401, 4403, 4408, 4400
+
+
+def may_read(actor: Actor, topic: str) -> bool:
+    """Whether ``actor`` may be sent events of ``topic`` at all (a field login: those of its own unit)."""
+    if topic == ALERT:
+        return actor.can(Perm.ALERTS_READ)
+    if topic in dispatch_events.TOPICS:
+        return actor.can(Perm.DISPATCH_READ) or actor.can(Perm.UNITS_REPORT)
+    return actor.can(Perm.DISPATCH_READ)
+
+
+@dataclass(frozen=True)
+class Reader:
+    """Who is connected and what they asked for: decides, event by event, what they are sent."""
+
+    actor: Actor
+    topics: frozenset[str]
+    own_unit: str | None = None
+
+    @property
+    def is_console(self) -> bool:
+        """An operator's screen (kept in ``console_sessions``), not a field login's device."""
+        return self.actor.can(Perm.ALERTS_READ) or self.actor.can(Perm.DISPATCH_READ)
+
+    def sees(self, event: Published) -> bool:
+        """Whether the event goes to this reader (see the module)."""
+        if event.topic not in self.topics:
+            return False
+        if event.topic == ALERT:
+            return self.actor.can(Perm.ALERTS_READ) and event.visible_to(self.actor.scope)
+        if self.actor.can(Perm.DISPATCH_READ):
+            return event.visible_to(self.actor.scope)
+        return (self.own_unit is not None and self.actor.can(Perm.UNITS_REPORT)
+                and dispatch_events.unit_of(event.topic, event.payload) == self.own_unit)
+
+
+def _own_unit(session: Session, actor: Actor) -> str | None:
+    """The call sign of the unit a field login speaks for (None for everyone else)."""
+    if actor.can(Perm.DISPATCH_READ) or not actor.can(Perm.UNITS_REPORT) or actor.id is None:
+        return None
+    return session.scalar(select(Unit.call_sign).where(Unit.field_user_id == actor.id))
 
 
 def _same_origin(ws: WebSocket) -> bool:
@@ -58,11 +117,13 @@ def _same_origin(ws: WebSocket) -> bool:
     return urlsplit(origin).netloc == ws.headers.get("host", "")
 
 
-def _who(ws: WebSocket, rt: Runtime) -> tuple[Actor | None, int]:
-    """The actor behind the connection's credential, or None with the close code to send."""
+def _who(ws: WebSocket, rt: Runtime, topics: frozenset[str]) -> tuple[Reader | None, int]:
+    """The reader behind the connection's credential, or None with the close code to send. No ``topics``: the
+    dispatch topics the user may read."""
     try:
         with reading(rt.sessions) as session:
             found = credential(ws, session)
+            own = None if found is None else _own_unit(session, found[0])
     except AuthenticationError:
         return None, UNAUTHORISED
     if found is None:
@@ -70,9 +131,10 @@ def _who(ws: WebSocket, rt: Runtime) -> tuple[Actor | None, int]:
     actor, login = found
     if login is not None and not _same_origin(ws):
         return None, FORBIDDEN
-    if not actor.can(Perm.ALERTS_READ):
+    topics = topics or frozenset(t for t in DISPATCH_TOPICS if may_read(actor, t))
+    if not topics or not all(may_read(actor, t) for t in topics):
         return None, FORBIDDEN
-    return actor, 0
+    return Reader(actor, topics, own), 0
 
 
 def _server() -> str:
@@ -86,13 +148,13 @@ def _opened(rt: Runtime, actor: Actor, remote: str) -> int:
         return consoles.open_session(session=session, actor=actor, server=_server(), remote=remote)
 
 
-def _beat(ws: WebSocket, rt: Runtime, session_id: int) -> tuple[Actor | None, int]:
+def _beat(ws: WebSocket, rt: Runtime, topics: frozenset[str], session_id: int | None) -> tuple[Reader | None, int]:
     """At a heartbeat: the credential checked again and, while it holds, the console's session touched."""
-    actor, code = _who(ws, rt)
-    if actor is not None:
+    reader, code = _who(ws, rt, topics)
+    if reader is not None and session_id is not None:
         with rt.sessions.begin() as session:
             consoles.touch(session=session, session_id=session_id)
-    return actor, code
+    return reader, code
 
 
 def _closed(rt: Runtime, session_id: int) -> None:
@@ -111,15 +173,15 @@ def _stored_after(rt: Runtime, after: int) -> tuple[list[Published], bool]:
 
 
 class _Console:
-    def __init__(self, ws: WebSocket, actor: Actor, rt: Runtime, session_id: int) -> None:
-        self.ws, self.actor, self.rt, self.session_id = ws, actor, rt, session_id
+    def __init__(self, ws: WebSocket, reader: Reader, rt: Runtime, session_id: int | None) -> None:
+        self.ws, self.reader, self.rt, self.session_id = ws, reader, rt, session_id
         self.sent = 0
 
     async def send(self, event: Published) -> None:
         if event.seq <= self.sent:
             return
         self.sent = event.seq
-        if event.topic in TOPICS and event.visible_to(self.actor.scope):
+        if self.reader.sees(event):
             await self.ws.send_text(event.message)
 
     async def catch_up(self, after: int) -> None:
@@ -137,10 +199,10 @@ class _Console:
 
     async def beat(self) -> int:
         """Check the credential again, touch the session and send a heartbeat; the close code (0: carry on)."""
-        actor, code = await asyncio.to_thread(_beat, self.ws, self.rt, self.session_id)
-        if actor is None:
+        reader, code = await asyncio.to_thread(_beat, self.ws, self.rt, self.reader.topics, self.session_id)
+        if reader is None:
             return code
-        self.actor = actor
+        self.reader = reader
         await self.ws.send_text(json.dumps({"type": "heartbeat", "seq": self.sent}))
         return 0
 
@@ -166,11 +228,40 @@ class _Console:
 
 @router.websocket("/alerts/stream")
 async def alert_stream(ws: WebSocket, after: int = 0) -> None:
-    """See the module."""
+    """The alert changes (see the module)."""
+    await _serve(ws, after, frozenset({ALERT}))
+
+
+@router.websocket("/events/stream")
+async def event_stream(ws: WebSocket, after: int = 0, topics: str = "") -> None:
+    """The changes of the topics asked for (see the module)."""
+    asked = [t.strip() for t in topics.split(",") if t.strip()]
+    unknown = [t for t in asked if t not in TOPICS]
+    if len(topics) > 200:
+        await _refuse(ws, "at most 200 characters", topics)
+        return
+    if unknown:
+        await _refuse(ws, f"unknown topic {', '.join(unknown)[:100]}: give some of {', '.join(TOPICS)}", topics)
+        return
+    await _serve(ws, after, frozenset(asked))
+
+
+async def _refuse(ws: WebSocket, message: str, value: str) -> None:
+    """Refuse the connection as a bad request naming ``topics`` (HTTP 400 where the server can answer so before
+    accepting, else accepted and closed with 4400)."""
+    if "websocket.http.response" in ws.scope.get("extensions", {}):
+        await ws.send_denial_response(JSONResponse(error_body("ValidationFailed", message, [
+            {"field": "topics", "message": message, "value": value[:200]}]), status_code=400))
+        return
+    await ws.accept()
+    await ws.close(code=BAD_REQUEST, reason=message[:120])
+
+
+async def _serve(ws: WebSocket, after: int, topics: frozenset[str]) -> None:
     rt: Runtime = ws.app.state.runtime
     push: Push = ws.app.state.push
-    actor, code = await asyncio.to_thread(_who, ws, rt)
-    if actor is None:
+    reader, code = await asyncio.to_thread(_who, ws, rt, topics)
+    if reader is None:
         await ws.close(code=code)
         return
     await ws.accept()
@@ -180,8 +271,9 @@ async def alert_stream(ws: WebSocket, after: int = 0) -> None:
     receiver = asyncio.create_task(_drain(ws))
     session_id: int | None = None
     try:
-        session_id = await asyncio.to_thread(_opened, rt, actor, remote)
-        console = _Console(ws, actor, rt, session_id)
+        if reader.is_console:
+            session_id = await asyncio.to_thread(_opened, rt, reader.actor, remote)
+        console = _Console(ws, reader, rt, session_id)
         await console.catch_up(max(after, 0))
         follower = asyncio.create_task(console.follow(sub, rt.settings.alerts.stream_heartbeat_seconds))
         done, _ = await asyncio.wait({receiver, follower}, return_when=asyncio.FIRST_COMPLETED)

@@ -4,7 +4,8 @@ A unit takes an assignment only when available and on none other. Two operators 
 same moment both read it available; the database lets one through (the unit's version compare-and-set and
 the unique ``active_unit_id``), the other is told the unit is taken (Conflict). Each step keeps its time;
 the unit's status follows the assignment (:data:`~kgys.dispatch.states.UNIT_STATUS_OF`), with the step kept in
-the unit's history.
+the unit's history. Each assignment made or moved is published as an ``assignment`` event (:func:`publish`) in
+the same transaction.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from kgys.accounts.actor import Actor
 from kgys.audit.mechanism import acting_as
+from kgys.dispatch import events
 from kgys.dispatch.models import Assignment, Unit
 from kgys.dispatch.schemas import AssignmentOut
 from kgys.dispatch.service import active_assignment, change_status, flush_or_conflict
@@ -31,6 +33,7 @@ from kgys.dispatch.states import (
     may_assign,
 )
 from kgys.errors import Conflict, NotFound
+from kgys.incidents.models import Incident
 
 _STAMP = {AssignmentState.ACKNOWLEDGED: "acknowledged_at", AssignmentState.EN_ROUTE: "en_route_at",
           AssignmentState.ON_SCENE: "on_scene_at", AssignmentState.CLEARED: "cleared_at"}
@@ -42,6 +45,17 @@ def assignment_out(a: Assignment, unit: Unit, incident_number: str) -> Assignmen
                          assigned_at=a.assigned_at, assigned_by=a.assigned_by, acknowledged_at=a.acknowledged_at,
                          en_route_at=a.en_route_at, on_scene_at=a.on_scene_at, cleared_at=a.cleared_at,
                          ended_at=a.ended_at, escalated_at=a.escalated_at, note=a.note, version=a.version)
+
+
+def publish(session: Session, assignment: Assignment, unit: Unit, move: str) -> None:
+    """Publish the assignment's ``move`` (assigned, the state it moved to, escalated) in its API shape, in the
+    session's transaction, in its incident's district and site (:mod:`kgys.dispatch.events`)."""
+    session.flush()
+    incident = session.get(Incident, assignment.incident_id)
+    if incident is None:
+        return
+    events.assignment_changed(session, assignment_out(assignment, unit, incident.number), move,
+                              scope_path=incident.scope_path, site_id=incident.site_id)
 
 
 def start(session: Session, actor: Actor, unit: Unit, *, incident_id: int, note: str, now: datetime) -> Assignment:
@@ -63,6 +77,7 @@ def start(session: Session, actor: Actor, unit: Unit, *, incident_id: int, note:
                       assignment_id=assignment.id, at=now)
     except Conflict as exc:
         raise taken from exc
+    publish(session, assignment, unit, "assigned")
     return assignment
 
 
@@ -84,6 +99,7 @@ def move(session: Session, actor: Actor, assignment: Assignment, unit: Unit, ste
         flush_or_conflict(session, "This assignment changed meanwhile: look again.")
     change_status(session, actor, unit, UNIT_STATUS_OF[target], note=note or f"assignment {step.value}",
                   assignment_id=assignment.id, at=now)
+    publish(session, assignment, unit, target.value)
     return assignment
 
 
@@ -125,3 +141,13 @@ def of_unit(session: Session, unit_id: int, *, limit: int = 20) -> list[Assignme
     return list(session.scalars(select(Assignment).where(Assignment.unit_id == unit_id)
                                 .order_by(Assignment.active_unit_id.is_(None), Assignment.id.desc())
                                 .limit(limit)).all())
+
+
+def active_for(session: Session, incident_ids: list[int]) -> list[tuple[Assignment, Unit]]:
+    """The active assignments of the incidents with their units, in the order they were made."""
+    if not incident_ids:
+        return []
+    rows = session.execute(select(Assignment, Unit).join(Unit, Unit.id == Assignment.unit_id)
+                           .where(Assignment.incident_id.in_(incident_ids), Assignment.state.in_(sorted(ACTIVE)))
+                           .order_by(Assignment.id)).all()
+    return [(a, u) for a, u in rows]

@@ -4,7 +4,9 @@ what the ranking needs to know of them.
 Functions take keyword-only arguments and an explicit session and flush, never commit. A field login
 (``units.report`` without ``dispatch.assign``) speaks for its own unit only: any other unit is answered as if it
 did not exist. Every change of a unit is audited (:class:`~kgys.audit.mechanism.Audited`) and each status change
-is kept in its history; positions are telemetry, kept as the last one per unit and not audited.
+is kept in its history; positions are telemetry, kept as the last one per unit and not audited. Each change of
+a unit, its status and each position it reports is published as a ``unit`` event (:func:`publish`) in the same
+transaction.
 """
 
 from __future__ import annotations
@@ -25,13 +27,14 @@ from kgys.accounts.permissions import Perm, Role
 from kgys.audit.mechanism import acting_as
 from kgys.config import DispatchSettings
 from kgys.db import utcnow
-from kgys.dispatch import ranking
+from kgys.dispatch import events, ranking
 from kgys.dispatch.models import Assignment, Unit, UnitPosition, UnitStatusChange
 from kgys.dispatch.schemas import PositionIn, PositionOut, UnitIn, UnitOut, UnitPatch
 from kgys.dispatch.states import MoveRefused, UnitStatus, unit_after
 from kgys.errors import Conflict, FieldError, NotFound, ValidationFailed
 
 CHANGED = "This unit changed meanwhile: look again."
+STALE_AFTER = timedelta(seconds=DispatchSettings.model_fields["stale_after_seconds"].default)
 
 
 def flush_or_conflict(session: Session, message: str = CHANGED) -> None:
@@ -58,6 +61,15 @@ def unit_out(unit: Unit, position: UnitPosition | None, field_user: str | None, 
                    station=unit.station, capabilities=list(unit.capabilities), members=unit.members,
                    status=unit.status, status_since=unit.status_since, field_user=field_user, position=pos,
                    version=unit.version)
+
+
+def publish(session: Session, unit: Unit, move: str, *, stale_after: timedelta = STALE_AFTER,
+            now: datetime | None = None) -> None:
+    """Publish the unit's ``move`` (created, updated, status, position) in its API shape, in the session's
+    transaction (:mod:`kgys.dispatch.events`)."""
+    out = unit_out(unit, session.get(UnitPosition, unit.id), field_user_name(session, unit), now=now or utcnow(),
+                   stale_after=stale_after)
+    events.unit_changed(session, out, move, scope_path=unit.jurisdiction_path)
 
 
 def _district(session: Session, actor: Actor, code: str) -> Jurisdiction:
@@ -88,6 +100,14 @@ def field_user_name(session: Session, unit: Unit) -> str | None:
     return session.scalar(select(User.username).where(User.id == unit.field_user_id))
 
 
+def field_user_names(session: Session, units: list[Unit]) -> dict[int, str]:
+    """The usernames of the units' field logins, by user id (one query)."""
+    ids = {u.field_user_id for u in units if u.field_user_id is not None}
+    if not ids:
+        return {}
+    return {uid: name for uid, name in session.execute(select(User.id, User.username).where(User.id.in_(ids)))}
+
+
 def create_unit(*, session: Session, actor: Actor, data: UnitIn, now: datetime | None = None) -> Unit:
     """Register a unit in a district within the actor's scope, available from now."""
     actor.require(Perm.UNITS_MANAGE)
@@ -105,6 +125,7 @@ def create_unit(*, session: Session, actor: Actor, data: UnitIn, now: datetime |
                        "another unit.", call_sign=data.call_sign) from exc
     session.add(UnitStatusChange(unit_id=unit.id, at=unit.status_since, from_status=None, to_status=unit.status,
                                  by=actor.username, user_id=actor.id, note="registered"))
+    publish(session, unit, "created")
     return unit
 
 
@@ -170,6 +191,7 @@ def update_unit(*, session: Session, actor: Actor, call_sign: str, patch: UnitPa
                 flush_or_conflict(session)
         except IntegrityError as exc:
             raise Conflict("That field login speaks for another unit.", field_user=patch.field_user) from exc
+    publish(session, unit, "updated")
     return unit
 
 
@@ -190,6 +212,7 @@ def change_status(session: Session, actor: Actor, unit: Unit, target: UnitStatus
         flush_or_conflict(session)
     session.add(UnitStatusChange(unit_id=unit.id, at=at, from_status=before, to_status=target, by=actor.username,
                                  user_id=actor.id, note=note, assignment_id=assignment_id))
+    publish(session, unit, "status", now=at)
 
 
 def set_status(*, session: Session, actor: Actor, call_sign: str, status: UnitStatus, note: str = "",
@@ -232,7 +255,10 @@ def report_position(*, session: Session, actor: Actor, call_sign: str, data: Pos
     elif data.reported_at >= position.reported_at:
         position.latitude, position.longitude, position.accuracy_m = data.latitude, data.longitude, data.accuracy_m
         position.reported_at, position.received_at = data.reported_at, now
+    else:
+        return position  # an older report: taken, not kept, nothing to tell
     session.flush()
+    publish(session, unit, "position", stale_after=timedelta(seconds=settings.stale_after_seconds), now=now)
     return position
 
 

@@ -2,7 +2,8 @@
 
 Functions take keyword-only arguments and an explicit session and flush, never commit. Making an incident of
 alerts and moving those alerts is a flow (:mod:`kgys.incidents.flows.from_alerts`); assignments move an
-incident through :func:`follow_assignments`.
+incident through :func:`follow_assignments`. Opening, changing and closing an incident is published as an
+``incident`` event (:func:`publish`) in the same transaction.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from kgys.accounts.permissions import Perm
 from kgys.audit.mechanism import acting_as
 from kgys.db import utcnow
 from kgys.errors import Conflict, NotFound
+from kgys.incidents import events
 from kgys.incidents.models import Incident, IncidentAlert, IncidentEntry
+from kgys.incidents.schemas import IncidentOut, ResponseTimes
 from kgys.incidents.states import EntryKind, IncidentState, Outcome, state_after_assignments
 from kgys.sites.models import Site
 
@@ -96,6 +99,7 @@ def create(*, session: Session, actor: Actor, new: NewIncident, alert_ids: list[
         raise Conflict("An alert belongs to another open incident already.", alerts=alert_ids) from exc
     add_entry(session, incident, EntryKind.CREATED, f"opened from alerts {', '.join(map(str, alert_ids))}",
               by=actor.username, data={"alerts": alert_ids}, at=now)
+    publish(session, incident, "opened")
     return incident
 
 
@@ -173,7 +177,10 @@ def follow_assignments(session: Session, actor: Actor, incident: Incident, *, ac
             incident.arrived_at = at
         if event == "cleared" and active == 0 and arrived:
             incident.cleared_at = at
+        changed = session.is_modified(incident)
         flush_or_conflict(session, "This incident changed meanwhile: look again.")
+    if changed:
+        publish(session, incident, "updated")
 
 
 def close(*, session: Session, actor: Actor, incident: Incident, outcome: Outcome, note: str,
@@ -195,6 +202,7 @@ def close(*, session: Session, actor: Actor, incident: Incident, outcome: Outcom
                     .values(open_alert_id=None).execution_options(synchronize_session=False))
     add_entry(session, incident, EntryKind.CLOSED, f"closed: {outcome.value}" + (f" — {note}" if note else ""),
               by=actor.username, data={"outcome": outcome.value}, at=now)
+    publish(session, incident, "closed")
     return incident
 
 
@@ -208,3 +216,26 @@ def response_seconds(incident: Incident) -> dict[str, float | None]:
             "to_acknowledge": between(incident.dispatched_at, incident.acknowledged_at),
             "to_arrive": between(incident.reported_at, incident.arrived_at),
             "to_clear": between(incident.reported_at, incident.cleared_at)}
+
+
+def incident_out(session: Session, incident: Incident) -> IncidentOut:
+    """The API shape of an incident."""
+    return IncidentOut(
+        number=incident.number, category=incident.category, priority=incident.priority, state=incident.state,
+        details=incident.details, latitude=incident.latitude, longitude=incident.longitude,
+        accuracy_m=incident.accuracy_m, site=site_code(session, incident),
+        district=incident.scope_path.rstrip("/").rsplit("/", 1)[-1], capabilities=list(incident.capabilities),
+        alerts=alert_ids(session, incident.id), created_at=incident.created_at,
+        created_by=incident.created_by, reported_at=incident.reported_at, dispatched_at=incident.dispatched_at,
+        acknowledged_at=incident.acknowledged_at, arrived_at=incident.arrived_at, cleared_at=incident.cleared_at,
+        closed_at=incident.closed_at, outcome=incident.outcome,
+        response=ResponseTimes(**response_seconds(incident)), version=incident.version)
+
+
+def publish(session: Session, incident: Incident, move: str) -> None:
+    """Publish the incident's ``move`` (opened, updated, closed) in its API shape, in the session's transaction, in
+    its district and site (:mod:`kgys.incidents.events`). Whatever changes an incident (its alerts, its details)
+    calls this once the change is flushed."""
+    session.flush()
+    events.incident_changed(session, incident_out(session, incident), move, scope_path=incident.scope_path,
+                            site_id=incident.site_id)

@@ -14,27 +14,14 @@ from kgys.dispatch.flows import sending
 from kgys.incidents import service
 from kgys.incidents.flows import from_alerts
 from kgys.incidents.models import Incident
-from kgys.incidents.schemas import CloseIn, EntryOut, IncidentDetailOut, IncidentIn, IncidentOut, ResponseTimes
+from kgys.incidents.schemas import CloseIn, EntryOut, IncidentDetailOut, IncidentIn, IncidentOut
+from kgys.incidents.service import incident_out
 from kgys.web.contract import errors
 from kgys.web.deps import DB, CurrentActor
 
 router = APIRouter(tags=["incidents"])
 
 Number = Annotated[str, Path(pattern=r"^[0-9]{4}-[0-9]{6}$", description="The incident's number, e.g. 2026-000123")]
-
-
-def incident_out(session: Session, incident: Incident) -> IncidentOut:
-    """The API shape of an incident."""
-    return IncidentOut(
-        number=incident.number, category=incident.category, priority=incident.priority, state=incident.state,
-        details=incident.details, latitude=incident.latitude, longitude=incident.longitude,
-        accuracy_m=incident.accuracy_m, site=service.site_code(session, incident),
-        district=incident.scope_path.rstrip("/").rsplit("/", 1)[-1], capabilities=list(incident.capabilities),
-        alerts=service.alert_ids(session, incident.id), created_at=incident.created_at,
-        created_by=incident.created_by, reported_at=incident.reported_at, dispatched_at=incident.dispatched_at,
-        acknowledged_at=incident.acknowledged_at, arrived_at=incident.arrived_at, cleared_at=incident.cleared_at,
-        closed_at=incident.closed_at, outcome=incident.outcome,
-        response=ResponseTimes(**service.response_seconds(incident)), version=incident.version)
 
 
 def detail_out(session: Session, incident: Incident) -> IncidentDetailOut:

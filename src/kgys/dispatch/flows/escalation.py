@@ -35,6 +35,7 @@ def escalate_unacknowledged(session: Session, *, now: datetime, ack_within: time
         with acting_as(session, actor):
             a.escalated_at = now
             session.flush()
+        assignments.publish(session, a, unit, "escalated")
         raising.raise_alert(session, Alarm(
             source=Source.SYSTEM, kind=DispatchAlertKind.UNACKNOWLEDGED, priority=Priority.P2,
             details=f"Unit {unit.call_sign} has not acknowledged incident {incident.number} for {waited} s",
