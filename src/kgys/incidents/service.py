@@ -208,3 +208,23 @@ def response_seconds(incident: Incident) -> dict[str, float | None]:
             "to_acknowledge": between(incident.dispatched_at, incident.acknowledged_at),
             "to_arrive": between(incident.reported_at, incident.arrived_at),
             "to_clear": between(incident.reported_at, incident.cleared_at)}
+
+
+def page_incidents(*, session: Session, actor: Actor, state: str = "open", priority: int | None = None,
+                   district: str | None = None, page: int = 1, per_page: int = 50) -> tuple[list[Incident], int]:
+    """One page of the incidents of the actor's scope ("open": not closed; "closed"; "all"; or one state), of a
+    priority and a district when given, most urgent and oldest first; with how many match in all."""
+    actor.require(Perm.DISPATCH_READ)
+    stmt = select(Incident).where(actor.scope.clause(Incident.scope_path, Incident.site_id))
+    if state == "open":
+        stmt = stmt.where(Incident.state != IncidentState.CLOSED)
+    elif state != "all":
+        stmt = stmt.where(Incident.state == state)
+    if priority is not None:
+        stmt = stmt.where(Incident.priority == priority)
+    if district:
+        stmt = stmt.where(Incident.scope_path.endswith(f"/{district}/"))
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = session.scalars(stmt.order_by(Incident.priority, Incident.created_at, Incident.id)
+                           .offset((page - 1) * per_page).limit(per_page)).all()
+    return list(rows), int(total)
