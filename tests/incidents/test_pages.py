@@ -212,3 +212,34 @@ def test_another_district_is_not_found_and_roles_without_the_right_are_refused(w
     r = world.client.post(f"/incidents/{number}/close", data={"csrf_token": csrf, "outcome": "resolved"})
     assert r.status_code == 403
     assert session.scalar(select(Alert.state).where(Alert.id == alert.id)) == "acknowledged"
+
+
+def test_a_second_alert_is_added_to_the_open_incident(world: World, session: Session) -> None:
+    _units(world)
+    csrf = signed_in(world.client, session, "operator", ["TR-99-A"])
+    number = _make(world, csrf, world.kades_alert())
+    assert world.client.post(f"/incidents/{number}/assign", data={"csrf_token": csrf, "unit": "NEAR"},
+                             follow_redirects=False).status_code == 303
+    second = world.kades_alert()
+    page = world.client.get(f"/alerts/{second.id}")
+    assert 'id="add-to-incident-link"' in page.text
+    form = world.client.get(f"/incidents/new?alert={second.id}")
+    assert f'<option value="{number}">' in form.text
+    r = world.client.post("/incidents/add-alert?lang=en", data={"csrf_token": csrf, "alert": str(second.id),
+                                                               "incident": "2026-999999"})
+    assert r.status_code == 422 and 'id="err-incident"' in r.text
+    r = world.client.post("/incidents/add-alert?lang=en", data={"csrf_token": csrf, "alert": str(second.id),
+                                                               "incident": "nonsense"})
+    assert r.status_code == 422 and 'id="err-incident"' in r.text
+    session.refresh(second)
+    assert second.state == "new"
+    r = world.client.post("/incidents/add-alert", data={"csrf_token": csrf, "alert": str(second.id),
+                                                       "incident": number}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == f"/incidents/{number}"
+    session.refresh(second)
+    assert second.state == "dispatched"  # a unit is on the way already
+    page = world.client.get(f"/incidents/{number}")
+    assert f'data-alert="{second.id}"' in page.text
+    r = world.client.post("/incidents/add-alert?lang=en", data={"csrf_token": csrf, "alert": str(second.id),
+                                                               "incident": number})
+    assert r.status_code in (409, 422) and f"/incidents/{number}" in r.text  # in it already: the link to it

@@ -4,6 +4,7 @@ assign, a step on behalf of a unit, cancel, close — as plain forms. A refused 
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -19,7 +20,7 @@ from kgys.dispatch.flows import sending
 from kgys.dispatch.ranking import Exclusion
 from kgys.dispatch.schemas import AssignIn, AssignmentMoveIn
 from kgys.dispatch.states import AssignmentMove, AssignmentState
-from kgys.errors import Conflict, FieldError, ValidationFailed
+from kgys.errors import Conflict, FieldError, NotFound, ValidationFailed
 from kgys.incidents import service
 from kgys.incidents.flows import from_alerts
 from kgys.incidents.models import Incident
@@ -37,6 +38,7 @@ router = APIRouter(include_in_schema=False)
 PER_PAGE = 50
 STATES = ("open", "closed", "all", *(s.value for s in IncidentState))
 RECOMMENDED = 25
+NUMBER = re.compile(r"[0-9]{4}-[0-9]{6}")
 
 
 def _(message: str) -> str:
@@ -108,6 +110,7 @@ def _new_page(request: Request, session: Session, p: Principal, alert_id: int, *
     return render(request, "incidents/new.html", {
         "row": row, "incident": service.incident_of_alert(session, alert_id), "values": values or {},
         "errors": errors or {}, "conflict": conflict, "open": row.alert.state in OPEN,
+        "open_incidents": service.list_incidents(session=session, actor=p.actor, state="open", limit=100),
     }, p, status_code=status_code)
 
 
@@ -146,6 +149,30 @@ def new_incident(request: Request, session: DB, p: CurrentPrincipal, form: FormF
     return RedirectResponse(f"/incidents/{incident.number}", status_code=303)
 
 
+@router.post("/incidents/add-alert")
+def add_alert(request: Request, session: DB, p: CurrentPrincipal, form: FormFields,
+              alert: Annotated[int, Form(ge=1, le=2_147_483_647)]) -> Response:
+    """Add the alert to the open incident chosen and go to it; the alert's form again, with what was refused,
+    otherwise."""
+    number = form.get("incident", "").strip()
+    try:
+        if not NUMBER.fullmatch(number):
+            raise ValidationFailed([FieldError("incident", "choose an open incident", value=number[:20])])
+        from_alerts.add_alerts(session=session, actor=p.actor, number=number, alert_ids=[alert])
+    except ValidationFailed as exc:
+        session.rollback()
+        return _new_page(request, session, p, alert, errors=_alert_field(service_errors(exc.errors)),
+                         status_code=422)
+    except NotFound:
+        session.rollback()
+        return _new_page(request, session, p, alert, status_code=422,
+                         errors={"incident": i18n.gettext("No such open incident within your scope.")})
+    except Conflict as exc:
+        session.rollback()
+        return _new_page(request, session, p, alert, conflict=_conflict(exc), status_code=409)
+    return RedirectResponse(f"/incidents/{number}", status_code=303)
+
+
 def _recommendation(request: Request, session: Session, p: Principal,
                     incident: Incident) -> sending.Recommendation | None:
     if incident.state == IncidentState.CLOSED:
@@ -160,15 +187,18 @@ def _incident_page(request: Request, session: Session, p: Principal, number: str
                    status_code: int = 200) -> Response:
     incident = service.get(session=session, actor=p.actor, number=number)
     settings = runtime(request).settings
+    rec = _recommendation(request, session, p, incident)
+    units = [{"call_sign": r.candidate.call_sign, "rank": r.rank, "lat": r.candidate.position.latitude,
+              "lon": r.candidate.position.longitude} for r in (rec.ranked if rec else []) if r.candidate.position]
     return render(request, "incidents/detail.html", {
         "i": incident, "site": service.site_code(session, incident),
         "alerts": service.alert_ids(session, incident.id), "timeline": service.timeline(session, incident.id),
-        "response": service.response_seconds(incident), "rec": _recommendation(request, session, p, incident),
+        "response": service.response_seconds(incident), "rec": rec,
         "assignments": assignments.for_incident(session, incident.id), "steps": STEPS,
         "move_labels": MOVE_LABELS, "excluded_labels": EXCLUDED_LABELS, "model_labels": MODEL_LABELS,
         "outcomes": list(Outcome), "errors": errors or {}, "conflict": conflict,
         "place": {"lat": incident.latitude, "lon": incident.longitude, "accuracy": incident.accuracy_m,
-                  "tile_url": settings.web.tile_url, "number": incident.number},
+                  "tile_url": settings.web.tile_url, "number": incident.number, "units": units},
     }, p, status_code=status_code)
 
 

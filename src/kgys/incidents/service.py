@@ -228,3 +228,21 @@ def page_incidents(*, session: Session, actor: Actor, state: str = "open", prior
     rows = session.scalars(stmt.order_by(Incident.priority, Incident.created_at, Incident.id)
                            .offset((page - 1) * per_page).limit(per_page)).all()
     return list(rows), int(total)
+
+
+def link_alerts(*, session: Session, actor: Actor, incident: Incident, alert_ids: list[int],
+                now: datetime | None = None) -> None:
+    """Link more alerts to an open incident (each in at most one open incident: Conflict), noted on its
+    timeline."""
+    actor.require(Perm.DISPATCH_ASSIGN)
+    if incident.state == IncidentState.CLOSED:
+        raise Conflict(f"Incident {incident.number} is closed.", state=incident.state)
+    try:
+        with session.begin_nested():
+            for alert_id in alert_ids:
+                session.add(IncidentAlert(incident_id=incident.id, alert_id=alert_id, open_alert_id=alert_id))
+            session.flush()
+    except IntegrityError as exc:
+        raise Conflict("An alert belongs to another open incident already.", alerts=alert_ids) from exc
+    add_entry(session, incident, EntryKind.NOTE, f"alerts {', '.join(map(str, alert_ids))} added",
+              by=actor.username, data={"alerts": alert_ids}, at=now)

@@ -1,4 +1,4 @@
-/* One incident's page: its place on the map (tiles only when configured), and, where the event stream is there,
+/* One incident's page: its place on the map (tiles only when configured) with the units recommended, and, where the event stream is there,
    a note that the incident or one of its assignments changed since the page was drawn. Without the stream (or
    without a script) the page works the same: every move is a plain form. */
 (function () {
@@ -12,7 +12,16 @@
     if (cfg.tile_url) { L.tileLayer(cfg.tile_url, { maxZoom: 19 }).addTo(map); }
     L.marker([cfg.lat, cfg.lon]).addTo(map);
     if (cfg.accuracy) { L.circle([cfg.lat, cfg.lon], { radius: cfg.accuracy, color: "#b3261e", weight: 1 }).addTo(map); }
-    map.setView([cfg.lat, cfg.lon], cfg.accuracy && cfg.accuracy > 500 ? 13 : 15);
+    var bounds = [[cfg.lat, cfg.lon]];
+    (cfg.units || []).forEach(function (u) {
+      var ranked = typeof u.rank === "number";
+      L.circleMarker([u.lat, u.lon], {
+        radius: ranked ? 7 : 5, color: "#fff", weight: 1, fillColor: ranked ? "#1f5fa8" : "#8a94a3", fillOpacity: 0.9
+      }).bindTooltip((ranked ? u.rank + ". " : "") + u.call_sign).addTo(map);
+      if (ranked && u.rank <= 3) { bounds.push([u.lat, u.lon]); }
+    });
+    if (bounds.length > 1) { map.fitBounds(bounds, { padding: [24, 24], maxZoom: 16 }); }
+    else { map.setView([cfg.lat, cfg.lon], cfg.accuracy && cfg.accuracy > 500 ? 13 : 15); }
   }
 
   var note = document.getElementById("incident-changed");
