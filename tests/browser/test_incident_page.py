@@ -87,3 +87,20 @@ def test_an_operator_makes_an_incident_and_assigns_the_nearest_unit(page: Page, 
     assert server.scalar("SELECT status FROM units WHERE call_sign = ?", f"N{tag}") == "busy"
     assert server.scalar("SELECT state FROM incidents WHERE number = ?", number) == "dispatched"
     expect(page.locator(f"#recommendation-table tr[data-unit='N{tag}']")).to_have_count(0)  # busy now
+
+
+def test_the_console_card_leads_to_the_incident_form(page: Page, server: DemoServer,
+                                                     other_process: Runtime) -> None:
+    tag = uuid.uuid4().hex[:6].upper()
+    alert_id = _world(other_process, tag, f"test_{tag.lower()}")
+    sign_in(page, server, "operator")
+    page.goto("/console")
+    item = page.locator(f"li.queue-item[data-alert='{alert_id}']")
+    expect(item).to_be_visible(timeout=SHOWN_WITHIN_MS)
+    item.click()
+    make = page.locator("#card-incident")
+    expect(make).to_be_visible()
+    expect(make).to_have_attribute("href", f"/incidents/new?alert={alert_id}")
+    submit(page, "#card-incident")
+    expect(page.locator("#make-incident input[name=alert]")).to_have_value(str(alert_id))
+    expect(page.locator("#f-priority")).to_have_value("1")

@@ -177,6 +177,12 @@ def test_steps_for_the_unit_out_of_order_refused_then_cancel_and_close(world: Wo
     assert 'data-state="closed"' in page.text and 'id="incident-close"' not in page.text
     session.refresh(alert)
     assert alert.state == "false_alarm"
+    late = world.kades_alert()
+    r = world.client.post("/incidents/add-alert?lang=en", data={"csrf_token": csrf, "alert": str(late.id),
+                                                               "incident": number})
+    assert r.status_code == 409 and "is closed" in r.text
+    session.refresh(late)
+    assert late.state == "new"
 
 
 def test_the_list_is_filtered_and_paged(world: World, session: Session) -> None:
