@@ -25,7 +25,7 @@ from kgys.incidents import service
 from kgys.incidents.flows import from_alerts
 from kgys.incidents.models import Incident
 from kgys.incidents.schemas import CloseIn, IncidentIn
-from kgys.incidents.states import IncidentState, Outcome
+from kgys.incidents.states import EntryKind, IncidentState, Outcome
 from kgys.incidents.views import Number
 from kgys.web import i18n
 from kgys.web.deps import DB, CurrentPrincipal, Principal, runtime
@@ -60,6 +60,14 @@ STEPS: dict[AssignmentState, tuple[AssignmentMove, ...]] = {
     AssignmentState.ACKNOWLEDGED: (AssignmentMove.EN_ROUTE,),
     AssignmentState.EN_ROUTE: (AssignmentMove.ON_SCENE,),
     AssignmentState.ON_SCENE: (AssignmentMove.CLEAR,),
+}
+ENTRY_LABELS: dict[EntryKind, str] = {
+    EntryKind.CREATED: _("Opened"),
+    EntryKind.ASSIGNED: _("Unit assigned"),
+    EntryKind.ASSIGNMENT: _("Step of an assignment"),
+    EntryKind.ESCALATED: _("Escalated"),
+    EntryKind.NOTE: _("Note"),
+    EntryKind.CLOSED: _("Closed"),
 }
 MOVE_LABELS: dict[AssignmentMove, str] = {
     AssignmentMove.ACKNOWLEDGE: _("Acknowledged (by radio)"),
@@ -195,7 +203,8 @@ def _incident_page(request: Request, session: Session, p: Principal, number: str
         "alerts": service.alert_ids(session, incident.id), "timeline": service.timeline(session, incident.id),
         "response": service.response_seconds(incident), "rec": rec,
         "assignments": assignments.for_incident(session, incident.id), "steps": STEPS,
-        "move_labels": MOVE_LABELS, "excluded_labels": EXCLUDED_LABELS, "model_labels": MODEL_LABELS,
+        "move_labels": MOVE_LABELS, "entry_labels": ENTRY_LABELS, "excluded_labels": EXCLUDED_LABELS,
+        "model_labels": MODEL_LABELS,
         "outcomes": list(Outcome), "errors": errors or {}, "conflict": conflict,
         "place": {"lat": incident.latitude, "lon": incident.longitude, "accuracy": incident.accuracy_m,
                   "tile_url": settings.web.tile_url, "number": incident.number, "units": units},
