@@ -21,6 +21,7 @@ from kgys.dispatch.ranking import Exclusion
 from kgys.dispatch.schemas import AssignIn, AssignmentMoveIn
 from kgys.dispatch.states import AssignmentMove, AssignmentState
 from kgys.errors import Conflict, FieldError, NotFound, ValidationFailed
+from kgys.events import bus
 from kgys.incidents import service
 from kgys.incidents.flows import from_alerts
 from kgys.incidents.models import Incident
@@ -207,7 +208,8 @@ def _incident_page(request: Request, session: Session, p: Principal, number: str
         "model_labels": MODEL_LABELS,
         "outcomes": list(Outcome), "errors": errors or {}, "conflict": conflict,
         "place": {"lat": incident.latitude, "lon": incident.longitude, "accuracy": incident.accuracy_m,
-                  "tile_url": settings.web.tile_url, "number": incident.number, "units": units},
+                  "tile_url": settings.web.tile_url, "number": incident.number, "units": units,
+                  "seq": bus.last_seq(session)},
     }, p, status_code=status_code)
 
 

@@ -26,7 +26,7 @@
 
   var note = document.getElementById("incident-changed");
   if (!note || typeof WebSocket === "undefined") { return; }
-  var tries = 0;
+  var tries = 0, seq = cfg.seq || 0;
   function mine(msg) {
     var d = msg.data || {};
     return (d.incident && d.incident.number === cfg.number) || (d.assignment && d.assignment.incident === cfg.number);
@@ -35,14 +35,18 @@
     var proto = location.protocol === "https:" ? "wss://" : "ws://";
     var socket;
     try {
-      socket = new WebSocket(proto + location.host + "/api/v1/events/stream?topics=incident,assignment");
+      socket = new WebSocket(proto + location.host + "/api/v1/events/stream?topics=incident,assignment&after="
+        + encodeURIComponent(String(seq)));
     } catch (e) { return; }
     var opened = false;
     socket.onopen = function () { opened = true; tries = 0; };
     socket.onmessage = function (m) {
       var msg;
       try { msg = JSON.parse(m.data); } catch (e) { return; }
-      if (msg.type === "event" && mine(msg)) { note.hidden = false; }
+      if (msg.type === "event") {
+        seq = msg.seq;
+        if (mine(msg)) { note.hidden = false; }
+      } else if (msg.type === "resync") { note.hidden = false; }
     };
     socket.onclose = function (e) {
       // no stream on this server, or no right to it: the page stays as it is
