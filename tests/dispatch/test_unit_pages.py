@@ -138,6 +138,12 @@ def test_scope_and_permissions(world: World, session: Session) -> None:
                                                  "district": "TR-99-B"}).status_code == 403
     assert world.client.post("/units/A-01/status", data={"csrf_token": csrf, "status": "busy"}).status_code == 404
     world.client.cookies.clear()
+    csrf = signed_in(world.client, session, "supervisor", ["TR-98"])
+    assert world.client.get("/units/A-01").status_code == 404
+    assert world.client.post("/units/A-01", data={"csrf_token": csrf, "version": "1", "kind": "motorcycle"}
+                             ).status_code == 404
+    assert "A-01" not in world.client.get("/units").text
+    world.client.cookies.clear()
     assert world.client.get("/units", follow_redirects=False).status_code == 303
     unit = session.scalar(select(Unit).where(Unit.call_sign == "A-01"))
     assert unit is not None and unit.kind == "patrol_car" and unit.status == "available"
