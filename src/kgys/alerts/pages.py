@@ -20,6 +20,7 @@ from kgys.db import utcnow
 from kgys.devices.flows import board as board_flow
 from kgys.devices.flows import lockdown as lockdown_flow
 from kgys.errors import Conflict, NotFound, ValidationFailed
+from kgys.incidents import service as incident_service
 from kgys.validation import parse_time
 from kgys.web import i18n, labels
 from kgys.web.deps import DB, CurrentPrincipal
@@ -140,6 +141,8 @@ def _alert_page(request: Request, session: DB, p: CurrentPrincipal, alert_id: in
             lockdown = None
     return render(request, "alerts/alert.html", {
         "row": row, "changes": changes, "outcomes": OUTCOMES, "errors": errors or {}, "lockdown": lockdown,
+        "incident": incident_service.incident_of_alert(session, alert_id) if p.actor.can(Perm.DISPATCH_READ)
+        else None, "values": {},
         "open": State(row.alert.state) not in (State.RESOLVED, State.FALSE_ALARM, State.DRILL, State.TEST),
     }, p, status_code=status_code)
 
@@ -211,5 +214,6 @@ def console_page(request: Request, session: DB, p: CurrentPrincipal) -> Response
     settings = request.app.state.runtime.settings
     return render(request, "alerts/console.html", {
         "console": {"texts": texts, "tile_url": settings.web.tile_url,
-                    "can_handle": p.actor.can(Perm.ALERTS_HANDLE), "me": p.actor.username},
+                    "can_handle": p.actor.can(Perm.ALERTS_HANDLE), "me": p.actor.username,
+                    "can_dispatch": p.actor.can(Perm.DISPATCH_ASSIGN)},
     }, p)

@@ -239,3 +239,40 @@ def publish(session: Session, incident: Incident, move: str) -> None:
     session.flush()
     events.incident_changed(session, incident_out(session, incident), move, scope_path=incident.scope_path,
                             site_id=incident.site_id)
+def page_incidents(*, session: Session, actor: Actor, state: str = "open", priority: int | None = None,
+                   district: str | None = None, page: int = 1, per_page: int = 50) -> tuple[list[Incident], int]:
+    """One page of the incidents of the actor's scope ("open": not closed; "closed"; "all"; or one state), of a
+    priority and a district when given, most urgent and oldest first; with how many match in all."""
+    actor.require(Perm.DISPATCH_READ)
+    stmt = select(Incident).where(actor.scope.clause(Incident.scope_path, Incident.site_id))
+    if state == "open":
+        stmt = stmt.where(Incident.state != IncidentState.CLOSED)
+    elif state != "all":
+        stmt = stmt.where(Incident.state == state)
+    if priority is not None:
+        stmt = stmt.where(Incident.priority == priority)
+    if district:
+        stmt = stmt.where(Incident.scope_path.endswith(f"/{district}/"))
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = session.scalars(stmt.order_by(Incident.priority, Incident.created_at, Incident.id)
+                           .offset((page - 1) * per_page).limit(per_page)).all()
+    return list(rows), int(total)
+
+
+def link_alerts(*, session: Session, actor: Actor, incident: Incident, alert_ids: list[int],
+                now: datetime | None = None) -> None:
+    """Link more alerts to an open incident (each in at most one open incident: Conflict), noted on its
+    timeline."""
+    actor.require(Perm.DISPATCH_ASSIGN)
+    if incident.state == IncidentState.CLOSED:
+        raise Conflict(f"Incident {incident.number} is closed.", state=incident.state)
+    try:
+        with session.begin_nested():
+            for alert_id in alert_ids:
+                session.add(IncidentAlert(incident_id=incident.id, alert_id=alert_id, open_alert_id=alert_id))
+            session.flush()
+    except IntegrityError as exc:
+        raise Conflict("An alert belongs to another open incident already.", alerts=alert_ids) from exc
+    add_entry(session, incident, EntryKind.NOTE, f"alerts {', '.join(map(str, alert_ids))} added",
+              by=actor.username, data={"alerts": alert_ids}, at=now)
+    publish(session, incident, "updated")

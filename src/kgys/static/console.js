@@ -86,6 +86,9 @@
       + ((T.states || {})[a.state] || a.state) + (a.claimed_by ? " · " + T.taken_by + " " + a.claimed_by : "");
     document.getElementById("card-details").textContent = a.details || "";
     document.getElementById("card-link").href = "/alerts/" + a.id;
+    var make = document.getElementById("card-incident");
+    make.href = "/incidents/new?alert=" + a.id;
+    make.hidden = !cfg.can_dispatch;
     document.getElementById("card-actions").hidden = !cfg.can_handle;
   }
 

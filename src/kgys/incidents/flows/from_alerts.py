@@ -91,6 +91,30 @@ def create_from_alerts(*, session: Session, actor: Actor, data: IncidentIn, now:
     return incident
 
 
+def add_alerts(*, session: Session, actor: Actor, number: str, alert_ids: list[int],
+               now: datetime | None = None) -> Incident:
+    """Add open alerts of the actor's scope to an open incident of it (a second press of the same person): they
+    are linked and acknowledged as when the incident was made, and dispatched with it when a unit is sent."""
+    actor.require(Perm.DISPATCH_ASSIGN)
+    actor.require(Perm.ALERTS_HANDLE)
+    now = now or utcnow()
+    incident = service.get(session=session, actor=actor, number=number)
+    alerts = _alerts(session, actor, alert_ids)
+    for i, a in enumerate(alerts):
+        held = service.incident_of_alert(session, a.id)
+        if held is not None:
+            raise ValidationFailed([FieldError(f"alerts.{i}", f"the alert is in open incident {held} already",
+                                               value=str(a.id))])
+    service.link_alerts(session=session, actor=actor, incident=incident, alert_ids=[a.id for a in alerts], now=now)
+    for a in alerts:
+        if a.state in (State.NEW, State.CLAIMED):
+            alert_service.act(session=session, actor=actor, alert_id=a.id, move=Move.ACKNOWLEDGE,
+                              note=f"incident {incident.number}", now=now)
+    if incident.dispatched_at is not None:
+        alerts_dispatched(session=session, actor=actor, incident=incident, now=now)
+    return incident
+
+
 def alerts_dispatched(*, session: Session, actor: Actor, incident: Incident, now: datetime) -> list[int]:
     """Move the incident's acknowledged alerts to dispatched; the ids moved."""
     moved = []
