@@ -16,6 +16,7 @@ from kgys.alerts import raising
 from kgys.alerts.raising import Alarm, Position
 from kgys.alerts.states import Priority, Source
 from kgys.dispatch import service as unit_service
+from kgys.dispatch import trackers
 from kgys.dispatch.flows import sending
 from kgys.dispatch.schemas import UnitIn
 from kgys.incidents.flows import from_alerts
@@ -68,6 +69,14 @@ def fresh_assignment(w: HasSession, code: str) -> tuple[str, int]:
                              call_sign=fresh_unit(w, code))
     w.session.commit()
     return number, a.id
+
+
+def tracker_url(w: HasSession, code: str) -> tuple[str, None]:
+    """The tracker login of a fresh unit that has one."""
+    call = fresh_unit(w, code)
+    trackers.issue(session=w.session, actor=factories.admin(), call_sign=call)
+    w.session.commit()
+    return f"{API}/units/{call}/tracker", None
 
 
 def new_unit(w: HasSession, code: str) -> tuple[str, dict[str, Any]]:
