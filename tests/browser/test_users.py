@@ -67,3 +67,41 @@ def test_a_user_created_in_the_browser_signs_in_within_the_district_and_is_signe
     submit(page, "#user-disable")
     expect(page.locator("#user-refusal")).to_contain_text("your own account")  # refused, and shown
     expect(page.locator("#user")).to_have_attribute("data-state", "active")
+
+
+def test_a_supervisor_created_with_a_typed_password_enrols_a_second_factor_at_first_sign_in(
+        page: Page, browser: Browser, server: DemoServer) -> None:
+    username = f"amir.{uuid.uuid4().hex[:6]}"
+    sign_in(page, server, "admin")
+    page.goto("/users/new?lang=en")
+    page.fill("#f-username", username)
+    page.select_option("#f-role", "supervisor")
+    page.select_option("#f-jurisdictions", [FIELD_UNIT_DISTRICT])
+    page.check("input[name=password_mode][value=type]")
+    page.fill("#f-password", "1234567890")
+    submit(page, "#user-create")
+    expect(page.locator("#err-password")).to_contain_text("too easy to guess")  # the policy, named
+    assert server.scalar("SELECT count(*) FROM users WHERE username = ?", username) == 0
+    password = "kestane-fener-orman-47"
+    page.check("input[name=password_mode][value=type]")
+    page.fill("#f-password", password)
+    submit(page, "#user-create")
+    expect(page.locator("#user-done")).to_be_visible()
+    expect(page.locator("#user-mfa")).to_contain_text("enrolled at the next sign-in")
+
+    own = browser.new_context(base_url=server.url, locale="tr-TR")
+    try:
+        theirs = own.new_page()
+        theirs.goto("/login")
+        theirs.fill("input[name=username]", username)
+        theirs.fill("input[name=password]", password)
+        submit(theirs, "form[action='/login'] button[type=submit]")
+        assert "/login/totp" in theirs.url
+        server.totp_secrets[username] = theirs.inner_text("#totp-secret").strip()
+        theirs.fill("input[name=code]", server.next_code(username))
+        submit(theirs, "form[action='/login/totp'] button[type=submit]")
+        assert "/login" not in theirs.url, theirs.inner_text("main")[:300]
+    finally:
+        own.close()
+    page.goto(f"/users/{username}?lang=en")
+    expect(page.locator("#user-mfa")).to_have_text("enrolled")
