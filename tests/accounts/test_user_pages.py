@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from kgys.accounts import service
+from kgys.accounts import service, user_pages
 from kgys.accounts.models import ApiToken, User
 from kgys.accounts.rules import LAST_ADMIN, OWN_ACCOUNT
 from kgys.audit.models import AuditEntry
@@ -76,7 +76,8 @@ def _new(client: TestClient, csrf: str, **fields: str | list[str]) -> dict[str, 
 
 
 @pytest.mark.usefixtures("tree")
-def test_the_list_shows_the_scope_by_name_and_filters(client: TestClient, session: Session) -> None:
+def test_the_list_shows_the_scope_by_name_and_filters(client: TestClient, session: Session,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     site = factories.site(session, "TR-99-B", name="Sahil Ortaokulu")
     factories.user(session, "operator", scope=["TR-99-A"], username="op.merkez")
     factories.user(session, "dispatcher", scope=["TR-99-B"], username="disp.sahil")
@@ -103,6 +104,11 @@ def test_the_list_shows_the_scope_by_name_and_filters(client: TestClient, sessio
     assert _listed(client.get("/users?state=locked").text) == []
     assert client.get("/users?role=pilot&state=x&page=zz").status_code == 200
     assert school.username in client.get("/users?lang=tr").text
+    monkeypatch.setattr(user_pages, "PER_PAGE", 2)
+    first = client.get("/users?state=active")
+    assert _listed(first.text) == sorted([admin.username, "mudur", "op.merkez"])[:2]
+    assert 'id="user-total" class="count">3<' in first.text and "state=active&amp;page=2" in first.text
+    assert _listed(client.get("/users?state=active&page=2").text) == sorted([admin.username, "mudur", "op.merkez"])[2:]
     assert client.get("/users/op.dag").status_code == 404  # another province's user, as if absent
     assert client.get("/users/nobody").status_code == 404
 
@@ -163,6 +169,9 @@ def test_a_generated_password_is_shown_once_and_signs_in(client: TestClient, oth
     assert other.get("/sites").status_code == 200
     page = client.get("/users/ayse.k?lang=en")
     assert password not in page.text and site.code in page.text
+    audit = page.text.split('id="user-audit"')[1]
+    assert 'data-action="user.create"' in audit and 'data-action="login.success"' in audit
+    assert 'href="/audit?actor=ayse.k"' in audit
 
 
 @pytest.mark.usefixtures("tree")
