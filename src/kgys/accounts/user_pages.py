@@ -130,7 +130,7 @@ def users_page(request: Request, session: DB, p: CurrentPrincipal) -> Response:
 
 
 def _state_names() -> list[tuple[str, str]]:
-    names = {"active": i18n.gettext("Active"), "disabled": i18n.gettext("Disabled"),
+    names = {"active": i18n.gettext("Enabled"), "disabled": i18n.gettext("Disabled"),
              "locked": i18n.gettext("Locked")}
     return [(s, names[s]) for s in user_admin.STATES]
 
