@@ -7,11 +7,13 @@ dictionary words, keyboard walks, dates and repeats; the lowest score accepted i
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 
 import zxcvbn
 
 MAX_LENGTH = 256
+GENERATED_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no look-alikes (l/1, o/0, i)
 SCORED_PREFIX = 72  # zxcvbn refuses longer input (ValueError); a 72-character prefix scores the same as the whole
 
 
@@ -58,3 +60,13 @@ def password_problem(password: str, *, policy: PasswordPolicy, username: str = "
     if zxcvbn.zxcvbn(password[:SCORED_PREFIX], user_inputs=parts)["score"] < policy.min_score:
         return WEAK
     return None
+
+
+def generate_password(*, policy: PasswordPolicy, username: str = "", email: str = "") -> str:
+    """A random password the policy accepts for ``username`` (with ``email``): groups of four letters and digits
+    joined by hyphens, long enough for the policy's minimum (at least four groups, about 80 bits)."""
+    groups = max(4, -(-policy.min_length // 5))
+    while True:
+        password = "-".join("".join(secrets.choice(GENERATED_ALPHABET) for _ in range(4)) for _ in range(groups))
+        if password_problem(password, policy=policy, username=username, email=email) is None:
+            return password

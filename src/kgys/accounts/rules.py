@@ -1,11 +1,23 @@
 """Who may change whose access: nobody disables, demotes or narrows their own account, and the last active
-administrator with nationwide scope stays one. Pure: the service gathers the facts, this decides."""
+administrator with nationwide scope stays one. Pure: the service gathers the facts, this decides.
+
+The messages are UI texts: pages show them in the user's language."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from kgys.errors import Conflict, KgysError, PermissionDenied
+
+
+def _(text: str) -> str:
+    """Marks a UI text for the catalogues; pages translate it where they show it."""
+    return text
+
+
+OWN_ACCOUNT = _("You may not disable your own account or change its role or scope; ask another administrator.")
+LAST_ADMIN = _("This is the last active administrator with nationwide scope; make another user one first, or "
+               "nobody could manage the system.")
 
 
 @dataclass(frozen=True)
@@ -22,9 +34,7 @@ class AccessChange:
 def access_change_problem(change: AccessChange) -> KgysError | None:
     """The error that refuses ``change``, or None when it may go ahead."""
     if change.own_account and change.reduces:
-        return PermissionDenied("you may not disable your own account or change its role or scope; "
-                                "ask another administrator")
+        return PermissionDenied(OWN_ACCOUNT)
     if change.admin_before and not change.admin_after and change.other_admins == 0:
-        return Conflict("this is the last active administrator with nationwide scope; make another user one "
-                        "first, or nobody could manage the system")
+        return Conflict(LAST_ADMIN)
     return None

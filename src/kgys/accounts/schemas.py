@@ -59,6 +59,15 @@ class UserCreate(BaseModel):
     )
 
 
+class UserProfile(BaseModel):
+    """A user's name and e-mail address, as an administrator changes them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    full_name: Annotated[str, StringConstraints(max_length=160), SafeChars] = ""
+    email: Annotated[str, StringConstraints(max_length=254), SafeChars] = ""
+
+
 class JurisdictionCreate(BaseModel):
     """A new province or district."""
 

@@ -59,6 +59,8 @@ class AuditAction(StrEnum):
     USER_CHANGE_ACCESS = "user.change_access"
     USER_RESET_PASSWORD = "user.reset_password"
     USER_MFA_ENROL = "user.mfa_enrol"
+    USER_UPDATE = "user.update"
+    USER_MFA_RESET = "user.mfa_reset"
     CAMERA_LIVE_VIEW = "camera.live.view"
     CAMERA_PLAYBACK_VIEW = "camera.playback.view"
     CAMERA_CLIP_EXPORT = "camera.clip.export"

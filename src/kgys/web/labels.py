@@ -188,6 +188,8 @@ ACTION_LABELS: dict[AuditAction, str] = {
     AuditAction.USER_CHANGE_ACCESS: _("Role or scope changed"),
     AuditAction.USER_RESET_PASSWORD: _("Password reset"),
     AuditAction.USER_MFA_ENROL: _("Second factor enrolled"),
+    AuditAction.USER_UPDATE: _("Name or e-mail changed"),
+    AuditAction.USER_MFA_RESET: _("Second factor reset"),
     AuditAction.CAMERA_LIVE_VIEW: _("Live video watched"),
     AuditAction.CAMERA_PLAYBACK_VIEW: _("Recording played back"),
     AuditAction.CAMERA_CLIP_EXPORT: _("Video clip exported"),

@@ -30,6 +30,7 @@ def navigation(p: Principal) -> list[tuple[str, str, str]]:
         ("/field", i18n.gettext("My unit"), Perm.UNITS_REPORT),
         ("/devices", i18n.gettext("Devices"), Perm.CAMERAS_READ),
         ("/audit", i18n.gettext("Audit log"), Perm.AUDIT_READ),
+        ("/users", i18n.gettext("Users"), Perm.USERS_MANAGE),
     ]
     return [(href, label, perm.value) for href, label, perm in items if p.actor.can(perm)]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from kgys.accounts import pages as account_pages
+from kgys.accounts import user_pages
 from kgys.accounts import views as account_views
 from kgys.alerts import pages as alert_pages
 from kgys.alerts import stream as alert_stream
@@ -54,6 +55,7 @@ def include_routes(app: FastAPI) -> None:
     app.include_router(dispatch_report_views.router, prefix="/api/v1")
     app.include_router(dispatch_tracker_views.router, prefix="/api/v1")
     app.include_router(account_pages.router)
+    app.include_router(user_pages.router)
     app.include_router(site_pages.router)
     app.include_router(import_views.pages)
     app.include_router(camera_pages.router)
