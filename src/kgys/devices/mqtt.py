@@ -124,7 +124,33 @@ class MqttLink:
             self._client.loop_stop()
 
 
-class DeviceClient:
+class _Publishing:
+    """What a device's and a tracker's client share: waiting for the broker's acknowledgements, and closing."""
+
+    _client: paho.Client
+    _sent: list[paho.MQTTMessageInfo]
+
+    def flush(self, timeout: float = CONNECT_TIMEOUT) -> bool:
+        """Wait until the broker acknowledged everything sent; whether it did within ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while self._sent:
+            if self._sent[0].is_published():
+                self._sent.pop(0)
+            elif time.monotonic() > deadline:
+                return False
+            else:
+                time.sleep(0.01)
+        return True
+
+    def close(self) -> None:
+        """Disconnect (after what was queued went out) and stop the network thread."""
+        try:
+            self._client.disconnect()
+        finally:
+            self._client.loop_stop()
+
+
+class DeviceClient(_Publishing):
     """A device's connection to the broker (the simulator's): publishes on its own uplink at QoS 1, with a
     persistent session so nothing sent while the broker restarts is lost; hears its replies (and, given its site,
     the site's lockdown orders) in ``replies``."""
@@ -169,27 +195,9 @@ class DeviceClient:
         """Publish ``body`` on the device's ``channel`` topic at QoS 1."""
         self._sent.append(self._client.publish(payloads.uplink(self.serial, channel), body, qos=1))
 
-    def flush(self, timeout: float = CONNECT_TIMEOUT) -> bool:
-        """Wait until the broker acknowledged everything sent; whether it did within ``timeout``."""
-        deadline = time.monotonic() + timeout
-        while self._sent:
-            if self._sent[0].is_published():
-                self._sent.pop(0)
-            elif time.monotonic() > deadline:
-                return False
-            else:
-                time.sleep(0.01)
-        return True
-
-    def close(self) -> None:
-        """Disconnect (after what was queued went out) and stop the network thread."""
-        try:
-            self._client.disconnect()
-        finally:
-            self._client.loop_stop()
 
 
-class TrackerClient:
+class TrackerClient(_Publishing):
     """A unit tracker's connection to the broker (the simulator's): publishes the unit's positions at QoS 1 with a
     persistent session, and hears the unit's assignments in ``assignments``."""
 
@@ -232,21 +240,3 @@ class TrackerClient:
         """Publish ``body`` on the unit's position topic (or ``topic``) at QoS 1."""
         self._sent.append(self._client.publish(topic or payloads.unit_position_topic(self.call_sign), body, qos=1))
 
-    def flush(self, timeout: float = CONNECT_TIMEOUT) -> bool:
-        """Wait until the broker acknowledged everything sent; whether it did within ``timeout``."""
-        deadline = time.monotonic() + timeout
-        while self._sent:
-            if self._sent[0].is_published():
-                self._sent.pop(0)
-            elif time.monotonic() > deadline:
-                return False
-            else:
-                time.sleep(0.01)
-        return True
-
-    def close(self) -> None:
-        """Disconnect and stop the network thread."""
-        try:
-            self._client.disconnect()
-        finally:
-            self._client.loop_stop()

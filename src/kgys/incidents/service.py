@@ -90,13 +90,7 @@ def create(*, session: Session, actor: Actor, new: NewIncident, alert_ids: list[
         break
     else:
         raise Conflict("Could not number the incident: try again.")
-    try:
-        with session.begin_nested():
-            for alert_id in alert_ids:
-                session.add(IncidentAlert(incident_id=incident.id, alert_id=alert_id, open_alert_id=alert_id))
-            session.flush()
-    except IntegrityError as exc:
-        raise Conflict("An alert belongs to another open incident already.", alerts=alert_ids) from exc
+    _attach(session, incident, alert_ids)
     add_entry(session, incident, EntryKind.CREATED, f"opened from alerts {', '.join(map(str, alert_ids))}",
               by=actor.username, data={"alerts": alert_ids}, at=now)
     publish(session, incident, "opened")
@@ -259,13 +253,8 @@ def page_incidents(*, session: Session, actor: Actor, state: str = "open", prior
     return list(rows), int(total)
 
 
-def link_alerts(*, session: Session, actor: Actor, incident: Incident, alert_ids: list[int],
-                now: datetime | None = None) -> None:
-    """Link more alerts to an open incident (each in at most one open incident: Conflict), noted on its
-    timeline."""
-    actor.require(Perm.DISPATCH_ASSIGN)
-    if incident.state == IncidentState.CLOSED:
-        raise Conflict(f"Incident {incident.number} is closed.", state=incident.state)
+def _attach(session: Session, incident: Incident, alert_ids: list[int]) -> None:
+    """Link the alerts to the incident; Conflict (nothing linked) when one is in another open incident."""
     try:
         with session.begin_nested():
             for alert_id in alert_ids:
@@ -273,6 +262,16 @@ def link_alerts(*, session: Session, actor: Actor, incident: Incident, alert_ids
             session.flush()
     except IntegrityError as exc:
         raise Conflict("An alert belongs to another open incident already.", alerts=alert_ids) from exc
+
+
+def link_alerts(*, session: Session, actor: Actor, incident: Incident, alert_ids: list[int],
+                now: datetime | None = None) -> None:
+    """Link more alerts to an open incident (each in at most one open incident: Conflict), noted on its
+    timeline."""
+    actor.require(Perm.DISPATCH_ASSIGN)
+    if incident.state == IncidentState.CLOSED:
+        raise Conflict(f"Incident {incident.number} is closed.", state=incident.state)
+    _attach(session, incident, alert_ids)
     add_entry(session, incident, EntryKind.NOTE, f"alerts {', '.join(map(str, alert_ids))} added",
               by=actor.username, data={"alerts": alert_ids}, at=now)
     publish(session, incident, "updated")
