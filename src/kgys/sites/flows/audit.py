@@ -66,7 +66,7 @@ def each_audit_entry(*, session: Session, actor: Actor, site: str | None, match:
     """Every entry :func:`audit_entries` would page through for the same filters, newest first, read ``batch``
     rows at a time (an export of any size)."""
     stmt = _scoped(session, actor, site, match).execution_options(yield_per=batch)
-    yield from session.execute(stmt).tuples()
+    yield from ((entry, code) for entry, code in session.execute(stmt))
 
 
 def record_export(*, session: Session, actor: Actor, site: str | None, match: EntryFilter, fmt: str,
