@@ -7,8 +7,12 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import pytest
+from fastapi.testclient import TestClient
 from playwright.sync_api import Page, Request, expect
 from tests.browser.conftest import DemoServer
+
+from kgys.runtime import Runtime
+from kgys.web import app as web_app
 
 pytestmark = pytest.mark.browser
 
@@ -44,3 +48,12 @@ def test_the_api_reference_renders_every_tag_and_operation(page: Page, server: D
 
     assert hosts == {urlsplit(server.url).netloc}, f"requests to other hosts: {hosts}"
     assert failed == []
+
+
+def test_without_swagger_ui_the_page_says_how_to_install_it(rt: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(web_app, "swagger_ui_dir", lambda: None)
+    with TestClient(web_app.create_app(rt), base_url="http://127.0.0.1") as client:
+        r = client.get("/api/v1/docs")
+        assert r.status_code == 503 and 'id="swagger-missing"' in r.text and "swagger-ui-bundle.js" not in r.text
+        assert client.get("/static/vendor/swagger-ui/swagger-ui-bundle.js").status_code == 404
+        assert client.get("/api/v1/openapi.json").status_code == 200
