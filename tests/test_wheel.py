@@ -1,6 +1,7 @@
 """The built wheel runs kgys without the source checkout: it carries every file of the package (templates,
-translations, migrations, static files, the jurisdiction list) and the hls.js player taken from npm, and an
-installed ``kgys demo`` serves live video of its simulated cameras.
+translations, migrations, static files, the jurisdiction list) and the browser libraries taken from npm (the
+hls.js player, Swagger UI of the API reference), and an installed ``kgys demo`` serves live video of its simulated
+cameras and the API reference.
 
 The wheel is built (``pip wheel``, as a user builds it) from a copy of the sources, so that the checkout keeps
 no ``build/`` folder between runs. It is installed into a fresh virtual environment outside the checkout; the
@@ -34,7 +35,10 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "src" / "kgys"
 BUILD_FILES = ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "package.json", "package-lock.json")
 HLS_IN_WHEEL = ("kgys/static/vendor/hls.js/hls.min.js", "kgys/static/vendor/hls.js/hls.min.js.map",
-                "kgys/static/vendor/hls.js/LICENSE")
+                "kgys/static/vendor/hls.js/LICENSE", "kgys/static/vendor/swagger-ui/swagger-ui-bundle.js",
+                "kgys/static/vendor/swagger-ui/swagger-ui.css", "kgys/static/vendor/swagger-ui/LICENSE",
+                "kgys/static/vendor/swagger-ui/NOTICE")
+NPM_PACKAGES = ("hls.js", "swagger-ui-dist")
 SIM_CLIP_SECONDS = 4  # the length of the shared test clip, which the demo then need not make itself
 
 
@@ -52,7 +56,7 @@ def _package_files() -> set[str]:
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """``pip wheel`` of a copy of the sources (with the checkout's ``node_modules/hls.js`` when it has one)."""
+    """``pip wheel`` of a copy of the sources (with the checkout's npm packages when it has them)."""
     base = tmp_path_factory.mktemp("wheel")
     source = base / "source"
     for name in BUILD_FILES:
@@ -60,8 +64,9 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
         shutil.copy2(ROOT / name, source / name)
     shutil.copytree(ROOT / "src", source / "src",
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", "vendor"))
-    if (ROOT / "node_modules" / "hls.js").is_dir():
-        shutil.copytree(ROOT / "node_modules" / "hls.js", source / "node_modules" / "hls.js")
+    for name in NPM_PACKAGES:
+        if (ROOT / "node_modules" / name).is_dir():
+            shutil.copytree(ROOT / "node_modules" / name, source / "node_modules" / name)
     _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--wheel-dir", str(base / "dist"),
           str(source)], cwd=base)
     return next((base / "dist").glob("kgys-*.whl"))
@@ -148,6 +153,10 @@ def test_the_installed_demo_serves_the_player_and_live_video(venv: Path, demo: t
     player = httpx.get(f"{url}/static/vendor/hls/hls.min.js", timeout=30)
     assert player.status_code == 200 and "javascript" in player.headers["content-type"]
     assert len(player.content) > 100_000 and b"Hls" in player.content
+    reference = httpx.get(f"{url}/api/v1/docs", timeout=30)
+    assert reference.status_code == 200 and "swagger-ui-bundle.js" in reference.text
+    swagger = httpx.get(f"{url}/static/vendor/swagger-ui/swagger-ui-bundle.js", timeout=30)
+    assert swagger.status_code == 200 and b"SwaggerUIBundle" in swagger.content
 
     token = _run([str(venv), "-m", "kgys", "--mode", "demo", "--data-dir", str(data), "users", "token", "operator"],
                  cwd=tmp_path, env=_env()).strip()

@@ -89,6 +89,7 @@ class AuditAction(StrEnum):
     UNIT_TRACKER_CREATE = "unit_tracker.create"
     UNIT_TRACKER_UPDATE = "unit_tracker.update"
     UNIT_TRACKER_DELETE = "unit_tracker.delete"
+    AUDIT_EXPORT = "audit.export"
 
 
 def changed(object_type: str, op: str) -> str:

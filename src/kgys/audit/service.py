@@ -16,10 +16,11 @@ import functools
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import ColumnElement, Connection, event, insert, or_, select, text
+from sqlalchemy import ColumnElement, Connection, event, func, insert, or_, select, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
@@ -261,18 +262,53 @@ def record_access(
     )
 
 
-def entries_filter(*, actor: Actor, action: str | None = None,
-                   username: str | None = None) -> list[ColumnElement[bool]]:
-    """The conditions on entries an audit reader asked for, before any site scope (the sites domain adds it:
-    :func:`kgys.sites.flows.audit.audit_entries`). ``action`` matches exactly or as a prefix before a dot ("site"
-    finds "site.create" and "site.update")."""
+@dataclass(frozen=True)
+class EntryFilter:
+    """What an audit reader asks for, before any site scope. ``action`` matches exactly or as a prefix before a
+    dot ("site" finds "site.create" and "site.update"); ``start`` is included and ``end`` is not (aware times);
+    ``text`` is found, ignoring case, in the details, reason, legal basis, object id or user; ``through_seq``
+    leaves out entries appended after that one (an export of what a screen showed)."""
+
+    action: str | None = None
+    username: str | None = None
+    object_type: str | None = None
+    object_id: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    text: str | None = None
+    through_seq: int | None = None
+
+
+def entries_filter(*, actor: Actor, action: str | None = None, username: str | None = None,
+                   match: EntryFilter | None = None) -> list[ColumnElement[bool]]:
+    """The conditions on entries an audit reader asked for (``match``, or only ``action`` and ``username``), before
+    any site scope (the sites domain adds it: :func:`kgys.sites.flows.audit.audit_entries`)."""
     actor.require(Perm.AUDIT_READ)
+    m = match if match is not None else EntryFilter(action=action, username=username)
     where: list[ColumnElement[bool]] = []
-    if action:
-        where.append(or_(AuditEntry.action == action, AuditEntry.action.startswith(f"{action}.", autoescape=True)))
-    if username:
-        where.append(AuditEntry.actor == username)
+    if m.action:
+        where.append(or_(AuditEntry.action == m.action, AuditEntry.action.startswith(f"{m.action}.", autoescape=True)))
+    if m.username:
+        where.append(AuditEntry.actor == m.username)
+    if m.object_type:
+        where.append(AuditEntry.object_type == m.object_type)
+    if m.object_id:
+        where.append(AuditEntry.object_id == m.object_id)
+    if m.start is not None:
+        where.append(AuditEntry.ts >= m.start)
+    if m.end is not None:
+        where.append(AuditEntry.ts < m.end)
+    if m.text:
+        where.append(or_(*(col.icontains(m.text, autoescape=True) for col in (
+            AuditEntry.details, AuditEntry.reason, AuditEntry.legal_basis, AuditEntry.object_id, AuditEntry.actor))))
+    if m.through_seq is not None:
+        where.append(AuditEntry.seq <= m.through_seq)
     return where
+
+
+def head_seq(session: Session) -> int:
+    """The sequence number of the newest entry (0 for an empty log)."""
+    return int(session.scalar(select(func.max(AuditEntry.seq))) or 0)
 
 
 def verify_log(

@@ -1,4 +1,12 @@
-/* Interactive API reference: Swagger UI served from the installed package, reading our OpenAPI document. */
+/* Interactive API reference: Swagger UI (npm's swagger-ui-dist, served by kgys itself) reading our OpenAPI
+   document. No request leaves the server: the online spec validator is switched off. */
 window.addEventListener("load", function () {
-  window.SwaggerUIBundle({ url: "/api/v1/openapi.json", dom_id: "#swagger-ui", deepLinking: true });
+  window.ui = window.SwaggerUIBundle({
+    url: "/api/v1/openapi.json",
+    dom_id: "#swagger-ui",
+    deepLinking: true,
+    validatorUrl: null,
+    presets: [window.SwaggerUIBundle.presets.apis],
+    layout: "BaseLayout",
+  });
 });

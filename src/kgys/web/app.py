@@ -6,10 +6,10 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import swagger_ui_bundle
 import xstatic.pkg.leaflet as leaflet
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -222,7 +222,9 @@ def _http_message(exc: StarletteHTTPException) -> str:
 def _mount_vendor(app: FastAPI) -> None:
     """Browser libraries installed from the package registry, served locally (no CDN)."""
     app.mount("/static/vendor/leaflet", StaticFiles(directory=leaflet.BASE_DIR), name="leaflet")
-    app.mount("/static/vendor/swagger-ui", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger")
+    swagger = swagger_ui_dir()  # npm-installed, like hls.js; the reference page says so when it is missing
+    if swagger is not None:
+        app.mount("/static/vendor/swagger-ui", StaticFiles(directory=swagger), name="swagger")
     hls = hls_dir()  # npm-installed; the video pages say so when it is missing
     if hls is not None:
         app.mount("/static/vendor/hls", StaticFiles(directory=hls), name="hls")
@@ -230,4 +232,19 @@ def _mount_vendor(app: FastAPI) -> None:
     @app.get("/api/v1/docs", include_in_schema=False)
     def api_docs(request: Request) -> Response:
         """The interactive API reference, with no assets from outside."""
-        return request.app.state.templates.TemplateResponse(request, "api_docs.html", {})  # type: ignore[no-any-return]
+        return request.app.state.templates.TemplateResponse(  # type: ignore[no-any-return]
+            request, "api_docs.html", {"swagger_ok": swagger is not None}, status_code=200 if swagger else 503)
+
+
+SWAGGER_UI_JS = "swagger-ui-bundle.js"
+SWAGGER_UI_PACKAGED = ("static", "vendor", "swagger-ui")
+
+
+def swagger_ui_dir() -> Path | None:
+    """The folder Swagger UI is served from, or None when it is not installed: the installed package's
+    ``kgys/static/vendor/swagger-ui`` (the wheel build copies it there from npm's swagger-ui-dist), else, for an
+    editable install, the source checkout's ``node_modules/swagger-ui-dist`` (``npm ci`` puts it there)."""
+    packaged = resources.files("kgys").joinpath(*SWAGGER_UI_PACKAGED)
+    found = [packaged] if isinstance(packaged, Path) else []
+    found.append(Path(__file__).resolve().parents[3] / "node_modules" / "swagger-ui-dist")
+    return next((folder for folder in found if (folder / SWAGGER_UI_JS).is_file()), None)

@@ -218,6 +218,7 @@ ACTION_LABELS: dict[AuditAction, str] = {
     AuditAction.UNIT_TRACKER_CREATE: _("Unit's tracker login issued"),
     AuditAction.UNIT_TRACKER_UPDATE: _("Unit's tracker login changed"),
     AuditAction.UNIT_TRACKER_DELETE: _("Unit's tracker login deleted"),
+    AuditAction.AUDIT_EXPORT: _("Audit log exported"),
 }
 
 
@@ -231,7 +232,7 @@ AUDIT_ACTIONS = ("site", "rollout", "recorder", "camera", "commission", "jurisdi
                  "recorder.delete", "camera.create", "camera.update", "camera.delete", "login.fail", "login.success",
                  "camera.live.view", "camera.playback.view", "camera.clip.export", "legal_hold", "destruction",
                  "retention_policy", "alert", "protection_order", "kades_phone", "site.lockdown", "floor_plan",
-                 "unit", "incident", "assignment")
+                 "unit", "incident", "assignment", "audit.export")
 
 
 GAP_CAUSE_LABELS: dict[GapCause, str] = {
