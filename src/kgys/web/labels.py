@@ -216,6 +216,9 @@ ACTION_LABELS: dict[AuditAction, str] = {
     AuditAction.UNIT_TRACKER_CREATE: _("Unit's tracker login issued"),
     AuditAction.UNIT_TRACKER_UPDATE: _("Unit's tracker login changed"),
     AuditAction.UNIT_TRACKER_DELETE: _("Unit's tracker login deleted"),
+    AuditAction.WALL_LAYOUT_CREATE: _("Video wall layout saved"),
+    AuditAction.WALL_LAYOUT_UPDATE: _("Video wall layout changed"),
+    AuditAction.WALL_LAYOUT_DELETE: _("Video wall layout deleted"),
 }
 
 
