@@ -30,7 +30,6 @@ from kgys.live.tickets import Ticket
 from kgys.live.views import CameraId, hub, principal_credential, request_credential, storage, ticket_key
 from kgys.recording import footage
 from kgys.sites.models import Site
-from kgys.web import i18n
 from kgys.web.deps import DB, CurrentPrincipal, Principal, runtime, writes
 from kgys.web.forms import FormFields
 from kgys.web.render import render
@@ -88,7 +87,7 @@ def _fallback(request: Request, camera_id: int, session: Session | None = None) 
 def live_grid(request: Request, code: str, session: DB, p: CurrentPrincipal) -> Response:
     """The site's cameras, each playing live."""
     site, cameras = viewing.site_cameras(session=session, actor=p.actor, code=code)
-    reason = (request.query_params.get("reason") or "").strip()[:500] or i18n.gettext("Live monitoring")
+    reason = (request.query_params.get("reason") or "").strip()[:500]
     return _page(request, "live/grid.html", {"site": site, "cameras": cameras, "reason": reason,
                                              "codecs": viewing.stream_codecs(session, cameras)}, p)
 
@@ -107,7 +106,8 @@ def video_wall(request: Request, session: DB, p: CurrentPrincipal, site: Annotat
     ok = wall.watchable(session=session, actor=p.actor, ids=wanted)
     initial = [i for i in dict.fromkeys(wanted) if i in ok]
     return _page(request, "live/wall.html", {"initial": initial, "unavailable": len(set(wanted) - ok),
-                                             "site_code": site, "max_side": layouts.MAX_SIDE}, p)
+                                             "from_alert": request.query_params.get("from") == "alert",
+                                             "max_side": layouts.MAX_SIDE}, p)
 
 
 def _playback_context(request: Request, session: DB, p: Principal, camera_id: int, raw_from: str | None,
