@@ -95,8 +95,8 @@ def statuses(*, session: Session, actor: Actor, ids: list[int]) -> list[CameraSt
     if len(ids) > MAX_STATUS:
         raise ValidationFailed([FieldError("ids", f"at most {MAX_STATUS} cameras at a time")])
     rows = _camera_rows(session, actor, ids)
-    codes = dict(session.execute(select(Site.id, Site.code).where(Site.id.in_({r[2] for r in rows})))
-                 .tuples().all()) if rows else {}
+    codes = {row[0]: row[1] for row in session.execute(select(Site.id, Site.code).where(
+        Site.id.in_({r[2] for r in rows})))} if rows else {}
     return [CameraStatus(r[0], r[1], codes.get(r[2], ""),
                          *camera_state(enabled=r[3], stream_url=r[4], health=r[6], reason=r[7]), r[8] or r[5])
             for r in rows]
