@@ -211,3 +211,17 @@ def test_site_opens_that_sites_cameras(wall: tuple[WallServer, Page]) -> None:
         "SELECT c.id FROM cameras c JOIN sites s ON s.id = c.site_id WHERE s.code = ?", server.site_code))
     assert sorted(_tile_cameras(page)) == ids
     assert page.get_attribute("#wall", "data-rows") == "3"
+
+
+def test_an_alert_opens_its_sites_cameras_on_the_wall(wall: tuple[WallServer, Page]) -> None:
+    server, page = wall
+    alert_id, code = server.query("SELECT a.id, s.code FROM alerts a JOIN sites s ON s.id = a.site_id "
+                                  "ORDER BY a.id LIMIT 1")[0]
+    page.goto(f"{server.url}/alerts/{alert_id}")
+    with page.expect_navigation():
+        page.click("#alert-wall")
+    page.wait_for_function("() => document.getElementById('wall').dataset.ready === '1'")
+    ids = sorted(int(str(r[0])) for r in server.query(
+        "SELECT c.id FROM cameras c JOIN sites s ON s.id = c.site_id WHERE s.code = ?", code))
+    assert sorted(_tile_cameras(page)) == ids
+    assert page.input_value("#wall-reason select[name=reason]") == "alert follow-up"
