@@ -168,6 +168,12 @@ def test_a_layout_saved_comes_back_after_a_reload(wall: tuple[WallServer, Page])
     page.click(".wall-tile[data-index='0']")
     page.click("#tile-grow")  # the first tile takes two rows and two columns
     assert page.locator(".wall-tile").count() == 6
+    # double-click enlarges a tile over the whole wall, and again brings the grid back
+    page.dblclick(".wall-tile[data-index='5']")
+    assert page.locator(".wall-grid.zoomed .wall-tile.zoom[data-index='5']").is_visible()
+    assert not page.locator(".wall-tile[data-index='0']").is_visible()
+    page.dblclick(".wall-tile[data-index='5']")
+    assert page.locator(".wall-tile[data-index='0']").is_visible()
     page.fill("#layout-name", "Nöbet duvarı")
     page.select_option("#layout-share", "operator")
     page.click("#layout-save")

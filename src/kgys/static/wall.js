@@ -71,20 +71,32 @@
     gridEl.style.gridTemplateColumns = "repeat(" + layout.cols + ", 1fr)";
     gridEl.style.gridTemplateRows = "repeat(" + layout.rows + ", minmax(90px, 1fr))";
     wall.dataset.rows = layout.rows; wall.dataset.cols = layout.cols;
-    layout.tiles.forEach(function (t, i) {
-      var tile = el("figure", "wall-tile");
-      tile.tabIndex = 0;
-      tile.dataset.index = i;
-      tile.style.gridArea = (t.row + 1) + " / " + (t.col + 1) + " / span " + t.rows + " / span " + t.cols;
-      tile.appendChild(el("video")).muted = true;
-      var cap = tile.appendChild(el("figcaption", "caption"));
-      cap.appendChild(el("span", "name"));
-      cap.appendChild(el("span", "state")).setAttribute("aria-live", "polite");
-      if (i === selected) { tile.classList.add("selected"); }
-      gridEl.appendChild(tile);
-      wireTile(tile, i);
-      showTile(tile, i);
-    });
+    layout.tiles.forEach(function (_t, i) { gridEl.appendChild(buildTile(i)); showTile(gridEl.lastChild, i); });
+  }
+  // one tile changed its camera: only that tile's player starts over, the others play on
+  function refreshTile(i) {
+    var old = gridEl.querySelector(".wall-tile[data-index='" + i + "']");
+    var p = players[i];
+    if (p) { clearTimeout(p.retry); if (p.hls) { p.hls.destroy(); } players[i] = null; }
+    var tile = buildTile(i);
+    gridEl.querySelectorAll(".wall-tile.selected").forEach(function (x) { x.classList.remove("selected"); });
+    if (i === selected) { tile.classList.add("selected"); }
+    gridEl.replaceChild(tile, old);
+    showTile(tile, i);
+  }
+  function buildTile(i) {
+    var t = layout.tiles[i];
+    var tile = el("figure", "wall-tile");
+    tile.tabIndex = 0;
+    tile.dataset.index = i;
+    tile.style.gridArea = (t.row + 1) + " / " + (t.col + 1) + " / span " + t.rows + " / span " + t.cols;
+    tile.appendChild(el("video")).muted = true;
+    var cap = tile.appendChild(el("figcaption", "caption"));
+    cap.appendChild(el("span", "name"));
+    cap.appendChild(el("span", "state")).setAttribute("aria-live", "polite");
+    if (i === selected) { tile.classList.add("selected"); }
+    wireTile(tile, i);
+    return tile;
   }
   function show(tile, text, cls, state) {
     var s = tile.querySelector(".state");
@@ -105,7 +117,7 @@
     tile.querySelector(".name").textContent = cam.name + (cam.siteName ? " · " + cam.siteName : "");
     var rm = tile.appendChild(el("button", "remove", "×"));
     rm.type = "button"; rm.title = T.tRemove; rm.setAttribute("aria-label", T.tRemove);
-    rm.addEventListener("click", function (ev) { ev.stopPropagation(); t.camera_id = null; render(); });
+    rm.addEventListener("click", function (ev) { ev.stopPropagation(); t.camera_id = null; refreshTile(i); });
     if (!reason) { show(tile, T.tWaiting, "", "waiting"); return; }
     if (!hlsAvailable()) { show(tile, T.tNoplayer, "bad", "noplayer"); return; }
     if (!playable(cam.codec)) { show(tile, T.tNohevc, "bad", "unplayable"); return; }
@@ -186,7 +198,7 @@
     }
     layout.tiles[i].camera_id = id; layout.tiles[i].unavailable = false;
     selected = i;
-    render();
+    refreshTile(i);
   }
   function wireTile(tile, i) {
     tile.addEventListener("dragover", function (ev) { ev.preventDefault(); tile.classList.add("over"); });
