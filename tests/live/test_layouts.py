@@ -17,6 +17,10 @@ from kgys.accounts.models import User
 from kgys.audit.models import AuditEntry
 from kgys.cameras.models import Camera, CameraHealth
 from kgys.db import utcnow
+from kgys.errors import ValidationFailed
+from kgys.live import layouts
+from kgys.live.flows.wall import camera_state
+from kgys.live.layouts import Tile
 from kgys.runtime import Runtime
 from kgys.web.app import create_app
 from tests import factories
@@ -195,3 +199,34 @@ def test_the_wall_page_opens_a_sites_cameras(world: World) -> None:
     assert w.client.get(f"/wall?site={w.a_code}", headers=w.h["op_b"]).status_code == 404
     chosen = w.client.get(f"/wall?cameras={w.b_cams[0]},{w.a_cams[0]}", headers=w.h["op_a"])
     assert f'data-initial="{w.a_cams[0]}"' in chosen.text and 'data-unavailable="1"' in chosen.text
+
+
+@pytest.mark.parametrize(("rows", "cols", "tiles", "fields"), [
+    (1, 1, [Tile(0, 0)], []),
+    (4, 4, [Tile(r, c) for r in range(4) for c in range(4)], []),
+    (3, 3, [Tile(0, 0, 2, 2), Tile(0, 2), Tile(2, 0, 1, 3)], []),
+    (0, 3, [], ["rows"]),
+    (3, 7, [], ["cols"]),
+    (2, 2, [Tile(1, 1, 1, 2)], ["tiles[0]"]),
+    (2, 2, [Tile(0, 0, 2, 2), Tile(1, 1)], ["tiles[1]"]),
+    (2, 2, [Tile(0, 0), Tile(0, 0), Tile(2, 0)], ["tiles[1]", "tiles[2]"]),
+])
+def test_grid_rules(rows: int, cols: int, tiles: list[Tile], fields: list[str]) -> None:
+    if not fields:
+        layouts.check_grid(rows, cols, tiles)
+        return
+    with pytest.raises(ValidationFailed) as err:
+        layouts.check_grid(rows, cols, tiles)
+    assert [e.field for e in err.value.errors] == fields
+
+
+@pytest.mark.parametrize(("enabled", "url", "health", "reason", "expected"), [
+    (True, "rtsp://x", "online", "recording", ("recording", "")),
+    (True, "rtsp://x", "offline", "connection refused", ("offline", "connection refused")),
+    (True, "rtsp://x", None, None, ("unknown", "")),
+    (True, "", "online", "", ("unconnected", "")),
+    (False, "rtsp://x", "offline", "recorder down", ("disabled", "")),
+])
+def test_camera_state(enabled: bool, url: str, health: str | None, reason: str | None,
+                      expected: tuple[str, str]) -> None:
+    assert camera_state(enabled=enabled, stream_url=url, health=health, reason=reason) == expected

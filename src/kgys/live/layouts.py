@@ -68,11 +68,16 @@ def check_grid(rows: int, cols: int, tiles: list[Tile]) -> None:
         raise ValidationFailed(errors)
 
 
+def share_roles() -> list[str]:
+    """The roles a layout may be shared with: those that watch live video."""
+    return [r.value for r in Role if allows(r.value, Perm.LIVE_VIEW)]
+
+
 def check_role(role: str | None) -> str | None:
     """A role to share with: one that may watch live video; ValidationFailed naming ``shared_role`` otherwise."""
     if role is None:
         return None
-    if role not in {r.value for r in Role} or not allows(role, Perm.LIVE_VIEW):
+    if role not in share_roles():
         raise ValidationFailed([FieldError("shared_role", f"role '{role}' does not watch live video")])
     return role
 

@@ -107,6 +107,7 @@ def video_wall(request: Request, session: DB, p: CurrentPrincipal, site: Annotat
     initial = [i for i in dict.fromkeys(wanted) if i in ok]
     return _page(request, "live/wall.html", {"initial": initial, "unavailable": len(set(wanted) - ok),
                                              "from_alert": request.query_params.get("from") == "alert",
+                                             "share_roles": layouts.share_roles(),
                                              "max_side": layouts.MAX_SIDE}, p)
 
 
