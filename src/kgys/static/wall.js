@@ -272,6 +272,7 @@
               var s = tree.sites[si];
               var sd = node(s[1] + " (" + s[0] + ")", "site", function (x) {
                 (bySite[si] || []).forEach(function (id) { x.appendChild(camItem(cams[id])); });
+                if (!bySite[si]) { x.appendChild(el("p", "muted", T.tNocams)); }
               });
               sd.dataset.site = s[0];
               dd.appendChild(sd);
