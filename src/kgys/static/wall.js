@@ -310,6 +310,25 @@
     });
   }
 
+  // the states of the cameras on the wall, refreshed in the tree every half minute
+  function refreshStates() {
+    var ids = layout.tiles.map(function (t) { return t.camera_id; }).filter(function (x) { return x; }).slice(0, 64);
+    if (!ids.length || document.hidden) { return; }
+    fetch("/api/v1/live/cameras?ids=" + ids.join(","), {credentials: "same-origin"}).then(function (r) {
+      return r.ok ? r.json() : [];
+    }).then(function (rows) {
+      rows.forEach(function (row) {
+        var cam = cams[row.camera_id];
+        if (!cam) { return; }
+        cam.state = row.state; cam.reason = row.reason;
+        treeEl.querySelectorAll(".cam[data-camera='" + row.camera_id + "']").forEach(function (item) {
+          item.dataset.state = cam.state; item.title = stateText(cam);
+          item.querySelector(".st").textContent = T["t" + cam.state.charAt(0).toUpperCase() + cam.state.slice(1)] || cam.state;
+        });
+      });
+    }).catch(function () { /* the next round tries again */ });
+  }
+
   // ---- saved layouts ---------------------------------------------------------------------------------------
   function message(text) { document.getElementById("layout-msg").textContent = text; }
   function loadList(pick) {
@@ -403,6 +422,7 @@
       wall.dataset.ready = "1";
     });
     loadList("");
+    setInterval(refreshStates, 30000);
   }
   document.addEventListener("DOMContentLoaded", start);
 })();
