@@ -10,8 +10,10 @@ from kgys.dispatch import models as dispatch_models
 from kgys.events import models as events_models
 from kgys.incidents import models as incidents_models
 from kgys.kades import models as kades_models
+from kgys.live import models as live_models
 from kgys.recording import models as recording_models
 from kgys.sites import models as sites_models
 
 __all__ = ["Base", "accounts_models", "alerts_models", "audit_models", "cameras_models", "devices_models",
-           "dispatch_models", "events_models", "incidents_models", "kades_models", "recording_models", "sites_models"]
+           "dispatch_models", "events_models", "incidents_models", "kades_models", "live_models",
+           "recording_models", "sites_models"]

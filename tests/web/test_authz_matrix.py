@@ -36,6 +36,7 @@ from kgys.cameras.flows import systems as camera_flows
 from kgys.cameras.schemas import CameraIn, RecorderIn
 from kgys.kades import service as kades_service
 from kgys.kades.schemas import OrderIn
+from kgys.live.models import WallLayout
 from kgys.recording import alerts
 from kgys.recording.flows import holds as hold_flows
 from kgys.recording.models import LegalHold
@@ -324,6 +325,25 @@ def _new_order(w: World, code: str) -> tuple[str, dict[str, Any]]:
                                    "person_phone": "+90 555 000 00 00", "district": _district(code)}
 
 
+def _wall_layout(w: World, code: str) -> tuple[str, dict[str, Any]]:
+    return f"{API}/live/layouts", {"name": f"Duvar {next(_n)}", "rows": 1, "cols": 1,
+                                   "tiles": [{"row": 0, "col": 0, "camera_id": w.cameras[code]}]}
+
+
+def _others_layout(body: dict[str, Any] | None = None) -> Build:
+    """A layout another user saved and did not share."""
+
+    def build(w: World, code: str) -> tuple[str, dict[str, Any] | None]:
+        w._setup()
+        owner = w.session.scalars(select(User).where(User.username == w.login)).one()
+        row = WallLayout(name=f"Başkasının {next(_n)}", owner_id=owner.id, rows=1, cols=1, tiles=[])
+        w.session.add(row)
+        w.session.commit()
+        return f"{API}/live/layouts/{row.id}", body
+
+    return build
+
+
 def _fixed(path: str) -> Build:
     return lambda w, code: (f"{API}{path}", None)
 
@@ -399,6 +419,17 @@ ENDPOINTS: list[Endpoint] = [
              _camera_url("/playback", _RANGE | {"reason": "matrix"})),
     Endpoint("GET", "/cameras/{camera_id}/timeline", P.PLAYBACK,
              _camera_url("/timeline?from=2026-03-01T08:00:00Z&to=2026-03-01T09:00:00Z")),
+    # the video wall: the tree and states of the caller's own scope; a layout may show only cameras in scope (one
+    # outside it is bad input, as an unknown camera); another user's layout not shared is as if it did not exist
+    Endpoint("GET", "/live/tree", P.LIVE_VIEW, _fixed("/live/tree"), out=None),
+    Endpoint("GET", "/live/cameras", P.LIVE_VIEW, lambda w, code: (f"{API}/live/cameras?ids={w.cameras[code]}", None),
+             out=None),
+    Endpoint("GET", "/live/layouts", P.LIVE_VIEW, _fixed("/live/layouts"), out=None),
+    Endpoint("POST", "/live/layouts", P.LIVE_VIEW, _wall_layout, ok=201, out=422),
+    Endpoint("GET", "/live/layouts/{layout_id}", P.LIVE_VIEW, _others_layout(), ok=404, out=None),
+    Endpoint("PUT", "/live/layouts/{layout_id}", P.LIVE_VIEW, _others_layout({"name": "x", "rows": 1, "cols": 1,
+                                                                              "version": 1}), ok=404, out=None),
+    Endpoint("DELETE", "/live/layouts/{layout_id}", P.LIVE_VIEW, _others_layout(), ok=404, out=None),
     # devices: the list for the in-scope target, filtered to the target site otherwise; provisioning at a site
     # outside the scope is bad input, as for a site that does not exist
     Endpoint("GET", "/devices", P.CAMERAS_READ, _site_filter("/devices")),

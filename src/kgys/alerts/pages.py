@@ -206,6 +206,7 @@ def console_page(request: Request, session: DB, p: CurrentPrincipal) -> Response
         "empty": i18n.gettext("No open alerts."), "taken_by": i18n.gettext("Taken on by"),
         "installation": i18n.gettext("Whole installation"), "repeats": i18n.gettext("times"),
         "conflict": i18n.gettext("Someone else got there first."), "live": i18n.gettext("Live view"),
+        "wall": i18n.gettext("Video wall"),
         "lockdown": i18n.gettext("Lockdown"), "all_clear": i18n.gettext("All clear"),
         "reason": i18n.gettext("Reason"), "locked": i18n.gettext("Lockdown in force"),
         "unlocked": i18n.gettext("No lockdown in force"), "cleared": i18n.gettext("All clear given"),

@@ -90,6 +90,9 @@ class AuditAction(StrEnum):
     UNIT_TRACKER_UPDATE = "unit_tracker.update"
     UNIT_TRACKER_DELETE = "unit_tracker.delete"
     AUDIT_EXPORT = "audit.export"
+    WALL_LAYOUT_CREATE = "wall_layout.create"
+    WALL_LAYOUT_UPDATE = "wall_layout.update"
+    WALL_LAYOUT_DELETE = "wall_layout.delete"
 
 
 def changed(object_type: str, op: str) -> str:

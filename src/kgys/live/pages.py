@@ -23,14 +23,13 @@ from sqlalchemy.orm import Session
 from kgys.accounts.permissions import Perm
 from kgys.db import reading, utcnow
 from kgys.errors import NotFound, ValidationFailed
-from kgys.live import hls, service
+from kgys.live import hls, layouts, service
 from kgys.live.feed import Fallback
-from kgys.live.flows import clip, viewing
+from kgys.live.flows import clip, viewing, wall
 from kgys.live.tickets import Ticket
 from kgys.live.views import CameraId, hub, principal_credential, request_credential, storage, ticket_key
 from kgys.recording import footage
 from kgys.sites.models import Site
-from kgys.web import i18n
 from kgys.web.deps import DB, CurrentPrincipal, Principal, runtime, writes
 from kgys.web.forms import FormFields
 from kgys.web.render import render
@@ -88,9 +87,28 @@ def _fallback(request: Request, camera_id: int, session: Session | None = None) 
 def live_grid(request: Request, code: str, session: DB, p: CurrentPrincipal) -> Response:
     """The site's cameras, each playing live."""
     site, cameras = viewing.site_cameras(session=session, actor=p.actor, code=code)
-    reason = (request.query_params.get("reason") or "").strip()[:500] or i18n.gettext("Live monitoring")
+    reason = (request.query_params.get("reason") or "").strip()[:500]
     return _page(request, "live/grid.html", {"site": site, "cameras": cameras, "reason": reason,
                                              "codecs": viewing.stream_codecs(session, cameras)}, p)
+
+
+@router.get("/wall")
+def video_wall(request: Request, session: DB, p: CurrentPrincipal, site: Annotated[str, Query(max_length=32)] = "",
+               cameras: Annotated[str, Query(max_length=800)] = "") -> Response:
+    """The video wall: the camera tree of the viewer's scope, the layouts and the tiles; ``?site=CODE`` or
+    ``?cameras=1,2,3`` open it with those cameras."""
+    p.actor.require(Perm.LIVE_VIEW)
+    wanted: list[int] = []
+    if site:
+        wanted = wall.site_camera_ids(session=session, actor=p.actor, code=site)
+    elif cameras:
+        wanted = [int(x) for x in cameras.split(",") if x.strip().isdigit() and 0 < int(x) < 2_147_483_648][:36]
+    ok = wall.watchable(session=session, actor=p.actor, ids=wanted)
+    initial = [i for i in dict.fromkeys(wanted) if i in ok]
+    return _page(request, "live/wall.html", {"initial": initial, "unavailable": len(set(wanted) - ok),
+                                             "from_alert": request.query_params.get("from") == "alert",
+                                             "share_roles": layouts.share_roles(),
+                                             "max_side": layouts.MAX_SIDE}, p)
 
 
 def _playback_context(request: Request, session: DB, p: Principal, camera_id: int, raw_from: str | None,

@@ -61,3 +61,72 @@ class TimelineOut(BaseModel):
     segments: int
     recorded: list[Interval]
     gaps: list[GapOut]
+
+
+class TileIn(BaseModel):
+    """A tile of a wall layout: a rectangle of cells (counted from 0) and the camera it shows."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    row: int = Field(ge=0, le=5, description="First row of the tile (0 = top).")
+    col: int = Field(ge=0, le=5, description="First column of the tile (0 = left).")
+    rows: int = Field(default=1, ge=1, le=6, description="Rows the tile spans.")
+    cols: int = Field(default=1, ge=1, le=6, description="Columns the tile spans.")
+    camera_id: int | None = Field(default=None, ge=1, le=2_147_483_647, description="The camera shown (none: empty).")
+
+
+class LayoutIn(BaseModel):
+    """A video wall layout to save."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: SafeText = Field(min_length=1, max_length=80, description="What the layout is called.")
+    rows: int = Field(ge=1, le=6, description="Rows of the grid (1–6).")
+    cols: int = Field(ge=1, le=6, description="Columns of the grid (1–6).")
+    tiles: list[TileIn] = Field(default_factory=list, max_length=36, description="The tiles, within the grid.")
+    shared_role: str | None = Field(default=None, max_length=32,
+                                    description="A role every user of which also sees the layout (none: only you).")
+
+
+class LayoutUpdate(LayoutIn):
+    """A change to a saved layout, read at ``version``."""
+
+    version: int = Field(ge=1, description="The version the change was made on; 409 when it moved on.")
+
+
+class TileOut(BaseModel):
+    """A tile as the viewer sees it: ``available`` false when its camera is not one they may watch."""
+
+    row: int
+    col: int
+    rows: int
+    cols: int
+    camera_id: int | None
+    available: bool
+
+
+class LayoutOut(BaseModel):
+    """A saved layout."""
+
+    id: int
+    name: str
+    mine: bool
+    shared_role: str | None
+    rows: int
+    cols: int
+    tiles: list[TileOut]
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class CameraStatusOut(BaseModel):
+    """A camera's state on the wall: recording, offline (with the recorder's reason), unconnected, disabled or
+    unknown."""
+
+    camera_id: int
+    name: str
+    site_code: str
+    state: str
+    reason: str
+    codec: str

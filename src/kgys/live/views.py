@@ -6,20 +6,34 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, FastAPI, Path, Query, Request
+from fastapi import APIRouter, FastAPI, Path, Query, Request, Response
 
 from kgys.db import utcnow
-from kgys.errors import AuthenticationError
-from kgys.live import service
+from kgys.errors import AuthenticationError, FieldError, ValidationFailed
+from kgys.live import layouts, service
 from kgys.live.feed import LiveHub
-from kgys.live.flows import viewing
-from kgys.live.schemas import GapOut, Interval, LiveOpen, PlaybackOpen, StreamOut, TimelineOut
+from kgys.live.flows import viewing, wall
+from kgys.live.schemas import (
+    CameraStatusOut,
+    GapOut,
+    Interval,
+    LayoutIn,
+    LayoutOut,
+    LayoutUpdate,
+    LiveOpen,
+    PlaybackOpen,
+    StreamOut,
+    TileOut,
+    TimelineOut,
+)
 from kgys.recording import footage
-from kgys.web.deps import DB, SESSION_COOKIE, CurrentPrincipal, Principal, runtime
+from kgys.web.contract import errors
+from kgys.web.deps import DB, SESSION_COOKIE, CurrentActor, CurrentPrincipal, Principal, runtime
 
 router = APIRouter(tags=["live"])
 
 CameraId = Annotated[int, Path(ge=1, le=2_147_483_647)]
+LayoutId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 
 def install(app: FastAPI) -> None:
@@ -103,3 +117,79 @@ def get_timeline(camera_id: CameraId, session: DB, p: CurrentPrincipal,
                        recorded_seconds=round(tl.recorded_seconds, 3), segments=tl.segments,
                        recorded=[Interval(start=x.start, end=x.end) for x in tl.bars if x.kind == "recorded"],
                        gaps=[GapOut(start=g.start, end=g.end, cause=g.cause, detail=g.detail) for g in tl.gaps])
+
+
+# ---- the video wall ---------------------------------------------------------------------------------------
+@router.get("/live/tree")
+def camera_tree(session: DB, actor: CurrentActor) -> dict[str, list[list[str | int]]]:
+    """Every site of your scope with its cameras and their state, compact (see the video wall in docs/live.md)."""
+    return wall.tree(session=session, actor=actor)
+
+
+def _ids(raw: str) -> list[int]:
+    try:
+        found = [int(x) for x in raw.split(",") if x.strip()]
+    except ValueError:
+        raise ValidationFailed([FieldError("ids", "a comma-separated list of camera ids")]) from None
+    if any(not 1 <= i <= 2_147_483_647 for i in found):
+        raise ValidationFailed([FieldError("ids", "camera ids are positive numbers")])
+    return found
+
+
+@router.get("/live/cameras", response_model=list[CameraStatusOut])
+def camera_states(session: DB, actor: CurrentActor,
+                  ids: Annotated[str, Query(max_length=800, description="Camera ids, comma-separated")] = ""
+                  ) -> list[CameraStatusOut]:
+    """The state of each camera asked for that you may watch (recording, offline with its reason, …)."""
+    return [CameraStatusOut(camera_id=s.camera_id, name=s.name, site_code=s.site_code, state=s.state,
+                            reason=s.reason, codec=s.codec)
+            for s in wall.statuses(session=session, actor=actor, ids=_ids(ids))]
+
+
+def _layout_out(found: wall.ShownLayout, actor_id: int | None) -> LayoutOut:
+    row = found.layout
+    return LayoutOut(id=row.id, name=row.name, mine=row.owner_id == actor_id, shared_role=row.shared_role,
+                     rows=row.rows, cols=row.cols, version=row.version, created_at=row.created_at,
+                     updated_at=row.updated_at,
+                     tiles=[TileOut(row=t.row, col=t.col, rows=t.rows, cols=t.cols, camera_id=t.camera_id,
+                                    available=ok) for t, ok in found.tiles])
+
+
+def _tiles(body: LayoutIn) -> list[layouts.Tile]:
+    return [layouts.Tile(t.row, t.col, t.rows, t.cols, t.camera_id) for t in body.tiles]
+
+
+@router.get("/live/layouts", response_model=list[LayoutOut])
+def list_layouts(session: DB, actor: CurrentActor) -> list[LayoutOut]:
+    """Your video wall layouts and those shared with your role."""
+    return [_layout_out(x, actor.id) for x in wall.listing(session=session, actor=actor)]
+
+
+@router.post("/live/layouts", response_model=LayoutOut, status_code=201, responses=errors(409, 422))
+def create_layout(body: LayoutIn, session: DB, actor: CurrentActor) -> LayoutOut:
+    """Save a video wall layout (audited): the grid, the tiles within it and cameras of your scope."""
+    row = wall.save(session=session, actor=actor, layout_id=None, version=None, name=body.name, rows=body.rows,
+                    cols=body.cols, tiles=_tiles(body), shared_role=body.shared_role)
+    return _layout_out(wall.one(session=session, actor=actor, layout_id=row.id), actor.id)
+
+
+@router.get("/live/layouts/{layout_id}", response_model=LayoutOut, responses=errors(404))
+def get_layout(layout_id: LayoutId, session: DB, actor: CurrentActor) -> LayoutOut:
+    """One layout you see; cameras you may not watch are shown as not available."""
+    return _layout_out(wall.one(session=session, actor=actor, layout_id=layout_id), actor.id)
+
+
+@router.put("/live/layouts/{layout_id}", response_model=LayoutOut, responses=errors(404, 409, 422))
+def update_layout(layout_id: LayoutId, body: LayoutUpdate, session: DB, actor: CurrentActor) -> LayoutOut:
+    """Change one of your layouts, read at ``version`` (409 when it changed since; audited)."""
+    row = wall.save(session=session, actor=actor, layout_id=layout_id, version=body.version, name=body.name,
+                    rows=body.rows, cols=body.cols, tiles=_tiles(body), shared_role=body.shared_role)
+    return _layout_out(wall.one(session=session, actor=actor, layout_id=row.id), actor.id)
+
+
+@router.delete("/live/layouts/{layout_id}", status_code=204, responses=errors(404, 409))
+def delete_layout(layout_id: LayoutId, session: DB, actor: CurrentActor,
+                  version: Annotated[int | None, Query(ge=1)] = None) -> Response:
+    """Delete one of your layouts (audited)."""
+    wall.remove(session=session, actor=actor, layout_id=layout_id, version=version)
+    return Response(status_code=204)

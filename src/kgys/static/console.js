@@ -106,7 +106,9 @@
         contact.textContent = [site.address, site.contact_name, site.contact_phone].filter(Boolean).join(" · ");
         var live = document.createElement("a"); live.href = "/sites/" + encodeURIComponent(site.code) + "/live";
         live.className = "button"; live.id = "card-live"; live.textContent = "▶ " + (T.live || "Live");
-        box.appendChild(name); box.appendChild(contact); box.appendChild(live);
+        var wallLink = document.createElement("a"); wallLink.href = "/wall?site=" + encodeURIComponent(site.code) + "&from=alert";
+        wallLink.className = "button secondary"; wallLink.id = "card-wall"; wallLink.textContent = T.wall || "Video wall";
+        box.appendChild(name); box.appendChild(contact); box.appendChild(live); box.appendChild(wallLink);
         if (a.latitude === null && typeof site.latitude === "number") { place(site.latitude, site.longitude, null); }
         var lock = document.createElement("div"); lock.id = "card-lockdown"; box.appendChild(lock);
         var plans = document.createElement("div"); plans.id = "card-plans"; plans.className = "floor-plans";

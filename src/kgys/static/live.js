@@ -15,7 +15,7 @@
     var csrf = grid.dataset.csrf, reason = grid.dataset.reason, t = grid.dataset;
     grid.querySelectorAll(".video-tile[data-camera]").forEach(function (tile) {
       var video = tile.querySelector("video"), state = tile.querySelector(".state");
-      var camera = tile.dataset.camera, hls = null, timer = null;
+      var camera = tile.dataset.camera, hls = null, timer = null, playlist = null;
       function show(text, cls) { state.textContent = text; state.className = "state " + (cls || ""); }
       if (!hlsAvailable()) { show(t.tNoplayer, "bad"); return; }
       if (!playable(tile.dataset.codec)) { show(t.tNohevc, "bad"); tile.dataset.unplayable = "h265"; return; }
@@ -29,17 +29,24 @@
           if (r.status === 403 || r.status === 404) { show(t.tDenied, "bad"); return null; }
           if (!r.ok) { throw new Error("HTTP " + r.status); }
           return r.json();
-        }).then(function (body) { if (body) { play(body.playlist); } })
+        }).then(function (body) { if (body) { playlist = body.playlist; play(playlist); } })
           .catch(function () { show(t.tOffline, "bad"); retry(); });
       }
-      function retry() { if (hls) { hls.destroy(); hls = null; } setTimeout(open, 5000); }
+      // A stream that fails is loaded again with the same viewing ticket (one audit entry per viewing); only a
+      // ticket that has ended (403) opens the camera anew.
+      function retry() {
+        if (hls) { hls.destroy(); hls = null; }
+        setTimeout(function () { if (playlist) { play(playlist); } else { open(); } }, 5000);
+      }
       function play(url) {
         hls = new window.Hls({
           enableWorker: false, lowLatencyMode: false, liveSyncDurationCount: 1, liveMaxLatencyDurationCount: 3,
           maxLiveSyncPlaybackRate: 1.5, backBufferLength: 10, manifestLoadingMaxRetry: 2
         });
         hls.on(window.Hls.Events.ERROR, function (_e, data) {
-          if (data.fatal) { show(t.tOffline, "bad"); retry(); }
+          if (!data.fatal) { return; }
+          if (data.response && data.response.code === 403) { playlist = null; }
+          show(t.tOffline, "bad"); retry();
         });
         hls.loadSource(url);
         hls.attachMedia(video);

@@ -219,6 +219,9 @@ ACTION_LABELS: dict[AuditAction, str] = {
     AuditAction.UNIT_TRACKER_UPDATE: _("Unit's tracker login changed"),
     AuditAction.UNIT_TRACKER_DELETE: _("Unit's tracker login deleted"),
     AuditAction.AUDIT_EXPORT: _("Audit log exported"),
+    AuditAction.WALL_LAYOUT_CREATE: _("Video wall layout saved"),
+    AuditAction.WALL_LAYOUT_UPDATE: _("Video wall layout changed"),
+    AuditAction.WALL_LAYOUT_DELETE: _("Video wall layout deleted"),
 }
 
 
@@ -232,7 +235,7 @@ AUDIT_ACTIONS = ("site", "rollout", "recorder", "camera", "commission", "jurisdi
                  "recorder.delete", "camera.create", "camera.update", "camera.delete", "login.fail", "login.success",
                  "camera.live.view", "camera.playback.view", "camera.clip.export", "legal_hold", "destruction",
                  "retention_policy", "alert", "protection_order", "kades_phone", "site.lockdown", "floor_plan",
-                 "unit", "incident", "assignment", "audit.export")
+                 "unit", "unit_tracker", "incident", "assignment", "wall_layout", "audit.export")
 
 
 GAP_CAUSE_LABELS: dict[GapCause, str] = {

@@ -29,6 +29,7 @@ def navigation(p: Principal) -> list[tuple[str, str, str]]:
         ("/dispatch/reports", i18n.gettext("Dispatch reports"), Perm.DISPATCH_READ),
         ("/field", i18n.gettext("My unit"), Perm.UNITS_REPORT),
         ("/devices", i18n.gettext("Devices"), Perm.CAMERAS_READ),
+        ("/wall", i18n.gettext("Video wall"), Perm.LIVE_VIEW),
         ("/audit", i18n.gettext("Audit log"), Perm.AUDIT_READ),
         ("/users", i18n.gettext("Users"), Perm.USERS_MANAGE),
     ]
