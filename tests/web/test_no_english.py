@@ -1,0 +1,214 @@
+"""No English UI sentence on a Turkish or Russian page.
+
+Every role signs in and walks the main pages in Turkish and in Russian; the visible text of each page (text
+nodes and the ``title``, ``placeholder``, ``aria-label`` and ``alt`` attributes, not scripts, styles, code or
+what is marked ``lang="en"``) is searched for the English message ids of the catalogue whose translation
+differs. Such an id on the page means a text that was not put through the translation, or a translation
+that is missing. A ``%(name)s`` placeholder of an id matches any value.
+"""
+
+from __future__ import annotations
+
+import gettext
+import io
+import re
+from html.parser import HTMLParser
+from urllib.parse import quote
+
+import pytest
+from babel.messages.catalog import Catalog
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from kgys.accounts import service as account_service
+from kgys.accounts.models import User
+from kgys.alerts import raising
+from kgys.alerts.raising import Alarm
+from kgys.alerts.states import Priority, Source
+from kgys.dispatch import service as unit_service
+from kgys.dispatch.schemas import UnitIn
+from kgys.runtime import Runtime
+from kgys.sites.models import Site
+from kgys.web import i18n
+from tests import factories
+from tests.web.conftest import browser_login
+
+ON_SQLITE = pytest.mark.parametrize("engine", ["sqlite"], indirect=True)  # page text does not depend on it
+
+ROLES = ["admin", "operator", "dispatcher", "supervisor", "investigator", "judicial_liaison", "school_admin",
+         "commission_member", "auditor", "field_unit"]
+PAGES = ["/dashboard", "/sites", "/sites/{site}", "/sites/{site}/compliance", "/sites/{site}/edit", "/sites/new",
+         "/import", "/alerts", "/console", "/devices", "/dispatch", "/incidents", "/units", "/audit", "/holds",
+         "/holds/new", "/users", "/field", "/no-such-page", "/sites/NO-SUCH-SITE"]
+
+# (page, English text) found on a page owned by work in progress elsewhere, with the reason it stays.
+ALLOWED: dict[tuple[str, str], str] = {}
+
+SKIPPED_TAGS = {"script", "style", "code", "pre", "svg"}
+SHOWN_ATTRIBUTES = ("title", "placeholder", "aria-label", "alt")
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+PLACEHOLDER = re.compile(r"%\(\w+\)[sdrf]")
+
+
+class _Text(HTMLParser):
+    """The visible text of a page, one string per text node or shown attribute."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.hidden: list[bool] = [False]
+        self.tags: list[str] = []
+        self.parts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        hidden = self.hidden[-1] or tag in SKIPPED_TAGS or values.get("lang") == "en"
+        if not hidden:
+            self.parts.extend(v for k in SHOWN_ATTRIBUTES if (v := values.get(k)))
+        if tag not in VOID:
+            self.tags.append(tag)
+            self.hidden.append(hidden)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.tags:
+            while self.tags:
+                self.hidden.pop()
+                if self.tags.pop() == tag:
+                    break
+
+    def handle_data(self, data: str) -> None:
+        if not self.hidden[-1] and data.strip():
+            self.parts.append(" ".join(data.split()))
+
+
+def visible_text(page: str) -> list[str]:
+    """The visible text pieces of an HTML page."""
+    parser = _Text()
+    parser.feed(page)
+    return parser.parts
+
+
+def _pattern(msgid: str) -> re.Pattern[str] | None:
+    """How ``msgid`` looks on a page, or None for an id too short or too plain to tell English by."""
+    literal = PLACEHOLDER.sub(" ", msgid)
+    if "<" in msgid or not re.search(r"[A-Za-z]{3,}", literal):
+        return None
+    body = r"\S(?:.{0,78}?\S)?".join(re.escape(re.sub(r"\s+", " ", part)) for part in PLACEHOLDER.split(msgid))
+    return re.compile(rf"(?<![\w%]){body}(?![\w])")
+
+
+def english_ids(cat: Catalog) -> dict[str, re.Pattern[str]]:
+    """The English message ids of ``cat`` whose translation differs from them, with how each looks on a page."""
+    out: dict[str, re.Pattern[str]] = {}
+    for m in cat:
+        if not m.id:
+            continue
+        ids = m.id if isinstance(m.id, tuple) else (m.id,)
+        strings = m.string if isinstance(m.string, tuple) else (m.string,)
+        for msgid in ids:
+            if msgid in strings:
+                continue
+            pattern = _pattern(msgid)
+            if pattern is not None:
+                out[msgid] = pattern
+    return out
+
+
+def english_on(page: str, ids: dict[str, re.Pattern[str]]) -> list[str]:
+    """The English message ids found in the visible text of ``page``."""
+    found = []
+    for piece in visible_text(page):
+        if not re.search(r"[A-Za-z]{3,}", piece):
+            continue
+        found.extend(msgid for msgid, pattern in ids.items() if pattern.search(piece))
+    return sorted(set(found))
+
+
+def _catalogue(lang: str) -> Catalog:
+    with (i18n.LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po").open("rb") as fh:
+        return read_po(fh, locale=lang)
+
+
+@pytest.fixture(scope="module")
+def english() -> dict[str, dict[str, re.Pattern[str]]]:
+    """Per language, the English ids that a page in that language must not show."""
+    return {lang: english_ids(_catalogue(lang)) for lang in ("tr", "ru")}
+
+
+# --- the checker itself ---
+
+
+def test_the_checker_finds_an_english_sentence_and_not_its_translation() -> None:
+    cat = Catalog(locale="tr")
+    cat.add("Sites", "Tesisler")
+    cat.add("%(n)s camera(s) offline", "%(n)s kamera çevrim dışı")
+    cat.add("PTZ", "PTZ")
+    ids = english_ids(cat)
+    assert english_on("<h1>Tesisler</h1><p>3 kamera çevrim dışı</p><p>PTZ</p>", ids) == []
+    assert english_on("<h1>Sites</h1><p>3 camera(s) offline</p>", ids) == ["%(n)s camera(s) offline", "Sites"]
+    assert english_on('<input placeholder="Sites">', ids) == ["Sites"]
+    assert english_on("<script>var t = 'Sites';</script><p lang='en'>Sites</p><p>Test Sites Okulu</p>", ids) \
+        == ["Sites"]  # only the last: a site's name is data, but a whole English word in it is still caught
+    assert english_on("<p>Website</p>", ids) == []
+
+
+@ON_SQLITE
+def test_a_removed_translation_shows_up_on_the_page(client: TestClient, session: Session, rt: Runtime,
+                                                   english: dict[str, dict[str, re.Pattern[str]]]) -> None:
+    _world(session, rt)
+    browser_login(client, _user(session, rt, "admin", ["TR"]))
+    assert english_on(client.get("/sites?lang=tr").text, english["tr"]) == []
+    cat = _catalogue("tr")
+    del cat["Sites"]
+    buf = io.BytesIO()
+    write_mo(buf, cat)
+    buf.seek(0)
+    client.app.state.catalogues["tr"] = gettext.GNUTranslations(buf)  # type: ignore[attr-defined]
+    assert "Sites" in english_on(client.get("/sites?lang=tr").text, english["tr"])
+
+
+# --- every role, every main page, both languages ---
+
+
+def _world(session: Session, rt: Runtime) -> Site:
+    factories.tree(session)
+    school = factories.site(session, "TR-99-A", name="Merkez İlkokulu", priority=1)
+    factories.site(session, "TR-99-A", name="Yeşil Anaokulu", type="kindergarten", priority=2)
+    factories.compliant_system(session, rt.box, school.code)
+    factories.device(session, school.code)
+    raising.raise_alert(session, Alarm(source=Source.PANIC, kind="panic_press", priority=Priority.P1,
+                                       site_id=school.id))
+    unit_service.create_unit(session=session, actor=factories.admin(),
+                             data=UnitIn(call_sign="99-A-01", kind="patrol_car", district="TR-99-A"))
+    session.commit()
+    return school
+
+
+def _user(session: Session, rt: Runtime, role: str, scope: list[str], school: Site | None = None) -> User:
+    """A user of ``role``: a school's administrator is scoped to ``school`` alone."""
+    if role == "school_admin" and school is not None:
+        u = account_service.create_user(session=session, actor=factories.admin(), username=f"okul{school.id}",
+                                        password=factories.PASSWORD, role=role, site_codes=[school.code])
+    else:
+        u = factories.user(session, role, scope=scope, box=rt.box)
+    session.commit()
+    return u
+
+
+@ON_SQLITE
+def test_no_english_on_a_turkish_or_russian_page(client: TestClient, session: Session, rt: Runtime,
+                                               english: dict[str, dict[str, re.Pattern[str]]]) -> None:
+    school = _world(session, rt)
+    found: dict[str, list[str]] = {}
+    for role in ROLES:
+        scope = ["TR"] if role in ("admin", "auditor") else ["TR-99-A"]
+        browser_login(client, _user(session, rt, role, scope, school))
+        for lang in ("tr", "ru"):
+            for page in PAGES:
+                path = page.format(site=quote(school.code))
+                text = client.get(f"{path}?lang={lang}").text
+                for msgid in english_on(text, english[lang]):
+                    if (page, msgid) not in ALLOWED:
+                        found.setdefault(f"{lang} {page}", []).append(msgid)
+    assert not found, "English on translated pages: " + "; ".join(f"{k}: {v}" for k, v in sorted(found.items()))
