@@ -212,3 +212,20 @@ def test_no_english_on_a_turkish_or_russian_page(client: TestClient, session: Se
                     if (page, msgid) not in ALLOWED:
                         found.setdefault(f"{lang} {page}", []).append(msgid)
     assert not found, "English on translated pages: " + "; ".join(f"{k}: {v}" for k, v in sorted(found.items()))
+
+
+@ON_SQLITE
+def test_the_import_preview_shows_labels_not_stored_codes(client: TestClient, session: Session, rt: Runtime,
+                                                         english: dict[str, dict[str, re.Pattern[str]]]) -> None:
+    _world(session, rt)
+    browser_login(client, _user(session, rt, "commission_member", ["TR-99"]))
+    page = client.get("/import?lang=tr").text
+    csrf = page.split('name="csrf_token" value="')[1].split('"')[0]
+    csv = b"code,name,type,district,priority\nWORD01,Yeni Ilkokulu,primary_school,TR-99-A,2\n"
+    r = client.post("/import?lang=tr", data={"csrf_token": csrf, "dry_run": "1"},
+                    files={"file": ("okullar.csv", csv, "text/csv")})
+    assert r.status_code == 200, r.text
+    changes = r.text.split('id="import-changes"')[1].split("</table>")[0]
+    assert "İlkokul" in changes and "primary_school" not in changes
+    assert '<span title="TR-99-A">Merkez</span>' in changes
+    assert english_on(r.text, english["tr"]) == []
