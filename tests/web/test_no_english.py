@@ -168,6 +168,17 @@ def test_a_removed_translation_shows_up_on_the_page(client: TestClient, session:
     assert "Sites" in english_on(client.get("/sites?lang=tr").text, english["tr"])
 
 
+def test_counts_take_the_plural_forms_of_the_language() -> None:
+    ru = i18n.load_catalogues()["ru"]
+    said = [ru.ngettext("%(num)s day overdue", "%(num)s days overdue", n) % {"num": n} for n in (1, 3, 5, 21)]
+    assert said == ["просрочено на 1 день", "просрочено на 3 дня", "просрочено на 5 дней", "просрочено на 21 день"]
+    for lang, forms in (("tr", 1), ("ru", 3), ("en", 2)):
+        cat = _catalogue(lang)
+        assert cat.num_plurals == forms
+        wrong = [m.id for m in cat if m.pluralizable and len(m.string) != forms]
+        assert not wrong, f"{lang}: plural messages without {forms} forms: {wrong}"
+
+
 # --- every role, every main page, both languages ---
 
 

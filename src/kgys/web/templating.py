@@ -20,7 +20,7 @@ def make_templates() -> Jinja2Templates:
         autoescape=select_autoescape(["html", "xml"]),
         extensions=["jinja2.ext.i18n"],
     )
-    env.install_gettext_callables(gettext=i18n.gettext, ngettext=i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.install_gettext_callables(gettext=i18n.gettext, ngettext=i18n.plural_form, newstyle=True)  # type: ignore[attr-defined]
     env.globals["LOCALES"] = i18n.LOCALE_NAMES
     env.filters["pct"] = _pct
     return Jinja2Templates(env=env)
