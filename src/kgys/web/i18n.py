@@ -60,10 +60,10 @@ def plural_form(singular: str, plural: str, n: int) -> str:
     return _active().ngettext(singular, plural, n)
 
 
-def ngettext(singular: str, plural: str, n: int, **params: Any) -> str:
-    """Plural-aware translation; ``%(num)s`` is ``n``."""
-    text = _active().ngettext(singular, plural, n)
-    params.setdefault("num", n)
+def ngettext(singular: str, plural: str, count: int, /, **params: Any) -> str:
+    """Plural-aware translation; ``%(num)s`` is ``count``."""
+    text = _active().ngettext(singular, plural, count)
+    params.setdefault("num", count)
     return text % params
 
 
