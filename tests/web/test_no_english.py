@@ -13,6 +13,7 @@ import gettext
 import io
 import re
 from html.parser import HTMLParser
+from types import SimpleNamespace
 from urllib.parse import quote
 
 import pytest
@@ -31,7 +32,7 @@ from kgys.dispatch import service as unit_service
 from kgys.dispatch.schemas import UnitIn
 from kgys.runtime import Runtime
 from kgys.sites.models import Site
-from kgys.web import i18n
+from kgys.web import alert_text, i18n
 from tests import factories
 from tests.web.conftest import browser_login
 
@@ -240,3 +241,22 @@ def test_the_import_preview_shows_labels_not_stored_codes(client: TestClient, se
     assert "İlkokul" in changes and "primary_school" not in changes
     assert '<span title="TR-99-A">Merkez</span>' in changes
     assert english_on(r.text, english["tr"]) == []
+
+
+def test_an_alert_of_the_server_is_told_in_the_reader_s_language() -> None:
+    escalated = SimpleNamespace(kind="assignment_unacknowledged", device=None,
+                                details="Unit 99-A-01 has not acknowledged incident 2026-000001 for 120 s",
+                                data={"unit": "99-A-01", "incident": "2026-000001", "waited_seconds": 120})
+    offline = SimpleNamespace(kind="device_offline", device="PB-00001", details="PB-00001 silent since …",
+                              data={"last_seen_at": "2026-12-06T10:15:00+00:00"})
+    recorder = SimpleNamespace(kind="recorder_down", device=None, details="no heartbeat", data={})
+    loaded = i18n.load_catalogues()
+    i18n.activate(loaded["tr"])
+    try:
+        assert alert_text.details(escalated) == "99-A-01 ekibi 2026-000001 olayını 120 sn'dir onaylamadı"
+        assert alert_text.details(offline) == "PB-00001, 2026-12-06 10:15 saatinden beri sessiz"
+        assert alert_text.details(recorder) == "no heartbeat"  # no values to build it from: the stored text
+        i18n.activate(loaded["en"])
+        assert alert_text.details(escalated) == escalated.details
+    finally:
+        i18n.activate(gettext.NullTranslations())
