@@ -260,3 +260,19 @@ def test_an_alert_of_the_server_is_told_in_the_reader_s_language() -> None:
         assert alert_text.details(escalated) == escalated.details
     finally:
         i18n.activate(gettext.NullTranslations())
+
+
+@ON_SQLITE
+def test_error_pages_speak_the_reader_s_language(client: TestClient, session: Session, rt: Runtime) -> None:
+    _world(session, rt)
+    browser_login(client, _user(session, rt, "commission_member", ["TR-99"]))
+    missing = client.get("/no-such-page?lang=ru")
+    assert missing.status_code == 404
+    assert "Такой страницы или записи нет" in missing.text and "Not Found" not in missing.text
+    denied = client.get("/users?lang=tr")
+    assert denied.status_code == 403 and "Rolünüz buna izin vermiyor." in denied.text
+    assert '<code lang="en">' in denied.text  # the server's own words stay, as a technical detail
+    invalid = client.get("/alerts/first?lang=tr")
+    assert invalid.status_code == 422 and "tam sayı değil" in invalid.text
+    api = client.get("/api/v1/sites/NO-SUCH-SITE", headers={"Accept": "application/json"})
+    assert api.status_code == 404 and api.json()["error"]["type"] == "NotFound"  # the API keeps its machine fields
