@@ -31,6 +31,7 @@ from kgys.alerts.states import Priority, Source
 from kgys.dispatch import service as unit_service
 from kgys.dispatch.schemas import UnitIn
 from kgys.runtime import Runtime
+from kgys.sites.import_messages import Problem
 from kgys.sites.models import Site
 from kgys.web import alert_text, i18n
 from tests import factories
@@ -276,3 +277,9 @@ def test_error_pages_speak_the_reader_s_language(client: TestClient, session: Se
     assert invalid.status_code == 422 and "tam sayı değil" in invalid.text
     api = client.get("/api/v1/sites/NO-SUCH-SITE", headers={"Accept": "application/json"})
     assert api.status_code == 404 and api.json()["error"]["type"] == "NotFound"  # the API keeps its machine fields
+
+
+def test_an_import_problem_from_a_service_is_translated() -> None:
+    tr = i18n.load_catalogues()["tr"]
+    assert Problem.text("no such site").render(tr.gettext) == "böyle bir tesis yok"
+    assert Problem.text("site 'X' has no recorder 'NVR-9'").render(tr.gettext) == "site 'X' has no recorder 'NVR-9'"
