@@ -108,3 +108,21 @@ def test_revoked_token_no_longer_works(client: TestClient, session: Session) -> 
     session.commit()
     assert client.get("/api/v1/me", headers=headers).status_code == 401
     assert accounts_scheduled.purge(session, utcnow()) == 1
+
+
+def test_a_school_administrator_lands_on_the_school(client: TestClient, session: Session) -> None:
+    factories.tree(session)
+    one, two = factories.site(session), factories.site(session)
+    alone = service.create_user(session=session, actor=factories.admin(), username="mudur1",
+                                password=factories.PASSWORD, role="school_admin", site_codes=[one.code])
+    both = service.create_user(session=session, actor=factories.admin(), username="mudur2",
+                               password=factories.PASSWORD, role="school_admin", site_codes=[one.code, two.code])
+    session.commit()
+    browser_login(client, alone)
+    assert client.get("/", follow_redirects=False).headers["location"] == f"/sites/{one.code}"
+    page = client.get("/")
+    assert page.status_code == 200 and one.name in page.text
+    browser_login(client, both)
+    assert client.get("/", follow_redirects=False).headers["location"] == "/sites"
+    browser_login(client, factories.user(session, "commission_member"))
+    assert client.get("/", follow_redirects=False).headers["location"] == "/dashboard"

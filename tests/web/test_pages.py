@@ -390,7 +390,7 @@ def test_compliance_page_lists_each_check_with_its_reason(client: TestClient, se
     page = html(client.get(f"/sites/{world.a1.code}/compliance", params={"lang": "en"}).text)
     assert page.one(id="compliance-status").attrs["data-status"] == "non_compliant"
     mp = page.one("li", cls="check-fail", data_code="camera.megapixels")
-    assert "1 camera(s) below 2 MP: Eski Kamera. Replace them." in mp.text()
+    assert "1 camera below 2 MP: Eski Kamera. Replace it." in mp.text()
     assert page.one("li", cls="check-fail", data_code="camera.night_vision")
     assert page.one("li", cls="check-pass", data_code="camera.poe")
     page_tr = html(client.get(f"/sites/{world.a1.code}/compliance", params={"lang": "tr"}).text)

@@ -58,6 +58,14 @@ def _site_paths(session: Session, site_ids: Sequence[int]) -> dict[int, str]:
     return {int(i): str(p) for i, p in rows}
 
 
+def sole_site_code(*, session: Session, actor: Actor) -> str | None:
+    """The code of the one site ``actor``'s scope is made of (a school's administrator), else None."""
+    if actor.scope.is_global or actor.scope.paths or len(actor.scope.site_ids) != 1:
+        return None
+    sites = Base.metadata.tables["sites"]
+    return session.scalar(select(sites.c.code).where(sites.c.id == next(iter(actor.scope.site_ids))))
+
+
 def covers_user(session: Session, actor: Actor, user: User) -> bool:
     """Whether every node of ``user``'s scope lies within ``actor``'s scope (who may manage whom)."""
     if actor.scope.is_global:

@@ -68,3 +68,13 @@ def province(text: str) -> Province | None:
 def provinces_with_district(text: str) -> list[Province]:
     """The provinces that have a district of this name (``Merkez`` is in 51 of them, ``Kadıköy`` in one)."""
     return [p for p in provinces() if p.district(text) is not None]
+
+
+@cache
+def names_by_code() -> dict[str, str]:
+    """The name of every province and district of the list by its jurisdiction code."""
+    out = {COUNTRY_CODE: COUNTRY_NAME}
+    for p in provinces():
+        out[p.code] = p.name
+        out.update((p.district_code(d), d) for d in p.districts)
+    return out

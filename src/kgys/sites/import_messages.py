@@ -43,12 +43,15 @@ class Problem:
 
     @classmethod
     def text(cls, message: str) -> Problem:
-        """A sentence that has no message id (from a library or another domain): shown as it is."""
+        """A sentence that has no message id of its own (from a library or another domain): translated where
+        the catalogue has it (a service's fixed sentence), else shown as it is."""
         return cls("%(text)s", (("text", message),))
 
     def render(self, translate: Translate = _same) -> str:
         """The sentence in the language of ``translate`` (English by default)."""
-        text = self.msgid if self.msgid == "%(text)s" else translate(self.msgid)
+        if self.msgid == "%(text)s":
+            return translate(str(dict(self.params)["text"]))
+        text = translate(self.msgid)
         return text % dict(self.params) if self.params else text
 
 

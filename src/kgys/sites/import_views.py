@@ -10,6 +10,8 @@ from fastapi.responses import Response
 from kgys.accounts.permissions import Perm
 from kgys.cameras.flows import imports as camera_imports
 from kgys.errors import ValidationFailed
+from kgys.sites import gazetteer
+from kgys.sites import service as site_service
 from kgys.sites.import_messages import _, file_error, translated
 from kgys.sites.import_parse import COLUMNS, KINDS, REQUIRED
 from kgys.web import i18n
@@ -58,7 +60,7 @@ def import_api(
 def _page(request: Request, p: Any, status_code: int = 200, **ctx: Any) -> Response:
     base: dict[str, Any] = {"kinds": KINDS, "columns": COLUMNS, "required": REQUIRED, "kind": "",
                             "check_first": True, "summary": None, "errors": [], "message": "", "total": 0,
-                            "filename": "", "shown": SHOWN_CHANGES}
+                            "filename": "", "shown": SHOWN_CHANGES, "places": {}}
     return render(request, "import.html", base | ctx, p, status_code=status_code)
 
 
@@ -91,5 +93,7 @@ def import_submit(
         return _page(request, p, 422, kind=kind, check_first=dry, filename=filename, message=exc.message,
                      errors=[e.as_dict() for e in exc.errors], total=exc.params.get("total", len(exc.errors)))
     # After a clean dry run the next submit imports; after an import, the next file is checked first.
+    places = gazetteer.names_by_code() | {
+        j.code: j.name for j in site_service.list_jurisdictions(session=session, actor=p.actor)}
     return _page(request, p, kind=kind, check_first=not dry, filename=filename,
-                 summary=summary.as_dict(i18n.gettext))
+                 summary=summary.as_dict(i18n.gettext), places=places)

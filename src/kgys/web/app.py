@@ -32,7 +32,7 @@ from kgys.errors import (
 )
 from kgys.live.pages import hls_dir
 from kgys.runtime import Runtime
-from kgys.web import contract, i18n
+from kgys.web import contract, error_text, i18n
 from kgys.web.admission import Admission, size_thread_pool
 from kgys.web.contract import error_body
 from kgys.web.deps import Principal, optional_principal
@@ -112,9 +112,13 @@ def create_app(rt: Runtime) -> FastAPI:
     app.state.templates = make_templates()
     app.state.catalogues = i18n.load_catalogues()
 
-    async def _html_error(request: Request, status: int, message: str, fields: list[dict[str, Any]]) -> Response:
+    async def _html_error(request: Request, status: int, message: str, fields: list[dict[str, Any]],
+                          params: dict[str, Any] | None = None) -> Response:
         principal = await asyncio.to_thread(_principal_for_error, rt, request)
-        return render(request, "error.html", {"status": status, "message": message, "fields": fields}, principal,
+        lang = getattr(request.state, "lang", "tr")
+        said, detail = error_text.page_message(status, message, lang, params)
+        return render(request, "error.html", {"status": status, "message": said, "detail": detail,
+                                              "fields": error_text.field_messages(fields, lang)}, principal,
                       status_code=status)
 
     @app.exception_handler(KgysError)
@@ -131,7 +135,7 @@ def create_app(rt: Runtime) -> FastAPI:
             return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
         if isinstance(exc, Busy):
             return _busy_page(request, headers)
-        return await _html_error(request, status, exc.message, fields or [])
+        return await _html_error(request, status, exc.message, fields or [], exc.params)
 
     @app.exception_handler(OperationalError)
     async def database_unavailable(request: Request, exc: OperationalError) -> Response:
@@ -145,14 +149,14 @@ def create_app(rt: Runtime) -> FastAPI:
 
     def _busy_page(request: Request, headers: dict[str, str]) -> Response:
         response = render(request, "error.html", {  # no menu: finding the user needs the database
-            "status": 503, "message": i18n.gettext("The service is busy; try again in a moment."), "fields": []},
+            "status": 503, "message": error_text.status_sentence(503), "detail": "", "fields": []},
             None, status_code=503)
         response.headers.update(headers)
         return response
 
     @app.exception_handler(RequestValidationError)
     async def request_invalid(request: Request, exc: RequestValidationError) -> Response:
-        fields = []
+        fields, shown = [], []
         for err in exc.errors():
             msg = str(err.get("msg", "invalid"))
             if err.get("type") == "json_invalid":
@@ -161,9 +165,11 @@ def create_app(rt: Runtime) -> FastAPI:
                 at = f" at character {loc[-1]}" if loc and isinstance(loc[-1], int) else ""
                 msg = f"malformed JSON{at}: {ctx.get('error', 'cannot parse')}"
             fields.append({"field": _loc(err.get("loc", ()), str(err.get("type", ""))), "message": msg})
+            shown.append({**fields[-1], "msgid": error_text.validator_msgid(str(err.get("type", ""))),
+                          "params": err.get("ctx")})
         if _wants_json(request):
             return JSONResponse(error_body("ValidationFailed", "invalid input", fields), status_code=422)
-        return await _html_error(request, 422, i18n.gettext("Please correct the input"), fields)
+        return await _html_error(request, 422, "Please correct the input", shown)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -179,7 +185,7 @@ def create_app(rt: Runtime) -> FastAPI:
         if _wants_json(request):
             return JSONResponse(error_body(contract.http_type(exc.status_code), str(exc.detail)),
                                 status_code=exc.status_code, headers=headers)
-        response = await _html_error(request, exc.status_code, _http_message(exc), [])
+        response = await _html_error(request, exc.status_code, *_http_message(exc))
         response.headers.update(headers)
         return response
 
@@ -212,11 +218,11 @@ def _reason(cause: BaseException) -> str:
     return str(cause)[:200] or type(cause).__name__
 
 
-def _http_message(exc: StarletteHTTPException) -> str:
-    """What an error page says for an error of the HTTP machinery."""
+def _http_message(exc: StarletteHTTPException) -> tuple[str, list[dict[str, Any]], dict[str, Any]]:
+    """What an error page says for an error of the HTTP machinery: message id, fields, parameters."""
     if isinstance(exc, BodyTooLarge):
-        return i18n.gettext("What was sent is larger than %(size)s; send a smaller file.", size=exc.size)
-    return str(exc.detail)
+        return "What was sent is larger than %(size)s; send a smaller file.", [], {"size": exc.size}
+    return str(exc.detail), [], {}
 
 
 def _mount_vendor(app: FastAPI) -> None:

@@ -35,15 +35,19 @@ def _camera_check(check: rules.Check) -> str | None:
     if check.passed:
         return texts.get((check.code, True))
     fails = {
-        "camera.megapixels": i18n.gettext("%(n)s camera(s) below 2 MP: %(names)s. Replace them.", n=n, names=names),
-        "camera.resolution": i18n.gettext(
-            "%(n)s camera(s) below 1920×1080: %(names)s. Set the stream to 1920×1080 or replace them.",
-            n=n, names=names),
-        "camera.poe": i18n.gettext(
-            "%(n)s camera(s) without PoE: %(names)s. Use PoE cameras and a PoE switch.", n=n, names=names),
-        "camera.night_vision": i18n.gettext(
-            "%(n)s camera(s) without night vision: %(names)s. Replace them with night-vision cameras.",
-            n=n, names=names),
+        "camera.megapixels": i18n.ngettext("%(n)s camera below 2 MP: %(names)s. Replace it.",
+                                           "%(n)s cameras below 2 MP: %(names)s. Replace them.", n, n=n, names=names),
+        "camera.resolution": i18n.ngettext(
+            "%(n)s camera below 1920×1080: %(names)s. Set its stream to 1920×1080 or replace it.",
+            "%(n)s cameras below 1920×1080: %(names)s. Set the streams to 1920×1080 or replace them.",
+            n, n=n, names=names),
+        "camera.poe": i18n.ngettext(
+            "%(n)s camera without PoE: %(names)s. Use a PoE camera and a PoE switch.",
+            "%(n)s cameras without PoE: %(names)s. Use PoE cameras and a PoE switch.", n, n=n, names=names),
+        "camera.night_vision": i18n.ngettext(
+            "%(n)s camera without night vision: %(names)s. Replace it with a night-vision camera.",
+            "%(n)s cameras without night vision: %(names)s. Replace them with night-vision cameras.",
+            n, n=n, names=names),
     }
     return fails.get(check.code)
 

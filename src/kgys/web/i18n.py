@@ -54,10 +54,16 @@ def gettext(message: str, **params: Any) -> str:
     return text % params if params else text
 
 
-def ngettext(singular: str, plural: str, n: int, **params: Any) -> str:
-    """Plural-aware translation."""
-    text = _active().ngettext(singular, plural, n)
-    params.setdefault("num", n)
+def plural_form(singular: str, plural: str, n: int) -> str:
+    """The translation of ``singular``/``plural`` in the form the request's language uses for ``n``, with its
+    placeholders left to fill (templates fill them)."""
+    return _active().ngettext(singular, plural, n)
+
+
+def ngettext(singular: str, plural: str, count: int, /, **params: Any) -> str:
+    """Plural-aware translation; ``%(num)s`` is ``count``."""
+    text = _active().ngettext(singular, plural, count)
+    params.setdefault("num", count)
     return text % params
 
 

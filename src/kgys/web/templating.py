@@ -8,7 +8,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.templating import Jinja2Templates
 
-from kgys.web import i18n
+from kgys.web import alert_text, i18n
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -20,8 +20,9 @@ def make_templates() -> Jinja2Templates:
         autoescape=select_autoescape(["html", "xml"]),
         extensions=["jinja2.ext.i18n"],
     )
-    env.install_gettext_callables(gettext=i18n.gettext, ngettext=i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.install_gettext_callables(gettext=i18n.gettext, ngettext=i18n.plural_form, newstyle=True)  # type: ignore[attr-defined]
     env.globals["LOCALES"] = i18n.LOCALE_NAMES
+    env.globals["alert_details"] = alert_text.details
     env.filters["pct"] = _pct
     return Jinja2Templates(env=env)
 

@@ -1,0 +1,61 @@
+"""An alert's details in the reader's language.
+
+The server stores each alert's details as an English sentence (for the log, the API and the stream) and,
+for most kinds, the values it was built from in ``data``. A page rebuilds the sentence from the kind and
+those values in the request's language where they are all there; otherwise it shows the stored text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, Protocol
+
+from kgys.devices.kinds import DeviceAlertKind
+from kgys.dispatch.kinds import DispatchAlertKind
+from kgys.kades.service import KadesKind
+from kgys.web import i18n
+
+
+class AlertLike(Protocol):
+    """What the sentence is built from."""
+
+    kind: str
+    details: str
+    device: str | None
+    data: dict[str, Any]
+
+
+def _when(text: Any) -> str:
+    try:
+        return datetime.fromisoformat(str(text)).strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return str(text)
+
+
+def _kades_flag(flag: str) -> str:
+    if flag == "order not in force":
+        return i18n.gettext("order not in force")
+    if flag == "position outside Türkiye left out":
+        return i18n.gettext("position outside Türkiye left out")
+    if flag.startswith("phone clock off by ") and flag.endswith(" s"):
+        return i18n.gettext("phone clock off by %(s)s s", s=flag.removeprefix("phone clock off by ")[:-2])
+    return flag
+
+
+def _rebuilt(kind: str, data: Mapping[str, Any], device: str | None) -> str | None:
+    if kind == DispatchAlertKind.UNACKNOWLEDGED and {"unit", "incident", "waited_seconds"} <= data.keys():
+        return i18n.gettext("Unit %(unit)s has not acknowledged incident %(incident)s for %(waited)s s",
+                            unit=data["unit"], incident=data["incident"], waited=data["waited_seconds"])
+    if kind == DeviceAlertKind.DEVICE_OFFLINE and device and data.get("last_seen_at"):
+        return i18n.gettext("%(serial)s silent since %(since)s", serial=device, since=_when(data["last_seen_at"]))
+    if kind == KadesKind.PRESS and data.get("person"):
+        text = f"KADES — {data['person']}, {data.get('call_back') or ''}".rstrip(", ")
+        flags = [_kades_flag(str(f)) for f in data.get("flags") or []]
+        return text + (f" ({'; '.join(flags)})" if flags else "")
+    return None
+
+
+def details(alert: AlertLike) -> str:
+    """The alert's details for a page: rebuilt in the request's language where the data allows."""
+    return _rebuilt(str(alert.kind), alert.data or {}, alert.device) or alert.details
