@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -116,6 +117,29 @@ class Change:
     new: str
     shown: bool = True
 
+    @property
+    def old_label(self) -> str:
+        """The old value in the reader's words (a stored code by its label)."""
+        return value_label(self.field, self.old)
+
+    @property
+    def new_label(self) -> str:
+        """The new value in the reader's words."""
+        return value_label(self.field, self.new)
+
+
+# Fields whose values are stored codes with a label: shown by the label, the code as a tooltip.
+VALUE_LABELS: dict[str, Callable[[str], str]] = {
+    "compliance_status": labels.compliance_label, "rollout_status": labels.rollout_label,
+    "type": labels.site_type_label, "position": labels.position_label, "role": labels.role_label,
+}
+
+
+def value_label(field: str, value: str) -> str:
+    """``value`` of ``field`` as the screen shows it."""
+    label = VALUE_LABELS.get(field)
+    return label(value) if label is not None else value
+
 
 @dataclass(frozen=True)
 class Row:
@@ -139,7 +163,7 @@ class Row:
 
     def changes_text(self) -> str:
         """The changes in one line: ``field: old → new; …``."""
-        return "; ".join(f"{c.field}: {c.old} → {c.new}" if c.shown else f"{c.field}: {not_recorded()}"
+        return "; ".join(f"{c.field}: {c.old_label} → {c.new_label}" if c.shown else f"{c.field}: {not_recorded()}"
                          for c in self.changes)
 
     def details_text(self) -> str:
