@@ -186,3 +186,18 @@ def test_dashboard_shows_counts_and_the_map_with_markers(page: Page, server: Dem
     markers = page.locator("#map path.leaflet-interactive")
     markers.nth(with_coordinates - 1).wait_for(state="attached")
     assert markers.count() == with_coordinates
+
+
+def test_a_map_point_opens_its_cameras_on_the_video_wall(page: Page, server: DemoServer) -> None:
+    sign_in(page, server, "operator")
+    page.goto("/dashboard")
+    marker = page.locator("#map path.leaflet-interactive").first
+    marker.wait_for(state="attached")
+    marker.dispatch_event("click")
+    link = page.locator(".leaflet-popup a.map-wall")
+    link.wait_for(state="visible")
+    code = (link.get_attribute("href") or "").split("site=", 1)[-1]
+    assert code and server.scalar("SELECT count(*) FROM sites WHERE code = ?", code) == 1
+    with page.expect_navigation():
+        link.click()
+    assert "/wall?site=" in page.url

@@ -350,7 +350,9 @@ def dashboard(request: Request, session: DB, p: CurrentPrincipal) -> Response:
         data = site_service.dashboard(session=session, actor=p.actor, jurisdiction=None,
                                       max_days=rt.settings.rollout.max_days)
     map_data: dict[str, Any] = {"points": [], "count": 0, "tile_url": rt.settings.web.tile_url,
-                                "labels": {k: labels.compliance_label(k) for k in labels.COMPLIANCE_STATUSES}}
+                                "labels": {k: labels.compliance_label(k) for k in labels.COMPLIANCE_STATUSES},
+                                "wall": i18n.gettext("Open its cameras on the video wall")
+                                if p.actor.can(Perm.LIVE_VIEW) else ""}
     if p.actor.can(Perm.SITES_READ):
         # a few points travel in the page; many are fetched as compact rows once the page has loaded
         points = site_service.map_points(session=session, actor=p.actor, jurisdiction=code, limit=MAP_EMBED + 1)

@@ -31,6 +31,14 @@
         meta.textContent = p.code + " · " + (labels[p.compliance] || p.compliance);
         box.appendChild(link);
         box.appendChild(meta);
+        if (data.wall) {
+          var wall = document.createElement("a");
+          wall.className = "map-wall";
+          wall.href = "/wall?site=" + encodeURIComponent(p.code);
+          wall.textContent = data.wall;
+          box.appendChild(document.createElement("br"));
+          box.appendChild(wall);
+        }
         return box;
       });
       marker.bindTooltip(p.name);
