@@ -32,7 +32,16 @@ def _expected_total(server: DemoServer, role: str) -> int:
 @pytest.mark.parametrize("role", ["admin", *PROVINCE_ROLES, "field_unit", "school_admin"])
 def test_each_role_signs_in_and_sees_only_its_scope(page: Page, server: DemoServer, role: str) -> None:
     sign_in(page, server, role)
-    landing = "/dashboard" if role in DASHBOARD_ROLES else "/sites"
+    if role in DASHBOARD_ROLES:
+        landing = "/dashboard"
+    elif role == "field_unit":
+        landing = "/field"  # the team's own page
+    elif role == "school_admin":  # its one school's page
+        landing = "/sites/" + str(server.scalar(
+            "SELECT s.code FROM sites s JOIN user_scopes us ON us.site_id = s.id JOIN users u ON u.id = us.user_id "
+            "WHERE u.username = 'school_admin'"))
+    else:
+        landing = "/sites"
     assert page.url == f"{server.url}{landing}"
     assert page.locator("main h1").first.is_visible()
     assert role in (page.get_attribute("header .who", "title") or "")

@@ -110,13 +110,14 @@ def test_revoked_token_no_longer_works(client: TestClient, session: Session) -> 
     assert accounts_scheduled.purge(session, utcnow()) == 1
 
 
-def test_a_school_administrator_lands_on_the_school(client: TestClient, session: Session) -> None:
+def test_a_school_administrator_lands_on_the_school_and_a_field_team_on_its_page(client: TestClient, session: Session) -> None:
     factories.tree(session)
     one, two = factories.site(session), factories.site(session)
     alone = service.create_user(session=session, actor=factories.admin(), username="mudur1",
                                 password=factories.PASSWORD, role="school_admin", site_codes=[one.code])
     both = service.create_user(session=session, actor=factories.admin(), username="mudur2",
                                password=factories.PASSWORD, role="school_admin", site_codes=[one.code, two.code])
+    team = factories.user(session, "field_unit")
     session.commit()
     browser_login(client, alone)
     assert client.get("/", follow_redirects=False).headers["location"] == f"/sites/{one.code}"
@@ -126,3 +127,5 @@ def test_a_school_administrator_lands_on_the_school(client: TestClient, session:
     assert client.get("/", follow_redirects=False).headers["location"] == "/sites"
     browser_login(client, factories.user(session, "commission_member"))
     assert client.get("/", follow_redirects=False).headers["location"] == "/dashboard"
+    browser_login(client, team)
+    assert client.get("/", follow_redirects=False).headers["location"] == "/field"  # the team's own page

@@ -174,12 +174,14 @@ def logout(request: Request, session: DB, csrf_token: Annotated[str, Form(max_le
 
 @router.get("/")
 def home(request: Request, session: DB) -> Response:
-    """Start page: the dashboard for those who have one, the school's page for one whose scope is that one site,
-    else the site list."""
+    """Start page: the dashboard for those who have one, a field team's own page for its login, the school's page
+    for one whose scope is that one site, else the site list."""
     p = optional_principal(request, session, None)
     if p is None:
         return RedirectResponse("/login", status_code=303)
     if p.actor.can(Perm.DASHBOARD_READ):
         return RedirectResponse("/dashboard", status_code=303)
+    if p.actor.can(Perm.UNITS_REPORT) and not p.actor.can(Perm.DISPATCH_READ):
+        return RedirectResponse("/field", status_code=303)
     code = service.sole_site_code(session=session, actor=p.actor)
     return RedirectResponse(f"/sites/{quote(code, safe='')}" if code else "/sites", status_code=303)
