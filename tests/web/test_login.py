@@ -110,7 +110,8 @@ def test_revoked_token_no_longer_works(client: TestClient, session: Session) -> 
     assert accounts_scheduled.purge(session, utcnow()) == 1
 
 
-def test_a_school_administrator_lands_on_the_school_and_a_field_team_on_its_page(client: TestClient, session: Session) -> None:
+def test_a_school_administrator_lands_on_the_school_and_a_field_team_on_its_page(client: TestClient,
+                                                                               session: Session) -> None:
     factories.tree(session)
     one, two = factories.site(session), factories.site(session)
     alone = service.create_user(session=session, actor=factories.admin(), username="mudur1",
