@@ -12,7 +12,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -20,6 +20,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from kgys import localtime
 from kgys.operations_settings import AlertsSettings as AlertsSettings
 from kgys.operations_settings import DevicesSettings as DevicesSettings
 from kgys.operations_settings import DispatchSettings as DispatchSettings
@@ -181,6 +182,16 @@ class WebSettings(BaseModel):
         default=10.0, gt=0,
         description="How long a request waits for a place before it is answered 503 with Retry-After.",
     )
+    time_zone: str = Field(
+        default="Europe/Istanbul", min_length=1,
+        description="The time zone (IANA name) pages show times in and read typed times in; stored times are UTC.",
+    )
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        localtime.zone(value)
+        return value
 
 
 class RolloutSettings(BaseModel):

@@ -17,11 +17,12 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
+from kgys import localtime
 from kgys.audit.models import AuditEntry
 from kgys.audit.service import EntryFilter
 from kgys.validation import unsafe_character
@@ -61,15 +62,8 @@ def zones(default: str) -> list[str]:
 
 
 def local_time(raw: str, zone: ZoneInfo) -> datetime:
-    """A typed date and time (``2026-12-01T08:00``, seconds optional) in ``zone`` as an aware UTC time; an offset
-    typed with it wins over the zone. ValueError when it is not one, or does not exist in the zone."""
-    value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    if value.tzinfo is not None:
-        return value.astimezone(UTC)
-    moment = value.replace(tzinfo=zone).astimezone(UTC)
-    if moment.astimezone(zone).replace(tzinfo=None) != value:
-        raise ValueError("skipped by a clock change")
-    return moment
+    """A typed date and time in ``zone`` as an aware UTC time (:func:`kgys.localtime.parse_local`)."""
+    return localtime.parse_local(raw, zone)
 
 
 def parse(query: dict[str, str], default_zone: str) -> Filters:

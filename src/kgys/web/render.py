@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import Response
 
+from kgys import localtime
 from kgys.accounts.permissions import Perm
 from kgys.web import checks, i18n, labels
 from kgys.web.deps import Principal
@@ -36,11 +39,24 @@ def navigation(p: Principal) -> list[tuple[str, str, str]]:
     return [(href, label, perm.value) for href, label, perm in items if p.actor.can(perm)]
 
 
+def reader_zone(request: Request) -> ZoneInfo:
+    """The zone the reader sees and types times in: ``request.state.tz`` when set, else ``web.time_zone``."""
+    chosen = getattr(request.state, "tz", None)
+    if isinstance(chosen, ZoneInfo):
+        return chosen
+    runtime = getattr(request.app.state, "runtime", None)
+    name = runtime.settings.web.time_zone if runtime is not None else localtime.DEFAULT_ZONE
+    return localtime.zone(name)
+
+
 def render(request: Request, name: str, context: dict[str, Any], principal: Principal | None = None,
            status_code: int = 200) -> Response:
     """Render ``name`` in the request's language, with the user's menu and CSRF token."""
     other_params = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    tz = reader_zone(request)
+    now = datetime.now(UTC)
     ctx: dict[str, Any] = {"lang": getattr(request.state, "lang", "tr"), "user": None, "csrf": "",
+                           "tz": tz, "tz_label": localtime.label(tz, now), "tz_offset": localtime.offset(tz, now),
                            "nav": [], "role_label": "", "can": frozenset(), "labels": labels, "checks": checks,
                            "lang_query": urlencode(other_params)}
     if principal is not None:

@@ -1,0 +1,72 @@
+"""Times for people: shown and typed in the reader's time zone, stored and exchanged in UTC. Pure.
+
+Every time in the database and the API is UTC. A page shows it in the reader's zone (``web.time_zone``,
+Europe/Istanbul by default) with the zone named once on the page, and a form's ``datetime-local`` field is read
+in the same zone (:func:`parse_local`). A time typed with an offset (``…+00:00`` or ``…Z``) keeps its offset.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DEFAULT_ZONE = "Europe/Istanbul"
+SHOWN = "%Y-%m-%d %H:%M:%S"
+PICKER = "%Y-%m-%dT%H:%M:%S"
+
+
+def zone(name: str) -> ZoneInfo:
+    """The zone called ``name`` (an IANA name); ValueError naming it when there is none."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r} (use an IANA name such as {DEFAULT_ZONE})") from None
+
+
+def as_utc(value: datetime) -> datetime:
+    """``value`` as an aware UTC time; a naive one is taken to be UTC already (as the database stores it)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def to_local(value: datetime, where: ZoneInfo) -> datetime:
+    """``value`` (aware, or naive UTC) in ``where``."""
+    return as_utc(value).astimezone(where)
+
+
+def shown(value: datetime | None, where: ZoneInfo, fmt: str = SHOWN) -> str:
+    """``value`` as a reader in ``where`` reads it (``2026-12-06 08:10:32``); a dash for no time."""
+    return "–" if value is None else to_local(value, where).strftime(fmt)
+
+
+def picker(value: datetime | None, where: ZoneInfo) -> str:
+    """The value of a ``datetime-local`` field showing ``value`` in ``where``; empty for no time."""
+    return "" if value is None else to_local(value, where).strftime(PICKER)
+
+
+def offset(where: ZoneInfo, at: datetime) -> str:
+    """The zone's offset from UTC at ``at`` as ``UTC+03:00``."""
+    delta = to_local(at, where).utcoffset()
+    minutes = int(delta.total_seconds() // 60) if delta is not None else 0
+    sign = "+" if minutes >= 0 else "-"
+    return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def label(where: ZoneInfo, at: datetime) -> str:
+    """The zone as a page names it: ``Europe/Istanbul (UTC+03:00)``."""
+    return f"{where.key} ({offset(where, at)})"
+
+
+def parse_local(raw: str, where: ZoneInfo) -> datetime:
+    """A typed date and time (``2026-12-01T08:00``, seconds optional, a space for the ``T`` allowed) in ``where``
+    as an aware UTC time; an offset typed with it wins over the zone. ValueError when it is not one, or when the
+    local time does not exist in the zone (skipped by a clock change)."""
+    text = raw.strip()
+    if not text:
+        raise ValueError("empty")
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if value.tzinfo is not None:
+        return value.astimezone(UTC)
+    moment = value.replace(tzinfo=where).astimezone(UTC)
+    if moment.astimezone(where).replace(tzinfo=None) != value:
+        raise ValueError("skipped by a clock change")
+    return moment
