@@ -15,7 +15,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
@@ -146,10 +146,25 @@ def parse_topic(topic: str) -> tuple[str, str] | None:
     return serial, channel
 
 
-def _first_error(exc: ValidationError) -> str:
+def first_error(exc: ValidationError) -> str:
+    """The first problem of a refused payload, naming its field: ``lat: Input should be …``."""
     err = exc.errors()[0]
     where = ".".join(str(p) for p in err["loc"]) or "payload"
     return f"{where}: {err['msg']}"
+
+
+def json_object(body: bytes, who: str | None) -> dict[str, Any] | Refusal:
+    """The JSON object ``body`` holds (at most :data:`MAX_BYTES`, UTF-8), or why it is refused; ``who`` is the
+    serial or call sign the refusal is about."""
+    if len(body) > MAX_BYTES:
+        return Refusal(Rejection.OVERSIZED, f"{len(body)} bytes, at most {MAX_BYTES}", who)
+    try:
+        raw = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        return Refusal(Rejection.MALFORMED, f"not JSON: {str(exc)[:120]}", who)
+    if not isinstance(raw, dict):
+        return Refusal(Rejection.MALFORMED, "not a JSON object", who)
+    return raw
 
 
 def parse(topic: str, body: bytes, *, now: datetime, max_skew: timedelta) -> Message | Refusal:
@@ -158,18 +173,13 @@ def parse(topic: str, body: bytes, *, now: datetime, max_skew: timedelta) -> Mes
     if found is None:
         return Refusal(Rejection.TOPIC, f"not a device uplink topic: {topic[:120]!r}")
     serial, channel = found
-    if len(body) > MAX_BYTES:
-        return Refusal(Rejection.OVERSIZED, f"{len(body)} bytes, at most {MAX_BYTES}", serial)
-    try:
-        raw = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        return Refusal(Rejection.MALFORMED, f"not JSON: {str(exc)[:120]}", serial)
-    if not isinstance(raw, dict):
-        return Refusal(Rejection.MALFORMED, "not a JSON object", serial)
+    raw = json_object(body, serial)
+    if isinstance(raw, Refusal):
+        return raw
     try:
         payload = MODELS[channel].model_validate(raw)
     except ValidationError as exc:
-        return Refusal(Rejection.INVALID, _first_error(exc), serial)
+        return Refusal(Rejection.INVALID, first_error(exc), serial)
     if payload.serial is not None and payload.serial != serial:
         return Refusal(Rejection.WRONG_SERIAL, f"payload names {payload.serial!r}, the topic {serial!r}", serial)
     if abs(payload.at - now) > max_skew:

@@ -10,7 +10,6 @@ field.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated
@@ -44,29 +43,18 @@ class Position:
     fix: Fix
 
 
-def _first_error(exc: ValidationError) -> str:
-    err = exc.errors()[0]
-    where = ".".join(str(p) for p in err["loc"]) or "payload"
-    return f"{where}: {err['msg']}"
-
-
 def parse(topic: str, body: bytes, *, now: datetime, skew: timedelta, max_age: timedelta) -> Position | Refusal:
     """The position in ``body`` sent on ``topic``, or why it is refused."""
     call_sign = payloads.parse_unit_topic(topic)
     if call_sign is None:
         return Refusal(Rejection.TOPIC, f"not a unit position topic: {topic[:120]!r}")
-    if len(body) > payloads.MAX_BYTES:
-        return Refusal(Rejection.OVERSIZED, f"{len(body)} bytes, at most {payloads.MAX_BYTES}", call_sign)
-    try:
-        raw = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        return Refusal(Rejection.MALFORMED, f"not JSON: {str(exc)[:120]}", call_sign)
-    if not isinstance(raw, dict):
-        return Refusal(Rejection.MALFORMED, "not a JSON object", call_sign)
+    raw = payloads.json_object(body, call_sign)
+    if isinstance(raw, Refusal):
+        return raw
     try:
         fix = Fix.model_validate_json(body)
     except ValidationError as exc:
-        return Refusal(Rejection.INVALID, _first_error(exc), call_sign)
+        return Refusal(Rejection.INVALID, payloads.first_error(exc), call_sign)
     if not geo.in_turkey(fix.lat, fix.lon):
         lat_ok = geo.LATITUDES[0] <= fix.lat <= geo.LATITUDES[1]
         return Refusal(Rejection.INVALID, f"{'lon' if lat_ok else 'lat'}: outside Türkiye", call_sign)
