@@ -17,15 +17,21 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pyotp
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from sqlalchemy import select
 from tests.waiting import wait_for
 
 import kgys
+from kgys.accounts.models import User
+from kgys.accounts.service import issue_token
+from kgys.config import Settings
 from kgys.demo import demo_password
+from kgys.runtime import Runtime, make_runtime
 from kgys.secretbox import SecretBox, load_or_create_key
 
 KGYS = [sys.executable, "-m", "kgys"]  # the command line of this environment's kgys
@@ -144,6 +150,36 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
             except subprocess.TimeoutExpired:
                 os.kill(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def other_process(server: DemoServer) -> Iterator[Runtime]:
+    """This test process, writing to the server's database as another process of the system would (the device
+    gateway, the recorder, a tracker intake, another server)."""
+    rt = make_runtime(Settings(mode="demo", data_dir=server.data_dir), create_keys=False)
+    yield rt
+    rt.close()
+
+
+class DemoApi:
+    """The server's JSON API as demo users, each with a bearer token issued in the database."""
+
+    def __init__(self, server: DemoServer, rt: Runtime, users: tuple[str, ...] = ("operator", "supervisor")) -> None:
+        self.server = server
+        self.rt = rt
+        self.url = server.url + "/api/v1"
+        self.headers: dict[str, dict[str, str]] = {}
+        with rt.sessions.begin() as session:
+            for name in users:
+                user = session.scalars(select(User).where(User.username == name)).one()
+                token = issue_token(session=session, settings=rt.settings.security, user=user)
+                self.headers[name] = {"Authorization": f"Bearer {token}"}
+
+    def call(self, method: str, path: str, who: str = "operator", **kw: Any) -> Any:
+        """``method path`` as ``who``; fails the test on any answer but 2xx."""
+        r = httpx.request(method, self.url + path, headers=self.headers[who], timeout=30, **kw)
+        assert r.status_code < 300, f"{method} {path}: {r.status_code} {r.text}"
+        return r.json() if r.content else None
 
 
 @pytest.fixture(scope="session")

@@ -5,9 +5,7 @@ closed — without the supervisor reloading the page."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
-import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 from tests.browser.conftest import DemoServer, sign_in
@@ -15,19 +13,10 @@ from tests.browser.conftest import DemoServer, sign_in
 from kgys.alerts import raising
 from kgys.alerts.raising import Alarm
 from kgys.alerts.states import Priority, Source
-from kgys.config import Settings
-from kgys.runtime import Runtime, make_runtime
+from kgys.runtime import Runtime
 from kgys.sites.models import Site
 
 SHOWN_WITHIN_MS = 30_000  # generous: the machine is shared, and the board refreshes every few seconds
-
-
-@pytest.fixture(scope="module")
-def other_process(server: DemoServer) -> Iterator[Runtime]:
-    """This test process, writing to the server's database as the device gateway would."""
-    rt = make_runtime(Settings(mode="demo", data_dir=server.data_dir), create_keys=False)
-    yield rt
-    rt.close()
 
 
 def test_the_board_follows_consoles_and_alerts_without_a_reload(page: Page, browser: Browser, server: DemoServer,

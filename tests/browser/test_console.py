@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
 
-import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 from tests.browser.conftest import DemoServer, sign_in
@@ -18,19 +16,10 @@ from kgys.accounts.service import actor_for
 from kgys.alerts import raising, service
 from kgys.alerts.raising import Alarm, Position
 from kgys.alerts.states import Move, Priority, Source
-from kgys.config import Settings
-from kgys.runtime import Runtime, make_runtime
+from kgys.runtime import Runtime
 from kgys.sites.models import Site
 
 SHOWN_WITHIN_MS = 20_000  # generous: the machine is shared
-
-
-@pytest.fixture(scope="module")
-def other_process(server: DemoServer) -> Iterator[Runtime]:
-    """This test process, writing to the server's database as the device gateway or the recorder would."""
-    rt = make_runtime(Settings(mode="demo", data_dir=server.data_dir), create_keys=False)
-    yield rt
-    rt.close()
 
 
 def _raise(rt: Runtime, priority: Priority = Priority.P1, **kw: object) -> int:

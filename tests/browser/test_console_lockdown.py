@@ -5,9 +5,7 @@ force and the order is in the outbox, noted in the alert's history."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
-import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 from tests import factories
@@ -18,20 +16,11 @@ from kgys.alerts import raising
 from kgys.alerts.raising import Alarm
 from kgys.alerts.states import Priority, Source
 from kgys.audit.mechanism import acting_as
-from kgys.config import Settings
-from kgys.runtime import Runtime, make_runtime
+from kgys.runtime import Runtime
 from kgys.sites import floorplans
 from kgys.sites.models import Site
 
 SHOWN_WITHIN_MS = 20_000  # generous: the machine is shared
-
-
-@pytest.fixture(scope="module")
-def other_process(server: DemoServer) -> Iterator[Runtime]:
-    """This test process, writing to the server's database."""
-    rt = make_runtime(Settings(mode="demo", data_dir=server.data_dir), create_keys=False)
-    yield rt
-    rt.close()
 
 
 def test_the_site_card_orders_a_lockdown_and_shows_the_floor_plans(page: Page, server: DemoServer,

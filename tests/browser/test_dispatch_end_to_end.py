@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import httpx
-import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 from tests.browser.conftest import DemoServer, sign_in, submit
@@ -26,27 +24,18 @@ from kgys.accounts import service as account_service
 from kgys.accounts.models import User
 from kgys.accounts.permissions import Role
 from kgys.accounts.service import actor_for, issue_token
-from kgys.config import Settings
 from kgys.db import utcnow
 from kgys.demo.names import FIELD_UNIT_DISTRICT
 from kgys.dispatch import service as unit_service
 from kgys.dispatch.schemas import PositionIn, UnitIn
 from kgys.kades import service as kades_service
 from kgys.kades.schemas import OrderIn
-from kgys.runtime import Runtime, make_runtime
+from kgys.runtime import Runtime
 
 PLACE = (39.9120, 32.8110)  # where the protected person presses, in the field login's district
 OTHER_DISTRICT = "TR-99-02"
 SHOWN_WITHIN_MS = 20_000  # generous: the machine is shared
 PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture(scope="module")
-def other_process(server: DemoServer) -> Iterator[Runtime]:
-    """This test process, writing to the server's database as the supervisor's desk and the units' trackers would."""
-    rt = make_runtime(Settings(mode="demo", data_dir=server.data_dir), create_keys=False)
-    yield rt
-    rt.close()
 
 
 class Setup:

@@ -6,57 +6,37 @@ afterwards with a unit sent to it, appear without reloading."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
-import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
-from tests.browser.conftest import DemoServer, sign_in
+from tests.browser.conftest import DemoApi, DemoServer, sign_in
 
-from kgys.accounts import service as account_service
-from kgys.accounts.models import Jurisdiction, User
+from kgys.accounts.models import Jurisdiction
 from kgys.alerts import raising
 from kgys.alerts.raising import Alarm, Position
 from kgys.alerts.states import Priority, Source
-from kgys.config import Settings
-from kgys.runtime import Runtime, make_runtime
+from kgys.runtime import Runtime
 from kgys.sites.models import Site
 
 SHOWN_WITHIN_MS = 20_000  # generous: the machine is shared
 PLACE = (39.90, 32.80)  # the demo province
 
 
-@pytest.fixture(scope="module")
-def other_process(server: DemoServer) -> Iterator[Runtime]:
-    """This test process, writing to the server's database as another server or worker would."""
-    rt = make_runtime(Settings(mode="demo", data_dir=server.data_dir), create_keys=False)
-    yield rt
-    rt.close()
-
-
-class Api:
+class Api(DemoApi):
     """The HTTP API of the server, as the demo supervisor and operator (bearer tokens)."""
 
     def __init__(self, server: DemoServer, rt: Runtime) -> None:
-        self.server = server
+        super().__init__(server, rt)
         with rt.sessions.begin() as s:
-            self.tokens = {}
-            for name in ("supervisor", "operator"):
-                user = s.scalars(select(User).where(User.username == name)).one()
-                self.tokens[name] = account_service.issue_token(session=s, settings=rt.settings.security, user=user)
             self.district = str(s.scalars(select(Jurisdiction.code).where(
                 Jurisdiction.kind == "district", Jurisdiction.path.startswith("/TR/TR-99/"))
                 .order_by(Jurisdiction.id)).first())
             self.site_id = s.scalars(select(Site.id).order_by(Site.id)).first()
 
     def call(self, method: str, path: str, who: str = "supervisor", **kw: Any) -> Any:
-        r = httpx.request(method, f"{self.server.url}/api/v1{path}", timeout=30,
-                          headers={"Authorization": f"Bearer {self.tokens[who]}"}, **kw)
-        assert r.status_code < 300, f"{method} {path}: {r.status_code} {r.text}"
-        return r.json()
+        return super().call(method, path, who, **kw)
 
     def unit(self, call_sign: str) -> None:
         self.call("POST", "/units", json={"call_sign": call_sign, "kind": "patrol_car", "district": self.district})

@@ -7,22 +7,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from typing import Any
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from sqlalchemy import select
-from tests.browser.conftest import DemoServer, sign_in, submit
+from tests.browser.conftest import DemoApi, DemoServer, sign_in, submit
 from tests.waiting import wait_for
 
-from kgys.accounts.models import Jurisdiction, User
-from kgys.accounts.service import issue_token
+from kgys.accounts.models import Jurisdiction
 from kgys.alerts import raising
 from kgys.alerts.raising import Alarm, Position
 from kgys.alerts.states import Priority, Source
-from kgys.config import Settings
-from kgys.runtime import Runtime, make_runtime
+from kgys.runtime import Runtime
 
 SHOWN_WITHIN_MS = 20_000  # generous: the machine is shared
 PHONE = {"width": 390, "height": 844}
@@ -30,33 +26,8 @@ NARROW = {"width": 360, "height": 740}  # the narrowest phones in use
 HERE = {"latitude": 39.9061, "longitude": 32.8071}  # in the field login's district
 
 
-@pytest.fixture(scope="module")
-def other_process(server: DemoServer) -> Iterator[Runtime]:
-    """This test process, writing to the server's database as an intake would."""
-    rt = make_runtime(Settings(mode="demo", data_dir=server.data_dir), create_keys=False)
-    yield rt
-    rt.close()
-
-
-class Api:
+class Api(DemoApi):
     """The server's JSON API as the demo's operator and supervisor."""
-
-    def __init__(self, server: DemoServer, rt: Runtime) -> None:
-        self.url = server.url + "/api/v1"
-        self.rt = rt
-        self.headers = {name: self._token(name) for name in ("operator", "supervisor")}
-
-    def _token(self, username: str) -> dict[str, str]:
-        with self.rt.sessions.begin() as session:
-            user = session.scalar(select(User).where(User.username == username))
-            assert user is not None
-            token = issue_token(session=session, settings=self.rt.settings.security, user=user)
-            return {"Authorization": f"Bearer {token}"}
-
-    def call(self, method: str, path: str, who: str = "operator", **kw: Any) -> Any:
-        r = httpx.request(method, self.url + path, headers=self.headers[who], timeout=30, **kw)
-        assert r.status_code < 300, f"{method} {path}: {r.status_code} {r.text}"
-        return r.json()
 
     def alert(self) -> int:
         """A protected person's press in the field login's district (as the KADES intake raises it)."""

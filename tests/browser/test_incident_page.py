@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 
-import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 from tests.browser.conftest import DemoServer, sign_in, submit
@@ -19,23 +17,14 @@ from kgys.accounts.service import actor_for
 from kgys.alerts import raising
 from kgys.alerts.raising import Alarm, Position
 from kgys.alerts.states import Priority, Source
-from kgys.config import Settings
 from kgys.db import utcnow
 from kgys.demo.names import FIELD_UNIT_DISTRICT
 from kgys.dispatch import service as unit_service
 from kgys.dispatch.schemas import PositionIn, UnitIn
-from kgys.runtime import Runtime, make_runtime
+from kgys.runtime import Runtime
 
 PLACE = (39.9050, 32.8050)
 SHOWN_WITHIN_MS = 20_000  # generous: the machine is shared
-
-
-@pytest.fixture(scope="module")
-def other_process(server: DemoServer) -> Iterator[Runtime]:
-    """This test process, writing to the server's database as the units' trackers and the KADES intake would."""
-    rt = make_runtime(Settings(mode="demo", data_dir=server.data_dir), create_keys=False)
-    yield rt
-    rt.close()
 
 
 def _world(rt: Runtime, tag: str, capability: str) -> int:
