@@ -20,6 +20,7 @@ ERRORS = {
     "segment_missing": _("A recording of camera %(camera)s is missing from storage."),
     "internal": _("The export could not be built; ask again, or tell your administrator if it fails again."),
 }
+FALLBACK = ERRORS["internal"]
 
 
 def state_label(state: str) -> str:
@@ -32,6 +33,6 @@ def error_message(code: str | None, params: dict[str, Any] | None) -> str:
     if not code:
         return ""
     try:
-        return i18n.gettext(ERRORS.get(code, ERRORS["internal"]), **(params or {}))
+        return i18n.gettext(ERRORS.get(code, FALLBACK), **(params or {}))
     except (KeyError, TypeError, ValueError):
-        return i18n.gettext(ERRORS["internal"])
+        return i18n.gettext(FALLBACK)
