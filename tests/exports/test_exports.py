@@ -304,3 +304,25 @@ def test_two_workers_never_build_the_same_export(recorded: Recorded) -> None:
     assert sorted(results, key=str) == [export_id, None]
     row = _row(w, export_id)
     assert (row.state, row.attempt) == ("done", 1)
+
+
+def test_a_worker_that_lost_its_claim_stops_and_writes_nothing(recorded: Recorded,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    w = recorded
+    _drain(w)
+    export_id = _queued(w)
+
+    def taken(**kw: Any) -> bool:  # meanwhile the export was queued again and claimed by another worker
+        with Session(w.rt.engine) as s, s.begin():
+            row = s.get(FootageExport, export_id)
+            assert row is not None
+            row.attempt += 1
+        return False
+
+    monkeypatch.setattr(service, "report", taken)
+    assert worker.run_once(sessions=w.rt.sessions, settings=_settings(w),
+                           storage=footage.open_storage(w.rt.settings)) == export_id
+    row = _row(w, export_id)
+    assert (row.state, row.attempt, row.finished_at, row.sha256) == ("running", 2, None, None)
+    assert not service.zip_path(w.rt.settings.data_dir, export_id).exists()
+    assert not service.work_dir(w.rt.settings.data_dir, export_id).exists()

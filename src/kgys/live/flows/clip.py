@@ -170,13 +170,17 @@ def join(*, plan: ClipPlan, storage: Storage, ffmpeg: str, workdir: Path, out: P
     try:
         with errors.open("wb") as err, subprocess.Popen(args, stdout=subprocess.PIPE, stderr=err) as proc:
             assert proc.stdout is not None
-            for raw in proc.stdout:
-                seconds = out_seconds(raw.decode(errors="replace"))
-                if seconds is not None and on_progress is not None:
-                    on_progress(seconds)
-                if time.monotonic() > deadline:
-                    proc.kill()
-            code = proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+            try:
+                for raw in proc.stdout:
+                    seconds = out_seconds(raw.decode(errors="replace"))
+                    if seconds is not None and on_progress is not None:
+                        on_progress(seconds)  # may raise: the caller gave up on this clip
+                    if time.monotonic() > deadline:
+                        proc.kill()
+                code = proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+            except BaseException:
+                proc.kill()
+                raise
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise ConfigurationError(f"cannot run {ffmpeg} to join the clip: {exc}") from exc
     if code != 0 or not out.exists():
