@@ -226,6 +226,19 @@ class RecordingSettings(BaseModel):
         default=10.0, gt=0, le=50, description="How often `kgys worker jobs` deletes expired footage.")
 
 
+class ExportsSettings(BaseModel):
+    """Footage exports: several cameras over one range, built by `kgys worker jobs` into a zip to download."""
+
+    max_minutes: int = Field(default=60, ge=1, le=24 * 60, description="Longest range one export may cover.")
+    keep_hours: float = Field(default=24.0, gt=0, description="A finished export's zip is deleted this long after "
+                              "it was built.")
+    poll_seconds: float = Field(default=2.0, gt=0, le=60, description="How often the jobs worker looks for a "
+                                "queued export.")
+    stale_seconds: float = Field(default=120.0, ge=10, description="A running export whose worker has not reported "
+                                 "for this long (killed, say) is queued again.")
+    progress_seconds: float = Field(default=1.0, gt=0, description="Progress is written at most this often.")
+
+
 class Settings(BaseSettings):
     """Everything kgys can be told."""
 
@@ -245,6 +258,7 @@ class Settings(BaseSettings):
     devices: DevicesSettings = Field(default_factory=DevicesSettings)
     roads: RoadsSettings = Field(default_factory=RoadsSettings)
     dispatch: DispatchSettings = Field(default_factory=DispatchSettings)
+    exports: ExportsSettings = Field(default_factory=ExportsSettings)
 
     @classmethod
     def settings_customise_sources(

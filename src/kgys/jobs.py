@@ -17,11 +17,14 @@ Each domain declares its tasks in its ``scheduled.py``; this module puts them in
 - ``devices.offline_watch`` — a device silent for ``devices.offline_factor`` heartbeat intervals gets a
   ``device_offline`` alert (:mod:`kgys.devices.scheduled`);
 - ``dispatch.ack_escalation`` — an assignment not acknowledged within ``dispatch.ack_within_seconds`` raises a
-  P2 alert (:mod:`kgys.dispatch.scheduled`).
+  P2 alert (:mod:`kgys.dispatch.scheduled`);
+- ``exports.housekeeping`` — footage exports whose worker went silent are queued again, expired ones lose their
+  zip (:mod:`kgys.exports.scheduled`).
 
 Retention runs in a thread of its own (:func:`kgys.recording.retention_job.run`) every
 ``recording.retention_interval_seconds``, so that nothing outlives its policy by more than a minute even
-while the other tasks are busy. The worker reports that it is alive in ``DATA_DIR/run/jobs.heartbeat``.
+while the other tasks are busy. Footage exports are built one after another in a thread of their own too
+(:func:`kgys.exports.worker.run`). The worker reports that it is alive in ``DATA_DIR/run/jobs.heartbeat``.
 """
 
 from __future__ import annotations
@@ -41,7 +44,9 @@ from kgys.db import utcnow
 from kgys.devices import scheduled as devices_scheduled
 from kgys.dispatch import scheduled as dispatch_scheduled
 from kgys.events import scheduled as events_scheduled
-from kgys.recording import heartbeat, retention_job
+from kgys.exports import scheduled as exports_scheduled
+from kgys.exports import worker as exports_worker
+from kgys.recording import footage, heartbeat, retention_job
 from kgys.recording import scheduled as recording_scheduled
 from kgys.runtime import Runtime, stop_on_signals
 from kgys.scheduler import Scheduler, Task
@@ -66,6 +71,7 @@ def tasks(rt: Runtime, *, started: datetime, recorder_timeout: float = 30.0,
         *devices_scheduled.tasks(factor=rt.settings.devices.offline_factor,
                                  every=rt.settings.devices.offline_check_seconds),
         *dispatch_scheduled.tasks(settings=rt.settings.dispatch),
+        *exports_scheduled.tasks(settings=rt.settings.exports, data_dir=rt.settings.data_dir),
     ]
 
 
@@ -90,6 +96,10 @@ def run(rt: Runtime, stop: threading.Event | None = None, *, recorder_timeout: f
                                  kwargs={"role": cfg.role, "interval_s": cfg.retention_interval_seconds},
                                  name="retention", daemon=True)
     retention.start()
+    exports = threading.Thread(target=exports_worker.run, args=(rt.sessions, rt.settings,
+                                                                footage.open_storage(rt.settings), stop),
+                               name="exports", daemon=True)
+    exports.start()
     scheduler = build(rt, started=utcnow(), recorder_timeout=recorder_timeout)
     log.info("jobs running (%s node): retention every %s s, recorder watch after %s s of silence; tasks: %s",
              cfg.role, cfg.retention_interval_seconds, recorder_timeout, ", ".join(t.name for t in scheduler.tasks))
@@ -100,6 +110,7 @@ def run(rt: Runtime, stop: threading.Event | None = None, *, recorder_timeout: f
     finally:
         stop.set()
         retention.join(timeout=30)
+        exports.join(timeout=30)
         scheduler.stop(utcnow())  # leave no unsigned tail behind a clean stop
         heartbeat.write(rt.settings.data_dir / "run" / HEARTBEAT_FILE,
                         heartbeat.Beat(pid=os.getpid(), at=utcnow(), cameras=0, stopped=True))

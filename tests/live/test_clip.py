@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from kgys.errors import NotFound
+from kgys.errors import ConfigurationError, NotFound
 from kgys.live.flows import clip
 from kgys.recording.footage import SegmentRef
 from kgys.recording.storage import LocalStorage, Storage, segment_key
@@ -82,3 +82,27 @@ def test_a_clip_joins_the_segments_of_any_store(clip_h264: Path, tmp_path: Path,
             assert all(local.path(s.key).is_file() for s in refs)  # read in place, left where they were
     finally:
         shutil.rmtree(out.workdir, ignore_errors=True)
+
+
+@pytest.mark.parametrize(("line", "seconds"), [
+    ("out_time_us=1500000\n", 1.5), ("out_time_ms=2000000", 2.0), ("out_time_us=N/A", None),
+    ("out_time=00:00:01.500000", None), ("progress=end", None), ("out_time_us=-5", 0.0)])
+def test_ffmpeg_progress_lines_are_read_as_seconds_written(line: str, seconds: float | None) -> None:
+    assert clip.out_seconds(line) == seconds
+
+
+def test_a_join_reports_its_progress_up_to_the_recorded_seconds(clip_h264: Path, tmp_path: Path) -> None:
+    _remote, local, refs = _stores(clip_h264, tmp_path)
+    start, end = T0 + timedelta(seconds=0.5), T0 + timedelta(seconds=2.5)
+    plan = clip.ClipPlan(camera_id=7, site_id=1, site_code="OKUL-7", codec="h264", start=start, end=end,
+                         reason="dosya 55", segments=refs)
+    assert clip.recorded_seconds(plan) == pytest.approx(2.0)
+    seen: list[float] = []
+    (tmp_path / "work").mkdir()
+    out = tmp_path / "work" / "one.mp4"
+    clip.join(plan=plan, storage=local, ffmpeg="ffmpeg", workdir=tmp_path / "work", out=out, on_progress=seen.append)
+    assert seen and seen == sorted(seen) and abs(seen[-1] - 2.0) < 1.0
+    assert abs(_duration(out) - 2.0) < 1.0
+    with pytest.raises(ConfigurationError):
+        clip.join(plan=plan, storage=local, ffmpeg="ffmpeg-that-is-not-there", workdir=tmp_path / "work",
+                  out=tmp_path / "work" / "two.mp4")

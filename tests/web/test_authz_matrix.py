@@ -34,6 +34,7 @@ from kgys.alerts.states import Priority, Source
 from kgys.audit.mechanism import set_actor
 from kgys.cameras.flows import systems as camera_flows
 from kgys.cameras.schemas import CameraIn, RecorderIn
+from kgys.exports import service as export_service
 from kgys.kades import service as kades_service
 from kgys.kades.schemas import OrderIn
 from kgys.live.models import WallLayout
@@ -344,6 +345,25 @@ def _others_layout(body: dict[str, Any] | None = None) -> Build:
     return build
 
 
+def _new_export(w: World, code: str) -> tuple[str, dict[str, Any]]:
+    return f"{API}/exports", {"cameras": [w.cameras[code]], **_RANGE, "reason": f"matrix {next(_n)}"}
+
+
+def _others_export(suffix: str = "") -> Build:
+    """An export another user asked for."""
+
+    def build(w: World, code: str) -> tuple[str, None]:
+        owner = w.session.scalars(select(User).where(User.username == w.login)).one()
+        row = export_service.create(session=w.session, user_id=owner.id, username=owner.username,
+                                    cameras=[w.cameras[code]], start=datetime(2026, 3, 1, 8, tzinfo=UTC),
+                                    end=datetime(2026, 3, 1, 8, 5, tzinfo=UTC), reason="matrix",
+                                    now=datetime(2026, 3, 1, 9, tzinfo=UTC))
+        w.session.commit()
+        return f"{API}/exports/{row.id}{suffix}", None
+
+    return build
+
+
 def _fixed(path: str) -> Build:
     return lambda w, code: (f"{API}{path}", None)
 
@@ -430,6 +450,11 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("PUT", "/live/layouts/{layout_id}", P.LIVE_VIEW, _others_layout({"name": "x", "rows": 1, "cols": 1,
                                                                               "version": 1}), ok=404, out=None),
     Endpoint("DELETE", "/live/layouts/{layout_id}", P.LIVE_VIEW, _others_layout(), ok=404, out=None),
+    # footage exports: every camera must be of the scope; another user's export is as if it did not exist
+    Endpoint("POST", "/exports", P.CLIP_EXPORT, _new_export, ok=201),
+    Endpoint("GET", "/exports", P.CLIP_EXPORT, _fixed("/exports"), out=None),
+    Endpoint("GET", "/exports/{export_id}", P.CLIP_EXPORT, _others_export(), ok=404, out=None),
+    Endpoint("GET", "/exports/{export_id}/download", P.CLIP_EXPORT, _others_export("/download"), ok=404, out=None),
     # devices: the list for the in-scope target, filtered to the target site otherwise; provisioning at a site
     # outside the scope is bad input, as for a site that does not exist
     Endpoint("GET", "/devices", P.CAMERAS_READ, _site_filter("/devices")),

@@ -64,6 +64,8 @@ class AuditAction(StrEnum):
     CAMERA_LIVE_VIEW = "camera.live.view"
     CAMERA_PLAYBACK_VIEW = "camera.playback.view"
     CAMERA_CLIP_EXPORT = "camera.clip.export"
+    FOOTAGE_EXPORT_REQUEST = "footage_export.request"
+    FOOTAGE_EXPORT_DOWNLOAD = "footage_export.download"
     ROADS_IMPORT = "roads.import"
     ALERT_CLAIM = "alert.claim"
     ALERT_RELEASE = "alert.release"

@@ -193,6 +193,8 @@ ACTION_LABELS: dict[AuditAction, str] = {
     AuditAction.CAMERA_LIVE_VIEW: _("Live video watched"),
     AuditAction.CAMERA_PLAYBACK_VIEW: _("Recording played back"),
     AuditAction.CAMERA_CLIP_EXPORT: _("Video clip exported"),
+    AuditAction.FOOTAGE_EXPORT_REQUEST: _("Footage export requested"),
+    AuditAction.FOOTAGE_EXPORT_DOWNLOAD: _("Footage export downloaded"),
     AuditAction.ROADS_IMPORT: _("Road graph imported"),
     AuditAction.ALERT_CLAIM: _("Alert taken on"),
     AuditAction.ALERT_RELEASE: _("Alert handed back"),

@@ -33,6 +33,7 @@ def navigation(p: Principal) -> list[tuple[str, str, str]]:
         ("/field", i18n.gettext("My unit"), Perm.UNITS_REPORT),
         ("/devices", i18n.gettext("Devices"), Perm.CAMERAS_READ),
         ("/wall", i18n.gettext("Video wall"), Perm.LIVE_VIEW),
+        ("/exports", i18n.gettext("My exports"), Perm.CLIP_EXPORT),
         ("/audit", i18n.gettext("Audit log"), Perm.AUDIT_READ),
         ("/users", i18n.gettext("Users"), Perm.USERS_MANAGE),
     ]

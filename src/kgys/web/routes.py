@@ -22,6 +22,8 @@ from kgys.dispatch import report_views as dispatch_report_views
 from kgys.dispatch import tracker_views as dispatch_tracker_views
 from kgys.dispatch import unit_pages as dispatch_unit_pages
 from kgys.dispatch import views as dispatch_views
+from kgys.exports import pages as export_pages
+from kgys.exports import views as export_views
 from kgys.incidents import pages as incident_pages
 from kgys.incidents import views as incident_views
 from kgys.kades import views as kades_views
@@ -54,6 +56,7 @@ def include_routes(app: FastAPI) -> None:
     app.include_router(dispatch_views.router, prefix="/api/v1")
     app.include_router(dispatch_report_views.router, prefix="/api/v1")
     app.include_router(dispatch_tracker_views.router, prefix="/api/v1")
+    app.include_router(export_views.router, prefix="/api/v1")
     app.include_router(account_pages.router)
     app.include_router(user_pages.router)
     app.include_router(site_pages.router)
@@ -69,4 +72,5 @@ def include_routes(app: FastAPI) -> None:
     app.include_router(dispatch_unit_pages.router)
     app.include_router(dispatch_field_pages.router)
     app.include_router(dispatch_report_views.pages)
+    app.include_router(export_pages.router)
     live_views.install(app)

@@ -14,8 +14,9 @@ import json
 import shutil
 import subprocess
 import tempfile
+import time
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -93,7 +94,8 @@ def local_file(storage: Storage, key: str, copy: Path) -> Path:
     return copy
 
 
-def _sha256(path: Path) -> str:
+def sha256_of(path: Path) -> str:
+    """The SHA-256 of a file, in hex."""
     with path.open("rb") as fh:
         return hashlib.file_digest(fh, "sha256").hexdigest()
 
@@ -125,30 +127,77 @@ def plan(*, session: Session, actor: Actor, camera_id: int, start: datetime, end
     return ClipPlan(cam.id, cam.site_id, site.code, refs[0].codec, start, end, text, refs)
 
 
+def parts_of(plan: ClipPlan) -> list[tuple[SegmentRef, float | None, float | None]]:
+    """Each planned segment with its in-point and out-point (seconds of the segment) trimming it to the range.
+    Pure."""
+    segs, out = plan.segments, []
+    for i, s in enumerate(segs):
+        inpoint = (plan.start - s.start).total_seconds() if i == 0 and plan.start > s.start else None
+        outpoint = (plan.end - s.start).total_seconds() if i == len(segs) - 1 and plan.end < s.end else None
+        out.append((s, inpoint, outpoint))
+    return out
+
+
+def recorded_seconds(plan: ClipPlan) -> float:
+    """How many seconds of video the clip will hold: the planned segments trimmed to the range. Pure."""
+    total = 0.0
+    for s, inpoint, outpoint in parts_of(plan):
+        total += max(0.0, (outpoint if outpoint is not None else s.duration) - (inpoint or 0.0))
+    return total
+
+
+def out_seconds(line: str) -> float | None:
+    """The position ffmpeg reports on a ``-progress`` line (``out_time_us=…``), in seconds; None for any other
+    line or a value not yet known. Pure."""
+    key, _, value = line.strip().partition("=")
+    if key not in ("out_time_us", "out_time_ms") or not value.strip().lstrip("-").isdigit():
+        return None
+    return max(0, int(value)) / 1_000_000  # ffmpeg writes microseconds under both names
+
+
+def join(*, plan: ClipPlan, storage: Storage, ffmpeg: str, workdir: Path, out: Path,
+         on_progress: Callable[[float], None] | None = None, timeout: float = 3600.0) -> None:
+    """Join the planned segments into the MP4 ``out`` (files copied into ``workdir`` when the store has none on
+    this machine); ``on_progress`` gets the seconds written so far as ffmpeg reports them. No database."""
+    parts = [(local_file(storage, s.key, workdir / f"part{i:05d}.ts"), a, b)
+             for i, (s, a, b) in enumerate(parts_of(plan))]
+    concat = workdir / f"{out.stem}.ffconcat"
+    concat.write_text(concat_list(parts))
+    args = clip_args(ffmpeg=ffmpeg, concat=concat, out=out, codec=plan.codec)
+    args[1:1] = ["-progress", "pipe:1", "-nostats"]
+    errors = workdir / f"{out.stem}.stderr"
+    deadline = time.monotonic() + timeout
+    try:
+        with errors.open("wb") as err, subprocess.Popen(args, stdout=subprocess.PIPE, stderr=err) as proc:
+            assert proc.stdout is not None
+            try:
+                for raw in proc.stdout:
+                    seconds = out_seconds(raw.decode(errors="replace"))
+                    if seconds is not None and on_progress is not None:
+                        on_progress(seconds)  # may raise: the caller gave up on this clip
+                    if time.monotonic() > deadline:
+                        proc.kill()
+                code = proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+            except BaseException:
+                proc.kill()
+                raise
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise ConfigurationError(f"cannot run {ffmpeg} to join the clip: {exc}") from exc
+    if code != 0 or not out.exists():
+        tail = errors.read_text(errors="replace")[-300:]
+        raise ConfigurationError(f"ffmpeg could not join the clip: {tail}")
+
+
 def build(*, plan: ClipPlan, storage: Storage, ffmpeg: str, exported_by: str, now: datetime) -> ClipFile:
     """Join the planned segments into ``clip.mp4`` and zip it with its manifest, in a fresh temporary directory
     (no database: a long export holds no transaction open). The caller removes ``workdir`` when done."""
-    segs = plan.segments
     workdir = Path(tempfile.mkdtemp(prefix="kgys-clip-"))
     try:
-        parts = []
-        for i, s in enumerate(segs):
-            inpoint = (plan.start - s.start).total_seconds() if i == 0 and plan.start > s.start else None
-            outpoint = (plan.end - s.start).total_seconds() if i == len(segs) - 1 and plan.end < s.end else None
-            parts.append((local_file(storage, s.key, workdir / f"part{i:05d}.ts"), inpoint, outpoint))
-        concat = workdir / "list.ffconcat"
-        concat.write_text(concat_list(parts))
         mp4 = workdir / "clip.mp4"
-        try:
-            proc = subprocess.run(clip_args(ffmpeg=ffmpeg, concat=concat, out=mp4, codec=plan.codec),
-                                  capture_output=True, timeout=600, check=False)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise ConfigurationError(f"cannot run {ffmpeg} to join the clip: {exc}") from exc
-        if proc.returncode != 0 or not mp4.exists():
-            raise ConfigurationError(f"ffmpeg could not join the clip: {proc.stderr.decode(errors='replace')[-300:]}")
-        clip_sha, clip_bytes = _sha256(mp4), mp4.stat().st_size
+        join(plan=plan, storage=storage, ffmpeg=ffmpeg, workdir=workdir, out=mp4, timeout=600)
+        clip_sha, clip_bytes = sha256_of(mp4), mp4.stat().st_size
         info = manifest(camera_id=plan.camera_id, site_code=plan.site_code, start=plan.start, end=plan.end,
-                        reason=plan.reason, exported_by=exported_by, exported_at=now, segments=segs,
+                        reason=plan.reason, exported_by=exported_by, exported_at=now, segments=plan.segments,
                         clip_sha256=clip_sha, clip_bytes=clip_bytes)
         out = workdir / f"kgys-{plan.site_code}-cam{plan.camera_id}-{plan.start:%Y%m%dT%H%M%SZ}.zip"
         with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as zf:

@@ -1,0 +1,148 @@
+"""Chromium asks for a footage export of two cameras, watches its progress bar reach done without reloading the
+page, and downloads the zip; served by a real ``kgys serve``, recorded by a real ``kgys worker recorder`` off
+simulated RTSP cameras and built by a real ``kgys worker jobs``."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import subprocess
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from tests import factories
+from tests.browser.conftest import KGYS, _env, _free_port, _wait_until_up, submit
+from tests.browser.test_video import _stop
+from tests.recording.conftest import clip_h264, media_dir, sim_h264  # noqa: F401  (fixtures)
+from tests.waiting import wait_for
+
+from kgys.audit.mechanism import set_actor
+from kgys.cameras.flows import systems as camera_flows
+from kgys.cameras.models import Camera
+from kgys.cameras.schemas import CameraIn
+from kgys.config import Settings
+from kgys.runtime import make_runtime
+from kgys.sim.cameras import SimCameras
+
+
+@dataclass
+class ExportServer:
+    """The running server, its data and the two cameras."""
+
+    url: str
+    data_dir: Path
+    camera_ids: list[int]
+
+    def first_segments(self) -> list[datetime]:
+        """The start of each camera's first recorded segment, once each has three."""
+        def starts() -> list[datetime] | None:
+            db = sqlite3.connect(f"file:{self.data_dir / 'kgys.db'}?mode=ro", uri=True)
+            try:
+                rows = [db.execute("SELECT count(*), min(start) FROM recording_segments WHERE camera_id = ?",
+                                   (c,)).fetchone() for c in self.camera_ids]
+            finally:
+                db.close()
+            if any(int(n) < 3 for n, _ in rows):
+                return None
+            return [datetime.fromisoformat(str(s)).replace(tzinfo=UTC) for _, s in rows]
+
+        found = wait_for("three segments of each camera", starts, 120, every=0.5,
+                         detail=lambda: (self.data_dir / "recorder.log").read_text(errors="replace")[-2000:])
+        return found
+
+
+@pytest.fixture(scope="module")
+def exporting(tmp_path_factory: pytest.TempPathFactory, sim_h264: SimCameras,  # noqa: F811
+              browser: Browser) -> Iterator[tuple[ExportServer, Page]]:
+    """Two cameras at one school, an investigator signed in (password and second factor), the web server, the
+    recorder and the jobs worker."""
+    data = tmp_path_factory.mktemp("exports")
+    rt = make_runtime(Settings(mode="demo", data_dir=data), upgrade=True)
+    with rt.sessions.begin() as session:
+        factories.tree(session)
+        site = factories.site(session)
+        actor = factories.admin()
+        set_actor(session, actor)
+        for n in (1, 2):
+            camera_flows.save_camera(session=session, actor=actor, box=rt.box, code=site.code, data=CameraIn(
+                name=f"Bahçe Kamerası {n}", megapixels=2.0, width=1920, height=1080, codec="h264",
+                stream_url=sim_h264.url(n)))
+        user = factories.user(session, "investigator", scope=["TR-99-A"], box=rt.box)
+    with Session(rt.engine) as s:
+        cams = list(s.scalars(select(Camera.id).order_by(Camera.id)))
+    rt.close()
+    env = _env(KGYS_SECURITY__COOKIE_SECURE="false", KGYS_RECORDING__SEGMENT_SECONDS="2",
+               KGYS_RECORDING__FSYNC="false")
+    base = [*KGYS, "--data-dir", str(data), "--mode", "demo"]
+    procs: list[subprocess.Popen[bytes]] = []
+    ctx = browser.new_context(locale="tr-TR", accept_downloads=True)
+    try:
+        port = _free_port()
+        url = f"http://127.0.0.1:{port}"
+        with (data / "server.log").open("wb") as out:
+            procs.append(subprocess.Popen([*base, "serve", "--host", "127.0.0.1", "--port", str(port)], stdout=out,
+                                          stderr=subprocess.STDOUT, env=env))
+        _wait_until_up(procs[-1], url, data / "server.log")
+        for name in ("recorder", "jobs"):
+            with (data / f"{name}.log").open("wb") as out:
+                procs.append(subprocess.Popen([*base, "worker", name], stdout=out, stderr=subprocess.STDOUT,
+                                              env=env))
+        ctx.set_default_timeout(20_000)
+        page = ctx.new_page()
+        page.goto(f"{url}/login")
+        page.fill("input[name=username]", user.username)
+        page.fill("input[name=password]", factories.PASSWORD)
+        submit(page, "form[action='/login'] button[type=submit]")
+        page.fill("input[name=code]", factories.totp_code(user))
+        submit(page, "form[action='/login/totp'] button[type=submit]")
+        assert "/login" not in page.url, page.content()[:800]
+        yield ExportServer(url, data, cams), page
+    finally:
+        ctx.close()
+        for proc in reversed(procs):
+            _stop(proc)
+
+
+def test_an_export_is_asked_for_followed_and_downloaded(exporting: tuple[ExportServer, Page],
+                                                        tmp_path: Path) -> None:
+    server, page = exporting
+    start = max(server.first_segments()) + timedelta(seconds=1)
+    end = start + timedelta(seconds=3)
+    ids = ",".join(map(str, server.camera_ids))
+    page.goto(f"{server.url}/exports/new?cameras={ids}&from={start:%Y-%m-%dT%H:%M:%S}Z&to={end:%Y-%m-%dT%H:%M:%S}Z")
+    expect(page.locator("#export-cameras")).to_contain_text("Bahçe Kamerası 1")
+    expect(page.locator("#export-cameras")).to_contain_text("Bahçe Kamerası 2")
+    local = start.astimezone(ZoneInfo("Europe/Istanbul"))  # the server's zone
+    assert page.input_value("#f-from") == f"{local:%Y-%m-%dT%H:%M:%S}"
+    page.fill("#f-reason", "soruşturma 2026/99")
+    submit(page, "#export-submit")
+    assert "/exports/" in page.url and not page.url.endswith("/new"), page.content()[:800]
+    page.evaluate("window.kgysSamePage = true")  # gone if the page were reloaded
+    expect(page.locator("#export-ready")).to_be_visible(timeout=120_000)
+    assert page.evaluate("window.kgysSamePage") is True
+    assert page.locator("#export-progress").evaluate("el => el.value") == 1
+    expect(page.locator("#export-percent")).to_have_text("100%")
+    expect(page.locator("#export-state")).to_have_text("Hazır")
+    with page.expect_download() as got:
+        page.click("#export-download")
+    path = tmp_path / "export.zip"
+    got.value.save_as(path)
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == page.inner_text("#export-sha").strip()
+    with zipfile.ZipFile(path) as zf:
+        manifest = json.loads(zf.read("manifest.json"))
+        assert sorted(n for n in zf.namelist() if n.endswith(".mp4")) == [f"camera-{c}.mp4" for c in
+                                                                          server.camera_ids]
+        for cam in manifest["cameras"]:
+            assert hashlib.sha256(zf.read(cam["file"])).hexdigest() == cam["sha256"]
+    assert manifest["reason"] == "soruşturma 2026/99"
+    page.goto(f"{server.url}/exports")
+    expect(page.locator("#export-table")).to_contain_text("soruşturma 2026/99")
