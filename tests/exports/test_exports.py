@@ -278,9 +278,11 @@ def test_an_export_with_nothing_recorded_fails_with_a_reason(recorded: Recorded)
     export_id = r.json()["id"]
     assert worker.run_once(sessions=w.rt.sessions, settings=_settings(w),
                            storage=footage.open_storage(w.rt.settings)) == export_id
-    got = w.client.get(f"{API}/{export_id}", headers=w.headers["investigator"] | {"Accept-Language": "en"}).json()
+    got = w.client.get(f"{API}/{export_id}", headers=w.headers["investigator"]).json()
     assert got["state"] == "failed" and got["error"]["code"] == "no_recording"
-    assert "Nothing was recorded" in got["error"]["message"]
+    assert got["error"]["message"] == "Bu aralıkta kameraların hiçbiri kayıt yapmamış."  # the reader's language
+    got = w.client.get(f"{API}/{export_id}?lang=ru", headers=w.headers["investigator"]).json()
+    assert got["error"]["message"] == "Ни одна из камер ничего не записала в этом интервале."
     assert w.client.get(f"{API}/{export_id}/download", headers=w.headers["investigator"]).status_code == 404
 
 
