@@ -58,3 +58,37 @@ def test_the_schema_type_names_the_field_and_keeps_string_constraints() -> None:
     with pytest.raises(ValidationError) as info:
         _Model(name="x" * 11)
     assert info.value.errors()[0]["type"] == "string_too_long"
+
+
+def test_every_text_field_of_every_request_body_refuses_a_nul() -> None:
+    """A NUL reaches no database from a request body (PostgreSQL refuses it with an error, SQLite stores it):
+    every string field of every request model (``extra="forbid"``) refuses it, passwords aside (hashed or
+    encrypted, never stored as text)."""
+    import importlib
+    import pkgutil
+    from typing import Annotated
+
+    from pydantic import BaseModel, TypeAdapter, ValidationError
+
+    import kgys
+
+    accepted = []
+    for info in pkgutil.walk_packages(kgys.__path__, "kgys."):
+        if not info.name.endswith("schemas"):
+            continue
+        module = importlib.import_module(info.name)
+        for name, model in vars(module).items():
+            if not (isinstance(model, type) and issubclass(model, BaseModel) and model.__module__ == module.__name__
+                    and model.model_config.get("extra") == "forbid"):
+                continue
+            for field_name, f in model.model_fields.items():
+                if field_name == "password":
+                    continue
+                adapter: TypeAdapter[object] = TypeAdapter(Annotated[f.annotation, *f.metadata] if f.metadata
+                                                           else f.annotation)
+                try:
+                    adapter.validate_python("ab\x00c")
+                except ValidationError:
+                    continue
+                accepted.append(f"{info.name}.{name}.{field_name}")
+    assert accepted == []

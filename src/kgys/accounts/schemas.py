@@ -16,9 +16,9 @@ class TokenRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    username: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    username: Annotated[str, StringConstraints(min_length=1, max_length=64), SafeChars]
     password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
-    totp: Annotated[str, StringConstraints(max_length=8)] | None = None
+    totp: Annotated[str, StringConstraints(max_length=8), SafeChars] | None = None
     name: Annotated[str, StringConstraints(max_length=120), SafeChars] = ""
 
 

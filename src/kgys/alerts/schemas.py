@@ -11,6 +11,7 @@ from kgys.accounts.actor import district_of
 from kgys.alerts.models import Alert
 from kgys.cameras.models import Camera
 from kgys.sites.models import Site
+from kgys.validation import SafeText
 
 Outcome = Literal["resolved", "false_alarm", "drill", "test"]
 
@@ -68,7 +69,7 @@ class MoveIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    note: str = Field(default="", max_length=2000)
+    note: SafeText = Field(default="", max_length=2000)
     version: int | None = Field(default=None, ge=1)
 
 

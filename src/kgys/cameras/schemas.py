@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl, urlsplit
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator
 
 from kgys.cameras.compliance import POSITIONS
-from kgys.validation import SafeChars
+from kgys.validation import SafeChars, SafeText
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120), SafeChars]
 Short = Annotated[str, StringConstraints(strip_whitespace=True, max_length=80), SafeChars]
@@ -73,7 +73,7 @@ class CameraIn(BaseModel):
     height: Count = Field(ge=16, le=16384)
     poe: Flag = False
     night_vision: Flag = False
-    position: str = "other"
+    position: SafeText = "other"
     bitrate_kbps: Count = Field(default=4096, ge=16, le=100_000)
     codec: str = Field(default="h264", pattern="^(h264|h265)$")
     stream_url: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500), SafeChars] = ""

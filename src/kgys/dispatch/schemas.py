@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from kgys.dispatch.states import UnitKind, UnitStatus
-from kgys.validation import SafeChars
+from kgys.validation import SafeChars, SafeText
 
 CallSign = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32,
                                             pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
@@ -25,11 +25,11 @@ class UnitIn(BaseModel):
 
     call_sign: CallSign = Field(description="The unit's radio call sign, unique, e.g. 99-A-01")
     kind: UnitKind
-    district: str = Field(min_length=1, max_length=32, description="Jurisdiction code of the district it serves")
+    district: SafeText = Field(min_length=1, max_length=32, description="Jurisdiction code of the district it serves")
     station: Station = ""
     capabilities: list[Capability] = Field(default_factory=list, max_length=20)
     members: Members = ""
-    field_user: str | None = Field(default=None, max_length=64,
+    field_user: SafeText | None = Field(default=None, max_length=64,
                                    description="Username of the field login (role field_unit) speaking for it")
 
 
@@ -43,7 +43,7 @@ class UnitPatch(BaseModel):
     station: Station | None = None
     capabilities: list[Capability] | None = Field(default=None, max_length=20)
     members: Members | None = None
-    field_user: str | None = Field(default=None, max_length=64, description="Empty string: no field login")
+    field_user: SafeText | None = Field(default=None, max_length=64, description="Empty string: no field login")
 
 
 class PositionOut(BaseModel):

@@ -6,20 +6,22 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from kgys.validation import SafeText
+
 
 class OrderIn(BaseModel):
     """A protection order to register."""
 
     model_config = ConfigDict(extra="forbid")
 
-    number: str = Field(min_length=1, max_length=64, description="The order's number, e.g. 2026/1234")
-    court: str = Field(min_length=1, max_length=200)
+    number: SafeText = Field(min_length=1, max_length=64, description="The order's number, e.g. 2026/1234")
+    court: SafeText = Field(min_length=1, max_length=200)
     valid_from: date
     valid_until: date
-    person_name: str = Field(min_length=1, max_length=160, description="The protected person")
+    person_name: SafeText = Field(min_length=1, max_length=160, description="The protected person")
     person_phone: str = Field(min_length=5, max_length=40, pattern=r"^\+?[0-9 ()-]+$")
-    aggressor: str = Field(default="", max_length=4000, description="Who the order protects from (strict access)")
-    district: str = Field(min_length=1, max_length=32, description="Jurisdiction code of the answering district")
+    aggressor: SafeText = Field(default="", max_length=4000, description="Who the order protects from (strict access)")
+    district: SafeText = Field(min_length=1, max_length=32, description="Jurisdiction code of the answering district")
 
     @model_validator(mode="after")
     def _period(self) -> OrderIn:
@@ -54,7 +56,7 @@ class PhoneIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    label: str = Field(default="", max_length=80)
+    label: SafeText = Field(default="", max_length=80)
 
 
 class PhoneOut(BaseModel):
@@ -73,7 +75,7 @@ class PressIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    msg_id: str = Field(min_length=1, max_length=64, description="The app's own id of this message")
+    msg_id: SafeText = Field(min_length=1, max_length=64, description="The app's own id of this message")
     at: datetime = Field(description="The phone's clock, with offset")
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)

@@ -84,7 +84,7 @@ class LayoutIn(BaseModel):
     rows: int = Field(ge=1, le=6, description="Rows of the grid (1–6).")
     cols: int = Field(ge=1, le=6, description="Columns of the grid (1–6).")
     tiles: list[TileIn] = Field(default_factory=list, max_length=36, description="The tiles, within the grid.")
-    shared_role: str | None = Field(default=None, max_length=32,
+    shared_role: SafeText | None = Field(default=None, max_length=32,
                                     description="A role every user of which also sees the layout (none: only you).")
 
 

@@ -7,10 +7,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from kgys.validation import SafeText
+from kgys.validation import SafeChars, SafeText
 
-SiteCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
-CameraName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+SiteCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32), SafeChars]
+CameraName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120), SafeChars]
 HoldState = Literal["active", "released", "expired"]
 
 

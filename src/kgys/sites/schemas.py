@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
 from kgys.sites.rollout import RolloutStatus, SiteType
-from kgys.validation import Code, Name, SafeChars
+from kgys.validation import Code, Name, SafeChars, SafeText
 
 Address = Annotated[str, StringConstraints(strip_whitespace=True, max_length=400), SafeChars]
 PersonName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=160), SafeChars]
@@ -189,5 +189,5 @@ class FloorPlanPatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    title: str | None = Field(default=None, max_length=400)
+    title: SafeText | None = Field(default=None, max_length=400)
     position: int | None = Field(default=None, ge=1, le=1000)
