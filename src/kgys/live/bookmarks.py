@@ -3,7 +3,8 @@
 Functions here take the camera already found within the caller's scope (that is
 :mod:`kgys.live.flows.review`). Creating and deleting a bookmark is written to the audit log by the mechanism
 (:class:`~kgys.audit.mechanism.Audited`). Its author deletes it; so may a role that supervises
-(``alerts.supervise``: supervisors and administrators).
+(``alerts.supervise``: supervisors and administrators); to anyone else another user's bookmark is not there to
+delete (404).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from kgys.accounts.actor import Actor
 from kgys.accounts.permissions import Perm
-from kgys.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
+from kgys.errors import FieldError, NotFound, ValidationFailed
 from kgys.live.models import Bookmark
 
 NOTE_MAX = 500
@@ -81,6 +82,6 @@ def may_delete(actor: Actor, row: Bookmark) -> bool:
 def delete(*, session: Session, actor: Actor, row: Bookmark) -> None:
     """Delete a bookmark (audited by the mechanism)."""
     if not may_delete(actor, row):
-        raise PermissionDenied("only its author or a supervisor may delete this bookmark", perm="alerts.supervise")
+        raise NotFound(f"no bookmark {row.id} of yours (only its author or a supervisor may delete it)")
     session.delete(row)
     session.flush()
