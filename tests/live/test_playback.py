@@ -186,7 +186,7 @@ def test_a_snapshot_is_the_recorded_frame_as_png_and_is_audited(recorded: Record
     assert w.audit_count("camera.snapshot") == before + 1
 
 
-def test_thumbnails_by_ticket_or_scope_and_cached(recorded: Recorded, more: dict[str, dict[str, str]]) -> None:
+def test_thumbnails_under_the_playback_ticket_and_cached(recorded: Recorded, more: dict[str, dict[str, str]]) -> None:
     w = recorded
     a = w.camera_ids[0]
     segs = w.segments(a)
@@ -202,10 +202,12 @@ def test_thumbnails_by_ticket_or_scope_and_cached(recorded: Recorded, more: dict
     cache = Path(w.rt.settings.data_dir) / "cache" / "thumbs" / str(a)
     cached = list(cache.glob("*.jpg"))
     assert len(cached) == 1
-    again = w.client.get(f"{url}?at={at}", headers=w.headers["investigator"])  # by scope, from the cache
+    again = w.client.get(f"{url}?at={at}&t={ticket}", headers=w.headers["investigator"])  # from the cache
     assert again.status_code == 200 and again.content == r.content
     assert list(cache.glob("*.jpg")) == cached
-    assert w.client.get(f"{url}?at={at}", headers=more["investigator_out"]).status_code == 404
+    # only under an audited playback: no ticket, or another's, is refused
+    assert w.client.get(f"{url}?at={at}", headers=w.headers["investigator"]).status_code == 403
+    assert w.client.get(f"{url}?at={at}&t={ticket}", headers=more["investigator2"]).status_code == 403
     assert w.client.get(f"{url}?at={int(segs[0].start.timestamp()) - 3600}&t={ticket}",
                         headers=w.headers["investigator"]).status_code == 404
     assert w.client.get(f"{url}?at=soon", headers=w.headers["investigator"]).status_code == 422

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from kgys.accounts.permissions import Perm
 from kgys.db import reading, utcnow
-from kgys.errors import AuthenticationError, NotFound, ValidationFailed
+from kgys.errors import NotFound, ValidationFailed
 from kgys.live import hls, layouts, review, service
 from kgys.live.feed import Fallback
 from kgys.live.flows import clip, viewing, wall
@@ -32,7 +32,7 @@ from kgys.live.tickets import Ticket
 from kgys.live.views import CameraId, hub, principal_credential, request_credential, storage, ticket_key
 from kgys.recording import footage
 from kgys.web import labels
-from kgys.web.deps import DB, CurrentPrincipal, Principal, credential, runtime, writes
+from kgys.web.deps import DB, CurrentPrincipal, Principal, runtime, writes
 from kgys.web.forms import FormFields
 from kgys.web.render import reader_zone, render
 
@@ -209,21 +209,15 @@ def playback_open(request: Request, camera_id: CameraId, session: DB, p: Current
 def playback_thumbnail(request: Request, camera_id: CameraId, session: DB,
                        at: Annotated[float, Query(ge=0, le=1e11, description="Epoch seconds")],
                        t: Text = "") -> Response:
-    """A small JPEG of the keyframe at or before ``at``: allowed by the playback ticket of the page (the range it
-    reaches) or else by the caller's sign-in and scope (playback permission); cached."""
-    when = datetime.fromtimestamp(at, UTC)
-    if t:
-        ticket = _viewer_ticket(request, session, camera_id, t, "playback")
-        if ticket.start is None or ticket.end is None or not ticket.start <= at < ticket.end:
-            raise NotFound("this moment is outside the playback")
-    else:
-        signed_in = credential(request, session)
-        if signed_in is None:
-            raise AuthenticationError("sign in first")
-        review_flows.check_camera(session=session, actor=signed_in[0], camera_id=camera_id)
+    """A small JPEG of the keyframe at or before ``at``, within the range of the page's playback ticket (the
+    playback that shows it is audited; a thumbnail is not audited again); cached."""
+    ticket = _viewer_ticket(request, session, camera_id, t, "playback")
+    if ticket.start is None or ticket.end is None or not ticket.start <= at < ticket.end:
+        raise NotFound("this moment is outside the playback")
     settings = runtime(request).settings
-    body = review_flows.thumbnail(session=session, camera_id=camera_id, at=when, storage=storage(request),
-                                  ffmpeg=settings.recording.ffmpeg_path, cache=settings.data_dir / "cache" / "thumbs")
+    body = review_flows.thumbnail(session=session, camera_id=camera_id, at=datetime.fromtimestamp(at, UTC),
+                                  storage=storage(request), ffmpeg=settings.recording.ffmpeg_path,
+                                  cache=settings.data_dir / "cache" / "thumbs", now=utcnow())
     return Response(body, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
 
 

@@ -20,6 +20,8 @@ MAX_CAMERAS = 9
 MAX_REPLAY = 3600
 THUMB_WIDTH = 160
 THUMB_STEP = 2.0  # seconds: thumbnails of one segment are cached per step (the keyframe at or before it)
+THUMB_KEEP = 86_400.0  # seconds a cached thumbnail is kept (no longer than a day past its making)
+SWEEP_EVERY = 3600.0  # seconds between two sweeps of a camera's cached thumbnails
 MAX_ID = 2_147_483_647
 
 

@@ -178,25 +178,42 @@ def snapshot(*, session: Session, actor: Actor, storage: Storage, ffmpeg: str, c
     return Snapshot(png, f"kgys-cam{camera_id}-{stamp}Z.png")
 
 
-def thumbnail(*, session: Session, camera_id: int, at: datetime, storage: Storage, ffmpeg: str,
-              cache: Path) -> bytes:
-    """A small JPEG of the keyframe at or before ``at`` (the caller has checked the camera: a playback ticket, or
-    the caller's scope), from the cache when made before."""
+def thumbnail(*, session: Session, camera_id: int, at: datetime, storage: Storage, ffmpeg: str, cache: Path,
+              now: datetime) -> bytes:
+    """A small JPEG of the keyframe at or before ``at`` (the caller has checked the playback ticket), from the
+    cache when made before. The segment is looked up first, so a segment retention has deleted has no thumbnail
+    any more; its cached files are swept with the others older than :data:`~kgys.live.review.THUMB_KEEP`."""
     seg = _segment_at(session, camera_id, at)
     offset = review.thumb_offset(review.offset_in(at, seg.start, seg.end))
     path = cache / review.thumb_name(camera_id, seg.id, offset)
     if path.is_file():
         return path.read_bytes()
     path.parent.mkdir(parents=True, exist_ok=True)
+    _sweep(path.parent, now)
     work = Path(tempfile.mkdtemp(prefix="kgys-thumb-"))
     try:
         src = clip.local_file(storage, seg.key, work / "segment.ts")
         out = work / "thumb.jpg"
         body = _run(review.thumb_args(ffmpeg=ffmpeg, src=src, offset=offset, out=out), out, "thumbnail")
-        out.replace(path)
+        shutil.move(out, path)
         return body
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _sweep(folder: Path, now: datetime) -> None:
+    """Remove a camera's cached thumbnails made more than THUMB_KEEP ago, at most once an hour per camera."""
+    marker = folder / ".swept"
+    stamp = now.timestamp()
+    if marker.exists() and stamp - marker.stat().st_mtime < review.SWEEP_EVERY:
+        return
+    marker.touch()
+    for item in folder.glob("*.jpg"):
+        try:
+            if stamp - item.stat().st_mtime > review.THUMB_KEEP:
+                item.unlink()
+        except OSError:
+            log.debug("thumbnail %s already gone", item)
 
 
 def check_camera(*, session: Session, actor: Actor, camera_id: int) -> None:
