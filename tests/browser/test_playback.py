@@ -218,6 +218,7 @@ def test_a_range_typed_in_istanbul_opens_that_utc_range(played: tuple[PlaybackSe
     cams = ",".join(str(c) for c in server.camera_ids)
     page.goto(f"{server.url}/playback?cameras={cams}")
     assert "Europe/Istanbul (UTC+03:00)" in page.inner_text("#range")
+    assert page.input_value("#range input[name=cameras]") == cams
     page.fill("#range input[name=from]", (start + ISTANBUL).strftime("%Y-%m-%dT%H:%M:%S"))
     page.fill("#range input[name=to]", (end + ISTANBUL).strftime("%Y-%m-%dT%H:%M:%S"))
     submit(page, "#range button[type=submit]")
