@@ -185,6 +185,15 @@ def test_a_bookmark_and_a_snapshot_are_audited(played: tuple[PlaybackServer, Pag
     page.wait_for_function(IN_STEP, arg=[0.5], timeout=45_000)
     page.click("#pb-play")  # pause: the master clock stops where the bookmark and the snapshot are taken
     page.wait_for_function("() => document.querySelector('#player .pb-tile video').paused")
+    # five frames forward while paused: the clock moves 5 × 40 ms and both videos show that moment
+    paused_at = float(page.get_attribute("#player", "data-master") or "nan")
+    for _ in range(5):
+        page.click("#pb-fwd")
+    page.wait_for_function("""([t]) => {
+      const master = parseFloat(document.getElementById('player').dataset.master);
+      const walls = [...document.querySelectorAll('#player .pb-tile')].map(el => parseFloat(el.dataset.wall));
+      return Math.abs(master - t) < 0.001 && walls.every(w => Math.abs(w - t) < 0.1);
+    }""", arg=[paused_at + 0.2], timeout=15_000)
     marks = server.count("bookmark.create")
     page.fill("#pb-note", "kırmızı araç")
     page.click("#pb-bookmark")
