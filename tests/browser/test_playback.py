@@ -131,6 +131,21 @@ def _iso(t: datetime) -> str:
     return t.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+STATE = """() => ({master: document.getElementById('player').dataset.master,
+  tiles: [...document.querySelectorAll('#player .pb-tile')].map(t => ({wall: t.dataset.wall, gap: t.dataset.gap,
+    overlay: t.querySelector('.pb-overlay').textContent, paused: t.querySelector('video').paused,
+    time: t.querySelector('video').currentTime, ready: t.querySelector('video').readyState,
+    seeking: t.querySelector('video').seeking}))})"""
+
+
+def _in_step(page: Page, timeout: float) -> None:
+    """Wait until both videos play within half a second of the master clock (and of each other)."""
+    try:
+        page.wait_for_function(IN_STEP, arg=[0.5], timeout=timeout)
+    except Exception as exc:
+        raise AssertionError(f"not in step: {page.evaluate(STATE)}") from exc
+
+
 def _open(server: PlaybackServer, page: Page, start: datetime, end: datetime, reason: str) -> None:
     cams = ",".join(str(c) for c in server.camera_ids)
     page.goto(f"{server.url}/playback?cameras={cams}&from={_iso(start)}&to={_iso(end)}")
@@ -156,7 +171,7 @@ def test_two_cameras_play_in_step_and_stay_together_after_a_seek(played: tuple[P
     start, end = server.shared_range(6)
     before = server.count("camera.playback.view")
     _open(server, page, start, end, "iki kamera birlikte")
-    page.wait_for_function(IN_STEP, arg=[0.5], timeout=45_000)
+    _in_step(page, 45_000)
     assert server.count("camera.playback.view") == before + 2  # one reason, one entry per camera
     reasons = server.query("SELECT DISTINCT reason FROM audit_entries WHERE action = 'camera.playback.view'")
     assert ("iki kamera birlikte",) in reasons
@@ -169,11 +184,11 @@ def test_two_cameras_play_in_step_and_stay_together_after_a_seek(played: tuple[P
     target = start.timestamp() + (end - start).total_seconds() * 0.7
     page.wait_for_function("([t]) => Math.abs(parseFloat(document.getElementById('player').dataset.master) - t) < 1",
                            arg=[target], timeout=10_000)
-    page.wait_for_function(IN_STEP, arg=[0.5], timeout=30_000)
+    _in_step(page, 30_000)
     # and still together a second of playing later
     page.wait_for_function("([t]) => parseFloat(document.getElementById('player').dataset.master) > t + 1",
                            arg=[target], timeout=20_000)
-    page.wait_for_function(IN_STEP, arg=[0.5], timeout=10_000)
+    _in_step(page, 10_000)
     walls = page.evaluate("() => [...document.querySelectorAll('#player .pb-tile')].map(t => +t.dataset.wall)")
     assert abs(walls[0] - walls[1]) < 0.5, walls
 
@@ -182,7 +197,7 @@ def test_a_bookmark_and_a_snapshot_are_audited(played: tuple[PlaybackServer, Pag
     server, page = played
     start, end = server.shared_range(4)
     _open(server, page, start, end, "yer imi ve fotoğraf")
-    page.wait_for_function(IN_STEP, arg=[0.5], timeout=45_000)
+    _in_step(page, 45_000)
     page.click("#pb-play")  # pause: the master clock stops where the bookmark and the snapshot are taken
     page.wait_for_function("() => document.querySelector('#player .pb-tile video').paused")
     # five frames forward while paused: the clock moves 5 × 40 ms and both videos show that moment
