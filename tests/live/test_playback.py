@@ -169,11 +169,21 @@ def test_a_snapshot_is_the_recorded_frame_as_png_and_is_audited(recorded: Record
                       headers=w.headers["investigator"])
     assert r.status_code == 200, r.text
     assert r.headers["content-type"] == "image/png" and "attachment" in r.headers["content-disposition"]
-    assert _png_size(r.content)[0] > 0
+    assert _png_size(r.content) == (1920, 1080)  # the recorded frame itself, full size
     assert w.audit_count("camera.snapshot") == before + 1
     entry = w.audit_last("camera.snapshot")
     assert entry.reason == "ihbar 155" and entry.object_id == str(a)
     assert json.loads(str(entry.details))["at"] == _iso(at)
+
+    # the exact frame: the same moment gives the same picture, the next frame (25 fps: 40 ms on) another one
+    def shot(moment: datetime) -> bytes:
+        got = w.client.post(f"/api/v1/cameras/{a}/snapshot", json={"at": _iso(moment), "reason": "kare karşılaştırma"},
+                            headers=w.headers["investigator"])
+        assert got.status_code == 200, got.text
+        return got.content
+
+    assert shot(at) == r.content
+    assert shot(at + timedelta(milliseconds=40)) != r.content
 
     assert w.client.post(f"/api/v1/cameras/{a}/snapshot", json={"at": _iso(at), "reason": "x"},
                          headers=w.headers["investigator"]).json()["error"]["fields"][0]["field"] == "reason"
@@ -183,7 +193,7 @@ def test_a_snapshot_is_the_recorded_frame_as_png_and_is_audited(recorded: Record
                          headers=w.headers["investigator"]).status_code == 404
     assert w.client.post(f"/api/v1/cameras/{a}/snapshot", json={"at": _iso(at), "reason": "ihbar"},
                          headers=w.headers["operator"]).status_code == 403
-    assert w.audit_count("camera.snapshot") == before + 1
+    assert w.audit_count("camera.snapshot") == before + 3  # the refusals are not logged as snapshots
 
 
 def test_thumbnails_under_the_playback_ticket_and_cached(recorded: Recorded, more: dict[str, dict[str, str]]) -> None:
