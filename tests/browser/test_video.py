@@ -180,14 +180,15 @@ def test_playback_of_a_past_range_and_seek(video: tuple[VideoServer, Page]) -> N
     video = page.locator("#player video")
     page.wait_for_function("v => v.currentTime > 1 && v.videoWidth > 0", arg=video.element_handle(), timeout=30_000)
     assert video.evaluate("v => v.videoWidth") == 1920
-    # seek: click at 75 % of the timeline; the wall clock shown must jump there
-    box = page.locator("#timeline").bounding_box()
+    # seek: click at 75 % of the camera's timeline; the video must jump there (each tile says which recorded moment
+    # its video shows)
+    box = page.locator("#timeline .tl-track").first.bounding_box()
     assert box is not None
     page.mouse.click(box["x"] + box["width"] * 0.75, box["y"] + box["height"] / 2)
     target = start.timestamp() + (end - start).total_seconds() * 0.75
     page.wait_for_function(
         "([el, t]) => el.dataset.wall && Math.abs(parseFloat(el.dataset.wall) - t) < 3",
-        arg=[page.locator("#player").element_handle(), target], timeout=15_000)
+        arg=[page.locator("#player .pb-tile").first.element_handle(), target], timeout=15_000)
     reasons = video_server.query("SELECT reason FROM audit_entries WHERE action = 'camera.playback.view'")
     assert reasons == [("tarayıcı testi",)]
 

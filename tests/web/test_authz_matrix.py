@@ -33,11 +33,12 @@ from kgys.alerts.raising import Alarm
 from kgys.alerts.states import Priority, Source
 from kgys.audit.mechanism import set_actor
 from kgys.cameras.flows import systems as camera_flows
+from kgys.cameras.models import Camera
 from kgys.cameras.schemas import CameraIn, RecorderIn
 from kgys.exports import service as export_service
 from kgys.kades import service as kades_service
 from kgys.kades.schemas import OrderIn
-from kgys.live.models import WallLayout
+from kgys.live.models import Bookmark, WallLayout
 from kgys.recording import alerts
 from kgys.recording.flows import holds as hold_flows
 from kgys.recording.models import LegalHold
@@ -364,6 +365,20 @@ def _others_export(suffix: str = "") -> Build:
     return build
 
 
+def _others_bookmark(w: World, code: str) -> tuple[str, None]:
+    """A fresh bookmark another user placed on the target's camera."""
+    w._setup()
+    owner = w.session.scalars(select(User).where(User.username == w.login)).one()
+    cam = w.session.get(Camera, w.cameras[code])
+    assert cam is not None
+    row = Bookmark(camera_id=cam.id, site_id=cam.site_id, start=datetime(2026, 3, 1, 8, tzinfo=UTC), note="matrix",
+                   created_by=owner.id)
+    set_actor(w.session, factories.admin())
+    w.session.add(row)
+    w.session.commit()
+    return f"{API}/bookmarks/{row.id}", None
+
+
 def _fixed(path: str) -> Build:
     return lambda w, code: (f"{API}{path}", None)
 
@@ -439,6 +454,16 @@ ENDPOINTS: list[Endpoint] = [
              _camera_url("/playback", _RANGE | {"reason": "matrix"})),
     Endpoint("GET", "/cameras/{camera_id}/timeline", P.PLAYBACK,
              _camera_url("/timeline?from=2026-03-01T08:00:00Z&to=2026-03-01T09:00:00Z")),
+    # bookmarks and snapshots: a camera in scope, the playback permission; deleting another user's bookmark is for
+    # those who supervise. The matrix's cameras have no recording: a snapshot finds no frame (404).
+    Endpoint("GET", "/bookmarks", P.PLAYBACK,
+             lambda w, code: (f"{API}/bookmarks?cameras={w.cameras[code]}&from={_RANGE['from']}&to={_RANGE['to']}",
+                              None)),
+    Endpoint("POST", "/bookmarks", P.PLAYBACK, lambda w, code: (f"{API}/bookmarks", {
+        "camera_id": w.cameras[code], "at": "2026-03-01T08:00:00Z", "note": "matrix"}), ok=201),
+    Endpoint("DELETE", "/bookmarks/{bookmark_id}", P.PLAYBACK, _others_bookmark, ok=204, own=P.ALERTS_SUPERVISE),
+    Endpoint("POST", "/cameras/{camera_id}/snapshot", P.PLAYBACK,
+             _camera_url("/snapshot", {"at": "2026-03-01T08:00:00Z", "reason": "matrix"}), ok=404),
     # the video wall: the tree and states of the caller's own scope; a layout may show only cameras in scope (one
     # outside it is bad input, as an unknown camera); another user's layout not shared is as if it did not exist
     Endpoint("GET", "/live/tree", P.LIVE_VIEW, _fixed("/live/tree"), out=None),

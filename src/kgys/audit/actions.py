@@ -95,6 +95,10 @@ class AuditAction(StrEnum):
     WALL_LAYOUT_CREATE = "wall_layout.create"
     WALL_LAYOUT_UPDATE = "wall_layout.update"
     WALL_LAYOUT_DELETE = "wall_layout.delete"
+    BOOKMARK_CREATE = "bookmark.create"
+    BOOKMARK_UPDATE = "bookmark.update"
+    BOOKMARK_DELETE = "bookmark.delete"
+    CAMERA_SNAPSHOT = "camera.snapshot"
 
 
 def changed(object_type: str, op: str) -> str:

@@ -1,11 +1,11 @@
-"""Tables of the live domain: the video wall's saved layouts."""
+"""Tables of the live domain: the video wall's saved layouts and the bookmarks investigators put on recordings."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kgys.audit.mechanism import Audited
@@ -33,3 +33,24 @@ class WallLayout(Audited, Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}
+
+
+class Bookmark(Audited, Base):
+    """A mark a viewer put on a camera's recording: a moment (``end`` None) or a stretch, with a note. Whoever may
+    play the camera back sees it; its author (or a supervisor) deletes it. Creating and deleting are audited."""
+
+    __tablename__ = "bookmarks"
+    __audit_type__ = "bookmark"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    camera_id: Mapped[int] = mapped_column(ForeignKey("cameras.id", ondelete="CASCADE"), index=True)
+    site_id: Mapped[int] = mapped_column(Integer)
+    start: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    end: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def audit_site_id(self) -> int | None:
+        """Entries about a bookmark belong to its camera's site."""
+        return self.site_id

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, BinaryIO
@@ -23,16 +24,17 @@ from sqlalchemy.orm import Session
 from kgys.accounts.permissions import Perm
 from kgys.db import reading, utcnow
 from kgys.errors import NotFound, ValidationFailed
-from kgys.live import hls, layouts, service
+from kgys.live import hls, layouts, review, service
 from kgys.live.feed import Fallback
 from kgys.live.flows import clip, viewing, wall
+from kgys.live.flows import review as review_flows
 from kgys.live.tickets import Ticket
 from kgys.live.views import CameraId, hub, principal_credential, request_credential, storage, ticket_key
 from kgys.recording import footage
-from kgys.sites.models import Site
+from kgys.web import labels
 from kgys.web.deps import DB, CurrentPrincipal, Principal, runtime, writes
 from kgys.web.forms import FormFields
-from kgys.web.render import render
+from kgys.web.render import reader_zone, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -111,43 +113,112 @@ def video_wall(request: Request, session: DB, p: CurrentPrincipal, site: Annotat
                                              "max_side": layouts.MAX_SIDE}, p)
 
 
-def _playback_context(request: Request, session: DB, p: Principal, camera_id: int, raw_from: str | None,
-                      raw_to: str | None) -> dict[str, Any]:
+def _review_data(found: review_flows.Review, playlists: dict[int, str], actor_id: int | None) -> dict[str, Any]:
+    """What the playback script draws and plays: the range, and per camera its playlist, coverage, gaps (with
+    their causes in words), holds and bookmarks; times in epoch seconds."""
+    def ts(t: datetime | None) -> float | None:
+        return None if t is None else round(t.timestamp(), 3)
+
+    return {"from": ts(found.start), "to": ts(found.end), "cameras": [{
+        "id": c.camera.id, "name": c.camera.name, "codec": c.codec, "playlist": playlists.get(c.camera.id),
+        "recorded": [[ts(b.start), ts(b.end)] for b in c.timeline.bars if b.kind == "recorded"],
+        "gaps": [[ts(b.start), ts(b.end), b.cause, labels.gap_cause_label(b.cause), b.detail]
+                 for b in c.timeline.bars if b.kind == "gap"],
+        "holds": [[ts(h.start), ts(h.end)] for h in c.holds],
+        "bookmarks": [{"id": m.id, "at": ts(m.start), "to": ts(m.end), "note": m.note,
+                       "mine": actor_id is not None and m.created_by == actor_id} for m in c.bookmarks],
+    } for c in found.cameras]}
+
+
+def _review_page(request: Request, session: Session, p: Principal, params: dict[str, str],
+                 reason: str | None = None) -> Response:
+    """The playback page of ``params`` (cameras, from, to, at or replay); with ``reason`` (a POST), every camera
+    in scope is opened for playback with it first."""
     now = utcnow()
-    start, end = service.parse_range(raw_from, raw_to, now=now)
-    tl = viewing.timeline(session=session, actor=p.actor, camera_id=camera_id, start=start, end=end, now=now)
-    site = session.get(Site, tl.camera.site_id)
-    q = {"from": start.isoformat().replace("+00:00", "Z"), "to": end.isoformat().replace("+00:00", "Z")}
-    return {"camera": tl.camera, "site": site, "timeline": tl, "start": start, "end": end, "q": q,
-            "codec": viewing.stream_codecs(session, [tl.camera])[tl.camera.id],
-            "clip_query": urlencode(q), "errors": {}, "playlist": None, "reason": ""}
+    where = reader_zone(request)
+    ids = review.parse_cameras(params.get("cameras", ""))
+    if params.get("replay"):
+        start, end = review.replay_range(params["replay"], now=now)
+    else:
+        start, end = review.local_range(params.get("from"), params.get("to"), where, now=now)
+    at = review.start_at(params.get("at"), where, start, end)
+    found = review_flows.gather(session=session, actor=p.actor, camera_ids=ids, start=start, end=end, now=now)
+    q = {"cameras": ",".join(str(c.camera.id) for c in found.cameras), "from": review.iso_z(start),
+         "to": review.iso_z(end)}
+    ctx: dict[str, Any] = {"review": found, "start": start, "end": end, "at": at, "q": q, "errors": {},
+                           "reason": reason or "", "opened": False, "export_query": urlencode(q),
+                           "hold_query": urlencode({"from": q["from"], "to": q["to"]})}
+    playlists: dict[int, str] = {}
+    status = 200
+    if reason is not None:
+        try:
+            cred = principal_credential(request, p)
+            opened = review_flows.open_all(session=session, actor=p.actor, key=ticket_key(request), review_=found,
+                                           reason=reason, credential=cred, now=now)
+            playlists = {cam: f"/cameras/{cam}/playback.m3u8?t={quote(t)}" for cam, t in opened.items()}
+            ctx["opened"] = True
+        except ValidationFailed as exc:
+            ctx["errors"] = {e.field: e.message for e in exc.errors}
+            status = 422
+    ctx["data"] = _review_data(found, playlists, p.actor.id) | {"at": round(at.timestamp(), 3),
+                                                                 "zone": where.key}
+    return _page(request, "live/playback.html", ctx, p, status_code=status)
+
+
+PageText = Annotated[str, Query(max_length=200)]
+
+
+@router.get("/playback")
+def review_page(request: Request, session: DB, p: CurrentPrincipal, cameras: PageText = "",
+                start: Annotated[str, Query(alias="from", max_length=64)] = "",
+                end: Annotated[str, Query(alias="to", max_length=64)] = "",
+                at: Annotated[str, Query(max_length=64)] = "", replay: Annotated[str, Query(max_length=8)] = ""
+                ) -> Response:
+    """Playback of up to nine cameras together over a range typed in the reader's zone (or an instant replay of
+    the last seconds): their timelines, and the form that asks for the reason once."""
+    return _review_page(request, session, p, {"cameras": cameras, "from": start, "to": end, "at": at,
+                                              "replay": replay})
+
+
+@router.post("/playback")
+def review_open(request: Request, session: DB, p: CurrentPrincipal, form: FormFields) -> Response:
+    """Open every chosen camera for playback with the one reason stated (one audit entry per camera)."""
+    return _review_page(request, session, p, {k: form.get(k) or "" for k in ("cameras", "from", "to", "at")},
+                        reason=form.get("reason") or "")
 
 
 @router.get("/cameras/{camera_id}/playback")
 def playback_page(request: Request, camera_id: CameraId, session: DB, p: CurrentPrincipal,
-                  start: Annotated[str | None, Query(alias="from", max_length=64)] = None,
-                  end: Annotated[str | None, Query(alias="to", max_length=64)] = None) -> Response:
-    """A camera's recordings over a range: the timeline with gaps, and the form that asks for the reason."""
-    ctx = _playback_context(request, session, p, camera_id, start, end)
-    return _page(request, "live/playback.html", ctx, p)
+                  start: Annotated[str, Query(alias="from", max_length=64)] = "",
+                  end: Annotated[str, Query(alias="to", max_length=64)] = "",
+                  at: Annotated[str, Query(max_length=64)] = "") -> Response:
+    """One camera's playback: the playback page with that camera."""
+    return _review_page(request, session, p, {"cameras": str(camera_id), "from": start, "to": end, "at": at})
 
 
 @router.post("/cameras/{camera_id}/playback")
 def playback_open(request: Request, camera_id: CameraId, session: DB, p: CurrentPrincipal,
                   form: FormFields) -> Response:
-    """Open the range for playback once a reason is stated (audited); the page then plays it."""
-    ctx = _playback_context(request, session, p, camera_id, form.get("from"), form.get("to"))
-    ctx["reason"] = form.get("reason", "")
-    try:
-        cred = principal_credential(request, p)
-        opened = viewing.open_playback(
-            session=session, actor=p.actor, key=ticket_key(request), camera_id=camera_id, start=ctx["start"],
-            end=ctx["end"], reason=form.get("reason"), credential=cred, now=utcnow())
-    except ValidationFailed as exc:
-        ctx["errors"] = {e.field: e.message for e in exc.errors}
-        return _page(request, "live/playback.html", ctx, p, status_code=422)
-    ctx["playlist"] = f"/cameras/{camera_id}/playback.m3u8?t={quote(opened.ticket)}"
-    return _page(request, "live/playback.html", ctx, p)
+    """Open one camera's range for playback once a reason is stated (audited)."""
+    return _review_page(request, session, p, {"cameras": str(camera_id), "from": form.get("from") or "",
+                                              "to": form.get("to") or "", "at": form.get("at") or ""},
+                        reason=form.get("reason") or "")
+
+
+@router.get("/cameras/{camera_id}/playback/thumb.jpg")
+def playback_thumbnail(request: Request, camera_id: CameraId, session: DB,
+                       at: Annotated[float, Query(ge=0, le=1e11, description="Epoch seconds")],
+                       t: Text = "") -> Response:
+    """A small JPEG of the keyframe at or before ``at``, within the range of the page's playback ticket (the
+    playback that shows it is audited; a thumbnail is not audited again); cached."""
+    ticket = _viewer_ticket(request, session, camera_id, t, "playback")
+    if ticket.start is None or ticket.end is None or not ticket.start <= at < ticket.end:
+        raise NotFound("this moment is outside the playback")
+    settings = runtime(request).settings
+    body = review_flows.thumbnail(session=session, camera_id=camera_id, at=datetime.fromtimestamp(at, UTC),
+                                  storage=storage(request), ffmpeg=settings.recording.ffmpeg_path,
+                                  cache=settings.data_dir / "cache" / "thumbs", now=utcnow())
+    return Response(body, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
 
 
 @router.get("/cameras/{camera_id}/clip")

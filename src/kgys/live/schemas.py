@@ -130,3 +130,36 @@ class CameraStatusOut(BaseModel):
     state: str
     reason: str
     codec: str
+
+
+class BookmarkIn(BaseModel):
+    """A bookmark to place on a camera's recording: a moment, or a stretch when ``to`` is given."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    camera_id: int = Field(ge=1, le=2_147_483_647, description="The camera whose recording is marked.")
+    at: datetime = Field(description="The moment marked, or the start of the stretch (ISO 8601 with offset or Z).")
+    end: datetime | None = Field(default=None, alias="to", description="The end of the stretch (optional).")
+    note: SafeText = Field(default="", max_length=500, description="What is there to see.")
+
+
+class BookmarkOut(BaseModel):
+    """A bookmark on a recording."""
+
+    id: int
+    camera_id: int
+    at: datetime
+    end: datetime | None = Field(serialization_alias="to")
+    note: str
+    created_by: int | None
+    created_at: datetime
+    mine: bool
+
+
+class SnapshotIn(BaseModel):
+    """Taking the recorded frame of a camera at a moment; the reason is written to the audit log."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    at: datetime = Field(description="The moment (ISO 8601 with offset or Z).")
+    reason: SafeText = Field(max_length=500, description="Why the picture is taken: the playback's reason.")

@@ -8,12 +8,16 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, FastAPI, Path, Query, Request, Response
 
+from kgys import localtime
 from kgys.db import utcnow
 from kgys.errors import AuthenticationError, FieldError, ValidationFailed
 from kgys.live import layouts, service
 from kgys.live.feed import LiveHub
-from kgys.live.flows import viewing, wall
+from kgys.live.flows import review, viewing, wall
+from kgys.live.models import Bookmark
 from kgys.live.schemas import (
+    BookmarkIn,
+    BookmarkOut,
     CameraStatusOut,
     GapOut,
     Interval,
@@ -22,6 +26,7 @@ from kgys.live.schemas import (
     LayoutUpdate,
     LiveOpen,
     PlaybackOpen,
+    SnapshotIn,
     StreamOut,
     TileOut,
     TimelineOut,
@@ -33,6 +38,7 @@ from kgys.web.deps import DB, SESSION_COOKIE, CurrentActor, CurrentPrincipal, Pr
 router = APIRouter(tags=["live"])
 
 CameraId = Annotated[int, Path(ge=1, le=2_147_483_647)]
+BookmarkId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 LayoutId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 
@@ -119,6 +125,54 @@ def get_timeline(camera_id: CameraId, session: DB, p: CurrentPrincipal,
                        gaps=[GapOut(start=g.start, end=g.end, cause=g.cause, detail=g.detail) for g in tl.gaps])
 
 
+@router.post("/cameras/{camera_id}/snapshot", response_class=Response, responses={
+    200: {"content": {"image/png": {}}, "description": "The recorded frame as a PNG."}, **errors(404, 422)})
+def take_snapshot(camera_id: CameraId, body: SnapshotIn, request: Request, session: DB,
+                  p: CurrentPrincipal) -> Response:
+    """The recorded frame of a camera at a moment, as a PNG made from the recorded segment (playback permission;
+    audited with the reason and the time)."""
+    shot = review.snapshot(session=session, actor=p.actor, storage=storage(request),
+                           ffmpeg=runtime(request).settings.recording.ffmpeg_path, camera_id=camera_id,
+                           at=localtime.as_utc(body.at), reason=body.reason)
+    return Response(shot.png, media_type="image/png", headers={
+        "Content-Disposition": f'attachment; filename="{shot.filename}"', "Cache-Control": "no-store"})
+
+
+def _bookmark_out(row: Bookmark, actor_id: int | None) -> BookmarkOut:
+    return BookmarkOut(id=row.id, camera_id=row.camera_id, at=row.start, end=row.end, note=row.note,
+                       created_by=row.created_by, created_at=row.created_at,
+                       mine=actor_id is not None and row.created_by == actor_id)
+
+
+@router.get("/bookmarks", response_model=list[BookmarkOut], responses=errors(404, 422))
+def list_bookmarks(session: DB, actor: CurrentActor,
+                   cameras: Annotated[str, Query(max_length=200, description="Camera ids, comma-separated")] = "",
+                   start: Annotated[str | None, Query(alias="from")] = None,
+                   end: Annotated[str | None, Query(alias="to")] = None) -> list[BookmarkOut]:
+    """The bookmarks of the cameras over a range (default: the last hour; at most 7 days)."""
+    ids = _ids(cameras, "cameras")
+    if not ids:
+        raise ValidationFailed([FieldError("cameras", "choose at least one camera")])
+    a, b = service.parse_range(start, end, now=utcnow(), limit=service.MAX_TIMELINE)
+    rows = review.list_bookmarks(session=session, actor=actor, camera_ids=ids, start=a, end=b)
+    return [_bookmark_out(r, actor.id) for r in rows]
+
+
+@router.post("/bookmarks", response_model=BookmarkOut, status_code=201, responses=errors(404, 422))
+def create_bookmark(body: BookmarkIn, session: DB, actor: CurrentActor) -> BookmarkOut:
+    """Place a bookmark with a note on a camera's recording (playback permission; audited)."""
+    row = review.add_bookmark(session=session, actor=actor, camera_id=body.camera_id, start=localtime.as_utc(body.at),
+                              end=localtime.as_utc(body.end) if body.end else None, note=body.note, now=utcnow())
+    return _bookmark_out(row, actor.id)
+
+
+@router.delete("/bookmarks/{bookmark_id}", status_code=204, responses=errors(404))
+def delete_bookmark(bookmark_id: BookmarkId, session: DB, actor: CurrentActor) -> Response:
+    """Delete your bookmark (or any, when you supervise; audited)."""
+    review.remove_bookmark(session=session, actor=actor, bookmark_id=bookmark_id)
+    return Response(status_code=204)
+
+
 # ---- the video wall ---------------------------------------------------------------------------------------
 @router.get("/live/tree")
 def camera_tree(session: DB, actor: CurrentActor) -> dict[str, list[list[str | int]]]:
@@ -126,13 +180,13 @@ def camera_tree(session: DB, actor: CurrentActor) -> dict[str, list[list[str | i
     return wall.tree(session=session, actor=actor)
 
 
-def _ids(raw: str) -> list[int]:
+def _ids(raw: str, name: str = "ids") -> list[int]:
     try:
         found = [int(x) for x in raw.split(",") if x.strip()]
     except ValueError:
-        raise ValidationFailed([FieldError("ids", "a comma-separated list of camera ids")]) from None
+        raise ValidationFailed([FieldError(name, "a comma-separated list of camera ids")]) from None
     if any(not 1 <= i <= 2_147_483_647 for i in found):
-        raise ValidationFailed([FieldError("ids", "camera ids are positive numbers")])
+        raise ValidationFailed([FieldError(name, "camera ids are positive numbers")])
     return found
 
 

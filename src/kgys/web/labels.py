@@ -224,6 +224,10 @@ ACTION_LABELS: dict[AuditAction, str] = {
     AuditAction.WALL_LAYOUT_CREATE: _("Video wall layout saved"),
     AuditAction.WALL_LAYOUT_UPDATE: _("Video wall layout changed"),
     AuditAction.WALL_LAYOUT_DELETE: _("Video wall layout deleted"),
+    AuditAction.BOOKMARK_CREATE: _("Bookmark placed on a recording"),
+    AuditAction.BOOKMARK_UPDATE: _("Bookmark changed"),
+    AuditAction.BOOKMARK_DELETE: _("Bookmark deleted"),
+    AuditAction.CAMERA_SNAPSHOT: _("Snapshot taken from a recording"),
 }
 
 
@@ -237,7 +241,8 @@ AUDIT_ACTIONS = ("site", "rollout", "recorder", "camera", "commission", "jurisdi
                  "recorder.delete", "camera.create", "camera.update", "camera.delete", "login.fail", "login.success",
                  "camera.live.view", "camera.playback.view", "camera.clip.export", "legal_hold", "destruction",
                  "retention_policy", "alert", "protection_order", "kades_phone", "site.lockdown", "floor_plan",
-                 "unit", "unit_tracker", "incident", "assignment", "wall_layout", "audit.export")
+                 "unit", "unit_tracker", "incident", "assignment", "wall_layout", "audit.export",
+                 "bookmark", "camera.snapshot")
 
 
 GAP_CAUSE_LABELS: dict[GapCause, str] = {

@@ -1,7 +1,7 @@
 """footage exports: several cameras over one range, built by the jobs worker
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-06
 
 ``footage_exports``: who asked for which cameras over which range and why, the state (queued, running, done,
@@ -17,7 +17,7 @@ from alembic import op
 import kgys.db
 
 revision: str = '0016'
-down_revision: str | None = '0014'
+down_revision: str | None = '0015'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
