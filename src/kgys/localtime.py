@@ -7,8 +7,9 @@ in the same zone (:func:`parse_local`). A time typed with an offset (``…+00:00
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 DEFAULT_ZONE = "Europe/Istanbul"
 SHOWN = "%Y-%m-%d %H:%M:%S"
@@ -21,6 +22,12 @@ def zone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError(f"unknown time zone {name!r} (use an IANA name such as {DEFAULT_ZONE})") from None
+
+
+@functools.cache
+def zone_names() -> tuple[str, ...]:
+    """Every IANA zone name this machine knows, sorted (the choices of a zone field)."""
+    return tuple(sorted(available_timezones()))
 
 
 def as_utc(value: datetime) -> datetime:
