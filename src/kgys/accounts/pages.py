@@ -20,18 +20,18 @@ from kgys.accounts.permissions import Perm
 from kgys.accounts.schemas import MyPreferences
 from kgys.errors import AuthenticationError
 from kgys.web import i18n
-from kgys.web.forms import FormFields, pydantic_errors
 from kgys.web.deps import (
     DB,
-    CurrentPrincipal,
-    Principal,
     PRELOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
+    CurrentPrincipal,
+    Principal,
     optional_principal,
     reader,
     runtime,
     writes,
 )
+from kgys.web.forms import FormFields, pydantic_errors
 from kgys.web.render import render
 
 router = APIRouter(include_in_schema=False)

@@ -1,6 +1,7 @@
 """What the user-administration pages read and change beyond :mod:`kgys.accounts.service`: users found by name,
 role and state; their scope in words; their API tokens one by one; a change of name or e-mail address or of the
-time zone (by an administrator, or by the user for themself); a second factor reset on its own; the recent audit entries of and about a user.
+time zone (by an administrator, or by the user for themself); a second factor reset on its own; the recent audit
+entries of and about a user.
 
 Every user is reached through :func:`kgys.accounts.service.managed_user` (absent or outside the actor's scope:
 NotFound), every change is audited in the same transaction, and services flush, never commit.

@@ -196,7 +196,8 @@ def _detail(request: Request, session: Session, p: Principal, username: str, *, 
     return render(request, "users/detail.html", {
         "u": user, "state": user_admin.state_of(user), "scope": view, "values": values, "errors": errors or {},
         "refusal": refusal, "done": i18n.gettext(done) if done and not (errors or refusal) else None,
-        "roles": _roles(), "zones": localtime.zone_names(), "choices": user_admin.jurisdiction_choices(session=session, actor=p.actor),
+        "roles": _roles(), "zones": localtime.zone_names(),
+        "choices": user_admin.jurisdiction_choices(session=session, actor=p.actor),
         "tokens": user_admin.tokens_of(session=session, actor=p.actor, username=username), "now": utcnow(),
         "entries": user_admin.recent_entries(session=session, actor=p.actor, username=username)
         if p.actor.can(Perm.AUDIT_READ) else [],

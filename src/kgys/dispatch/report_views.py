@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, Response
 
+from kgys import localtime
 from kgys.alerts.views import CSV_ANSWER, EndQuery, StartQuery, csv_answer
 from kgys.db import utcnow
 from kgys.dispatch import reports
@@ -20,12 +21,11 @@ from kgys.dispatch.report_schemas import (
     UtilisationOut,
 )
 from kgys.errors import ValidationFailed
-from kgys.validation import parse_time
 from kgys.web import i18n, labels
 from kgys.web.contract import errors
 from kgys.web.deps import DB, CurrentActor, CurrentPrincipal, runtime
-from kgys.web.forms import service_errors
-from kgys.web.render import render
+from kgys.web.forms import local_time, service_errors
+from kgys.web.render import reader_zone, render
 
 router = APIRouter(tags=["dispatch"])
 pages = APIRouter(include_in_schema=False)
@@ -117,14 +117,19 @@ def _reports_of(request: Request, session: DB, p: CurrentPrincipal) -> tuple[
     end = utcnow()
     start = end - timedelta(days=reports.DEFAULT_DAYS)
     response, use = None, None
-    try:
-        start, end = reports.period(parse_time(q.get("from"), "from"), parse_time(q.get("to"), "to"), end)
-        response = reports.response(session=session, actor=p.actor, start=start, end=end,
-                                    settings=runtime(request).settings.dispatch)
-        use = reports.utilisation(session=session, actor=p.actor, start=start, end=end)
-    except ValidationFailed as exc:
-        problems = service_errors(exc.errors)
-    filters = {"from": start.strftime("%Y-%m-%dT%H:%MZ"), "to": end.strftime("%Y-%m-%dT%H:%MZ")}
+    where = reader_zone(request)
+    typed_start = local_time(q.get("from"), where, "from", problems)
+    typed_end = local_time(q.get("to"), where, "to", problems)
+    if not problems:
+        try:
+            start, end = reports.period(typed_start, typed_end, end)
+            response = reports.response(session=session, actor=p.actor, start=start, end=end,
+                                        settings=runtime(request).settings.dispatch)
+            use = reports.utilisation(session=session, actor=p.actor, start=start, end=end)
+        except ValidationFailed as exc:
+            problems = service_errors(exc.errors)
+    filters = {"from": q.get("from", "") if "from" in problems else localtime.picker(start, where),
+               "to": q.get("to", "") if "to" in problems else localtime.picker(end, where)}
     return response, use, problems, filters
 
 
