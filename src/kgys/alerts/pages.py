@@ -16,7 +16,7 @@ from kgys.accounts.permissions import Perm
 from kgys.alerts import reports, service
 from kgys.alerts.flows import listing
 from kgys.alerts.states import OUTCOMES, Move, Source, State
-from kgys.alerts.views import AlertId, csv_answer
+from kgys.alerts.views import AlertId, csv_answer, period_headers
 from kgys.db import utcnow
 from kgys.devices.flows import board as board_flow
 from kgys.devices.flows import lockdown as lockdown_flow
@@ -111,7 +111,8 @@ def report_csv(request: Request, session: DB, p: CurrentPrincipal) -> Response:
             return labels.alert_source_label(line.key)
         return line.label or i18n.gettext("Whole installation")
 
-    return csv_answer(reports.to_csv(result, label=label, headers=headers),
+    return csv_answer(reports.to_csv(result, label=label, headers=headers | period_headers(),
+                                     where=reader_zone(request)),
                       f"alerts-{filters['group']}-{result.start:%Y%m%d}-{result.end:%Y%m%d}.csv")
 
 
