@@ -286,7 +286,9 @@ def test_page_form_places_and_releases_a_hold(web: TestClient, world: World, ses
     form = html(page.text).one("form", id="hold-form")
     values = {i.attrs["name"]: i.attrs.get("value", "") for i in form.all("input")}
     assert values["site"] == world.a.code and values["camera"] == "Çevre"
-    assert (values["from"], values["to"]) == ("2026-03-01T08:00:00Z", "2026-03-01T08:30:00Z")
+    # the playback page's UTC range, in the reader's zone (Europe/Istanbul, UTC+3) in datetime-local pickers
+    assert (values["from"], values["to"]) == ("2026-03-01T11:00:00", "2026-03-01T11:30:00")
+    assert form.one("input", name="from").attrs["type"] == "datetime-local"
 
     filled = values | {"reason": REASON, "legal_basis": BASIS}
     no_token = web.post("/holds/new", data={k: v for k, v in filled.items() if k != "csrf_token"},
@@ -306,7 +308,7 @@ def test_page_form_places_and_releases_a_hold(web: TestClient, world: World, ses
     listing = html(web.get("/holds?lang=en").text)
     row = listing.one("tr", id=f"hold-{hold.id}")
     assert row.attrs["data-state"] == "active"
-    assert "2026-03-01 08:00:00" in row.text() and "Çevre" in row.text() and BASIS in row.text()
+    assert "2026-03-01 11:00:00" in row.text() and "Çevre" in row.text() and BASIS in row.text()
     csrf = _csrf(web, "/holds")
     r = web.post(f"/holds/{hold.id}/release", data={"csrf_token": csrf, "reason": " "})
     assert r.status_code == 422 and html(r.text).all(id=f"err-release-{hold.id}")

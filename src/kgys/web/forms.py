@@ -100,9 +100,9 @@ def local_time(raw: str | None, where: ZoneInfo, name: str, errors: dict[str, st
     try:
         return localtime.parse_local(raw, where)
     except ValueError as exc:
-        errors.setdefault(name, i18n.gettext(
-            "This local time does not exist: the clocks moved forward then. Choose another time."
-            if "clock change" in str(exc) else "Enter a date and time (day, month, year, hours and minutes)."))
+        errors.setdefault(name, i18n.gettext("This local time does not exist: the clocks moved forward then. "
+                                             "Choose another time.") if "clock change" in str(exc)
+                          else i18n.gettext("Enter a date and time (day, month, year, hours and minutes)."))
         return None
 
 
