@@ -49,7 +49,7 @@ PAGES = ["/dashboard", "/sites", "/sites/{site}", "/sites/{site}/compliance", "/
          "/holds/new", "/users", "/users/new", "/field", "/no-such-page", "/sites/NO-SUCH-SITE", "/alerts/{alert}",
          "/alerts/report", "/console/board", "/audit/verify", "/devices/new", "/incidents/new", "/units/new",
          "/units/99-A-01", "/sites/{site}/rollout", "/sites/{site}/recorders/new", "/sites/{site}/cameras/new",
-         "/sites/{site}/live", "/cameras/{camera}/playback", "/login"]
+         "/sites/{site}/live", "/cameras/{camera}/playback", "/account", "/login"]
 
 # (page, English text or stored code) that stays, with the reason.
 _AUDIT = "owned by the wall/audit work in progress: the audit log shows an entry's details as stored"
