@@ -5,6 +5,8 @@ No page shows a bare UTC time."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -165,3 +167,25 @@ def test_the_api_shows_and_changes_the_zone_and_names_the_field_it_refuses(
     assert refused.status_code == 422 and "time_zone" in refused.text
     made = client.post("/api/v1/users", headers=admin, json=new | {"time_zone": "Asia/Tokyo"})
     assert made.status_code == 201 and made.json()["time_zone"] == "Asia/Tokyo"
+
+
+def test_the_report_exports_state_their_period_in_utc_and_in_the_readers_zone(client: TestClient, session: Session,
+                                                                               rt: Runtime) -> None:
+    _world(session, rt)
+    browser_login(client, _user(session, rt, zone="Europe/Berlin"))
+    period = {"from": "2026-03-01T09:00", "to": "2026-03-02T09:00"}  # Berlin: 08:00 to 08:00 UTC
+    for url in ("/alerts/report.csv", "/dispatch/reports/response.csv"):
+        got = client.get(url, params=period | {"lang": "en"})
+        assert got.status_code == 200, url
+        rows = list(csv.reader(io.StringIO(got.content.decode("utf-8-sig"))))
+        head = rows[0]
+        assert head[-5:] == ["From (UTC)", "To (UTC)", "From (local time)", "To (local time)", "Time zone"], url
+        assert len(rows) > 1 and {tuple(row[-5:]) for row in rows[1:]} == {(
+            "2026-03-01T08:00:00Z", "2026-03-02T08:00:00Z", "2026-03-01 09:00:00", "2026-03-02 09:00:00",
+            "Europe/Berlin (UTC+01:00)")}, url
+    use = client.get("/dispatch/reports/utilisation.csv", params=period | {"lang": "en"})
+    assert use.status_code == 200 and "From (local time)" in use.content.decode("utf-8-sig")
+    report = client.get("/api/v1/alerts/report", params={"from": "2026-03-01T08:00:00Z",
+                                                         "to": "2026-03-02T08:00:00Z"}).json()
+    assert (report["from_local"], report["local_time_zone"]) == ("2026-03-01 09:00:00", "Europe/Berlin (UTC+01:00)")
+    assert report["total"]["total"] == 1
