@@ -7,8 +7,9 @@ in the same zone (:func:`parse_local`). A time typed with an offset (``…+00:00
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 DEFAULT_ZONE = "Europe/Istanbul"
 SHOWN = "%Y-%m-%d %H:%M:%S"
@@ -21,6 +22,12 @@ def zone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError(f"unknown time zone {name!r} (use an IANA name such as {DEFAULT_ZONE})") from None
+
+
+@functools.cache
+def zone_names() -> tuple[str, ...]:
+    """Every IANA zone name this machine knows, sorted (the choices of a zone field)."""
+    return tuple(sorted(available_timezones()))
 
 
 def as_utc(value: datetime) -> datetime:
@@ -70,3 +77,22 @@ def parse_local(raw: str, where: ZoneInfo) -> datetime:
     if moment.astimezone(where).replace(tzinfo=None) != value:
         raise ValueError("skipped by a clock change")
     return moment
+
+
+# The columns an export adds to each line so that it states its period both ways: in UTC and in a named zone.
+PERIOD_COLUMNS = ("from_utc", "to_utc", "from_local", "to_local", "time_zone")
+
+
+def utc_text(value: datetime) -> str:
+    """``value`` as an ISO 8601 UTC text ending in ``Z`` (``2026-12-06T05:10:32Z``)."""
+    return as_utc(value).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def period_cells(start: datetime, end: datetime, where: ZoneInfo) -> list[str]:
+    """The :data:`PERIOD_COLUMNS` of a period [start, end): UTC, then local in ``where``, then the zone named."""
+    return [utc_text(start), utc_text(end), shown(start, where), shown(end, where), label(where, start)]
+
+
+def local_period(start: datetime, end: datetime, where: ZoneInfo) -> dict[str, str]:
+    """A JSON export's local statement of its period: ``from_local``, ``to_local`` and ``local_time_zone``."""
+    return {"from_local": shown(start, where), "to_local": shown(end, where), "local_time_zone": label(where, start)}

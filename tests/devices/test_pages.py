@@ -7,12 +7,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from kgys import localtime
 from kgys.accounts.models import User
 from kgys.audit.mechanism import acting_as
 from kgys.db import utcnow
@@ -221,7 +223,7 @@ def test_disable_enable_and_drill_from_the_list(client: TestClient, world: World
     assert device.drill_until is not None
     assert timedelta(minutes=44) < device.drill_until - utcnow() <= timedelta(minutes=45)
     shown = html(client.get("/devices").text).one("tr", id="device-PB-A-0001").text()
-    assert device.drill_until.strftime("%Y-%m-%d %H:%M") in shown
+    assert localtime.shown(device.drill_until, ZoneInfo("Europe/Istanbul"), "%Y-%m-%d %H:%M") in shown
 
 
 def test_an_operator_may_not_change_devices(client: TestClient, world: World, session: Session) -> None:

@@ -286,7 +286,9 @@ def test_page_form_places_and_releases_a_hold(web: TestClient, world: World, ses
     form = html(page.text).one("form", id="hold-form")
     values = {i.attrs["name"]: i.attrs.get("value", "") for i in form.all("input")}
     assert values["site"] == world.a.code and values["camera"] == "Çevre"
-    assert (values["from"], values["to"]) == ("2026-03-01T08:00:00Z", "2026-03-01T08:30:00Z")
+    # the playback page's UTC range, in the reader's zone (Europe/Istanbul, UTC+3) in datetime-local pickers
+    assert (values["from"], values["to"]) == ("2026-03-01T11:00:00", "2026-03-01T11:30:00")
+    assert form.one("input", name="from").attrs["type"] == "datetime-local"
 
     filled = values | {"reason": REASON, "legal_basis": BASIS}
     no_token = web.post("/holds/new", data={k: v for k, v in filled.items() if k != "csrf_token"},
@@ -306,7 +308,7 @@ def test_page_form_places_and_releases_a_hold(web: TestClient, world: World, ses
     listing = html(web.get("/holds?lang=en").text)
     row = listing.one("tr", id=f"hold-{hold.id}")
     assert row.attrs["data-state"] == "active"
-    assert "2026-03-01 08:00:00" in row.text() and "Çevre" in row.text() and BASIS in row.text()
+    assert "2026-03-01 11:00:00" in row.text() and "Çevre" in row.text() and BASIS in row.text()
     csrf = _csrf(web, "/holds")
     r = web.post(f"/holds/{hold.id}/release", data={"csrf_token": csrf, "reason": " "})
     assert r.status_code == 422 and html(r.text).all(id=f"err-release-{hold.id}")
@@ -410,3 +412,52 @@ def test_alerts_page(web: TestClient, world: World) -> None:
     assert [int(r.attrs["data-alert"]) for r in every.all("tr") if "data-alert" in r.attrs] == [
         made["a_done"].id, made["a_new"].id, made["a_old"].id]
     assert web.get(f"/alerts?site={world.c.code}").status_code == 422
+
+
+def _hold_form(web: TestClient, site: Site) -> dict[str, str]:
+    """The hold form's fields, filled in but for the range."""
+    form = html(web.get("/holds/new").text).one("form", id="hold-form")
+    values = {i.attrs["name"]: i.attrs.get("value", "") for i in form.all("input")}
+    return values | {"site": site.code, "camera": "Giriş", "reason": REASON, "legal_basis": BASIS}
+
+
+@pytest.mark.parametrize(("zone", "typed_from", "typed_to"), [
+    pytest.param(None, "2026-03-01T11:00:00", "2026-03-01T12:30:15", id="Istanbul by default, UTC+3"),
+    pytest.param("Europe/Berlin", "2026-03-01T09:00", "2026-03-01T10:30:15", id="the user's own Berlin, UTC+1"),
+])
+def test_a_hold_typed_in_local_time_holds_exactly_that_utc_range(web: TestClient, world: World, session: Session,
+                                                                 zone: str | None, typed_from: str,
+                                                                 typed_to: str) -> None:
+    user = world.users["investigator"]
+    user.time_zone = zone
+    session.commit()
+    browser_login(web, user)
+    page = html(web.get("/holds/new").text)
+    assert page.one("input", name="from").attrs["type"] == "datetime-local"
+    assert (zone or "Europe/Istanbul") in page.one("form", id="hold-form").text()  # the zone is named by the field
+    r = web.post("/holds/new", data=_hold_form(web, world.a) | {"from": typed_from, "to": typed_to},
+                 follow_redirects=False)
+    assert r.status_code == 303, r.text[:500]
+    hold = session.scalar(select(LegalHold))
+    assert hold is not None
+    assert (hold.start, hold.end) == (T0, T0 + H + timedelta(minutes=30, seconds=15))
+    row = html(web.get("/holds").text).one("tr", id=f"hold-{hold.id}")
+    assert typed_from.replace("T", " ")[:16] in row.text() and "2026-03-01 08:00" not in row.text()
+
+
+@pytest.mark.parametrize(("typed", "said"), [
+    pytest.param("2026-03-29T02:30", "clocks moved forward", id="skipped by the clock change in Berlin"),
+    pytest.param("2026-02-30T10:00", "Enter a date and time", id="no such day"),
+    pytest.param("dün öğlen", "Enter a date and time", id="not a time"),
+])
+def test_an_impossible_local_time_is_refused_next_to_its_field(web: TestClient, world: World, session: Session,
+                                                               typed: str, said: str) -> None:
+    user = world.users["investigator"]
+    user.time_zone = "Europe/Berlin"
+    session.commit()
+    browser_login(web, user)
+    r = web.post("/holds/new?lang=en", data=_hold_form(web, world.a) | {"from": typed, "to": "2026-03-29T05:00"})
+    assert r.status_code == 422
+    error = html(r.text).one(id="err-from")
+    assert said in error.text()
+    assert holds_count(session) == 0

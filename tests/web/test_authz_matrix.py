@@ -557,6 +557,7 @@ ENDPOINTS: list[Endpoint] = [
     # accounts: an administrator manages only users whose whole scope lies within their own
     Endpoint("POST", "/auth/token", None, _token, public=True),
     Endpoint("GET", "/me", None, _fixed("/me"), out=None),
+    Endpoint("PATCH", "/me", None, lambda w, code: (f"{API}/me", {"time_zone": "Europe/Istanbul"}), out=None),
     Endpoint("GET", "/users", P.USERS_MANAGE, _fixed("/users"), out=None),
     Endpoint("POST", "/users", P.USERS_MANAGE, _new_user, ok=201, out=422),
     Endpoint("POST", "/users/{username}/disable", P.USERS_MANAGE, _disable_user),

@@ -16,7 +16,7 @@ def test_not_found_page_keeps_menu_and_language(client: TestClient, session: Ses
     browser_login(client, u)
     r = client.get("/sites/NO-SUCH-SITE?lang=en")
     assert r.status_code == 404
-    assert '<html lang="en">' in r.text
+    assert '<html lang="en" ' in r.text
     assert 'href="/sites"' in r.text  # the menu is there
     assert "Not found" in r.text
 

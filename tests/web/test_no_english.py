@@ -50,7 +50,7 @@ PAGES = ["/dashboard", "/sites", "/sites/{site}", "/sites/{site}/compliance", "/
          "/alerts/report", "/console/board", "/audit/verify", "/devices/new", "/incidents/new", "/units/new",
          "/units/99-A-01", "/sites/{site}/rollout", "/sites/{site}/recorders/new", "/sites/{site}/cameras/new",
          "/sites/{site}/live", "/cameras/{camera}/playback", "/playback?cameras={camera}", "/exports",
-         "/exports/new?cameras={camera}", "/login"]
+         "/exports/new?cameras={camera}", "/account", "/login"]
 
 # (page, English text or stored code) that stays, with the reason.
 _AUDIT = "owned by the wall/audit work in progress: the audit log shows an entry's details as stored"

@@ -60,6 +60,8 @@ class Actor:
     username: str
     role: str
     scope: Scope
+    # The zone the user chose to read times in (an IANA name); None for the installation's default.
+    time_zone: str | None = None
 
     def can(self, perm: Perm) -> bool:
         """Whether the actor's role carries ``perm``."""

@@ -27,7 +27,7 @@ Ts = TypeVarTuple("Ts")
 
 # The user and scope columns every lookup reads, after the credential's own.
 _USER_COLUMNS = (User.id, User.username, User.role, User.is_active, UserScope.site_id, Jurisdiction.kind,
-                 Jurisdiction.path)
+                 Jurisdiction.path, User.time_zone)
 
 
 def _with_user(stmt: Select[*Ts], user_id: Any) -> Select[*Ts]:
@@ -57,7 +57,9 @@ def _actor(rows: Sequence[Any], offset: int) -> Actor | None:
     if not is_active:
         return None
     scope = scope_of_rows((r[offset + 4], r[offset + 5], r[offset + 6]) for r in rows)
-    return Actor(id=int(user_id), username=str(username), role=str(role), scope=scope)
+    zone = first[offset + 7]
+    return Actor(id=int(user_id), username=str(username), role=str(role), scope=scope,
+                 time_zone=str(zone) if zone else None)
 
 
 @functools.cache

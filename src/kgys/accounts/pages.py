@@ -1,4 +1,5 @@
-"""Web UI pages of the accounts domain: sign in, second factor, sign out, language."""
+"""Web UI pages of the accounts domain: sign in, second factor, sign out, language, and one's own account (the
+time zone one reads and types times in)."""
 
 from __future__ import annotations
 
@@ -10,22 +11,27 @@ from urllib.parse import quote, urlparse
 import segno
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
 
-from kgys import tokens
-from kgys.accounts import security, service, signin
+from kgys import localtime, tokens
+from kgys.accounts import security, service, signin, user_admin
 from kgys.accounts.models import LoginSession, User
 from kgys.accounts.permissions import Perm
+from kgys.accounts.schemas import MyPreferences
 from kgys.errors import AuthenticationError
 from kgys.web import i18n
 from kgys.web.deps import (
     DB,
     PRELOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
+    CurrentPrincipal,
+    Principal,
     optional_principal,
     reader,
     runtime,
     writes,
 )
+from kgys.web.forms import FormFields, pydantic_errors
 from kgys.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -185,3 +191,28 @@ def home(request: Request, session: DB) -> Response:
         return RedirectResponse("/field", status_code=303)
     code = service.sole_site_code(session=session, actor=p.actor)
     return RedirectResponse(f"/sites/{quote(code, safe='')}" if code else "/sites", status_code=303)
+
+
+def _account_page(request: Request, p: Principal, values: dict[str, str], errors: dict[str, str] | None = None,
+                  saved: bool = False, status_code: int = 200) -> Response:
+    return render(request, "account.html", {"u": p.user, "values": values, "errors": errors or {}, "saved": saved,
+                                            "zones": localtime.zone_names()}, p, status_code=status_code)
+
+
+@router.get("/account")
+def account_page(request: Request, p: CurrentPrincipal) -> Response:
+    """One's own account: who one is, and the time zone one reads and types times in."""
+    return _account_page(request, p, {"time_zone": p.user.time_zone or ""},
+                         saved=request.query_params.get("done") == "saved")
+
+
+@router.post("/account")
+def change_account(request: Request, session: DB, p: CurrentPrincipal, form: FormFields) -> Response:
+    """Change one's own time zone (empty: the installation's); a zone that does not exist is refused (422)."""
+    values = {"time_zone": form.get("time_zone", "").strip()}
+    try:
+        data = MyPreferences(**values)
+    except ValidationError as exc:
+        return _account_page(request, p, values, pydantic_errors(exc), status_code=422)
+    user_admin.set_own_time_zone(session=session, actor=p.actor, time_zone=data.time_zone)
+    return RedirectResponse("/account?done=saved", status_code=303)

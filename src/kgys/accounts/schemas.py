@@ -5,10 +5,25 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from kgys import localtime
 from kgys.accounts.permissions import Role
 from kgys.validation import Code, Name, SafeChars
+
+
+def _known_zone(value: str | None) -> str | None:
+    """An IANA zone name as typed (ValueError naming it when there is none); empty is None (the default)."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    localtime.zone(text)
+    return text
+
+
+TimeZone = Annotated[str | None, StringConstraints(max_length=64), AfterValidator(_known_zone),
+                     Field(description="IANA time zone the user reads and types times in (Europe/Istanbul); "
+                                       "null for the installation's web.time_zone")]
 
 
 class TokenRequest(BaseModel):
@@ -40,6 +55,7 @@ class UserOut(BaseModel):
     mfa_enrolled: bool
     scope: list[str]
     last_login_at: datetime | None
+    time_zone: str | None = Field(description="the zone the user chose (IANA name); null for the installation's")
 
 
 class UserCreate(BaseModel):
@@ -57,6 +73,7 @@ class UserCreate(BaseModel):
     sites: list[Annotated[str, StringConstraints(max_length=32)]] = Field(
         default_factory=list, max_length=100, description="institution codes of single sites (school administrators)"
     )
+    time_zone: TimeZone = None
 
 
 class UserProfile(BaseModel):
@@ -66,6 +83,15 @@ class UserProfile(BaseModel):
 
     full_name: Annotated[str, StringConstraints(max_length=160), SafeChars] = ""
     email: Annotated[str, StringConstraints(max_length=254), SafeChars] = ""
+    time_zone: TimeZone = None
+
+
+class MyPreferences(BaseModel):
+    """What a user changes of their own account: the time zone they read times in."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    time_zone: TimeZone = None
 
 
 class JurisdictionCreate(BaseModel):

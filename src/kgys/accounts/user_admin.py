@@ -1,6 +1,7 @@
 """What the user-administration pages read and change beyond :mod:`kgys.accounts.service`: users found by name,
-role and state; their scope in words; their API tokens one by one; a change of name or e-mail address; a second
-factor reset on its own; the recent audit entries of and about a user.
+role and state; their scope in words; their API tokens one by one; a change of name or e-mail address or of the
+time zone (by an administrator, or by the user for themself); a second factor reset on its own; the recent audit
+entries of and about a user.
 
 Every user is reached through :func:`kgys.accounts.service.managed_user` (absent or outside the actor's scope:
 NotFound), every change is audited in the same transaction, and services flush, never commit.
@@ -116,6 +117,32 @@ def change_profile(*, session: Session, actor: Actor, username: str, full_name: 
     audit_service.append(session, actor=actor, action=AuditAction.USER_UPDATE, object_type="user",
                          object_id=username, details={"fields": changed})
     return user
+
+
+def _set_zone(session: Session, actor: Actor, user: User, time_zone: str | None) -> User:
+    """Give ``user`` the zone ``time_zone`` (a checked IANA name; None for the installation's); audited when it
+    changes."""
+    if user.time_zone == time_zone:
+        return user
+    user.time_zone = time_zone
+    session.flush()
+    audit_service.append(session, actor=actor, action=AuditAction.USER_UPDATE, object_type="user",
+                         object_id=user.username, details={"fields": ["time_zone"], "time_zone": time_zone})
+    return user
+
+
+def set_time_zone(*, session: Session, actor: Actor, username: str, time_zone: str | None) -> User:
+    """An administrator sets the zone a user reads and types times in (None: the installation's)."""
+    return _set_zone(session, actor, service.managed_user(session=session, actor=actor, username=username),
+                     time_zone)
+
+
+def set_own_time_zone(*, session: Session, actor: Actor, time_zone: str | None) -> User:
+    """A user sets the zone they read and type times in (None: the installation's)."""
+    user = session.get(User, actor.id) if actor.id is not None else None
+    if user is None:
+        raise NotFound("no such user")
+    return _set_zone(session, actor, user, time_zone)
 
 
 def reset_second_factor(*, session: Session, actor: Actor, username: str) -> User:

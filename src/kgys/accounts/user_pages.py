@@ -17,6 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from kgys import localtime
 from kgys.accounts import service, user_admin
 from kgys.accounts.passwords import generate_password
 from kgys.accounts.permissions import Perm, Role
@@ -187,7 +188,7 @@ def _detail(request: Request, session: Session, p: Principal, username: str, *, 
             errors: dict[str, str] | None = None, refusal: str | None = None, status_code: int = 200) -> Response:
     user = service.managed_user(session=session, actor=p.actor, username=username)
     view = user_admin.scope_views(session=session, users=[user])[user.id]
-    values = {"full_name": user.full_name, "email": user.email, "role": user.role,
+    values = {"full_name": user.full_name, "email": user.email, "role": user.role, "time_zone": user.time_zone or "",
               "jurisdictions": [c for c, _name in view.jurisdictions],
               "sites": " ".join(c for c, _name in view.sites)} | (values or {})
     done = DONE.get(request.query_params.get("done", ""))
@@ -195,7 +196,8 @@ def _detail(request: Request, session: Session, p: Principal, username: str, *, 
     return render(request, "users/detail.html", {
         "u": user, "state": user_admin.state_of(user), "scope": view, "values": values, "errors": errors or {},
         "refusal": refusal, "done": i18n.gettext(done) if done and not (errors or refusal) else None,
-        "roles": _roles(), "choices": user_admin.jurisdiction_choices(session=session, actor=p.actor),
+        "roles": _roles(), "zones": localtime.zone_names(),
+        "choices": user_admin.jurisdiction_choices(session=session, actor=p.actor),
         "tokens": user_admin.tokens_of(session=session, actor=p.actor, username=username), "now": utcnow(),
         "entries": user_admin.recent_entries(session=session, actor=p.actor, username=username)
         if p.actor.can(Perm.AUDIT_READ) else [],
@@ -230,11 +232,13 @@ REFUSALS = (ValidationError, ValidationFailed, PermissionDenied, Conflict)
 def change_profile(request: Request, username: str, session: DB, p: CurrentPrincipal, form: FormLists) -> Response:
     """Change the user's name and e-mail address."""
     p.actor.require(Perm.USERS_MANAGE)
-    values = {"full_name": _one(form, "full_name").strip(), "email": _one(form, "email").strip()}
+    values = {"full_name": _one(form, "full_name").strip(), "email": _one(form, "email").strip(),
+              "time_zone": _one(form, "time_zone").strip()}
     try:
         data = UserProfile(**values)
         user_admin.change_profile(session=session, actor=p.actor, username=username, full_name=data.full_name,
                                   email=data.email)
+        user_admin.set_time_zone(session=session, actor=p.actor, username=username, time_zone=data.time_zone)
     except REFUSALS as exc:
         return _refused(request, session, p, username, exc, values)
     return _redirect(username, "profile")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from kgys.accounts import service, signin
+from kgys.accounts import service, signin, user_admin
 from kgys.accounts.models import User
 from kgys.accounts.permissions import Perm
-from kgys.accounts.schemas import TokenOut, TokenRequest, UserCreate, UserOut
+from kgys.accounts.schemas import MyPreferences, TokenOut, TokenRequest, UserCreate, UserOut
 from kgys.errors import AuthenticationError
 from kgys.web.contract import errors
 from kgys.web.deps import DB, CurrentActor, CurrentPrincipal, reader, runtime
@@ -21,7 +21,7 @@ def user_out(user: User) -> UserOut:
     scope += [f"site:{s.site_id}" for s in user.scopes if s.site_id is not None]
     return UserOut(username=user.username, full_name=user.full_name, email=user.email, role=user.role,
                    is_active=user.is_active, mfa_enrolled=user.totp_confirmed, scope=scope,
-                   last_login_at=user.last_login_at)
+                   last_login_at=user.last_login_at, time_zone=user.time_zone)
 
 
 @router.post("/auth/token", response_model=TokenOut, responses=errors(401))
@@ -50,6 +50,13 @@ def me(p: CurrentPrincipal) -> UserOut:
     return user_out(p.user)
 
 
+@router.patch("/me", response_model=UserOut, responses=errors(422))
+def change_me(body: MyPreferences, session: DB, p: CurrentPrincipal) -> UserOut:
+    """Change the signed-in user's own preferences: the time zone they read and type times in (null: the
+    installation's)."""
+    return user_out(user_admin.set_own_time_zone(session=session, actor=p.actor, time_zone=body.time_zone))
+
+
 @router.get("/users", response_model=list[UserOut])
 def list_users(session: DB, actor: CurrentActor) -> list[UserOut]:
     """Every user (administrators)."""
@@ -65,6 +72,9 @@ def create_user(body: UserCreate, session: DB, actor: CurrentActor, request: Req
                                role=body.role.value, full_name=body.full_name, email=body.email,
                                jurisdiction_codes=body.jurisdictions, site_codes=body.sites,
                                settings=runtime(request).settings.security)
+    if body.time_zone is not None:
+        user = user_admin.set_time_zone(session=session, actor=actor, username=user.username,
+                                        time_zone=body.time_zone)
     return user_out(user)
 
 

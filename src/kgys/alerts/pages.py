@@ -11,22 +11,22 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from kgys import localtime
 from kgys.accounts.permissions import Perm
 from kgys.alerts import reports, service
 from kgys.alerts.flows import listing
 from kgys.alerts.states import OUTCOMES, Move, Source, State
-from kgys.alerts.views import AlertId, csv_answer
+from kgys.alerts.views import AlertId, csv_answer, period_headers
 from kgys.db import utcnow
 from kgys.devices.flows import board as board_flow
 from kgys.devices.flows import lockdown as lockdown_flow
 from kgys.errors import Conflict, NotFound, ValidationFailed
 from kgys.incidents import service as incident_service
-from kgys.validation import parse_time
 from kgys.web import i18n, labels
 from kgys.web.deps import DB, CurrentPrincipal
-from kgys.web.forms import blank, service_errors
+from kgys.web.forms import blank, local_time, service_errors
 from kgys.web.paging import page_number, pager
-from kgys.web.render import render
+from kgys.web.render import reader_zone, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -61,13 +61,9 @@ def _report_of(request: Request, session: DB, p: CurrentPrincipal) -> tuple[
     """The report the query asks for (default: the last 7 days, per source), its errors and its filters."""
     q = request.query_params
     errors: dict[str, str] = {}
-    end = utcnow()
-    start = end - timedelta(days=reports.DEFAULT_DAYS)
-    try:
-        end = parse_time(q.get("to"), "to") or end
-        start = parse_time(q.get("from"), "from") or end - timedelta(days=reports.DEFAULT_DAYS)
-    except ValidationFailed as exc:
-        errors = service_errors(exc.errors)
+    where = reader_zone(request)
+    end = local_time(q.get("to"), where, "to", errors) or utcnow().replace(second=0, microsecond=0)
+    start = local_time(q.get("from"), where, "from", errors) or end - timedelta(days=reports.DEFAULT_DAYS)
     group: reports.Group = next((g for g in reports.GROUPS if g == q.get("group")), "source")
     result = None
     if not errors:
@@ -75,7 +71,8 @@ def _report_of(request: Request, session: DB, p: CurrentPrincipal) -> tuple[
             result = reports.report(session=session, actor=p.actor, start=start, end=end, group=group)
         except ValidationFailed as exc:
             errors |= service_errors(exc.errors)
-    filters = {"from": start.strftime("%Y-%m-%dT%H:%MZ"), "to": end.strftime("%Y-%m-%dT%H:%MZ"), "group": group}
+    filters = {"from": q.get("from", "") if "from" in errors else localtime.picker(start, where),
+               "to": q.get("to", "") if "to" in errors else localtime.picker(end, where), "group": group}
     return result, errors, filters
 
 
@@ -114,7 +111,8 @@ def report_csv(request: Request, session: DB, p: CurrentPrincipal) -> Response:
             return labels.alert_source_label(line.key)
         return line.label or i18n.gettext("Whole installation")
 
-    return csv_answer(reports.to_csv(result, label=label, headers=headers),
+    return csv_answer(reports.to_csv(result, label=label, headers=headers | period_headers(),
+                                     where=reader_zone(request)),
                       f"alerts-{filters['group']}-{result.start:%Y%m%d}-{result.end:%Y%m%d}.csv")
 
 

@@ -17,10 +17,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from kgys import localtime
 from kgys.accounts.actor import Actor
 from kgys.accounts.models import Jurisdiction
 from kgys.accounts.permissions import Perm
@@ -146,12 +148,14 @@ CSV_COLUMNS = ("key", "label", "total", "open", "false_alarms", "false_alarm_rat
 
 
 def to_csv(r: Report, label: Callable[[Line], str] | None = None,
-           headers: dict[str, str] | None = None) -> bytes:
+           headers: dict[str, str] | None = None, where: ZoneInfo | None = None) -> bytes:
     """The report as CSV: UTF-8 with a byte-order mark (so that spreadsheets read Turkish letters), one line per
-    group and one for all; ``label`` names a line, ``headers`` the columns (both translated by the caller)."""
+    group and one for all; ``label`` names a line, ``headers`` the columns (both translated by the caller). Each
+    line ends with the period in UTC and in the reader's zone ``where`` (Europe/Istanbul when None), named."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([_cell((headers or {}).get(c, c)) for c in CSV_COLUMNS])
+    period = localtime.period_cells(r.start, r.end, where or localtime.zone(localtime.DEFAULT_ZONE))
+    writer.writerow([_cell((headers or {}).get(c, c)) for c in (*CSV_COLUMNS, *localtime.PERIOD_COLUMNS)])
     for line in [*r.lines, r.total]:
         values: dict[str, object] = {
             "key": line.key, "label": label(line) if label else line.label, "total": line.total, "open": line.open,
@@ -159,7 +163,7 @@ def to_csv(r: Report, label: Callable[[Line], str] | None = None,
             "drill_rate": line.drill_rate, "tests": line.tests, "ack_p50": line.ack_p(50), "ack_p90": line.ack_p(90),
             "close_p50": line.close_p(50), "close_p90": line.close_p(90), "offline_alerts": line.offline_alerts,
             "offline_seconds": line.offline_seconds}
-        writer.writerow([_cell(values[c]) for c in CSV_COLUMNS])
+        writer.writerow([*(_cell(values[c]) for c in CSV_COLUMNS), *period])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 

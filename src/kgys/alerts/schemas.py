@@ -115,6 +115,9 @@ class ReportOut(BaseModel):
 
     start: datetime = Field(alias="from")
     end: datetime = Field(alias="to")
+    from_local: str = Field(description="The period's start in the reader's zone (local_time_zone)")
+    to_local: str = Field(description="The period's end in the reader's zone (local_time_zone)")
+    local_time_zone: str = Field(description="The reader's zone, with its offset from UTC")
     group: str
     lines: list[LineOut]
     total: LineOut

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from kgys import localtime
 from kgys.alerts import cap, reports, schemas, service
 from kgys.alerts.flows import listing
 from kgys.alerts.schemas import (
@@ -31,9 +32,11 @@ from kgys.db import utcnow
 from kgys.devices.flows import board as board_flow
 from kgys.devices.flows import lockdown as lockdown_flow
 from kgys.validation import IsoDateTime
+from kgys.web import i18n
 from kgys.web.contract import errors
 from kgys.web.deps import DB, CurrentActor, runtime
 from kgys.web.paging import Page, PageQuery, PerPageQuery
+from kgys.web.render import reader_zone
 
 router = APIRouter(tags=["alerts"])
 
@@ -90,13 +93,14 @@ def _period(start: datetime | None, end: datetime | None) -> tuple[datetime, dat
 
 
 @router.get("/alerts/report", response_model=ReportOut, response_model_by_alias=True, responses=errors(422))
-def alert_report(session: DB, actor: CurrentActor, start: StartQuery = None, end: EndQuery = None,
-                 group: GroupQuery = "source") -> ReportOut:
+def alert_report(request: Request, session: DB, actor: CurrentActor, start: StartQuery = None,
+                 end: EndQuery = None, group: GroupQuery = "source") -> ReportOut:
     """Counts, false-alarm and drill rates, times to acknowledge and close (p50, p90, seconds) and devices offline
     of the alerts received in the period (default: the last 7 days), per group."""
     start, end = _period(start, end)
     r = reports.report(session=session, actor=actor, start=start, end=end, group=group)
-    return ReportOut(start=r.start, end=r.end, group=r.group, lines=[line_out(x) for x in r.lines],
+    return ReportOut(start=r.start, end=r.end, **localtime.local_period(r.start, r.end, reader_zone(request)),
+                     group=r.group, lines=[line_out(x) for x in r.lines],
                      total=line_out(r.total))
 
 
@@ -106,12 +110,19 @@ CSV_ANSWER: dict[int | str, dict[str, Any]] = {200: {"description": "The report 
 
 
 @router.get("/alerts/report.csv", response_class=Response, responses={**CSV_ANSWER, **errors(422)})
-def alert_report_csv(session: DB, actor: CurrentActor, start: StartQuery = None, end: EndQuery = None,
-                     group: GroupQuery = "source") -> Response:
+def alert_report_csv(request: Request, session: DB, actor: CurrentActor, start: StartQuery = None,
+                     end: EndQuery = None, group: GroupQuery = "source") -> Response:
     """The report as CSV, for a spreadsheet (columns named as the JSON report's fields)."""
     start, end = _period(start, end)
     r = reports.report(session=session, actor=actor, start=start, end=end, group=group)
-    return csv_answer(reports.to_csv(r), f"alerts-{group}-{start:%Y%m%d}-{end:%Y%m%d}.csv")
+    return csv_answer(reports.to_csv(r, where=reader_zone(request)), f"alerts-{group}-{start:%Y%m%d}-{end:%Y%m%d}.csv")
+
+
+def period_headers() -> dict[str, str]:
+    """The names of an export's period columns (kgys.localtime.PERIOD_COLUMNS) in the request's language."""
+    return {"from_utc": i18n.gettext("From (UTC)"), "to_utc": i18n.gettext("To (UTC)"),
+            "from_local": i18n.gettext("From (local time)"), "to_local": i18n.gettext("To (local time)"),
+            "time_zone": i18n.gettext("Time zone")}
 
 
 def csv_answer(body: bytes, filename: str) -> Response:

@@ -44,6 +44,9 @@ class ResponseReportOut(BaseModel):
 
     start: datetime = Field(alias="from")
     end: datetime = Field(alias="to")
+    from_local: str = Field(description="The period's start in the reader's zone (local_time_zone)")
+    to_local: str = Field(description="The period's end in the reader's zone (local_time_zone)")
+    local_time_zone: str = Field(description="The reader's zone, with its offset from UTC")
     time_zone: str = Field(description="The time zone of the shifts")
     target_dispatch_seconds: float
     dispatched_within_target: int
@@ -79,5 +82,8 @@ class UtilisationOut(BaseModel):
 
     start: datetime = Field(alias="from")
     end: datetime = Field(alias="to")
+    from_local: str = Field(description="The period's start in the reader's zone (local_time_zone)")
+    to_local: str = Field(description="The period's end in the reader's zone (local_time_zone)")
+    local_time_zone: str = Field(description="The reader's zone, with its offset from UTC")
     units: list[UseOut]
     kinds: list[UseOut]

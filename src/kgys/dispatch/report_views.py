@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request, Response
 
-from kgys.alerts.views import CSV_ANSWER, EndQuery, StartQuery, csv_answer
+from kgys import localtime
+from kgys.alerts.views import CSV_ANSWER, EndQuery, StartQuery, csv_answer, period_headers
 from kgys.db import utcnow
 from kgys.dispatch import reports
 from kgys.dispatch.report_schemas import (
@@ -20,12 +22,11 @@ from kgys.dispatch.report_schemas import (
     UtilisationOut,
 )
 from kgys.errors import ValidationFailed
-from kgys.validation import parse_time
 from kgys.web import i18n, labels
 from kgys.web.contract import errors
 from kgys.web.deps import DB, CurrentActor, CurrentPrincipal, runtime
-from kgys.web.forms import service_errors
-from kgys.web.render import render
+from kgys.web.forms import local_time, service_errors
+from kgys.web.render import reader_zone, render
 
 router = APIRouter(tags=["dispatch"])
 pages = APIRouter(include_in_schema=False)
@@ -37,10 +38,11 @@ def line_out(line: reports.Line, names: tuple[str, ...] = reports.INCIDENT_FIGUR
         f: FigureOut(count=line.n(f), p50=line.p(f, 50), p90=line.p(f, 90)) for f in names})
 
 
-def response_out(r: reports.ResponseReport) -> ResponseReportOut:
-    """The API shape of the response report."""
+def response_out(r: reports.ResponseReport, where: ZoneInfo) -> ResponseReportOut:
+    """The API shape of the response report (its period also in the reader's zone ``where``)."""
     return ResponseReportOut(
-        start=r.start, end=r.end, time_zone=r.time_zone, target_dispatch_seconds=r.target_seconds,
+        start=r.start, end=r.end, **localtime.local_period(r.start, r.end, where), time_zone=r.time_zone,
+        target_dispatch_seconds=r.target_seconds,
         dispatched_within_target=r.within, counted=r.counted, within_target_share=r.within_share,
         missed=[MissedOut(number=m.number, priority=m.priority, district=m.district, reported_at=m.reported_at,
                           dispatched_at=m.dispatched_at, seconds=m.seconds) for m in r.missed],
@@ -64,7 +66,7 @@ def response_report(request: Request, session: DB, actor: CurrentActor, start: S
     7 days) by district, shift, priority and unit kind, and the incidents not dispatched within the target."""
     start, end = reports.period(start, end)
     return response_out(reports.response(session=session, actor=actor, start=start, end=end,
-                                         settings=runtime(request).settings.dispatch))
+                                         settings=runtime(request).settings.dispatch), reader_zone(request))
 
 
 @router.get("/dispatch/reports/response.csv", response_class=Response, responses={**CSV_ANSWER, **errors(422)})
@@ -74,28 +76,30 @@ def response_report_csv(request: Request, session: DB, actor: CurrentActor, star
     start, end = reports.period(start, end)
     r = reports.response(session=session, actor=actor, start=start, end=end,
                          settings=runtime(request).settings.dispatch)
-    return csv_answer(reports.response_csv(r), f"response-{start:%Y%m%d}-{end:%Y%m%d}.csv")
+    return csv_answer(reports.response_csv(r, where=reader_zone(request)), f"response-{start:%Y%m%d}-{end:%Y%m%d}.csv")
 
 
 @router.get("/dispatch/reports/utilisation", response_model=UtilisationOut, response_model_by_alias=True,
             responses=errors(422))
-def utilisation_report(session: DB, actor: CurrentActor, start: StartQuery = None,
+def utilisation_report(request: Request, session: DB, actor: CurrentActor, start: StartQuery = None,
                        end: EndQuery = None) -> UtilisationOut:
     """Per unit and per kind: the share of the period (default: the last 7 days; to now while it lasts) spent
     in each status, and the assignments made in it."""
     start, end = reports.period(start, end)
     u = reports.utilisation(session=session, actor=actor, start=start, end=end)
-    return UtilisationOut(start=u.start, end=u.end, units=[use_out(x) for x in u.units],
+    return UtilisationOut(start=u.start, end=u.end, **localtime.local_period(u.start, u.end, reader_zone(request)),
+                          units=[use_out(x) for x in u.units],
                           kinds=[use_out(x) for x in u.kinds])
 
 
 @router.get("/dispatch/reports/utilisation.csv", response_class=Response, responses={**CSV_ANSWER, **errors(422)})
-def utilisation_report_csv(session: DB, actor: CurrentActor, start: StartQuery = None,
+def utilisation_report_csv(request: Request, session: DB, actor: CurrentActor, start: StartQuery = None,
                            end: EndQuery = None) -> Response:
     """The utilisation as CSV, a line per unit and per kind (columns named as the JSON report's fields)."""
     start, end = reports.period(start, end)
     u = reports.utilisation(session=session, actor=actor, start=start, end=end)
-    return csv_answer(reports.utilisation_csv(u), f"utilisation-{start:%Y%m%d}-{end:%Y%m%d}.csv")
+    return csv_answer(reports.utilisation_csv(u, where=reader_zone(request)),
+                      f"utilisation-{start:%Y%m%d}-{end:%Y%m%d}.csv")
 
 
 # --- the page ------------------------------------------------------------------------------------------------------
@@ -117,14 +121,19 @@ def _reports_of(request: Request, session: DB, p: CurrentPrincipal) -> tuple[
     end = utcnow()
     start = end - timedelta(days=reports.DEFAULT_DAYS)
     response, use = None, None
-    try:
-        start, end = reports.period(parse_time(q.get("from"), "from"), parse_time(q.get("to"), "to"), end)
-        response = reports.response(session=session, actor=p.actor, start=start, end=end,
-                                    settings=runtime(request).settings.dispatch)
-        use = reports.utilisation(session=session, actor=p.actor, start=start, end=end)
-    except ValidationFailed as exc:
-        problems = service_errors(exc.errors)
-    filters = {"from": start.strftime("%Y-%m-%dT%H:%MZ"), "to": end.strftime("%Y-%m-%dT%H:%MZ")}
+    where = reader_zone(request)
+    typed_start = local_time(q.get("from"), where, "from", problems)
+    typed_end = local_time(q.get("to"), where, "to", problems)
+    if not problems:
+        try:
+            start, end = reports.period(typed_start, typed_end, end)
+            response = reports.response(session=session, actor=p.actor, start=start, end=end,
+                                        settings=runtime(request).settings.dispatch)
+            use = reports.utilisation(session=session, actor=p.actor, start=start, end=end)
+        except ValidationFailed as exc:
+            problems = service_errors(exc.errors)
+    filters = {"from": q.get("from", "") if "from" in problems else localtime.picker(start, where),
+               "to": q.get("to", "") if "to" in problems else localtime.picker(end, where)}
     return response, use, problems, filters
 
 
@@ -156,7 +165,8 @@ def response_csv_page(request: Request, session: DB, p: CurrentPrincipal) -> Res
     for f in reports.INCIDENT_FIGURES:
         headers |= {f"{f}_n": f"{names[f]}, n", f"{f}_p50": f"{names[f]}, p50 (s)",
                     f"{f}_p90": f"{names[f]}, p90 (s)"}
-    return csv_answer(reports.response_csv(response, label=_group_label, headers=headers),
+    return csv_answer(reports.response_csv(response, label=_group_label, headers=headers | period_headers(),
+                                           where=reader_zone(request)),
                       f"response-{response.start:%Y%m%d}-{response.end:%Y%m%d}.csv")
 
 
@@ -173,5 +183,6 @@ def utilisation_csv_page(request: Request, session: DB, p: CurrentPrincipal) -> 
     for s in reports.STATUSES:
         name = labels.unit_status_label(s)
         headers |= {f"{s}_share": f"{name} (0-1)", f"{s}_seconds": f"{name} (s)"}
-    return csv_answer(reports.utilisation_csv(use, label=labels.unit_kind_label, headers=headers),
+    return csv_answer(reports.utilisation_csv(use, label=labels.unit_kind_label, headers=headers | period_headers(),
+                                              where=reader_zone(request)),
                       f"utilisation-{use.start:%Y%m%d}-{use.end:%Y%m%d}.csv")

@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from kgys import localtime
 from kgys.accounts.actor import Actor
 from kgys.accounts.models import Jurisdiction
 from kgys.accounts.permissions import Perm
@@ -330,26 +331,29 @@ USE_COLUMNS = ("level", "key", "kind", "district", "station", "units", "observed
 
 
 def response_csv(r: ResponseReport, *, label: Callable[[str, Line], str] | None = None,
-                 headers: dict[str, str] | None = None) -> bytes:
+                 headers: dict[str, str] | None = None, where: ZoneInfo | None = None) -> bytes:
     """The response times as CSV, a line per group (district, shift, priority, unit kind) and one for all;
-    ``label`` names a line, ``headers`` the columns (both translated by the caller)."""
-    rows: list[list[object]] = [[(headers or {}).get(c, c) for c in RESPONSE_COLUMNS]]
+    ``label`` names a line, ``headers`` the columns (both translated by the caller). Each line ends with the
+    period in UTC and in the reader's zone ``where`` (Europe/Istanbul when None), named."""
+    period = localtime.period_cells(r.start, r.end, where or localtime.zone(localtime.DEFAULT_ZONE))
+    rows: list[list[object]] = [[(headers or {}).get(c, c) for c in (*RESPONSE_COLUMNS, *localtime.PERIOD_COLUMNS)]]
     for group, lines in (("district", r.by_district), ("shift", r.by_shift), ("priority", r.by_priority),
                          ("unit_kind", r.by_unit_kind), ("all", [r.total])):
         for line in lines:
             rows.append([group, line.key, label(group, line) if label else line.label, line.count,
-                         *(v for f in INCIDENT_FIGURES for v in (line.n(f), line.p(f, 50), line.p(f, 90)))])
+                         *(v for f in INCIDENT_FIGURES for v in (line.n(f), line.p(f, 50), line.p(f, 90))), *period])
     return csv_bytes(rows)
 
 
 def utilisation_csv(u: Utilisation, *, label: Callable[[str], str] | None = None,
-                    headers: dict[str, str] | None = None) -> bytes:
+                    headers: dict[str, str] | None = None, where: ZoneInfo | None = None) -> bytes:
     """The utilisation as CSV, a line per unit and one per kind; ``label`` names a kind, ``headers`` the columns
-    (both translated by the caller)."""
-    rows: list[list[object]] = [[(headers or {}).get(c, c) for c in USE_COLUMNS]]
+    (both translated by the caller). Each line ends with the period in UTC and in ``where``, named."""
+    period = localtime.period_cells(u.start, u.end, where or localtime.zone(localtime.DEFAULT_ZONE))
+    rows: list[list[object]] = [[(headers or {}).get(c, c) for c in (*USE_COLUMNS, *localtime.PERIOD_COLUMNS)]]
     for level, uses in (("unit", u.units), ("kind", u.kinds)):
         for use in uses:
             rows.append([level, use.key, label(use.kind) if label else use.kind, use.district, use.station,
                          use.units, use.observed, *(use.share(s) for s in STATUSES),
-                         *(use.seconds.get(s, 0.0) for s in STATUSES), use.assignments])
+                         *(use.seconds.get(s, 0.0) for s in STATUSES), use.assignments, *period])
     return csv_bytes(rows)

@@ -1,29 +1,31 @@
 """Web UI of recording: the legal holds (list, place, release).
 
-Times are shown and typed in UTC, as on the playback page; a time typed without an offset is read as UTC.
+Times are shown and typed in the reader's zone (kgys.localtime) and stored in UTC; the playback page's link,
+which carries UTC times, fills the form with them in the reader's zone.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from kgys import localtime
 from kgys.accounts.permissions import Perm
 from kgys.db import utcnow
-from kgys.errors import Conflict, FieldError, NotFound, ValidationFailed
+from kgys.errors import Conflict, NotFound, ValidationFailed
 from kgys.recording import holds as hold_service
 from kgys.recording import views
 from kgys.recording.flows import holds as hold_flows
-from kgys.validation import parse_time
 from kgys.web import i18n
 from kgys.web.deps import DB, CurrentPrincipal, Principal
-from kgys.web.forms import FormFields, blank, service_errors
+from kgys.web.forms import FormFields, blank, local_time, service_errors
 from kgys.web.paging import page_number, pager
-from kgys.web.render import render
+from kgys.web.render import reader_zone, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -77,7 +79,8 @@ def hold_new_form(request: Request, session: DB, p: CurrentPrincipal,
                   end: Annotated[str, Query(alias="to", max_length=64)] = "") -> Response:
     """The form to place a hold; ``?camera=ID&from=…&to=…`` (from the playback page) fills it in."""
     p.actor.require(Perm.HOLDS_MANAGE)
-    values = dict.fromkeys(HOLD_FIELDS, "") | {"from": start, "to": end}
+    where = reader_zone(request)
+    values = dict.fromkeys(HOLD_FIELDS, "") | {"from": _picker(start, where), "to": _picker(end, where)}
     if camera is not None:
         site, cam = hold_flows.camera_place(session=session, actor=p.actor, camera_id=camera,
                                             perm=Perm.HOLDS_MANAGE)
@@ -85,17 +88,22 @@ def hold_new_form(request: Request, session: DB, p: CurrentPrincipal,
     return _form(request, p, values, {})
 
 
-def _times(form: Mapping[str, str]) -> tuple[dict[str, Any], list[FieldError]]:
+def _picker(raw: str, where: ZoneInfo) -> str:
+    """A time given in a link (UTC, with its offset) as the form's ``datetime-local`` value in ``where``."""
+    try:
+        return localtime.picker(localtime.parse_local(raw, where), where) if raw.strip() else ""
+    except ValueError:
+        return ""
+
+
+def _times(form: Mapping[str, str], where: ZoneInfo) -> tuple[dict[str, Any], dict[str, str]]:
+    """The range and the lapse typed in the reader's zone ``where``, as UTC; field → message for each refused."""
     times: dict[str, Any] = {}
-    errors: list[FieldError] = []
+    errors: dict[str, str] = {}
     for name in ("from", "to", "until"):
-        try:
-            times[name] = parse_time(form.get(name), name)
-        except ValidationFailed as exc:
-            errors.extend(exc.errors)
-            continue
-        if times[name] is None and name != "until":
-            errors.append(FieldError(name, i18n.gettext("Required.")))
+        times[name] = local_time(form.get(name), where, name, errors)
+        if times[name] is None and name != "until" and name not in errors:
+            errors[name] = i18n.gettext("Required.")
     return times, errors
 
 
@@ -104,9 +112,9 @@ def hold_create(request: Request, session: DB, p: CurrentPrincipal, form: FormFi
     """Place the hold the form describes."""
     p.actor.require(Perm.HOLDS_MANAGE)
     values = {k: form.get(k, "") for k in HOLD_FIELDS}
-    times, problems = _times(form)
+    times, problems = _times(form, reader_zone(request))
     if problems:
-        return _form(request, p, values, service_errors(problems), 422)
+        return _form(request, p, values, problems, 422)
     try:
         hold, _site, _cam = hold_flows.place_hold(
             session=session, actor=p.actor, site=blank(values["site"]), camera=blank(values["camera"]),

@@ -69,7 +69,7 @@
       meta.className = "muted small-text";
       meta.textContent = ((T.sources || {})[a.source] || a.source) + " · " + ((T.states || {})[a.state] || a.state)
         + (a.claimed_by ? " · " + T.taken_by + " " + a.claimed_by : "")
-        + (a.repeats > 1 ? " · ×" + a.repeats : "") + " · " + a.received_at.slice(11, 19);
+        + (a.repeats > 1 ? " · ×" + a.repeats : "") + " · " + window.kgysTime.time(a.received_at, true);
       li.appendChild(head); li.appendChild(where); li.appendChild(meta);
       li.addEventListener("click", function () { choose(a.id); });
       list.appendChild(li);
@@ -132,7 +132,7 @@
         line.textContent = !cur ? T.unlocked : (st.locked ? T.locked : T.cleared);
         line.className = st.locked ? "error" : "muted";
         if (cur) {
-          line.textContent += " · " + cur.created_at.slice(0, 16).replace("T", " ") + " · " + cur.created_by
+          line.textContent += " · " + window.kgysTime.dateTime(cur.created_at).slice(0, 16) + " · " + cur.created_by
             + (cur.reason ? " · " + cur.reason : "") + (cur.sent_at ? "" : " · " + T.pending);
         }
         box.appendChild(line);

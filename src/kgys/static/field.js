@@ -29,8 +29,7 @@
 
   function localTimes(scope) {
     scope.querySelectorAll("time[datetime]").forEach(function (t) {
-      var d = new Date(t.getAttribute("datetime"));
-      if (!isNaN(d.getTime())) { t.textContent = d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }); }
+      t.textContent = window.kgysTime.time(t.getAttribute("datetime"));
     });
   }
 
@@ -186,7 +185,7 @@
           lastSentAt = Date.now();
           root.dataset.lastSent = new Date(lastSentAt).toISOString();
           posState.textContent = T.sharing_on + " · " + T.last_sent + " "
-            + new Date(lastSentAt).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+            + window.kgysTime.time(lastSentAt, true);
           problem("");
           return;
         }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import logging
 from collections.abc import AsyncGenerator, Callable, Generator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from starlette.requests import HTTPConnection
 
+from kgys import localtime
 from kgys.accounts import callers
 from kgys.accounts.actor import Actor
 from kgys.accounts.models import LoginSession, User
@@ -23,6 +25,8 @@ from kgys.audit.mechanism import set_actor
 from kgys.db import read_session, reading, unit_of_work
 from kgys.errors import AuthenticationError, PermissionDenied
 from kgys.runtime import Runtime
+
+log = logging.getLogger(__name__)
 
 SESSION_COOKIE = "kgys_session"
 LANG_COOKIE = "kgys_lang"
@@ -185,9 +189,20 @@ def optional_principal(
         return None
     actor, login = found
     set_actor(session, actor)
+    _reader_zone(request, actor)
     if login is not None and request.method not in SAFE_METHODS:
         _check_csrf(request, login, csrf_field)
     return Principal(actor, login, session)
+
+
+def _reader_zone(request: Request, actor: Actor) -> None:
+    """Put the zone the user chose on ``request.state.tz``, where pages read it (kgys.web.render.reader_zone)."""
+    if actor.time_zone:
+        try:
+            request.state.tz = localtime.zone(actor.time_zone)
+        except ValueError:
+            log.warning("user %s has an unknown time zone %r; the installation's is used", actor.username,
+                        actor.time_zone)
 
 
 def _check_csrf(request: Request, login: LoginSession, csrf_field: str | None) -> None:

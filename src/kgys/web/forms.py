@@ -4,12 +4,15 @@ request's language."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from kgys import localtime
 from kgys.errors import FieldError, ValidationFailed
 from kgys.validation import UNSAFE_TEXT
 from kgys.web import i18n
@@ -80,10 +83,27 @@ def _message(err: Mapping[str, Any]) -> str:
         return i18n.gettext("Enter a date as YYYY-MM-DD.")
     if kind == "bool_parsing":
         return i18n.gettext("Choose yes or no.")
+    if kind == "value_error" and "time_zone" in loc:
+        return i18n.gettext("Unknown time zone: choose one of the list (such as Europe/Istanbul).")
     if kind == "value_error" and "email" in loc:
         return i18n.gettext("Enter a valid e-mail address.")
     msg = str(err.get("msg", ""))
     return msg.removeprefix("Value error, ") or i18n.gettext("Invalid value.")
+
+
+def local_time(raw: str | None, where: ZoneInfo, name: str, errors: dict[str, str]) -> datetime | None:
+    """A typed time (a ``datetime-local`` field) read in the reader's zone ``where``, as UTC; None when blank.
+    A time that is not one, or that the zone skips at a clock change, leaves a message for ``name`` in
+    ``errors`` (in the request's language) and gives None."""
+    if raw is None or not raw.strip():
+        return None
+    try:
+        return localtime.parse_local(raw, where)
+    except ValueError as exc:
+        errors.setdefault(name, i18n.gettext("This local time does not exist: the clocks moved forward then. "
+                                             "Choose another time.") if "clock change" in str(exc)
+                          else i18n.gettext("Enter a date and time (day, month, year, hours and minutes)."))
+        return None
 
 
 def pydantic_errors(exc: ValidationError) -> dict[str, str]:

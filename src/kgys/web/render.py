@@ -40,14 +40,18 @@ def navigation(p: Principal) -> list[tuple[str, str, str]]:
     return [(href, label, perm.value) for href, label, perm in items if p.actor.can(perm)]
 
 
+def server_zone(request: Request) -> str:
+    """The installation's zone (``web.time_zone``): the zone of every reader who chose none."""
+    runtime = getattr(request.app.state, "runtime", None)
+    return str(runtime.settings.web.time_zone) if runtime is not None else localtime.DEFAULT_ZONE
+
+
 def reader_zone(request: Request) -> ZoneInfo:
     """The zone the reader sees and types times in: ``request.state.tz`` when set, else ``web.time_zone``."""
     chosen = getattr(request.state, "tz", None)
     if isinstance(chosen, ZoneInfo):
         return chosen
-    runtime = getattr(request.app.state, "runtime", None)
-    name = runtime.settings.web.time_zone if runtime is not None else localtime.DEFAULT_ZONE
-    return localtime.zone(name)
+    return localtime.zone(server_zone(request))
 
 
 def render(request: Request, name: str, context: dict[str, Any], principal: Principal | None = None,
@@ -58,6 +62,7 @@ def render(request: Request, name: str, context: dict[str, Any], principal: Prin
     now = datetime.now(UTC)
     ctx: dict[str, Any] = {"lang": getattr(request.state, "lang", "tr"), "user": None, "csrf": "",
                            "tz": tz, "tz_label": localtime.label(tz, now), "tz_offset": localtime.offset(tz, now),
+                           "default_zone": server_zone(request),
                            "nav": [], "role_label": "", "can": frozenset(), "labels": labels, "checks": checks,
                            "lang_query": urlencode(other_params)}
     if principal is not None:
