@@ -194,7 +194,14 @@ def thumbnail(*, session: Session, camera_id: int, at: datetime, storage: Storag
     try:
         src = clip.local_file(storage, seg.key, work / "segment.ts")
         out = work / "thumb.jpg"
-        body = _run(review.thumb_args(ffmpeg=ffmpeg, src=src, offset=offset, out=out), out, "thumbnail")
+        try:
+            body = _run(review.thumb_args(ffmpeg=ffmpeg, src=src, offset=offset, out=out), out, "thumbnail")
+        except NotFound:
+            if offset == 0:
+                raise
+            # a seek in MPEG-TS (no index) may land past the last keyframe before the time; the segment opens
+            # with a keyframe, which is then the nearest one at or before it that can be found
+            body = _run(review.thumb_args(ffmpeg=ffmpeg, src=src, offset=0.0, out=out), out, "thumbnail")
         shutil.move(out, path)
         return body
     finally:
