@@ -34,6 +34,9 @@ from kgys.dispatch.states import (
 )
 from kgys.errors import Conflict, NotFound
 from kgys.incidents.models import Incident
+from kgys.said import _
+
+STEP = _("assignment %(step)s")  # a unit's status note when an assignment's step moved it
 
 _STAMP = {AssignmentState.ACKNOWLEDGED: "acknowledged_at", AssignmentState.EN_ROUTE: "en_route_at",
           AssignmentState.ON_SCENE: "on_scene_at", AssignmentState.CLEARED: "cleared_at"}
@@ -97,7 +100,7 @@ def move(session: Session, actor: Actor, assignment: Assignment, unit: Unit, ste
         if note:
             assignment.note = note
         flush_or_conflict(session, "This assignment changed meanwhile: look again.")
-    change_status(session, actor, unit, UNIT_STATUS_OF[target], note=note or f"assignment {step.value}",
+    change_status(session, actor, unit, UNIT_STATUS_OF[target], note=note or STEP.english(step=step.value),
                   assignment_id=assignment.id, at=now)
     publish(session, assignment, unit, target.value)
     return assignment

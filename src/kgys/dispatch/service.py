@@ -32,7 +32,9 @@ from kgys.dispatch.models import Assignment, Unit, UnitPosition, UnitStatusChang
 from kgys.dispatch.schemas import PositionIn, PositionOut, UnitIn, UnitOut, UnitPatch
 from kgys.dispatch.states import MoveRefused, UnitStatus, unit_after
 from kgys.errors import Conflict, FieldError, NotFound, ValidationFailed
+from kgys.said import _
 
+REGISTERED = _("registered")  # the first line of a unit's status history
 CHANGED = "This unit changed meanwhile: look again."
 STALE_AFTER = timedelta(seconds=DispatchSettings.model_fields["stale_after_seconds"].default)
 
@@ -124,7 +126,7 @@ def create_unit(*, session: Session, actor: Actor, data: UnitIn, now: datetime |
         raise Conflict(f"A unit with call sign {data.call_sign} exists already, or the field login speaks for "
                        "another unit.", call_sign=data.call_sign) from exc
     session.add(UnitStatusChange(unit_id=unit.id, at=unit.status_since, from_status=None, to_status=unit.status,
-                                 by=actor.username, user_id=actor.id, note="registered"))
+                                 by=actor.username, user_id=actor.id, note=REGISTERED.english()))
     publish(session, unit, "created")
     return unit
 

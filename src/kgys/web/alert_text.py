@@ -1,7 +1,8 @@
 """An alert's details in the reader's language.
 
 The server stores each alert's details as an English sentence (for the log, the API and the stream) and,
-for most kinds, the values it was built from in ``data``. A page rebuilds the sentence from the kind and
+for most kinds, the values it was built from in ``data`` (a recording alarm: its code and values,
+``data["said"]``, see :mod:`kgys.web.server_text`). A page rebuilds the sentence from the kind and
 those values in the request's language where they are all there; otherwise it shows the stored text.
 """
 
@@ -14,7 +15,7 @@ from typing import Any, Protocol
 from kgys.devices.kinds import DeviceAlertKind
 from kgys.dispatch.kinds import DispatchAlertKind
 from kgys.kades.service import KadesKind
-from kgys.web import i18n
+from kgys.web import i18n, server_text
 
 
 class AlertLike(Protocol):
@@ -57,5 +58,7 @@ def _rebuilt(kind: str, data: Mapping[str, Any], device: str | None) -> str | No
 
 
 def details(alert: AlertLike) -> str:
-    """The alert's details for a page: rebuilt in the request's language where the data allows."""
-    return _rebuilt(str(alert.kind), alert.data or {}, alert.device) or alert.details
+    """The alert's details for a page: rebuilt in the request's language where the data allows (its code and
+    values, or a sentence of the server's recognised in the stored text), else the stored text."""
+    data = alert.data or {}
+    return _rebuilt(str(alert.kind), data, alert.device) or server_text.text(alert.details, data)

@@ -27,6 +27,11 @@ from kgys.incidents import service as incident_service
 from kgys.incidents.flows import from_alerts
 from kgys.incidents.models import Incident
 from kgys.incidents.states import EntryKind, IncidentState, Outcome
+from kgys.said import _
+
+UNIT_ASSIGNED = _("unit %(unit)s assigned")
+UNIT_STATE = _("unit %(unit)s: %(state)s")
+UNIT_STATE_NOTE = _("unit %(unit)s: %(state)s — %(note)s")
 
 _EVENT = {AssignmentMove.ACKNOWLEDGE: "acknowledged", AssignmentMove.ON_SCENE: "arrived",
           AssignmentMove.CLEAR: "cleared"}
@@ -116,7 +121,7 @@ def assign(*, session: Session, actor: Actor, number: str, call_sign: str, unit_
     active, arrived = assignments.tally(session, incident.id)
     incident_service.follow_assignments(session, actor, incident, active=active, arrived=arrived,
                                         event="dispatched", at=now)
-    incident_service.add_entry(session, incident, EntryKind.ASSIGNED, f"unit {unit.call_sign} assigned",
+    incident_service.add_entry(session, incident, EntryKind.ASSIGNED, UNIT_ASSIGNED, params={"unit": unit.call_sign},
                                by=actor.username, data={"unit": unit.call_sign, "assignment": assignment.id},
                                at=now)
     from_alerts.alerts_dispatched(session=session, actor=actor, incident=incident, now=now)
@@ -158,8 +163,10 @@ def move_assignment(*, session: Session, actor: Actor, number: str, assignment_i
         incident_service.follow_assignments(session, actor, incident, active=active, arrived=arrived, event=event,
                                             at=now)
     state = AssignmentState(assignment.state)
-    incident_service.add_entry(session, incident, EntryKind.ASSIGNMENT, f"unit {unit.call_sign}: {state.value}"
-                               + (f" — {note}" if note else ""), by=actor.username,
+    said, params = (UNIT_STATE_NOTE, {"note": note}) if note else (UNIT_STATE, {})
+    incident_service.add_entry(session, incident, EntryKind.ASSIGNMENT, said,
+                               params={"unit": unit.call_sign, "state": state.value, **params},
+                               by=actor.username,
                                data={"unit": unit.call_sign, "assignment": assignment.id, "state": state.value},
                                at=now)
     if step is AssignmentMove.CANCEL:

@@ -26,7 +26,12 @@ from kgys.incidents import service
 from kgys.incidents.models import Incident
 from kgys.incidents.schemas import IncidentIn
 from kgys.incidents.states import EntryKind, Outcome
+from kgys.said import _
 from kgys.sites.models import Site
+
+DISPATCHED = _("alerts %(alerts)s dispatched")
+ALERT_NOTE = _("incident %(number)s")  # an alert's history note when its incident takes it
+ALERT_NOTE_OUTCOME = _("incident %(number)s: %(outcome)s")
 
 _OUTCOME = {Outcome.RESOLVED: State.RESOLVED, Outcome.FALSE_ALARM: State.FALSE_ALARM,
             Outcome.REFERRED: State.RESOLVED, Outcome.NO_TRACE: State.RESOLVED}
@@ -87,7 +92,7 @@ def create_from_alerts(*, session: Session, actor: Actor, data: IncidentIn, now:
     for a in alerts:
         if a.state in (State.NEW, State.CLAIMED):
             alert_service.act(session=session, actor=actor, alert_id=a.id, move=Move.ACKNOWLEDGE,
-                              note=f"incident {incident.number}", now=now)
+                              note=ALERT_NOTE.english(number=incident.number), now=now)
     return incident
 
 
@@ -109,7 +114,7 @@ def add_alerts(*, session: Session, actor: Actor, number: str, alert_ids: list[i
     for a in alerts:
         if a.state in (State.NEW, State.CLAIMED):
             alert_service.act(session=session, actor=actor, alert_id=a.id, move=Move.ACKNOWLEDGE,
-                              note=f"incident {incident.number}", now=now)
+                              note=ALERT_NOTE.english(number=incident.number), now=now)
     if incident.dispatched_at is not None:
         alerts_dispatched(session=session, actor=actor, incident=incident, now=now)
     return incident
@@ -122,10 +127,10 @@ def alerts_dispatched(*, session: Session, actor: Actor, incident: Incident, now
         alert = session.get(Alert, alert_id)
         if alert is not None and alert.state in (State.CLAIMED, State.ACKNOWLEDGED):
             alert_service.act(session=session, actor=actor, alert_id=alert_id, move=Move.DISPATCH,
-                              note=f"incident {incident.number}", now=now)
+                              note=ALERT_NOTE.english(number=incident.number), now=now)
             moved.append(alert_id)
     if moved:
-        service.add_entry(session, incident, EntryKind.NOTE, f"alerts {', '.join(map(str, moved))} dispatched",
+        service.add_entry(session, incident, EntryKind.NOTE, DISPATCHED, params={"alerts": ", ".join(map(str, moved))},
                           by=actor.username, data={"alerts": moved}, at=now)
     return moved
 
@@ -138,7 +143,7 @@ def resolve_alerts(*, session: Session, actor: Actor, incident: Incident, outcom
         alert = session.get(Alert, alert_id)
         if alert is not None and alert.state in OPEN:
             alert_service.act(session=session, actor=actor, alert_id=alert_id, move=Move.RESOLVE,
-                              outcome=_OUTCOME[outcome], note=f"incident {incident.number}: {outcome.value}",
-                              now=now)
+                              outcome=_OUTCOME[outcome],
+                              note=ALERT_NOTE_OUTCOME.english(number=incident.number, outcome=outcome.value), now=now)
             closed.append(alert_id)
     return closed
