@@ -67,7 +67,7 @@ def _pattern(form: str) -> re.Pattern[str]:
     parts = PLACEHOLDER.split(form)
     body = "".join(re.escape(p) if i % 2 == 0 else
                    rf"(?P<{p}>{SHAPES.get(p, '.+?')})" for i, p in enumerate(parts))
-    return re.compile(body, re.DOTALL)
+    return re.compile(body)  # a value is on one line: a text of several lines is a sentence made of sentences
 
 
 def _(msgid: str) -> Said:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import gettext
 import io
 import re
+from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from types import SimpleNamespace
 from urllib.parse import quote
@@ -32,11 +33,20 @@ from kgys.alerts.raising import Alarm
 from kgys.alerts.states import Priority, Source
 from kgys.cameras.models import Camera
 from kgys.dispatch import service as unit_service
+from kgys.dispatch.flows import escalation, sending
 from kgys.dispatch.schemas import UnitIn
+from kgys.dispatch.states import AssignmentMove
+from kgys.incidents import service as incident_service
+from kgys.incidents.flows import from_alerts
+from kgys.incidents.models import Incident
+from kgys.incidents.schemas import IncidentIn
+from kgys.incidents.states import EntryKind, Outcome
+from kgys.recording import alerts as recording_alerts
+from kgys.recording import gaps, index
 from kgys.runtime import Runtime
 from kgys.sites.import_messages import Problem
 from kgys.sites.models import Site
-from kgys.web import alert_text, i18n, labels
+from kgys.web import alert_text, field_labels, i18n, labels
 from tests import factories
 from tests.web.conftest import browser_login
 
@@ -49,16 +59,21 @@ PAGES = ["/dashboard", "/sites", "/sites/{site}", "/sites/{site}/compliance", "/
          "/holds/new", "/users", "/users/new", "/field", "/no-such-page", "/sites/NO-SUCH-SITE", "/alerts/{alert}",
          "/alerts/report", "/console/board", "/audit/verify", "/devices/new", "/incidents/new", "/units/new",
          "/units/99-A-01", "/sites/{site}/rollout", "/sites/{site}/recorders/new", "/sites/{site}/cameras/new",
-         "/sites/{site}/live", "/cameras/{camera}/playback", "/login"]
+         "/sites/{site}/live", "/cameras/{camera}/playback", "/login", "/incidents/{incident}",
+         "/alerts/{recorder_alert}", "/alerts/{installation_alert}"]
 
 # (page, English text or stored code) that stays, with the reason.
 _AUDIT = "owned by the wall/audit work in progress: the audit log shows an entry's details as stored"
 _CAPABILITIES = "capabilities are typed as codes; the field's hint gives two as examples"
+_AUDIT_VALUES = "the audit log shows the values an entry stored (an alert's move: its kind, states and note)"
 ALLOWED: dict[tuple[str, str], str] = {
     **{(page, role): _AUDIT for page in ("/audit", "/audit/verify")
        for role in ("commission_member", "judicial_liaison", "school_admin", "field_unit")},
     **{(page, "domestic_violence"): _CAPABILITIES for page in ("/alerts/{alert}", "/units/99-A-01", "/units/new",
-                                                               "/incidents/new")},
+                                                               "/incidents/new", "/alerts/{recorder_alert}",
+                                                               "/alerts/{installation_alert}")},
+    **{(page, stored): _AUDIT_VALUES for page in ("/audit", "/audit/verify")
+       for stored in ("panic_press", "open", "false_alarm", "incident %(number)s", "incident %(number)s: %(outcome)s")},
 }
 
 SKIPPED_TAGS = {"script", "style", "code", "pre", "svg"}
@@ -146,8 +161,8 @@ def english_on(page: str, ids: dict[str, re.Pattern[str]],
 def stored_codes() -> dict[str, re.Pattern[str]]:
     """The stored codes that have a label (``primary_school``, ``legal_hold``): a page shows the label instead.
     Only codes with an underscore, which no name or sentence contains."""
-    codes = {str(code) for name in dir(labels) if name.endswith("_LABELS")
-             for code in getattr(labels, name) if "_" in str(code)}
+    codes = {str(code) for module in (labels, field_labels) for name in dir(module) if name.endswith("_LABELS")
+             for code in getattr(module, name) if "_" in str(code)}
     return {code: re.compile(rf"(?<![\w-]){re.escape(code)}(?![\w-])") for code in codes}
 
 
@@ -212,7 +227,9 @@ def test_counts_take_the_plural_forms_of_the_language() -> None:
 
 
 def _world(session: Session, rt: Runtime) -> Site:
-    """Two schools, one with a recorder, cameras, a panic button and an open alert, and a patrol unit."""
+    """Two schools, one with a recorder, cameras, a panic button and an open alert, and a patrol unit; the
+    server's own words about them: a camera that stopped recording (its gap, its state and its alarm), the
+    recorder down, an incident made of the press with the unit sent, moved and sent back, and its timeline."""
     factories.tree(session)
     school = factories.site(session, "TR-99-A", name="Merkez İlkokulu", priority=1)
     factories.site(session, "TR-99-A", name="Yeşil Anaokulu", type="kindergarten", priority=2)
@@ -222,8 +239,40 @@ def _world(session: Session, rt: Runtime) -> Site:
                                        site_id=school.id))
     unit_service.create_unit(session=session, actor=factories.admin(),
                              data=UnitIn(call_sign="99-A-01", kind="patrol_car", district="TR-99-A"))
+    session.flush()
+    _server_words(session, school)
     session.commit()
     return school
+
+
+def _server_words(session: Session, school: Site) -> None:
+    """What the recorder, the jobs and dispatching write about ``school`` (see :func:`_world`)."""
+    admin = factories.admin()
+    camera = session.scalars(select(Camera).where(Camera.site_id == school.id).order_by(Camera.id)).first()
+    assert camera is not None
+    start = datetime.now(UTC) - timedelta(minutes=20)
+    index.open_gap(session, camera_id=camera.id, site_id=school.id, start=start, cause=gaps.GapCause.CAMERA_OFFLINE,
+                   detail=gaps.UNREACHABLE.english(line="Connection refused"))
+    index.open_gap(session, camera_id=camera.id, site_id=school.id, start=start, cause=gaps.GapCause.STREAM_ERROR,
+                   detail=gaps.KILLED.english(signal=9))
+    index.set_state(session, camera_id=camera.id, state="offline", reason=gaps.NO_DATA.english())
+    recording_alerts.raise_alert(session, kind=recording_alerts.AlertKind.RECORDER_DOWN,
+                                 severity=recording_alerts.Severity.CRITICAL, subject=recording_alerts.INSTALLATION,
+                                 said=recording_alerts.NOT_RECORDED,
+                                 params={"detail": recording_alerts.NEVER_REPORTED.english(), "n": 3})
+    press = session.scalar(select(Alert.id).where(Alert.site_id == school.id, Alert.kind == "panic_press"))
+    assert press is not None
+    incident = from_alerts.create_from_alerts(session=session, actor=admin,
+                                              data=IncidentIn(alerts=[press], category="panic"))
+    assignment, _unit, _incident = sending.assign(session=session, actor=admin, number=incident.number,
+                                                  call_sign="99-A-01")
+    sending.move_assignment(session=session, actor=admin, number=incident.number, assignment_id=assignment.id,
+                            step=AssignmentMove.ACKNOWLEDGE)
+    incident_service.add_entry(session, incident, EntryKind.ESCALATED, escalation.NOT_ACKNOWLEDGED,
+                               params={"unit": "99-A-01", "seconds": 120}, by="jobs")
+    sending.move_assignment(session=session, actor=admin, number=incident.number, assignment_id=assignment.id,
+                            step=AssignmentMove.CANCEL)
+    sending.close_incident(session=session, actor=admin, number=incident.number, outcome=Outcome.FALSE_ALARM)
 
 
 def _user(session: Session, rt: Runtime, role: str, scope: list[str], school: Site | None = None) -> User:
@@ -242,8 +291,11 @@ def _user(session: Session, rt: Runtime, role: str, scope: list[str], school: Si
 def test_no_english_on_a_turkish_or_russian_page(client: TestClient, session: Session, rt: Runtime,
                                                english: dict[str, dict[str, re.Pattern[str]]]) -> None:
     school = _world(session, rt)
-    alert_id = session.scalar(select(Alert.id).where(Alert.site_id == school.id))
-    camera_id = session.scalar(select(Camera.id).where(Camera.site_id == school.id))
+    alert_id = session.scalar(select(Alert.id).where(Alert.site_id == school.id, Alert.kind == "panic_press"))
+    recorder_alert = session.scalar(select(Alert.id).where(Alert.kind == "recording_stopped"))
+    installation_alert = session.scalar(select(Alert.id).where(Alert.kind == "recorder_down"))
+    incident = session.scalar(select(Incident.number))
+    camera_id = session.scalar(select(Camera.id).where(Camera.site_id == school.id).order_by(Camera.id))
     codes = stored_codes()
     found: dict[str, set[str]] = {}
     for role in ROLES:
@@ -251,7 +303,8 @@ def test_no_english_on_a_turkish_or_russian_page(client: TestClient, session: Se
         browser_login(client, _user(session, rt, role, scope, school))
         for lang in ("tr", "ru"):
             for page in PAGES:
-                path = page.format(site=quote(school.code), alert=alert_id, camera=camera_id)
+                path = page.format(site=quote(school.code), alert=alert_id, camera=camera_id, incident=incident,
+                                   recorder_alert=recorder_alert, installation_alert=installation_alert)
                 text = client.get(f"{path}?lang={lang}").text
                 shown = english_on(text, english[lang]) + english_on(text, codes, CODE_ATTRIBUTES)
                 for msgid in shown:
@@ -316,3 +369,54 @@ def test_an_import_problem_from_a_service_is_translated() -> None:
     tr = i18n.load_catalogues()["tr"]
     assert Problem.text("no such site").render(tr.gettext) == "böyle bir tesis yok"
     assert Problem.text("site 'X' has no recorder 'NVR-9'").render(tr.gettext) == "site 'X' has no recorder 'NVR-9'"
+
+
+@ON_SQLITE
+def test_the_server_s_own_words_are_said_in_the_reader_s_language(client: TestClient, session: Session,
+                                                                  rt: Runtime) -> None:
+    """A row the server wrote while a Turkish user worked reads in Russian for a Russian reader."""
+    school = _world(session, rt)
+    browser_login(client, _user(session, rt, "admin", ["TR"]))
+    camera_id = session.scalar(select(Camera.id).where(Camera.site_id == school.id).order_by(Camera.id))
+    recorder_alert = session.scalar(select(Alert.id).where(Alert.kind == "recording_stopped"))
+    installation_alert = session.scalar(select(Alert.id).where(Alert.kind == "recorder_down"))
+    press = session.scalar(select(Alert.id).where(Alert.kind == "panic_press"))
+    number = session.scalar(select(Incident.number))
+    expected = {
+        f"/cameras/{camera_id}/playback": ["камера недоступна: Connection refused", "последнее: ffmpeg завершён "
+                                                                                    "сигналом 9"],
+        f"/sites/{quote(school.code)}/compliance": ["из потока не поступают новые данные"],
+        f"/alerts/{recorder_alert}": ["камера перестала записывать (Камера недоступна): камера недоступна: "
+                                      "Connection refused"],
+        f"/alerts/{installation_alert}": ["служба записи не работает (ни разу не отозвалась); 3 камеры не "
+                                          "записываются"],
+        f"/alerts/{press}": [f"происшествие {number}: Ложная тревога"],
+        "/units/99-A-01": ["зарегистрирован", "назначение: Отменено"],
+        f"/incidents/{number}": [f"открыто по тревогам {press}", "назначен наряд 99-A-01",
+                                 "наряд 99-A-01 не подтвердил за 120 с", "закрыто: Ложная тревога"],
+    }
+    for path, sentences in expected.items():
+        page = client.get(f"{path}?lang=ru").text
+        for sentence in sentences:
+            assert sentence in page, f"{path}: {sentence!r} not shown"
+    queue = client.get("/api/v1/alerts/queue", headers={"Accept": "application/json"}).json()["items"]
+    said = {a["kind"]: a["text"] for a in queue}
+    assert said["recording_stopped"].startswith("камера перестала записывать")  # the console's card reads it
+    assert {a["kind"]: a["details"] for a in queue}["recording_stopped"].startswith("camera stopped recording")
+
+
+@ON_SQLITE
+def test_a_refused_form_names_its_fields_by_their_labels(client: TestClient, session: Session, rt: Runtime,
+                                                         english: dict[str, dict[str, re.Pattern[str]]]) -> None:
+    _world(session, rt)
+    csrf = browser_login(client, _user(session, rt, "admin", ["TR"]))
+    for lang, label in (("tr", "Çağrı adı"), ("ru", "Позывной")):
+        r = client.post(f"/units/new?lang={lang}", data={"csrf_token": csrf, "call_sign": "", "kind": "patrol_car",
+                                                         "district": "TR-99-A"})
+        assert r.status_code in (200, 422), r.text
+        summary = r.text.split('id="form-errors"')[1].split("</div>")[0]
+        assert label in summary and "call_sign" not in visible_text(summary)
+        shown = english_on(r.text, english[lang]) + english_on(r.text, stored_codes(), CODE_ATTRIBUTES)
+        assert [m for m in shown if ("/units/new", m) not in ALLOWED] == [], shown
+    error = client.get("/alerts/first?lang=ru")
+    assert error.status_code == 422 and "<b title=\"alert_id\">Тревога</b>" in error.text
