@@ -7,7 +7,8 @@ row keeps them (``data["said"]``), else from the stored English it recognises as
 no known message (a note a person typed, ffmpeg's own words, an old row of another wording) is shown as stored.
 The values that are codes are shown by their labels (a gap's cause, an assignment's state, an incident's
 outcome), the ones that are sentences of their own are said again in turn, and times are shown with their zone.
-A code no message has (written by a newer server) is shown as the stored text, never an error.
+A code no message has (written by a newer server), or whose values do not fit it, is shown as the stored text;
+a row with neither a code we know nor a text says there are no further details. Never an error.
 """
 
 from __future__ import annotations
@@ -87,18 +88,15 @@ SHOWN: dict[str, Callable[[Any], str]] = {
 }
 
 
-def say(said: Said, params: Mapping[str, Any]) -> str:
-    """``said`` with ``params`` in the request's language (its English when a value is missing)."""
+def say(said: Said, params: Mapping[str, Any]) -> str | None:
+    """``said`` with ``params`` in the request's language; None when a value is missing or a count is none."""
     values = {k: SHOWN[k](v) if k in SHOWN else v for k, v in params.items()}
     try:
         if said.plural is not None:
             return i18n.plural_form(said.msgid, said.plural, int(params[said.count])) % values
         return i18n.gettext(said.msgid) % values
     except (KeyError, TypeError, ValueError):
-        try:
-            return said.english(**params)
-        except (KeyError, TypeError, ValueError):
-            return said.msgid
+        return None
 
 
 def recognised(stored: str) -> tuple[Said, dict[str, str]] | None:
@@ -111,7 +109,8 @@ def recognised(stored: str) -> tuple[Said, dict[str, str]] | None:
 
 
 def coded(code: Any) -> str | None:
-    """A stored ``{"code": …, "params": …}`` in the request's language; None when it is not one we know."""
+    """A stored ``{"code": …, "params": …}`` in the request's language; None when it is not one we know or its
+    values do not fit it."""
     if not isinstance(code, Mapping):
         return None
     said = _by_code().get(str(code.get("code")))
@@ -129,4 +128,4 @@ def text(stored: str | None, data: Mapping[str, Any] | None = None) -> str:
     if not stored:
         return i18n.gettext(NO_DETAILS) if data and "said" in data else ""
     found = recognised(stored)
-    return say(*found) if found is not None else stored
+    return (say(*found) if found is not None else None) or stored
