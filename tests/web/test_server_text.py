@@ -10,6 +10,9 @@ from typing import Any
 
 import pytest
 
+from kgys.alerts import cap
+from kgys.devices import intake
+from kgys.devices.flows import lockdown
 from kgys.dispatch import assignments
 from kgys.dispatch import service as dispatch_service
 from kgys.dispatch.flows import escalation, sending
@@ -65,6 +68,13 @@ SAID: list[tuple[Said, dict[str, Any], str, str, str]] = [
      "olay 2026-000001: Varışta bir şey bulunamadı", "происшествие 2026-000001: На месте ничего не обнаружено",
      "incident 2026-000001: Nothing found on arrival"),
     (dispatch_service.REGISTERED, {}, "kaydedildi", "зарегистрирован", "registered"),
+    (intake.CANCELLED, {}, "cihazdan iptal edildi", "отменено на устройстве", "cancelled at the device"),
+    (lockdown.NOTES["lockdown"], {"sites": "TR-1, TR-2", "reason": "Bahçede silahlı kişi"},
+     "Kilitleme emri verildi (TR-1, TR-2): Bahçede silahlı kişi",
+     "Отдан приказ о блокировке (TR-1, TR-2): Bahçede silahlı kişi",
+     "Lockdown ordered (TR-1, TR-2): Bahçede silahlı kişi"),
+    (cap.CANCELLED_BY, {"sender": "afad@example.org"}, "afad@example.org tarafından iptal edildi",
+     "отменено отправителем afad@example.org", "cancelled by afad@example.org"),
 ]
 
 
@@ -118,6 +128,16 @@ def test_a_recording_alarm_is_told_from_its_code(speak: Any) -> None:
     speak("ru")
     assert alert_text.details(alert) == "фрагменты остаются в буфере: object store unreachable"
     assert alert_text.details(old) == "фрагменты остаются в буфере: disk"  # an older row: its stored English
+
+
+def test_a_press_says_what_was_pressed_and_where(speak: Any) -> None:
+    press = SimpleNamespace(kind="panic_press", device="PB-1", details="medical — Room 12",
+                            data={"press_type": "medical", "room": "Room 12"})
+    speak("tr")
+    assert alert_text.details(press) == "Tıbbi acil durum — Room 12"
+    speak("ru")
+    assert alert_text.details(press) == "Медицинская помощь — Room 12"
+    assert alert_text.details(SimpleNamespace(kind="panic_press", device="PB-1", details="", data={})) == ""
 
 
 @pytest.mark.parametrize(("name", "names", "tr", "ru"), [

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
-from kgys.devices.kinds import DeviceAlertKind
+from kgys.devices.kinds import DeviceAlertKind, PressType
 from kgys.dispatch.kinds import DispatchAlertKind
 from kgys.kades.service import KadesKind
 from kgys.web import i18n, server_text
@@ -25,6 +25,23 @@ class AlertLike(Protocol):
     details: str
     device: str | None
     data: dict[str, Any]
+
+
+def _(message: str) -> str:
+    """Mark ``message`` for the catalogues; it is translated when shown."""
+    return message
+
+
+PRESS_LABELS: dict[PressType, str] = {PressType.PANIC: _("Panic"), PressType.MEDICAL: _("Medical emergency"),
+                                      PressType.FIRE: _("Fire"), PressType.INTRUDER: _("Intruder")}
+
+
+def _press(data: Mapping[str, Any]) -> str | None:
+    message = PRESS_LABELS.get(str(data.get("press_type")))  # type: ignore[call-overload]
+    if message is None:
+        return None
+    room = data.get("room")
+    return i18n.gettext(message) + (f" — {room}" if room else "")
 
 
 def _when(text: Any) -> str:
@@ -50,6 +67,8 @@ def _rebuilt(kind: str, data: Mapping[str, Any], device: str | None) -> str | No
                             unit=data["unit"], incident=data["incident"], waited=data["waited_seconds"])
     if kind == DeviceAlertKind.DEVICE_OFFLINE and device and data.get("last_seen_at"):
         return i18n.gettext("%(serial)s silent since %(since)s", serial=device, since=_when(data["last_seen_at"]))
+    if kind == DeviceAlertKind.PANIC_PRESS:
+        return _press(data)
     if kind == KadesKind.PRESS and data.get("person"):
         text = f"KADES — {data['person']}, {data.get('call_back') or ''}".rstrip(", ")
         flags = [_kades_flag(str(f)) for f in data.get("flags") or []]

@@ -21,18 +21,23 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from kgys import localtime
+from kgys.alerts import cap
+from kgys.devices import intake
+from kgys.devices.flows import lockdown
 from kgys.dispatch import assignments as dispatch_assignments
 from kgys.dispatch import service as dispatch_service
 from kgys.dispatch.flows import escalation, sending
 from kgys.incidents import service as incident_service
 from kgys.incidents.flows import from_alerts
+from kgys.kades import service as kades_service
 from kgys.recording import alerts as recording_alerts
 from kgys.recording import gaps, retention
 from kgys.said import Said
 from kgys.web import i18n, labels
 
 SOURCES: tuple[ModuleType, ...] = (gaps, recording_alerts, retention, incident_service, from_alerts, sending,
-                                   escalation, dispatch_service, dispatch_assignments)
+                                   escalation, dispatch_service, dispatch_assignments, intake, lockdown, cap,
+                                   kades_service)
 UTC = ZoneInfo("UTC")
 
 # an assignment's step, by the state it leads to (a unit's status note names the step)
@@ -51,7 +56,9 @@ NO_DETAILS = _("No further details.")
 @cache
 def known() -> tuple[Said, ...]:
     """Every sentence the server says, the longest first (so that the most particular one recognises a text)."""
-    found = {v.msgid: v for m in SOURCES for v in vars(m).values() if isinstance(v, Said)}
+    values = [v for m in SOURCES for v in vars(m).values()]
+    values += [v for table in values if isinstance(table, dict) for v in table.values()]  # a table of sentences
+    found = {v.msgid: v for v in values if isinstance(v, Said)}
     return tuple(sorted(found.values(), key=lambda s: -s.literal()))
 
 
