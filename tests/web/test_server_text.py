@@ -16,11 +16,13 @@ from kgys.devices.flows import lockdown
 from kgys.dispatch import assignments
 from kgys.dispatch import service as dispatch_service
 from kgys.dispatch.flows import escalation, sending
+from kgys.errors import FieldError
 from kgys.incidents import service as incident_service
 from kgys.incidents.flows import from_alerts
 from kgys.recording import alerts, gaps, retention
 from kgys.said import Said
-from kgys.web import alert_text, field_labels, i18n, server_text
+from kgys.web import alert_text, error_text, field_labels, forms, i18n, server_text
+from kgys.web.contract import error_body
 
 CATALOGUES = i18n.load_catalogues()
 
@@ -152,3 +154,17 @@ def test_a_field_is_named_by_its_label(speak: Any, name: str, names: dict[str, s
     for lang, expected in (("tr", tr), ("ru", ru)):
         speak(lang)
         assert field_labels.field_label(name, names) == expected
+
+
+def test_a_refusal_built_around_values_is_said_in_the_reader_s_language(speak: Any) -> None:
+    closed = FieldError.said("alerts.0", from_alerts.ALERT_CLOSED, alert_state="resolved", value="7")
+    assert closed.message == "the alert is closed (resolved)"  # the API's words
+    assert "msgid" not in error_body("ValidationFailed", "invalid input", [closed.as_dict()])["error"]["fields"][0]
+    speak("ru")
+    assert forms.service_errors([closed]) == {"alerts.0": "тревога закрыта (Разрешена)"}
+    assert error_text.field_messages([closed.as_dict()], "ru")[0]["message"] == "тревога закрыта (Разрешена)"
+    speak("tr")
+    busy = FieldError.said("alerts.1", from_alerts.IN_INCIDENT, number="2026-000002")
+    assert forms.service_errors([busy]) == {"alerts.1": "alarm zaten açık 2026-000002 olayında"}
+    broken = FieldError("note", "at most 2000 characters", msgid=from_alerts.IN_INCIDENT.msgid, params={})
+    assert forms.service_errors([broken]) == {"note": "at most 2000 characters"}  # values that do not fit: its text

@@ -35,6 +35,7 @@ from kgys.errors import Conflict, FieldError, NotFound, ValidationFailed
 from kgys.said import _
 
 REGISTERED = _("registered")  # the first line of a unit's status history
+OLDER_THAN = _("older than %(seconds)s s")
 CHANGED = "This unit changed meanwhile: look again."
 STALE_AFTER = timedelta(seconds=DispatchSettings.model_fields["stale_after_seconds"].default)
 
@@ -247,7 +248,7 @@ def report_position(*, session: Session, actor: Actor, call_sign: str, data: Pos
     elif data.reported_at - now > timedelta(seconds=settings.position_skew_seconds):
         problems.append(FieldError("reported_at", "in the future"))
     elif now - data.reported_at > timedelta(seconds=settings.position_max_age_seconds):
-        problems.append(FieldError("reported_at", f"older than {int(settings.position_max_age_seconds)} s"))
+        problems.append(FieldError.said("reported_at", OLDER_THAN, seconds=int(settings.position_max_age_seconds)))
     if problems:
         raise ValidationFailed(problems)
     if position is None:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
-from kgys.web import i18n
+from kgys.web import i18n, server_text
 
 
 def status_sentence(status: int) -> str:
@@ -93,6 +93,7 @@ def field_messages(fields: list[dict[str, Any]], lang: str) -> list[dict[str, An
     out = []
     for f in fields:
         msgid = f.get("msgid") or f["message"]
-        said = known(msgid, lang, f.get("params"))
+        params = f.get("params")
+        said = known(msgid, lang, server_text.shown(params) if f.get("msgid") and params else params)
         out.append({**f, "message": said if said is not None else f["message"], "english": said is None})
     return out

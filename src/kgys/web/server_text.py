@@ -86,6 +86,7 @@ def _sentence(value: Any) -> str:
 SHOWN: dict[str, Callable[[Any], str]] = {
     "cause": lambda v: labels.gap_cause_label(str(v)),
     "state": lambda v: labels.assignment_state_label(str(v)),
+    "alert_state": lambda v: labels.alert_state_label(str(v)),
     "step": lambda v: labels.assignment_state_label(STEP_STATE.get(str(v), str(v))),
     "outcome": _outcome,
     "detail": _sentence,
@@ -95,9 +96,14 @@ SHOWN: dict[str, Callable[[Any], str]] = {
 }
 
 
+def shown(params: Mapping[str, Any]) -> dict[str, Any]:
+    """The values of a sentence as a reader sees them: codes by their labels, sentences said again, times zoned."""
+    return {k: SHOWN[k](v) if k in SHOWN else v for k, v in params.items()}
+
+
 def say(said: Said, params: Mapping[str, Any]) -> str | None:
     """``said`` with ``params`` in the request's language; None when a value is missing or a count is none."""
-    values = {k: SHOWN[k](v) if k in SHOWN else v for k, v in params.items()}
+    values = shown(params)
     try:
         if said.plural is not None:
             return i18n.plural_form(said.msgid, said.plural, int(params[said.count])) % values

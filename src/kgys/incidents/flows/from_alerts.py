@@ -32,6 +32,8 @@ from kgys.sites.models import Site
 DISPATCHED = _("alerts %(alerts)s dispatched")
 ALERT_NOTE = _("incident %(number)s")  # an alert's history note when its incident takes it
 ALERT_NOTE_OUTCOME = _("incident %(number)s: %(outcome)s")
+ALERT_CLOSED = _("the alert is closed (%(alert_state)s)")
+IN_INCIDENT = _("the alert is in open incident %(number)s already")
 
 _OUTCOME = {Outcome.RESOLVED: State.RESOLVED, Outcome.FALSE_ALARM: State.FALSE_ALARM,
             Outcome.REFERRED: State.RESOLVED, Outcome.NO_TRACE: State.RESOLVED}
@@ -46,8 +48,8 @@ def _alerts(session: Session, actor: Actor, ids: list[int]) -> list[Alert]:
             raise ValidationFailed([FieldError(f"alerts.{i}", "no such alert within your scope",
                                                value=str(alert_id))]) from exc
         if alert.state not in OPEN:
-            raise ValidationFailed([FieldError(f"alerts.{i}", f"the alert is closed ({alert.state})",
-                                               value=str(alert_id))])
+            raise ValidationFailed([FieldError.said(f"alerts.{i}", ALERT_CLOSED, alert_state=alert.state,
+                                                    value=str(alert_id))])
         found.append(alert)
     return found
 
@@ -79,7 +81,7 @@ def create_from_alerts(*, session: Session, actor: Actor, data: IncidentIn, now:
     for i, a in enumerate(alerts):
         number = service.incident_of_alert(session, a.id)
         if number is not None:
-            raise ValidationFailed([FieldError(f"alerts.{i}", f"the alert is in open incident {number} already",
+            raise ValidationFailed([FieldError.said(f"alerts.{i}", IN_INCIDENT, number=number,
                                                value=str(a.id))])
     lat, lon, acc = _place(session, data, alerts)
     first = alerts[0]
@@ -108,7 +110,7 @@ def add_alerts(*, session: Session, actor: Actor, number: str, alert_ids: list[i
     for i, a in enumerate(alerts):
         held = service.incident_of_alert(session, a.id)
         if held is not None:
-            raise ValidationFailed([FieldError(f"alerts.{i}", f"the alert is in open incident {held} already",
+            raise ValidationFailed([FieldError.said(f"alerts.{i}", IN_INCIDENT, number=held,
                                                value=str(a.id))])
     service.link_alerts(session=session, actor=actor, incident=incident, alert_ids=[a.id for a in alerts], now=now)
     for a in alerts:
