@@ -341,7 +341,7 @@ def test_an_alert_of_the_server_is_told_in_the_reader_s_language() -> None:
     i18n.activate(loaded["tr"])
     try:
         assert alert_text.details(escalated) == "99-A-01 ekibi 2026-000001 olayını 120 sn'dir onaylamadı"
-        assert alert_text.details(offline) == "PB-00001, 2026-12-06 10:15 saatinden beri sessiz"
+        assert alert_text.details(offline) == "PB-00001, 2026-12-06 10:15:00 UTC saatinden beri sessiz"
         assert alert_text.details(recorder) == "no heartbeat"  # no values to build it from: the stored text
         i18n.activate(loaded["en"])
         assert alert_text.details(escalated) == escalated.details

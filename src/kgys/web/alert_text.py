@@ -9,7 +9,6 @@ those values in the request's language where they are all there; otherwise it sh
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any, Protocol
 
 from kgys.devices.kinds import DeviceAlertKind, PressType
@@ -44,13 +43,6 @@ def _press(data: Mapping[str, Any]) -> str | None:
     return i18n.gettext(message) + (f" — {room}" if room else "")
 
 
-def _when(text: Any) -> str:
-    try:
-        return datetime.fromisoformat(str(text)).strftime("%Y-%m-%d %H:%M")
-    except ValueError:
-        return str(text)
-
-
 def _kades_flag(flag: str) -> str:
     if flag == "order not in force":
         return i18n.gettext("order not in force")
@@ -66,7 +58,8 @@ def _rebuilt(kind: str, data: Mapping[str, Any], device: str | None) -> str | No
         return i18n.gettext("Unit %(unit)s has not acknowledged incident %(incident)s for %(waited)s s",
                             unit=data["unit"], incident=data["incident"], waited=data["waited_seconds"])
     if kind == DeviceAlertKind.DEVICE_OFFLINE and device and data.get("last_seen_at"):
-        return i18n.gettext("%(serial)s silent since %(since)s", serial=device, since=_when(data["last_seen_at"]))
+        return i18n.gettext("%(serial)s silent since %(since)s", serial=device,
+                            since=server_text.when(data["last_seen_at"]))
     if kind == DeviceAlertKind.PANIC_PRESS:
         return _press(data)
     if kind == KadesKind.PRESS and data.get("person"):

@@ -67,7 +67,8 @@ def _by_code() -> dict[str, Said]:
     return {s.msgid: s for s in known()}
 
 
-def _when(value: Any) -> str:
+def when(value: Any) -> str:
+    """A stored time (ISO 8601) as a reader reads it, with its zone said (UTC); anything else as it is."""
     try:
         return localtime.shown(datetime.fromisoformat(str(value)), UTC) + " UTC"
     except ValueError:
@@ -92,7 +93,7 @@ SHOWN: dict[str, Callable[[Any], str]] = {
     "detail": _sentence,
     "first": _sentence,
     "latest": _sentence,
-    "at": _when,
+    "at": when,
 }
 
 
