@@ -18,7 +18,7 @@ from typing import Any
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 # how a value looks in a stored text, by the parameter's name (any text, where not named here)
 SHAPES = {**{name: r"-?\d+" for name in ("n", "signal", "status", "pid", "seconds")},
-          **{name: r"[a-z_]+" for name in ("state", "outcome", "step", "cause")},
+          **{name: r"[a-z_]+" for name in ("state", "outcome", "step", "cause", "alert_state", "unit_status")},
           "number": r"\d{4}-\d+", "alerts": r"\d+(?:, \d+)*", "unit": r"\S+"}
 
 

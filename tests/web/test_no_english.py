@@ -418,5 +418,8 @@ def test_a_refused_form_names_its_fields_by_their_labels(client: TestClient, ses
         assert label in summary and "call_sign" not in visible_text(summary)
         shown = english_on(r.text, english[lang]) + english_on(r.text, stored_codes(), CODE_ATTRIBUTES)
         assert [m for m in shown if ("/units/new", m) not in ALLOWED] == [], shown
+    number = session.scalar(select(Incident.number))
+    closed = client.post(f"/incidents/{number}/close?lang=ru", data={"csrf_token": csrf, "outcome": "resolved"})
+    assert closed.status_code == 409 and f"Происшествие {number} уже закрыто." in closed.text
     error = client.get("/alerts/first?lang=ru")
     assert error.status_code == 422 and "<b title=\"alert_id\">Тревога</b>" in error.text

@@ -32,6 +32,7 @@ from kgys.sites.models import Site
 QUEUE_LIMIT = 500
 NOTE_MAX = 2000
 AT_MOST = _("at most %(max_length)s characters")
+TAKEN_BY = _("This alert is taken on by %(name)s.")
 
 _AUDIT = {Move.CLAIM: AuditAction.ALERT_CLAIM, Move.RELEASE: AuditAction.ALERT_RELEASE,
           Move.ACKNOWLEDGE: AuditAction.ALERT_ACKNOWLEDGE, Move.DISPATCH: AuditAction.ALERT_DISPATCH,
@@ -118,7 +119,7 @@ def _check(actor: Actor, alert: Alert, move: Move, note: str, outcome: State | N
     holder = alert.claimed_by
     if (holder is not None and holder != actor.id and move is not Move.NOTE
             and not actor.can(Perm.ALERTS_SUPERVISE)):
-        raise Conflict(f"This alert is taken on by {alert.claimed_by_name}.", claimed_by=alert.claimed_by_name)
+        raise Conflict(TAKEN_BY.english(name=alert.claimed_by_name), claimed_by=alert.claimed_by_name)
     try:
         return after(State(alert.state), move, outcome)
     except MoveRefused as exc:

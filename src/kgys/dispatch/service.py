@@ -36,6 +36,7 @@ from kgys.said import _
 
 REGISTERED = _("registered")  # the first line of a unit's status history
 OLDER_THAN = _("older than %(seconds)s s")
+UNIT_TAKEN = _("A unit with call sign %(call_sign)s exists already, or the field login speaks for another unit.")
 CHANGED = "This unit changed meanwhile: look again."
 STALE_AFTER = timedelta(seconds=DispatchSettings.model_fields["stale_after_seconds"].default)
 
@@ -124,8 +125,7 @@ def create_unit(*, session: Session, actor: Actor, data: UnitIn, now: datetime |
             session.add(unit)
             session.flush()
     except IntegrityError as exc:
-        raise Conflict(f"A unit with call sign {data.call_sign} exists already, or the field login speaks for "
-                       "another unit.", call_sign=data.call_sign) from exc
+        raise Conflict(UNIT_TAKEN.english(call_sign=data.call_sign), call_sign=data.call_sign) from exc
     session.add(UnitStatusChange(unit_id=unit.id, at=unit.status_since, from_status=None, to_status=unit.status,
                                  by=actor.username, user_id=actor.id, note=REGISTERED.english()))
     publish(session, unit, "created")

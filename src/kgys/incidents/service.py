@@ -26,7 +26,7 @@ from kgys.incidents import events
 from kgys.incidents.models import Incident, IncidentAlert, IncidentEntry
 from kgys.incidents.schemas import IncidentOut, ResponseTimes
 from kgys.incidents.states import EntryKind, IncidentState, Outcome, state_after_assignments
-from kgys.said import Said, _
+from kgys.said import Said, _, ngettext
 from kgys.sites.models import Site
 
 NUMBER_TRIES = 5
@@ -67,6 +67,10 @@ OPENED = _("opened from alerts %(alerts)s")
 CLOSED = _("closed: %(outcome)s")
 CLOSED_NOTE = _("closed: %(outcome)s — %(note)s")
 ADDED = _("alerts %(alerts)s added")
+IS_CLOSED = _("Incident %(number)s is closed.")
+CLOSED_ALREADY = _("Incident %(number)s is closed already.")
+STILL_ACTIVE = ngettext("Incident %(number)s has %(n)s active assignment: clear or cancel it first.",
+                        "Incident %(number)s has %(n)s active assignments: clear or cancel them first.")
 
 
 def add_entry(session: Session, incident: Incident, kind: EntryKind, said: Said, *, by: str,
@@ -192,10 +196,9 @@ def close(*, session: Session, actor: Actor, incident: Incident, outcome: Outcom
     actor.require(Perm.DISPATCH_ASSIGN)
     now = now or utcnow()
     if incident.state == IncidentState.CLOSED:
-        raise Conflict(f"Incident {incident.number} is closed already.", state=incident.state)
+        raise Conflict(CLOSED_ALREADY.english(number=incident.number), state=incident.state)
     if active:
-        raise Conflict(f"Incident {incident.number} has {active} active assignment(s): clear or cancel them first.",
-                       active=active)
+        raise Conflict(STILL_ACTIVE.english(number=incident.number, n=active), active=active)
     if version is not None and version != incident.version:
         raise Conflict("This incident changed meanwhile: look again.", version=incident.version)
     with acting_as(session, actor, note or None):
@@ -280,7 +283,7 @@ def link_alerts(*, session: Session, actor: Actor, incident: Incident, alert_ids
     timeline."""
     actor.require(Perm.DISPATCH_ASSIGN)
     if incident.state == IncidentState.CLOSED:
-        raise Conflict(f"Incident {incident.number} is closed.", state=incident.state)
+        raise Conflict(IS_CLOSED.english(number=incident.number), state=incident.state)
     _attach(session, incident, alert_ids)
     add_entry(session, incident, EntryKind.NOTE, ADDED, params={"alerts": ", ".join(map(str, alert_ids))},
               by=actor.username, data={"alerts": alert_ids}, at=now)

@@ -55,6 +55,9 @@ def page_message(status: int, message: str, lang: str, params: Mapping[str, Any]
     said = known(message, lang, params)
     if said is not None:
         return said, ""
+    found = server_text.recognised(message)  # a sentence of the server's own, built around values
+    if found is not None and lang != "en":
+        return server_text.say(*found) or status_sentence(status), ""
     return status_sentence(status), message
 
 

@@ -22,10 +22,12 @@ from zoneinfo import ZoneInfo
 
 from kgys import localtime
 from kgys.alerts import cap
+from kgys.alerts import service as alert_service
 from kgys.devices import intake
 from kgys.devices.flows import lockdown
 from kgys.dispatch import assignments as dispatch_assignments
 from kgys.dispatch import service as dispatch_service
+from kgys.dispatch import states as dispatch_states
 from kgys.dispatch.flows import escalation, sending
 from kgys.incidents import service as incident_service
 from kgys.incidents.flows import from_alerts
@@ -37,7 +39,7 @@ from kgys.web import i18n, labels
 
 SOURCES: tuple[ModuleType, ...] = (gaps, recording_alerts, retention, incident_service, from_alerts, sending,
                                    escalation, dispatch_service, dispatch_assignments, intake, lockdown, cap,
-                                   kades_service)
+                                   kades_service, dispatch_states, alert_service)
 UTC = ZoneInfo("UTC")
 
 # an assignment's step, by the state it leads to (a unit's status note names the step)
@@ -88,6 +90,7 @@ SHOWN: dict[str, Callable[[Any], str]] = {
     "cause": lambda v: labels.gap_cause_label(str(v)),
     "state": lambda v: labels.assignment_state_label(str(v)),
     "alert_state": lambda v: labels.alert_state_label(str(v)),
+    "unit_status": lambda v: labels.unit_status_label(str(v)),
     "step": lambda v: labels.assignment_state_label(STEP_STATE.get(str(v), str(v))),
     "outcome": _outcome,
     "detail": _sentence,

@@ -32,6 +32,7 @@ from kgys.said import _
 UNIT_ASSIGNED = _("unit %(unit)s assigned")
 UNIT_STATE = _("unit %(unit)s: %(state)s")
 UNIT_STATE_NOTE = _("unit %(unit)s: %(state)s — %(note)s")
+UNIT_CHANGED = _("Unit %(unit)s changed meanwhile (%(unit_status)s): look again.")
 
 _EVENT = {AssignmentMove.ACKNOWLEDGE: "acknowledged", AssignmentMove.ON_SCENE: "arrived",
           AssignmentMove.CLEAR: "cleared"}
@@ -99,7 +100,7 @@ def _enough(ranked: list[ranking.Ranked], limit: int, radius: float, settings: D
 def _open_incident(session: Session, actor: Actor, number: str) -> Incident:
     incident = incident_service.get(session=session, actor=actor, number=number)
     if incident.state == IncidentState.CLOSED:
-        raise Conflict(f"Incident {number} is closed.", state=incident.state)
+        raise Conflict(incident_service.IS_CLOSED.english(number=number), state=incident.state)
     return incident
 
 
@@ -115,7 +116,7 @@ def assign(*, session: Session, actor: Actor, number: str, call_sign: str, unit_
     except NotFound as exc:
         raise ValidationFailed([FieldError("unit", "no such unit within your scope", value=call_sign)]) from exc
     if unit_version is not None and unit_version != unit.version:
-        raise Conflict(f"Unit {unit.call_sign} changed meanwhile ({unit.status}): look again.",
+        raise Conflict(UNIT_CHANGED.english(unit=unit.call_sign, unit_status=unit.status),
                        unit=unit.call_sign, version=unit.version)
     assignment = assignments.start(session, actor, unit, incident_id=incident.id, note=note, now=now)
     active, arrived = assignments.tally(session, incident.id)
