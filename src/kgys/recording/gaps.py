@@ -51,6 +51,7 @@ EXITED = _("ffmpeg exited with status %(status)s")
 EXITED_LINE = _("ffmpeg exited with status %(status)s: %(line)s")
 NOT_RUNNING = _("the recorder was not running")
 REMOVED = _("camera disabled or removed")
+RECORDING = _("recording")  # a camera's state while segments of it are stored
 RECORDER_DOWN = _("recorder down")  # a camera's state while the recorder is not reporting
 RECORDER_WAS_DOWN = _("recorder was down")
 LATEST = _("%(first)s\nlatest: %(latest)s")  # an open gap's first reason and its latest failure

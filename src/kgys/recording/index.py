@@ -94,7 +94,7 @@ def record_segment(session: Session, values: dict[str, Any]) -> int:
     seg_id = int(conn.execute(_INSERT_SEGMENT, values).scalar_one())
     done = conn.execute(_TOUCH_ONLINE, {"b_camera": values["camera_id"], "b_end": values["end"]})
     if done.rowcount == 0:  # first segment, or the camera comes back: the ORM way, with ``since``
-        h = set_state(session, camera_id=values["camera_id"], state="online", reason="recording")
+        h = set_state(session, camera_id=values["camera_id"], state="online", reason=rules.RECORDING.english())
         h.last_segment_at = values["end"]
         session.flush()
     return seg_id

@@ -35,11 +35,12 @@ from kgys.kades import service as kades_service
 from kgys.recording import alerts as recording_alerts
 from kgys.recording import gaps, retention
 from kgys.said import Said
+from kgys.sites import imports as site_imports
 from kgys.web import i18n, labels
 
 SOURCES: tuple[ModuleType, ...] = (gaps, recording_alerts, retention, incident_service, from_alerts, sending,
                                    escalation, dispatch_service, dispatch_assignments, intake, lockdown, cap,
-                                   kades_service, dispatch_states, alert_service)
+                                   kades_service, dispatch_states, alert_service, site_imports)
 UTC = ZoneInfo("UTC")
 
 # an assignment's step, by the state it leads to (a unit's status note names the step)
