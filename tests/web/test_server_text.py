@@ -16,10 +16,10 @@ from kgys.devices.flows import lockdown
 from kgys.dispatch import assignments
 from kgys.dispatch import service as dispatch_service
 from kgys.dispatch.flows import escalation, sending
-from kgys.errors import FieldError
+from kgys.errors import FieldError, ValidationFailed
 from kgys.incidents import service as incident_service
 from kgys.incidents.flows import from_alerts
-from kgys.recording import alerts, gaps, retention
+from kgys.recording import alerts, gaps, policy, retention
 from kgys.said import Said
 from kgys.web import alert_text, error_text, field_labels, forms, i18n, server_text
 from kgys.web.contract import error_body
@@ -176,3 +176,15 @@ def test_a_refusal_built_around_values_is_said_in_the_reader_s_language(speak: A
     assert forms.service_errors([busy]) == {"alerts.1": "alarm zaten açık 2026-000002 olayında"}
     broken = FieldError("note", "at most 2000 characters", msgid=from_alerts.IN_INCIDENT.msgid, params={})
     assert forms.service_errors([broken]) == {"note": "at most 2000 characters"}  # values that do not fit: its text
+
+
+def test_a_retention_policy_refusal_is_said_in_the_reader_s_language(speak: Any) -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        policy.validate(days=0, min_days=None, reason="x" * 2001)
+    speak("ru")
+    assert forms.service_errors(caught.value.errors) == {
+        "days": "должно быть от 1 до 3650", "min_days": "должно быть от 1 до 3650", "reason": "не более 2000 символов"}
+    with pytest.raises(ValidationFailed) as caught:
+        policy.validate(days=30, min_days=40, reason="okul")
+    speak("tr")
+    assert forms.service_errors(caught.value.errors) == {"min_days": "gün sayısını (30) aşamaz"}
