@@ -19,6 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from kgys.said import Said
+
 
 class KgysError(Exception):
     """Root of every error kgys raises on purpose."""
@@ -76,14 +78,25 @@ class FieldError:
     message: str
     row: int | None = None
     value: str | None = None
+    msgid: str | None = None  # a message built around values: its id in the catalogues, and the values
+    params: dict[str, Any] | None = None
+
+    @classmethod
+    def said(cls, field: str, said: Said, *, row: int | None = None, value: str | None = None,
+             **params: Any) -> FieldError:
+        """A problem told by a sentence with values (:mod:`kgys.said`): the English message, and the sentence's
+        id and values so that a page says it in its reader's language."""
+        return cls(field, said.english(**params), row=row, value=value, msgid=said.msgid, params=params)
 
     def as_dict(self) -> dict[str, Any]:
-        """Plain form for JSON and templates."""
+        """Plain form for JSON and templates (the API's answer leaves ``msgid`` and ``params`` out)."""
         data: dict[str, Any] = {"field": self.field, "message": self.message}
         if self.row is not None:
             data["row"] = self.row
         if self.value is not None:
             data["value"] = self.value
+        if self.msgid is not None:
+            data["msgid"], data["params"] = self.msgid, dict(self.params or {})
         return data
 
     def __str__(self) -> str:

@@ -103,6 +103,27 @@ def test_recording_alarms_go_into_the_queue_as_technical_alerts(session: Session
     assert recording_alerts.resolve_alerts(session, kinds=[], subject=subject) == 0
 
 
+def test_a_repeated_recording_alarm_keeps_its_latest_sentence(session: Session) -> None:
+    """The details are stored in English and as a code with values; a repeat refreshes both."""
+    factories.tree(session)
+    site = factories.site(session)
+    said = recording_alerts.IN_SPOOL
+
+    def spool(message: str) -> Alert:
+        return recording_alerts.raise_alert(session, kind=recording_alerts.AlertKind.STORAGE_ERROR,
+                                            severity=recording_alerts.Severity.CRITICAL,
+                                            subject=recording_alerts.Subject(site_id=site.id), said=said,
+                                            params={"message": message}, dedup=True)
+
+    first = spool("disk full")
+    assert first.details == "segments stay in the spool: disk full"
+    assert first.data == {"said": {"code": said.msgid, "params": {"message": "disk full"}}}
+    again = spool("read-only file system")
+    assert again.id == first.id and again.repeats == 2
+    assert again.details == "segments stay in the spool: read-only file system"
+    assert again.data["said"]["params"] == {"message": "read-only file system"}
+
+
 def test_events_are_seen_only_within_scope(session: Session) -> None:
     tree = factories.tree(session)
     a = factories.site(session, district="TR-99-A")

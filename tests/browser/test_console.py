@@ -16,6 +16,8 @@ from kgys.accounts.service import actor_for
 from kgys.alerts import raising, service
 from kgys.alerts.raising import Alarm, Position
 from kgys.alerts.states import Move, Priority, Source
+from kgys.recording import alerts as recording_alerts
+from kgys.recording import gaps
 from kgys.runtime import Runtime
 from kgys.sites.models import Site
 
@@ -59,6 +61,28 @@ def test_a_press_reaches_the_console_and_is_taken_on_and_closed(page: Page, serv
     assert server.scalar("SELECT state FROM alerts WHERE id = ?", urgent) == "false_alarm"
     assert server.scalar("SELECT count(*) FROM audit_entries WHERE action = 'alert.resolve' AND object_id = ?",
                          str(urgent)) == 1
+
+
+def test_a_recording_alarm_reads_in_the_reader_s_language_on_the_card(page: Page, server: DemoServer,
+                                                                      other_process: Runtime) -> None:
+    """The recorder stores its alarm in English with its code; the stream carries the English, the card says it
+    in the operator's language."""
+    sign_in(page, server, "operator")
+    page.goto("/console?lang=ru")
+    expect(page.locator("#console-link")).to_have_attribute("data-state", "live", timeout=SHOWN_WITHIN_MS)
+    with other_process.sessions.begin() as session:
+        site_id = session.scalars(select(Site.id).order_by(Site.id)).first()
+        alert = recording_alerts.raise_alert(
+            session, kind=recording_alerts.AlertKind.RECORDING_STOPPED, severity=recording_alerts.Severity.CRITICAL,
+            subject=recording_alerts.Subject(site_id=site_id), said=recording_alerts.STOPPED,
+            params={"cause": "camera_offline", "detail": gaps.UNREACHABLE.english(line="Connection refused")})
+        alert_id = alert.id
+    item = page.locator(f"li.queue-item[data-alert='{alert_id}']")
+    expect(item).to_be_visible(timeout=SHOWN_WITHIN_MS)
+    item.click()
+    expect(page.locator("#card-details")).to_have_text(
+        "камера перестала записывать (Камера недоступна): камера недоступна: Connection refused",
+        timeout=SHOWN_WITHIN_MS)
 
 
 def test_the_console_reconnects_and_shows_what_came_meanwhile(page: Page, server: DemoServer,

@@ -391,7 +391,8 @@ def test_alerts_are_scoped_by_jurisdiction(web: TestClient, world: World, auth: 
         "camera_id": world.camera(world.a, "Çevre").id, "camera": "Çevre", "device": None, "latitude": None,
         "longitude": None, "accuracy_m": None, "drill": False, "repeats": 1, "raised_at": "2026-03-01T09:00:00Z",
         "received_at": "2026-03-01T09:00:00Z", "last_at": "2026-03-01T09:00:00Z", "claimed_by": None,
-        "acknowledged_at": None, "closed_at": None, "version": 0, "data": {}}
+        "acknowledged_at": None, "closed_at": None, "version": 0, "data": {},
+        "text": "A yeni"}  # the details in the reader's language: a text of no known sentence, as stored
     assert web.get(f"{API}/alerts", params={"site": world.b.code}, headers=operator).status_code == 404
     admin = auth("admin")
     assert listed({}, admin) == ["all", "c", "b", "a_new", "a_old"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import gettext
 import io
 import re
+from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from types import SimpleNamespace
 from urllib.parse import quote
@@ -32,11 +33,20 @@ from kgys.alerts.raising import Alarm
 from kgys.alerts.states import Priority, Source
 from kgys.cameras.models import Camera
 from kgys.dispatch import service as unit_service
+from kgys.dispatch.flows import escalation, sending
 from kgys.dispatch.schemas import UnitIn
+from kgys.dispatch.states import AssignmentMove
+from kgys.incidents import service as incident_service
+from kgys.incidents.flows import from_alerts
+from kgys.incidents.models import Incident
+from kgys.incidents.schemas import IncidentIn
+from kgys.incidents.states import EntryKind, Outcome
+from kgys.recording import alerts as recording_alerts
+from kgys.recording import gaps, index
 from kgys.runtime import Runtime
 from kgys.sites.import_messages import Problem
 from kgys.sites.models import Site
-from kgys.web import alert_text, i18n, labels
+from kgys.web import alert_text, field_labels, i18n, labels
 from tests import factories
 from tests.web.conftest import browser_login
 
@@ -50,16 +60,21 @@ PAGES = ["/dashboard", "/sites", "/sites/{site}", "/sites/{site}/compliance", "/
          "/alerts/report", "/console/board", "/audit/verify", "/devices/new", "/incidents/new", "/units/new",
          "/units/99-A-01", "/sites/{site}/rollout", "/sites/{site}/recorders/new", "/sites/{site}/cameras/new",
          "/sites/{site}/live", "/cameras/{camera}/playback", "/playback?cameras={camera}", "/exports",
-         "/exports/new?cameras={camera}", "/account", "/login"]
+         "/exports/new?cameras={camera}", "/account", "/login", "/incidents/{incident}", "/alerts/{recorder_alert}",
+         "/alerts/{installation_alert}"]
 
 # (page, English text or stored code) that stays, with the reason.
 _AUDIT = "owned by the wall/audit work in progress: the audit log shows an entry's details as stored"
 _CAPABILITIES = "capabilities are typed as codes; the field's hint gives two as examples"
+_AUDIT_VALUES = "the audit log shows the values an entry stored (an alert's move: its kind, states and note)"
 ALLOWED: dict[tuple[str, str], str] = {
     **{(page, role): _AUDIT for page in ("/audit", "/audit/verify")
        for role in ("commission_member", "judicial_liaison", "school_admin", "field_unit")},
     **{(page, "domestic_violence"): _CAPABILITIES for page in ("/alerts/{alert}", "/units/99-A-01", "/units/new",
-                                                               "/incidents/new")},
+                                                               "/incidents/new", "/alerts/{recorder_alert}",
+                                                               "/alerts/{installation_alert}")},
+    **{(page, stored): _AUDIT_VALUES for page in ("/audit", "/audit/verify")
+       for stored in ("panic_press", "open", "false_alarm", "incident %(number)s", "incident %(number)s: %(outcome)s")},
 }
 
 SKIPPED_TAGS = {"script", "style", "code", "pre", "svg"}
@@ -147,8 +162,8 @@ def english_on(page: str, ids: dict[str, re.Pattern[str]],
 def stored_codes() -> dict[str, re.Pattern[str]]:
     """The stored codes that have a label (``primary_school``, ``legal_hold``): a page shows the label instead.
     Only codes with an underscore, which no name or sentence contains."""
-    codes = {str(code) for name in dir(labels) if name.endswith("_LABELS")
-             for code in getattr(labels, name) if "_" in str(code)}
+    codes = {str(code) for module in (labels, field_labels) for name in dir(module) if name.endswith("_LABELS")
+             for code in getattr(module, name) if "_" in str(code)}
     return {code: re.compile(rf"(?<![\w-]){re.escape(code)}(?![\w-])") for code in codes}
 
 
@@ -213,7 +228,9 @@ def test_counts_take_the_plural_forms_of_the_language() -> None:
 
 
 def _world(session: Session, rt: Runtime) -> Site:
-    """Two schools, one with a recorder, cameras, a panic button and an open alert, and a patrol unit."""
+    """Two schools, one with a recorder, cameras, a panic button and an open alert, and a patrol unit; the
+    server's own words about them: a camera that stopped recording (its gap, its state and its alarm), the
+    recorder down, an incident made of the press with the unit sent, moved and sent back, and its timeline."""
     factories.tree(session)
     school = factories.site(session, "TR-99-A", name="Merkez İlkokulu", priority=1)
     factories.site(session, "TR-99-A", name="Yeşil Anaokulu", type="kindergarten", priority=2)
@@ -223,8 +240,40 @@ def _world(session: Session, rt: Runtime) -> Site:
                                        site_id=school.id))
     unit_service.create_unit(session=session, actor=factories.admin(),
                              data=UnitIn(call_sign="99-A-01", kind="patrol_car", district="TR-99-A"))
+    session.flush()
+    _server_words(session, school)
     session.commit()
     return school
+
+
+def _server_words(session: Session, school: Site) -> None:
+    """What the recorder, the jobs and dispatching write about ``school`` (see :func:`_world`)."""
+    admin = factories.admin()
+    camera = session.scalars(select(Camera).where(Camera.site_id == school.id).order_by(Camera.id)).first()
+    assert camera is not None
+    start = datetime.now(UTC) - timedelta(minutes=20)
+    index.open_gap(session, camera_id=camera.id, site_id=school.id, start=start, cause=gaps.GapCause.CAMERA_OFFLINE,
+                   detail=gaps.UNREACHABLE.english(line="Connection refused"))
+    index.open_gap(session, camera_id=camera.id, site_id=school.id, start=start, cause=gaps.GapCause.STREAM_ERROR,
+                   detail=gaps.KILLED.english(signal=9))
+    index.set_state(session, camera_id=camera.id, state="offline", reason=gaps.NO_DATA.english())
+    recording_alerts.raise_alert(session, kind=recording_alerts.AlertKind.RECORDER_DOWN,
+                                 severity=recording_alerts.Severity.CRITICAL, subject=recording_alerts.INSTALLATION,
+                                 said=recording_alerts.NOT_RECORDED,
+                                 params={"detail": recording_alerts.NEVER_REPORTED.english(), "n": 3})
+    press = session.scalar(select(Alert.id).where(Alert.site_id == school.id, Alert.kind == "panic_press"))
+    assert press is not None
+    incident = from_alerts.create_from_alerts(session=session, actor=admin,
+                                              data=IncidentIn(alerts=[press], category="panic"))
+    assignment, _unit, _incident = sending.assign(session=session, actor=admin, number=incident.number,
+                                                  call_sign="99-A-01")
+    sending.move_assignment(session=session, actor=admin, number=incident.number, assignment_id=assignment.id,
+                            step=AssignmentMove.ACKNOWLEDGE)
+    incident_service.add_entry(session, incident, EntryKind.ESCALATED, escalation.NOT_ACKNOWLEDGED,
+                               params={"unit": "99-A-01", "seconds": 120}, by="jobs")
+    sending.move_assignment(session=session, actor=admin, number=incident.number, assignment_id=assignment.id,
+                            step=AssignmentMove.CANCEL)
+    sending.close_incident(session=session, actor=admin, number=incident.number, outcome=Outcome.FALSE_ALARM)
 
 
 def _user(session: Session, rt: Runtime, role: str, scope: list[str], school: Site | None = None) -> User:
@@ -243,8 +292,11 @@ def _user(session: Session, rt: Runtime, role: str, scope: list[str], school: Si
 def test_no_english_on_a_turkish_or_russian_page(client: TestClient, session: Session, rt: Runtime,
                                                english: dict[str, dict[str, re.Pattern[str]]]) -> None:
     school = _world(session, rt)
-    alert_id = session.scalar(select(Alert.id).where(Alert.site_id == school.id))
-    camera_id = session.scalar(select(Camera.id).where(Camera.site_id == school.id))
+    alert_id = session.scalar(select(Alert.id).where(Alert.site_id == school.id, Alert.kind == "panic_press"))
+    recorder_alert = session.scalar(select(Alert.id).where(Alert.kind == "recording_stopped"))
+    installation_alert = session.scalar(select(Alert.id).where(Alert.kind == "recorder_down"))
+    incident = session.scalar(select(Incident.number))
+    camera_id = session.scalar(select(Camera.id).where(Camera.site_id == school.id).order_by(Camera.id))
     codes = stored_codes()
     found: dict[str, set[str]] = {}
     for role in ROLES:
@@ -252,7 +304,8 @@ def test_no_english_on_a_turkish_or_russian_page(client: TestClient, session: Se
         browser_login(client, _user(session, rt, role, scope, school))
         for lang in ("tr", "ru"):
             for page in PAGES:
-                path = page.format(site=quote(school.code), alert=alert_id, camera=camera_id)
+                path = page.format(site=quote(school.code), alert=alert_id, camera=camera_id, incident=incident,
+                                   recorder_alert=recorder_alert, installation_alert=installation_alert)
                 text = client.get(f"{path}{'&' if '?' in path else '?'}lang={lang}").text
                 shown = english_on(text, english[lang]) + english_on(text, codes, CODE_ATTRIBUTES)
                 for msgid in shown:
@@ -289,7 +342,7 @@ def test_an_alert_of_the_server_is_told_in_the_reader_s_language() -> None:
     i18n.activate(loaded["tr"])
     try:
         assert alert_text.details(escalated) == "99-A-01 ekibi 2026-000001 olayını 120 sn'dir onaylamadı"
-        assert alert_text.details(offline) == "PB-00001, 2026-12-06 10:15 saatinden beri sessiz"
+        assert alert_text.details(offline) == "PB-00001, 2026-12-06 10:15:00 UTC saatinden beri sessiz"
         assert alert_text.details(recorder) == "no heartbeat"  # no values to build it from: the stored text
         i18n.activate(loaded["en"])
         assert alert_text.details(escalated) == escalated.details
@@ -317,3 +370,4 @@ def test_an_import_problem_from_a_service_is_translated() -> None:
     tr = i18n.load_catalogues()["tr"]
     assert Problem.text("no such site").render(tr.gettext) == "böyle bir tesis yok"
     assert Problem.text("site 'X' has no recorder 'NVR-9'").render(tr.gettext) == "site 'X' has no recorder 'NVR-9'"
+

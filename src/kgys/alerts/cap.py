@@ -36,10 +36,12 @@ from kgys.alerts.models import Alert
 from kgys.alerts.raising import Alarm, Position
 from kgys.alerts.states import Priority, Source
 from kgys.errors import FieldError, ValidationFailed
+from kgys.said import _
 from kgys.sites.models import Site
 
 NS = "{urn:oasis:names:tc:emergency:cap:1.2}"
 MAX_BYTES = 256 * 1024
+CANCELLED_BY = _("cancelled by %(sender)s")  # the history note of an alert its sender cancelled
 SITE_GEOCODE = "kgys:site"
 STATUSES = ("Actual", "Exercise", "System", "Test", "Draft")
 MSG_TYPES = ("Alert", "Update", "Cancel", "Ack", "Error")
@@ -232,7 +234,7 @@ def take(*, session: Session, actor: Actor, message: CapMessage) -> tuple[Alert 
     if message.msg_type == "Cancel":
         found = session.scalars(select(Alert).where(Alert.open_key == key)).all()
         closed = sum(raising.clear(session, kinds=[CapKind.ALERT], site_id=a.site_id, source=Source.CAP,
-                                   note=f"cancelled by {message.sender}") for a in found)
+                                   note=CANCELLED_BY.english(sender=message.sender)) for a in found)
         return None, closed
     if message.msg_type not in ("Alert", "Update"):
         return None, 0

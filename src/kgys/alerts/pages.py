@@ -22,7 +22,7 @@ from kgys.devices.flows import board as board_flow
 from kgys.devices.flows import lockdown as lockdown_flow
 from kgys.errors import Conflict, NotFound, ValidationFailed
 from kgys.incidents import service as incident_service
-from kgys.web import i18n, labels
+from kgys.web import i18n, labels, server_text
 from kgys.web.deps import DB, CurrentPrincipal
 from kgys.web.forms import blank, local_time, service_errors
 from kgys.web.paging import page_number, pager
@@ -170,7 +170,8 @@ def alert_move(request: Request, alert_id: AlertId, session: DB, p: CurrentPrinc
         return _alert_page(request, session, p, alert_id, errors=service_errors(exc.errors), status_code=422)
     except Conflict as exc:
         session.rollback()
-        return _alert_page(request, session, p, alert_id, errors={"move": exc.message}, status_code=409)
+        return _alert_page(request, session, p, alert_id, errors={"move": server_text.text(exc.message)},
+                           status_code=409)
     return RedirectResponse(f"/alerts/{alert_id}", status_code=303)
 
 

@@ -86,6 +86,8 @@ def _merge(session: Session, alert: Alert, alarm: Alarm, now: datetime, by: str)
     values: dict[str, Any] = {"repeats": Alert.repeats + 1, "last_at": now, "version": Alert.version + 1}
     if alarm.details:
         values["details"] = alarm.details
+    if "said" in alarm.data:  # the details as a code and values (kgys.said), refreshed with the text
+        values["data"] = {**(alert.data or {}), "said": alarm.data["said"]}
     if alarm.priority < alert.priority:
         values["priority"] = int(alarm.priority)
     if alarm.position is not None:

@@ -33,11 +33,13 @@ from kgys.db import utcnow
 from kgys.errors import FieldError, ValidationFailed
 from kgys.figures import csv_cell as _cell
 from kgys.figures import percentile as _pct
+from kgys.said import _
 from kgys.sites.models import Site
 
 Group = Literal["source", "site", "district", "priority"]
 GROUPS: tuple[Group, ...] = ("source", "site", "district", "priority")
 MAX_DAYS = 400
+PERIOD = _("the period must be positive and at most %(days)s days")
 DEFAULT_DAYS = 7
 DEVICE_OFFLINE = "device_offline"
 
@@ -115,7 +117,7 @@ def report(*, session: Session, actor: Actor, start: datetime, end: datetime, gr
     """The report of alerts received in [start, end) that the actor may see, grouped by ``group``."""
     actor.require(Perm.ALERTS_READ)
     if end <= start or end - start > timedelta(days=MAX_DAYS):
-        raise ValidationFailed([FieldError("to", f"the period must be positive and at most {MAX_DAYS} days")])
+        raise ValidationFailed([FieldError.said("to", PERIOD, days=MAX_DAYS)])
     now = now or utcnow()
     district = Jurisdiction.__table__.alias("district")
     stmt = (select(Alert.source, Alert.priority, Alert.state, Alert.drill, Alert.received_at, Alert.acknowledged_at,

@@ -44,6 +44,8 @@ class AlertOut(BaseModel):
     closed_at: datetime | None
     version: int
     data: dict[str, Any]
+    text: str | None = Field(default=None, description="The details in the reader's language (in answers; the "
+                                                       "events of the stream carry the English details only)")
 
 
 class QueueOut(BaseModel):

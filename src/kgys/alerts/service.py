@@ -26,10 +26,13 @@ from kgys.cameras.models import Camera
 from kgys.db import page_of, utcnow
 from kgys.errors import Conflict, FieldError, NotFound, ValidationFailed
 from kgys.events import bus
+from kgys.said import _
 from kgys.sites.models import Site
 
 QUEUE_LIMIT = 500
 NOTE_MAX = 2000
+AT_MOST = _("at most %(max_length)s characters")
+TAKEN_BY = _("This alert is taken on by %(name)s.")
 
 _AUDIT = {Move.CLAIM: AuditAction.ALERT_CLAIM, Move.RELEASE: AuditAction.ALERT_RELEASE,
           Move.ACKNOWLEDGE: AuditAction.ALERT_ACKNOWLEDGE, Move.DISPATCH: AuditAction.ALERT_DISPATCH,
@@ -108,7 +111,7 @@ def _check(actor: Actor, alert: Alert, move: Move, note: str, outcome: State | N
     if move not in OPERATOR_MOVES:
         raise ValidationFailed([FieldError("move", f"unknown move {move!r}")])
     if len(note) > NOTE_MAX:
-        raise ValidationFailed([FieldError("note", f"at most {NOTE_MAX} characters")])
+        raise ValidationFailed([FieldError.said("note", AT_MOST, max_length=NOTE_MAX)])
     if move is Move.NOTE and not note.strip():
         raise ValidationFailed([FieldError("note", "empty")])
     if move is Move.RESOLVE and outcome not in OUTCOMES:
@@ -116,7 +119,7 @@ def _check(actor: Actor, alert: Alert, move: Move, note: str, outcome: State | N
     holder = alert.claimed_by
     if (holder is not None and holder != actor.id and move is not Move.NOTE
             and not actor.can(Perm.ALERTS_SUPERVISE)):
-        raise Conflict(f"This alert is taken on by {alert.claimed_by_name}.", claimed_by=alert.claimed_by_name)
+        raise Conflict(TAKEN_BY.english(name=alert.claimed_by_name), claimed_by=alert.claimed_by_name)
     try:
         return after(State(alert.state), move, outcome)
     except MoveRefused as exc:

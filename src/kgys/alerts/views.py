@@ -32,7 +32,7 @@ from kgys.db import utcnow
 from kgys.devices.flows import board as board_flow
 from kgys.devices.flows import lockdown as lockdown_flow
 from kgys.validation import IsoDateTime
-from kgys.web import i18n
+from kgys.web import alert_text, i18n
 from kgys.web.contract import errors
 from kgys.web.deps import DB, CurrentActor, runtime
 from kgys.web.paging import Page, PageQuery, PerPageQuery
@@ -44,8 +44,10 @@ AlertId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 
 def alert_out(row: AlertRow) -> AlertOut:
-    """The API shape of an alert."""
-    return schemas.alert_out(row.alert, row.site, row.camera)
+    """The API shape of an alert, with its details in the reader's language."""
+    out = schemas.alert_out(row.alert, row.site, row.camera)
+    out.text = alert_text.details(row.alert)
+    return out
 
 
 @router.get("/alerts", response_model=Page[AlertOut], responses=errors(404))

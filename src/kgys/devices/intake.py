@@ -29,9 +29,14 @@ from kgys.devices import service as device_service
 from kgys.devices.kinds import AccessEvent, CancelOutcome, DeviceAlertKind, DeviceKind, Rejection
 from kgys.devices.models import Device, DeviceMessage
 from kgys.devices.payloads import Access, Cancel, Heartbeat, Message, Press, Refusal
+from kgys.said import _
 
-CANCELLED_NOTE = "cancelled at the device"
-DURESS_NOTE = "duress PIN entered at the device: the device was told the press is cancelled, the alert stays open"
+# the alert's history notes of what a device did (sentences of the server's own, kgys.said)
+CANCELLED = _("cancelled at the device")
+DURESS = _("duress PIN entered at the device: the device was told the press is cancelled, the alert stays open")
+HEARD_AGAIN = _("heard from again")
+CANCELLED_NOTE = CANCELLED.english()
+DURESS_NOTE = DURESS.english()
 
 
 @dataclass(frozen=True)
@@ -171,7 +176,7 @@ def take_in(session: Session, *, parsed: Message | Refusal, rules: Rules, now: d
     else:
         device_service.heard(session=session, device=device, now=now)
     raising.clear(session, kinds=[DeviceAlertKind.DEVICE_OFFLINE], device=serial, source=source_of(device),
-                  note="heard from again", now=now)
+                  note=HEARD_AGAIN.english(), now=now)
     if isinstance(p, Heartbeat):
         return Outcome(serial=serial)
     seen = session.scalar(select(DeviceMessage).where(DeviceMessage.device_id == device.id,

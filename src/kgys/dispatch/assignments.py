@@ -34,6 +34,11 @@ from kgys.dispatch.states import (
 )
 from kgys.errors import Conflict, NotFound
 from kgys.incidents.models import Incident
+from kgys.said import _
+
+STEP = _("assignment %(step)s")  # a unit's status note when an assignment's step moved it
+CANNOT_GO = _("Unit %(unit)s cannot be sent: %(detail)s.")
+SENT_ELSEWHERE = _("Unit %(unit)s was sent elsewhere a moment ago.")
 
 _STAMP = {AssignmentState.ACKNOWLEDGED: "acknowledged_at", AssignmentState.EN_ROUTE: "en_route_at",
           AssignmentState.ON_SCENE: "on_scene_at", AssignmentState.CLEARED: "cleared_at"}
@@ -62,10 +67,10 @@ def start(session: Session, actor: Actor, unit: Unit, *, incident_id: int, note:
     """Send ``unit`` to the incident: the assignment, and the unit busy, or Conflict when it cannot go."""
     why = may_assign(UnitStatus(unit.status), active_assignment=active_assignment(session, unit.id) is not None)
     if why is not None:
-        raise Conflict(f"Unit {unit.call_sign} cannot be sent: {why}.", unit=unit.call_sign, status=unit.status)
+        raise Conflict(CANNOT_GO.english(unit=unit.call_sign, detail=why), unit=unit.call_sign, status=unit.status)
     assignment = Assignment(incident_id=incident_id, unit_id=unit.id, active_unit_id=unit.id,
                             state=AssignmentState.ASSIGNED, assigned_at=now, assigned_by=actor.username, note=note)
-    taken = Conflict(f"Unit {unit.call_sign} was sent elsewhere a moment ago.", unit=unit.call_sign)
+    taken = Conflict(SENT_ELSEWHERE.english(unit=unit.call_sign), unit=unit.call_sign)
     try:
         with session.begin_nested(), acting_as(session, actor):
             session.add(assignment)
@@ -97,7 +102,7 @@ def move(session: Session, actor: Actor, assignment: Assignment, unit: Unit, ste
         if note:
             assignment.note = note
         flush_or_conflict(session, "This assignment changed meanwhile: look again.")
-    change_status(session, actor, unit, UNIT_STATUS_OF[target], note=note or f"assignment {step.value}",
+    change_status(session, actor, unit, UNIT_STATUS_OF[target], note=note or STEP.english(step=step.value),
                   assignment_id=assignment.id, at=now)
     publish(session, assignment, unit, target.value)
     return assignment

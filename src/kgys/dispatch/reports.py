@@ -39,9 +39,11 @@ from kgys.dispatch.states import UnitStatus
 from kgys.errors import FieldError, ValidationFailed
 from kgys.figures import csv_bytes, percentile
 from kgys.incidents.models import Incident
+from kgys.said import _
 
 MAX_DAYS = 400
 DEFAULT_DAYS = 7
+PERIOD = _("the period must end after it starts and last at most %(days)s days")
 INCIDENT_FIGURES = ("to_dispatch", "to_acknowledge", "to_en_route", "to_arrive", "on_scene", "to_close")
 UNIT_FIGURES = ("to_acknowledge", "to_arrive")
 STATUSES: tuple[str, ...] = tuple(s.value for s in UnitStatus)
@@ -50,8 +52,7 @@ STATUSES: tuple[str, ...] = tuple(s.value for s in UnitStatus)
 def check_period(start: datetime, end: datetime) -> None:
     """ValidationFailed naming ``to`` unless the period is positive and at most :data:`MAX_DAYS` long."""
     if end <= start or end - start > timedelta(days=MAX_DAYS):
-        raise ValidationFailed([FieldError("to", f"the period must end after it starts and last at most {MAX_DAYS} "
-                                                 "days")])
+        raise ValidationFailed([FieldError.said("to", PERIOD, days=MAX_DAYS)])
 
 
 def _utc(moment: datetime, name: str) -> datetime:

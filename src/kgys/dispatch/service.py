@@ -32,7 +32,11 @@ from kgys.dispatch.models import Assignment, Unit, UnitPosition, UnitStatusChang
 from kgys.dispatch.schemas import PositionIn, PositionOut, UnitIn, UnitOut, UnitPatch
 from kgys.dispatch.states import MoveRefused, UnitStatus, unit_after
 from kgys.errors import Conflict, FieldError, NotFound, ValidationFailed
+from kgys.said import _
 
+REGISTERED = _("registered")  # the first line of a unit's status history
+OLDER_THAN = _("older than %(seconds)s s")
+UNIT_TAKEN = _("A unit with call sign %(call_sign)s exists already, or the field login speaks for another unit.")
 CHANGED = "This unit changed meanwhile: look again."
 STALE_AFTER = timedelta(seconds=DispatchSettings.model_fields["stale_after_seconds"].default)
 
@@ -121,10 +125,9 @@ def create_unit(*, session: Session, actor: Actor, data: UnitIn, now: datetime |
             session.add(unit)
             session.flush()
     except IntegrityError as exc:
-        raise Conflict(f"A unit with call sign {data.call_sign} exists already, or the field login speaks for "
-                       "another unit.", call_sign=data.call_sign) from exc
+        raise Conflict(UNIT_TAKEN.english(call_sign=data.call_sign), call_sign=data.call_sign) from exc
     session.add(UnitStatusChange(unit_id=unit.id, at=unit.status_since, from_status=None, to_status=unit.status,
-                                 by=actor.username, user_id=actor.id, note="registered"))
+                                 by=actor.username, user_id=actor.id, note=REGISTERED.english()))
     publish(session, unit, "created")
     return unit
 
@@ -245,7 +248,7 @@ def report_position(*, session: Session, actor: Actor, call_sign: str, data: Pos
     elif data.reported_at - now > timedelta(seconds=settings.position_skew_seconds):
         problems.append(FieldError("reported_at", "in the future"))
     elif now - data.reported_at > timedelta(seconds=settings.position_max_age_seconds):
-        problems.append(FieldError("reported_at", f"older than {int(settings.position_max_age_seconds)} s"))
+        problems.append(FieldError.said("reported_at", OLDER_THAN, seconds=int(settings.position_max_age_seconds)))
     if problems:
         raise ValidationFailed(problems)
     if position is None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from kgys.said import _
+
 
 class UnitKind(StrEnum):
     """What kind of team a unit is (the stored value)."""
@@ -120,10 +122,14 @@ def unit_after(status: UnitStatus, target: UnitStatus, *, active_assignment: boo
     return target
 
 
+ON_ANOTHER = _("the unit is on another assignment")  # why a unit cannot be sent
+NOT_AVAILABLE = _("the unit is %(unit_status)s, not available")
+
+
 def may_assign(status: UnitStatus, *, active_assignment: bool) -> str | None:
     """Why a unit cannot take an assignment now (None: it can)."""
     if active_assignment:
-        return "the unit is on another assignment"
+        return ON_ANOTHER.english()
     if status is not UnitStatus.AVAILABLE:
-        return f"the unit is {status.value}, not available"
+        return NOT_AVAILABLE.english(unit_status=status.value)
     return None

@@ -19,7 +19,7 @@ from kgys.dispatch.states import BY_HAND, UnitKind, UnitStatus
 from kgys.errors import Conflict, ValidationFailed
 from kgys.incidents import service as incident_service
 from kgys.sites import service as site_service
-from kgys.web import i18n
+from kgys.web import i18n, server_text
 from kgys.web.deps import DB, CurrentPrincipal, Principal, runtime
 from kgys.web.forms import FormFields, pydantic_errors, service_errors
 from kgys.web.render import render
@@ -117,7 +117,7 @@ def new_unit(request: Request, session: DB, p: CurrentPrincipal, form: FormField
     except Conflict as exc:
         session.rollback()
         return _form_page(request, session, p, unit=None, values=values, status_code=409,
-                          conflict=i18n.gettext("Not done: %(reason)s", reason=exc.message))
+                          conflict=i18n.gettext("Not done: %(reason)s", reason=server_text.text(exc.message)))
     return RedirectResponse(f"/units/{unit.call_sign}", status_code=303)
 
 
@@ -142,7 +142,7 @@ def _refused(request: Request, session: Session, p: Principal, call_sign: str, v
     if not isinstance(exc, Conflict):
         raise exc
     return _form_page(request, session, p, unit=unit, values=values, status_code=409,
-                      conflict=i18n.gettext("Not done: %(reason)s", reason=exc.message))
+                      conflict=i18n.gettext("Not done: %(reason)s", reason=server_text.text(exc.message)))
 
 
 @router.post("/units/{call_sign}")

@@ -28,7 +28,7 @@ from kgys.incidents.models import Incident
 from kgys.incidents.schemas import CloseIn, IncidentIn
 from kgys.incidents.states import EntryKind, IncidentState, Outcome
 from kgys.incidents.views import Number
-from kgys.web import i18n
+from kgys.web import i18n, server_text
 from kgys.web.deps import DB, CurrentPrincipal, Principal, runtime
 from kgys.web.forms import FormFields, pydantic_errors, service_errors
 from kgys.web.paging import page_number, pager
@@ -92,7 +92,7 @@ def _alert_field(errors: dict[str, str]) -> dict[str, str]:
 
 def _conflict(exc: Conflict) -> str:
     """A refused move in the request's language, with the reason the service gave."""
-    return i18n.gettext("Not done: %(reason)s", reason=exc.message)
+    return i18n.gettext("Not done: %(reason)s", reason=server_text.text(exc.message))
 
 
 @router.get("/incidents")

@@ -26,6 +26,7 @@ from kgys.incidents import events
 from kgys.incidents.models import Incident, IncidentAlert, IncidentEntry
 from kgys.incidents.schemas import IncidentOut, ResponseTimes
 from kgys.incidents.states import EntryKind, IncidentState, Outcome, state_after_assignments
+from kgys.said import Said, _, ngettext
 from kgys.sites.models import Site
 
 NUMBER_TRIES = 5
@@ -62,11 +63,23 @@ def flush_or_conflict(session: Session, message: str) -> None:
         raise Conflict(message) from exc
 
 
-def add_entry(session: Session, incident: Incident, kind: EntryKind, text: str, *, by: str,
-              data: dict[str, Any] | None = None, at: datetime | None = None) -> None:
-    """Add a line to the incident's timeline."""
-    session.add(IncidentEntry(incident_id=incident.id, at=at or utcnow(), by=by, kind=kind, text=text,
-                              data=data or {}))
+OPENED = _("opened from alerts %(alerts)s")
+CLOSED = _("closed: %(outcome)s")
+CLOSED_NOTE = _("closed: %(outcome)s — %(note)s")
+ADDED = _("alerts %(alerts)s added")
+IS_CLOSED = _("Incident %(number)s is closed.")
+CLOSED_ALREADY = _("Incident %(number)s is closed already.")
+STILL_ACTIVE = ngettext("Incident %(number)s has %(n)s active assignment: clear or cancel it first.",
+                        "Incident %(number)s has %(n)s active assignments: clear or cancel them first.")
+
+
+def add_entry(session: Session, incident: Incident, kind: EntryKind, said: Said, *, by: str,
+              params: dict[str, Any] | None = None, data: dict[str, Any] | None = None,
+              at: datetime | None = None) -> None:
+    """Add a line to the incident's timeline: ``said`` with ``params``, stored in English and as a code."""
+    values = params or {}
+    session.add(IncidentEntry(incident_id=incident.id, at=at or utcnow(), by=by, kind=kind,
+                              text=said.english(**values), data={**(data or {}), "said": said.code(**values)}))
 
 
 def create(*, session: Session, actor: Actor, new: NewIncident, alert_ids: list[int],
@@ -74,7 +87,7 @@ def create(*, session: Session, actor: Actor, new: NewIncident, alert_ids: list[
     """Store a numbered incident linked to ``alert_ids`` (each in at most one open incident: Conflict)."""
     actor.require(Perm.DISPATCH_ASSIGN)
     now = now or utcnow()
-    for _ in range(NUMBER_TRIES):
+    for _attempt in range(NUMBER_TRIES):
         try:
             with session.begin_nested(), acting_as(session, actor):
                 incident = Incident(number=_number(session, now.year), category=new.category,
@@ -91,7 +104,7 @@ def create(*, session: Session, actor: Actor, new: NewIncident, alert_ids: list[
     else:
         raise Conflict("Could not number the incident: try again.")
     _attach(session, incident, alert_ids)
-    add_entry(session, incident, EntryKind.CREATED, f"opened from alerts {', '.join(map(str, alert_ids))}",
+    add_entry(session, incident, EntryKind.CREATED, OPENED, params={"alerts": ", ".join(map(str, alert_ids))},
               by=actor.username, data={"alerts": alert_ids}, at=now)
     publish(session, incident, "opened")
     return incident
@@ -183,10 +196,9 @@ def close(*, session: Session, actor: Actor, incident: Incident, outcome: Outcom
     actor.require(Perm.DISPATCH_ASSIGN)
     now = now or utcnow()
     if incident.state == IncidentState.CLOSED:
-        raise Conflict(f"Incident {incident.number} is closed already.", state=incident.state)
+        raise Conflict(CLOSED_ALREADY.english(number=incident.number), state=incident.state)
     if active:
-        raise Conflict(f"Incident {incident.number} has {active} active assignment(s): clear or cancel them first.",
-                       active=active)
+        raise Conflict(STILL_ACTIVE.english(number=incident.number, n=active), active=active)
     if version is not None and version != incident.version:
         raise Conflict("This incident changed meanwhile: look again.", version=incident.version)
     with acting_as(session, actor, note or None):
@@ -194,7 +206,8 @@ def close(*, session: Session, actor: Actor, incident: Incident, outcome: Outcom
         flush_or_conflict(session, "This incident changed meanwhile: look again.")
     session.execute(update(IncidentAlert).where(IncidentAlert.incident_id == incident.id)
                     .values(open_alert_id=None).execution_options(synchronize_session=False))
-    add_entry(session, incident, EntryKind.CLOSED, f"closed: {outcome.value}" + (f" — {note}" if note else ""),
+    add_entry(session, incident, EntryKind.CLOSED, CLOSED_NOTE if note else CLOSED,
+              params={"outcome": outcome.value, "note": note} if note else {"outcome": outcome.value},
               by=actor.username, data={"outcome": outcome.value}, at=now)
     publish(session, incident, "closed")
     return incident
@@ -270,8 +283,8 @@ def link_alerts(*, session: Session, actor: Actor, incident: Incident, alert_ids
     timeline."""
     actor.require(Perm.DISPATCH_ASSIGN)
     if incident.state == IncidentState.CLOSED:
-        raise Conflict(f"Incident {incident.number} is closed.", state=incident.state)
+        raise Conflict(IS_CLOSED.english(number=incident.number), state=incident.state)
     _attach(session, incident, alert_ids)
-    add_entry(session, incident, EntryKind.NOTE, f"alerts {', '.join(map(str, alert_ids))} added",
+    add_entry(session, incident, EntryKind.NOTE, ADDED, params={"alerts": ", ".join(map(str, alert_ids))},
               by=actor.username, data={"alerts": alert_ids}, at=now)
     publish(session, incident, "updated")

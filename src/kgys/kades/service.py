@@ -33,8 +33,12 @@ from kgys.errors import Conflict, FieldError, NotFound, ValidationFailed
 from kgys.geo import in_turkey
 from kgys.kades.models import KadesMessage, KadesPhone, ProtectionOrder
 from kgys.kades.schemas import OrderIn, PressIn
+from kgys.said import _
 
 log = logging.getLogger(__name__)
+
+POSITION_NOTE = _("position")  # the history note of a newer position sent for a press
+
 
 class KadesKind(StrEnum):
     """The kinds of alert a protected person's phone raises (the stored value)."""
@@ -208,6 +212,6 @@ def position(*, session: Session, phone: KadesPhone, data: PressIn, now: datetim
         alert.data = {**alert.data, "battery": data.battery}
     session.flush()
     raising.record(session, alert, Move.UPDATE, by=f"kades-phone:{phone.id}", before=alert.state, at=now,
-                   note="position")
+                   note=POSITION_NOTE.english())
     raising.tell(session, alert, Move.UPDATE)
     return alert

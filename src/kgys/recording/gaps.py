@@ -9,6 +9,8 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from kgys.said import _
+
 
 class GapCause(StrEnum):
     """Why a camera's recording has a gap (the stored value)."""
@@ -34,6 +36,26 @@ _STORAGE = re.compile(r"no space left on device|read-only file system|permission
 
 Interval = tuple[datetime, datetime]
 
+# the recorder's own words about why a recording stopped (ffmpeg's last line, ``line``, is data and stays as it is)
+CANNOT_WRITE = _("cannot write the spool: %(line)s")
+BLOCKED = _("ffmpeg stayed blocked writing to the spool: the spool disk is too slow")
+BLOCKED_IN = _("ffmpeg stayed blocked writing to the spool (in %(wait)s): the spool disk is too slow")
+NO_DATA = _("no new data from the stream")
+NO_DATA_LINE = _("no new data from the stream: %(line)s")
+UNREACHABLE = _("camera unreachable: %(line)s")
+KILLED = _("ffmpeg killed by signal %(signal)s")
+KILLED_LINE = _("ffmpeg killed by signal %(signal)s: %(line)s")
+ENDED = _("the camera ended the stream")
+ENDED_LINE = _("the camera ended the stream: %(line)s")
+EXITED = _("ffmpeg exited with status %(status)s")
+EXITED_LINE = _("ffmpeg exited with status %(status)s: %(line)s")
+NOT_RUNNING = _("the recorder was not running")
+REMOVED = _("camera disabled or removed")
+RECORDING = _("recording")  # a camera's state while segments of it are stored
+RECORDER_DOWN = _("recorder down")  # a camera's state while the recorder is not reporting
+RECORDER_WAS_DOWN = _("recorder was down")
+LATEST = _("%(first)s\nlatest: %(latest)s")  # an open gap's first reason and its latest failure
+
 
 def classify_exit(returncode: int | None, stderr_tail: str, *, stalled: bool = False,
                   disk_wait: str | None = None) -> tuple[str, str]:
@@ -47,20 +69,23 @@ def classify_exit(returncode: int | None, stderr_tail: str, *, stalled: bool = F
     text = "\n".join(lines)
     if _STORAGE.search(text):
         hit = next((ln for ln in reversed(lines) if _STORAGE.search(ln)), last)
-        return GapCause.STORAGE_ERROR, f"cannot write the spool: {hit[:300]}"
+        return GapCause.STORAGE_ERROR, CANNOT_WRITE.english(line=hit[:300])
     if stalled and disk_wait is not None:
-        where = f" (in {disk_wait})" if disk_wait else ""
-        return GapCause.STORAGE_ERROR, f"ffmpeg stayed blocked writing to the spool{where}: the spool disk is too slow"
+        blocked = BLOCKED_IN.english(wait=disk_wait) if disk_wait else BLOCKED.english()
+        return GapCause.STORAGE_ERROR, blocked
     if stalled:
-        return GapCause.STREAM_ERROR, "no new data from the stream" + (f": {last}" if last else "")
+        return GapCause.STREAM_ERROR, NO_DATA_LINE.english(line=last) if last else NO_DATA.english()
     if _UNREACHABLE.search(text):
         hit = next((ln for ln in reversed(lines) if _UNREACHABLE.search(ln)), last)
-        return GapCause.CAMERA_OFFLINE, f"camera unreachable: {hit[:300]}"
+        return GapCause.CAMERA_OFFLINE, UNREACHABLE.english(line=hit[:300])
     if returncode is not None and returncode < 0:
-        return GapCause.STREAM_ERROR, f"ffmpeg killed by signal {-returncode}" + (f": {last}" if last else "")
+        signal = -returncode
+        return GapCause.STREAM_ERROR, KILLED_LINE.english(signal=signal, line=last) if last else \
+            KILLED.english(signal=signal)
     if returncode == 0:
-        return GapCause.CAMERA_OFFLINE, "the camera ended the stream" + (f": {last}" if last else "")
-    return GapCause.STREAM_ERROR, f"ffmpeg exited with status {returncode}" + (f": {last}" if last else "")
+        return GapCause.CAMERA_OFFLINE, ENDED_LINE.english(line=last) if last else ENDED.english()
+    return GapCause.STREAM_ERROR, EXITED_LINE.english(status=returncode, line=last) if last else \
+        EXITED.english(status=returncode)
 
 
 def merge_cause(current: str, new: str) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -28,11 +29,13 @@ from kgys.recording import holdrule
 from kgys.recording.models import LegalHold
 from kgys.recording.retention import HoldInfo
 from kgys.recording.schemas import HoldState
+from kgys.said import _
 from kgys.sites.models import Site
 
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 2000
+AT_MOST = _("at most %(max_length)s characters")
 # the service names the range start and end; the API, the forms and the command line call them from and to
 FACE_FIELDS = {"start": "from", "end": "to"}
 
@@ -62,7 +65,7 @@ def clean_text(field: str, value: str, errors: list[FieldError]) -> str:
     if not cleaned:
         errors.append(FieldError(field, "is required"))
     elif len(cleaned) > MAX_TEXT:
-        errors.append(FieldError(field, f"at most {MAX_TEXT} characters"))
+        errors.append(FieldError.said(field, AT_MOST, max_length=MAX_TEXT))
     return cleaned
 
 
@@ -155,4 +158,4 @@ def active_for_cameras(*, session: Session, camera_ids: Iterable[int], now: date
 # ---- placing and finding holds from the API, the pages and the command line --------------------------------
 def face_errors(errors: Sequence[FieldError]) -> list[FieldError]:
     """The service's field errors under the names the API, the forms and the command line use."""
-    return [FieldError(FACE_FIELDS.get(e.field, e.field), e.message, row=e.row, value=e.value) for e in errors]
+    return [replace(e, field=FACE_FIELDS.get(e.field, e.field)) for e in errors]

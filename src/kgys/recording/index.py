@@ -18,7 +18,7 @@ from kgys.cameras.models import Camera, CameraHealth
 from kgys.db import utcnow
 from kgys.media.probe import StreamInfo
 from kgys.recording import gaps as rules
-from kgys.recording.alerts import AlertKind, Severity, Subject, raise_alert, resolve_alerts
+from kgys.recording.alerts import QUARANTINED, STOPPED, AlertKind, Severity, Subject, raise_alert, resolve_alerts
 from kgys.recording.ffmpeg import with_credentials
 from kgys.recording.models import Gap, QuarantinedSegment, Segment
 from kgys.secretbox import CredentialBox
@@ -94,7 +94,7 @@ def record_segment(session: Session, values: dict[str, Any]) -> int:
     seg_id = int(conn.execute(_INSERT_SEGMENT, values).scalar_one())
     done = conn.execute(_TOUCH_ONLINE, {"b_camera": values["camera_id"], "b_end": values["end"]})
     if done.rowcount == 0:  # first segment, or the camera comes back: the ORM way, with ``since``
-        h = set_state(session, camera_id=values["camera_id"], state="online", reason="recording")
+        h = set_state(session, camera_id=values["camera_id"], state="online", reason=rules.RECORDING.english())
         h.last_segment_at = values["end"]
         session.flush()
     return seg_id
@@ -112,7 +112,7 @@ def add_quarantine(session: Session, item: QuarantinedSegment) -> QuarantinedSeg
     session.flush()
     raise_alert(session, kind=ALERT_QUARANTINED, severity=Severity.WARNING,
                 subject=Subject(camera_id=item.camera_id, site_id=item.site_id),
-                details=f"segment quarantined ({item.reason}): {item.detail}".strip())
+                said=QUARANTINED, params={"reason": item.reason, "detail": item.detail})
     return item
 
 
@@ -132,11 +132,11 @@ def open_gap(session: Session, *, camera_id: int, site_id: int, start: datetime,
         if alert:
             raise_alert(session, kind=ALERT_STOPPED, severity=Severity.CRITICAL,
                         subject=Subject(camera_id=camera_id, site_id=site_id),
-                        details=f"camera stopped recording ({cause}): {detail}")
+                        said=STOPPED, params={"cause": cause, "detail": detail})
     else:
         gap.cause = rules.merge_cause(gap.cause, cause)
         first = gap.detail.split("\nlatest: ", 1)[0]
-        gap.detail = first if detail == first else f"{first}\nlatest: {detail}"
+        gap.detail = first if detail == first else rules.LATEST.english(first=first, latest=detail)
     session.flush()
     return gap
 

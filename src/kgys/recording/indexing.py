@@ -201,5 +201,5 @@ class Indexer:
             site_id = self.site_of(session, camera_id)
             alerts.raise_alert(session, kind=alerts.AlertKind.STORAGE_ERROR, severity=alerts.Severity.CRITICAL,
                                subject=alerts.Subject(camera_id=camera_id, site_id=site_id),
-                               details=f"segments stay in the spool: {message}")
+                               said=alerts.IN_SPOOL, params={"message": message})
         return True

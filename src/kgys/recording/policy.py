@@ -21,12 +21,16 @@ from kgys.audit import mechanism
 from kgys.errors import FieldError, PermissionDenied, ValidationFailed
 from kgys.recording.models import RetentionPolicy
 from kgys.recording.retention import Policy
+from kgys.said import _
 from kgys.sites.models import Site
 
 log = logging.getLogger(__name__)
 
 MAX_DAYS = 3650
 MAX_REASON = 2000
+FROM_ONE_TO = _("must be from 1 to %(most)s")
+NOT_ABOVE_DAYS = _("cannot exceed days (%(days)s)")
+AT_MOST = _("at most %(max_length)s characters")
 
 
 @dataclass(frozen=True)
@@ -49,17 +53,17 @@ def validate(*, days: int, min_days: int | None, reason: str) -> tuple[int, int,
     """Checked (days, minimum, reason); the minimum defaults to ``days``. Raises ValidationFailed. Pure."""
     errors: list[FieldError] = []
     if not 1 <= days <= MAX_DAYS:
-        errors.append(FieldError("days", f"must be from 1 to {MAX_DAYS}", value=str(days)))
+        errors.append(FieldError.said("days", FROM_ONE_TO, most=MAX_DAYS, value=str(days)))
     minimum = days if min_days is None else min_days
     if not 1 <= minimum <= MAX_DAYS:
-        errors.append(FieldError("min_days", f"must be from 1 to {MAX_DAYS}", value=str(minimum)))
+        errors.append(FieldError.said("min_days", FROM_ONE_TO, most=MAX_DAYS, value=str(minimum)))
     elif 1 <= days <= MAX_DAYS and minimum > days:
-        errors.append(FieldError("min_days", f"cannot exceed days ({days})", value=str(minimum)))
+        errors.append(FieldError.said("min_days", NOT_ABOVE_DAYS, days=days, value=str(minimum)))
     text = reason.strip()
     if not text:
         errors.append(FieldError("reason", "is required"))
     elif len(text) > MAX_REASON:
-        errors.append(FieldError("reason", f"at most {MAX_REASON} characters"))
+        errors.append(FieldError.said("reason", AT_MOST, max_length=MAX_REASON))
     if errors:
         raise ValidationFailed(errors)
     return days, minimum, text

@@ -134,8 +134,9 @@ class Recorder:
                 last_end = last_ends[cam_id]
                 if last_end is not None and index.open_gap_of(session, cam_id) is None:
                     index.open_gap(session, camera_id=cam_id, site_id=run.conf.site_id, start=last_end,
-                                   cause=rules.GapCause.RECORDER_DOWN, detail="the recorder was not running")
-                    index.set_state(session, camera_id=cam_id, state="offline", reason="recorder was down")
+                                   cause=rules.GapCause.RECORDER_DOWN, detail=rules.NOT_RUNNING.english())
+                    index.set_state(session, camera_id=cam_id, state="offline",
+                                    reason=rules.RECORDER_WAS_DOWN.english())
 
         retrying(self.sessions, mark_down)
         return leftovers + self.poll()
@@ -151,7 +152,7 @@ class Recorder:
         for cam_id in list(self.runs):
             if cam_id not in confs:
                 self._stop(self.runs.pop(cam_id))
-                self._mark_stopped(cam_id, "camera disabled or removed")
+                self._mark_stopped(cam_id, rules.REMOVED.english())
         for cam_id, conf in confs.items():
             run = self.runs.get(cam_id)
             if run is None:

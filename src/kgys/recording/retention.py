@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from kgys.recording import holdrule
+from kgys.said import Said, _
 
 EDGE_KEEP_DAYS = 30
 CENTRAL_KEEP_DAYS = 10
@@ -229,6 +230,11 @@ class AlarmLevel(StrEnum):
     CRITICAL = "critical"
 
 
+FORECAST_CRITICAL = _("storage holds %(days)s days, below the minimum of %(minimum)s days")
+FORECAST_WARNING = _("storage holds %(days)s days, close to or below the policy of %(keep)s days")
+FORECAST_OK = _("storage holds %(days)s days for a policy of %(keep)s days")
+
+
 @dataclass(frozen=True)
 class Forecast:
     """The storage outlook: days achievable, days until the disk is full, and the alarm it calls for."""
@@ -236,7 +242,13 @@ class Forecast:
     level: AlarmLevel
     days_achievable: float
     days_until_full: float
-    message: str
+    said: Said
+    params: dict[str, str]
+
+    @property
+    def message(self) -> str:
+        """The forecast in English (the log's words)."""
+        return self.said.english(**self.params)
 
 
 def forecast_alarm(
@@ -254,13 +266,11 @@ def forecast_alarm(
     until_full = days_achievable(free_bytes, measured_bytes_per_s, reserve_bytes=reserve_bytes)
     keep_days = policy.keep.total_seconds() / SECONDS_PER_DAY
     min_days = policy.minimum.total_seconds() / SECONDS_PER_DAY
+    params = {"days": f"{days:.1f}", "minimum": f"{min_days:g}", "keep": f"{keep_days:g}"}
     if days < min_days:
-        level = AlarmLevel.CRITICAL
-        msg = f"storage holds {days:.1f} days, below the minimum of {min_days:g} days"
+        level, said = AlarmLevel.CRITICAL, FORECAST_CRITICAL
     elif days < keep_days * margin:
-        level = AlarmLevel.WARNING
-        msg = f"storage holds {days:.1f} days, close to or below the policy of {keep_days:g} days"
+        level, said = AlarmLevel.WARNING, FORECAST_WARNING
     else:
-        level = AlarmLevel.OK
-        msg = f"storage holds {days:.1f} days for a policy of {keep_days:g} days"
-    return Forecast(level=level, days_achievable=days, days_until_full=until_full, message=msg)
+        level, said = AlarmLevel.OK, FORECAST_OK
+    return Forecast(level=level, days_achievable=days, days_until_full=until_full, said=said, params=params)

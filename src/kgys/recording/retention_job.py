@@ -32,13 +32,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from kgys.accounts.actor import Actor, system_actor
 from kgys.alerts.models import Alert
 from kgys.db import transaction, utcnow
-from kgys.recording import destruction, holdrule, retention
+from kgys.recording import alerts, destruction, holdrule, retention
 from kgys.recording import holds as hold_service
 from kgys.recording.alerts import INSTALLATION, AlertKind, Severity, raise_alert, resolve_alerts
 from kgys.recording.models import RetentionPolicy, Segment
 from kgys.recording.retention import HoldInfo, Policy, Pressure, Rule, SegmentInfo
 from kgys.recording.storage import Storage, StorageError, open_storage
 from kgys.runtime import Runtime
+from kgys.said import Said
 
 log = logging.getLogger(__name__)
 
@@ -244,20 +245,17 @@ class RetentionJob:
             held_n, held_bytes = session.execute(
                 select(func.count(Segment.id), func.coalesce(func.sum(Segment.bytes), 0)).where(_held(now))
             ).one()
-            what = ("nothing may be deleted" if report.pressure_deleted == 0
-                    else f"only {freed} bytes could be deleted ({report.pressure_deleted} segment(s))")
-            msg = (f"disk nearly full ({free} bytes free, {need} more needed) and {what}: {held_n} segment(s), "
-                   f"{held_bytes} bytes under legal hold, the rest within the minimum retention; "
-                   f"recording continues to the spool")
-            log.error("STORAGE ALARM: %s", msg)
-            _raise(session, now, ALERT_BLOCKED, "critical", msg)
+            said = alerts.DISK_BLOCKED if report.pressure_deleted == 0 else alerts.DISK_BLOCKED_SOME
+            params = {"free": free, "need": need, "freed": freed, "deleted": report.pressure_deleted,
+                      "held_n": held_n, "held_bytes": held_bytes}
+            log.error("STORAGE ALARM: %s", said.english(**params))
+            _raise(session, now, ALERT_BLOCKED, "critical", said, params)
         else:
             _resolve(session, now, ALERT_BLOCKED)
         if report.pressure_deleted:
-            msg = (f"disk nearly full: deleted {report.pressure_deleted} segment(s), {freed} bytes beyond the "
-                   f"minimum retention; {free} bytes free")
-            log.warning("%s", msg)
-            _raise(session, now, ALERT_PRESSURE, "warning", msg)
+            params = {"n": report.pressure_deleted, "freed": freed, "free": free}
+            log.warning("%s", alerts.DISK_PRESSURE.english(**params))
+            _raise(session, now, ALERT_PRESSURE, "warning", alerts.DISK_PRESSURE, params)
 
     # --- shared -------------------------------------------------------------------------------------------
 
@@ -283,8 +281,8 @@ class RetentionJob:
             done.append((seg, rule))
         if failed:
             report.failed += len(failed)
-            _raise(session, now, ALERT_DELETE_FAILED, "critical",
-                   f"{len(failed)} expired segment(s) could not be deleted from storage, e.g. {failed[0].path}")
+            _raise(session, now, ALERT_DELETE_FAILED, "critical", alerts.DELETE_FAILED,
+                   {"n": len(failed), "path": failed[0].path})
         if not done:
             return
         session.execute(delete(Segment).where(Segment.id.in_([s.id for s, _ in done])))
@@ -317,14 +315,15 @@ class RetentionJob:
             _resolve(session, now, ALERT_FORECAST)
         else:
             log.warning("storage forecast %s: %s", fc.level.value, fc.message)
-            _raise(session, now, ALERT_FORECAST, fc.level.value, fc.message)
+            _raise(session, now, ALERT_FORECAST, fc.level.value, fc.said, fc.params)
         return fc
 
 
-def _raise(session: Session, now: datetime, kind: AlertKind, severity: str, message: str) -> Alert:
-    """Open an alarm of ``kind``, or refresh the one already open."""
-    return raise_alert(session, kind=kind, severity=Severity(severity), subject=INSTALLATION, details=message,
-                       dedup=True, now=now)
+def _raise(session: Session, now: datetime, kind: AlertKind, severity: str, said: Said,
+           params: dict[str, Any]) -> Alert:
+    """Open an alarm of ``kind`` saying ``said``, or refresh the one already open."""
+    return raise_alert(session, kind=kind, severity=Severity(severity), subject=INSTALLATION, said=said,
+                       params=params, dedup=True, now=now)
 
 
 def _resolve(session: Session, now: datetime, *kinds: AlertKind) -> None:

@@ -19,8 +19,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kgys.cameras.models import Camera
-from kgys.recording import heartbeat, index
-from kgys.recording.alerts import INSTALLATION, AlertKind, Severity, raise_alert, resolve_alerts
+from kgys.recording import gaps, heartbeat, index
+from kgys.recording.alerts import (
+    INSTALLATION,
+    NEVER_REPORTED,
+    NOT_RECORDED,
+    SILENT_SINCE,
+    STOPPED_AT,
+    AlertKind,
+    Severity,
+    raise_alert,
+    resolve_alerts,
+)
 from kgys.recording.gaps import GapCause
 from kgys.recording.models import Gap
 from kgys.scheduler import Task
@@ -47,10 +57,10 @@ def _recording_cameras(session: Session) -> list[tuple[int, int]]:
 
 def _silence(beat: heartbeat.Beat | None) -> str:
     if beat is None:
-        return "the recorder worker is not running (it has never reported)"
+        return NEVER_REPORTED.english()
     if beat.stopped:
-        return f"the recorder worker stopped at {beat.at.isoformat()} and has not been restarted"
-    return f"the recorder worker (pid {beat.pid}) has not reported since {beat.at.isoformat()}"
+        return STOPPED_AT.english(at=beat.at.isoformat())
+    return SILENT_SINCE.english(pid=beat.pid, at=beat.at.isoformat())
 
 
 def check_recorder(session: Session, *, beat: heartbeat.Beat | None, now: datetime,
@@ -71,10 +81,10 @@ def check_recorder(session: Session, *, beat: heartbeat.Beat | None, now: dateti
         start = last.end if last is not None else (beat.at if beat is not None else now)
         index.open_gap(session, camera_id=cam_id, site_id=site_id, start=min(start, now),
                        cause=GapCause.RECORDER_DOWN, detail=detail)
-        index.set_state(session, camera_id=cam_id, state="offline", reason="recorder down")
+        index.set_state(session, camera_id=cam_id, state="offline", reason=gaps.RECORDER_DOWN.english())
         opened.append(cam_id)
     raise_alert(session, kind=AlertKind.RECORDER_DOWN, severity=Severity.CRITICAL, subject=INSTALLATION,
-                details=f"{detail}; {len(cameras)} camera(s) are not being recorded", dedup=True, now=now)
+                said=NOT_RECORDED, params={"detail": detail, "n": len(cameras)}, dedup=True, now=now)
     if opened:
         log.error("RECORDER DOWN: %s; %s camera(s) are not being recorded", detail, len(cameras))
     return RecorderCheck(True, opened)

@@ -40,6 +40,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from kgys import said
 from kgys.accounts.actor import Actor
 from kgys.accounts.models import Jurisdiction
 from kgys.accounts.permissions import Perm
@@ -60,6 +61,7 @@ log = logging.getLogger(__name__)
 __all__ = ["Context", "ImportSummary", "RowApply", "RowChange", "RowFailed", "diff", "filled", "given", "import_file",
            "merge", "save_change", "service_problem", "validate_row"]
 
+SET_BY_IMPORT = said._("set by import")  # the note of a roll-out step an import set
 SITE_FIELDS = ("name", "type", "address", "latitude", "longitude", "student_count", "priority",
                "contact_name", "contact_phone", "contact_email")
 # Fields services name in their errors → the file's column.
@@ -309,7 +311,7 @@ def _site_row(ctx: Context, row: Row) -> RowChange | None:
             since = _step_date(ctx, row)
             ctx.session.add(RolloutEvent(site_id=site.id, from_status=site.rollout_status, to_status=status,
                                          effective_on=since, user_id=ctx.actor.id,
-                                         username=ctx.actor.username, note="set by import"))
+                                         username=ctx.actor.username, note=SET_BY_IMPORT.english()))
             site.rollout_status, site.rollout_since = status, since
             ctx.session.flush()
             fields["rollout_status"] = (None, status)
@@ -326,7 +328,7 @@ def _site_row(ctx: Context, row: Row) -> RowChange | None:
         before = site.rollout_status
         _check_step(ctx, row, site, status)
         site_service.change_rollout(session=ctx.session, actor=ctx.actor, code=site.code, today=ctx.today,
-                                    change=RolloutChange(status=status, note="set by import",
+                                    change=RolloutChange(status=status, note=SET_BY_IMPORT.english(),
                                                          effective_on=_step_date(ctx, row)))
         changed["rollout_status"] = (before, status)
     return RowChange(row.number, site.code, "updated", changed) if changed else None

@@ -84,7 +84,7 @@
     document.getElementById("card-title").textContent = "P" + a.priority + " · " + ((T.kinds || {})[a.kind] || a.kind) + " #" + a.id;
     document.getElementById("card-meta").textContent = ((T.sources || {})[a.source] || a.source) + " · "
       + ((T.states || {})[a.state] || a.state) + (a.claimed_by ? " · " + T.taken_by + " " + a.claimed_by : "");
-    document.getElementById("card-details").textContent = a.details || "";
+    document.getElementById("card-details").textContent = a.text || a.details || "";
     document.getElementById("card-link").href = "/alerts/" + a.id;
     var make = document.getElementById("card-incident");
     make.href = "/incidents/new?alert=" + a.id;
@@ -210,9 +210,22 @@
     var a = data.alert;
     if (!a) { return; }
     var known = alerts.has(a.id);
+    var before = alerts.get(a.id);
+    if (!a.text && before && before.details === a.details) { a.text = before.text; }
+    if (!a.text && OPEN[a.state]) { translate(a.id); }
     if (OPEN[a.state]) { alerts.set(a.id, a); } else { alerts.delete(a.id); if (selected === a.id) { selected = null; } }
     if (!known && data.move === "raise" && a.priority === 1) { beep(); }
     render();
+  }
+
+  // an event carries the English details: the server says them in the reader's language
+  function translate(id) {
+    fetch("/api/v1/alerts/" + id, { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (fresh) {
+        var a = alerts.get(id);
+        if (fresh && a && fresh.text && fresh.details === a.details) { a.text = fresh.text; render(); }
+      });
   }
 
   function move(name) {

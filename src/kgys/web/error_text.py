@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
-from kgys.web import i18n
+from kgys.web import i18n, server_text
 
 
 def status_sentence(status: int) -> str:
@@ -55,6 +55,9 @@ def page_message(status: int, message: str, lang: str, params: Mapping[str, Any]
     said = known(message, lang, params)
     if said is not None:
         return said, ""
+    found = server_text.recognised(message)  # a sentence of the server's own, built around values
+    if found is not None and lang != "en":
+        return server_text.say(*found) or status_sentence(status), ""
     return status_sentence(status), message
 
 
@@ -93,6 +96,7 @@ def field_messages(fields: list[dict[str, Any]], lang: str) -> list[dict[str, An
     out = []
     for f in fields:
         msgid = f.get("msgid") or f["message"]
-        said = known(msgid, lang, f.get("params"))
+        params = f.get("params")
+        said = known(msgid, lang, server_text.shown(params) if f.get("msgid") and params else params)
         out.append({**f, "message": said if said is not None else f["message"], "english": said is None})
     return out

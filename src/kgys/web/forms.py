@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 
 from kgys import localtime
 from kgys.errors import FieldError, ValidationFailed
+from kgys.said import Said
 from kgys.validation import UNSAFE_TEXT
-from kgys.web import i18n
+from kgys.web import i18n, server_text
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
@@ -121,8 +122,15 @@ def service_errors(errors: Iterable[FieldError]) -> dict[str, str]:
     message is a UI text, such as the password policy's)."""
     out: dict[str, str] = {}
     for e in errors:
-        out.setdefault(e.field, i18n.gettext(e.message))
+        out.setdefault(e.field, _said(e) or i18n.gettext(e.message))
     return out
+
+
+def _said(e: FieldError) -> str | None:
+    """A message built around values in the request's language (None when it is not one, or they do not fit)."""
+    if e.msgid is None:
+        return None
+    return server_text.say(Said(e.msgid), e.params or {})
 
 
 def submit(session: Session, save: Callable[[], object]) -> dict[str, str]:

@@ -12,7 +12,7 @@ from jinja2.runtime import Context
 from starlette.templating import Jinja2Templates
 
 from kgys import localtime
-from kgys.web import alert_text, i18n
+from kgys.web import alert_text, field_labels, i18n, server_text
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -27,6 +27,8 @@ def make_templates() -> Jinja2Templates:
     env.install_gettext_callables(gettext=i18n.gettext, ngettext=i18n.plural_form, newstyle=True)  # type: ignore[attr-defined]
     env.globals["LOCALES"] = i18n.LOCALE_NAMES
     env.globals["alert_details"] = alert_text.details
+    env.globals["said"] = server_text.text
+    env.globals["field_label"] = field_labels.field_label
     env.filters["pct"] = _pct
     env.filters["local"] = _local
     env.filters["local_input"] = _local_input

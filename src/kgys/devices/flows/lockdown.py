@@ -28,10 +28,13 @@ from kgys.devices import service as device_service
 from kgys.devices.lockdown import Action
 from kgys.devices.models import Downlink
 from kgys.errors import FieldError, NotFound, ValidationFailed
+from kgys.said import Said, _
 from kgys.sites import service as site_service
 from kgys.sites.models import Site
 
-NOTES: dict[str, str] = {"lockdown": "Lockdown ordered", "all_clear": "All clear ordered"}
+# the alert's history note of an order given about it: the order, the sites, the reason typed
+NOTES: dict[str, Said] = {"lockdown": _("Lockdown ordered (%(sites)s): %(reason)s"),
+                          "all_clear": _("All clear ordered (%(sites)s): %(reason)s")}
 
 
 @dataclass(frozen=True)
@@ -89,7 +92,7 @@ def order(*, session: Session, actor: Actor, site_code: str, action: str, reason
     row = _write(session, actor, site, chosen, reason, by=actor.username, alert_id=alert_id, now=now)
     if alert_id is not None:
         alert_service.act(session=session, actor=actor, alert_id=alert_id, move=Move.NOTE,
-                          note=f"{NOTES[chosen]} ({site.code}): {reason}", now=now)
+                          note=NOTES[chosen].english(sites=site.code, reason=reason), now=now)
     return row
 
 
@@ -122,5 +125,6 @@ def take_cap(*, session: Session, actor: Actor, message: cap.CapMessage) -> tupl
         _write(session, actor, site, chosen, reason, by=by, alert_id=alert.id if alert else None, now=now)
     if alert is not None:
         alert_service.act(session=session, actor=actor, alert_id=alert.id, move=Move.NOTE,
-                          note=f"{NOTES[chosen]} ({', '.join(s.code for s in sites)}): {reason}"[:2000], now=now)
+                          note=NOTES[chosen].english(sites=", ".join(s.code for s in sites), reason=reason)[:2000],
+                          now=now)
     return alert, cleared, [s.code for s in sites]

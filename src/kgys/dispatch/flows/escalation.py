@@ -19,8 +19,11 @@ from kgys.dispatch.models import Unit
 from kgys.incidents import service as incident_service
 from kgys.incidents.models import Incident
 from kgys.incidents.states import EntryKind
+from kgys.said import _
 
 log = logging.getLogger(__name__)
+
+NOT_ACKNOWLEDGED = _("unit %(unit)s did not acknowledge within %(seconds)s s")
 
 
 def escalate_unacknowledged(session: Session, *, now: datetime, ack_within: timedelta) -> list[int]:
@@ -45,8 +48,8 @@ def escalate_unacknowledged(session: Session, *, now: datetime, ack_within: time
             data={"incident": incident.number, "unit": unit.call_sign, "assignment": a.id, "waited_seconds": waited}),
             by="jobs", now=now)
         within = int(ack_within.total_seconds())
-        incident_service.add_entry(session, incident, EntryKind.ESCALATED,
-                                   f"unit {unit.call_sign} did not acknowledge within {within} s",
+        incident_service.add_entry(session, incident, EntryKind.ESCALATED, NOT_ACKNOWLEDGED,
+                                   params={"unit": unit.call_sign, "seconds": within},
                                    by="jobs", data={"unit": unit.call_sign, "assignment": a.id}, at=now)
         log.info("assignment %s of %s to %s unacknowledged after %s s: alert raised", a.id, unit.call_sign,
                  incident.number, waited)

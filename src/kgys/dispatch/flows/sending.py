@@ -27,6 +27,12 @@ from kgys.incidents import service as incident_service
 from kgys.incidents.flows import from_alerts
 from kgys.incidents.models import Incident
 from kgys.incidents.states import EntryKind, IncidentState, Outcome
+from kgys.said import _
+
+UNIT_ASSIGNED = _("unit %(unit)s assigned")
+UNIT_STATE = _("unit %(unit)s: %(state)s")
+UNIT_STATE_NOTE = _("unit %(unit)s: %(state)s — %(note)s")
+UNIT_CHANGED = _("Unit %(unit)s changed meanwhile (%(unit_status)s): look again.")
 
 _EVENT = {AssignmentMove.ACKNOWLEDGE: "acknowledged", AssignmentMove.ON_SCENE: "arrived",
           AssignmentMove.CLEAR: "cleared"}
@@ -94,7 +100,7 @@ def _enough(ranked: list[ranking.Ranked], limit: int, radius: float, settings: D
 def _open_incident(session: Session, actor: Actor, number: str) -> Incident:
     incident = incident_service.get(session=session, actor=actor, number=number)
     if incident.state == IncidentState.CLOSED:
-        raise Conflict(f"Incident {number} is closed.", state=incident.state)
+        raise Conflict(incident_service.IS_CLOSED.english(number=number), state=incident.state)
     return incident
 
 
@@ -110,13 +116,13 @@ def assign(*, session: Session, actor: Actor, number: str, call_sign: str, unit_
     except NotFound as exc:
         raise ValidationFailed([FieldError("unit", "no such unit within your scope", value=call_sign)]) from exc
     if unit_version is not None and unit_version != unit.version:
-        raise Conflict(f"Unit {unit.call_sign} changed meanwhile ({unit.status}): look again.",
+        raise Conflict(UNIT_CHANGED.english(unit=unit.call_sign, unit_status=unit.status),
                        unit=unit.call_sign, version=unit.version)
     assignment = assignments.start(session, actor, unit, incident_id=incident.id, note=note, now=now)
     active, arrived = assignments.tally(session, incident.id)
     incident_service.follow_assignments(session, actor, incident, active=active, arrived=arrived,
                                         event="dispatched", at=now)
-    incident_service.add_entry(session, incident, EntryKind.ASSIGNED, f"unit {unit.call_sign} assigned",
+    incident_service.add_entry(session, incident, EntryKind.ASSIGNED, UNIT_ASSIGNED, params={"unit": unit.call_sign},
                                by=actor.username, data={"unit": unit.call_sign, "assignment": assignment.id},
                                at=now)
     from_alerts.alerts_dispatched(session=session, actor=actor, incident=incident, now=now)
@@ -158,8 +164,10 @@ def move_assignment(*, session: Session, actor: Actor, number: str, assignment_i
         incident_service.follow_assignments(session, actor, incident, active=active, arrived=arrived, event=event,
                                             at=now)
     state = AssignmentState(assignment.state)
-    incident_service.add_entry(session, incident, EntryKind.ASSIGNMENT, f"unit {unit.call_sign}: {state.value}"
-                               + (f" — {note}" if note else ""), by=actor.username,
+    said, params = (UNIT_STATE_NOTE, {"note": note}) if note else (UNIT_STATE, {})
+    incident_service.add_entry(session, incident, EntryKind.ASSIGNMENT, said,
+                               params={"unit": unit.call_sign, "state": state.value, **params},
+                               by=actor.username,
                                data={"unit": unit.call_sign, "assignment": assignment.id, "state": state.value},
                                at=now)
     if step is AssignmentMove.CANCEL:

@@ -26,7 +26,14 @@ from kgys.incidents import service
 from kgys.incidents.models import Incident
 from kgys.incidents.schemas import IncidentIn
 from kgys.incidents.states import EntryKind, Outcome
+from kgys.said import _
 from kgys.sites.models import Site
+
+DISPATCHED = _("alerts %(alerts)s dispatched")
+ALERT_NOTE = _("incident %(number)s")  # an alert's history note when its incident takes it
+ALERT_NOTE_OUTCOME = _("incident %(number)s: %(outcome)s")
+ALERT_CLOSED = _("the alert is closed (%(alert_state)s)")
+IN_INCIDENT = _("the alert is in open incident %(number)s already")
 
 _OUTCOME = {Outcome.RESOLVED: State.RESOLVED, Outcome.FALSE_ALARM: State.FALSE_ALARM,
             Outcome.REFERRED: State.RESOLVED, Outcome.NO_TRACE: State.RESOLVED}
@@ -41,8 +48,8 @@ def _alerts(session: Session, actor: Actor, ids: list[int]) -> list[Alert]:
             raise ValidationFailed([FieldError(f"alerts.{i}", "no such alert within your scope",
                                                value=str(alert_id))]) from exc
         if alert.state not in OPEN:
-            raise ValidationFailed([FieldError(f"alerts.{i}", f"the alert is closed ({alert.state})",
-                                               value=str(alert_id))])
+            raise ValidationFailed([FieldError.said(f"alerts.{i}", ALERT_CLOSED, alert_state=alert.state,
+                                                    value=str(alert_id))])
         found.append(alert)
     return found
 
@@ -74,7 +81,7 @@ def create_from_alerts(*, session: Session, actor: Actor, data: IncidentIn, now:
     for i, a in enumerate(alerts):
         number = service.incident_of_alert(session, a.id)
         if number is not None:
-            raise ValidationFailed([FieldError(f"alerts.{i}", f"the alert is in open incident {number} already",
+            raise ValidationFailed([FieldError.said(f"alerts.{i}", IN_INCIDENT, number=number,
                                                value=str(a.id))])
     lat, lon, acc = _place(session, data, alerts)
     first = alerts[0]
@@ -87,7 +94,7 @@ def create_from_alerts(*, session: Session, actor: Actor, data: IncidentIn, now:
     for a in alerts:
         if a.state in (State.NEW, State.CLAIMED):
             alert_service.act(session=session, actor=actor, alert_id=a.id, move=Move.ACKNOWLEDGE,
-                              note=f"incident {incident.number}", now=now)
+                              note=ALERT_NOTE.english(number=incident.number), now=now)
     return incident
 
 
@@ -103,13 +110,13 @@ def add_alerts(*, session: Session, actor: Actor, number: str, alert_ids: list[i
     for i, a in enumerate(alerts):
         held = service.incident_of_alert(session, a.id)
         if held is not None:
-            raise ValidationFailed([FieldError(f"alerts.{i}", f"the alert is in open incident {held} already",
+            raise ValidationFailed([FieldError.said(f"alerts.{i}", IN_INCIDENT, number=held,
                                                value=str(a.id))])
     service.link_alerts(session=session, actor=actor, incident=incident, alert_ids=[a.id for a in alerts], now=now)
     for a in alerts:
         if a.state in (State.NEW, State.CLAIMED):
             alert_service.act(session=session, actor=actor, alert_id=a.id, move=Move.ACKNOWLEDGE,
-                              note=f"incident {incident.number}", now=now)
+                              note=ALERT_NOTE.english(number=incident.number), now=now)
     if incident.dispatched_at is not None:
         alerts_dispatched(session=session, actor=actor, incident=incident, now=now)
     return incident
@@ -122,10 +129,10 @@ def alerts_dispatched(*, session: Session, actor: Actor, incident: Incident, now
         alert = session.get(Alert, alert_id)
         if alert is not None and alert.state in (State.CLAIMED, State.ACKNOWLEDGED):
             alert_service.act(session=session, actor=actor, alert_id=alert_id, move=Move.DISPATCH,
-                              note=f"incident {incident.number}", now=now)
+                              note=ALERT_NOTE.english(number=incident.number), now=now)
             moved.append(alert_id)
     if moved:
-        service.add_entry(session, incident, EntryKind.NOTE, f"alerts {', '.join(map(str, moved))} dispatched",
+        service.add_entry(session, incident, EntryKind.NOTE, DISPATCHED, params={"alerts": ", ".join(map(str, moved))},
                           by=actor.username, data={"alerts": moved}, at=now)
     return moved
 
@@ -138,7 +145,7 @@ def resolve_alerts(*, session: Session, actor: Actor, incident: Incident, outcom
         alert = session.get(Alert, alert_id)
         if alert is not None and alert.state in OPEN:
             alert_service.act(session=session, actor=actor, alert_id=alert_id, move=Move.RESOLVE,
-                              outcome=_OUTCOME[outcome], note=f"incident {incident.number}: {outcome.value}",
-                              now=now)
+                              outcome=_OUTCOME[outcome],
+                              note=ALERT_NOTE_OUTCOME.english(number=incident.number, outcome=outcome.value), now=now)
             closed.append(alert_id)
     return closed

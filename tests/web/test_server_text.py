@@ -1,0 +1,190 @@
+"""The server's own sentences, said again in the reader's language: from a stored code and values, or from the
+stored English of a row with no room for a code; anything else as it was stored, never an error."""
+
+from __future__ import annotations
+
+import gettext
+from collections.abc import Iterator
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from kgys.alerts import cap
+from kgys.devices import intake
+from kgys.devices.flows import lockdown
+from kgys.dispatch import assignments
+from kgys.dispatch import service as dispatch_service
+from kgys.dispatch.flows import escalation, sending
+from kgys.errors import FieldError, ValidationFailed
+from kgys.incidents import service as incident_service
+from kgys.incidents.flows import from_alerts
+from kgys.recording import alerts, gaps, policy, retention
+from kgys.said import Said
+from kgys.web import alert_text, error_text, field_labels, forms, i18n, server_text
+from kgys.web.contract import error_body
+
+CATALOGUES = i18n.load_catalogues()
+
+
+@pytest.fixture
+def speak() -> Iterator[Any]:
+    """Make a language the request's for the test."""
+    yield lambda lang: i18n.activate(CATALOGUES[lang])
+    i18n.activate(gettext.NullTranslations())
+
+
+# (sentence, values, Turkish, Russian, English)
+SAID: list[tuple[Said, dict[str, Any], str, str, str]] = [
+    (gaps.UNREACHABLE, {"line": "Connection refused"}, "kameraya ulaşılamıyor: Connection refused",
+     "камера недоступна: Connection refused", "camera unreachable: Connection refused"),
+    (gaps.EXITED_LINE, {"status": 1, "line": "boom"}, "ffmpeg 1 durum koduyla çıktı: boom",
+     "ffmpeg завершился с кодом 1: boom", "ffmpeg exited with status 1: boom"),
+    (alerts.STOPPED, {"cause": "camera_offline", "detail": "camera unreachable: x"},
+     "kamera kaydı durdu (Kamera çevrim dışı): kameraya ulaşılamıyor: x",
+     "камера перестала записывать (Камера недоступна): камера недоступна: x",
+     "camera stopped recording (Camera offline): camera unreachable: x"),
+    (alerts.NOT_RECORDED, {"detail": "the recorder worker stopped at 2026-12-06T10:15:00+00:00 and has not been "
+                                     "restarted", "n": 1},
+     "kayıt servisi 2026-12-06 10:15:00 UTC saatinde durdu ve yeniden başlatılmadı; 1 kamera kaydedilmiyor",
+     "служба записи остановилась в 2026-12-06 10:15:00 UTC и не была перезапущена; 1 камера не записывается",
+     "the recorder worker stopped at 2026-12-06 10:15:00 UTC and has not been restarted; 1 camera is not being "
+     "recorded"),
+    (alerts.DELETE_FAILED, {"n": 3, "path": "/v/1.mp4"}, "süresi dolan 3 kayıt parçası depodan silinemedi, örneğin "
+     "/v/1.mp4", "3 фрагмента с истёкшим сроком не удалось удалить из хранилища, например /v/1.mp4",
+     "3 expired segments could not be deleted from storage, e.g. /v/1.mp4"),
+    (alerts.DELETE_FAILED, {"n": 5, "path": "/v"}, "süresi dolan 5 kayıt parçası depodan silinemedi, örneğin /v",
+     "5 фрагментов с истёкшим сроком не удалось удалить из хранилища, например /v",
+     "5 expired segments could not be deleted from storage, e.g. /v"),
+    (retention.FORECAST_WARNING, {"days": "25.0", "keep": "30"},
+     "depo 25.0 günlük kayıt tutabiliyor, 30 günlük saklama süresine yakın veya altında",
+     "хранилище вмещает 25.0 сут., около или ниже нормы в 30 сут.",
+     "storage holds 25.0 days, close to or below the policy of 30 days"),
+    (sending.UNIT_STATE_NOTE, {"unit": "99-A-01", "state": "en_route", "note": "Lastik"},
+     "99-A-01 ekibi: Yolda — Lastik", "наряд 99-A-01: В пути — Lastik", "unit 99-A-01: En route — Lastik"),
+    (escalation.NOT_ACKNOWLEDGED, {"unit": "99-A-01", "seconds": 120}, "99-A-01 ekibi 120 sn içinde onaylamadı",
+     "наряд 99-A-01 не подтвердил за 120 с", "unit 99-A-01 did not acknowledge within 120 s"),
+    (incident_service.CLOSED, {"outcome": "false_alarm"}, "kapatıldı: Yanlış alarm", "закрыто: Ложная тревога",
+     "closed: False alarm"),
+    (from_alerts.ALERT_NOTE_OUTCOME, {"number": "2026-000001", "outcome": "no_trace"},
+     "olay 2026-000001: Varışta bir şey bulunamadı", "происшествие 2026-000001: На месте ничего не обнаружено",
+     "incident 2026-000001: Nothing found on arrival"),
+    (dispatch_service.REGISTERED, {}, "kaydedildi", "зарегистрирован", "registered"),
+    (intake.CANCELLED, {}, "cihazdan iptal edildi", "отменено на устройстве", "cancelled at the device"),
+    (lockdown.NOTES["lockdown"], {"sites": "TR-1, TR-2", "reason": "Bahçede silahlı kişi"},
+     "Kilitleme emri verildi (TR-1, TR-2): Bahçede silahlı kişi",
+     "Отдан приказ о блокировке (TR-1, TR-2): Bahçede silahlı kişi",
+     "Lockdown ordered (TR-1, TR-2): Bahçede silahlı kişi"),
+    (incident_service.STILL_ACTIVE, {"number": "2026-000001", "n": 2},
+     "2026-000001 olayının 2 etkin görevi var: önce tamamlayın veya iptal edin.",
+     "У происшествия 2026-000001 2 активных назначения: сначала завершите или отмените их.",
+     "Incident 2026-000001 has 2 active assignments: clear or cancel them first."),
+    (assignments.CANNOT_GO, {"unit": "99-A-01", "detail": "the unit is off_duty, not available"},
+     "99-A-01 ekibi gönderilemez: ekip müsait değil (Görev dışı).",
+     "Наряд 99-A-01 нельзя направить: наряд не свободен (Не на службе).",
+     "Unit 99-A-01 cannot be sent: the unit is Off duty, not available."),
+    (cap.CANCELLED_BY, {"sender": "afad@example.org"}, "afad@example.org tarafından iptal edildi",
+     "отменено отправителем afad@example.org", "cancelled by afad@example.org"),
+]
+
+
+@pytest.mark.parametrize(("said", "params", "tr", "ru", "en"), SAID, ids=[s[0].msgid[:40] for s in SAID])
+def test_a_code_with_its_values_is_said_in_each_language(speak: Any, said: Said, params: dict[str, Any], tr: str,
+                                                         ru: str, en: str) -> None:
+    for lang, expected in (("tr", tr), ("ru", ru), ("en", en)):
+        speak(lang)
+        assert server_text.text("stored", {"said": said.code(**params)}) == expected, lang
+        assert server_text.text(said.english(**params)) == expected, f"{lang}, recognised from the stored English"
+
+
+@pytest.mark.parametrize(("stored", "ru"), [
+    ("camera unreachable: timeout\nlatest: ffmpeg killed by signal 9",
+     "камера недоступна: timeout\nпоследнее: ffmpeg завершён сигналом 9"),
+    ("assignment on_scene", "назначение: На месте"),
+    ("incident was bad", "incident was bad"),  # a person's note that only starts like one
+    ("Lastik patladı", "Lastik patladı"),
+    ("", ""),
+])
+def test_a_stored_text_is_recognised_or_left_as_it_is(speak: Any, stored: str, ru: str) -> None:
+    speak("ru")
+    assert server_text.text(stored) == ru
+
+
+@pytest.mark.parametrize("data", [
+    {"said": {"code": "a sentence of a newer server %(x)s", "params": {"x": 1}}},
+    {"said": {"code": gaps.UNREACHABLE.msgid, "params": {}}},  # a value missing
+    {"said": {"code": alerts.NOT_RECORDED.msgid, "params": {"detail": "d", "n": "many"}}},  # a count not a number
+    {"said": {"code": gaps.UNREACHABLE.msgid}},
+    {"said": "camera unreachable"},
+    {"said": None},
+])
+def test_an_unknown_or_broken_code_is_shown_readable_never_an_error(speak: Any, data: dict[str, Any]) -> None:
+    speak("tr")
+    assert server_text.text("the stored text", data) == "the stored text"
+    assert server_text.text("", {"said": {"code": "unknown", "params": {}}}) == "Başka ayrıntı yok."
+
+
+def test_every_sentence_of_the_server_is_known_once() -> None:
+    known = server_text.known()
+    assert len({s.msgid for s in known}) == len(known)
+    assert {gaps.LATEST, assignments.STEP, alerts.DISK_PRESSURE, retention.FORECAST_OK} <= set(known)
+
+
+def test_a_recording_alarm_is_told_from_its_code(speak: Any) -> None:
+    stored = alerts.IN_SPOOL.code(message="object store unreachable")
+    alert = SimpleNamespace(kind="storage_error", device=None, details="segments stay in the spool: …",
+                            data={"said": stored})
+    old = SimpleNamespace(kind="storage_error", device=None, details="segments stay in the spool: disk", data={})
+    speak("ru")
+    assert alert_text.details(alert) == "фрагменты остаются в буфере: object store unreachable"
+    assert alert_text.details(old) == "фрагменты остаются в буфере: disk"  # an older row: its stored English
+
+
+def test_a_press_says_what_was_pressed_and_where(speak: Any) -> None:
+    press = SimpleNamespace(kind="panic_press", device="PB-1", details="medical — Room 12",
+                            data={"press_type": "medical", "room": "Room 12"})
+    speak("tr")
+    assert alert_text.details(press) == "Tıbbi acil durum — Room 12"
+    speak("ru")
+    assert alert_text.details(press) == "Медицинская помощь — Room 12"
+    assert alert_text.details(SimpleNamespace(kind="panic_press", device="PB-1", details="", data={})) == ""
+
+
+@pytest.mark.parametrize(("name", "names", "tr", "ru"), [
+    ("call_sign", None, "Çağrı adı", "Позывной"),
+    ("alerts.0", None, "Alarmlar #1", "Тревоги #1"),
+    ("alert_id", None, "Alarm", "Тревога"),
+    ("q", {"q": "Ara"}, "Ara", "Ara"),  # the page's own label first
+    ("some_new_field", None, "some_new_field", "some_new_field"),
+])
+def test_a_field_is_named_by_its_label(speak: Any, name: str, names: dict[str, str] | None, tr: str,
+                                       ru: str) -> None:
+    for lang, expected in (("tr", tr), ("ru", ru)):
+        speak(lang)
+        assert field_labels.field_label(name, names) == expected
+
+
+def test_a_refusal_built_around_values_is_said_in_the_reader_s_language(speak: Any) -> None:
+    closed = FieldError.said("alerts.0", from_alerts.ALERT_CLOSED, alert_state="resolved", value="7")
+    assert closed.message == "the alert is closed (resolved)"  # the API's words
+    assert "msgid" not in error_body("ValidationFailed", "invalid input", [closed.as_dict()])["error"]["fields"][0]
+    speak("ru")
+    assert forms.service_errors([closed]) == {"alerts.0": "тревога закрыта (Разрешена)"}
+    assert error_text.field_messages([closed.as_dict()], "ru")[0]["message"] == "тревога закрыта (Разрешена)"
+    speak("tr")
+    busy = FieldError.said("alerts.1", from_alerts.IN_INCIDENT, number="2026-000002")
+    assert forms.service_errors([busy]) == {"alerts.1": "alarm zaten açık 2026-000002 olayında"}
+    broken = FieldError("note", "at most 2000 characters", msgid=from_alerts.IN_INCIDENT.msgid, params={})
+    assert forms.service_errors([broken]) == {"note": "at most 2000 characters"}  # values that do not fit: its text
+
+
+def test_a_retention_policy_refusal_is_said_in_the_reader_s_language(speak: Any) -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        policy.validate(days=0, min_days=None, reason="x" * 2001)
+    speak("ru")
+    assert forms.service_errors(caught.value.errors) == {
+        "days": "должно быть от 1 до 3650", "min_days": "должно быть от 1 до 3650", "reason": "не более 2000 символов"}
+    with pytest.raises(ValidationFailed) as caught:
+        policy.validate(days=30, min_days=40, reason="okul")
+    speak("tr")
+    assert forms.service_errors(caught.value.errors) == {"min_days": "gün sayısını (30) aşamaz"}
