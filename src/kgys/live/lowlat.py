@@ -126,6 +126,7 @@ class Follower:
         self._list = True  # look for a newer file at the next step
         self._listed = 0.0
         self._pending: list[fmp4.Fragment] = []
+        self._opened: float | None = None  # when the file just opened last grew, by its mtime
 
     def join(self) -> Viewer:
         """A new viewer; it starts with the next step (at the last keyframe)."""
@@ -138,30 +139,36 @@ class Follower:
         self.viewers.discard(viewer)
 
     def step(self) -> None:
-        """Read what the recorder wrote since the last step and hand it to the viewers."""
+        """Read what the recorder wrote since the last step and hand it to the viewers. The directory is listed
+        (a newer file?) when told so by inotify, when the file had nothing new, and at least once a second."""
         now = self.clock()
-        if self._list or self._fh is None or now - self._listed >= 1.0:
-            self._switch(_newest(self.cam_dir))
+        frags = self._read(now)
+        if not frags or self._list or now - self._listed >= 1.0:
             self._list, self._listed = False, now
-        frags: list[fmp4.Fragment] = []
-        if self._fh is not None:
-            data = self._fh.read()
-            if data:
-                self._grew = now
-                frags = self.remux.feed(data)
-        frags = self._pending + frags
-        self._pending = []
+            if self._switch(_newest(self.cam_dir)):
+                frags += self._read(now)
         self._deliver(frags)
         if self.remux.codec == "h265":
             self._end_all(*NOT_H264)
         elif self._fh is None or now - self._grew > self.stale_seconds:
             self._end_all(*NO_VIDEO)
 
-    def _switch(self, names: list[str]) -> None:
+    def _read(self, now: float) -> list[fmp4.Fragment]:
+        frags, self._pending = self._pending, []
+        if self._fh is not None:
+            data = self._fh.read()
+            if data:
+                self._grew = now if self._opened is None else self._opened  # a file's age counts from its mtime
+                self._opened = None
+                frags += self.remux.feed(data)
+        return frags
+
+    def _switch(self, names: list[str]) -> bool:
+        """Move on to the newest file (True) once the recorder has started it."""
         if not names or names[-1] == self._name:
-            return
+            return False
         if self._fh is not None:  # finish the old file (it is closed once the next one exists), then go on
-            self._pending = self.remux.feed(self._fh.read()) + self.remux.restart()
+            self._pending += self.remux.feed(self._fh.read()) + self.remux.restart()
             self._fh.close()
         self._fh = None
         try:
@@ -169,9 +176,10 @@ class Follower:
             self._fh = path.open("rb")
             age = time.time() - path.stat().st_mtime  # a file the recorder left long ago is no live video
         except OSError:
-            return
+            return False
         self._name = names[-1]
-        self._grew = self.clock() - max(0.0, age)
+        self._opened = self.clock() - max(0.0, age)
+        return True
 
     def _deliver(self, frags: list[fmp4.Fragment]) -> None:
         for frag in frags:
