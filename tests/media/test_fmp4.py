@@ -15,7 +15,7 @@ FPS = 25
 STEP = fmp4.TIMESCALE // FPS
 
 
-def _files(out: Path, bframes: int, codec: str = "libx264") -> list[Path]:
+def _files(out: Path, bframes: int, codec: str = "libx264", pes_length: bool = False) -> list[Path]:
     """Two 1-second files cut by the segment muxer as the recorder cuts them (timestamps restart per file)."""
     out.mkdir(parents=True, exist_ok=True)
     enc = (["-c:v", "libx264", "-preset", "veryfast", "-bf", str(bframes)] if codec == "libx264"
@@ -23,6 +23,7 @@ def _files(out: Path, bframes: int, codec: str = "libx264") -> list[Path]:
     subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc2=size=320x240:rate={FPS}:duration=2",
                     *enc, "-g", str(FPS), "-keyint_min", str(FPS), "-sc_threshold", "0", "-pix_fmt", "yuv420p",
                     "-f", "segment", "-segment_format", "mpegts", "-segment_time", "1", "-reset_timestamps", "1",
+                    "-segment_format_options", f"omit_video_pes_length={0 if pes_length else 1}",
                     str(out / "s%03d.ts")], check=True, timeout=60)
     return sorted(out.glob("s*.ts"))
 
@@ -111,6 +112,15 @@ def test_a_frame_leaves_when_the_next_one_begins(files: list[Path]) -> None:
     got = rx.feed(data)
     assert len(got) == FPS - 1  # the last frame is whole only once the next begins (or the file ends)
     assert len(rx.restart()) == 1
+
+
+def test_a_frame_of_stated_length_leaves_as_soon_as_it_is_whole(tmp_path: Path) -> None:
+    """The recorder states each frame's PES length: the remuxer need not wait for the next frame."""
+    files = _files(tmp_path, 0, pes_length=True)
+    rx = fmp4.Remuxer()
+    assert len(rx.feed(files[0].read_bytes())) == FPS
+    assert rx.restart() == []
+    assert b"".join(f.data for f in _remux(files, 188)[1]) == b"".join(f.data for f in _remux(files, 1 << 20)[1])
 
 
 def test_h265_is_recognised_and_not_remuxed(tmp_path: Path) -> None:

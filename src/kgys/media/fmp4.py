@@ -4,8 +4,8 @@ The recorder writes MPEG-TS; a browser's ``SourceBuffer`` takes fragmented MP4. 
 growing TS file in any split and gives back, per H.264 access unit, one ``moof``+``mdat`` fragment:
 
 - TS packets of the video PID (found through PAT and PMT) are gathered into PES packets; a PES packet is one
-  access unit, complete when the next one starts (ffmpeg writes video PES packets of unbounded length), so a
-  frame leaves one frame interval after it began to arrive;
+  access unit, whole once its stated length has arrived, or, where the length is left open (ffmpeg's default
+  for video, and any frame over 64 KiB), when the next one starts — one frame interval later;
 - the access unit's Annex-B NAL units become length-prefixed (4 bytes); access unit delimiters and parameter
   sets are dropped from the samples because the init segment carries them (``avcC``);
 - the init segment (``ftyp``+``moov``) is built from the first SPS and PPS; a changed SPS or PPS gives a new
@@ -131,6 +131,7 @@ class Remuxer:
         self._video: int | None = None
         self._rest = b""
         self._parts: list[bytes] = []
+        self._want = self._have = 0  # length of the PES packet being gathered (0: unknown) and bytes so far
         self._sps = self._pps = b""
         self._new_init = False
         self._raw_last: int | None = None  # last raw DTS seen in this file (unwrapping)
@@ -144,6 +145,7 @@ class Remuxer:
         file's timestamps continue the timeline."""
         out = self._complete(None)
         self._rest, self._parts = b"", []
+        self._want = self._have = 0
         self._pmt = self._video = None
         self._raw_last = None
         return out
@@ -156,6 +158,7 @@ class Remuxer:
         out: list[Fragment] = []
         video = self._video
         parts = self._parts
+        want, have = self._want, self._have
         for pos in range(0, whole, PACKET):
             b1 = buf[pos + 1]
             pid = ((b1 & 0x1F) << 8) | buf[pos + 2]
@@ -172,8 +175,17 @@ class Remuxer:
             if b1 & 0x40:
                 out += self._complete(buf[start:end])
                 parts = self._parts
+                length = (buf[start + 4] << 8 | buf[start + 5]) if end - start > 6 else 0
+                want, have = (6 + length if length else 0), end - start
             elif parts:
                 parts.append(buf[start:end])
+                have += end - start
+            else:
+                continue
+            if want and have >= want:  # a PES packet of known length is whole: no need to wait for the next
+                out += self._complete(None)
+                parts = self._parts
+        self._want, self._have = want, have
         return out
 
     def _table(self, pid: int, pkt: bytes) -> None:
