@@ -1,10 +1,10 @@
 """Live view: glass-to-glass delay of the low-latency path and of HLS, and the CPU of serving 16 live tiles.
 
-**Delay.** A live simulated camera whose frames carry the wall-clock time: ffmpeg draws a 1280×720 test picture
+**Delay.** A live simulated camera whose frames carry the wall-clock time: ffmpeg draws a 640×360 test picture
 in real time, stamps each frame with the time it was made (``setpts=RTCTIME``) and draws the milliseconds as a
 row of 24 black/white boxes (binary, ``drawbox`` with ``enable`` expressions), encodes it (x264, zero latency,
-a keyframe a second, no B-frames) and sends it as MPEG-TS over UDP to a GStreamer RTSP server that relays it
-unchanged (the camera). ``kgys serve`` and ``kgys worker recorder`` record it (10 s segments, the default);
+a keyframe a second, no B-frames) and pipes it to a GStreamer RTSP server that sends each frame on unchanged
+as it comes (the camera). ``kgys serve`` and ``kgys worker recorder`` record it (10 s segments, the default);
 Chromium opens it on the video wall and, every 10 ms, draws the box row of the frame on screen onto a canvas and
 reads the time back: a new time, taken from the moment it is first seen, is one frame's delay (same host, same
 clock). Once over the low-latency path, once over HLS (the page without ``MediaSource``, as a browser
@@ -27,6 +27,7 @@ import sys
 import threading
 import time
 
+from playwright.sync_api import sync_playwright
 from sqlalchemy import select
 
 from bench import common
@@ -37,20 +38,46 @@ from kgys.cameras.models import Camera
 from kgys.sim.cameras import SYSTEM_PYTHON, ensure_clip
 
 BITS = 24
-BOX = 40
+BOX = 24
 PASSWORD = "bench-granite-83-harbour"
 RELAY = r"""
-import sys, gi
+import sys, threading, gi
 gi.require_version("Gst", "1.0"); gi.require_version("GstRtspServer", "1.0")
 from gi.repository import GLib, Gst, GstRtspServer
 Gst.init(None)
-udp, port = sys.argv[1], sys.argv[2]
-server = GstRtspServer.RTSPServer(); server.set_address("127.0.0.1"); server.set_service(port)
+CAPS = "video/x-h264,stream-format=byte-stream,alignment=au"
+server = GstRtspServer.RTSPServer(); server.set_address("127.0.0.1"); server.set_service(sys.argv[1])
+server.get_thread_pool().set_max_threads(-1)
 f = GstRtspServer.RTSPMediaFactory(); f.set_shared(True)
-f.set_launch(f'( udpsrc port={udp} caps="video/mpegts,systemstream=(boolean)true" ! tsdemux ! '
-             'h264parse config-interval=-1 ! rtph264pay name=pay0 pt=96 config-interval=1 )')
+f.set_launch("( appsrc name=src is-live=true do-timestamp=true format=time ! h264parse config-interval=-1 ! "
+             "rtph264pay name=pay0 pt=96 config-interval=-1 )")
+srcs = []
+def configure(_f, media):
+    src = media.get_element().get_by_name_recurse_up("src")
+    src.set_property("caps", Gst.Caps.from_string(CAPS))
+    entry = [src, False]
+    srcs.append(entry)
+    media.connect("unprepared", lambda *_: srcs.remove(entry) if entry in srcs else None)
+f.connect("media-configure", configure)
 server.get_mount_points().add_factory("/live", f)
 server.attach(None)
+reader = Gst.parse_launch(f"fdsrc fd=0 ! h264parse ! {CAPS} ! appsink name=sink sync=false")
+sink = reader.get_by_name("sink")
+reader.set_state(Gst.State.PLAYING)
+def pump():  # each access unit from ffmpeg goes out at once, stamped with the time it is pushed
+    while True:
+        sample = sink.emit("pull-sample")
+        if sample is None:
+            return
+        buf = sample.get_buffer()
+        ok, info = buf.map(Gst.MapFlags.READ)
+        data, key = bytes(info.data), not buf.has_flags(Gst.BufferFlags.DELTA_UNIT)
+        buf.unmap(info)
+        for entry in list(srcs):
+            entry[1] = entry[1] or key
+            if entry[1]:
+                entry[0].emit("push-buffer", Gst.Buffer.new_wrapped(data))
+threading.Thread(target=pump, daemon=True).start()
 print("ready", flush=True)
 GLib.MainLoop().run()
 """
@@ -78,16 +105,16 @@ SAMPLER = """([bits, box]) => {
 }"""
 
 
-def source_args(udp_port: int) -> list[str]:
-    """ffmpeg making the time-coded live camera picture, sent as MPEG-TS over UDP."""
+def source_args() -> list[str]:
+    """ffmpeg making the time-coded live camera picture, written as raw H.264 to its standard output."""
     boxes = ",".join(f"drawbox=x={i * BOX}:y=0:w={BOX}:h={BOX}:color=white:t=fill:"
                      f"enable='eq(mod(floor(t*1000/{2 ** i}),2),1)'" for i in range(BITS))
     vf = (f"realtime,settb=1/1000,setpts=RTCTIME/1000,drawbox=x=0:y=0:w={BITS * BOX}:h={BOX}:color=black:t=fill,"
           f"{boxes},setpts=N*40")
     return ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-f", "lavfi",
-            "-i", "testsrc2=size=1280x720:rate=25", "-vf", vf, "-c:v", "libx264", "-preset", "ultrafast",
-            "-tune", "zerolatency", "-g", "25", "-bf", "0", "-b:v", "2M", "-pix_fmt", "yuv420p",
-            "-f", "mpegts", f"udp://127.0.0.1:{udp_port}?pkt_size=1316"]
+            "-i", "testsrc2=size=640x360:rate=25", "-vf", vf, "-c:v", "libx264", "-preset", "ultrafast",
+            "-tune", "zerolatency", "-g", "25", "-bf", "0", "-b:v", "1M", "-pix_fmt", "yuv420p",
+            "-f", "h264", "-"]
 
 
 def _user(db: common.BenchDb, name: str) -> str:
@@ -127,14 +154,13 @@ def _spooling(db: common.BenchDb, cameras: int) -> bool:
 # ---- delay ----------------------------------------------------------------------------------------
 def delays(seconds: float) -> dict[str, list[float]]:
     """Glass-to-glass delays (ms) of each path, from frames shown in Chromium."""
-    from playwright.sync_api import sync_playwright  # the browser only for this part
-
     out: dict[str, list[float]] = {}
     with common.throwaway_db("sqlite") as db:
-        udp, rtsp = common.free_port(), common.free_port()
-        relay = subprocess.Popen([SYSTEM_PYTHON, "-c", RELAY, str(udp), str(rtsp)], stdout=subprocess.PIPE,
-                                 stdin=subprocess.DEVNULL, start_new_session=True)
-        source = subprocess.Popen(source_args(udp), stdin=subprocess.DEVNULL, start_new_session=True)
+        rtsp = common.free_port()
+        source = subprocess.Popen(source_args(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                  start_new_session=True)
+        relay = subprocess.Popen([SYSTEM_PYTHON, "-c", RELAY, str(rtsp)], stdin=source.stdout,
+                                 stdout=subprocess.DEVNULL, start_new_session=True)
         server = recorder = None
         try:
             wait_port(rtsp, relay, timeout=30)
@@ -313,7 +339,7 @@ def main() -> None:
             for path, d in found.items()]
     body = common.table(["path", "frames", "p50 ms", "p95 ms", "max ms", "p95 ≤ 1 s"], rows)
     notes = ["Glass to glass: from the moment the source made a frame to the moment Chromium showed it, read "
-             "back from the time drawn in the frame; one camera, one tile, 1280×720 at 25 fps, 2 Mbit/s; "
+             "back from the time drawn in the frame; one camera, one tile, 640×360 at 25 fps, 1 Mbit/s; "
              "the source's x264 encoding and the RTSP relay are inside the figure, as a camera's encoder would be."]
     if not args.skip_cpu:
         cpu_rows, cpu_notes = cpu(args.cameras, args.warmup, args.cpu_seconds)

@@ -20,7 +20,6 @@ WebSocket.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import os
@@ -80,17 +79,20 @@ class Viewer:
         self.put(frag.data)
 
     def end(self, code: int, reason: str) -> None:
-        """Tell the viewer the stream has ended, with a close code and reason."""
-        self.ended = (code, reason)
+        """End the stream at once (what is queued is dropped), with a close code and reason; the first one holds."""
+        if self.ended is None:
+            self.ended = (code, reason)
+            self.queue.clear()
         self.ready.set()
 
-    async def next(self, timeout: float) -> Message | None:
-        """The next message; None after ``timeout`` seconds without one or once the stream has ended."""
-        if not self.queue and self.ended is None:
+    async def take(self) -> Message | None:
+        """The next message, waiting for it; None once the stream has ended."""
+        while not self.queue:
+            if self.ended is not None:
+                return None
             self.ready.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.ready.wait(), timeout)
-        return self.queue.popleft() if self.queue else None
+            await self.ready.wait()
+        return self.queue.popleft()
 
 
 def _newest(cam_dir: Path) -> list[str]:
@@ -127,6 +129,9 @@ class Follower:
         self._listed = 0.0
         self._pending: list[fmp4.Fragment] = []
         self._opened: float | None = None  # when the file just opened last grew, by its mtime
+        self._polling = True  # no inotify: an idle step also looks for a newer file
+        self._stopped: asyncio.Future[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
 
     def join(self) -> Viewer:
         """A new viewer; it starts with the next step (at the last keyframe)."""
@@ -140,10 +145,11 @@ class Follower:
 
     def step(self) -> None:
         """Read what the recorder wrote since the last step and hand it to the viewers. The directory is listed
-        (a newer file?) when told so by inotify, when the file had nothing new, and at least once a second."""
+        (a newer file?) when inotify tells of a new file, at least once a second, and, without inotify, whenever
+        the file had nothing new."""
         now = self.clock()
         frags = self._read(now)
-        if not frags or self._list or now - self._listed >= 1.0:
+        if self._list or now - self._listed >= 1.0 or (self._polling and not frags):
             self._list, self._listed = False, now
             if self._switch(_newest(self.cam_dir)):
                 frags += self._read(now)
@@ -217,35 +223,41 @@ class Follower:
                 viewer.end(code, reason)
 
     async def run(self) -> None:
-        """Step whenever the camera's spool directory changes (or every ``poll`` seconds) while anyone watches."""
+        """Step whenever the camera's spool directory changes (inotify; no task per change) and every ``poll``
+        seconds, until cancelled (the last viewer left)."""
         loop = asyncio.get_running_loop()
-        wake = asyncio.Event()
+        self._stopped = loop.create_future()
         ino: INotify | None = None
         try:
             ino = INotify()
             ino.add_watch(str(self.cam_dir), WATCH_MASK)
-            loop.add_reader(ino.fileno(), wake.set)
+            loop.add_reader(ino.fileno(), self._changed, ino)
+            self._polling = False
         except OSError as exc:  # no directory yet, no inotify: poll
             log.debug("live follower of %s polls: %s", self.cam_dir, exc)
             if ino is not None:
                 ino.close()
             ino = None
         try:
-            while self.viewers:
-                self.step()
-                wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wake.wait(), self.poll)
-                if ino is not None:
-                    created = any(e.mask & 0x180 for e in ino.read(timeout=0))
-                    self._list = self._list or created
+            self._tick()
+            await self._stopped
         finally:
+            if self._timer is not None:
+                self._timer.cancel()
             if ino is not None:
                 loop.remove_reader(ino.fileno())
                 ino.close()
             if self._fh is not None:
                 self._fh.close()
                 self._fh = None
+
+    def _changed(self, ino: INotify) -> None:
+        self._list = self._list or any(e.mask & 0x180 for e in ino.read(timeout=0))  # created or moved in
+        self.step()
+
+    def _tick(self) -> None:
+        self.step()
+        self._timer = asyncio.get_running_loop().call_later(self.poll, self._tick)
 
 
 class Followers:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
-import time
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
@@ -266,28 +265,32 @@ def _socket_ticket(ws: WebSocket, camera_id: int, token: str) -> Ticket:
     return ticket
 
 
+async def _recheck(ws: WebSocket, viewer: lowlat.Viewer, camera_id: int, token: str) -> None:
+    """Every ``RECHECK_SECONDS``, the ticket and the sign-in again; the stream ends (4403) when they fail."""
+    while viewer.ended is None:
+        await asyncio.sleep(RECHECK_SECONDS)
+        try:
+            await asyncio.to_thread(_socket_ticket, ws, camera_id, token)
+        except KgysError as exc:
+            viewer.end(DENIED, str(exc))
+
+
 async def _pump(ws: WebSocket, viewer: lowlat.Viewer, camera_id: int, token: str) -> tuple[int, str]:
     """Send the viewer's queue until the stream ends, the peer goes or the ticket stops holding."""
     gone = asyncio.ensure_future(ws.receive())  # the browser sends nothing; this ends when it goes
-    checked = time.monotonic()
+    gone.add_done_callback(lambda _done: viewer.end(0, ""))
+    checks = asyncio.ensure_future(_recheck(ws, viewer, camera_id, token))
     try:
-        while not gone.done():
-            item = await viewer.next(timeout=0.5)
-            if item is None and viewer.ended is not None:
-                return viewer.ended
+        while (item := await viewer.take()) is not None:
             if isinstance(item, bytes):
                 await ws.send_bytes(item)
-            elif item is not None:
+            else:
                 await ws.send_text(item)
-            if time.monotonic() - checked >= RECHECK_SECONDS:
-                checked = time.monotonic()
-                try:
-                    await asyncio.to_thread(_socket_ticket, ws, camera_id, token)
-                except KgysError as exc:
-                    return DENIED, str(exc)
-        return 1000, ""
+        assert viewer.ended is not None
+        return viewer.ended
     finally:
         gone.cancel()
+        checks.cancel()
 
 
 @router.websocket("/live/{camera_id}/ws")
