@@ -129,6 +129,8 @@ class Follower:
         self._listed = 0.0
         self._pending: list[fmp4.Fragment] = []
         self._opened: float | None = None  # when the file just opened last grew, by its mtime
+        self._head_of: bytes | None = None
+        self._head_msg = ""
         self._polling = True  # no inotify: an idle step also looks for a newer file
         self._stopped: asyncio.Future[None] | None = None
         self._timer: asyncio.TimerHandle | None = None
@@ -213,9 +215,13 @@ class Follower:
                 viewer.frame(frag)
 
     def _head(self) -> tuple[str, bytes] | None:
-        if self.remux.init is None or self.remux.mime_codec is None:
+        """The codec message and the init segment a viewer starts with (None before the first SPS)."""
+        init = self.remux.init
+        if init is None or self.remux.mime_codec is None:
             return None
-        return json.dumps({"codec": self.remux.mime_codec}), self.remux.init
+        if self._head_of is not init:
+            self._head_of, self._head_msg = init, json.dumps({"codec": self.remux.mime_codec})
+        return self._head_msg, init
 
     def _end_all(self, code: int, reason: str) -> None:
         for viewer in self.viewers:
