@@ -27,7 +27,8 @@ import sys
 import threading
 import time
 
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
 from sqlalchemy import select
 
 from bench import common
@@ -176,25 +177,7 @@ def delays(seconds: float) -> dict[str, list[float]]:
                 for path, script in (("low latency", ""),
                                      ("HLS", "window.WebKitMediaSource = window.MediaSource; "
                                              "delete window.MediaSource;")):
-                    page = browser.new_page(viewport={"width": 1400, "height": 900})
-                    if script:
-                        page.add_init_script(script)
-                    page.goto(f"{server.base}/login")
-                    page.fill("input[name=username]", "bench_viewer")
-                    page.fill("input[name=password]", PASSWORD)
-                    with page.expect_navigation():
-                        page.click("form[action='/login'] button[type=submit]")
-                    page.goto(f"{server.base}/wall?cameras={_camera_ids(db)[0]}")
-                    page.wait_for_function("() => document.getElementById('wall').dataset.ready === '1'")
-                    page.click("#wall-start")
-                    try:
-                        page.wait_for_function("() => document.querySelector('.wall-tile[data-camera]')"
-                                               ".dataset.state === 'playing'", timeout=60_000)
-                    except Exception:
-                        tile = page.locator(".wall-tile[data-camera]")
-                        raise SystemExit(f"{path}: the tile did not play: {tile.get_attribute('data-path')} "
-                                         f"{tile.locator('.state').inner_text()}\n"
-                                         + server.log.read_text(errors="replace")[-1500:]) from None
+                    page = _open_tile(browser, server, script, _camera_ids(db)[0], path)
                     kind = page.get_attribute(".wall-tile[data-camera]", "data-path")
                     page.wait_for_timeout(5_000)  # settled at the live edge, or HLS at its distance
                     page.evaluate(SAMPLER, [BITS, BOX])
@@ -210,6 +193,33 @@ def delays(seconds: float) -> dict[str, list[float]]:
             if server is not None:
                 server.stop()
     return out
+
+
+def _open_tile(browser: Browser, server: common.ServerProcess, script: str, camera: int, path: str) -> Page:
+    """A signed-in tab with the camera playing on the wall (three tries: a loaded machine drops some)."""
+    why = ""
+    for _ in range(3):
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        if script:
+            page.add_init_script(script)
+        try:
+            page.goto(f"{server.base}/login")
+            page.fill("input[name=username]", "bench_viewer")
+            page.fill("input[name=password]", PASSWORD)
+            with page.expect_navigation():
+                page.click("form[action='/login'] button[type=submit]")
+            page.goto(f"{server.base}/wall?cameras={camera}")
+            page.wait_for_function("() => document.getElementById('wall').dataset.ready === '1'")
+            page.click("#wall-start")
+            page.wait_for_function("() => document.querySelector('.wall-tile[data-camera]')"
+                                   ".dataset.state === 'playing'", timeout=60_000)
+            return page
+        except PlaywrightError:
+            tile = page.locator(".wall-tile[data-camera]")
+            why = f"{tile.get_attribute('data-path')} {tile.locator('.state').inner_text()}"
+            print(f"{path}: the tile did not play ({why}); again", file=sys.stderr)
+            page.close()
+    raise SystemExit(f"{path}: the tile did not play: {why}\n" + server.log.read_text(errors="replace")[-1500:])
 
 
 # ---- CPU ------------------------------------------------------------------------------------------
