@@ -1,6 +1,7 @@
 """Chromium on the video wall of a real ``kgys serve`` over demo data: nine demo cameras recorded by a real
-``kgys worker recorder`` off simulated RTSP cameras play on a 3×3 wall; a layout saved comes back after a
-reload; a camera that is offline shows its state and reason and retries without a new audit entry; ``?site=``
+``kgys worker recorder`` off simulated RTSP cameras play on a 3×3 wall; a tile plays over the low-latency path,
+and over HLS where the browser has no Media Source for it or the WebSocket fails; a layout saved comes back after
+a reload; a camera that is offline shows its state and reason and retries without a new audit entry; ``?site=``
 opens that site's cameras."""
 
 from __future__ import annotations
@@ -153,6 +154,63 @@ def test_a_3x3_wall_of_demo_cameras_plays(wall: tuple[WallServer, Page]) -> None
     page.fill("#tree-search", server.site_code)
     item = page.locator(f"#tree .cam[data-camera='{server.playing[0]}']")
     assert item.get_attribute("data-state") == "recording"
+
+
+def _plays(page: Page, cam: int) -> None:
+    """The camera's tile plays: its video's time advances by a second."""
+    tile = page.locator(f".wall-tile[data-camera='{cam}']").element_handle()
+    page.wait_for_function("el => el.querySelector('video').currentTime > 0.5 && el.dataset.state === 'playing'",
+                           arg=tile, timeout=60_000)
+    first = page.evaluate("el => el.querySelector('video').currentTime", tile)
+    page.wait_for_function("([el, t]) => el.querySelector('video').currentTime > t + 1", arg=[tile, first],
+                           timeout=30_000)
+
+
+def test_a_tile_plays_over_the_low_latency_path(wall: tuple[WallServer, Page]) -> None:
+    server, page = wall
+    cam = server.playing[0]
+    sockets: list[str] = []
+    page.on("websocket", lambda ws: sockets.append(ws.url))
+    page.goto(f"{server.url}/wall?cameras={cam}")
+    _start(page)
+    _plays(page, cam)
+    tile = page.locator(f".wall-tile[data-camera='{cam}']")
+    assert tile.get_attribute("data-path") == "ll"
+    badge = tile.locator(".path")
+    assert badge.inner_text() == "LL" and "WebSocket" in (badge.get_attribute("title") or "")
+    assert [u for u in sockets if f"/live/{cam}/ws?t=" in u]
+    page.wait_for_function("v => parseFloat(v.dataset.behind) < 0.6", arg=tile.locator("video").element_handle())
+    # an operator watches live but may not play recordings back: no instant replay on the tile
+    assert tile.locator("a.replay").count() == 0
+
+
+# Chromium has MediaSource; hls.js also finds it as WebKitMediaSource, lowlat.js only as MediaSource. The second
+# case lets the tile try the socket, which fails at once.
+NO_MSE = "window.WebKitMediaSource = window.MediaSource; delete window.MediaSource;"
+NO_SOCKET = """window.WebSocket = function () {
+  var ws = this;
+  setTimeout(function () { if (ws.onclose) { ws.onclose({code: 1006, reason: ""}); } }, 10);
+};
+window.WebSocket.prototype.close = function () {};"""
+
+
+@pytest.mark.parametrize("script", [NO_MSE, NO_SOCKET], ids=["no-media-source", "socket-fails"])
+def test_a_tile_falls_back_to_hls(wall: tuple[WallServer, Page], script: str) -> None:
+    server, page = wall
+    cam = server.playing[1]
+    tab = page.context.new_page()
+    try:
+        tab.add_init_script(script)
+        tab.goto(f"{server.url}/wall?cameras={cam}")
+        _start(tab)
+        _plays(tab, cam)
+        tile = tab.locator(f".wall-tile[data-camera='{cam}']")
+        assert tile.get_attribute("data-path") == "hls"
+        assert tile.locator(".path").inner_text() == "HLS"
+        if script == NO_SOCKET:
+            assert "düşük gecikmeli yol" in (tile.locator(".path").get_attribute("title") or "").lower()
+    finally:
+        tab.close()
 
 
 def test_a_layout_saved_comes_back_after_a_reload(wall: tuple[WallServer, Page]) -> None:

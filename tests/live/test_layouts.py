@@ -199,6 +199,10 @@ def test_the_wall_page_opens_a_sites_cameras(world: World) -> None:
     assert w.client.get(f"/wall?site={w.a_code}", headers=w.h["op_b"]).status_code == 404
     chosen = w.client.get(f"/wall?cameras={w.b_cams[0]},{w.a_cams[0]}", headers=w.h["op_a"])
     assert f'data-initial="{w.a_cams[0]}"' in chosen.text and 'data-unavailable="1"' in chosen.text
+    # instant replay on the tiles only for those who may play recordings back
+    assert 'data-t-replay=""' in page.text
+    supervisor = w.client.get(f"/wall?site={w.a_code}", headers=w.h["sup_a"])
+    assert 'data-t-replay="Tekrar izle"' in supervisor.text
 
 
 @pytest.mark.parametrize(("rows", "cols", "tiles", "fields"), [

@@ -28,7 +28,7 @@ def _opt(args: list[str], name: str) -> str:
         (RecordSpec(url="rtsp://cam/1", spool_dir=Path("/spool/7"), run="r1"),
          {"-rtsp_transport": "tcp", "-c": "copy", "-f": "segment", "-segment_format": "mpegts",
           "-segment_time": "10", "-reset_timestamps": "1", "-strftime": "1", "-timeout": "5000000",
-          "-i": "rtsp://cam/1", "-map": "0:v:0"}),
+          "-i": "rtsp://cam/1", "-map": "0:v:0", "-segment_format_options": "flush_packets=1:omit_video_pes_length=0"}),
         (RecordSpec(url="rtsp://u:p@cam/2", spool_dir=Path("/s"), run="r2", segment_seconds=2.5, timeout_seconds=3,
                     ffmpeg_path="/opt/ffmpeg"),
          {"-segment_time": "2.5", "-timeout": "3000000", "-i": "rtsp://u:p@cam/2"}),

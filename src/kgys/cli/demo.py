@@ -234,7 +234,8 @@ def _serve(rt: Runtime, logins: demo_data.DemoLogins, host: str, port: int, came
         rt, devices_run = demo_devices.start_devices(rt, children, devices)
         _print_workers(children, sims, rt.settings)
         demo_devices.print_devices(devices_run, rt)
-        server = _Server(uvicorn.Config(web_app(rt), host=host, port=port, log_level="info"))
+        server = _Server(uvicorn.Config(web_app(rt), host=host, port=port, log_level="info",
+                                        ws_per_message_deflate=False))  # as kgys.web.serving.WS_DEFLATE
         stopper.server = server
         if stopper.requested:
             server.should_exit = True

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from kgys.live import hls
+from kgys.live import hls, lowlat
 from kgys.media.segments import SEGMENT_SUFFIX, parse_segment_name
 
 log = logging.getLogger(__name__)
@@ -149,11 +149,12 @@ class CameraFeed:
 
 
 class LiveHub:
-    """Every camera feed of this web process."""
+    """Every camera feed of this web process: the HLS feeds and the low-latency followers."""
 
     def __init__(self, spool_dir: Path, **options: float) -> None:
         self.spool_dir = spool_dir
         self.options = options
+        self.lowlat = lowlat.Followers(spool_dir)
         self._feeds: dict[int, CameraFeed] = {}
         self._lock = threading.Lock()
 

@@ -7,6 +7,7 @@ from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, FastAPI, Path, Query, Request, Response
+from starlette.requests import HTTPConnection
 
 from kgys import localtime
 from kgys.db import utcnow
@@ -50,7 +51,7 @@ def install(app: FastAPI) -> None:
     app.state.footage_storage = footage.open_storage(settings)
 
 
-def hub(request: Request) -> LiveHub:
+def hub(request: HTTPConnection) -> LiveHub:
     """The process's live hub."""
     found: LiveHub = request.app.state.live_hub
     return found
@@ -62,8 +63,8 @@ def storage(request: Request) -> footage.Storage:
     return found
 
 
-def request_credential(request: Request) -> service.Credential | None:
-    """The credential a request carries (bearer token first, then the session cookie)."""
+def request_credential(request: HTTPConnection) -> service.Credential | None:
+    """The credential a request or WebSocket carries (bearer token first, then the session cookie)."""
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer ") and auth[7:].strip():
         return service.Credential(auth[7:].strip(), "bearer", None)

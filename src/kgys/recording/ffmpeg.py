@@ -10,6 +10,13 @@ lost; fragmented MP4 loses the fragment being written. MPEG-TS has no index: eve
 stands alone, so a file cut off at any byte is readable up to its last whole packet, and the footage
 until the moment of a crash is kept. TS also carries H.265, and HLS players read it as it is.
 
+Every frame is written to the file as soon as it arrives (``flush_packets=1`` on the segment's own muxer;
+ffmpeg's top-level ``-flush_packets`` does not reach the files the segment muxer opens), so the live view can
+follow the growing spool file as the camera sends it (:mod:`kgys.live.lowlat`). Without it the file grows in
+256 KiB steps, about half a second at 4 Mbit/s. Each frame's PES packet states its length
+(``omit_video_pes_length=0``; frames under 64 KiB), so the live view knows a frame is whole when its last byte
+arrives instead of when the next frame begins.
+
 File names are ``<run>_<UTC start, seconds>Z.ts`` (:mod:`kgys.media.segments` names and reads them).
 ffmpeg's ``strftime`` uses local time, so the process must run with ``TZ=UTC`` (see :func:`record_env`).
 """
@@ -79,6 +86,7 @@ def record_args(spec: RecordSpec) -> list[str]:
         "-c", "copy",
         "-f", "segment",
         "-segment_format", "mpegts",
+        "-segment_format_options", "flush_packets=1:omit_video_pes_length=0",
         "-segment_time", f"{spec.segment_seconds:g}",
         "-reset_timestamps", "1",
         "-strftime", "1",

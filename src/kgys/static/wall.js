@@ -1,5 +1,8 @@
-// The video wall of kgys: a camera tree of the viewer's scope, a grid of tiles each playing one camera live over
-// HLS (hls.js), layouts saved per user and shared per role. Opening a camera is audited once per viewing: a tile
+// The video wall of kgys: a camera tree of the viewer's scope, a grid of tiles each playing one camera live, layouts
+// saved per user and shared per role. A tile plays over the low-latency path (fragmented MP4 over a WebSocket into
+// Media Source Extensions, lowlat.js) when the browser can, else over HLS (hls.js); its badge says which ("LL" or
+// "HLS", the reason in its title). A tile that cannot use the low-latency path (no MediaSource or WebSocket, a
+// codec the browser cannot decode, a socket that fails before the first frame, an H.265 camera) plays HLS. Opening a camera is audited once per viewing: a tile
 // that loses its stream keeps its viewing ticket and loads the same playlist again after a growing pause
 // (5, 10, 30, 60 s), showing the camera's state and reason meanwhile. Texts come translated from data-t-*.
 (function () {
@@ -15,7 +18,7 @@
   var saved = [];           // the layouts of the list
   var reason = null;        // the stated reason; nothing plays before it is given
   var selected = -1;        // index of the selected tile
-  var players = [];         // per tile index: {hls, retry, attempt}
+  var players = [];         // per tile index: {hls, ll, path, retry, attempt}
 
   function api(method, url, body) {
     var opts = {method: method, credentials: "same-origin", headers: {"X-CSRF-Token": csrf}};
@@ -23,6 +26,13 @@
     return fetch(url, opts);
   }
   function hlsAvailable() { return typeof window.Hls !== "undefined" && window.Hls.isSupported(); }
+  function llAvailable(cam) { return cam.codec !== "h265" && !!window.KgysLowLat && window.KgysLowLat.supported(); }
+  function stopPlayer(p) {
+    if (!p) { return; }
+    clearTimeout(p.retry);
+    if (p.hls) { p.hls.destroy(); p.hls = null; }
+    if (p.ll) { p.ll.stop(); p.ll = null; }
+  }
   function playable(codec) {
     return codec !== "h265" || (typeof window.MediaSource !== "undefined" &&
       window.MediaSource.isTypeSupported('video/mp4; codecs="hvc1.1.6.L120.90"'));
@@ -61,7 +71,7 @@
     render();
   }
   function stopAll() {
-    players.forEach(function (p) { if (p) { clearTimeout(p.retry); if (p.hls) { p.hls.destroy(); } } });
+    players.forEach(stopPlayer);
     players = [];
   }
   function render() {
@@ -77,7 +87,7 @@
   function refreshTile(i) {
     var old = gridEl.querySelector(".wall-tile[data-index='" + i + "']");
     var p = players[i];
-    if (p) { clearTimeout(p.retry); if (p.hls) { p.hls.destroy(); } players[i] = null; }
+    if (p) { stopPlayer(p); players[i] = null; }
     var tile = buildTile(i);
     gridEl.querySelectorAll(".wall-tile.selected").forEach(function (x) { x.classList.remove("selected"); });
     if (i === selected) { tile.classList.add("selected"); }
@@ -94,6 +104,7 @@
     var cap = tile.appendChild(el("figcaption", "caption"));
     cap.appendChild(el("span", "name"));
     cap.appendChild(el("span", "state")).setAttribute("aria-live", "polite");
+    cap.appendChild(el("span", "path")).hidden = true;
     if (i === selected) { tile.classList.add("selected"); }
     wireTile(tile, i);
     return tile;
@@ -115,14 +126,22 @@
     var cam = cams[t.camera_id] || {id: t.camera_id, name: "#" + t.camera_id, state: "unknown", reason: "", codec: "h264"};
     tile.dataset.camera = t.camera_id;
     tile.querySelector(".name").textContent = cam.name + (cam.siteName ? " · " + cam.siteName : "");
+    // instant replay of the last two minutes, for those who may play recordings back
+    if (T.tReplay) {
+      var replay = tile.querySelector(".caption").appendChild(el("a", "replay", T.tReplay));
+      replay.href = "/playback?cameras=" + t.camera_id + "&replay=120";
+      replay.title = T.tReplayTitle;
+      replay.addEventListener("click", function (ev) { ev.stopPropagation(); });
+    }
     var rm = tile.appendChild(el("button", "remove", "×"));
     rm.type = "button"; rm.title = T.tRemove; rm.setAttribute("aria-label", T.tRemove);
     rm.addEventListener("click", function (ev) { ev.stopPropagation(); t.camera_id = null; refreshTile(i); });
     if (!reason) { show(tile, T.tWaiting, "", "waiting"); return; }
-    if (!hlsAvailable()) { show(tile, T.tNoplayer, "bad", "noplayer"); return; }
+    if (!hlsAvailable() && !llAvailable(cam)) { show(tile, T.tNoplayer, "bad", "noplayer"); return; }
     if (!playable(cam.codec)) { show(tile, T.tNohevc, "bad", "unplayable"); return; }
     if (cam.state === "unconnected" || cam.state === "disabled") { show(tile, stateText(cam), "bad", cam.state); return; }
-    players[i] = {hls: null, retry: null, attempt: 0};
+    players[i] = {hls: null, ll: null, path: llAvailable(cam) ? "ll" : "hls", why: cam.codec === "h265" ? T.tPathHevc : "",
+                  retry: null, attempt: 0};
     openTile(tile, i, t.camera_id);
   }
 
@@ -146,11 +165,43 @@
     ticket(id).then(function (v) {
       if (players[i] !== p) { return; }
       if (!v) { show(tile, T.tUnavailable, "bad", "unavailable"); return; }
-      play(tile, i, id, v.playlist);
+      if (p.path === "ll") { playLL(tile, i, id, v.playlist); } else { play(tile, i, id, v.playlist); }
     }).catch(function () { failed(tile, i, id); });
+  }
+  // the badge of the path a tile plays over, with why it is not the low-latency one
+  function badge(tile, path, why) {
+    var b = tile.querySelector(".path");
+    tile.dataset.path = path;
+    b.hidden = false;
+    b.textContent = path === "ll" ? "LL" : "HLS";
+    b.className = "path " + path;
+    b.title = path === "ll" ? T.tPathLl : T.tPathHls + (why ? " " + why : "");
+  }
+  function playLL(tile, i, id, url) {
+    var p = players[i], video = tile.querySelector("video");
+    badge(tile, "ll");
+    p.ll = window.KgysLowLat.play(video, window.KgysLowLat.socketUrl(url), {
+      playing: function () {
+        if (players[i] !== p) { return; }
+        p.attempt = 0;
+        show(tile, T.tLive, "ok", "playing");
+      },
+      fallback: function () {  // this browser or network cannot take the low-latency path: HLS from now on
+        if (players[i] !== p) { return; }
+        p.ll = null; p.path = "hls"; p.why = T.tPathFailed;
+        if (hlsAvailable()) { play(tile, i, id, url); } else { show(tile, T.tNoplayer, "bad", "noplayer"); }
+      },
+      ended: function (code) {
+        if (players[i] !== p) { return; }
+        p.ll = null;
+        if (code === 4403) { delete views[id]; }  // the ticket ended (expired, signed out): open a new viewing
+        failed(tile, i, id);
+      }
+    });
   }
   function play(tile, i, id, url) {
     var p = players[i], video = tile.querySelector("video");
+    badge(tile, "hls", p.why);
     var hls = new window.Hls({
       enableWorker: false, lowLatencyMode: false, liveSyncDurationCount: 1, liveMaxLatencyDurationCount: 3,
       maxLiveSyncPlaybackRate: 1.5, backBufferLength: 10, manifestLoadingMaxRetry: 1

@@ -33,12 +33,17 @@ log = logging.getLogger(__name__)
 
 BACKLOG = 2048
 
+# WebSocket messages are not compressed: live video (kgys.live.lowlat) does not shrink and compressing every frame
+# cost more CPU than following, remuxing and sending it together; the alert stream's small JSON gains little.
+WS_DEFLATE = False
+
 
 def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
     """Serve the HTTP API and the web UI on ``host``:``port`` with ``workers`` processes (1: this one)."""
     if workers <= 1:
         rt = make_runtime(settings, upgrade=True)
-        uvicorn.run(create_app(rt), host=host, port=port, log_level="info", proxy_headers=True)
+        uvicorn.run(create_app(rt), host=host, port=port, log_level="info", proxy_headers=True,
+                    ws_per_message_deflate=WS_DEFLATE)
         return
     make_runtime(settings, upgrade=True).close()  # migrate once, before any worker starts
     sockets = [listening_socket(host, port) for _ in range(workers)]
@@ -123,7 +128,8 @@ def run_worker(settings: Settings, sock: socket.socket) -> None:
     """Serve ``sock`` in this process with a runtime of its own."""
     rt = make_runtime(settings)
     host, port = sock.getsockname()[:2]
-    config = uvicorn.Config(create_app(rt), host=host, port=port, log_level="info", proxy_headers=True)
+    config = uvicorn.Config(create_app(rt), host=host, port=port, log_level="info", proxy_headers=True,
+                            ws_per_message_deflate=WS_DEFLATE)
     try:
         uvicorn.Server(config).run(sockets=[sock])
     finally:

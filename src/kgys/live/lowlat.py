@@ -1,0 +1,295 @@
+"""Low-latency live view: the recorder's growing spool file, remuxed to fragmented MP4 frame by frame, sent to
+every viewer of the camera over its WebSocket. The I/O shell around :mod:`kgys.media.fmp4`.
+
+One :class:`Follower` per camera being watched, shared by all its viewers in this web process. It follows the
+newest spool file of the camera as the recorder's ffmpeg writes it (every frame is flushed at once, see
+:mod:`kgys.recording.ffmpeg`), woken by inotify when the file grows (polling every ``poll`` seconds where
+inotify is not available), and moves on to the next file when the recorder starts one. It keeps the frames since
+the last keyframe, so a viewer who joins starts at once, at that keyframe, after the init segment.
+
+Each viewer has a queue of at most ``queue_frames`` frames (two seconds at 25 fps): a viewer who cannot take
+them as fast as they come (a slow network) loses what is queued and resumes at the next keyframe, so no queue
+grows without bound and the viewer stays near the live edge. When the camera sends nothing for ``stale_seconds``
+its viewers are told so (:data:`NO_VIDEO`), and a camera that sends H.265 is refused (:data:`NOT_H264`): its
+tiles play HLS.
+
+Nothing here knows HTTP: :mod:`kgys.live.pages` checks the viewing ticket and pumps a viewer's queue into its
+WebSocket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import time
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO
+
+from inotify_simple import INotify  # type: ignore[import-untyped]
+
+from kgys.media import fmp4
+from kgys.media.segments import SEGMENT_SUFFIX, parse_segment_name
+
+log = logging.getLogger(__name__)
+
+NO_VIDEO = (4404, "no live video from this camera right now")
+NOT_H264 = (4415, "this camera sends H.265; it is played over HLS")
+WATCH_MASK = 0x00000002 | 0x00000100 | 0x00000080  # IN_MODIFY | IN_CREATE | IN_MOVED_TO
+GOP_LIMIT = 600  # frames kept since the last keyframe, at most
+
+Message = bytes | str
+
+
+class Viewer:
+    """One WebSocket's queue: text (the codec, first) and binary messages (init segment, fragments)."""
+
+    def __init__(self, queue_frames: int) -> None:
+        self.queue: deque[Message] = deque()
+        self.queue_frames = queue_frames
+        self.allowance = queue_frames  # raised for the burst a viewer starts with
+        self.started = False  # has been given the init segment and the frames since the last keyframe
+        self.needs_key = False  # dropped behind: waits for the next keyframe
+        self.dropped = 0
+        self.ended: tuple[int, str] | None = None
+        self.ready = asyncio.Event()
+
+    def put(self, item: Message) -> None:
+        """Queue one message."""
+        self.queue.append(item)
+        self.ready.set()
+
+    def frame(self, frag: fmp4.Fragment) -> None:
+        """Queue a frame, or drop what is queued when the viewer has fallen too far behind."""
+        if self.needs_key and not frag.key:
+            return
+        if len(self.queue) >= self.allowance:
+            self.dropped += len(self.queue)
+            self.queue.clear()
+            self.allowance = self.queue_frames
+            if not frag.key:
+                self.needs_key = True
+                return
+        self.needs_key = False
+        if len(self.queue) < self.queue_frames:
+            self.allowance = self.queue_frames
+        self.put(frag.data)
+
+    def end(self, code: int, reason: str) -> None:
+        """End the stream at once (what is queued is dropped), with a close code and reason; the first one holds."""
+        if self.ended is None:
+            self.ended = (code, reason)
+            self.queue.clear()
+        self.ready.set()
+
+    async def take(self) -> Message | None:
+        """The next message, waiting for it; None once the stream has ended."""
+        while not self.queue:
+            if self.ended is not None:
+                return None
+            self.ready.clear()
+            await self.ready.wait()
+        return self.queue.popleft()
+
+
+def _newest(cam_dir: Path) -> list[str]:
+    try:
+        names = os.listdir(cam_dir)
+    except OSError:
+        return []
+    found = []
+    for name in names:
+        parsed = parse_segment_name(name) if name.endswith(SEGMENT_SUFFIX) else None
+        if parsed:
+            found.append(((parsed[0], parsed[1], name), name))
+    return [n for _k, n in sorted(found)]
+
+
+class Follower:
+    """Follows one camera's spool and feeds its viewers (see the module text)."""
+
+    def __init__(self, cam_dir: Path, *, queue_frames: int = 50, stale_seconds: float = 10.0, poll: float = 0.5,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.cam_dir = cam_dir
+        self.queue_frames = queue_frames
+        self.stale_seconds = stale_seconds
+        self.poll = poll
+        self.clock = clock
+        self.viewers: set[Viewer] = set()
+        self.remux = fmp4.Remuxer()
+        self.gop: list[fmp4.Fragment] = []
+        self.task: asyncio.Task[None] | None = None
+        self._name: str | None = None
+        self._fh: IO[bytes] | None = None
+        self._grew = clock()
+        self._list = True  # look for a newer file at the next step
+        self._listed = 0.0
+        self._pending: list[fmp4.Fragment] = []
+        self._opened: float | None = None  # when the file just opened last grew, by its mtime
+        self._head_of: bytes | None = None
+        self._head_msg = ""
+        self._polling = True  # no inotify: an idle step also looks for a newer file
+        self._stopped: asyncio.Future[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+
+    def join(self) -> Viewer:
+        """A new viewer; it starts with the next step (at the last keyframe)."""
+        viewer = Viewer(self.queue_frames)
+        self.viewers.add(viewer)
+        return viewer
+
+    def leave(self, viewer: Viewer) -> None:
+        """A viewer went away."""
+        self.viewers.discard(viewer)
+
+    def step(self) -> None:
+        """Read what the recorder wrote since the last step and hand it to the viewers. The directory is listed
+        (a newer file?) when inotify tells of a new file, at least once a second, and, without inotify, whenever
+        the file had nothing new."""
+        now = self.clock()
+        frags = self._read(now)
+        if self._list or now - self._listed >= 1.0 or (self._polling and not frags):
+            self._list, self._listed = False, now
+            if self._switch(_newest(self.cam_dir)):
+                frags += self._read(now)
+        self._deliver(frags)
+        if self.remux.codec == "h265":
+            self._end_all(*NOT_H264)
+        elif self._fh is None or now - self._grew > self.stale_seconds:
+            self._end_all(*NO_VIDEO)
+
+    def _read(self, now: float) -> list[fmp4.Fragment]:
+        frags, self._pending = self._pending, []
+        if self._fh is not None:
+            data = self._fh.read()
+            if data:
+                self._grew = now if self._opened is None else self._opened  # a file's age counts from its mtime
+                self._opened = None
+                frags += self.remux.feed(data)
+        return frags
+
+    def _switch(self, names: list[str]) -> bool:
+        """Move on to the newest file (True) once the recorder has started it."""
+        if not names or names[-1] == self._name:
+            return False
+        if self._fh is not None:  # finish the old file (it is closed once the next one exists), then go on
+            self._pending += self.remux.feed(self._fh.read()) + self.remux.restart()
+            self._fh.close()
+        self._fh = None
+        try:
+            path = self.cam_dir / names[-1]
+            self._fh = path.open("rb")
+            age = time.time() - path.stat().st_mtime  # a file the recorder left long ago is no live video
+        except OSError:
+            return False
+        self._name = names[-1]
+        self._opened = self.clock() - max(0.0, age)
+        return True
+
+    def _deliver(self, frags: list[fmp4.Fragment]) -> None:
+        for frag in frags:
+            if frag.key:
+                self.gop = []
+            if len(self.gop) < GOP_LIMIT:
+                self.gop.append(frag)
+        head = self._head()
+        for viewer in list(self.viewers):
+            if viewer.ended is not None:
+                continue
+            if not viewer.started:
+                if head is None or not self.gop or not self.gop[0].key:
+                    continue
+                viewer.started = True
+                viewer.put(head[0])
+                viewer.put(head[1])
+                viewer.allowance = len(self.gop) + self.queue_frames
+                for frag in self.gop:
+                    viewer.put(frag.data)
+                continue
+            for frag in frags:
+                if frag.init and head is not None:
+                    viewer.put(head[1])
+                viewer.frame(frag)
+
+    def _head(self) -> tuple[str, bytes] | None:
+        """The codec message and the init segment a viewer starts with (None before the first SPS)."""
+        init = self.remux.init
+        if init is None or self.remux.mime_codec is None:
+            return None
+        if self._head_of is not init:
+            self._head_of, self._head_msg = init, json.dumps({"codec": self.remux.mime_codec})
+        return self._head_msg, init
+
+    def _end_all(self, code: int, reason: str) -> None:
+        for viewer in self.viewers:
+            if viewer.ended is None:
+                viewer.end(code, reason)
+
+    async def run(self) -> None:
+        """Step whenever the camera's spool directory changes (inotify; no task per change) and every ``poll``
+        seconds, until cancelled (the last viewer left)."""
+        loop = asyncio.get_running_loop()
+        self._stopped = loop.create_future()
+        ino: INotify | None = None
+        try:
+            ino = INotify()
+            ino.add_watch(str(self.cam_dir), WATCH_MASK)
+            loop.add_reader(ino.fileno(), self._changed, ino)
+            self._polling = False
+        except OSError as exc:  # no directory yet, no inotify: poll
+            log.debug("live follower of %s polls: %s", self.cam_dir, exc)
+            if ino is not None:
+                ino.close()
+            ino = None
+        try:
+            self._tick()
+            await self._stopped
+        finally:
+            if self._timer is not None:
+                self._timer.cancel()
+            if ino is not None:
+                loop.remove_reader(ino.fileno())
+                ino.close()
+            if self._fh is not None:
+                self._fh.close()
+                self._fh = None
+
+    def _changed(self, ino: INotify) -> None:
+        self._list = self._list or any(e.mask & 0x180 for e in ino.read(timeout=0))  # created or moved in
+        self.step()
+
+    def _tick(self) -> None:
+        self.step()
+        self._timer = asyncio.get_running_loop().call_later(self.poll, self._tick)
+
+
+class Followers:
+    """The followers of this web process, one per camera being watched."""
+
+    def __init__(self, spool_dir: Path, **options: float) -> None:
+        self.spool_dir = spool_dir
+        self.options = options
+        self.running: dict[int, Follower] = {}
+
+    def join(self, camera_id: int) -> tuple[Follower, Viewer]:
+        """A new viewer of the camera, starting the camera's follower if it is the first."""
+        found = self.running.get(camera_id)
+        if found is None or found.task is None or found.task.done():
+            found = Follower(self.spool_dir / str(camera_id), **self.options)  # type: ignore[arg-type]
+            self.running[camera_id] = found
+        viewer = found.join()
+        if found.task is None:
+            found.task = asyncio.get_running_loop().create_task(found.run())
+        return found, viewer
+
+    def leave(self, camera_id: int, follower: Follower, viewer: Viewer) -> None:
+        """A viewer went away; the camera's follower stops with its last viewer."""
+        follower.leave(viewer)
+        if not follower.viewers:
+            if follower.task is not None:
+                follower.task.cancel()
+            if self.running.get(camera_id) is follower:
+                del self.running[camera_id]
