@@ -222,3 +222,22 @@ def test_thumbnails_under_the_playback_ticket_and_cached(recorded: Recorded, mor
     assert w.client.get(f"{url}?at={int(segs[0].start.timestamp()) - 3600}&t={ticket}",
                         headers=w.headers["investigator"]).status_code == 404
     assert w.client.get(f"{url}?at=soon", headers=w.headers["investigator"]).status_code == 422
+
+
+def test_the_default_range_opens_as_the_form_sends_it_back(recorded: Recorded) -> None:
+    """Without a range the page shows the last hour up to now; its reason form sends that range and the start moment
+    back in whole seconds, and they open (nothing falls outside the range by a fraction of a second)."""
+    import re
+
+    w = recorded
+    a = w.camera_ids[0]
+    shown = w.client.get(f"/cameras/{a}/playback", headers=w.headers["investigator"])
+    assert shown.status_code == 200, shown.text
+    form = shown.text[shown.text.index('id="reason-form"'):]
+    form = form[:form.index("</form>")]
+    fields = dict(re.findall(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)"', form))
+    assert {"cameras", "from", "to", "at"} <= set(fields)
+    fields["reason"] = "son bir saat"
+    opened = w.client.post("/playback", data=fields, headers=w.headers["investigator"])
+    assert opened.status_code == 200, opened.text
+    assert 'id="player"' in opened.text

@@ -141,7 +141,7 @@ def _review_page(request: Request, session: Session, p: Principal, params: dict[
                  reason: str | None = None) -> Response:
     """The playback page of ``params`` (cameras, from, to, at or replay); with ``reason`` (a POST), every camera
     in scope is opened for playback with it first."""
-    now = utcnow()
+    now = utcnow().replace(microsecond=0)  # a range by default ends now: in whole seconds, as the form sends it back
     where = reader_zone(request)
     ids = review.parse_cameras(params.get("cameras", ""))
     if params.get("replay"):
