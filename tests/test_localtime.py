@@ -45,3 +45,14 @@ def test_a_stored_time_is_shown_and_offered_in_the_readers_zone() -> None:
 def test_an_unknown_zone_is_named() -> None:
     with pytest.raises(ValueError, match="Mars/Olympus"):
         localtime.zone("Mars/Olympus")
+
+
+def test_a_time_inside_a_server_sentence_is_read_in_the_zone_of_the_page() -> None:
+    from kgys.web import server_text
+
+    stored = "2026-12-06T05:10:32+00:00"
+    assert server_text.when(stored) == "2026-12-06 05:10:32 UTC"  # an API answer: UTC, said
+    with localtime.reading_in(ISTANBUL):
+        assert localtime.reader() == ISTANBUL
+        assert server_text.when(stored) == "2026-12-06 08:10:32"  # a page: its reader's zone, named on the page
+    assert localtime.reader() is None

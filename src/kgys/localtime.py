@@ -8,12 +8,32 @@ in the same zone (:func:`parse_local`). A time typed with an offset (``…+00:00
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 DEFAULT_ZONE = "Europe/Istanbul"
 SHOWN = "%Y-%m-%d %H:%M:%S"
 PICKER = "%Y-%m-%dT%H:%M:%S"
+
+_READER: ContextVar[ZoneInfo | None] = ContextVar("kgys_reader_zone", default=None)
+
+
+@contextmanager
+def reading_in(where: ZoneInfo) -> Iterator[None]:
+    """While a page is rendered: the zone its reader reads times in (:func:`reader`)."""
+    token = _READER.set(where)
+    try:
+        yield
+    finally:
+        _READER.reset(token)
+
+
+def reader() -> ZoneInfo | None:
+    """The zone of the page being rendered (:func:`reading_in`); None outside one (an API answer, a log)."""
+    return _READER.get()
 
 
 def zone(name: str) -> ZoneInfo:

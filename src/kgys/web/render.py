@@ -71,4 +71,5 @@ def render(request: Request, name: str, context: dict[str, Any], principal: Prin
                 "csrf": principal.login.csrf_token if principal.login else "", "actor": principal.actor,
                 "can": frozenset(perm.value for perm in Perm if principal.actor.can(perm))}
     ctx |= context
-    return request.app.state.templates.TemplateResponse(request, name, ctx, status_code=status_code)  # type: ignore[no-any-return]
+    with localtime.reading_in(tz):  # times inside server sentences, as the page shows every other time
+        return request.app.state.templates.TemplateResponse(request, name, ctx, status_code=status_code)  # type: ignore[no-any-return]

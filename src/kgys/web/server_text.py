@@ -71,11 +71,14 @@ def _by_code() -> dict[str, Said]:
 
 
 def when(value: Any) -> str:
-    """A stored time (ISO 8601) as a reader reads it, with its zone said (UTC); anything else as it is."""
+    """A stored time (ISO 8601) as a reader reads it: in the zone of the page being rendered (which the page names),
+    else in UTC and saying so; anything else as it is."""
+    where = localtime.reader()
     try:
-        return localtime.shown(datetime.fromisoformat(str(value)), UTC) + " UTC"
+        moment = datetime.fromisoformat(str(value))
     except ValueError:
         return str(value)
+    return localtime.shown(moment, where) if where is not None else localtime.shown(moment, UTC) + " UTC"
 
 
 def _outcome(value: Any) -> str:
