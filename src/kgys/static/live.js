@@ -1,5 +1,5 @@
-// Live camera grid and playback for kgys. A live tile plays over the low-latency path (fragmented MP4 over a
-// WebSocket, lowlat.js) where the browser can, else over HLS: hls.js (from npm, served by kgys) plays it through
+// The live camera grid of a site (playback is playback.js). A live tile plays over the low-latency path
+// (fragmented MP4 over a WebSocket, lowlat.js) where the browser can, else over HLS: hls.js (from npm, served by kgys) plays it through
 // Media Source Extensions, because Chromium has no native HLS. The tile's badge says which path ("LL"/"HLS").
 // Texts come translated from data-t-* attributes.
 (function () {
@@ -99,65 +99,8 @@
     });
   }
 
-  // ---- playback ----------------------------------------------------------------------------------
-  function startPlayback(player) {
-    var video = player.querySelector("video"), clock = document.getElementById("clock");
-    var stateEl = document.getElementById("player-state");
-    var timeline = document.getElementById("timeline"), cursor = document.getElementById("cursor");
-    var t0 = parseFloat(timeline.dataset.from), t1 = parseFloat(timeline.dataset.to);
-    if (!hlsAvailable()) { stateEl.textContent = player.dataset.tNoplayer; return; }
-    if (!playable(player.dataset.codec)) {
-      stateEl.textContent = player.dataset.tNohevc; player.dataset.unplayable = "h265"; return;
-    }
-    var hls = new window.Hls({enableWorker: false});
-    var frags = [];
-
-    // The playlist time of wall-clock time `wall` (seconds); inside a gap, the next recorded moment.
-    function toMedia(wall) {
-      for (var i = 0; i < frags.length; i++) {
-        var f = frags[i], start = f.programDateTime / 1000;
-        if (wall < start) { return f.start; }
-        if (wall < start + f.duration) { return f.start + (wall - start); }
-      }
-      return frags.length ? frags[frags.length - 1].start : 0;
-    }
-    function seekWall(wall) {
-      video.currentTime = toMedia(wall) + 0.01;
-      video.play().catch(function () {});
-    }
-    player.seekWall = seekWall;
-
-    hls.on(window.Hls.Events.LEVEL_LOADED, function (_e, data) {
-      var first = frags.length === 0;
-      frags = data.details.fragments;
-      if (first) { seekWall(parseFloat(player.dataset.from)); }
-    });
-    hls.on(window.Hls.Events.ERROR, function (_e, data) {
-      if (data.fatal) { stateEl.textContent = player.dataset.tError; }
-    });
-    hls.loadSource(player.dataset.playlist);
-    hls.attachMedia(video);
-
-    timeline.addEventListener("click", function (ev) {
-      var box = timeline.getBoundingClientRect();
-      var wall = t0 + (t1 - t0) * Math.min(1, Math.max(0, (ev.clientX - box.left) / box.width));
-      seekWall(wall);
-    });
-    setInterval(function () {
-      var at = hls.playingDate;
-      if (!at) { return; }
-      var wall = at.getTime() / 1000;
-      player.dataset.wall = wall.toFixed(3);
-      clock.textContent = at.toISOString().replace("T", " ").slice(0, 19);
-      cursor.style.display = "block";
-      cursor.style.left = (100 * Math.min(1, Math.max(0, (wall - t0) / (t1 - t0)))) + "%";
-    }, 250);
-  }
-
   document.addEventListener("DOMContentLoaded", function () {
     var grid = document.getElementById("live-grid");
     if (grid) { startLive(grid); }
-    var player = document.getElementById("player");
-    if (player) { startPlayback(player); }
   });
 })();
