@@ -14,7 +14,8 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -150,6 +151,57 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
             except subprocess.TimeoutExpired:
                 os.kill(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=5)
+
+
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    """Stop a kgys process by its PID: SIGTERM, then SIGKILL when it does not end in time."""
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=5)
+
+
+@contextmanager
+def running(data: Path, env: dict[str, str], browser: Browser, username: str, *, workers: tuple[str, ...] = (),
+            totp: Callable[[], str] | None = None, password: str | None = None,
+            **context: Any) -> Iterator[tuple[str, Page]]:
+    """``kgys serve`` on ``data`` (its own port), the ``workers`` started after it, and a Chromium tab signed in as
+    ``username`` (with the code of ``totp`` where the role has a second factor); its URL and the tab. Everything
+    is stopped by PID at the end; each process logs to ``data/<name>.log``."""
+    from tests import factories
+
+    base = [*KGYS, "--data-dir", str(data), "--mode", "demo"]
+    procs: list[subprocess.Popen[bytes]] = []
+    ctx = browser.new_context(**({"locale": "tr-TR"} | context))
+    try:
+        port = _free_port()
+        url = f"http://127.0.0.1:{port}"
+        with (data / "server.log").open("wb") as out:
+            procs.append(subprocess.Popen([*base, "serve", "--host", "127.0.0.1", "--port", str(port)], stdout=out,
+                                          stderr=subprocess.STDOUT, env=env))
+        _wait_until_up(procs[-1], url, data / "server.log")
+        for name in workers:
+            with (data / f"{name}.log").open("wb") as out:
+                procs.append(subprocess.Popen([*base, "worker", name], stdout=out, stderr=subprocess.STDOUT,
+                                              env=env))
+        ctx.set_default_timeout(20_000)
+        page = ctx.new_page()
+        page.goto(f"{url}/login")
+        page.fill("input[name=username]", username)
+        page.fill("input[name=password]", password or factories.PASSWORD)
+        submit(page, "form[action='/login'] button[type=submit]")
+        if totp is not None:
+            page.fill("input[name=code]", totp())
+            submit(page, "form[action='/login/totp'] button[type=submit]")
+        assert "/login" not in page.url, page.content()[:800]
+        yield url, page
+    finally:
+        ctx.close()
+        for proc in reversed(procs):
+            stop_process(proc)
 
 
 @pytest.fixture(scope="module")

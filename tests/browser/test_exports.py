@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-import subprocess
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,8 +19,7 @@ from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from tests import factories
-from tests.browser.conftest import KGYS, _env, _free_port, _wait_until_up, submit
-from tests.browser.test_video import _stop
+from tests.browser.conftest import _env, running, submit
 from tests.recording.conftest import clip_h264, media_dir, sim_h264  # noqa: F401  (fixtures)
 from tests.waiting import wait_for
 
@@ -82,34 +80,9 @@ def exporting(tmp_path_factory: pytest.TempPathFactory, sim_h264: SimCameras,  #
     rt.close()
     env = _env(KGYS_SECURITY__COOKIE_SECURE="false", KGYS_RECORDING__SEGMENT_SECONDS="2",
                KGYS_RECORDING__FSYNC="false")
-    base = [*KGYS, "--data-dir", str(data), "--mode", "demo"]
-    procs: list[subprocess.Popen[bytes]] = []
-    ctx = browser.new_context(locale="tr-TR", accept_downloads=True)
-    try:
-        port = _free_port()
-        url = f"http://127.0.0.1:{port}"
-        with (data / "server.log").open("wb") as out:
-            procs.append(subprocess.Popen([*base, "serve", "--host", "127.0.0.1", "--port", str(port)], stdout=out,
-                                          stderr=subprocess.STDOUT, env=env))
-        _wait_until_up(procs[-1], url, data / "server.log")
-        for name in ("recorder", "jobs"):
-            with (data / f"{name}.log").open("wb") as out:
-                procs.append(subprocess.Popen([*base, "worker", name], stdout=out, stderr=subprocess.STDOUT,
-                                              env=env))
-        ctx.set_default_timeout(20_000)
-        page = ctx.new_page()
-        page.goto(f"{url}/login")
-        page.fill("input[name=username]", user.username)
-        page.fill("input[name=password]", factories.PASSWORD)
-        submit(page, "form[action='/login'] button[type=submit]")
-        page.fill("input[name=code]", factories.totp_code(user))
-        submit(page, "form[action='/login/totp'] button[type=submit]")
-        assert "/login" not in page.url, page.content()[:800]
+    with running(data, env, browser, user.username, workers=("recorder", "jobs"), accept_downloads=True,
+                 totp=lambda: factories.totp_code(user)) as (url, page):
         yield ExportServer(url, data, cams), page
-    finally:
-        ctx.close()
-        for proc in reversed(procs):
-            _stop(proc)
 
 
 def test_an_export_is_asked_for_followed_and_downloaded(exporting: tuple[ExportServer, Page],

@@ -5,10 +5,7 @@ seek, a bookmark and a snapshot are audited, and a range typed in Europe/Istanbu
 from __future__ import annotations
 
 import json
-import os
-import signal
 import sqlite3
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,7 +16,7 @@ from playwright.sync_api import Browser, Page
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from tests import factories
-from tests.browser.conftest import KGYS, _env, _free_port, _wait_until_up, submit
+from tests.browser.conftest import _env, running, submit
 from tests.recording.conftest import clip_h264, media_dir, sim_h264  # noqa: F401  (fixtures)
 from tests.waiting import wait_for
 
@@ -70,16 +67,6 @@ class PlaybackServer:
         return start, min(lasts).replace(microsecond=0)
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        os.kill(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=5)
-
-
 @pytest.fixture(scope="module")
 def played(tmp_path_factory: pytest.TempPathFactory, sim_h264: SimCameras,  # noqa: F811
            browser: Browser) -> Iterator[tuple[PlaybackServer, Page]]:
@@ -101,30 +88,8 @@ def played(tmp_path_factory: pytest.TempPathFactory, sim_h264: SimCameras,  # no
     rt.close()
     env = _env(KGYS_SECURITY__COOKIE_SECURE="false", KGYS_RECORDING__SEGMENT_SECONDS=str(SEGMENT_SECONDS),
                KGYS_RECORDING__FSYNC="false", KGYS_WEB__TIME_ZONE="Europe/Istanbul")
-    base = [*KGYS, "--data-dir", str(data), "--mode", "demo"]
-    procs: list[subprocess.Popen[bytes]] = []
-    ctx = browser.new_context(locale="tr-TR", accept_downloads=True)
-    try:
-        port = _free_port()
-        url = f"http://127.0.0.1:{port}"
-        with (data / "server.log").open("wb") as out:
-            procs.append(subprocess.Popen([*base, "serve", "--host", "127.0.0.1", "--port", str(port)], stdout=out,
-                                          stderr=subprocess.STDOUT, env=env))
-        _wait_until_up(procs[-1], url, data / "server.log")
-        ctx.set_default_timeout(20_000)
-        page = ctx.new_page()
-        page.goto(f"{url}/login")
-        page.fill("input[name=username]", username)
-        page.fill("input[name=password]", factories.PASSWORD)
-        submit(page, "form[action='/login'] button[type=submit]")
-        assert "/login" not in page.url, page.content()[:800]
-        with (data / "recorder.log").open("wb") as out:
-            procs.append(subprocess.Popen([*base, "worker", "recorder"], stdout=out, stderr=subprocess.STDOUT, env=env))
+    with running(data, env, browser, username, workers=("recorder",), accept_downloads=True) as (url, page):
         yield PlaybackServer(url, data, cams), page
-    finally:
-        ctx.close()
-        for proc in reversed(procs):
-            _stop(proc)
 
 
 def _iso(t: datetime) -> str:

@@ -3,10 +3,7 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import sqlite3
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,7 +15,7 @@ from playwright.sync_api import Browser, Page, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from tests import factories
-from tests.browser.conftest import KGYS, _env, _free_port, _wait_until_up, submit
+from tests.browser.conftest import _env, running, submit
 from tests.recording.conftest import clip_h264, clip_h265, media_dir, sim_h264, sim_h265  # noqa: F401  (fixtures)
 from tests.waiting import wait_for
 
@@ -52,16 +49,6 @@ class VideoServer:
             db.close()
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        os.kill(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=5)
-
-
 @pytest.fixture(scope="module")
 def video(tmp_path_factory: pytest.TempPathFactory, sim_h264: SimCameras, sim_h265: SimCameras,  # noqa: F811
           browser: Browser) -> Iterator[tuple[VideoServer, Page]]:
@@ -86,25 +73,7 @@ def video(tmp_path_factory: pytest.TempPathFactory, sim_h264: SimCameras, sim_h2
     rt.close()
     env = _env(KGYS_SECURITY__COOKIE_SECURE="false", KGYS_RECORDING__SEGMENT_SECONDS=str(SEGMENT_SECONDS),
                KGYS_RECORDING__FSYNC="false")
-    base = [*KGYS, "--data-dir", str(data), "--mode", "demo"]
-    procs: list[subprocess.Popen[bytes]] = []
-    ctx = browser.new_context(locale="tr-TR")
-    try:
-        port = _free_port()
-        url = f"http://127.0.0.1:{port}"
-        with (data / "server.log").open("wb") as out:
-            procs.append(subprocess.Popen([*base, "serve", "--host", "127.0.0.1", "--port", str(port)], stdout=out,
-                                          stderr=subprocess.STDOUT, env=env))
-        _wait_until_up(procs[-1], url, data / "server.log")
-        ctx.set_default_timeout(20_000)
-        page = ctx.new_page()
-        page.goto(f"{url}/login")
-        page.fill("input[name=username]", username)
-        page.fill("input[name=password]", factories.PASSWORD)
-        submit(page, "form[action='/login'] button[type=submit]")
-        assert "/login" not in page.url, page.content()[:800]
-        with (data / "recorder.log").open("wb") as out:
-            procs.append(subprocess.Popen([*base, "worker", "recorder"], stdout=out, stderr=subprocess.STDOUT, env=env))
+    with running(data, env, browser, username, workers=("recorder",)) as (url, page):
         server = VideoServer(url, data, code, cams, username)
         # The tests open cameras once the recorder records them: a camera opened before it has video is opened
         # again a few seconds later, and every opening is audited.
@@ -112,10 +81,6 @@ def video(tmp_path_factory: pytest.TempPathFactory, sim_h264: SimCameras, sim_h2
             wait_for(f"a first recorded segment of camera {cam}", lambda c=cam: server.query(
                 f"SELECT 1 FROM recording_segments WHERE camera_id = {c}"), timeout=120)
         yield server, page
-    finally:
-        ctx.close()
-        for proc in reversed(procs):
-            _stop(proc)
 
 
 def _wait_segments(server: VideoServer, camera_id: int, count: int, timeout: float) -> None:

@@ -17,8 +17,7 @@ from playwright.sync_api import Browser, Page
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from tests import factories
-from tests.browser.conftest import KGYS, _env, _free_port, _wait_until_up, submit
-from tests.browser.test_video import _stop
+from tests.browser.conftest import KGYS, _env, _free_port, running
 from tests.recording.conftest import clip_h264, media_dir, sim_h264  # noqa: F401  (fixtures)
 from tests.waiting import wait_for
 
@@ -91,35 +90,14 @@ def wall(tmp_path_factory: pytest.TempPathFactory, sim_h264: SimCameras,  # noqa
     rt.close()
     env = _env(KGYS_SECURITY__COOKIE_SECURE="false", KGYS_RECORDING__SEGMENT_SECONDS=str(SEGMENT_SECONDS),
                KGYS_RECORDING__FSYNC="false")
-    base = [*KGYS, "--data-dir", str(data), "--mode", "demo"]
-    procs: list[subprocess.Popen[bytes]] = []
-    ctx = browser.new_context(locale="tr-TR", viewport={"width": 1600, "height": 1000})
-    try:
-        port = _free_port()
-        url = f"http://127.0.0.1:{port}"
-        with (data / "server.log").open("wb") as out:
-            procs.append(subprocess.Popen([*base, "serve", "--host", "127.0.0.1", "--port", str(port)], stdout=out,
-                                          stderr=subprocess.STDOUT, env=env))
-        _wait_until_up(procs[-1], url, data / "server.log")
-        with (data / "recorder.log").open("wb") as out:
-            procs.append(subprocess.Popen([*base, "worker", "recorder"], stdout=out, stderr=subprocess.STDOUT, env=env))
-        ctx.set_default_timeout(20_000)
-        page = ctx.new_page()
-        page.goto(f"{url}/login")
-        page.fill("input[name=username]", username)
-        page.fill("input[name=password]", factories.PASSWORD)
-        submit(page, "form[action='/login'] button[type=submit]")
-        assert "/login" not in page.url, page.content()[:800]
+    with running(data, env, browser, username, workers=("recorder",),
+                 viewport={"width": 1600, "height": 1000}) as (url, page):
         server = WallServer(url, data, playing, dead_id, first)
         for cam in playing:
             wait_for(f"a first recorded segment of camera {cam}", lambda c=cam: server.query(
                 "SELECT 1 FROM recording_segments WHERE camera_id = ?", c), timeout=120, every=0.5,
                 detail=lambda: (data / "recorder.log").read_text(errors="replace")[-2000:])
         yield server, page
-    finally:
-        ctx.close()
-        for proc in reversed(procs):
-            _stop(proc)
 
 
 def _start(page: Page) -> None:
