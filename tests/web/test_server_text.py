@@ -21,6 +21,9 @@ from kgys.incidents import service as incident_service
 from kgys.incidents.flows import from_alerts
 from kgys.recording import alerts, gaps, policy, retention
 from kgys.said import Said
+from kgys.sites import floorplans
+from kgys.sites import service as site_service
+from kgys.sites.flows import jurisdictions as site_jurisdictions
 from kgys.web import alert_text, error_text, field_labels, forms, i18n, server_text
 from kgys.web.contract import error_body
 
@@ -188,3 +191,37 @@ def test_a_retention_policy_refusal_is_said_in_the_reader_s_language(speak: Any)
         policy.validate(days=30, min_days=40, reason="okul")
     speak("tr")
     assert forms.service_errors(caught.value.errors) == {"min_days": "gün sayısını (30) aşamaz"}
+
+
+# a form's refusal built around values: (sentence, values, Turkish, Russian, the API's English)
+REFUSED: list[tuple[Said, dict[str, Any], str, str, str]] = [
+    (site_service.NO_JURISDICTION, {"code": "TR-06"}, "'TR-06' kodlu yetki alanı yok",
+     "нет территории с кодом 'TR-06'", "no jurisdiction with code 'TR-06'"),
+    (site_service.NO_DISTRICT, {"code": "TR-06-99"}, "'TR-06-99' kodlu ilçe yok", "нет района с кодом 'TR-06-99'",
+     "no district with code 'TR-06-99'"),
+    (site_service.DISTRICT_OUTSIDE, {"code": "TR-34-01"}, "'TR-34-01' ilçesi yetki alanınızın dışında",
+     "район 'TR-34-01' вне вашей зоны ответственности", "district 'TR-34-01' is outside your scope"),
+    (site_service.NO_PLACE, {"code": "X"}, "'X' kodlu il ya da ilçe yok", "нет области или района с кодом 'X'",
+     "no province or district with code 'X'"),
+    (site_jurisdictions.NOT_A_DISTRICT, {"name": "Kadıköy", "province": "Ankara"},
+     "'Kadıköy', Ankara ilinin bir ilçesi değil", "'Kadıköy' не является районом области Ankara",
+     "'Kadıköy' is not a district of Ankara"),
+    (floorplans.LARGER_THAN, {"mb": 20}, "görüntü 20 MB'tan büyük", "изображение больше 20 МБ",
+     "the image is larger than 20 MB"),
+    (floorplans.AT_MOST, {"max_length": 120}, "en fazla 120 karakter", "не более 120 символов",
+     "at most 120 characters"),
+    (floorplans.AT_MOST_PLANS, {"most": 50}, "bir yerleşkenin en fazla 50 kat planı olabilir",
+     "у объекта может быть не более 50 поэтажных планов", "a site has at most 50 floor plans"),
+    (floorplans.BETWEEN, {"most": 3}, "1 ile 3 arasında", "от 1 до 3", "between 1 and 3"),
+]
+
+
+@pytest.mark.parametrize(("said", "params", "tr", "ru", "en"), REFUSED, ids=[s[0].msgid[:40] for s in REFUSED])
+def test_a_form_s_refusal_is_said_in_the_reader_s_language(speak: Any, said: Said, params: dict[str, Any], tr: str,
+                                                           ru: str, en: str) -> None:
+    refused = FieldError.said("f", said, **params)
+    assert refused.message == en  # the API's and the log's words
+    for lang, expected in (("tr", tr), ("ru", ru), ("en", en)):
+        speak(lang)
+        assert forms.service_errors([refused]) == {"f": expected}, lang
+        assert error_text.field_messages([refused.as_dict()], lang)[0]["message"] == expected, f"{lang}, error page"
