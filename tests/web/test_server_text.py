@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from kgys.accounts import refusals as account_refusals
 from kgys.alerts import cap
 from kgys.devices import intake
 from kgys.devices.flows import lockdown
@@ -213,6 +214,24 @@ REFUSED: list[tuple[Said, dict[str, Any], str, str, str]] = [
     (floorplans.AT_MOST_PLANS, {"most": 50}, "bir yerleşkenin en fazla 50 kat planı olabilir",
      "у объекта может быть не более 50 поэтажных планов", "a site has at most 50 floor plans"),
     (floorplans.BETWEEN, {"most": 3}, "1 ile 3 arasında", "от 1 до 3", "between 1 and 3"),
+    (account_refusals.NO_SITE_CODE, {"code": "760123"}, "'760123' kurum kodlu yerleşke yok",
+     "нет объекта с кодом учреждения '760123'", "no site with institution code '760123'"),
+    (account_refusals.NO_SITE, {"site": 7}, "7 numaralı yerleşke yok", "нет объекта 7", "no site 7"),
+    (account_refusals.UNKNOWN_ROLE, {"role": "boss", "roles": "admin, operator"},
+     "bilinmeyen rol 'boss'; şunlardan biri olmalı: admin, operator", "неизвестная роль 'boss'; допустимы: admin, "
+     "operator", "unknown role 'boss'; one of admin, operator"),
+    (account_refusals.NO_JURISDICTION, {"code": "TR-99"}, "'TR-99' kodlu yetki alanı yok",
+     "нет территории с кодом 'TR-99'", "no jurisdiction with code 'TR-99'"),
+    (account_refusals.OUTSIDE, {"code": "TR-34"}, "'TR-34' yetki alanı sizin yetki alanınızın dışında",
+     "территория 'TR-34' вне вашей зоны ответственности", "jurisdiction 'TR-34' is outside your scope"),
+    (account_refusals.NOT_WITHIN, {"code": "TR-34"}, "yetki alanınızda 'TR-34' diye bir yetki alanı yok",
+     "в вашей зоне ответственности нет территории 'TR-34'", "no jurisdiction 'TR-34' within your scope"),
+    (account_refusals.NO_SITE_WITHIN, {"code": "760123"}, "yetki alanınızda '760123' kodlu kurum yok",
+     "в вашей зоне ответственности нет объекта '760123'", "no site '760123' within your scope"),
+    (account_refusals.NO_PARENT["country"], {"code": "XX"}, "'XX' kodlu ülke yok", "нет страны с кодом 'XX'",
+     "no country with code 'XX'"),
+    (account_refusals.NO_PARENT["province"], {"code": "TR-99"}, "'TR-99' kodlu il yok", "нет области с кодом 'TR-99'",
+     "no province with code 'TR-99'"),
 ]
 
 
