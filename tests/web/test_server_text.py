@@ -20,6 +20,7 @@ from kgys.dispatch.flows import escalation, sending
 from kgys.errors import FieldError, ValidationFailed
 from kgys.incidents import service as incident_service
 from kgys.incidents.flows import from_alerts
+from kgys.live import refusals as live_refusals
 from kgys.recording import alerts, gaps, policy, retention
 from kgys.said import Said
 from kgys.sites import floorplans
@@ -232,6 +233,23 @@ REFUSED: list[tuple[Said, dict[str, Any], str, str, str]] = [
      "no country with code 'XX'"),
     (account_refusals.NO_PARENT["province"], {"code": "TR-99"}, "'TR-99' kodlu il yok", "нет области с кодом 'TR-99'",
      "no province with code 'TR-99'"),
+    (live_refusals.RANGE_HOURS, {"hours": 24}, "aralık en fazla 24 saat olabilir",
+     "интервал может длиться не более 24 ч", "the range may be at most 24 hours long"),
+    (live_refusals.AT_MOST, {"max_length": 500}, "en fazla 500 karakter", "не более 500 символов",
+     "at most 500 characters"),
+    (live_refusals.CAMERAS_TOGETHER, {"most": 9}, "en fazla 9 kamera birlikte oynatılabilir",
+     "одновременно воспроизводится не более 9 камер", "at most 9 cameras play back together"),
+    (live_refusals.REPLAY_SECONDS, {"most": 3600}, "1 ile 3600 arasında bir saniye sayısı", "число секунд от 1 до 3600",
+     "a number of seconds from 1 to 3600"),
+    (live_refusals.SIDE, {"most": 6}, "1 ile 6 arasında olmalı", "должно быть от 1 до 6", "must be between 1 and 6"),
+    (live_refusals.OUTSIDE_GRID, {"rows": 2, "cols": 3}, "2×3 ızgaranın dışında kalıyor",
+     "выходит за пределы сетки 2×3", "lies outside the 2×3 grid"),
+    (live_refusals.OVERLAPS, {"tile": 0}, "0. kutuyla çakışıyor", "перекрывает ячейку 0", "overlaps tile 0"),
+    (live_refusals.NOT_WATCHING, {"role": "auditor"}, "'auditor' rolü canlı görüntü izlemiyor",
+     "роль 'auditor' не смотрит живое видео", "role 'auditor' does not watch live video"),
+    (live_refusals.CAMERAS_AT_A_TIME, {"most": 64}, "bir seferde en fazla 64 kamera", "не более 64 камер за раз",
+     "at most 64 cameras at a time"),
+    (live_refusals.NO_CAMERA, {"camera": 12}, "12 numaralı kamera yok", "нет камеры 12", "no camera 12"),
 ]
 
 
