@@ -12,6 +12,7 @@ import pytest
 
 from kgys.accounts import refusals as account_refusals
 from kgys.alerts import cap
+from kgys.cameras import service as camera_service
 from kgys.devices import intake
 from kgys.devices.flows import lockdown
 from kgys.dispatch import assignments
@@ -250,6 +251,9 @@ REFUSED: list[tuple[Said, dict[str, Any], str, str, str]] = [
     (live_refusals.CAMERAS_AT_A_TIME, {"most": 64}, "bir seferde en fazla 64 kamera", "не более 64 камер за раз",
      "at most 64 cameras at a time"),
     (live_refusals.NO_CAMERA, {"camera": 12}, "12 numaralı kamera yok", "нет камеры 12", "no camera 12"),
+    (camera_service.NO_RECORDER, {"site": "760123", "recorder": "nvr-2"},
+     "'760123' yerleşkesinde 'nvr-2' adlı kayıt cihazı yok", "на объекте '760123' нет видеорегистратора 'nvr-2'",
+     "site '760123' has no recorder 'nvr-2'"),
 ]
 
 
