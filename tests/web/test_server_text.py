@@ -19,6 +19,7 @@ from kgys.dispatch import assignments
 from kgys.dispatch import service as dispatch_service
 from kgys.dispatch.flows import escalation, sending
 from kgys.errors import FieldError, ValidationFailed
+from kgys.exports import service as export_service
 from kgys.incidents import service as incident_service
 from kgys.incidents.flows import from_alerts
 from kgys.live import refusals as live_refusals
@@ -254,6 +255,10 @@ REFUSED: list[tuple[Said, dict[str, Any], str, str, str]] = [
     (camera_service.NO_RECORDER, {"site": "760123", "recorder": "nvr-2"},
      "'760123' yerleşkesinde 'nvr-2' adlı kayıt cihazı yok", "на объекте '760123' нет видеорегистратора 'nvr-2'",
      "site '760123' has no recorder 'nvr-2'"),
+    (export_service.CAMERAS_IN_EXPORT, {"most": 16}, "bir dışa aktarımda en fazla 16 kamera",
+     "не более 16 камер в одном экспорте", "at most 16 cameras in one export"),
+    (export_service.RANGE_MINUTES, {"minutes": 30}, "aralık en fazla 30 dakika olabilir",
+     "интервал может длиться не более 30 мин", "the range may be at most 30 minutes long"),
 ]
 
 
