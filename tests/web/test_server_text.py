@@ -12,6 +12,7 @@ import pytest
 
 from kgys.accounts import refusals as account_refusals
 from kgys.alerts import cap
+from kgys.audit import export as audit_export
 from kgys.cameras import service as camera_service
 from kgys.devices import intake
 from kgys.devices.flows import lockdown
@@ -259,6 +260,12 @@ REFUSED: list[tuple[Said, dict[str, Any], str, str, str]] = [
      "не более 16 камер в одном экспорте", "at most 16 cameras in one export"),
     (export_service.RANGE_MINUTES, {"minutes": 30}, "aralık en fazla 30 dakika olabilir",
      "интервал может длиться не более 30 мин", "the range may be at most 30 minutes long"),
+    (audit_export.NOT_CHECKPOINT, {"problem": "each line must be a JSON object"},
+     "denetim kontrol noktası kaydı değil: each line must be a JSON object",
+     "не запись контрольной точки: each line must be a JSON object",
+     "not a checkpoint record: each line must be a JSON object"),
+    (audit_export.NOT_EXPORT, {"problem": "'seq'"}, "kgys denetim dışa aktarımı değil: 'seq'",
+     "не экспорт журнала аудита kgys: 'seq'", "not a kgys audit export: 'seq'"),
 ]
 
 
