@@ -25,6 +25,7 @@ from kgys.incidents import service as incident_service
 from kgys.incidents.flows import from_alerts
 from kgys.live import refusals as live_refusals
 from kgys.recording import alerts, gaps, policy, retention
+from kgys.recording.flows import holds as hold_flows
 from kgys.said import Said
 from kgys.sites import floorplans
 from kgys.sites import service as site_service
@@ -266,6 +267,8 @@ REFUSED: list[tuple[Said, dict[str, Any], str, str, str]] = [
      "not a checkpoint record: each line must be a JSON object"),
     (audit_export.NOT_EXPORT, {"problem": "'seq'"}, "kgys denetim dışa aktarımı değil: 'seq'",
      "не экспорт журнала аудита kgys: 'seq'", "not a kgys audit export: 'seq'"),
+    (hold_flows.NOT_AT_SITE, {"camera": 4, "site": "760123"}, "4 numaralı kamera '760123' yerleşkesinde değil",
+     "камера 4 не находится на объекте '760123'", "camera 4 is not at site '760123'"),
 ]
 
 
