@@ -269,6 +269,10 @@ REFUSED: list[tuple[Said, dict[str, Any], str, str, str]] = [
      "не экспорт журнала аудита kgys: 'seq'", "not a kgys audit export: 'seq'"),
     (hold_flows.NOT_AT_SITE, {"camera": 4, "site": "760123"}, "4 numaralı kamera '760123' yerleşkesinde değil",
      "камера 4 не находится на объекте '760123'", "camera 4 is not at site '760123'"),
+    (lockdown.NOT_SENDERS, {"code": "760123"}, "gönderenin yetki alanında 760123 kodlu yerleşke yok",
+     "в зоне ответственности отправителя нет объекта 760123", "no site 760123 within the sender's scope"),
+    (lockdown.AT_MOST, {"max_length": 500}, "en fazla 500 karakter", "не более 500 символов",
+     "at most 500 characters"),
 ]
 
 
