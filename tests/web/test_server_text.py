@@ -12,6 +12,7 @@ import pytest
 
 from kgys.accounts import refusals as account_refusals
 from kgys.alerts import cap
+from kgys.alerts import service as alert_service
 from kgys.audit import export as audit_export
 from kgys.cameras import service as camera_service
 from kgys.devices import intake
@@ -273,6 +274,8 @@ REFUSED: list[tuple[Said, dict[str, Any], str, str, str]] = [
      "в зоне ответственности отправителя нет объекта 760123", "no site 760123 within the sender's scope"),
     (lockdown.AT_MOST, {"max_length": 500}, "en fazla 500 karakter", "не более 500 символов",
      "at most 500 characters"),
+    (alert_service.UNKNOWN_MOVE, {"move": "'jump'"}, "bilinmeyen işlem 'jump'", "неизвестное действие 'jump'",
+     "unknown move 'jump'"),
 ]
 
 
