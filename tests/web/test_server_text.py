@@ -10,17 +10,27 @@ from typing import Any
 
 import pytest
 
+from kgys.accounts import refusals as account_refusals
 from kgys.alerts import cap
+from kgys.alerts import service as alert_service
+from kgys.audit import export as audit_export
+from kgys.cameras import service as camera_service
 from kgys.devices import intake
 from kgys.devices.flows import lockdown
 from kgys.dispatch import assignments
 from kgys.dispatch import service as dispatch_service
 from kgys.dispatch.flows import escalation, sending
 from kgys.errors import FieldError, ValidationFailed
+from kgys.exports import service as export_service
 from kgys.incidents import service as incident_service
 from kgys.incidents.flows import from_alerts
+from kgys.live import refusals as live_refusals
 from kgys.recording import alerts, gaps, policy, retention
+from kgys.recording.flows import holds as hold_flows
 from kgys.said import Said
+from kgys.sites import floorplans
+from kgys.sites import service as site_service
+from kgys.sites.flows import jurisdictions as site_jurisdictions
 from kgys.web import alert_text, error_text, field_labels, forms, i18n, server_text
 from kgys.web.contract import error_body
 
@@ -188,3 +198,93 @@ def test_a_retention_policy_refusal_is_said_in_the_reader_s_language(speak: Any)
         policy.validate(days=30, min_days=40, reason="okul")
     speak("tr")
     assert forms.service_errors(caught.value.errors) == {"min_days": "gün sayısını (30) aşamaz"}
+
+
+# a form's refusal built around values: (sentence, values, Turkish, Russian, the API's English)
+REFUSED: list[tuple[Said, dict[str, Any], str, str, str]] = [
+    (site_service.NO_JURISDICTION, {"code": "TR-06"}, "'TR-06' kodlu yetki alanı yok",
+     "нет территории с кодом 'TR-06'", "no jurisdiction with code 'TR-06'"),
+    (site_service.NO_DISTRICT, {"code": "TR-06-99"}, "'TR-06-99' kodlu ilçe yok", "нет района с кодом 'TR-06-99'",
+     "no district with code 'TR-06-99'"),
+    (site_service.DISTRICT_OUTSIDE, {"code": "TR-34-01"}, "'TR-34-01' ilçesi yetki alanınızın dışında",
+     "район 'TR-34-01' вне вашей зоны ответственности", "district 'TR-34-01' is outside your scope"),
+    (site_service.NO_PLACE, {"code": "X"}, "'X' kodlu il ya da ilçe yok", "нет области или района с кодом 'X'",
+     "no province or district with code 'X'"),
+    (site_jurisdictions.NOT_A_DISTRICT, {"name": "Kadıköy", "province": "Ankara"},
+     "'Kadıköy', Ankara ilinin bir ilçesi değil", "'Kadıköy' не является районом области Ankara",
+     "'Kadıköy' is not a district of Ankara"),
+    (floorplans.LARGER_THAN, {"mb": 20}, "görüntü 20 MB'tan büyük", "изображение больше 20 МБ",
+     "the image is larger than 20 MB"),
+    (floorplans.AT_MOST, {"max_length": 120}, "en fazla 120 karakter", "не более 120 символов",
+     "at most 120 characters"),
+    (floorplans.AT_MOST_PLANS, {"most": 50}, "bir yerleşkenin en fazla 50 kat planı olabilir",
+     "у объекта может быть не более 50 поэтажных планов", "a site has at most 50 floor plans"),
+    (floorplans.BETWEEN, {"most": 3}, "1 ile 3 arasında", "от 1 до 3", "between 1 and 3"),
+    (account_refusals.NO_SITE_CODE, {"code": "760123"}, "'760123' kurum kodlu yerleşke yok",
+     "нет объекта с кодом учреждения '760123'", "no site with institution code '760123'"),
+    (account_refusals.NO_SITE, {"site": 7}, "7 numaralı yerleşke yok", "нет объекта 7", "no site 7"),
+    (account_refusals.UNKNOWN_ROLE, {"role": "boss", "roles": "admin, operator"},
+     "bilinmeyen rol 'boss'; şunlardan biri olmalı: admin, operator", "неизвестная роль 'boss'; допустимы: admin, "
+     "operator", "unknown role 'boss'; one of admin, operator"),
+    (account_refusals.NO_JURISDICTION, {"code": "TR-99"}, "'TR-99' kodlu yetki alanı yok",
+     "нет территории с кодом 'TR-99'", "no jurisdiction with code 'TR-99'"),
+    (account_refusals.OUTSIDE, {"code": "TR-34"}, "'TR-34' yetki alanı sizin yetki alanınızın dışında",
+     "территория 'TR-34' вне вашей зоны ответственности", "jurisdiction 'TR-34' is outside your scope"),
+    (account_refusals.NOT_WITHIN, {"code": "TR-34"}, "yetki alanınızda 'TR-34' diye bir yetki alanı yok",
+     "в вашей зоне ответственности нет территории 'TR-34'", "no jurisdiction 'TR-34' within your scope"),
+    (account_refusals.NO_SITE_WITHIN, {"code": "760123"}, "yetki alanınızda '760123' kodlu kurum yok",
+     "в вашей зоне ответственности нет объекта '760123'", "no site '760123' within your scope"),
+    (account_refusals.NO_PARENT["country"], {"code": "XX"}, "'XX' kodlu ülke yok", "нет страны с кодом 'XX'",
+     "no country with code 'XX'"),
+    (account_refusals.NO_PARENT["province"], {"code": "TR-99"}, "'TR-99' kodlu il yok", "нет области с кодом 'TR-99'",
+     "no province with code 'TR-99'"),
+    (live_refusals.RANGE_HOURS, {"hours": 24}, "aralık en fazla 24 saat olabilir",
+     "интервал может длиться не более 24 ч", "the range may be at most 24 hours long"),
+    (live_refusals.AT_MOST, {"max_length": 500}, "en fazla 500 karakter", "не более 500 символов",
+     "at most 500 characters"),
+    (live_refusals.CAMERAS_TOGETHER, {"most": 9}, "en fazla 9 kamera birlikte oynatılabilir",
+     "одновременно воспроизводится не более 9 камер", "at most 9 cameras play back together"),
+    (live_refusals.REPLAY_SECONDS, {"most": 3600}, "1 ile 3600 arasında bir saniye sayısı", "число секунд от 1 до 3600",
+     "a number of seconds from 1 to 3600"),
+    (live_refusals.SIDE, {"most": 6}, "1 ile 6 arasında olmalı", "должно быть от 1 до 6", "must be between 1 and 6"),
+    (live_refusals.OUTSIDE_GRID, {"rows": 2, "cols": 3}, "2×3 ızgaranın dışında kalıyor",
+     "выходит за пределы сетки 2×3", "lies outside the 2×3 grid"),
+    (live_refusals.OVERLAPS, {"tile": 0}, "0. kutuyla çakışıyor", "перекрывает ячейку 0", "overlaps tile 0"),
+    (live_refusals.NOT_WATCHING, {"role": "auditor"}, "'auditor' rolü canlı görüntü izlemiyor",
+     "роль 'auditor' не смотрит живое видео", "role 'auditor' does not watch live video"),
+    (live_refusals.CAMERAS_AT_A_TIME, {"most": 64}, "bir seferde en fazla 64 kamera", "не более 64 камер за раз",
+     "at most 64 cameras at a time"),
+    (live_refusals.NO_CAMERA, {"camera": 12}, "12 numaralı kamera yok", "нет камеры 12", "no camera 12"),
+    (camera_service.NO_RECORDER, {"site": "760123", "recorder": "nvr-2"},
+     "'760123' yerleşkesinde 'nvr-2' adlı kayıt cihazı yok", "на объекте '760123' нет видеорегистратора 'nvr-2'",
+     "site '760123' has no recorder 'nvr-2'"),
+    (export_service.CAMERAS_IN_EXPORT, {"most": 16}, "bir dışa aktarımda en fazla 16 kamera",
+     "не более 16 камер в одном экспорте", "at most 16 cameras in one export"),
+    (export_service.RANGE_MINUTES, {"minutes": 30}, "aralık en fazla 30 dakika olabilir",
+     "интервал может длиться не более 30 мин", "the range may be at most 30 minutes long"),
+    (audit_export.NOT_CHECKPOINT, {"problem": "each line must be a JSON object"},
+     "denetim kontrol noktası kaydı değil: each line must be a JSON object",
+     "не запись контрольной точки: each line must be a JSON object",
+     "not a checkpoint record: each line must be a JSON object"),
+    (audit_export.NOT_EXPORT, {"problem": "'seq'"}, "kgys denetim dışa aktarımı değil: 'seq'",
+     "не экспорт журнала аудита kgys: 'seq'", "not a kgys audit export: 'seq'"),
+    (hold_flows.NOT_AT_SITE, {"camera": 4, "site": "760123"}, "4 numaralı kamera '760123' yerleşkesinde değil",
+     "камера 4 не находится на объекте '760123'", "camera 4 is not at site '760123'"),
+    (lockdown.NOT_SENDERS, {"code": "760123"}, "gönderenin yetki alanında 760123 kodlu yerleşke yok",
+     "в зоне ответственности отправителя нет объекта 760123", "no site 760123 within the sender's scope"),
+    (lockdown.AT_MOST, {"max_length": 500}, "en fazla 500 karakter", "не более 500 символов",
+     "at most 500 characters"),
+    (alert_service.UNKNOWN_MOVE, {"move": "'jump'"}, "bilinmeyen işlem 'jump'", "неизвестное действие 'jump'",
+     "unknown move 'jump'"),
+]
+
+
+@pytest.mark.parametrize(("said", "params", "tr", "ru", "en"), REFUSED, ids=[s[0].msgid[:40] for s in REFUSED])
+def test_a_form_s_refusal_is_said_in_the_reader_s_language(speak: Any, said: Said, params: dict[str, Any], tr: str,
+                                                           ru: str, en: str) -> None:
+    refused = FieldError.said("f", said, **params)
+    assert refused.message == en  # the API's and the log's words
+    for lang, expected in (("tr", tr), ("ru", ru), ("en", en)):
+        speak(lang)
+        assert forms.service_errors([refused]) == {"f": expected}, lang
+        assert error_text.field_messages([refused.as_dict()], lang)[0]["message"] == expected, f"{lang}, error page"

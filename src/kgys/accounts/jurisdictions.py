@@ -11,6 +11,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kgys.accounts import refusals
 from kgys.accounts.actor import Actor
 from kgys.accounts.models import Jurisdiction
 from kgys.accounts.permissions import Perm
@@ -47,7 +48,7 @@ def create_jurisdiction(*, session: Session, actor: Actor, data: JurisdictionCre
     parent = session.scalar(select(Jurisdiction).where(Jurisdiction.code == data.parent))
     want_parent = PARENT_KIND[data.kind]
     if parent is None or parent.kind != want_parent:
-        raise ValidationFailed([FieldError("parent", f"no {want_parent} with code '{data.parent}'")])
+        raise ValidationFailed([FieldError.said("parent", refusals.NO_PARENT[want_parent], code=data.parent)])
     if not actor.scope.covers_path(parent.path):
         raise PermissionDenied("parent is outside your scope")
     _refuse_taken(session, data.code)

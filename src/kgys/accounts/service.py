@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kgys import tokens
-from kgys.accounts import security
+from kgys.accounts import refusals, security
 from kgys.accounts.actor import Actor, Scope
 from kgys.accounts.callers import scope_of_rows
 from kgys.accounts.models import ApiToken, Jurisdiction, LoginSession, User, UserScope
@@ -25,6 +25,7 @@ from kgys.db import Base, utcnow
 from kgys.errors import Conflict, FieldError, NotFound, ValidationFailed
 
 log = logging.getLogger(__name__)
+ROLES = ", ".join(r.value for r in Role)
 
 
 def scope_of(user: User) -> Scope:
@@ -126,14 +127,14 @@ def create_user(
         found = dict(session.execute(select(sites.c.code, sites.c.id).where(sites.c.code.in_(list(site_codes)))).all())
         for code in site_codes:
             if code not in found:
-                errors.append(FieldError("sites", f"no site with institution code '{code}'", value=code))
+                errors.append(FieldError.said("sites", refusals.NO_SITE_CODE, value=code, code=code))
         site_ids = [*site_ids, *(int(found[c]) for c in site_codes if c in found)]
     if not username or len(username) > 64 or not username.replace(".", "").replace("_", "").replace(
         "-", ""
     ).isalnum():
         errors.append(FieldError("username", "1–64 letters, digits, '.', '_' or '-'"))
     if role not in {r.value for r in Role}:
-        errors.append(FieldError("role", f"unknown role '{role}'; one of {', '.join(r.value for r in Role)}"))
+        errors.append(FieldError.said("role", refusals.UNKNOWN_ROLE, role=role, roles=ROLES))
     problem = password_problem(password, policy=policy_of(settings), username=username, email=email)
     if problem:
         errors.append(FieldError("password", problem))
@@ -143,9 +144,9 @@ def create_user(
     for code in jurisdiction_codes:
         node = session.scalar(select(Jurisdiction).where(Jurisdiction.code == code))
         if node is None:
-            errors.append(FieldError("scope", f"no jurisdiction with code '{code}'", value=code))
+            errors.append(FieldError.said("scope", refusals.NO_JURISDICTION, value=code, code=code))
         elif not actor.scope.covers_path(node.path):
-            errors.append(FieldError("scope", f"jurisdiction '{code}' is outside your scope", value=code))
+            errors.append(FieldError.said("scope", refusals.OUTSIDE, value=code, code=code))
         else:
             nodes.append(node)
     site_paths = _site_paths(session, site_ids)
@@ -153,9 +154,10 @@ def create_user(
     for sid in site_ids:
         if sid not in site_paths or not actor.scope.covers(sid, site_paths[sid]):  # outside the scope: as if absent
             if sid in codes:
-                errors.append(FieldError("sites", f"no site with institution code '{codes[sid]}'", value=codes[sid]))
+                errors.append(FieldError.said("sites", refusals.NO_SITE_CODE, value=codes[sid],
+                                                  code=codes[sid]))
             else:
-                errors.append(FieldError("scope", f"no site {sid}", value=str(sid)))
+                errors.append(FieldError.said("scope", refusals.NO_SITE, value=str(sid), site=sid))
     if errors:
         raise ValidationFailed(errors)
     if session.scalar(select(User.id).where(User.username == username)) is not None:
@@ -240,21 +242,21 @@ def change_access(*, session: Session, actor: Actor, username: str, role: str | 
     new_role = user.role if role is None else role
     errors: list[FieldError] = []
     if new_role not in {r.value for r in Role}:
-        errors.append(FieldError("role", f"unknown role '{new_role}'; one of {', '.join(r.value for r in Role)}"))
+        errors.append(FieldError.said("role", refusals.UNKNOWN_ROLE, role=new_role, roles=ROLES))
     nodes: list[UserScope] | None = None
     if jurisdiction_codes is not None or site_codes is not None:
         nodes = []
         for code in jurisdiction_codes or ():
             node = session.scalar(select(Jurisdiction).where(Jurisdiction.code == code))
             if node is None or not actor.scope.covers_path(node.path):
-                errors.append(FieldError("scope", f"no jurisdiction '{code}' within your scope", value=code))
+                errors.append(FieldError.said("scope", refusals.NOT_WITHIN, value=code, code=code))
             else:
                 nodes.append(UserScope(jurisdiction_id=node.id, jurisdiction=node))
         sites = Base.metadata.tables["sites"]
         for code in site_codes or ():
             row = session.execute(select(sites.c.id, sites.c.jurisdiction_path).where(sites.c.code == code)).first()
             if row is None or not actor.scope.covers(int(row[0]), str(row[1])):
-                errors.append(FieldError("sites", f"no site '{code}' within your scope", value=code))
+                errors.append(FieldError.said("sites", refusals.NO_SITE_WITHIN, value=code, code=code))
             else:
                 nodes.append(UserScope(site_id=int(row[0])))
         if not nodes and not errors:

@@ -26,7 +26,7 @@ from kgys.db import utcnow
 from kgys.errors import Conflict, FieldError, PermissionDenied, ValidationFailed
 from kgys.web import i18n, labels
 from kgys.web.deps import DB, CurrentPrincipal, Principal, runtime
-from kgys.web.forms import FORM_TYPES, pydantic_errors
+from kgys.web.forms import FORM_TYPES, pydantic_errors, service_errors
 from kgys.web.paging import page_number, pager
 from kgys.web.render import render
 
@@ -85,6 +85,8 @@ def _codes(text: str) -> list[str]:
 
 def _field_message(e: FieldError) -> str:
     """A service's message about a field in the reader's language (the value at fault kept as it was)."""
+    if e.msgid is not None:  # a sentence built around values
+        return service_errors([e])[e.field]
     if e.value and f"'{e.value}'" in e.message:
         try:
             return i18n.gettext(e.message.replace(f"'{e.value}'", "'%(value)s'"), value=e.value)

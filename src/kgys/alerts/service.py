@@ -33,6 +33,7 @@ QUEUE_LIMIT = 500
 NOTE_MAX = 2000
 AT_MOST = _("at most %(max_length)s characters")
 TAKEN_BY = _("This alert is taken on by %(name)s.")
+UNKNOWN_MOVE = _("unknown move %(move)s")
 
 _AUDIT = {Move.CLAIM: AuditAction.ALERT_CLAIM, Move.RELEASE: AuditAction.ALERT_RELEASE,
           Move.ACKNOWLEDGE: AuditAction.ALERT_ACKNOWLEDGE, Move.DISPATCH: AuditAction.ALERT_DISPATCH,
@@ -109,7 +110,7 @@ def history(*, session: Session, actor: Actor, alert_id: int) -> list[AlertChang
 
 def _check(actor: Actor, alert: Alert, move: Move, note: str, outcome: State | None) -> State:
     if move not in OPERATOR_MOVES:
-        raise ValidationFailed([FieldError("move", f"unknown move {move!r}")])
+        raise ValidationFailed([FieldError.said("move", UNKNOWN_MOVE, move=repr(move))])
     if len(note) > NOTE_MAX:
         raise ValidationFailed([FieldError.said("note", AT_MOST, max_length=NOTE_MAX)])
     if move is Move.NOTE and not note.strip():

@@ -17,8 +17,11 @@ from kgys.audit.checkpoints import Checkpoint, as_record, from_record, in_order,
 from kgys.audit.models import AuditEntry
 from kgys.audit.verify import ENTRY_COLUMNS, read_checkpoints
 from kgys.errors import FieldError, ValidationFailed
+from kgys.said import _
 
 ENTRY_FIELDS = tuple(c.key for c in ENTRY_COLUMNS)
+NOT_CHECKPOINT = _("not a checkpoint record: %(problem)s")
+NOT_EXPORT = _("not a kgys audit export: %(problem)s")
 
 
 def _iso(value: Any) -> Any:
@@ -48,7 +51,7 @@ def read_checkpoint_lines(lines: Iterable[str], source: str) -> list[Checkpoint]
                 raise ValueError("each line must be a JSON object")
             found.append(from_record(obj))
         except (ValueError, KeyError, TypeError) as exc:
-            raise ValidationFailed([FieldError(source, f"not a checkpoint record: {exc}", row=lineno)]) from exc
+            raise ValidationFailed([FieldError.said(source, NOT_CHECKPOINT, row=lineno, problem=str(exc))]) from exc
     return found
 
 
@@ -84,7 +87,7 @@ def read_export(path: Path) -> tuple[list[tuple[Any, ...]], list[Checkpoint]]:
                 else:
                     raise ValueError("each line needs \"type\": \"entry\" or \"checkpoint\"")
             except (ValueError, KeyError, TypeError) as exc:
-                raise ValidationFailed([FieldError("file", f"not a kgys audit export: {exc}", row=lineno)]) from exc
+                raise ValidationFailed([FieldError.said("file", NOT_EXPORT, row=lineno, problem=str(exc))]) from exc
     entries.sort(key=lambda r: int(r[0]))
     return entries, checkpoints
 

@@ -22,10 +22,12 @@ from kgys.cameras import compliance as rules
 from kgys.cameras.models import Camera, CameraHealth, Recorder
 from kgys.cameras.schemas import CameraIn, CameraOut, MeasuredCameraOut, RecorderIn, RecorderOut
 from kgys.errors import Conflict, FieldError, NotFound, ValidationFailed
+from kgys.said import _
 from kgys.secretbox import CredentialBox, Credentials
 from kgys.sites.models import Site
 
 log = logging.getLogger(__name__)
+NO_RECORDER = _("site '%(site)s' has no recorder '%(recorder)s'")
 
 
 @dataclass(frozen=True)
@@ -180,7 +182,7 @@ def put_camera(*, session: Session, box: CredentialBox, site: Site, data: Camera
         recorder_id = session.scalar(select(Recorder.id).where(Recorder.site_id == site.id,
                                                                Recorder.name == data.recorder))
         if recorder_id is None:
-            raise ValidationFailed([FieldError("recorder", f"site '{site.code}' has no recorder '{data.recorder}'")])
+            raise ValidationFailed([FieldError.said("recorder", NO_RECORDER, site=site.code, recorder=data.recorder)])
     cam = _place(session, Camera, site=site, device_id=camera_id, data=data, box=box,
                  exclude={"credentials", "recorder"})
     cam.recorder_id = recorder_id

@@ -15,9 +15,13 @@ from sqlalchemy.orm import Session
 
 from kgys.errors import FieldError, NotFound, ValidationFailed
 from kgys.exports.models import FootageExport
+from kgys.said import _
 
 STATES = ("queued", "running", "done", "failed", "expired")
 MAX_CAMERAS = 16
+CAMERAS_IN_EXPORT = _("at most %(most)s cameras in one export")
+RANGE_MINUTES = _("the range may be at most %(minutes)s minutes long")
+AT_MOST = _("at most %(max_length)s characters")
 REASON_MIN, REASON_MAX = 3, 500
 LISTED = 200
 
@@ -38,17 +42,17 @@ def check_request(*, cameras: list[int], start: datetime, end: datetime, reason:
     if not cameras:
         problems.append(FieldError("cameras", "choose at least one camera"))
     elif len(set(cameras)) > MAX_CAMERAS:
-        problems.append(FieldError("cameras", f"at most {MAX_CAMERAS} cameras in one export"))
+        problems.append(FieldError.said("cameras", CAMERAS_IN_EXPORT, most=MAX_CAMERAS))
     if end <= start:
         problems.append(FieldError("to", "must be after from"))
     elif end - start > max_span:
-        problems.append(FieldError("to", f"the range may be at most {int(max_span.total_seconds() // 60)} minutes "
-                                         "long"))
+        problems.append(FieldError.said("to", RANGE_MINUTES,
+                                              minutes=int(max_span.total_seconds() // 60)))
     text = (reason or "").strip()
     if len(text) < REASON_MIN:
         problems.append(FieldError("reason", "state why you export this footage (at least 3 characters)"))
     elif len(text) > REASON_MAX:
-        problems.append(FieldError("reason", f"at most {REASON_MAX} characters"))
+        problems.append(FieldError.said("reason", AT_MOST, max_length=REASON_MAX))
     if problems:
         raise ValidationFailed(problems)
     return text

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from kgys.accounts.actor import Actor
 from kgys.accounts.permissions import Perm
 from kgys.errors import FieldError, NotFound, ValidationFailed
+from kgys.live import refusals
 from kgys.live.models import Bookmark
 
 NOTE_MAX = 500
@@ -34,7 +35,7 @@ def check(*, start: datetime, end: datetime | None, note: str) -> str:
             errors.append(FieldError(field, "give the time with its offset or Z"))
     text = (note or "").strip()
     if len(text) > NOTE_MAX:
-        errors.append(FieldError("note", f"at most {NOTE_MAX} characters"))
+        errors.append(FieldError.said("note", refusals.AT_MOST, max_length=NOTE_MAX))
     if end is not None and not errors:
         if end <= start:
             errors.append(FieldError("to", "must be after at"))

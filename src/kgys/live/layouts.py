@@ -20,6 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from kgys.accounts.actor import Actor
 from kgys.accounts.permissions import Perm, Role, allows
 from kgys.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
+from kgys.live import refusals
 from kgys.live.models import WallLayout
 
 MAX_SIDE = 6
@@ -51,18 +52,18 @@ def check_grid(rows: int, cols: int, tiles: list[Tile]) -> None:
     errors: list[FieldError] = []
     for name, value in (("rows", rows), ("cols", cols)):
         if not 1 <= value <= MAX_SIDE:
-            errors.append(FieldError(name, f"must be between 1 and {MAX_SIDE}"))
+            errors.append(FieldError.said(name, refusals.SIDE, most=MAX_SIDE))
     if errors:
         raise ValidationFailed(errors)
     taken: dict[tuple[int, int], int] = {}
     for i, tile in enumerate(tiles):
         if tile.row < 0 or tile.col < 0 or tile.rows < 1 or tile.cols < 1 \
                 or tile.row + tile.rows > rows or tile.col + tile.cols > cols:
-            errors.append(FieldError(f"tiles[{i}]", f"lies outside the {rows}×{cols} grid"))
+            errors.append(FieldError.said(f"tiles[{i}]", refusals.OUTSIDE_GRID, rows=rows, cols=cols))
             continue
         clash = sorted({taken[c] for c in tile.cells() if c in taken})
         if clash:
-            errors.append(FieldError(f"tiles[{i}]", f"overlaps tile {clash[0]}"))
+            errors.append(FieldError.said(f"tiles[{i}]", refusals.OVERLAPS, tile=clash[0]))
         taken.update(dict.fromkeys(tile.cells(), i))
     if errors:
         raise ValidationFailed(errors)
@@ -78,7 +79,7 @@ def check_role(role: str | None) -> str | None:
     if role is None:
         return None
     if role not in share_roles():
-        raise ValidationFailed([FieldError("shared_role", f"role '{role}' does not watch live video")])
+        raise ValidationFailed([FieldError.said("shared_role", refusals.NOT_WATCHING, role=role)])
     return role
 
 

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from kgys import localtime
 from kgys.errors import FieldError, ValidationFailed
+from kgys.live import refusals
 from kgys.live.service import DEFAULT_SPAN, MAX_PLAYBACK
 
 MAX_CAMERAS = 9
@@ -39,7 +40,7 @@ def parse_cameras(raw: str, field: str = "cameras") -> list[int]:
     if not ids:
         raise ValidationFailed([FieldError(field, "choose at least one camera")])
     if len(ids) > MAX_CAMERAS:
-        raise ValidationFailed([FieldError(field, f"at most {MAX_CAMERAS} cameras play back together")])
+        raise ValidationFailed([FieldError.said(field, refusals.CAMERAS_TOGETHER, most=MAX_CAMERAS)])
     return ids
 
 
@@ -65,7 +66,7 @@ def local_range(raw_from: str | None, raw_to: str | None, where: ZoneInfo, *, no
         raise ValidationFailed([FieldError("to", "must be after from")])
     if end - start > limit:
         hours = int(limit.total_seconds() // 3600)
-        raise ValidationFailed([FieldError("to", f"the range may be at most {hours} hours long")])
+        raise ValidationFailed([FieldError.said("to", refusals.RANGE_HOURS, hours=hours)])
     return start, end
 
 
@@ -73,8 +74,8 @@ def replay_range(raw: str, *, now: datetime) -> tuple[datetime, datetime]:
     """The range of an instant replay of the last ``raw`` seconds (1 … :data:`MAX_REPLAY`), up to now."""
     text = (raw or "").strip()
     if not text.isdigit() or not 1 <= int(text) <= MAX_REPLAY:
-        raise ValidationFailed([FieldError("replay", f"a number of seconds from 1 to {MAX_REPLAY}",
-                                           value=text[:20])])
+        raise ValidationFailed([FieldError.said("replay", refusals.REPLAY_SECONDS, value=text[:20],
+                                                most=MAX_REPLAY)])
     return now - timedelta(seconds=int(text)), now
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from kgys.accounts.actor import Actor
 from kgys.accounts.models import User
 from kgys.errors import FieldError, PermissionDenied, ValidationFailed
-from kgys.live import tickets
+from kgys.live import refusals, tickets
 from kgys.validation import parse_time
 
 TICKET_HOURS = 8
@@ -43,8 +43,8 @@ def parse_range(raw_from: str | None, raw_to: str | None, *, now: datetime,
     if end <= start:
         raise ValidationFailed([FieldError("to", "must be after from")])
     if end - start > limit:
-        raise ValidationFailed([FieldError("to", f"the range may be at most {int(limit.total_seconds() // 3600)} "
-                                                 "hours long")])
+        raise ValidationFailed([FieldError.said("to", refusals.RANGE_HOURS,
+                                                 hours=int(limit.total_seconds() // 3600))])
     return start, end
 
 
@@ -54,7 +54,7 @@ def require_reason(reason: str | None) -> str:
     if len(text) < 3:
         raise ValidationFailed([FieldError("reason", "state why you open this footage (at least 3 characters)")])
     if len(text) > REASON_MAX:
-        raise ValidationFailed([FieldError("reason", f"at most {REASON_MAX} characters")])
+        raise ValidationFailed([FieldError.said("reason", refusals.AT_MOST, max_length=REASON_MAX)])
     return text
 
 

@@ -28,6 +28,7 @@ from kgys.accounts.actor import Actor
 from kgys.accounts.permissions import Perm
 from kgys.db import utcnow
 from kgys.errors import FieldError, NotFound, ValidationFailed
+from kgys.said import _
 from kgys.sites import service as site_service
 from kgys.sites.floorplan_images import ImageInfo, ImageRefused, identify
 from kgys.sites.models import FloorPlan, Site
@@ -38,6 +39,10 @@ log = logging.getLogger(__name__)
 FOLDER = "floor-plans"
 TITLE_MAX = 120
 MAX_PLANS = 50
+LARGER_THAN = _("the image is larger than %(mb)s MB")
+AT_MOST = _("at most %(max_length)s characters")
+AT_MOST_PLANS = _("a site has at most %(most)s floor plans")
+BETWEEN = _("between 1 and %(most)s")
 CHUNK = 64 * 1024
 CONTENT_TYPES = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
 
@@ -53,7 +58,7 @@ def image_path(data_dir: Path, plan: FloorPlan) -> Path:
 
 
 def _too_large(limit: int) -> ValidationFailed:
-    return ValidationFailed([FieldError("image", f"the image is larger than {limit // (1024 * 1024)} MB")])
+    return ValidationFailed([FieldError.said("image", LARGER_THAN, mb=limit // (1024 * 1024))])
 
 
 @dataclass
@@ -98,7 +103,7 @@ def _title(title: str) -> str:
     if not title:
         raise ValidationFailed([FieldError("title", "give the plan a title (a floor or a building)")])
     if len(title) > TITLE_MAX:
-        raise ValidationFailed([FieldError("title", f"at most {TITLE_MAX} characters")])
+        raise ValidationFailed([FieldError.said("title", AT_MOST, max_length=TITLE_MAX)])
     if unsafe_character(title) is not None:
         raise ValidationFailed([FieldError("title", "contains a control or invisible character")])
     return title
@@ -124,7 +129,7 @@ def add(*, session: Session, actor: Actor, site_code: str, title: str, upload: U
         count, last = session.execute(select(func.count(FloorPlan.id), func.max(FloorPlan.position))
                                       .where(FloorPlan.site_id == site.id)).one()
         if count >= MAX_PLANS:
-            raise ValidationFailed([FieldError("image", f"a site has at most {MAX_PLANS} floor plans")])
+            raise ValidationFailed([FieldError.said("image", AT_MOST_PLANS, most=MAX_PLANS)])
         plan = FloorPlan(site_id=site.id, title=title, position=(last or 0) + 1, content_type=info.content_type,
                          size=upload.size, width=info.width, height=info.height, sha256=upload.sha256,
                          uploaded_at=now or utcnow(), uploaded_by=actor.username[:64])
@@ -179,7 +184,7 @@ def change(*, session: Session, actor: Actor, site_code: str, plan_id: int, titl
     if position is not None:
         _site, plans = list_plans(session=session, actor=actor, site_code=site_code)
         if not 1 <= position <= len(plans):
-            raise ValidationFailed([FieldError("position", f"between 1 and {len(plans)}", value=str(position))])
+            raise ValidationFailed([FieldError.said("position", BETWEEN, value=str(position), most=len(plans))])
         plans.remove(plan)
         plans.insert(position - 1, plan)
         for i, each in enumerate(plans, start=1):

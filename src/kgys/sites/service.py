@@ -17,11 +17,16 @@ from kgys.accounts.models import Jurisdiction
 from kgys.accounts.permissions import Perm
 from kgys.db import page_of
 from kgys.errors import Conflict, FieldError, NotFound, ValidationFailed
+from kgys.said import _
 from kgys.sites import rollout
 from kgys.sites.models import Commission, RolloutEvent, Site
 from kgys.sites.schemas import RolloutChange, SiteCreate, SiteFilter, SiteOut, SitePatch
 
 log = logging.getLogger(__name__)
+NO_JURISDICTION = _("no jurisdiction with code '%(code)s'")
+NO_DISTRICT = _("no district with code '%(code)s'")
+DISTRICT_OUTSIDE = _("district '%(code)s' is outside your scope")
+NO_PLACE = _("no province or district with code '%(code)s'")
 
 
 def scope_clause(actor: Actor) -> ColumnElement[bool]:
@@ -93,7 +98,7 @@ def list_conditions(actor: Actor, f: SiteFilter, *, session: Session, today: dat
     if f.jurisdiction:
         node = session.scalar(select(Jurisdiction).where(Jurisdiction.code == f.jurisdiction))
         if node is None:
-            raise ValidationFailed([FieldError("jurisdiction", f"no jurisdiction with code '{f.jurisdiction}'")])
+            raise ValidationFailed([FieldError.said("jurisdiction", NO_JURISDICTION, code=f.jurisdiction)])
         where.append(Site.jurisdiction_path.startswith(node.path, autoescape=True))
     if f.rollout_status:
         where.append(Site.rollout_status == f.rollout_status.value)
@@ -152,9 +157,9 @@ def district_for(*, session: Session, actor: Actor, code: str, field: str = "dis
     """A district the actor may place sites in."""
     node = session.scalar(select(Jurisdiction).where(Jurisdiction.code == code))
     if node is None or node.kind != "district":
-        raise ValidationFailed([FieldError(field, f"no district with code '{code}'", value=code)])
+        raise ValidationFailed([FieldError.said(field, NO_DISTRICT, value=code, code=code)])
     if not actor.scope.covers_path(node.path):
-        raise ValidationFailed([FieldError(field, f"district '{code}' is outside your scope", value=code)])
+        raise ValidationFailed([FieldError.said(field, DISTRICT_OUTSIDE, value=code, code=code)])
     return node
 
 
@@ -269,7 +274,7 @@ def dashboard(*, session: Session, actor: Actor, jurisdiction: str | None, max_d
     if jurisdiction:
         node = session.scalar(select(Jurisdiction).where(Jurisdiction.code == jurisdiction))
         if node is None:
-            raise ValidationFailed([FieldError("jurisdiction", f"no jurisdiction with code '{jurisdiction}'")])
+            raise ValidationFailed([FieldError.said("jurisdiction", NO_JURISDICTION, code=jurisdiction)])
         where.append(Site.jurisdiction_path.startswith(node.path, autoescape=True))
 
     by_rollout: dict[str, int] = {st.value: 0 for st in rollout.RolloutStatus}
@@ -335,7 +340,7 @@ def map_rows(*, session: Session, actor: Actor, jurisdiction: str | None = None,
     if jurisdiction:
         node = session.scalar(select(Jurisdiction).where(Jurisdiction.code == jurisdiction))
         if node is None:
-            raise ValidationFailed([FieldError("jurisdiction", f"no jurisdiction with code '{jurisdiction}'")])
+            raise ValidationFailed([FieldError.said("jurisdiction", NO_JURISDICTION, code=jurisdiction)])
         stmt = stmt.where(Site.jurisdiction_path.startswith(node.path, autoescape=True))
     return [tuple(r) for r in session.execute(stmt.limit(limit))]  # type: ignore[misc]
 
@@ -365,7 +370,7 @@ def set_commission(*, session: Session, actor: Actor, jurisdiction: str, chair: 
     actor.require(Perm.JURISDICTIONS_EDIT)
     node = session.scalar(select(Jurisdiction).where(Jurisdiction.code == jurisdiction))
     if node is None or node.kind not in ("province", "district"):
-        raise ValidationFailed([FieldError("jurisdiction", f"no province or district with code '{jurisdiction}'")])
+        raise ValidationFailed([FieldError.said("jurisdiction", NO_PLACE, code=jurisdiction)])
     if not actor.scope.covers_path(node.path):
         raise NotFound(f"no province or district with code '{jurisdiction}'")
     values = {"chair": chair, "police_member": police_member, "gendarmerie_member": gendarmerie_member,

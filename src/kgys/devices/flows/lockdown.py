@@ -35,6 +35,8 @@ from kgys.sites.models import Site
 # the alert's history note of an order given about it: the order, the sites, the reason typed
 NOTES: dict[str, Said] = {"lockdown": _("Lockdown ordered (%(sites)s): %(reason)s"),
                           "all_clear": _("All clear ordered (%(sites)s): %(reason)s")}
+AT_MOST = _("at most %(max_length)s characters")
+NOT_SENDERS = _("no site %(code)s within the sender's scope")
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,7 @@ def order(*, session: Session, actor: Actor, site_code: str, action: str, reason
     if not reason:
         raise ValidationFailed([FieldError("reason", "give the reason")])
     if len(reason) > lockdown.REASON_MAX:
-        raise ValidationFailed([FieldError("reason", f"at most {lockdown.REASON_MAX} characters")])
+        raise ValidationFailed([FieldError.said("reason", AT_MOST, max_length=lockdown.REASON_MAX)])
     site = site_service.get_site(session=session, actor=actor, code=site_code, perm=Perm.ALERTS_HANDLE)
     now = now or utcnow()
     if alert_id is not None:
@@ -115,7 +117,7 @@ def take_cap(*, session: Session, actor: Actor, message: cap.CapMessage) -> tupl
         try:
             sites.append(site_service.get_site(session=session, actor=actor, code=code, perm=Perm.ALERTS_HANDLE))
         except NotFound:
-            raise ValidationFailed([FieldError("area.geocode", f"no site {code} within the sender's scope")]
+            raise ValidationFailed([FieldError.said("area.geocode", NOT_SENDERS, code=code)]
                                    ) from None
     prefix = "[Exercise] " if message.status == "Exercise" else ""
     reason = f"{prefix}CAP {message.event}: {message.headline or message.identifier}"[:lockdown.REASON_MAX]

@@ -20,7 +20,7 @@ from kgys.accounts.models import Jurisdiction
 from kgys.accounts.permissions import Perm
 from kgys.cameras.models import Camera, CameraHealth
 from kgys.errors import FieldError, ValidationFailed
-from kgys.live import layouts
+from kgys.live import layouts, refusals
 from kgys.live.models import WallLayout
 from kgys.sites import service as site_service
 from kgys.sites.models import Site
@@ -93,7 +93,7 @@ def statuses(*, session: Session, actor: Actor, ids: list[int]) -> list[CameraSt
     """The state of each of ``ids`` the actor may watch (others are left out, as if they did not exist)."""
     actor.require(Perm.LIVE_VIEW)
     if len(ids) > MAX_STATUS:
-        raise ValidationFailed([FieldError("ids", f"at most {MAX_STATUS} cameras at a time")])
+        raise ValidationFailed([FieldError.said("ids", refusals.CAMERAS_AT_A_TIME, most=MAX_STATUS)])
     rows = _camera_rows(session, actor, ids)
     codes = {row[0]: row[1] for row in session.execute(select(Site.id, Site.code).where(
         Site.id.in_({r[2] for r in rows})))} if rows else {}
@@ -114,7 +114,7 @@ def check_tiles(*, session: Session, actor: Actor, tiles: list[layouts.Tile]) ->
     """Every camera a tile shows exists and is in the actor's scope; ValidationFailed naming the tile otherwise
     (a camera outside the scope is refused exactly as one that does not exist)."""
     ok = watchable(session=session, actor=actor, ids=[t.camera_id for t in tiles if t.camera_id is not None])
-    errors = [FieldError(f"tiles[{i}].camera_id", f"no camera {t.camera_id}")
+    errors = [FieldError.said(f"tiles[{i}].camera_id", refusals.NO_CAMERA, camera=t.camera_id)
               for i, t in enumerate(tiles) if t.camera_id is not None and t.camera_id not in ok]
     if errors:
         raise ValidationFailed(errors)

@@ -24,8 +24,11 @@ from kgys.errors import FieldError, NotFound, ValidationFailed
 from kgys.recording import holdrule, holds
 from kgys.recording.holds import HoldRow
 from kgys.recording.models import LegalHold
+from kgys.said import _
 from kgys.sites import service as site_service
 from kgys.sites.models import Site
+
+NOT_AT_SITE = _("camera %(camera)s is not at site '%(site)s'")
 
 
 def find_camera(*, session: Session, actor: Actor, site_code: str, camera: str) -> tuple[Site, Camera]:
@@ -136,8 +139,8 @@ def _camera_ref(session: Session, actor: Actor, *, site: str | None, camera: str
             raise
         raise ValidationFailed([FieldError("camera_id", exc.message, value=str(camera_id))]) from None
     if site and site != place.code:
-        raise ValidationFailed([FieldError("camera_id", f"camera {camera_id} is not at site '{site}'",
-                                           value=str(camera_id))])
+        raise ValidationFailed([FieldError.said("camera_id", NOT_AT_SITE, value=str(camera_id),
+                                                camera=camera_id, site=site)])
     return place.code, cam.name
 
 

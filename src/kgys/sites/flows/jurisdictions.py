@@ -19,10 +19,12 @@ from kgys.accounts.models import Jurisdiction
 from kgys.accounts.permissions import Perm
 from kgys.accounts.schemas import JurisdictionCreate
 from kgys.errors import FieldError, ValidationFailed
+from kgys.said import _
 from kgys.sites import gazetteer
 from kgys.sites.import_columns import fold
 
 log = logging.getLogger(__name__)
+NOT_A_DISTRICT = _("'%(name)s' is not a district of %(province)s")
 
 
 def _country(session: Session, actor: Actor, made: list[Jurisdiction]) -> Jurisdiction:
@@ -68,7 +70,7 @@ def add_listed(*, session: Session, actor: Actor, province: gazetteer.Province,
     for name in province.districts if districts is None else districts:
         listed = province.district(name)
         if listed is None:
-            raise ValidationFailed([FieldError("district", f"'{name}' is not a district of {province.name}")])
+            raise ValidationFailed([FieldError.said("district", NOT_A_DISTRICT, name=name, province=province.name)])
         code = province.district_code(listed)
         if fold(listed) in have or code in have:
             continue
