@@ -366,7 +366,7 @@ def test_a_full_disk_with_nothing_deletable_alarms_loudly_and_deletes_nothing(
     assert world.remaining() == {s.id for s in held + recent}
     [alert] = world.alerts(ALERT_BLOCKED)
     assert alert.priority == 3
-    assert "nothing may be deleted" in alert.details and "3 segment(s), 3000 bytes under legal hold" in alert.details
+    assert "nothing may be deleted" in alert.details and "segments under legal hold: 3 (3000 bytes)" in alert.details
     assert any("STORAGE ALARM" in r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR)
     assert world.destructions() == []
     # the alarm stays one row while the condition lasts, and closes when space returns
