@@ -153,6 +153,36 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
                 proc.wait(timeout=5)
 
 
+def school_with_cameras(data: Path, cameras: list[tuple[str, str, str]], role: str, *, second_factor: bool = False
+                        ) -> tuple[str, list[int], User]:
+    """A demo data folder at ``data``: the test tree, one school in TR-99-A with ``cameras`` (name, codec, stream URL)
+    and a user of ``role`` scoped to that district (with a second factor when asked); the school's code, the
+    cameras' ids in order and the user."""
+    from tests import factories
+
+    from kgys.audit.mechanism import set_actor
+    from kgys.cameras.flows import systems as camera_flows
+    from kgys.cameras.models import Camera
+    from kgys.cameras.schemas import CameraIn
+
+    rt = make_runtime(Settings(mode="demo", data_dir=data), upgrade=True)
+    try:
+        with rt.sessions.begin() as session:
+            factories.tree(session)
+            site = factories.site(session)
+            actor = factories.admin()
+            set_actor(session, actor)
+            for name, codec, url in cameras:
+                camera_flows.save_camera(session=session, actor=actor, box=rt.box, code=site.code, data=CameraIn(
+                    name=name, megapixels=2.0, width=1920, height=1080, codec=codec, stream_url=url))
+            user = factories.user(session, role, scope=["TR-99-A"], **({"box": rt.box} if second_factor else {}))
+            code = site.code
+            ids = list(session.scalars(select(Camera.id).where(Camera.site_id == site.id).order_by(Camera.id)))
+        return code, ids, user
+    finally:
+        rt.close()
+
+
 def stop_process(proc: subprocess.Popen[bytes]) -> None:
     """Stop a kgys process by its PID: SIGTERM, then SIGKILL when it does not end in time."""
     if proc.poll() is None:

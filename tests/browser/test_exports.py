@@ -16,19 +16,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 from tests import factories
-from tests.browser.conftest import _env, running, submit
+from tests.browser.conftest import _env, running, school_with_cameras, submit
 from tests.recording.conftest import clip_h264, media_dir, sim_h264  # noqa: F401  (fixtures)
 from tests.waiting import wait_for
 
-from kgys.audit.mechanism import set_actor
-from kgys.cameras.flows import systems as camera_flows
-from kgys.cameras.models import Camera
-from kgys.cameras.schemas import CameraIn
-from kgys.config import Settings
-from kgys.runtime import make_runtime
 from kgys.sim.cameras import SimCameras
 
 
@@ -64,20 +56,8 @@ def exporting(tmp_path_factory: pytest.TempPathFactory, sim_h264: SimCameras,  #
     """Two cameras at one school, an investigator signed in (password and second factor), the web server, the
     recorder and the jobs worker."""
     data = tmp_path_factory.mktemp("exports")
-    rt = make_runtime(Settings(mode="demo", data_dir=data), upgrade=True)
-    with rt.sessions.begin() as session:
-        factories.tree(session)
-        site = factories.site(session)
-        actor = factories.admin()
-        set_actor(session, actor)
-        for n in (1, 2):
-            camera_flows.save_camera(session=session, actor=actor, box=rt.box, code=site.code, data=CameraIn(
-                name=f"Bahçe Kamerası {n}", megapixels=2.0, width=1920, height=1080, codec="h264",
-                stream_url=sim_h264.url(n)))
-        user = factories.user(session, "investigator", scope=["TR-99-A"], box=rt.box)
-    with Session(rt.engine) as s:
-        cams = list(s.scalars(select(Camera.id).order_by(Camera.id)))
-    rt.close()
+    _, cams, user = school_with_cameras(
+        data, [(f"Bahçe Kamerası {n}", "h264", sim_h264.url(n)) for n in (1, 2)], "investigator", second_factor=True)
     env = _env(KGYS_SECURITY__COOKIE_SECURE="false", KGYS_RECORDING__SEGMENT_SECONDS="2",
                KGYS_RECORDING__FSYNC="false")
     with running(data, env, browser, user.username, workers=("recorder", "jobs"), accept_downloads=True,

@@ -13,19 +13,10 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-from tests import factories
-from tests.browser.conftest import _env, running, submit
+from tests.browser.conftest import _env, running, school_with_cameras, submit
 from tests.recording.conftest import clip_h264, media_dir, sim_h264  # noqa: F401  (fixtures)
 from tests.waiting import wait_for
 
-from kgys.audit.mechanism import set_actor
-from kgys.cameras.flows import systems as camera_flows
-from kgys.cameras.models import Camera
-from kgys.cameras.schemas import CameraIn
-from kgys.config import Settings
-from kgys.runtime import make_runtime
 from kgys.sim.cameras import SimCameras
 
 SEGMENT_SECONDS = 2
@@ -73,19 +64,9 @@ def played(tmp_path_factory: pytest.TempPathFactory, sim_h264: SimCameras,  # no
     """One site with two cameras on the simulated streams and a school administrator (playback of its own site, no
     second factor); the web server, a signed-in Chromium tab, then the recorder worker."""
     data = tmp_path_factory.mktemp("playback")
-    rt = make_runtime(Settings(mode="demo", data_dir=data), upgrade=True)
-    with rt.sessions.begin() as session:
-        factories.tree(session)
-        site = factories.site(session)
-        actor = factories.admin()
-        set_actor(session, actor)
-        for n in (1, 2):
-            camera_flows.save_camera(session=session, actor=actor, box=rt.box, code=site.code, data=CameraIn(
-                name=f"Kamera {n}", megapixels=2.0, width=1920, height=1080, codec="h264", stream_url=sim_h264.url(n)))
-        username = factories.user(session, "school_admin", scope=["TR-99-A"]).username
-    with Session(rt.engine) as s:
-        cams = list(s.scalars(select(Camera.id).order_by(Camera.id)))
-    rt.close()
+    _, cams, user = school_with_cameras(data, [(f"Kamera {n}", "h264", sim_h264.url(n)) for n in (1, 2)],
+                                        "school_admin")
+    username = user.username
     env = _env(KGYS_SECURITY__COOKIE_SECURE="false", KGYS_RECORDING__SEGMENT_SECONDS=str(SEGMENT_SECONDS),
                KGYS_RECORDING__FSYNC="false", KGYS_WEB__TIME_ZONE="Europe/Istanbul")
     with running(data, env, browser, username, workers=("recorder",), accept_downloads=True) as (url, page):
