@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -22,3 +24,10 @@ def wait_for(what: str, probe: Callable[[], T | None], timeout: float, every: fl
             more = f":\n{detail()}" if detail is not None else ""
             raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}{more}")
         time.sleep(every)
+
+
+def run_apart(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to its end on a fresh event loop in a thread of its own, so that an event loop the
+    browser fixtures keep running in the test's thread (Playwright's synchronous API) does not stand in the way."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()

@@ -22,7 +22,7 @@ from kgys.events.nats import STREAM, Relay
 from tests.alerts.conftest import Served, serving
 from tests.alerts.test_stream import BOUND, events, queue_seq
 from tests.conftest import ENGINES
-from tests.waiting import wait_for
+from tests.waiting import run_apart, wait_for
 
 
 class NatsServer:
@@ -109,7 +109,7 @@ def _stream_messages(url: str) -> int:
         finally:
             await nc.close()
 
-    return asyncio.run(count())
+    return run_apart(count())
 
 
 def test_an_alert_travels_through_the_stream_to_a_console(over_nats: OverNats) -> None:

@@ -3,7 +3,6 @@ connection behind (on PostgreSQL it runs without a transaction at all); a writin
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from types import SimpleNamespace
 from typing import cast
@@ -15,6 +14,7 @@ from starlette.requests import Request
 from kgys.runtime import make_runtime
 from kgys.web import deps
 from tests.conftest import settings_for
+from tests.waiting import run_apart
 
 
 def _in_use(engine: Engine) -> int:
@@ -40,7 +40,7 @@ def test_a_unit_of_work_gives_its_connection_back_and_reads_without_a_transactio
             await work.__anext__()
         return autocommit, in_use, _in_use(engine)
 
-    autocommit, in_use, after = asyncio.run(go())
+    autocommit, in_use, after = run_apart(go())
     assert after == in_use - 1
     assert autocommit is (engine.dialect.name == "postgresql" and method == "GET")
 
@@ -55,4 +55,4 @@ def test_a_reading_unit_of_work_that_fails_is_ended_and_the_error_kept(engine: E
             await work.athrow(LookupError("the handler failed"))
         return in_use - _in_use(engine)
 
-    assert asyncio.run(go()) == 1
+    assert run_apart(go()) == 1

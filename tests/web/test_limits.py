@@ -4,7 +4,6 @@ reads nor holds the rest."""
 
 from __future__ import annotations
 
-import asyncio
 import select
 import socket
 import threading
@@ -20,7 +19,7 @@ from kgys.runtime import Runtime
 from kgys.web.app import create_app
 from kgys.web.limits import MB, BodyLimits, body_limits
 from tests import factories
-from tests.waiting import wait_for
+from tests.waiting import run_apart, wait_for
 
 CHUNK = 64 * 1024
 HUGE = 200 * MB
@@ -48,7 +47,7 @@ def _post(rt: Runtime, path: str, body: Counted, headers: dict[str, str] | None 
             return await client.post(path, content=body.chunks(), headers={
                 "Content-Type": "application/json", **(headers or {})})
 
-    return asyncio.run(go())
+    return run_apart(go())
 
 
 def test_a_chunked_body_over_the_limit_is_refused_after_reading_little_more_than_the_limit(rt: Runtime) -> None:
@@ -104,7 +103,7 @@ def test_imports_take_bodies_up_to_their_own_larger_limit(rt: Runtime, session: 
                     "Authorization": f"Bearer {token}",
                     "Content-Type": f"multipart/form-data; boundary={boundary}"})
 
-        return asyncio.run(go())
+        return run_apart(go())
 
     within = send(multipart(2 * MB))  # over the 1 MB default, within the imports' 3 MB
     assert within.status_code == 422, within.text
