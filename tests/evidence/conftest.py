@@ -22,6 +22,8 @@ from sqlalchemy.orm import Session
 
 from kgys.accounts.actor import system_actor
 from kgys.audit import service as audit_service
+from kgys.audit.canonical import GENESIS_HASH, chain_hash, entry_payload
+from kgys.audit.checkpoints import Checkpoint, as_record, message, own_hash
 from kgys.audit.signing import Signer, public_pem
 from kgys.db import make_session_factory
 from kgys.evidence import package_audit
@@ -215,3 +217,21 @@ def edit_manifest(src: Path, dst: Path, edit: Callable[[dict[str, Any]], None],
     rewrite_zip(tmp, dst, lambda n, b: json.dumps(sig).encode() if n == "signature.json" else b)
     tmp.unlink()
     return dst
+
+
+def memory_proof(signer: Signer) -> AuditProof:
+    """One release entry and the checkpoint sealing it, hashed and signed by the audit rules without a database
+    (for tests of the builder alone)."""
+    ts = datetime(2026, 3, 3, 8, 0, 0, 123456, tzinfo=UTC)
+    entry: dict[str, Any] = {"seq": 41, "ts": ts.isoformat(timespec="microseconds"), "actor_id": 7,
+                             "actor": "liaison.ayse", "action": "evidence.release", "object_type": "release",
+                             "object_id": "17-1", "site_id": None, "reason": "soruşturma 2026/1234",
+                             "legal_basis": "İstanbul 3. SCH 2026/455", "before_digest": None, "after_digest": None,
+                             "details": "{}", "prev_hash": "12" * 32}
+    payload = entry_payload(seq=41, ts=ts, actor_id=7, actor=entry["actor"], action=entry["action"],
+                            object_type="release", object_id="17-1", site_id=None, reason=entry["reason"],
+                            legal_basis=entry["legal_basis"], before_digest=None, after_digest=None, details="{}")
+    entry["entry_hash"] = chain_hash(entry["prev_hash"], payload)
+    cp = Checkpoint(41, entry["entry_hash"], ts + timedelta(milliseconds=2), signer.key_id, "", "34" * 32)
+    cp = cp._replace(signature=signer.sign(message(cp)))
+    return AuditProof(entries=[entry], checkpoints=[as_record(cp, own_hash(cp, GENESIS_HASH))])

@@ -23,7 +23,7 @@ a checkpoint signature. The verifier is the separate ``kgys-verify`` distributio
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -165,7 +165,6 @@ class PackageIn:
     audit: AuditProof
     zone: ZoneInfo
     created_at: datetime
-    notes: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -260,7 +259,6 @@ def manifest(pkg: PackageIn, files: Mapping[str, FileDigest], key_id: str) -> di
                      "document": decision_name(d)},
         "approvals": [{"by": a.by, "role": a.role, "at": _time(a.at, zone)} for a in pkg.approvals],
         "recipient": {"name": pkg.recipient.name, "organisation": pkg.recipient.organisation},
-        "notes": dict(pkg.notes),
         "clips": [_clip(c, clip_name(c, i), zone) for i, c in enumerate(pkg.clips, start=1)],
         "files": [{"path": name, "sha256": files[name].sha256, "bytes": files[name].bytes} for name in sorted(files)],
         "audit": {"entries": [dict(e) for e in pkg.audit.entries],

@@ -8,7 +8,6 @@ record that does not name the file released. The zip is written beside ``out`` a
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import os
@@ -145,7 +144,3 @@ def build_package(*, package: PackageIn, signer: Signer, out: Path,
     return BuiltPackage(path=out, sha256=file_sha256(out), bytes=out.stat().st_size, key_id=signer.key_id,
                         files=files)
 
-
-def signature_of(signature_json: bytes) -> bytes:
-    """The raw signature bytes of a package's ``signature.json`` (for tests and tools)."""
-    return base64.b64decode(json.loads(signature_json)["signature"])
