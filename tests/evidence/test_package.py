@@ -269,3 +269,14 @@ def test_something_that_is_not_a_package_fails_plainly(tmp_path: Path, built: Bu
     assert report.exit_code == 1 and report.problems[0].subject == "package"
     assert "is not a readable zip file" in report.problems[0].text
     assert _check(tmp_path / "absent.zip", built.key).problems[0].text.endswith("does not exist")
+
+
+def test_a_package_zipped_again_with_compression_still_verifies(built: Built, tmp_path: Path) -> None:
+    copy = tmp_path / "deflated.zip"
+    with zipfile.ZipFile(built.package.path) as zin, \
+            zipfile.ZipFile(copy, "w", compression=zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            zout.writestr(info.filename, zin.read(info))
+    assert all(m.offset is None for m in open_package(copy).members.values())  # read through zipfile
+    report = _check(copy, built.key)
+    assert report.exit_code == 0, _failed(report)

@@ -110,7 +110,7 @@ def test_another_matter_between_a_step_and_its_checkpoint_is_refused(rt: Runtime
                                               f"their checkpoints: {other} \\(camera.update camera\\)") as caught:
         package_audit.collect(session=session, objects=[("footage_request", 8), ("release", "8-1")],
                               signer=rt.signer)
-    assert caught.value.params["seqs"] == [other]
+    assert caught.value.code == "foreign_entries" and caught.value.params["seqs"] == [other]
     proof = package_audit.collect(session=session, objects=[("footage_request", 8), ("release", "8-1")],
                                   signer=rt.signer, foreign="include")
     assert [e["seq"] for e in proof.entries] == [step, other, last]
@@ -119,11 +119,13 @@ def test_another_matter_between_a_step_and_its_checkpoint_is_refused(rt: Runtime
 
 def test_without_a_signer_unsealed_entries_are_refused(session: Session) -> None:
     seq = _append(session, "footage_request", 9)
-    with pytest.raises(AuditProofError, match=f"audit entry {seq} is not sealed by a signed checkpoint yet"):
+    with pytest.raises(AuditProofError, match=f"audit entry {seq} is not sealed by a signed checkpoint yet") as caught:
         package_audit.collect(session=session, objects=[("footage_request", 9)], signer=None)
+    assert caught.value.code == "not_sealed"
 
 
 def test_a_release_without_entries_is_refused(rt: Runtime, session: Session) -> None:
     _append(session, "footage_request", 10)
-    with pytest.raises(AuditProofError, match="the audit log has no entries about this release"):
+    with pytest.raises(AuditProofError, match="the audit log has no entries about this release") as caught:
         package_audit.collect(session=session, objects=[("footage_request", 11)], signer=rt.signer)
+    assert caught.value.code == "no_entries"

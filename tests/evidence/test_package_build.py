@@ -68,8 +68,9 @@ def test_a_broken_segment_chain_is_refused(cameras: list[Camera], tmp_path: Path
     segs = [cam.segments[0], replace(cam.segments[1], prev_sha256="cd" * 32), cam.segments[2]]
     pkg = package_in(cameras, memory_proof(SIGNER), clips=[clip_of(cam, segments=segs)])
     with pytest.raises(PackageError, match="segment 301 of camera 3 does not follow segment 300 in the recording's "
-                                           "hash chain"):
+                                           "hash chain") as caught:
         build_package(package=pkg, signer=SIGNER, out=tmp_path / "p.zip")
+    assert caught.value.code == "chain_broken" and caught.value.params == {"camera": 3, "segment": 301}
     assert list(tmp_path.iterdir()) == []
 
 
@@ -78,15 +79,17 @@ def test_a_stored_segment_that_is_not_the_recorded_one_is_refused(cameras: list[
     wrong = [replace(cam.segments[0], file=cam.segments[1].file), cam.segments[1]]
     pkg = package_in(cameras, memory_proof(SIGNER), clips=[clip_of(cam, with_segments=True, segments=wrong)])
     with pytest.raises(PackageError, match=f"segments/camera-4/400.ts: the stored file {cam.segments[1].file} is "
-                                           "not the recorded segment"):
+                                           "not the recorded segment") as caught:
         build_package(package=pkg, signer=SIGNER, out=tmp_path / "p.zip")
+    assert caught.value.code == "segment_altered"
     assert list(tmp_path.iterdir()) == []
 
 
 def test_a_missing_clip_file_is_refused_naming_it(cameras: list[Camera], tmp_path: Path) -> None:
     pkg = package_in(cameras, memory_proof(SIGNER), clips=[clip_of(cameras[0], path=tmp_path / "gone.mp4")])
-    with pytest.raises(PackageError, match="clips/01-camera-3-20260301T080000Z.mp4: cannot read .*gone.mp4"):
+    with pytest.raises(PackageError, match="clips/01-camera-3-20260301T080000Z.mp4: cannot read .*gone.mp4") as caught:
         build_package(package=pkg, signer=SIGNER, out=tmp_path / "p.zip")
+    assert caught.value.code == "file_unreadable"
 
 
 def _blurred(source: Path, out: Path) -> Path:
@@ -117,9 +120,10 @@ def test_a_redacted_and_watermarked_clip_records_each_file_it_came_from(cameras:
 
     wrong = replace(clip, watermark=None)  # the record names the redacted file, but the marked one is released
     with pytest.raises(PackageError, match="the redaction record of camera 3 names a redacted file that is not the "
-                                           "one released"):
+                                           "one released") as caught:
         build_package(package=package_in(cameras, memory_proof(SIGNER), clips=[wrong]), signer=SIGNER,
                       out=tmp_path / "q.zip")
+    assert caught.value.code == "redaction_mismatch"
     assert not (tmp_path / "q.zip").exists() and not (tmp_path / "q.zip.part").exists()
 
 

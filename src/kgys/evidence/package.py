@@ -42,8 +42,13 @@ PUBLIC_KEY = "public-key.pem"
 
 
 class PackageError(KgysError):
-    """The package cannot be built as asked: an input file differs from its recorded hash, the segments do not
-    form one chain, two files would have one name. The message names which."""
+    """The package cannot be built as asked; the message names the file, camera or segment, and ``code`` says why
+    (for a translated text): ``file_unreadable``, ``segment_altered`` (a stored segment differs from its recorded
+    hash), ``chain_broken``, ``no_segments``, ``redaction_mismatch``, ``duplicate_name``."""
+
+    def __init__(self, message: str, code: str, **params: Any) -> None:
+        super().__init__(message, **params)
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -207,7 +212,7 @@ def placements(pkg: PackageIn) -> list[Placed]:
     seen: set[str] = set()
     for p in out:
         if p.name in seen:
-            raise PackageError(f"two files would be {p.name} in the package", name=p.name)
+            raise PackageError(f"two files would be {p.name} in the package", "duplicate_name", name=p.name)
         seen.add(p.name)
     return out
 
@@ -215,11 +220,12 @@ def placements(pkg: PackageIn) -> list[Placed]:
 def check_chain(clip: ClipIn) -> None:
     """PackageError unless the clip names segments, each following the one before in the recording's chain."""
     if not clip.segments:
-        raise PackageError(f"the clip of camera {clip.camera_id} names no recorded segment", camera=clip.camera_id)
+        raise PackageError(f"the clip of camera {clip.camera_id} names no recorded segment", "no_segments",
+                           camera=clip.camera_id)
     for before, seg in zip(clip.segments, clip.segments[1:], strict=False):
         if seg.prev_sha256 != before.sha256:
             raise PackageError(f"segment {seg.id} of camera {clip.camera_id} does not follow segment {before.id} in "
-                               "the recording's hash chain", camera=clip.camera_id, segment=seg.id)
+                               "the recording's hash chain", "chain_broken", camera=clip.camera_id, segment=seg.id)
 
 
 def _time(value: datetime, zone: ZoneInfo) -> dict[str, str]:

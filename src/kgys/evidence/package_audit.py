@@ -40,7 +40,12 @@ Foreign = Literal["refuse", "include"]
 
 
 class AuditProofError(KgysError):
-    """The audit entries of a release cannot be proved without disclosing others', or there are none."""
+    """The audit entries of a release cannot be proved without disclosing others', or there are none; ``code``
+    says which: ``no_entries``, ``not_sealed``, ``foreign_entries``."""
+
+    def __init__(self, message: str, code: str, **params: Any) -> None:
+        super().__init__(message, **params)
+        self.code = code
 
 
 def seal(session: Session, signer: Signer) -> int | None:
@@ -103,12 +108,12 @@ def collect(*, session: Session, objects: Iterable[tuple[str, str | int]], seqs:
     session.flush()
     wanted = release_seqs(session, objects, seqs)
     if not wanted:
-        raise AuditProofError("the audit log has no entries about this release")
+        raise AuditProofError("the audit log has no entries about this release", "no_entries")
     conn = session.connection()
     cps = checkpoint_rows(conn)
     if _covering(cps, wanted[-1]) is None:
         if signer is None:
-            raise AuditProofError(f"audit entry {wanted[-1]} is not sealed by a signed checkpoint yet",
+            raise AuditProofError(f"audit entry {wanted[-1]} is not sealed by a signed checkpoint yet", "not_sealed",
                                   seq=wanted[-1])
         seal(session, signer)
         cps = checkpoint_rows(conn)
@@ -126,5 +131,5 @@ def collect(*, session: Session, objects: Iterable[tuple[str, str | int]], seqs:
         more = f" and {len(others) - 10} more" if len(others) > 10 else ""
         raise AuditProofError(f"entries of other matters lie between the release's entries and their checkpoints: "
                               f"{named}{more}; seal each step of the release (kgys.evidence.package_audit.seal)",
-                              seqs=[e["seq"] for e in others])
+                              "foreign_entries", seqs=[e["seq"] for e in others])
     return AuditProof(entries=entries, checkpoints=cps[first:last + 1])

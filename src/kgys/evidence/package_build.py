@@ -67,7 +67,7 @@ def _copy(zf: zipfile.ZipFile, placed: Placed, at: datetime, progress: Callable[
         src = open(placed.source, "rb", buffering=0)  # noqa: SIM115  (closed below)
     except OSError as exc:
         raise PackageError(f"{placed.name}: cannot read {placed.source}: {exc.strerror or exc}",
-                           name=placed.name) from None
+                           "file_unreadable", name=placed.name) from None
     h = hashlib.sha256()
     buf = bytearray(CHUNK)
     view = memoryview(buf)
@@ -81,7 +81,8 @@ def _copy(zf: zipfile.ZipFile, placed: Placed, at: datetime, progress: Callable[
     digest = FileDigest(h.hexdigest(), n)
     if placed.expect is not None and digest.sha256 != placed.expect:
         raise PackageError(f"{placed.name}: the stored file {placed.source} is not the recorded segment (its SHA-256 "
-                           f"is {digest.sha256}, the recording's index says {placed.expect})", name=placed.name)
+                           f"is {digest.sha256}, the recording's index says {placed.expect})", "segment_altered",
+                           name=placed.name)
     return digest
 
 
@@ -92,7 +93,7 @@ def _check_alterations(pkg: PackageIn, files: dict[str, FileDigest]) -> None:
             after = clip.watermark.source if clip.watermark is not None else got
             if clip.redaction.redacted != after:
                 raise PackageError(f"the redaction record of camera {clip.camera_id} names a redacted file that is "
-                                   "not the one released", camera=clip.camera_id)
+                                   "not the one released", "redaction_mismatch", camera=clip.camera_id)
 
 
 def file_sha256(path: Path) -> str:
@@ -112,7 +113,8 @@ def build_package(*, package: PackageIn, signer: Signer, out: Path,
         try:
             total += p.source.stat().st_size
         except OSError as exc:
-            raise PackageError(f"{p.name}: cannot read {p.source}: {exc.strerror or exc}", name=p.name) from None
+            raise PackageError(f"{p.name}: cannot read {p.source}: {exc.strerror or exc}", "file_unreadable",
+                               name=p.name) from None
     done = [0]
 
     def progress(n: int) -> None:
