@@ -239,6 +239,19 @@ class ExportsSettings(BaseModel):
     progress_seconds: float = Field(default=1.0, gt=0, description="Progress is written at most this often.")
 
 
+class EvidenceSettings(BaseModel):
+    """Footage requests under judicial authority: how long footage is held while a decision is awaited, and the
+    scanned decisions kept."""
+
+    decision_wait_days: float = Field(default=15.0, gt=0, le=365, description="A footage request's provisional "
+                                      "holds lapse, and the request expires, this many days after it was made "
+                                      "if no decision is recorded.")
+    document_max_mb: float = Field(default=10.0, gt=0, le=100, description="Largest scanned decision accepted "
+                                   "(PDF, JPEG or PNG), in MB.")
+    expiry_check_seconds: float = Field(default=60.0, gt=0, description="How often the jobs worker marks the "
+                                        "requests whose wait for a decision is over as expired.")
+
+
 class Settings(BaseSettings):
     """Everything kgys can be told."""
 
@@ -259,6 +272,7 @@ class Settings(BaseSettings):
     roads: RoadsSettings = Field(default_factory=RoadsSettings)
     dispatch: DispatchSettings = Field(default_factory=DispatchSettings)
     exports: ExportsSettings = Field(default_factory=ExportsSettings)
+    evidence: EvidenceSettings = Field(default_factory=EvidenceSettings)
 
     @classmethod
     def settings_customise_sources(
