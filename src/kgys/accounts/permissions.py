@@ -68,10 +68,10 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
                                        Perm.LIVE_VIEW, Perm.PLAYBACK, Perm.CLIP_EXPORT, Perm.ALERTS_READ,
                                        Perm.ALERTS_HANDLE, Perm.ALERTS_SUPERVISE, Perm.KADES_MANAGE}
     | _DISPATCH | {Perm.UNITS_MANAGE, Perm.EVIDENCE_READ, Perm.EVIDENCE_APPROVE},
-    # an investigator sees footage only through a footage request: no blanket playback or export; playback
-    # within an approved request's scope is allowed by the evidence domain (kgys.evidence.service)
+    # an investigator sees footage only through a footage request of their own: no blanket playback or export;
+    # playback within an approved request's scope is allowed by the evidence domain (kgys.evidence.service)
     Role.INVESTIGATOR: frozenset({Perm.SITES_READ, Perm.CAMERAS_READ, Perm.HOLDS_READ, Perm.HOLDS_MANAGE,
-                                  Perm.PLAYBACK, Perm.CLIP_EXPORT, Perm.EVIDENCE_REQUEST, Perm.EVIDENCE_READ}),
+                                  Perm.EVIDENCE_REQUEST}),
     Role.JUDICIAL_LIAISON: frozenset({Perm.SITES_READ, Perm.HOLDS_READ, Perm.HOLDS_MANAGE, Perm.EVIDENCE_READ,
                                       Perm.EVIDENCE_DECIDE}),
     Role.SCHOOL_ADMIN: _READ_REGISTRY | {Perm.SITES_EDIT, Perm.CAMERAS_EDIT, Perm.SITES_IMPORT, Perm.LIVE_VIEW,

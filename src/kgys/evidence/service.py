@@ -13,9 +13,10 @@ investigation?
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, exists, not_, select, true
+from sqlalchemy import ColumnElement, and_, exists, not_, select, true
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -34,8 +35,6 @@ CHANGED = "the request changed meanwhile; reload it and try again"
 LISTED = 200
 MOVES = {"grant": "be granted", "refuse": "be refused", "expire": "expire", "approve": "be approved",
          "withhold": "be withheld"}
-# roles that handle every request of their scope; the others see the requests they made
-OVERSEERS = (Perm.EVIDENCE_DECIDE, Perm.EVIDENCE_APPROVE, Perm.AUDIT_READ)
 
 
 def clean(field: str, value: str, errors: list[FieldError], *, required: bool = True) -> str:
@@ -86,18 +85,28 @@ def add_item(*, session: Session, request: FootageRequest, kind: str, item: Rang
     return row
 
 
+def require_any(actor: Actor) -> None:
+    """PermissionDenied unless the actor sees footage requests: every one of the scope (``evidence.read``), or the
+    ones they made (``evidence.request``)."""
+    if not actor.can(Perm.EVIDENCE_REQUEST):
+        actor.require(Perm.EVIDENCE_READ)
+
+
 def visible_clause(actor: Actor) -> ColumnElement[bool]:
-    """SQL: the requests the actor may see: every camera asked for lies in the actor's scope, and the actor handles
-    every request (a decider, an approver, an auditor) or made this one."""
-    outside = exists().where(ScopeItem.request_id == FootageRequest.id, Site.id == ScopeItem.site_id,
-                             not_(actor.scope.clause(Site.jurisdiction_path, Site.id)))
-    mine = true() if any(actor.can(p) for p in OVERSEERS) else FootageRequest.requested_by == (actor.id or 0)
-    return not_(outside) & mine
+    """SQL: the requests the actor may see: every camera asked for lies in the actor's scope, and the actor reads
+    every request of the scope (``evidence.read``: a decider, an approver, an auditor) or made this one."""
+    mine = true() if actor.can(Perm.EVIDENCE_READ) else FootageRequest.requested_by == (actor.id or 0)
+    if actor.scope.is_global:
+        return mine
+    outside = (select(ScopeItem.id).join(Site, Site.id == ScopeItem.site_id)
+               .where(ScopeItem.request_id == FootageRequest.id,
+                      not_(actor.scope.clause(Site.jurisdiction_path, Site.id))).exists())
+    return and_(not_(outside), mine)
 
 
 def get(*, session: Session, actor: Actor, request_id: int) -> FootageRequest:
     """One request the actor may see; NotFound for one outside the scope as for one that does not exist."""
-    actor.require(Perm.EVIDENCE_READ)
+    require_any(actor)
     row = session.scalar(select(FootageRequest).where(FootageRequest.id == request_id, visible_clause(actor)))
     if row is None:
         raise NotFound(f"no footage request {request_id}", request_id=request_id)
@@ -106,7 +115,7 @@ def get(*, session: Session, actor: Actor, request_id: int) -> FootageRequest:
 
 def listing(*, session: Session, actor: Actor, state: str | None = None) -> list[FootageRequest]:
     """The requests the actor may see, newest first (the last 200), of one state when given."""
-    actor.require(Perm.EVIDENCE_READ)
+    require_any(actor)
     stmt = select(FootageRequest).where(visible_clause(actor))
     if state:
         stmt = stmt.where(FootageRequest.state == state)
@@ -190,3 +199,32 @@ def within_approved_scope(session: Session, user_id: int, camera_id: int, start:
         if rules.covered(granted, camera_id, start, end):
             return request
     return None
+
+
+def legal_basis_of(*, session: Session, request: FootageRequest) -> str:
+    """The legal basis a step under ``request`` is audited with: its decision, or its investigation before one."""
+    decision = decision_of(session=session, request_id=request.id)
+    if decision is not None:
+        return decision.legal_basis()
+    return f"investigation no. {request.investigation_no}: judicial decision awaited"
+
+
+@dataclass(frozen=True)
+class Detail:
+    """A request with its scope asked for and granted, its decision, its approval and its releases."""
+
+    request: FootageRequest
+    requested: list[ScopeItem]
+    granted: list[ScopeItem]
+    decision: Decision | None
+    approval: Approval | None
+    releases: list[Release]
+
+
+def detail(*, session: Session, actor: Actor, request_id: int) -> Detail:
+    """One request the actor may see, with everything recorded on it."""
+    row = get(session=session, actor=actor, request_id=request_id)
+    return Detail(row, items(session=session, request_id=row.id, kind="requested"),
+                  items(session=session, request_id=row.id, kind="granted"),
+                  decision_of(session=session, request_id=row.id), approval_of(session=session, request_id=row.id),
+                  releases_of(session=session, request_id=row.id))

@@ -157,7 +157,7 @@ def record_release(*, session: Session, actor: Actor, request_id: int, items: Se
     """Record footage released under an approved request to ``recipient`` (for the package builder). Refused
     (ValidationFailed naming ``scope[i]``) when any of it lies beyond the decision's grant, and (Conflict) when the
     request is not approved or the decision no longer valid."""
-    actor.require(Perm.EVIDENCE_READ)
+    service.require_any(actor)
     request = service.get(session=session, actor=actor, request_id=request_id)
     decision = service.decision_of(session=session, request_id=request.id)
     approval = service.approval_of(session=session, request_id=request.id)

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kgys.accounts.actor import Actor, system_actor
@@ -27,6 +29,7 @@ from kgys.evidence.rules import Range
 from kgys.recording import holds
 from kgys.recording.models import LegalHold
 from kgys.said import _
+from kgys.sites import service as site_service
 from kgys.sites.models import Site
 
 log = logging.getLogger(__name__)
@@ -88,9 +91,18 @@ def open_request(*, session: Session, actor: Actor, investigation_no: str, reque
     """Open a request for ``items`` (cameras × ranges) of the actor's scope and hold exactly that footage until
     ``now + wait``, when the holds lapse unless a decision came. Audited at every step with the investigation."""
     actor.require(Perm.EVIDENCE_REQUEST)
-    number, unit, text = service.check_request(investigation_no=investigation_no, requesting_unit=requesting_unit,
-                                               purpose=purpose, items=items)
-    cams = scoped_cameras(session, actor, items, Perm.EVIDENCE_REQUEST)
+    errors: list[FieldError] = []
+    try:
+        number, unit, text = service.check_request(investigation_no=investigation_no,
+                                                   requesting_unit=requesting_unit, purpose=purpose, items=items)
+    except ValidationFailed as exc:
+        errors += exc.errors
+    try:
+        cams = scoped_cameras(session, actor, items, Perm.EVIDENCE_REQUEST)
+    except ValidationFailed as exc:
+        errors += exc.errors
+    if errors:
+        raise ValidationFailed(errors)
     basis = f"investigation no. {number}: judicial decision awaited"
     with mechanism.acting_as(session, actor, reason=text, legal_basis=basis):
         row = service.add_request(session=session, actor=actor, investigation_no=number, requesting_unit=unit,
@@ -129,3 +141,25 @@ def record_refusal(*, session: Session, actor: Actor, step: str, request_id: int
     return audit_service.append(session, actor=actor, action=AuditAction.EVIDENCE_REFUSED,
                                 object_type="footage_request", object_id=request_id or "-",
                                 reason=error.message[:500], details=details)
+
+
+@dataclass(frozen=True)
+class CameraName:
+    """A camera as the evidence pages name it."""
+
+    id: int
+    name: str
+    site_code: str
+    site_name: str
+
+
+def camera_names(*, session: Session, actor: Actor, ids: Sequence[int] | None = None,
+                 limit: int = 500) -> dict[int, CameraName]:
+    """The cameras of the actor's scope (those of ``ids`` when given) by id, ordered by site and name; a camera
+    outside the scope is left out."""
+    service.require_any(actor)
+    stmt = (select(Camera.id, Camera.name, Site.code, Site.name).join(Site, Site.id == Camera.site_id)
+            .where(site_service.scope_clause(actor)).order_by(Site.code, Camera.name).limit(limit))
+    if ids is not None:
+        stmt = stmt.where(Camera.id.in_(sorted(set(ids))))
+    return {row[0]: CameraName(*row) for row in session.execute(stmt)}
