@@ -166,6 +166,9 @@ class WebSettings(BaseModel):
         default=20.0, gt=0, description="Largest import file accepted, in MB (the upload routes' body limit).")
     max_floor_plan_mb: float = Field(
         default=10.0, gt=0, description="Largest floor plan image accepted, in MB (the floor plan uploads' limit).")
+    max_decision_mb: float = Field(
+        default=10.0, gt=0, le=100, description="Largest scanned judicial decision accepted (PDF, JPEG or PNG), in "
+        "MB (the decision uploads' limit).")
     threads: int = Field(
         default=8, ge=1, le=512,
         description="Requests handled at once, each with a worker thread and a database connection of its own "
@@ -239,6 +242,16 @@ class ExportsSettings(BaseModel):
     progress_seconds: float = Field(default=1.0, gt=0, description="Progress is written at most this often.")
 
 
+class EvidenceSettings(BaseModel):
+    """Footage requests under judicial authority: how long footage is held while a decision is awaited."""
+
+    decision_wait_days: float = Field(default=15.0, gt=0, le=365, description="A footage request's provisional "
+                                      "holds lapse, and the request expires, this many days after it was made "
+                                      "if no decision is recorded.")
+    expiry_check_seconds: float = Field(default=60.0, gt=0, description="How often the jobs worker marks the "
+                                        "requests whose wait for a decision is over as expired.")
+
+
 class Settings(BaseSettings):
     """Everything kgys can be told."""
 
@@ -259,6 +272,7 @@ class Settings(BaseSettings):
     roads: RoadsSettings = Field(default_factory=RoadsSettings)
     dispatch: DispatchSettings = Field(default_factory=DispatchSettings)
     exports: ExportsSettings = Field(default_factory=ExportsSettings)
+    evidence: EvidenceSettings = Field(default_factory=EvidenceSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -19,7 +19,9 @@ Each domain declares its tasks in its ``scheduled.py``; this module puts them in
 - ``dispatch.ack_escalation`` — an assignment not acknowledged within ``dispatch.ack_within_seconds`` raises a
   P2 alert (:mod:`kgys.dispatch.scheduled`);
 - ``exports.housekeeping`` — footage exports whose worker went silent are queued again, expired ones lose their
-  zip (:mod:`kgys.exports.scheduled`).
+  zip (:mod:`kgys.exports.scheduled`);
+- ``evidence.expiry`` — footage requests with no judicial decision after ``evidence.decision_wait_days`` are
+  marked expired (:mod:`kgys.evidence.scheduled`).
 
 Retention runs in a thread of its own (:func:`kgys.recording.retention_job.run`) every
 ``recording.retention_interval_seconds``, so that nothing outlives its policy by more than a minute even
@@ -44,6 +46,7 @@ from kgys.db import utcnow
 from kgys.devices import scheduled as devices_scheduled
 from kgys.dispatch import scheduled as dispatch_scheduled
 from kgys.events import scheduled as events_scheduled
+from kgys.evidence import scheduled as evidence_scheduled
 from kgys.exports import scheduled as exports_scheduled
 from kgys.exports import worker as exports_worker
 from kgys.recording import footage, heartbeat, retention_job
@@ -72,6 +75,7 @@ def tasks(rt: Runtime, *, started: datetime, recorder_timeout: float = 30.0,
                                  every=rt.settings.devices.offline_check_seconds),
         *dispatch_scheduled.tasks(settings=rt.settings.dispatch),
         *exports_scheduled.tasks(settings=rt.settings.exports, data_dir=rt.settings.data_dir),
+        *evidence_scheduled.tasks(settings=rt.settings.evidence),
     ]
 
 

@@ -53,11 +53,11 @@ class ExportServer:
 @pytest.fixture(scope="module")
 def exporting(tmp_path_factory: pytest.TempPathFactory, sim_h264: SimCameras,  # noqa: F811
               browser: Browser) -> Iterator[tuple[ExportServer, Page]]:
-    """Two cameras at one school, an investigator signed in (password and second factor), the web server, the
+    """Two cameras at one school, a supervisor signed in (password and second factor), the web server, the
     recorder and the jobs worker."""
     data = tmp_path_factory.mktemp("exports")
     _, cams, user = school_with_cameras(
-        data, [(f"Bahçe Kamerası {n}", "h264", sim_h264.url(n)) for n in (1, 2)], "investigator", second_factor=True)
+        data, [(f"Bahçe Kamerası {n}", "h264", sim_h264.url(n)) for n in (1, 2)], "supervisor", second_factor=True)
     env = _env(KGYS_SECURITY__COOKIE_SECURE="false", KGYS_RECORDING__SEGMENT_SECONDS="2",
                KGYS_RECORDING__FSYNC="false")
     with running(data, env, browser, user.username, workers=("recorder", "jobs"), accept_downloads=True,

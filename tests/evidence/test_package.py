@@ -18,7 +18,7 @@ from kgys_verify.primitives import entry_hash
 from kgys_verify.report import Report, Status
 
 from kgys.audit.signing import Signer, public_pem
-from tests.evidence.conftest import Built, edit_manifest, rewrite_zip
+from tests.evidence.material import Built, edit_manifest, rewrite_zip
 
 
 def _check(path: Path, key: Path | None) -> Report:

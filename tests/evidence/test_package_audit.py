@@ -21,7 +21,7 @@ from kgys.evidence import package_audit
 from kgys.evidence.package_audit import AuditProofError
 from kgys.evidence.package_build import build_package
 from kgys.runtime import Runtime
-from tests.evidence.conftest import RELEASE, Camera, edit_manifest, package_in, write_release
+from tests.evidence.material import RELEASE, Camera, edit_manifest, package_in, write_release
 
 ADMIN = system_actor("test-setup")
 

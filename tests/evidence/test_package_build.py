@@ -20,7 +20,7 @@ from kgys.audit.signing import Signer, public_pem, signature_valid
 from kgys.evidence.package import FileDigest, PackageError, Redaction, clip_name, manifest, signed_bytes
 from kgys.evidence.package_build import build_package, file_sha256
 from kgys.evidence.package_watermark import burn_watermark
-from tests.evidence.conftest import T0, ZONE, Camera, clip_of, memory_proof, package_in
+from tests.evidence.material import T0, ZONE, Camera, clip_of, memory_proof, package_in
 
 SIGNER = Signer(Ed25519PrivateKey.generate())
 

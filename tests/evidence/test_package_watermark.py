@@ -21,7 +21,7 @@ from kgys.evidence.package_watermark import (
     watermark_args,
     watermark_text,
 )
-from tests.evidence.conftest import Camera
+from tests.evidence.material import Camera
 
 
 @pytest.mark.parametrize(("raw", "value", "graph"), [

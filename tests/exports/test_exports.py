@@ -90,7 +90,7 @@ def _duration(data: bytes, tmp: Path) -> float:
 def test_an_export_of_two_cameras_is_built_followed_and_downloaded(recorded: Recorded, exports_loop: None,
                                                                     tmp_path: Path,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    w, inv = recorded, recorded.headers["investigator"]
+    w, inv = recorded, recorded.headers["supervisor"]
     seen: list[float] = []
     real_report = service.report
 
@@ -129,7 +129,7 @@ def test_an_export_of_two_cameras_is_built_followed_and_downloaded(recorded: Rec
     with zipfile.ZipFile(io.BytesIO(got.content)) as zf:
         manifest = json.loads(zf.read("manifest.json"))
         files = {name: zf.read(name) for name in zf.namelist() if name.endswith(".mp4")}
-    assert manifest["reason"] == "soruşturma 2026/41" and manifest["requested_by"].startswith("investigator")
+    assert manifest["reason"] == "soruşturma 2026/41" and manifest["requested_by"].startswith("supervisor")
     assert manifest["time_zone"] == "Europe/Istanbul" and manifest["from"]["local"].endswith("+03:00")
     assert manifest["sites"] == [w.site_code] and [c["camera_id"] for c in manifest["cameras"]] == w.camera_ids
     for cam in manifest["cameras"]:
@@ -143,20 +143,20 @@ def test_an_export_of_two_cameras_is_built_followed_and_downloaded(recorded: Rec
 def test_cameras_outside_the_scope_or_a_role_without_export_are_refused(recorded: Recorded) -> None:
     w = recorded
     with w.rt.sessions.begin() as s:
-        other = factories.user(s, "investigator", scope=["TR-99-B"])
+        other = factories.user(s, "supervisor", scope=["TR-99-B"])
         outside = {"Authorization": "Bearer " + account_service.issue_token(session=s, settings=w.rt.settings.security,
                                                                             user=other)}
     before, audited = _count(w), w.audit_count(REQUEST)
     body = _body(w)
     assert w.client.post(API, json=body, headers=outside).status_code == 404
     mixed = body | {"cameras": [w.camera_ids[0], 999_999]}
-    assert w.client.post(API, json=mixed, headers=w.headers["investigator"]).status_code == 404
+    assert w.client.post(API, json=mixed, headers=w.headers["supervisor"]).status_code == 404
     for role in ("operator", "school_admin", "auditor"):
         assert w.client.post(API, json=body, headers=w.headers[role]).status_code == 403, role
     assert w.client.post(API, json=body).status_code == 401
     assert _count(w) == before and w.audit_count(REQUEST) == audited  # nothing created, nothing logged
 
-    mine = w.client.post(API, json=body, headers=w.headers["investigator"]).json()
+    mine = w.client.post(API, json=body, headers=w.headers["supervisor"]).json()
     assert w.client.get(f"{API}/{mine['id']}", headers=outside).status_code == 404  # another's export
     assert w.client.get(f"{API}/{mine['id']}/download", headers=outside).status_code == 404
     assert all(e["id"] != mine["id"] for e in w.client.get(API, headers=outside).json())
@@ -177,7 +177,7 @@ def test_bad_input_is_refused_naming_the_field(recorded: Recorded, change: dict[
     w = recorded
     body = {k: v for k, v in (_body(w) | change).items() if v is not None}
     before = _count(w)
-    r = w.client.post(API, json=body, headers=w.headers["investigator"])
+    r = w.client.post(API, json=body, headers=w.headers["supervisor"])
     assert r.status_code == 422, r.text
     assert any(f["field"].split(".")[0] == field for f in r.json()["error"]["fields"]), r.text
     assert _count(w) == before
@@ -187,12 +187,12 @@ def test_a_range_longer_than_the_setting_is_refused(recorded: Recorded) -> None:
     w = recorded
     start = datetime.fromisoformat(_body(w)["from"])
     body = _body(w) | {"to": (start + timedelta(minutes=61)).isoformat()}
-    r = w.client.post(API, json=body, headers=w.headers["investigator"])
+    r = w.client.post(API, json=body, headers=w.headers["supervisor"])
     assert r.status_code == 422 and "60 minutes" in r.text
 
 
 def _queued(w: Recorded) -> int:
-    r = w.client.post(API, json=_body(w), headers=w.headers["investigator"])
+    r = w.client.post(API, json=_body(w), headers=w.headers["supervisor"])
     assert r.status_code == 201, r.text
     return int(r.json()["id"])
 
@@ -265,7 +265,7 @@ def test_an_expired_export_loses_its_file(recorded: Recorded) -> None:
         assert export_id in worker.housekeeping(s, row.expires_at, data_dir=w.rt.settings.data_dir,
                                                 stale=stale)["expired"]
     assert not path.exists() and _row(w, export_id).state == "expired"
-    r = w.client.get(f"{API}/{export_id}/download", headers=w.headers["investigator"])
+    r = w.client.get(f"{API}/{export_id}/download", headers=w.headers["supervisor"])
     assert r.status_code == 404
 
 
@@ -274,16 +274,16 @@ def test_an_export_with_nothing_recorded_fails_with_a_reason(recorded: Recorded)
     _drain(w)
     start = w.segments(w.camera_ids[0])[0].start - timedelta(hours=2)
     body = _body(w) | {"from": start.isoformat(), "to": (start + timedelta(minutes=5)).isoformat()}
-    r = w.client.post(API, json=body, headers=w.headers["investigator"])
+    r = w.client.post(API, json=body, headers=w.headers["supervisor"])
     export_id = r.json()["id"]
     assert worker.run_once(sessions=w.rt.sessions, settings=_settings(w),
                            storage=footage.open_storage(w.rt.settings)) == export_id
-    got = w.client.get(f"{API}/{export_id}", headers=w.headers["investigator"]).json()
+    got = w.client.get(f"{API}/{export_id}", headers=w.headers["supervisor"]).json()
     assert got["state"] == "failed" and got["error"]["code"] == "no_recording"
     assert got["error"]["message"] == "Bu aralıkta kameraların hiçbiri kayıt yapmamış."  # the reader's language
-    got = w.client.get(f"{API}/{export_id}?lang=ru", headers=w.headers["investigator"]).json()
+    got = w.client.get(f"{API}/{export_id}?lang=ru", headers=w.headers["supervisor"]).json()
     assert got["error"]["message"] == "Ни одна из камер ничего не записала в этом интервале."
-    assert w.client.get(f"{API}/{export_id}/download", headers=w.headers["investigator"]).status_code == 404
+    assert w.client.get(f"{API}/{export_id}/download", headers=w.headers["supervisor"]).status_code == 404
 
 
 def test_two_workers_never_build_the_same_export(recorded: Recorded) -> None:

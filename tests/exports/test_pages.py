@@ -47,7 +47,7 @@ def _count(session: Session) -> int:
 def test_the_form_queues_an_export_read_in_the_reader_s_zone(client: TestClient, session: Session,
                                                                rt: Runtime) -> None:
     cams, theirs = _world(session, rt)
-    csrf = _login(client, session, rt, "investigator")
+    csrf = _login(client, session, rt, "supervisor")
     page = client.get(f"/exports/new?cameras={cams[0]},{cams[1]},{theirs}"
                       "&from=2026-03-01T08:00:00Z&to=2026-03-01T08:10:00Z")
     assert page.status_code == 200
@@ -78,7 +78,7 @@ def test_the_form_queues_an_export_read_in_the_reader_s_zone(client: TestClient,
 
 def test_bad_input_comes_back_naming_each_field(client: TestClient, session: Session, rt: Runtime) -> None:
     cams, _theirs = _world(session, rt)
-    csrf = _login(client, session, rt, "investigator")
+    csrf = _login(client, session, rt, "supervisor")
     before = _count(session)
     r = client.post("/exports/new?lang=en", data={"csrf_token": csrf, "shown": ",".join(map(str, cams)),
                                                   "from": "2026-03-01T11:00", "to": "2026-03-01T13:00",
@@ -96,7 +96,7 @@ def test_bad_input_comes_back_naming_each_field(client: TestClient, session: Ses
 def test_a_camera_outside_the_scope_or_a_role_without_export_is_refused(client: TestClient, session: Session,
                                                                          rt: Runtime) -> None:
     cams, theirs = _world(session, rt)
-    csrf = _login(client, session, rt, "investigator")
+    csrf = _login(client, session, rt, "supervisor")
     before = _count(session)
     form = {"csrf_token": csrf, "camera": [str(cams[0]), str(theirs)], "from": "2026-03-01T11:00",
             "to": "2026-03-01T11:10", "reason": "dosya 2026/7"}

@@ -35,7 +35,7 @@ from tests.recording.conftest import (  # noqa: F401  (clip_h264, media_dir, sim
 from tests.waiting import wait_for
 
 ROLES = {"operator": ["TR-99-A"], "operator_out": ["TR-99-B"], "investigator": ["TR-99-A"],
-         "school_admin": ["TR-99-A"], "auditor": ["TR-99-A"]}
+         "school_admin": ["TR-99-A"], "auditor": ["TR-99-A"], "supervisor": ["TR-99-A"]}
 
 
 @dataclass

@@ -29,7 +29,7 @@ def _uris(text: str) -> list[str]:
 
 def test_a_password_reset_stops_an_open_playback(recorded: Recorded) -> None:
     w, cam = recorded, recorded.camera_ids[0]
-    name, headers = _viewer(w, "investigator")
+    name, headers = _viewer(w, "supervisor")
     segs = w.segments(cam)
     r = w.client.post(f"/api/v1/cameras/{cam}/playback", headers=headers,
                       json={"from": _iso(segs[0].start), "to": _iso(segs[-1].end), "reason": "olay incelemesi"})

@@ -110,13 +110,13 @@ def test_playback_needs_a_reason_and_plays_the_index(recorded: Recorded, tmp_pat
     url = f"/api/v1/cameras/{cam}/playback"
     body = {"from": _iso(start), "to": _iso(end)}
     before = w.audit_count("camera.playback.view")
-    r = w.client.post(url, json=body | {"reason": " "}, headers=w.headers["investigator"])
+    r = w.client.post(url, json=body | {"reason": " "}, headers=w.headers["school_admin"])
     assert r.status_code == 422 and r.json()["error"]["fields"][0]["field"] == "reason"
     assert w.client.post(url, json=body | {"reason": "soruşturma 2026/12"},
                          headers=w.headers["operator"]).status_code == 403
     assert w.audit_count("camera.playback.view") == before
 
-    r = w.client.post(url, json=body | {"reason": "soruşturma 2026/12"}, headers=w.headers["investigator"])
+    r = w.client.post(url, json=body | {"reason": "soruşturma 2026/12"}, headers=w.headers["school_admin"])
     assert r.status_code == 200, r.text
     entry = w.audit_last("camera.playback.view")
     assert entry.reason == "soruşturma 2026/12"
@@ -125,7 +125,7 @@ def test_playback_needs_a_reason_and_plays_the_index(recorded: Recorded, tmp_pat
     assert details["to"].startswith(end.strftime("%Y-%m-%dT%H:%M:%S"))
 
     playlist = r.json()["playlist"]
-    text = w.client.get(playlist, headers=w.headers["investigator"]).text
+    text = w.client.get(playlist, headers=w.headers["school_admin"]).text
     lines = text.splitlines()
     assert "#EXT-X-PLAYLIST-TYPE:VOD" in lines and lines[-1] == "#EXT-X-ENDLIST"
     uris = _uris(text)
@@ -133,7 +133,7 @@ def test_playback_needs_a_reason_and_plays_the_index(recorded: Recorded, tmp_pat
     assert [float(ln[8:-1]) for ln in lines if ln.startswith("#EXTINF:")] == [round(s.duration, 3) for s in segs]
     assert lines.count("#EXT-X-DISCONTINUITY") == len(segs) - 1
     base = playlist.split("?")[0].rsplit("/", 1)[0]
-    got = w.client.get(f"{base}/{uris[0]}", headers=w.headers["investigator"])
+    got = w.client.get(f"{base}/{uris[0]}", headers=w.headers["school_admin"])
     assert got.status_code == 200 and hashlib.sha256(got.content).hexdigest() == segs[0].sha256
     # a store with no file on this machine (a remote one) serves the same bytes, streamed through the interface
     local = w.client.app.state.footage_storage  # type: ignore[attr-defined]
@@ -141,9 +141,9 @@ def test_playback_needs_a_reason_and_plays_the_index(recorded: Recorded, tmp_pat
     remote.objects[segs[0].path] = local.get_range(segs[0].path)
     w.client.app.state.footage_storage = remote  # type: ignore[attr-defined]
     try:
-        again = w.client.get(f"{base}/{uris[0]}", headers=w.headers["investigator"])
+        again = w.client.get(f"{base}/{uris[0]}", headers=w.headers["school_admin"])
         assert again.status_code == 200 and again.content == got.content and remote.reads > 0
-        missing = w.client.get(f"{base}/{uris[1]}", headers=w.headers["investigator"])
+        missing = w.client.get(f"{base}/{uris[1]}", headers=w.headers["school_admin"])
         assert missing.status_code == 404
     finally:
         w.client.app.state.footage_storage = local  # type: ignore[attr-defined]
@@ -151,7 +151,7 @@ def test_playback_needs_a_reason_and_plays_the_index(recorded: Recorded, tmp_pat
     other = w.segments(w.camera_ids[1])[0]
     path = urlsplit(f"{base}/{uris[0]}")
     stolen = f"{path.path.rsplit('/', 1)[0]}/{other.id}.ts?{path.query}"
-    assert w.client.get(stolen, headers=w.headers["investigator"]).status_code == 404
+    assert w.client.get(stolen, headers=w.headers["school_admin"]).status_code == 404
 
 
 def test_clip_is_a_valid_mp4_with_a_matching_manifest(recorded: Recorded, tmp_path: Path) -> None:
@@ -159,11 +159,11 @@ def test_clip_is_a_valid_mp4_with_a_matching_manifest(recorded: Recorded, tmp_pa
     segs = w.segments(cam)[:3]
     start, end = segs[0].start + timedelta(seconds=0.5), segs[-1].end - timedelta(seconds=0.5)
     q = {"from": _iso(start), "to": _iso(end)}
-    assert w.client.get(f"/cameras/{cam}/clip", params=q, headers=w.headers["investigator"]).status_code == 422
+    assert w.client.get(f"/cameras/{cam}/clip", params=q, headers=w.headers["supervisor"]).status_code == 422
     assert w.client.get(f"/cameras/{cam}/clip", params=q | {"reason": "dosya 55"},
                         headers=w.headers["school_admin"]).status_code == 403
     before = w.audit_count("camera.clip.export")
-    r = w.client.get(f"/cameras/{cam}/clip", params=q | {"reason": "dosya 55"}, headers=w.headers["investigator"])
+    r = w.client.get(f"/cameras/{cam}/clip", params=q | {"reason": "dosya 55"}, headers=w.headers["supervisor"])
     assert r.status_code == 200, r.text[:300]
     assert r.headers["content-type"] == "application/zip"
     with zipfile.ZipFile(io.BytesIO(r.content)) as zf:
@@ -190,7 +190,7 @@ def test_timeline_shows_coverage_and_gaps_with_cause(recorded: Recorded) -> None
         s.add(Gap(camera_id=cam, site_id=segs[0].site_id, start=segs[0].start - timedelta(seconds=30),
                   end=segs[0].start, cause="camera_offline", detail="camera unreachable: test"))
     q = {"from": _iso(segs[0].start - timedelta(seconds=60)), "to": _iso(segs[-1].end)}
-    r = w.client.get(f"/api/v1/cameras/{cam}/timeline", params=q, headers=w.headers["investigator"])
+    r = w.client.get(f"/api/v1/cameras/{cam}/timeline", params=q, headers=w.headers["school_admin"])
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["segments"] >= len(segs) and 0 < body["coverage"] < 1
@@ -198,9 +198,9 @@ def test_timeline_shows_coverage_and_gaps_with_cause(recorded: Recorded) -> None
     assert w.client.get(f"/api/v1/cameras/{cam}/timeline", params=q,
                         headers=w.headers["operator"]).status_code == 403
     bad = w.client.get(f"/api/v1/cameras/{cam}/timeline", params={"from": "yesterday"},
-                       headers=w.headers["investigator"])
+                       headers=w.headers["school_admin"])
     assert bad.status_code == 422 and bad.json()["error"]["fields"][0]["field"] == "from"
-    page = w.client.get(f"/cameras/{cam}/playback", params=q, headers=w.headers["investigator"])
+    page = w.client.get(f"/cameras/{cam}/playback", params=q, headers=w.headers["school_admin"])
     assert page.status_code == 200
     assert 'class="bar gap"' in page.text and 'data-cause="camera_offline"' in page.text
     assert 'id="reason-form"' in page.text and "data-playlist" not in page.text
@@ -216,8 +216,8 @@ def test_pages(recorded: Recorded) -> None:
     assert w.client.get(f"/sites/{w.site_code}/live", headers=w.headers["investigator"]).status_code == 403
     segs = w.segments(cam)
     form = {"from": _iso(segs[0].start), "to": _iso(segs[-1].end)}
-    missing = w.client.post(f"/cameras/{cam}/playback", data=form | {"reason": ""}, headers=w.headers["investigator"])
+    missing = w.client.post(f"/cameras/{cam}/playback", data=form | {"reason": ""}, headers=w.headers["school_admin"])
     assert missing.status_code == 422 and 'id="reason-error"' in missing.text
     ok = w.client.post(f"/cameras/{cam}/playback", data=form | {"reason": "ihbar 155"},
-                       headers=w.headers["investigator"])
+                       headers=w.headers["school_admin"])
     assert ok.status_code == 200 and f'data-playlist="/cameras/{cam}/playback.m3u8?t=' in ok.text

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from kgys.audit.signing import Signer, public_pem
 from kgys.evidence.package_build import build_package
-from tests.evidence.conftest import Camera, cameras, memory_proof, package_in  # noqa: F401  (fixture)
+from tests.evidence.material import Camera, cameras, memory_proof, package_in  # noqa: F401  (fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
 VERIFY = ROOT / "verify"

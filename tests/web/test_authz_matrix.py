@@ -11,9 +11,10 @@ scoped caller receives names a site outside its scope.
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -26,6 +27,7 @@ from sqlalchemy.orm import Session
 from starlette.routing import WebSocketRoute
 
 from kgys.accounts import security
+from kgys.accounts.actor import Actor, Scope
 from kgys.accounts.models import User
 from kgys.accounts.permissions import ROLE_PERMISSIONS, Perm, Role
 from kgys.alerts import raising
@@ -35,6 +37,12 @@ from kgys.audit.mechanism import set_actor
 from kgys.cameras.flows import systems as camera_flows
 from kgys.cameras.models import Camera
 from kgys.cameras.schemas import CameraIn, RecorderIn
+from kgys.db import utcnow
+from kgys.evidence import documents as evidence_documents
+from kgys.evidence.flows import decisions as evidence_decisions
+from kgys.evidence.flows import requests as evidence_requests
+from kgys.evidence.flows.decisions import DecisionIn
+from kgys.evidence.rules import Range
 from kgys.exports import service as export_service
 from kgys.kades import service as kades_service
 from kgys.kades.schemas import OrderIn
@@ -202,6 +210,7 @@ class Endpoint:
     public: bool = False
     also: Perm | None = None  # a second permission; a caller without it gets 409 (it is someone else's)
     own: Perm | None = None  # a caller without it acts for its own unit only, and none of the matrix's has one: 404
+    mine: tuple[Perm, int] | None = None  # a caller without ``perm`` but with this one acts on its own: this status
 
     def expected(self, caller: Caller, target_in_scope: bool) -> int:
         """The status ``caller`` must get for a target inside or outside its scope."""
@@ -210,6 +219,8 @@ class Endpoint:
         if caller.role is None:
             return 401
         if self.perm is not None and self.perm not in ROLE_PERMISSIONS[caller.role]:
+            if self.mine is not None and self.mine[0] in ROLE_PERMISSIONS[caller.role]:
+                return self.mine[1]
             return 403
         if self.own is not None and self.own not in ROLE_PERMISSIONS[caller.role]:
             return 404
@@ -379,6 +390,56 @@ def _others_bookmark(w: World, code: str) -> tuple[str, None]:
     return f"{API}/bookmarks/{row.id}", None
 
 
+def _requester(w: World) -> Actor:
+    """The user of the world who makes and records the footage requests the matrix tries (not a caller)."""
+    owner = w.session.scalars(select(User).where(User.username == w.login)).one()
+    return Actor(id=owner.id, username=owner.username, role="admin", scope=Scope(is_global=True))
+
+
+def _new_footage_request(w: World, code: str) -> tuple[str, dict[str, Any]]:
+    return f"{API}/evidence/requests", {"investigation_no": f"2026/{next(_n)}", "requesting_unit": "Asayiş",
+                                        "purpose": "matrix", "scope": [{"camera_id": w.cameras[code], **_RANGE}]}
+
+
+def _footage_request(w: World, code: str, outcome: str | None) -> int:
+    """A fresh request on the target's camera by another user; decided with ``outcome`` when given."""
+    who = _requester(w)
+    start, end = datetime(2026, 3, 1, 8, tzinfo=UTC), datetime(2026, 3, 1, 9, tzinfo=UTC)
+    req = evidence_requests.open_request(session=w.session, actor=who, investigation_no=f"2026/{next(_n)}",
+                                         requesting_unit="Asayiş", purpose="matrix", wait=timedelta(days=15),
+                                         items=[Range(w.cameras[code], start, end)], now=utcnow())
+    if outcome is not None:
+        upload = evidence_documents.Upload.receive(iter([b"%PDF-1.4 matrix"]), name="k.pdf",
+                                                   data_dir=w.rt.settings.data_dir, limit=MB)
+        granted = outcome == "granted"
+        evidence_decisions.record_decision(session=w.session, actor=who, request_id=req.id, data=DecisionIn(
+            outcome=outcome, authority_kind="court", authority_name="Sulh Ceza", decision_no="1",
+            decision_date=date(2026, 3, 1), provision="CMK 134",
+            valid_until=utcnow() + timedelta(days=30) if granted else None,
+            refusal_reason="" if granted else "yetersiz",
+            scope=[Range(w.cameras[code], start, end)] if granted else []),
+            upload=upload, data_dir=w.rt.settings.data_dir, version=None, now=utcnow())
+    w.session.commit()
+    return req.id
+
+
+def _footage_url(outcome: str | None, suffix: str = "", body: dict[str, Any] | Upload | None = None) -> Build:
+    """A fresh request (decided with ``outcome``) on the target's camera, by another user."""
+    def build(w: World, code: str) -> tuple[str, dict[str, Any] | Upload | None]:
+        return f"{API}/evidence/requests/{_footage_request(w, code, outcome)}{suffix}", body
+    return build
+
+
+def _decision_upload(w: World, code: str) -> tuple[str, Upload]:
+    rid = _footage_request(w, code, None)
+    fields = {"outcome": "granted", "authority_kind": "prosecutor", "authority_name": "Başsavcılık",
+              "decision_no": f"2026/{next(_n)}", "decision_date": "2026-03-01",
+              "valid_until": (utcnow() + timedelta(days=30)).isoformat(),
+              "scope": json.dumps([{"camera_id": w.cameras[code], **_RANGE}])}
+    return f"{API}/evidence/requests/{rid}/decision", Upload("karar.pdf", b"%PDF-1.4 matrix", fields,
+                                                              field="document", content_type="application/pdf")
+
+
 def _fixed(path: str) -> Build:
     return lambda w, code: (f"{API}{path}", None)
 
@@ -480,6 +541,21 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("GET", "/exports", P.CLIP_EXPORT, _fixed("/exports"), out=None),
     Endpoint("GET", "/exports/{export_id}", P.CLIP_EXPORT, _others_export(), ok=404, out=None),
     Endpoint("GET", "/exports/{export_id}/download", P.CLIP_EXPORT, _others_export("/download"), ok=404, out=None),
+    # footage requests: a camera outside the scope is bad input naming it; a request outside the scope is as if it
+    # did not exist, and one who only requests footage sees their own requests only (another's: 404)
+    Endpoint("POST", "/evidence/requests", P.EVIDENCE_REQUEST, _new_footage_request, ok=201, out=422),
+    Endpoint("GET", "/evidence/requests", P.EVIDENCE_READ, _fixed("/evidence/requests"), out=None,
+             mine=(P.EVIDENCE_REQUEST, 200)),
+    Endpoint("GET", "/evidence/requests/{request_id}", P.EVIDENCE_READ, _footage_url(None),
+             mine=(P.EVIDENCE_REQUEST, 404)),
+    Endpoint("POST", "/evidence/requests/{request_id}/decision", P.EVIDENCE_DECIDE, _decision_upload),
+    Endpoint("POST", "/evidence/requests/{request_id}/approve", P.EVIDENCE_APPROVE,
+             _footage_url("granted", "/approve", {"note": "uygun"})),
+    Endpoint("POST", "/evidence/requests/{request_id}/refuse", P.EVIDENCE_APPROVE,
+             _footage_url("granted", "/refuse", {"note": "kapsam belirsiz"})),
+    Endpoint("GET", "/evidence/requests/{request_id}/document", P.EVIDENCE_READ, _footage_url("refused", "/document"),
+             mine=(P.EVIDENCE_REQUEST, 404)),
+    Endpoint("GET", "/evidence/report", P.EVIDENCE_READ, _fixed("/evidence/report"), out=None),
     # devices: the list for the in-scope target, filtered to the target site otherwise; provisioning at a site
     # outside the scope is bad input, as for a site that does not exist
     Endpoint("GET", "/devices", P.CAMERAS_READ, _site_filter("/devices")),

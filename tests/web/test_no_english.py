@@ -61,7 +61,7 @@ PAGES = ["/dashboard", "/sites", "/sites/{site}", "/sites/{site}/compliance", "/
          "/units/99-A-01", "/sites/{site}/rollout", "/sites/{site}/recorders/new", "/sites/{site}/cameras/new",
          "/sites/{site}/live", "/cameras/{camera}/playback", "/playback?cameras={camera}", "/exports",
          "/exports/new?cameras={camera}", "/account", "/login", "/incidents/{incident}", "/alerts/{recorder_alert}",
-         "/alerts/{installation_alert}"]
+         "/alerts/{installation_alert}", "/evidence/requests", "/evidence/requests/new"]
 
 # (page, English text or stored code) that stays, with the reason.
 _AUDIT = "owned by the wall/audit work in progress: the audit log shows an entry's details as stored"

@@ -48,6 +48,10 @@ class Perm(StrEnum):
     DISPATCH_ASSIGN = "dispatch.assign"
     UNITS_MANAGE = "units.manage"
     UNITS_REPORT = "units.report"
+    EVIDENCE_REQUEST = "evidence.request"
+    EVIDENCE_READ = "evidence.read"
+    EVIDENCE_DECIDE = "evidence.decide"
+    EVIDENCE_APPROVE = "evidence.approve"
 
 
 _ALL = frozenset(Perm)
@@ -63,16 +67,19 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     Role.SUPERVISOR: _READ_REGISTRY | {Perm.DASHBOARD_READ, Perm.AUDIT_READ, Perm.HOLDS_READ, Perm.HOLDS_MANAGE,
                                        Perm.LIVE_VIEW, Perm.PLAYBACK, Perm.CLIP_EXPORT, Perm.ALERTS_READ,
                                        Perm.ALERTS_HANDLE, Perm.ALERTS_SUPERVISE, Perm.KADES_MANAGE}
-    | _DISPATCH | {Perm.UNITS_MANAGE},
+    | _DISPATCH | {Perm.UNITS_MANAGE, Perm.EVIDENCE_READ, Perm.EVIDENCE_APPROVE},
+    # an investigator sees footage only through a footage request of their own: no blanket playback or export;
+    # playback within an approved request's scope is allowed by the evidence domain (kgys.evidence.service)
     Role.INVESTIGATOR: frozenset({Perm.SITES_READ, Perm.CAMERAS_READ, Perm.HOLDS_READ, Perm.HOLDS_MANAGE,
-                                  Perm.PLAYBACK, Perm.CLIP_EXPORT}),
-    Role.JUDICIAL_LIAISON: frozenset({Perm.SITES_READ, Perm.HOLDS_READ, Perm.HOLDS_MANAGE}),
+                                  Perm.EVIDENCE_REQUEST}),
+    Role.JUDICIAL_LIAISON: frozenset({Perm.SITES_READ, Perm.HOLDS_READ, Perm.HOLDS_MANAGE, Perm.EVIDENCE_READ,
+                                      Perm.EVIDENCE_DECIDE}),
     Role.SCHOOL_ADMIN: _READ_REGISTRY | {Perm.SITES_EDIT, Perm.CAMERAS_EDIT, Perm.SITES_IMPORT, Perm.LIVE_VIEW,
                                          Perm.PLAYBACK, Perm.ALERTS_READ},
     Role.COMMISSION_MEMBER: _READ_REGISTRY
     | {Perm.SITES_CREATE, Perm.SITES_EDIT, Perm.ROLLOUT_EDIT, Perm.SITES_IMPORT, Perm.DASHBOARD_READ},
     Role.AUDITOR: frozenset({Perm.AUDIT_READ, Perm.DASHBOARD_READ, Perm.SITES_READ, Perm.COMPLIANCE_READ,
-                             Perm.HOLDS_READ}),
+                             Perm.HOLDS_READ, Perm.EVIDENCE_READ}),
     # a field login speaks for its own unit only (its status, position, assignments)
     Role.FIELD_UNIT: frozenset({Perm.SITES_READ, Perm.UNITS_REPORT}),
 }

@@ -99,6 +99,23 @@ class AuditAction(StrEnum):
     BOOKMARK_UPDATE = "bookmark.update"
     BOOKMARK_DELETE = "bookmark.delete"
     CAMERA_SNAPSHOT = "camera.snapshot"
+    FOOTAGE_REQUEST_CREATE = "footage_request.create"
+    FOOTAGE_REQUEST_UPDATE = "footage_request.update"
+    FOOTAGE_REQUEST_DELETE = "footage_request.delete"
+    EVIDENCE_SCOPE_CREATE = "evidence_scope.create"
+    EVIDENCE_SCOPE_UPDATE = "evidence_scope.update"
+    EVIDENCE_SCOPE_DELETE = "evidence_scope.delete"
+    EVIDENCE_DECISION_CREATE = "evidence_decision.create"
+    EVIDENCE_DECISION_UPDATE = "evidence_decision.update"
+    EVIDENCE_DECISION_DELETE = "evidence_decision.delete"
+    EVIDENCE_APPROVAL_CREATE = "evidence_approval.create"
+    EVIDENCE_APPROVAL_UPDATE = "evidence_approval.update"
+    EVIDENCE_APPROVAL_DELETE = "evidence_approval.delete"
+    EVIDENCE_RELEASE_CREATE = "evidence_release.create"
+    EVIDENCE_RELEASE_UPDATE = "evidence_release.update"
+    EVIDENCE_RELEASE_DELETE = "evidence_release.delete"
+    EVIDENCE_REFUSED = "evidence.refused"
+    EVIDENCE_DOCUMENT_VIEW = "evidence.document.view"
 
 
 def changed(object_type: str, op: str) -> str:

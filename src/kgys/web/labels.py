@@ -14,6 +14,7 @@ from kgys.cameras import compliance as rules
 from kgys.devices.kinds import DeviceAlertKind
 from kgys.dispatch.kinds import DispatchAlertKind
 from kgys.dispatch.states import AssignmentState, UnitKind, UnitStatus
+from kgys.evidence import texts
 from kgys.incidents.states import Category, IncidentState, Outcome
 from kgys.kades.service import KadesKind
 from kgys.recording.alerts import AlertKind
@@ -228,7 +229,7 @@ ACTION_LABELS: dict[AuditAction, str] = {
     AuditAction.BOOKMARK_UPDATE: _("Bookmark changed"),
     AuditAction.BOOKMARK_DELETE: _("Bookmark deleted"),
     AuditAction.CAMERA_SNAPSHOT: _("Snapshot taken from a recording"),
-}
+} | texts.ACTION_LABELS  # the steps of a footage request
 
 
 def action_label(action: str) -> str:
@@ -242,8 +243,7 @@ AUDIT_ACTIONS = ("site", "rollout", "recorder", "camera", "commission", "jurisdi
                  "camera.live.view", "camera.playback.view", "camera.clip.export", "legal_hold", "destruction",
                  "retention_policy", "alert", "protection_order", "kades_phone", "site.lockdown", "floor_plan",
                  "unit", "unit_tracker", "incident", "assignment", "wall_layout", "audit.export",
-                 "bookmark", "camera.snapshot")
-
+                 "bookmark", "camera.snapshot") + texts.AUDIT_FILTERS
 
 GAP_CAUSE_LABELS: dict[GapCause, str] = {
     GapCause.CAMERA_OFFLINE: _("Camera offline"),

@@ -6,8 +6,9 @@ application reads them, refusing it as soon as the count passes the limit. Nothi
 so nothing past it is held in memory.
 
 The limits live in one place, :func:`body_limits`: ``web.max_body_mb`` for every request,
-``web.max_upload_mb`` for the import uploads (:data:`UPLOAD_ROUTES`), and ``web.max_floor_plan_mb`` (and a little
-for the form around the image) for the floor plan uploads (:data:`FLOOR_PLAN_ROUTES`, paths with a site code).
+``web.max_upload_mb`` for the import uploads (:data:`UPLOAD_ROUTES`), ``web.max_floor_plan_mb`` (and a little
+for the form around the image) for the floor plan uploads (:data:`FLOOR_PLAN_ROUTES`, paths with a site code), and
+``web.max_decision_mb`` (and as little) for the scanned judicial decisions (:data:`DECISION_ROUTES`).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 MB = 1024 * 1024
 UPLOAD_ROUTES = frozenset({("POST", "/api/v1/imports"), ("POST", "/import")})
 FLOOR_PLAN_ROUTES = ("POST", re.compile(r"^(/api/v1)?/sites/[^/]+/floor-plans$"))
+DECISION_ROUTES = ("POST", re.compile(r"^(/api/v1)?/evidence/requests/[0-9]+/decision$"))
 FORM_ALLOWANCE = 64 * 1024  # the form fields and multipart boundaries around an uploaded file
 # Close the connection after refusing: the client may still be sending the rest of the body.
 CLOSE_HEADERS = {"Connection": "close"}
@@ -60,8 +62,10 @@ def body_limits(web: WebSettings) -> BodyLimits:
     """Every body limit of the HTTP service, from the settings."""
     upload = int(web.max_upload_mb * MB)  # the whole form: the file and the few fields around it
     plan = int(web.max_floor_plan_mb * MB) + FORM_ALLOWANCE
+    decision = int(web.max_decision_mb * MB) + FORM_ALLOWANCE
     return BodyLimits(default=int(web.max_body_mb * MB), routes={route: upload for route in UPLOAD_ROUTES},
-                      patterns=((FLOOR_PLAN_ROUTES[0], FLOOR_PLAN_ROUTES[1], plan),))
+                      patterns=((FLOOR_PLAN_ROUTES[0], FLOOR_PLAN_ROUTES[1], plan),
+                                (DECISION_ROUTES[0], DECISION_ROUTES[1], decision)))
 
 
 def too_large_message(limit: int) -> str:

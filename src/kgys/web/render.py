@@ -34,6 +34,8 @@ def navigation(p: Principal) -> list[tuple[str, str, str]]:
         ("/devices", i18n.gettext("Devices"), Perm.CAMERAS_READ),
         ("/wall", i18n.gettext("Video wall"), Perm.LIVE_VIEW),
         ("/exports", i18n.gettext("My exports"), Perm.CLIP_EXPORT),
+        ("/evidence/requests", i18n.gettext("Footage requests"),
+         Perm.EVIDENCE_READ if p.actor.can(Perm.EVIDENCE_READ) else Perm.EVIDENCE_REQUEST),
         ("/audit", i18n.gettext("Audit log"), Perm.AUDIT_READ),
         ("/users", i18n.gettext("Users"), Perm.USERS_MANAGE),
     ]

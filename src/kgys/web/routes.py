@@ -22,6 +22,8 @@ from kgys.dispatch import report_views as dispatch_report_views
 from kgys.dispatch import tracker_views as dispatch_tracker_views
 from kgys.dispatch import unit_pages as dispatch_unit_pages
 from kgys.dispatch import views as dispatch_views
+from kgys.evidence import pages as evidence_pages
+from kgys.evidence import views as evidence_views
 from kgys.exports import pages as export_pages
 from kgys.exports import views as export_views
 from kgys.incidents import pages as incident_pages
@@ -57,6 +59,7 @@ def include_routes(app: FastAPI) -> None:
     app.include_router(dispatch_report_views.router, prefix="/api/v1")
     app.include_router(dispatch_tracker_views.router, prefix="/api/v1")
     app.include_router(export_views.router, prefix="/api/v1")
+    app.include_router(evidence_views.router, prefix="/api/v1")
     app.include_router(account_pages.router)
     app.include_router(user_pages.router)
     app.include_router(site_pages.router)
@@ -73,4 +76,5 @@ def include_routes(app: FastAPI) -> None:
     app.include_router(dispatch_field_pages.router)
     app.include_router(dispatch_report_views.pages)
     app.include_router(export_pages.router)
+    app.include_router(evidence_pages.router)
     live_views.install(app)

@@ -4,8 +4,9 @@ on a camera in scope, and still pictures taken from recorded segments by ffmpeg 
 thumbnail, cached).
 
 Every function finds the cameras within the caller's scope (a camera outside it is answered as if it did not
-exist) with the playback permission: whoever may play a recording back may also bookmark it and take a
-still of it. Flows flush, never commit.
+exist) with the playback permission, or for an investigator within an approved footage request's scope
+(:func:`kgys.live.flows.viewing.playback_camera`): whoever may play a recording back may also bookmark it and take
+a still of it. Flows flush, never commit.
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ from kgys.accounts.actor import Actor
 from kgys.accounts.permissions import Perm
 from kgys.audit import service as audit_service
 from kgys.audit.actions import AuditAction
-from kgys.cameras.flows import systems as camera_flows
 from kgys.cameras.models import Camera
-from kgys.errors import ConfigurationError, NotFound
+from kgys.db import utcnow
+from kgys.errors import ConfigurationError, NotFound, PermissionDenied
 from kgys.live import bookmarks, review, service
 from kgys.live.flows import clip, viewing
 from kgys.live.models import Bookmark
@@ -62,19 +63,24 @@ class Review:
     unavailable: int
 
 
-def _camera(session: Session, actor: Actor, camera_id: int) -> Camera:
-    return camera_flows.get_camera(session=session, actor=actor, camera_id=camera_id, perm=Perm.PLAYBACK)
+def _camera(session: Session, actor: Actor, camera_id: int, start: datetime, end: datetime,
+            now: datetime | None = None) -> Camera:
+    """A camera the actor may play back from ``start`` to ``end``."""
+    return viewing.playback_camera(session=session, actor=actor, camera_id=camera_id, start=start, end=end,
+                                   now=now or utcnow())[0]
 
 
 def gather(*, session: Session, actor: Actor, camera_ids: list[int], start: datetime, end: datetime,
            now: datetime) -> Review:
-    """The timelines of the chosen cameras in scope; NotFound when none of them is."""
-    actor.require(Perm.PLAYBACK)
+    """The timelines of the chosen cameras in scope (for an investigator: within an approved request's scope);
+    NotFound when none of them is."""
+    if not actor.can(Perm.PLAYBACK):
+        actor.require(Perm.EVIDENCE_REQUEST)
     items: list[CameraReview] = []
     for cam_id in camera_ids:
         try:
             tl = viewing.timeline(session=session, actor=actor, camera_id=cam_id, start=start, end=end, now=now)
-        except NotFound:
+        except (NotFound, PermissionDenied):
             continue
         items.append(CameraReview(tl.camera, tl, ""))
     if not items:
@@ -104,7 +110,7 @@ def open_all(*, session: Session, actor: Actor, key: str, review_: Review, reaso
 def add_bookmark(*, session: Session, actor: Actor, camera_id: int, start: datetime, end: datetime | None,
                  note: str, now: datetime) -> Bookmark:
     """Place a bookmark on a camera in scope (audited)."""
-    cam = _camera(session, actor, camera_id)
+    cam = _camera(session, actor, camera_id, start, end or start, now)
     return bookmarks.create(session=session, actor=actor, camera_id=cam.id, site_id=cam.site_id, start=start,
                             end=end, note=note, now=now)
 
@@ -113,7 +119,7 @@ def list_bookmarks(*, session: Session, actor: Actor, camera_ids: list[int], sta
                    end: datetime) -> list[Bookmark]:
     """The bookmarks over [start, end) of the cameras asked for; NotFound naming a camera not in scope."""
     for cam_id in camera_ids:
-        _camera(session, actor, cam_id)
+        _camera(session, actor, cam_id, start, end)
     return bookmarks.listing(session=session, camera_ids=camera_ids, start=start, end=end)
 
 
@@ -121,7 +127,7 @@ def remove_bookmark(*, session: Session, actor: Actor, bookmark_id: int) -> None
     """Delete a bookmark of a camera in scope: one's own, or any when supervising (audited)."""
     row = bookmarks.get(session=session, bookmark_id=bookmark_id)
     try:
-        _camera(session, actor, row.camera_id)
+        _camera(session, actor, row.camera_id, row.start, row.end or row.start)
     except NotFound:
         raise NotFound(f"no bookmark {bookmark_id}") from None
     bookmarks.delete(session=session, actor=actor, row=row)
@@ -158,7 +164,7 @@ def snapshot(*, session: Session, actor: Actor, storage: Storage, ffmpeg: str, c
              reason: str | None) -> Snapshot:
     """The recorded frame of a camera in scope at ``at`` as a PNG, written to the audit log with the reason and
     the time. ffmpeg runs after the reads (no snapshot of the database held meanwhile)."""
-    cam = _camera(session, actor, camera_id)
+    cam = _camera(session, actor, camera_id, at, at)
     text = service.require_reason(reason)
     seg = _segment_at(session, cam.id, at)
     site_id = cam.site_id
@@ -223,6 +229,6 @@ def _sweep(folder: Path, now: datetime) -> None:
             log.debug("thumbnail %s already gone", item)
 
 
-def check_camera(*, session: Session, actor: Actor, camera_id: int) -> None:
-    """NotFound unless the actor may play the camera back (scope and role)."""
-    _camera(session, actor, camera_id)
+def check_camera(*, session: Session, actor: Actor, camera_id: int, start: datetime, end: datetime) -> None:
+    """NotFound (or PermissionDenied) unless the actor may play the camera back from ``start`` to ``end``."""
+    _camera(session, actor, camera_id, start, end)

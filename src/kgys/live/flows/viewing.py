@@ -4,7 +4,11 @@ each viewing, the sign-in a ticket was opened with still checked by accounts, an
 playback reaches, read through :mod:`kgys.recording.footage`.
 
 Opening a stream (live or playback) is the one place that checks the role, the scope and the reason and
-writes ``record_access`` in the caller's transaction. Flows flush, never commit.
+writes ``record_access`` in the caller's transaction. Playback is for the roles of operations
+(``playback.view``); an investigator plays back only footage within the granted scope of one of their own
+footage requests, approved under a decision still valid (:func:`playback_camera`,
+:func:`kgys.evidence.service.within_approved_scope`), audited with the request and the decision as its legal
+basis. Flows flush, never commit.
 """
 
 from __future__ import annotations
@@ -24,10 +28,30 @@ from kgys.audit.actions import AuditAction
 from kgys.cameras.flows import systems as camera_flows
 from kgys.cameras.models import Camera
 from kgys.errors import NotFound, PermissionDenied
+from kgys.evidence import service as evidence_service
+from kgys.evidence.models import FootageRequest
 from kgys.live import hls, service, tickets
 from kgys.recording import footage
 from kgys.sites import service as site_service
 from kgys.sites.models import Site
+
+OUTSIDE_REQUEST = ("playback for an investigation only within the scope of your footage request, approved under a "
+                   "decision still valid; this camera and range are not")
+
+
+def playback_camera(*, session: Session, actor: Actor, camera_id: int, start: datetime, end: datetime,
+                    now: datetime) -> tuple[Camera, FootageRequest | None]:
+    """The camera the actor may play back from ``start`` to ``end``, and the footage request that allows it (None
+    for operational playback). A role with ``playback.view`` plays back the cameras of its scope; one that
+    requests footage (an investigator) only what an approved request of theirs grants, and still only within
+    their scope. PermissionDenied otherwise (before any camera is looked up, so it says nothing of one)."""
+    if actor.can(Perm.PLAYBACK) or not actor.can(Perm.EVIDENCE_REQUEST):
+        return camera_flows.get_camera(session=session, actor=actor, camera_id=camera_id, perm=Perm.PLAYBACK), None
+    found = evidence_service.within_approved_scope(session, actor.id or 0, camera_id, start, end, now)
+    if found is None:
+        raise PermissionDenied(OUTSIDE_REQUEST, perm=Perm.PLAYBACK.value)
+    return camera_flows.get_camera(session=session, actor=actor, camera_id=camera_id,
+                                   perm=Perm.EVIDENCE_REQUEST), found
 
 
 def site_cameras(*, session: Session, actor: Actor, code: str) -> tuple[Site, list[Camera]]:
@@ -59,13 +83,20 @@ def open_live(*, session: Session, actor: Actor, key: str, camera_id: int, reaso
 
 def open_playback(*, session: Session, actor: Actor, key: str, camera_id: int, start: datetime, end: datetime,
                   reason: str | None, credential: service.Credential, now: datetime) -> service.Opened:
-    """Start a playback of [start, end): check role, scope and reason, audit it with the range, return a ticket."""
-    cam = camera_flows.get_camera(session=session, actor=actor, camera_id=camera_id, perm=Perm.PLAYBACK)
+    """Start a playback of [start, end): check role, scope and reason, audit it with the range (and the footage
+    request allowing it, with its decision as the legal basis), return a ticket."""
+    cam, request = playback_camera(session=session, actor=actor, camera_id=camera_id, start=start, end=end, now=now)
     text = service.require_reason(reason)
     view = secrets.token_urlsafe(9)
+    details: dict[str, object] = {"view": view, "from": start.isoformat(), "to": end.isoformat()}
+    basis = None
+    if request is not None:
+        details["request"] = request.id
+        text = f"footage request #{request.id} (investigation no. {request.investigation_no}): {text}"
+        basis = evidence_service.legal_basis_of(session=session, request=request)
     audit_service.record_access(session, actor=actor, action=AuditAction.CAMERA_PLAYBACK_VIEW, object_type="camera",
-                                object_id=cam.id, site_id=cam.site_id, reason=text,
-                                details={"view": view, "from": start.isoformat(), "to": end.isoformat()})
+                                object_id=cam.id, site_id=cam.site_id, reason=text, legal_basis=basis,
+                                details=details)
     ticket = tickets.Ticket(kind="playback", view=view, camera_id=cam.id, user_id=actor.id,
                             binding=tickets.binding_of(credential.value), expires=service.expiry(credential, now),
                             start=int(start.timestamp()), end=int(end.timestamp()) + 1,
@@ -120,8 +151,10 @@ class Timeline:
 
 def timeline(*, session: Session, actor: Actor, camera_id: int, start: datetime, end: datetime,
              now: datetime) -> Timeline:
-    """Coverage and gaps (with their causes) of a camera over [start, end) (needs PLAYBACK)."""
-    cam = camera_flows.get_camera(session=session, actor=actor, camera_id=camera_id, perm=Perm.PLAYBACK)
+    """Coverage and gaps (with their causes) of a camera over [start, end) (needs PLAYBACK, or an approved footage
+    request covering it)."""
+    cam, _request = playback_camera(session=session, actor=actor, camera_id=camera_id, start=start, end=end,
+                                    now=now)
     rows = footage.recorded_intervals(session=session, camera_id=cam.id, start=start, end=end)
     gaps = footage.gaps(session=session, camera_id=cam.id, start=start, end=end)
     intervals = [(max(a, start), min(b, end)) for a, b in rows]
