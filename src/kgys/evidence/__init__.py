@@ -1,0 +1,1 @@
+"""Evidence: footage released under judicial authority — requests, decisions, approvals, redaction, packages."""
