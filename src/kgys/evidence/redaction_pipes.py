@@ -240,7 +240,7 @@ class FrameWriter:
     def write(self, frame: Frame) -> None:
         """Queue one frame (the writer keeps it until written: do not change it afterwards)."""
         if self._failed is not None:
-            raise EncodeFailed(f"ffmpeg stopped taking frames: {_tail(self._stderr) or self._failed}")
+            raise EncodeFailed(f"the redacted copy could not be encoded: {_tail(self._stderr) or self._failed}")
         try:
             self._queue.put(frame, timeout=STALL_SECONDS)
         except queue.Full as exc:

@@ -16,7 +16,7 @@ from kgys.evidence.redaction import Box, Method, RedactionError, Region
 
 Frame = npt.NDArray[np.uint8]  # height × width × 3, RGB
 BLUR_FACTOR = 2  # deface's: the box filter is half the region's size, so a face becomes a smear
-MOSAIC_CELLS = 8  # cells across a region's shorter side
+MOSAIC_CELLS = 6  # cells across a region's shorter side
 
 
 def _hide(roi: Frame, method: Method) -> Frame:

@@ -1,0 +1,1 @@
+"""Tests of lawful access to footage: requests, decisions, redaction and packages."""
