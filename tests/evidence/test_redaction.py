@@ -152,12 +152,14 @@ def test_frame_times(pts: list[float], count: int, fps: float, expected: list[fl
 
 
 @pytest.mark.parametrize(("size", "detect_width", "expected"), [
-    ((1280, 720), 640, (640, 360)),
-    ((1920, 1080), 640, (640, 360)),
+    ((1280, 720), 640, (640, 352)),  # multiples of 32: 360 would be stretched to 384 by the detector
+    ((1920, 1080), 640, (640, 352)),
     ((1280, 720), 0, (1280, 720)),
     ((640, 360), 1280, (640, 360)),  # never larger than the clip
-    ((1280, 720), 641, (640, 360)),  # even sizes only
+    ((640, 360), 640, (640, 360)),
+    ((1280, 720), 660, (640, 352)),
     ((704, 576), 352, (352, 288)),
+    ((1280, 720), 10, (32, 32)),
 ])
 def test_detect_size(size: tuple[int, int], detect_width: int, expected: tuple[int, int]) -> None:
     assert detect_size(*size, detect_width) == expected

@@ -57,12 +57,13 @@ NO_EDITS = ReviewEdits()
 
 
 def detect_size(width: int, height: int, detect_width: int) -> tuple[int, int]:
-    """The size frames are scaled to for the detector: ``detect_width`` across (even, aspect kept), never
-    larger than the clip; the clip's own size for 0."""
+    """The size frames are scaled to for the detector: ``detect_width`` across, aspect kept, both sides
+    multiples of 32 (the network's stride: CenterFace would stretch any other size up to one); the clip's own
+    size for 0 or a width not smaller than the clip's."""
     if detect_width <= 0 or detect_width >= width:
         return width, height
-    w = max(2, detect_width - detect_width % 2)
-    return w, max(2, round(height * w / width / 2) * 2)
+    w = max(32, detect_width - detect_width % 32)
+    return w, max(32, round(height * w / width / 32) * 32)
 
 
 def _progress(on_progress: Progress | None, done: int, total: int) -> None:
