@@ -20,6 +20,7 @@ from kgys.evidence.redaction import (
     AddedRegion,
     Box,
     DetectionList,
+    DetectorFailed,
     EncodeFailed,
     ReviewEdits,
     UnreadableVideo,
@@ -221,3 +222,31 @@ def test_ffmpeg_missing_is_a_domain_error(clip: Path, tmp_path: Path) -> None:
         detect_faces(clip, ffprobe="no-such-ffprobe")
     with pytest.raises(UnreadableVideo, match="cannot run"):
         detect_faces(clip, ffmpeg="no-such-ffmpeg")
+
+
+class _OneBox:
+    """A stand-in detector: one face at the same place of every frame it is shown, in that frame's pixels."""
+
+    model, threshold = "one box", 0.5
+
+    def __init__(self) -> None:
+        self.sizes: set[tuple[int, ...]] = set()
+
+    def detect(self, frame: Pixels) -> list[tuple[float, float, float, float, float]]:
+        self.sizes.add(frame.shape)
+        return [(64.0, 32.0, 96.0, 64.0, 0.75)]
+
+
+def test_the_detector_sees_scaled_frames_and_boxes_come_back_in_the_clips_pixels(clip: Path) -> None:
+    detector, progress = _OneBox(), []
+    found = detect_faces(clip, detector=detector, detect_width=320, on_progress=progress.append)
+    assert detector.sizes == {(192, 320, 3)}  # 320 across, nearly 16:9 (180 → 192), sides multiples of 32
+    assert (found.model, found.threshold, found.detect_width, found.frame_count) == ("one box", 0.5, 320, FRAMES)
+    box = found.frames[0].detections[0].box
+    assert (box.x1, box.y1, box.x2, box.y2) == (256.0, round(32 * H / 192, 1), 384.0, round(64 * H / 192, 1))
+    assert progress and progress[-1] == 1.0 and progress == sorted(progress)
+
+
+def test_a_threshold_outside_zero_to_one_is_refused(clip: Path) -> None:
+    with pytest.raises(DetectorFailed, match="threshold"):
+        detect_faces(clip, threshold=1.5)
