@@ -67,7 +67,7 @@ def detect_size(width: int, height: int, detect_width: int) -> tuple[int, int]:
 
 
 def _progress(on_progress: Progress | None, done: int, total: int) -> None:
-    if on_progress is not None and total and done % 25 == 0:
+    if on_progress is not None and total and (done % 25 == 0 or done == total):
         on_progress(min(1.0, done / total))
 
 
