@@ -250,6 +250,15 @@ class EvidenceSettings(BaseModel):
                                       "if no decision is recorded.")
     expiry_check_seconds: float = Field(default=60.0, gt=0, description="How often the jobs worker marks the "
                                         "requests whose wait for a decision is over as expired.")
+    download_hours: float = Field(default=48.0, gt=0, le=24 * 30, description="A release's package, and each "
+                                  "one-time download link to it, expires this long after it was made; the jobs "
+                                  "worker then deletes the package.")
+    release_poll_seconds: float = Field(default=2.0, gt=0, le=60, description="How often the jobs worker looks "
+                                        "for a release to build.")
+    release_stale_seconds: float = Field(default=120.0, ge=10, description="A release being built whose worker "
+                                         "has not reported for this long (killed, say) is queued again.")
+    release_progress_seconds: float = Field(default=1.0, gt=0, description="A release's progress is written at "
+                                            "most this often.")
 
 
 class Settings(BaseSettings):

@@ -47,6 +47,10 @@ class Conflict(KgysError):
     """The object changed meanwhile, or a natural key is already taken."""
 
 
+class Gone(KgysError):
+    """The object was there but is no more: a one-time link already used, or expired."""
+
+
 class Busy(KgysError):
     """The database or the server is too busy to take this now; the same request may succeed later.
 

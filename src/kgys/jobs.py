@@ -21,12 +21,14 @@ Each domain declares its tasks in its ``scheduled.py``; this module puts them in
 - ``exports.housekeeping`` — footage exports whose worker went silent are queued again, expired ones lose their
   zip (:mod:`kgys.exports.scheduled`);
 - ``evidence.expiry`` — footage requests with no judicial decision after ``evidence.decision_wait_days`` are
-  marked expired (:mod:`kgys.evidence.scheduled`).
+  marked expired; ``evidence.releases`` — releases whose worker went silent are queued again, expired or
+  downloaded packages deleted (:mod:`kgys.evidence.scheduled`).
 
 Retention runs in a thread of its own (:func:`kgys.recording.retention_job.run`) every
 ``recording.retention_interval_seconds``, so that nothing outlives its policy by more than a minute even
 while the other tasks are busy. Footage exports are built one after another in a thread of their own too
-(:func:`kgys.exports.worker.run`). The worker reports that it is alive in ``DATA_DIR/run/jobs.heartbeat``.
+(:func:`kgys.exports.worker.run`), and so are evidence releases (:func:`kgys.evidence.release_worker.run`). The
+worker reports that it is alive in ``DATA_DIR/run/jobs.heartbeat``.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from kgys.db import utcnow
 from kgys.devices import scheduled as devices_scheduled
 from kgys.dispatch import scheduled as dispatch_scheduled
 from kgys.events import scheduled as events_scheduled
+from kgys.evidence import release_worker
 from kgys.evidence import scheduled as evidence_scheduled
 from kgys.exports import scheduled as exports_scheduled
 from kgys.exports import worker as exports_worker
@@ -75,7 +78,7 @@ def tasks(rt: Runtime, *, started: datetime, recorder_timeout: float = 30.0,
                                  every=rt.settings.devices.offline_check_seconds),
         *dispatch_scheduled.tasks(settings=rt.settings.dispatch),
         *exports_scheduled.tasks(settings=rt.settings.exports, data_dir=rt.settings.data_dir),
-        *evidence_scheduled.tasks(settings=rt.settings.evidence),
+        *evidence_scheduled.tasks(settings=rt.settings.evidence, data_dir=rt.settings.data_dir),
     ]
 
 
@@ -104,6 +107,10 @@ def run(rt: Runtime, stop: threading.Event | None = None, *, recorder_timeout: f
                                                                 footage.open_storage(rt.settings), stop),
                                name="exports", daemon=True)
     exports.start()
+    releases = threading.Thread(target=release_worker.run, args=(rt.sessions, rt.settings,
+                                                                 footage.open_storage(rt.settings), rt.signer, stop),
+                                name="releases", daemon=True)
+    releases.start()
     scheduler = build(rt, started=utcnow(), recorder_timeout=recorder_timeout)
     log.info("jobs running (%s node): retention every %s s, recorder watch after %s s of silence; tasks: %s",
              cfg.role, cfg.retention_interval_seconds, recorder_timeout, ", ".join(t.name for t in scheduler.tasks))
@@ -115,6 +122,7 @@ def run(rt: Runtime, stop: threading.Event | None = None, *, recorder_timeout: f
         stop.set()
         retention.join(timeout=30)
         exports.join(timeout=30)
+        releases.join(timeout=30)
         scheduler.stop(utcnow())  # leave no unsigned tail behind a clean stop
         heartbeat.write(rt.settings.data_dir / "run" / HEARTBEAT_FILE,
                         heartbeat.Beat(pid=os.getpid(), at=utcnow(), cameras=0, stopped=True))

@@ -116,6 +116,15 @@ class AuditAction(StrEnum):
     EVIDENCE_RELEASE_DELETE = "evidence_release.delete"
     EVIDENCE_REFUSED = "evidence.refused"
     EVIDENCE_DOCUMENT_VIEW = "evidence.document.view"
+    EVIDENCE_RELEASE_CLIP_CREATE = "evidence_release_clip.create"
+    EVIDENCE_RELEASE_CLIP_UPDATE = "evidence_release_clip.update"
+    EVIDENCE_RELEASE_CLIP_DELETE = "evidence_release_clip.delete"
+    EVIDENCE_RELEASE_STEP = "evidence_release.step"
+    EVIDENCE_RELEASE_REVIEW = "evidence_release.review"
+    EVIDENCE_RELEASE_FRAME_VIEW = "evidence_release.frame.view"
+    EVIDENCE_RELEASE_LINK = "evidence_release.link"
+    EVIDENCE_RELEASE_DOWNLOAD = "evidence_release.download"
+    EVIDENCE_RELEASE_RECEIPT = "evidence_release.receipt"
 
 
 def changed(object_type: str, op: str) -> str:

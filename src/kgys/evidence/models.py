@@ -8,7 +8,19 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kgys.audit.mechanism import Audited
@@ -113,8 +125,14 @@ class Approval(Audited, Base):
 
 class Release(Audited, Base):
     """Footage released under an approved request: the ranges it covers (``items``: camera id, start and end in UTC,
-    each within a granted scope item), the recipient, who approved it and who made it. The package builder makes its
-    files from this record."""
+    each within a granted scope item), the recipient, who approved it and who ordered it, the options (faces
+    redacted, a visible watermark for the recipient, the original segments included), and how far its package is.
+
+    ``state``: queued → cutting → (detecting → awaiting_review → queued again once reviewed →) rendering →
+    packaging → ready → downloaded or expired; failed with ``error_code``. The jobs worker claims a queued release
+    by a conditional UPDATE on ``state`` and ``attempt`` and writes ``progress`` and ``heartbeat_at`` the same way:
+    those columns move outside the audit mechanism (progress would flood the log), and each step of the release
+    is an audit entry of its own (``evidence_release.step``, the review, the link, the download, the receipt)."""
 
     __tablename__ = "evidence_releases"
     __audit_type__ = "evidence_release"
@@ -128,3 +146,68 @@ class Release(Audited, Base):
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_by_name: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    recipient_org: Mapped[str] = mapped_column(String(200), default="")
+    redact: Mapped[bool] = mapped_column(Boolean, default=False)
+    watermark: Mapped[bool] = mapped_column(Boolean, default=False)
+    include_segments: Mapped[bool] = mapped_column(Boolean, default=False)
+    state: Mapped[str] = mapped_column(String(20), default="queued", index=True)
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    attempt: Mapped[int] = mapped_column(Integer, default=0)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    error_params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    reviewed_by_name: Mapped[str | None] = mapped_column(String(64))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    package_sha256: Mapped[str | None] = mapped_column(String(64))
+    package_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    downloaded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    downloaded_by_name: Mapped[str | None] = mapped_column(String(64))
+    receipt: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class ReleaseClip(Audited, Base):
+    """One clip of a release (one camera over one range) as the worker cut it from the recorded segments: the
+    segments with their hashes and chain links, the clip's SHA-256, the faces found in it (a detection list kept
+    as ``DATA_DIR/evidence/releases/<release>/detections-<position>.json``, named here by its SHA-256) and the
+    reviewer's edits to them."""
+
+    __tablename__ = "evidence_release_clips"
+    __audit_type__ = "evidence_release_clip"
+    __table_args__ = (UniqueConstraint("release_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    release_id: Mapped[int] = mapped_column(ForeignKey("evidence_releases.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    camera_id: Mapped[int] = mapped_column(ForeignKey("cameras.id"))
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    start: Mapped[datetime] = mapped_column(UTCDateTime)
+    end: Mapped[datetime] = mapped_column(UTCDateTime)
+    segments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    sha256: Mapped[str] = mapped_column(String(64))
+    bytes: Mapped[int] = mapped_column(BigInteger)
+    detections_sha256: Mapped[str | None] = mapped_column(String(64))
+    faces: Mapped[int] = mapped_column(Integer, default=0)
+    frames: Mapped[int] = mapped_column(Integer, default=0)
+    edits: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    def audit_site_id(self) -> int | None:
+        """Scoped to the camera's site."""
+        return self.site_id
+
+
+class ReleaseLink(Base):
+    """A one-time download link to a release's package: only the SHA-256 of its random token is kept; it is used
+    once (a conditional UPDATE on ``used_at``) before ``expires_at``. Issuing and using it are audit entries."""
+
+    __tablename__ = "evidence_release_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    release_id: Mapped[int] = mapped_column(ForeignKey("evidence_releases.id", ondelete="CASCADE"), index=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by_name: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    used_by_name: Mapped[str | None] = mapped_column(String(64))

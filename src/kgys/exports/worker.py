@@ -1,7 +1,8 @@
 """The exports loop of ``kgys worker jobs``: claim the oldest queued export, build it with no transaction open
 (progress and heartbeat written at most every ``exports.progress_seconds``), store the outcome. A worker whose
 claim was lost meanwhile (it stalled, the export was queued again and taken by another) stops and writes
-nothing; its half-built files are its own (``DATA_DIR/exports/work-ID``) and are replaced by the next run."""
+nothing (:mod:`kgys.jobloop`); its half-built files are its own (``DATA_DIR/exports/work-ID``) and are replaced by
+the next run."""
 
 from __future__ import annotations
 
@@ -9,26 +10,21 @@ import logging
 import os
 import shutil
 import threading
-import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from kgys import localtime
+from kgys import jobloop, localtime
 from kgys.config import Settings
 from kgys.db import reading, retrying, utcnow
-from kgys.errors import KgysError
 from kgys.exports import service
 from kgys.exports.flows import building
 from kgys.exports.flows.building import Storage
+from kgys.jobloop import ClaimLost
 
 log = logging.getLogger(__name__)
-
-
-class ClaimLost(KgysError):
-    """The export this worker was building was queued again (its heartbeat went stale) or finished elsewhere."""
 
 
 def _claim(sessions: sessionmaker[Session], now: datetime) -> service.Claim | None:
@@ -42,16 +38,8 @@ def _claim(sessions: sessionmaker[Session], now: datetime) -> service.Claim | No
 def _reporter(sessions: sessionmaker[Session], claim: service.Claim, every: float,
               clock: Callable[[], datetime]) -> Callable[[float], None]:
     """Writes progress and heartbeat at most every ``every`` seconds; raises ClaimLost once the claim is gone."""
-    last = [time.monotonic()]
-
-    def report(progress: float) -> None:
-        if time.monotonic() - last[0] < every:
-            return
-        last[0] = time.monotonic()
-        if not retrying(sessions, lambda s: service.report(session=s, claim=claim, progress=progress, now=clock())):
-            raise ClaimLost(f"export {claim.export_id} was taken from this worker")
-
-    return report
+    return jobloop.reporter(sessions, lambda s, p: service.report(session=s, claim=claim, progress=p, now=clock()),
+                            every, f"export {claim.export_id} was taken from this worker")
 
 
 def run_once(*, sessions: sessionmaker[Session], settings: Settings, storage: Storage,
@@ -108,11 +96,5 @@ def housekeeping(session: Session, now: datetime, *, data_dir: Path, stale: time
 def run(sessions: sessionmaker[Session], settings: Settings, storage: Storage, stop: threading.Event) -> None:
     """Build queued exports one after another until ``stop`` is set."""
     service.folder(settings.data_dir).mkdir(parents=True, exist_ok=True)
-    while not stop.is_set():
-        try:
-            found = run_once(sessions=sessions, settings=settings, storage=storage)
-        except Exception:
-            log.exception("the exports loop failed; trying again")
-            found = None
-        if found is None:
-            stop.wait(settings.exports.poll_seconds)
+    jobloop.loop("exports", lambda: run_once(sessions=sessions, settings=settings, storage=storage),
+                 settings.exports.poll_seconds, stop)

@@ -25,6 +25,7 @@ from kgys.errors import (
     AuthenticationError,
     Busy,
     Conflict,
+    Gone,
     KgysError,
     NotFound,
     PermissionDenied,
@@ -55,6 +56,7 @@ STATUS = {
     AuthenticationError: 401,
     ValidationFailed: 422,
     Conflict: 409,
+    Gone: 410,
     Busy: 503,
 }
 

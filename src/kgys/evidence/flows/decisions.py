@@ -153,7 +153,8 @@ def answer(*, session: Session, actor: Actor, request_id: int, approve: bool, no
 
 
 def record_release(*, session: Session, actor: Actor, request_id: int, items: Sequence[Range], recipient: str,
-                   now: datetime) -> Release:
+                   now: datetime, organisation: str = "", redact: bool = False, watermark: bool = False,
+                   include_segments: bool = False) -> Release:
     """Record footage released under an approved request to ``recipient`` (for the package builder). Refused
     (ValidationFailed naming ``scope[i]``) when any of it lies beyond the decision's grant, and (Conflict) when the
     request is not approved or the decision no longer valid."""
@@ -168,6 +169,7 @@ def record_release(*, session: Session, actor: Actor, request_id: int, items: Se
         raise Conflict("the decision's validity is over (field valid_until)", field="valid_until")
     errors: list[FieldError] = []
     who = service.clean("recipient", recipient, errors)
+    org = service.clean("organisation", organisation, errors, required=False)
     granted = service.ranges(service.items(session=session, request_id=request.id, kind="granted"))
     errors += range_errors(items) or beyond_errors(items, granted)
     if errors:
@@ -177,7 +179,8 @@ def record_release(*, session: Session, actor: Actor, request_id: int, items: Se
     row = Release(request_id=request.id, approval_id=approval.id, recipient=who,
                   items=[{"camera_id": r.camera_id, "start": r.start.isoformat(), "end": r.end.isoformat()}
                          for r in items], approved_by_name=approval.approver_name, created_by=actor.id,
-                  created_by_name=actor.username[:64], created_at=now)
+                  created_by_name=actor.username[:64], created_at=now, recipient_org=org, redact=redact,
+                  watermark=watermark, include_segments=include_segments, state="queued", progress=0.0, attempt=0)
     with mechanism.acting_as(session, actor, reason=f"release to {who}", legal_basis=decision.legal_basis()):
         session.add(row)
         session.flush()

@@ -29,7 +29,7 @@ from kgys.live.flows import clip
 from kgys.recording import footage
 from kgys.recording.footage import Storage
 
-__all__ = ["BuildFailed", "CameraPart", "ExportPlan", "Storage", "build", "manifest", "plan"]
+__all__ = ["BuildFailed", "CameraPart", "ExportPlan", "Storage", "build", "cut_clip", "manifest", "plan"]
 from kgys.sites.models import Site
 
 
@@ -119,6 +119,22 @@ def _share(on_progress: Callable[[float], None], before: float, total: float) ->
     return lambda seconds: on_progress(min(1.0, (before + seconds) / total))
 
 
+def cut_clip(*, plan: clip.ClipPlan, storage: Storage, ffmpeg: str, workdir: Path, out: Path,
+             on_progress: Callable[[float], None], camera: str | int) -> tuple[str, int]:
+    """Join one camera's planned segments into the MP4 ``out`` (``-c copy``; ``on_progress`` gets the seconds
+    written); its SHA-256 and size. BuildFailed naming ``camera`` when a segment is missing or ffmpeg fails."""
+    try:
+        clip.join(plan=plan, storage=storage, ffmpeg=ffmpeg, workdir=workdir, out=out, on_progress=on_progress)
+    except NotFound as exc:
+        raise BuildFailed(str(exc), "segment_missing", camera=camera) from exc
+    except ConfigurationError as exc:
+        raise BuildFailed(str(exc), "ffmpeg_failed", camera=camera) from exc
+    finally:
+        for f in workdir.glob("part*.ts"):
+            f.unlink()
+    return clip.sha256_of(out), out.stat().st_size
+
+
 def build(*, plan: ExportPlan, storage: Storage, ffmpeg: str, workdir: Path, out: Path, zone: ZoneInfo,
           now: Callable[[], datetime], on_progress: Callable[[float], None]) -> tuple[int, str]:
     """Join each camera's MP4 in ``workdir`` and zip them with the manifest into ``out``; ``on_progress`` gets
@@ -134,16 +150,8 @@ def build(*, plan: ExportPlan, storage: Storage, ffmpeg: str, workdir: Path, out
         if p.plan is None:
             continue
         mp4 = workdir / p.filename
-        try:
-            clip.join(plan=p.plan, storage=storage, ffmpeg=ffmpeg, workdir=workdir, out=mp4,
-                      on_progress=_share(on_progress, done, total))
-        except NotFound as exc:
-            raise BuildFailed(str(exc), "segment_missing", camera=p.name or p.camera_id) from exc
-        except ConfigurationError as exc:
-            raise BuildFailed(str(exc), "ffmpeg_failed", camera=p.name or p.camera_id) from exc
-        for f in workdir.glob("part*.ts"):
-            f.unlink()
-        files[p.camera_id] = (clip.sha256_of(mp4), mp4.stat().st_size)
+        files[p.camera_id] = cut_clip(plan=p.plan, storage=storage, ffmpeg=ffmpeg, workdir=workdir, out=mp4,
+                                      on_progress=_share(on_progress, done, total), camera=p.name or p.camera_id)
         done += clip.recorded_seconds(p.plan)
         on_progress(min(1.0, done / total))
     info = manifest(plan=plan, files=files, zone=zone, now=now())
