@@ -52,6 +52,7 @@ from kgys.evidence import release_worker
 from kgys.evidence import scheduled as evidence_scheduled
 from kgys.exports import scheduled as exports_scheduled
 from kgys.exports import worker as exports_worker
+from kgys.exports.flows import building
 from kgys.recording import footage, heartbeat, retention_job
 from kgys.recording import scheduled as recording_scheduled
 from kgys.runtime import Runtime, stop_on_signals
@@ -108,7 +109,8 @@ def run(rt: Runtime, stop: threading.Event | None = None, *, recorder_timeout: f
                                name="exports", daemon=True)
     exports.start()
     releases = threading.Thread(target=release_worker.run, args=(rt.sessions, rt.settings,
-                                                                 footage.open_storage(rt.settings), rt.signer, stop),
+                                                                 footage.open_storage(rt.settings), rt.signer,
+                                                                 building.cut_release_clip, stop),
                                 name="releases", daemon=True)
     releases.start()
     scheduler = build(rt, started=utcnow(), recorder_timeout=recorder_timeout)

