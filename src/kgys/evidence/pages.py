@@ -136,7 +136,7 @@ def request_create(request: Request, session: DB, p: CurrentPrincipal, form: For
     try:
         if errors:
             raise ValidationFailed([FieldError(k, v) for k, v in errors.items()])
-        with audited_refusal(session, p.actor, "request", None):
+        with audited_refusal(session, p.actor, "request", None, runtime(request).signer):
             row = requests.open_request(session=session, actor=p.actor, investigation_no=form.get("investigation_no",
                                         ""), requesting_unit=form.get("requesting_unit", ""),
                                         purpose=form.get("purpose", ""), items=items, wait=wait, now=utcnow())
@@ -199,7 +199,7 @@ def decision_submit(request: Request, request_id: RequestId, session: DB, p: Cur
     settings = runtime(request).settings
     errors: dict[str, str] = {}
     try:
-        with audited_refusal(session, p.actor, "decision", request_id):
+        with audited_refusal(session, p.actor, "decision", request_id, runtime(request).signer):
             p.actor.require(Perm.EVIDENCE_DECIDE)
             asked = service.ranges(service.detail(session=session, actor=p.actor, request_id=request_id).requested)
             data = _decision_form(form, request, asked, errors)
@@ -228,7 +228,8 @@ def _decision_in(data: DecisionForm) -> decisions.DecisionIn:
 def _answer(request: Request, request_id: int, session: Session, p: Principal, note: str,
             approve: bool) -> Response:
     try:
-        with audited_refusal(session, p.actor, "approve" if approve else "withhold", request_id):
+        with audited_refusal(session, p.actor, "approve" if approve else "withhold", request_id,
+                             runtime(request).signer):
             decisions.answer(session=session, actor=p.actor, request_id=request_id, approve=approve, note=note,
                              version=None, now=utcnow())
     except ValidationFailed as exc:

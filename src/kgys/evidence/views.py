@@ -20,9 +20,10 @@ from sqlalchemy.orm import Session
 
 from kgys import localtime
 from kgys.accounts.actor import Actor
+from kgys.audit.signing import Signer
 from kgys.db import utcnow
-from kgys.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from kgys.evidence import documents, reports, service
+from kgys.errors import Conflict, Gone, NotFound, PermissionDenied, ValidationFailed
+from kgys.evidence import documents, package_audit, reports, service
 from kgys.evidence.flows import decisions, requests
 from kgys.evidence.models import ScopeItem
 from kgys.evidence.rules import Range
@@ -48,20 +49,26 @@ from kgys.web.render import reader_zone
 router = APIRouter(tags=["evidence"])
 
 RequestId = Annotated[int, Path(ge=1, le=2_147_483_647)]
-REFUSALS = (PermissionDenied, ValidationFailed, Conflict, NotFound)
+REFUSALS = (PermissionDenied, ValidationFailed, Conflict, NotFound, Gone)
 
 
 @contextmanager
-def audited_refusal(session: Session, actor: Actor, step: str, request_id: int | None) -> Iterator[None]:
-    """Run an evidence step; when it is refused, roll back what it began, write the refusal to the audit log, commit
-    that entry and answer the refusal."""
+def audited_refusal(session: Session, actor: Actor, step: str, request_id: int | None,
+                    signer: Signer | None = None) -> Iterator[None]:
+    """Run an evidence step and seal its audit entries (:func:`kgys.evidence.package_audit.seal`, with ``signer``);
+    when it is refused, roll back what it began, write the refusal to the audit log, seal and commit that entry and
+    answer the refusal."""
     try:
         yield
     except REFUSALS as exc:
         session.rollback()
         requests.record_refusal(session=session, actor=actor, step=step, request_id=request_id, error=exc)
+        if signer is not None:
+            package_audit.seal(session, signer)
         session.commit()
         raise
+    if signer is not None:
+        package_audit.seal(session, signer)
 
 
 class DecisionUpload(DecisionForm):
@@ -105,7 +112,7 @@ def create_request(body: RequestIn, request: Request, session: DB, actor: Curren
     """Open a footage request for cameras × ranges of your scope (``evidence.request``): the footage is held at once
     until `evidence.decision_wait_days` have passed (audited with the investigation number)."""
     wait = timedelta(days=runtime(request).settings.evidence.decision_wait_days)
-    with audited_refusal(session, actor, "request", None):
+    with audited_refusal(session, actor, "request", None, runtime(request).signer):
         row = requests.open_request(session=session, actor=actor, investigation_no=body.investigation_no,
                                     requesting_unit=body.requesting_unit, purpose=body.purpose,
                                     items=ranges(body.scope), wait=wait, now=utcnow())
@@ -135,7 +142,7 @@ def record_decision(request_id: RequestId, request: Request, session: DB, actor:
     """Record the court's or prosecutor's decision (``evidence.decide``): granted with its scope (within what was
     asked, never wider) and validity, or refused with its reason; the provisional holds give way to the decision's."""
     settings = runtime(request).settings
-    with audited_refusal(session, actor, "decision", request_id):
+    with audited_refusal(session, actor, "decision", request_id, settings_signer(request)):
         upload = documents.Upload.receive(form.document.file, name=form.document.filename or "",
                                           data_dir=settings.data_dir,
                                           limit=int(settings.web.max_decision_mb * MB))
@@ -149,8 +156,14 @@ def record_decision(request_id: RequestId, request: Request, session: DB, actor:
     return request_out(service.detail(session=session, actor=actor, request_id=request_id))
 
 
-def _answer(session: Session, actor: Actor, request_id: int, body: AnswerIn, approve: bool) -> RequestOut:
-    with audited_refusal(session, actor, "approve" if approve else "withhold", request_id):
+def settings_signer(request: Request) -> Signer:
+    """The audit signing key the steps of a release are sealed with."""
+    return runtime(request).signer
+
+
+def _answer(request: Request, session: Session, actor: Actor, request_id: int, body: AnswerIn,
+            approve: bool) -> RequestOut:
+    with audited_refusal(session, actor, "approve" if approve else "withhold", request_id, settings_signer(request)):
         decisions.answer(session=session, actor=actor, request_id=request_id, approve=approve, note=body.note,
                          version=body.version, now=utcnow())
     return request_out(service.detail(session=session, actor=actor, request_id=request_id))
@@ -158,24 +171,26 @@ def _answer(session: Session, actor: Actor, request_id: int, body: AnswerIn, app
 
 @router.post("/evidence/requests/{request_id}/approve", response_model=RequestOut, response_model_by_alias=True,
              responses=errors(403, 404, 409, 422))
-def approve_request(request_id: RequestId, body: AnswerIn, session: DB, actor: CurrentActor) -> RequestOut:
+def approve_request(request_id: RequestId, body: AnswerIn, request: Request, session: DB,
+                    actor: CurrentActor) -> RequestOut:
     """Approve the release of a granted request (``evidence.approve``; a second person, never the requester; only
     while the decision is valid)."""
-    return _answer(session, actor, request_id, body, approve=True)
+    return _answer(request, session, actor, request_id, body, approve=True)
 
 
 @router.post("/evidence/requests/{request_id}/refuse", response_model=RequestOut, response_model_by_alias=True,
              responses=errors(403, 404, 409, 422))
-def refuse_request(request_id: RequestId, body: AnswerIn, session: DB, actor: CurrentActor) -> RequestOut:
+def refuse_request(request_id: RequestId, body: AnswerIn, request: Request, session: DB,
+                   actor: CurrentActor) -> RequestOut:
     """Withhold the release of a granted request, with a note (``evidence.approve``; never the requester)."""
-    return _answer(session, actor, request_id, body, approve=False)
+    return _answer(request, session, actor, request_id, body, approve=False)
 
 
 @router.get("/evidence/requests/{request_id}/document", response_class=FileResponse, responses=errors(404))
 @writes  # each download is audited
 def download_document(request_id: RequestId, request: Request, session: DB, actor: CurrentActor) -> FileResponse:
     """The scanned decision of a request (audited with the decision as its legal basis)."""
-    with audited_refusal(session, actor, "document", request_id):
+    with audited_refusal(session, actor, "document", request_id, settings_signer(request)):
         path, decision = decisions.document(session=session, actor=actor, request_id=request_id,
                                             data_dir=runtime(request).settings.data_dir)
     ext = path.suffix
