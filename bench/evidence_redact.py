@@ -102,6 +102,40 @@ def kgys_job(clip: Path, out: Path, detect_width: int) -> Callable[[], str]:
     return job
 
 
+HEADERS = ["job", "seconds", "frames/s", "÷ deface", "CPU ms per frame", "kgys found"]
+JOBS = ("deface", "deface --scale 640x360", "kgys (detector at 640 px)", "kgys, full frame")
+
+
+def compare(folder: Path, *, seconds: float, content: str, rounds: int,
+            only: str = "") -> tuple[list[list[str]], dict[str, float]]:
+    """Make the clip in ``folder`` and run every job (those whose name contains one of the comma-separated
+    ``only``, when given) ``rounds`` times, alternating; the table's rows (medians) and each job's frames/s."""
+    clip = make_clip(folder, seconds=seconds, content=content)
+    frames = round(seconds * FPS)
+    jobs = {
+        JOBS[0]: deface_job(clip, folder / "deface.mp4", None),
+        JOBS[1]: deface_job(clip, folder / "deface-640.mp4", "640x360"),
+        JOBS[2]: kgys_job(clip, folder / "kgys.mp4", 640),
+        JOBS[3]: kgys_job(clip, folder / "kgys-full.mp4", 0),
+    }
+    if only:
+        wanted = only.split(",")
+        jobs = {name: job for name, job in jobs.items() if any(w.strip() in name for w in wanted)}
+    runs: dict[str, list[Run]] = {name: [] for name in jobs}
+    for _ in range(rounds):
+        for name, job in jobs.items():
+            runs[name].append(timed(job))
+            print(f"{name}: {runs[name][-1].wall:.1f} s", file=sys.stderr)
+    rate = {name: frames / statistics.median(r.wall for r in rs) for name, rs in runs.items()}
+    base = rate.get("deface")
+    rows = []
+    for name, rs in runs.items():
+        wall, cpu = statistics.median(r.wall for r in rs), statistics.median(r.cpu for r in rs)
+        rows.append([name, f"{wall:.1f}", f"{rate[name]:.2f}", f"{rate[name] / base:.2f}×" if base else "—",
+                     f"{cpu / frames * 1000:.0f}", rs[-1].found])
+    return rows, rate
+
+
 def main() -> None:
     p = common.base_parser(__doc__.splitlines()[0])
     p.add_argument("--seconds", type=float, default=10.0, help="length of the clip (default 10 s, 250 frames)")
@@ -112,31 +146,9 @@ def main() -> None:
     args = p.parse_args()
     common.install_signal_cleanup()
     with tempfile.TemporaryDirectory(prefix="kgys-bench-redact-") as tmp:
-        folder = Path(tmp)
-        clip = make_clip(folder, seconds=args.seconds, content=args.content)
-        frames = round(args.seconds * FPS)
-        jobs = {
-            "deface": deface_job(clip, folder / "deface.mp4", None),
-            "deface --scale 640x360": deface_job(clip, folder / "deface-640.mp4", "640x360"),
-            "kgys (detector at 640 px)": kgys_job(clip, folder / "kgys.mp4", 640),
-            "kgys, full frame": kgys_job(clip, folder / "kgys-full.mp4", 0),
-        }
-        if args.only:
-            wanted = args.only.split(",")
-            jobs = {name: job for name, job in jobs.items() if any(w.strip() in name for w in wanted)}
-        runs: dict[str, list[Run]] = {name: [] for name in jobs}
-        for _ in range(args.rounds):
-            for name, job in jobs.items():
-                runs[name].append(timed(job))
-                print(f"{name}: {runs[name][-1].wall:.1f} s", file=sys.stderr)
-    rate = {name: frames / statistics.median(r.wall for r in rs) for name, rs in runs.items()}
-    base = rate.get("deface")
-    rows = []
-    for name, rs in runs.items():
-        wall, cpu = statistics.median(r.wall for r in rs), statistics.median(r.cpu for r in rs)
-        rows.append([name, f"{wall:.1f}", f"{rate[name]:.2f}", f"{rate[name] / base:.2f}×" if base else "—",
-                     f"{cpu / frames * 1000:.0f}", rs[-1].found])
-    body = common.table(["job", "seconds", "frames/s", "÷ deface", "CPU ms per frame", "kgys found"], rows)
+        rows, _ = compare(Path(tmp), seconds=args.seconds, content=args.content, rounds=args.rounds, only=args.only)
+    frames = round(args.seconds * FPS)
+    body = common.table(HEADERS, rows)
     common.report(f"face redaction — {args.seconds:g} s of {W}×{H} at {FPS} frames/s ({frames} frames, "
                   f"{args.content}), {os.cpu_count()} cores", body, kinds=(), append=args.append_results,
                   notes=["Goal: kgys's frames/s ≥ the deface command's (÷ deface ≥ 1). Median of "

@@ -112,26 +112,25 @@ def _timed(cmd: list[str], env: dict[str, str]) -> float:
     return took
 
 
-def run(args: argparse.Namespace, where: Path) -> tuple[list[list[str]], list[str]]:
-    """Build, then time every command alternately; the table's rows and notes."""
-    package, key, folder = make_package(where, args.files, args.mb)
-    clips = sorted(str(p) for p in (folder / "clips").iterdir())
+def compare(*, package: Path, key: Path, clips: list[str], folder: Path | None, label: str, repeat: int,
+            max_seconds: float) -> tuple[list[list[str]], list[str]]:
+    """Time ``kgys-verify`` on ``package`` (and on ``folder``, its unpacked copy, when given) next to ``sha256sum``
+    of ``clips`` (the same bytes as the package's clips), alternately, ``repeat`` times each after one warm-up run
+    of each; the table's rows (``label`` names the package) and notes."""
     total = sum(Path(p).stat().st_size for p in clips)
     env = dict(os.environ, PYTHONPATH=str(VERIFY_SRC))
     verify = [sys.executable, "-m", "kgys_verify", "--quiet", "--key", str(key)]
-    commands = {
-        "sha256sum": ["sha256sum", *clips],
-        "kgys-verify (zip)": [*verify, str(package)],
-        "kgys-verify (folder)": [*verify, str(folder)],
-        "kgys-verify --workers 1 (zip)": [*verify, "--workers", "1", str(package)],
-    }
+    commands = {"sha256sum": ["sha256sum", *clips], "kgys-verify (zip)": [*verify, str(package)]}
+    if folder is not None:
+        commands["kgys-verify (folder)"] = [*verify, str(folder)]
+    commands["kgys-verify --workers 1 (zip)"] = [*verify, "--workers", "1", str(package)]
     if shutil.which("openssl"):  # a second reference: OpenSSL's SHA-256, which hashlib uses too
         commands["openssl dgst -sha256"] = ["openssl", "dgst", "-sha256", *clips]
     times: dict[str, list[float]] = {name: [] for name in commands}
     for cmd in commands.values():  # warm-up: everything in the page cache
         _timed(cmd, env)
-    deadline = common.Deadline(args.max_seconds)
-    for _ in range(args.repeat):
+    deadline = common.Deadline(max_seconds)
+    for _ in range(repeat):
         for name, cmd in commands.items():
             times[name].append(_timed(cmd, env))
         if deadline.expired:
@@ -144,7 +143,7 @@ def run(args: argparse.Namespace, where: Path) -> tuple[list[list[str]], list[st
         goal = "yes" if ratio <= GOAL else "NO"
         if not name.startswith("kgys-verify ("):
             goal = ""
-        rows.append([name, f"{args.files} × {args.mb} MiB", str(len(samples)), f"{med:.3f}", f"{min(samples):.3f}",
+        rows.append([name, label, str(len(samples)), f"{med:.3f}", f"{min(samples):.3f}",
                      f"{total / med / 2**20:,.0f}", f"{ratio:.2f}", goal])
     notes = [f"- Goal: `kgys-verify` ≤ {GOAL} × `sha256sum` of the same files (median wall time).",
              "- `kgys-verify` also reads the manifest, checks the Ed25519 signatures, the segment chain and the "
@@ -154,6 +153,17 @@ def run(args: argparse.Namespace, where: Path) -> tuple[list[list[str]], list[st
              "- `hashlib` computes SHA-256 with OpenSSL, which uses the processor's SHA instructions where it has "
              "them; coreutils' `sha256sum` may not (the `openssl dgst` row shows the difference on this machine)."]
     return rows, notes
+
+
+HEADERS = ["what", "package", "runs", "median s", "best s", "MiB/s", "÷ sha256sum", f"goal ≤ {GOAL}×"]
+
+
+def run(args: argparse.Namespace, where: Path) -> tuple[list[list[str]], list[str]]:
+    """Build, then time every command alternately; the table's rows and notes."""
+    package, key, folder = make_package(where, args.files, args.mb)
+    clips = sorted(str(p) for p in (folder / "clips").iterdir())
+    return compare(package=package, key=key, clips=clips, folder=folder, label=f"{args.files} × {args.mb} MiB",
+                   repeat=args.repeat, max_seconds=args.max_seconds)
 
 
 def main() -> None:
@@ -171,8 +181,7 @@ def main() -> None:
     common.install_signal_cleanup()
     with tempfile.TemporaryDirectory(prefix="kgys-bench-evidence-") as tmp:
         rows, notes = run(args, Path(tmp))
-    body = common.table(["what", "package", "runs", "median s", "best s", "MiB/s", "÷ sha256sum", f"goal ≤ {GOAL}×"],
-                        rows)
+    body = common.table(HEADERS, rows)
     common.report("Evidence package verification", body, kinds=[], append=args.append_results, notes=notes)
 
 
