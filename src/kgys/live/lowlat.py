@@ -23,13 +23,14 @@ import asyncio
 import json
 import logging
 import os
+import struct
 import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
-from inotify_simple import INotify, parse_events  # type: ignore[import-untyped]
+from inotify_simple import INotify  # type: ignore[import-untyped]
 
 from kgys.media import fmp4
 from kgys.media.segments import SEGMENT_SUFFIX, parse_segment_name
@@ -107,6 +108,7 @@ class Viewer:
 
 
 READ_CHUNK = 1 << 18
+_EVENT = struct.Struct("iIII")
 
 
 def _rest_of(fh: IO[bytes]) -> bytes:
@@ -304,7 +306,11 @@ class Follower:
                 data = os.read(self._ino.fileno(), 1 << 16)
             except OSError:  # nothing more (non-blocking)
                 return
-            self._list = self._list or any(e.mask & 0x180 for e in parse_events(data))  # created or moved in
+            pos = 0
+            while pos + 16 <= len(data):  # struct inotify_event: wd, mask, cookie, len, then the name
+                _wd, mask, _cookie, size = _EVENT.unpack_from(data, pos)
+                self._list = self._list or bool(mask & 0x180)  # created or moved in: look for a newer file
+                pos += 16 + size
             if len(data) < 1 << 15:
                 return
 

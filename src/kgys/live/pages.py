@@ -335,7 +335,8 @@ async def live_socket(ws: WebSocket, camera_id: CameraId, t: Text = "") -> None:
     rechecks.add(viewer, ws, camera_id, t)
     code, reason = 1000, ""
     try:
-        code, reason = await stream.pump(ws, viewer)
+        code, reason = await asyncio.get_running_loop().create_task(stream.pump(ws, viewer))  # a task of its own:
+        # each wakeup resumes the pump alone, not the whole chain of middleware coroutines above this handler
     except Exception:  # the peer went while we sent (the server's exception varies with the WebSocket library)
         code = 0
     finally:
