@@ -15,7 +15,10 @@ one viewer of the low-latency WebSocket (16 tiles: one per camera; the viewers a
 child process, not counted, because 16 Chromium decoders would swamp a small machine). Measured: the
 recorder's ffmpegs and the web process (``kgys serve``: its follower, remux and WebSockets) against 16 bare
 ``ffmpeg -rtsp_transport tcp -i URL -c copy -f null -`` pulls of the same streams, in the same run (bare, kgys,
-bare). The recorder's own Python (indexing, health) is shown apart.
+bare). The goal is on serving: the web process ÷ bare (the recorder's ffmpegs record every camera whether it is
+watched or not); the web process's kernel share and its CPU at rest, before the viewers connect, are shown
+apart, and so are the recorder's own Python (indexing, health) and the whole path (recorder ffmpegs + web).
+The viewers count the fragments (frames) and the WebSocket messages (several frames each) they receive.
 """
 
 from __future__ import annotations
@@ -24,16 +27,14 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 
 from playwright.sync_api import Browser, Page, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 from sqlalchemy import select
 
 from bench import common
+from bench.live_cpu import VIEWER, Served, counter, cpu_table
 from bench.recording import KGYS, sample_many, sample_tree, seed, stop_group, wait_port
 from kgys.accounts import service as account_service
 from kgys.accounts.actor import system_actor
@@ -225,48 +226,6 @@ def _open_tile(browser: Browser, server: common.ServerProcess, script: str, came
 
 
 # ---- CPU ------------------------------------------------------------------------------------------
-VIEWER = r"""
-import json, sys, threading, httpx
-from websockets.sync.client import connect
-base, token, ids = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
-h = {"Authorization": "Bearer " + token}
-frames, messages = {}, {}
-def fragments(message):  # a message holds one or more moof+mdat fragments (one a frame), or the init segment
-    n = i = 0
-    while isinstance(message, bytes) and i + 8 <= len(message):
-        n += message[i + 4:i + 8] == b"moof"
-        i += max(8, int.from_bytes(message[i:i + 4], "big"))
-    return n
-def watch(cam):
-    playlist = httpx.post(f"{base}/api/v1/cameras/{cam}/live", json={}, headers=h).json()["playlist"]
-    url = base.replace("http", "ws") + playlist.replace("index.m3u8", "ws")
-    with connect(url, additional_headers=h, max_size=None) as ws:
-        frames[cam] = messages[cam] = 0
-        for message in ws:
-            frames[cam] += fragments(message)
-            messages[cam] += 1
-threads = [threading.Thread(target=watch, args=(c,), daemon=True) for c in ids]
-for t in threads: t.start()
-for line in sys.stdin:
-    print(json.dumps([sum(frames.values()), sum(messages.values())]), flush=True)
-"""
-
-
-@dataclass
-class Served:
-    """What the kgys part of the CPU measurement saw (CPU seconds over ``window`` seconds)."""
-
-    web: float  # the web process: follow, remux, WebSockets
-    web_sys: float  # part of ``web`` in the kernel (above all, handing the bytes to the viewers' sockets)
-    idle: float  # the web process over ``idle_window`` before any viewer (its own rest: timers, health)
-    idle_window: float
-    ffmpegs: float  # the recorder's ffmpegs
-    recorder: float  # the recorder's own Python
-    window: float
-    frames: int
-    messages: int
-
-
 def cpu(cameras: int, warmup: float, seconds: float) -> tuple[list[list[str]], list[str]]:
     """The CPU table: kgys serving ``cameras`` live tiles next to bare pulls."""
     with common.throwaway_db("sqlite") as db:
@@ -287,38 +246,6 @@ def cpu(cameras: int, warmup: float, seconds: float) -> tuple[list[list[str]], l
         finally:
             stop_group(sim)
     return cpu_table(cameras, (bare1[0] + bare2[0]) / (bare1[1] + bare2[1]), got)
-
-
-def cpu_table(cameras: int, bare: float, got: Served) -> tuple[list[list[str]], list[str]]:
-    """The rows and notes of the CPU table from the bare pulls' share of a core and what kgys used."""
-    def pct(x: float) -> str:
-        return f"{x * 100:.1f} %"
-
-    web, ffm, win = got.web / got.window, got.ffmpegs / got.window, got.window
-    total = web + ffm
-    rows = [[f"{cameras} bare ffmpeg -c copy -f null pulls", pct(bare), "", "1.00 ×"],
-            [f"**kgys: web process serving {cameras} tiles** (follow, remux, WebSockets)", f"**{pct(web)}**",
-             f"{web * 100 / cameras:.2f} %", f"**{web / bare:.2f} ×**"],
-            ["… of which in the kernel (sending to the viewers' sockets, reading the spool)",
-             pct(got.web_sys / win), "", ""],
-            ["… the same web process with no viewer (before they connect)", pct(got.idle / got.idle_window), "",
-             ""],
-            ["kgys: recorder's ffmpegs (record 24/7, watched or not)", pct(ffm), "", f"{ffm / bare:.2f} ×"],
-            ["kgys: recorder ffmpegs + web", pct(total), "", f"{total / bare:.2f} ×"],
-            ["kgys: recorder's Python (indexing; apart)", pct(got.recorder / win), "", ""]]
-    notes = [f"frames received by the {cameras} viewers in the measured window: {got.frames:,} "
-             f"({got.frames / win / cameras:.1f} per second per viewer) in {got.messages:,} WebSocket messages "
-             f"({got.frames / max(1, got.messages):.1f} frames a message)",
-             f"{cameras} cameras, one low-latency viewer each (a WebSocket client reading every frame, in a child "
-             "process not counted). Goal: serving the tiles ≤ 1.2 × the bare pulls — the web process ÷ bare, in "
-             "bold. The recorder's ffmpegs are not part of serving: they record every camera all the time, "
-             "watched or not, and they also write the segment files, which the bare pulls do not. The "
-             "recorder ffmpegs + web row is the whole live path from the camera to the tile against pulling "
-             "the streams and throwing them away.",
-             "The viewers are on the same machine: the kernel's work of delivering the bytes to their sockets "
-             "(loopback TCP) is counted in the web process's kernel time; over a network card the receiving "
-             "half of it would fall on the viewers' machines."]
-    return rows, notes
 
 
 def _bare(urls: list[str], warmup: float, seconds: float) -> tuple[float, float]:
@@ -350,7 +277,7 @@ def _kgys(db: common.BenchDb, token: str, cameras: int, warmup: float, seconds: 
         ids = _camera_ids(db)
         viewers = subprocess.Popen([sys.executable, "-c", VIEWER, server.base, token, json.dumps(ids)],
                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, start_new_session=True)
-        count = _counter(viewers)
+        count = counter(viewers)
         time.sleep(warmup)
         w0, r0, f0, t0 = sample_tree(server.proc.pid), sample_tree(recorder.pid), count(), time.monotonic()
         time.sleep(seconds)
@@ -364,21 +291,6 @@ def _kgys(db: common.BenchDb, token: str, cameras: int, warmup: float, seconds: 
                   idle=(i1.own + i1.children) - (i0.own + i0.children), idle_window=ti1 - ti0,
                   ffmpegs=r1.children - r0.children, recorder=r1.own - r0.own, window=t1 - t0,
                   frames=f1[0] - f0[0], messages=f1[1] - f0[1])
-
-
-def _counter(proc: subprocess.Popen[str]) -> Callable[[], tuple[int, int]]:
-    """Asks the viewers' process for the frames and messages they have received so far."""
-    lock = threading.Lock()
-
-    def count() -> tuple[int, int]:
-        with lock:
-            assert proc.stdin is not None and proc.stdout is not None
-            proc.stdin.write("\n")
-            proc.stdin.flush()
-            frames, messages = json.loads(proc.stdout.readline())
-            return int(frames), int(messages)
-
-    return count
 
 
 def main() -> None:

@@ -18,6 +18,15 @@ growing TS file in any split and gives back, per H.264 access unit, one ``moof``
   with every file (``-reset_timestamps``), so :meth:`Remuxer.restart` continues the timeline where the last
   file ended.
 
+What it costs (the web process does it for every watched camera, all the time): most packets of a frame only
+carry it on — no unit start, no adaptation field, 184 bytes of payload. They are not looked at one by one:
+their four header bytes are taken a column at a time (``buf[1::188]``…), translated to 0 or 1 and combined,
+so only the few others (a frame's first and last packet, the tables) take the packet-by-packet path, and the
+payloads of a run are joined with their headers cut out in C. The NAL units are found in place, the ``moof``
+is one ``struct`` call, and a fragment's bytes are copied once. About 0.8 ms of CPU per second of a
+4 Mbit/s 1080p camera, a third of the packet-by-packet remuxer's (``tests/media/fmp4_reference.py``, which
+the tests hold it to, byte for byte).
+
 Only H.264 is remuxed. H.265 cameras are played over HLS (the browser support for ``hvc1`` in MSE is the
 exception, not the rule); :attr:`Remuxer.codec` says what the stream is.
 """
