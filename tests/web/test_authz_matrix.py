@@ -430,6 +430,36 @@ def _footage_url(outcome: str | None, suffix: str = "", body: dict[str, Any] | U
     return build
 
 
+def _approver(w: World) -> Actor:
+    """A second user who approves the matrix's granted requests (four eyes: never their requester)."""
+    name = "matrix-approver"
+    user = w.session.scalars(select(User).where(User.username == name)).one_or_none()
+    if user is None:
+        user = factories.user(w.session, "admin", scope=["TR"], username=name)
+    return Actor(id=user.id, username=user.username, role="admin", scope=Scope(is_global=True))
+
+
+def _release_url(suffix: str = "", body: dict[str, Any] | None = None) -> Build:
+    """A release (queued) of a fresh request on the target's camera, granted, approved by a second user and ordered
+    by its requester, who is no caller."""
+    def build(w: World, code: str) -> tuple[str, dict[str, Any] | None]:
+        rid = _footage_request(w, code, "granted")
+        who = _requester(w)
+        evidence_decisions.answer(session=w.session, actor=_approver(w), request_id=rid, approve=True, note="",
+                                  version=None, now=utcnow())
+        rel = evidence_decisions.record_release(
+            session=w.session, actor=who, request_id=rid, recipient="Av. Matrix", now=utcnow(),
+            items=[Range(w.cameras[code], datetime(2026, 3, 1, 8, tzinfo=UTC), datetime(2026, 3, 1, 9, tzinfo=UTC))])
+        w.session.commit()
+        return f"{API}/evidence/requests/{rid}/releases{'' if rel.id is None else f'/{rel.id}'}{suffix}", body
+    return build
+
+
+def _release_order(w: World, code: str) -> tuple[str, dict[str, Any]]:
+    url, _ = _release_url()(w, code)
+    return url.rsplit("/", 1)[0], {"scope": [{"camera_id": w.cameras[code], **_RANGE}], "recipient": "Av. Matrix"}
+
+
 def _decision_upload(w: World, code: str) -> tuple[str, Upload]:
     rid = _footage_request(w, code, None)
     fields = {"outcome": "granted", "authority_kind": "prosecutor", "authority_name": "Başsavcılık",
@@ -556,6 +586,29 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("GET", "/evidence/requests/{request_id}/document", P.EVIDENCE_READ, _footage_url("refused", "/document"),
              mine=(P.EVIDENCE_REQUEST, 404)),
     Endpoint("GET", "/evidence/report", P.EVIDENCE_READ, _fixed("/evidence/report"), out=None),
+    # releases: ordered, linked, downloaded and handed over by the request's requester only (no caller is: 403);
+    # the redaction reviewed by the requester or a second person (a release not awaiting its review: 409)
+    Endpoint("POST", "/evidence/requests/{request_id}/releases", P.EVIDENCE_REQUEST, _release_order, ok=403,
+             own=P.EVIDENCE_READ),
+    Endpoint("GET", "/evidence/requests/{request_id}/releases", P.EVIDENCE_READ,
+             lambda w, code: (_release_url()(w, code)[0].rsplit("/", 1)[0], None), mine=(P.EVIDENCE_REQUEST, 404)),
+    Endpoint("GET", "/evidence/requests/{request_id}/releases/{release_id}", P.EVIDENCE_READ, _release_url(),
+             mine=(P.EVIDENCE_REQUEST, 404)),
+    Endpoint("GET", "/evidence/requests/{request_id}/releases/{release_id}/review", P.EVIDENCE_APPROVE,
+             _release_url("/review"), mine=(P.EVIDENCE_REQUEST, 404)),
+    Endpoint("GET", "/evidence/requests/{request_id}/releases/{release_id}/clips/{position}/frames/{index}.png",
+             P.EVIDENCE_APPROVE, _release_url("/clips/1/frames/0.png"), mine=(P.EVIDENCE_REQUEST, 404), ok=409),
+    Endpoint("PUT", "/evidence/requests/{request_id}/releases/{release_id}/clips/{position}/edits",
+             P.EVIDENCE_APPROVE, _release_url("/clips/1/edits", {"added": [], "removed": []}),
+             mine=(P.EVIDENCE_REQUEST, 404), ok=409),
+    Endpoint("POST", "/evidence/requests/{request_id}/releases/{release_id}/confirm", P.EVIDENCE_APPROVE,
+             _release_url("/confirm"), mine=(P.EVIDENCE_REQUEST, 404), ok=409),
+    Endpoint("POST", "/evidence/requests/{request_id}/releases/{release_id}/link", P.EVIDENCE_REQUEST,
+             _release_url("/link"), ok=403, own=P.EVIDENCE_READ),
+    Endpoint("GET", "/evidence/requests/{request_id}/releases/{release_id}/download/{token}", P.EVIDENCE_REQUEST,
+             _release_url("/download/" + "x" * 43), ok=403, own=P.EVIDENCE_READ),
+    Endpoint("POST", "/evidence/requests/{request_id}/releases/{release_id}/receipt", P.EVIDENCE_REQUEST,
+             _release_url("/receipt", {"name": "Av. Matrix", "id_no": "12345678901"}), ok=403, own=P.EVIDENCE_READ),
     # devices: the list for the in-scope target, filtered to the target site otherwise; provisioning at a site
     # outside the scope is bad input, as for a site that does not exist
     Endpoint("GET", "/devices", P.CAMERAS_READ, _site_filter("/devices")),

@@ -19,7 +19,8 @@ from kgys.accounts.permissions import Perm
 from kgys.db import utcnow
 from kgys.errors import FieldError, ValidationFailed
 from kgys.evidence import documents, reports, service, texts
-from kgys.evidence.flows import decisions, requests
+from kgys.evidence.flows import decisions, releases, requests
+from kgys.evidence.models import FootageRequest
 from kgys.evidence.rules import Range
 from kgys.evidence.schemas import DecisionForm
 from kgys.evidence.views import RequestId, audited_refusal, report_row
@@ -34,6 +35,7 @@ router = APIRouter(include_in_schema=False)
 ROWS = 4  # camera × range rows on the new request form
 Raw = Annotated[str, Query(max_length=200)]
 REQUEST_FIELDS = ("investigation_no", "requesting_unit", "purpose")
+RUNNING = ("queued", "cutting", "detecting", "rendering", "packaging")
 
 
 def _tr(mapping: dict[str, str]) -> dict[str, str]:
@@ -53,6 +55,16 @@ def request_list(request: Request, session: DB, p: CurrentPrincipal,
                                                          end=now, period="month", where=reader_zone(request))]
     return render(request, "evidence/list.html", {"rows": rows, "state": state, "states": _tr(texts.STATES),
                                                   "report": report}, p)
+
+
+def order_names(count: int) -> dict[str, str]:
+    """The labels of the release order form's fields in the request's language."""
+    out = {"recipient": i18n.gettext("Recipient"), "organisation": i18n.gettext("Organisation"),
+           "scope": i18n.gettext("Footage released")}
+    for i in range(count):
+        out[f"rfrom_{i}"] = i18n.gettext("%(field)s, row %(row)s", field=i18n.gettext("From"), row=i + 1)
+        out[f"rto_{i}"] = i18n.gettext("%(field)s, row %(row)s", field=i18n.gettext("To"), row=i + 1)
+    return out
 
 
 def row_names(count: int) -> dict[str, str]:
@@ -146,8 +158,21 @@ def request_create(request: Request, session: DB, p: CurrentPrincipal, form: For
     return RedirectResponse(f"/evidence/requests/{row.id}", status_code=303)
 
 
-def _show(request: Request, session: Session, p: Principal, request_id: int, errors: dict[str, str] | None = None,
-          values: dict[str, Any] | None = None, status_code: int = 200) -> Response:
+def release_context(session: Session, p: Principal, request: FootageRequest, valid: bool) -> dict[str, Any]:
+    """What the request's page shows of its releases: the list, whether the reader may order one (the requester
+    of an approved request, while the decision is valid) and review one."""
+    rows = releases.listing(session=session, actor=p.actor, request_id=request.id)
+    mine = decisions.is_requester(request, p.actor)
+    return {"releases": rows, "release_states": {k: i18n.gettext(v) for k, v in texts.RELEASE_STATES.items()},
+            "may_order": mine and p.actor.can(Perm.EVIDENCE_REQUEST) and request.state == "approved" and valid,
+            "may_review": mine or p.actor.can(Perm.EVIDENCE_APPROVE),
+            "release_running": any(r.state in RUNNING for r in rows)}
+
+
+def show_page(request: Request, session: Session, p: Principal, request_id: int,
+              errors: dict[str, str] | None = None, values: dict[str, Any] | None = None,
+              status_code: int = 200) -> Response:
+    """A request's page: what was asked, the decision, the approval, the releases and the forms the reader may use."""
     d = service.detail(session=session, actor=p.actor, request_id=request_id)
     ids = [i.camera_id for i in d.requested + d.granted]
     names = requests.camera_names(session=session, actor=p.actor, ids=ids)
@@ -160,14 +185,15 @@ def _show(request: Request, session: Session, p: Principal, request_id: int, err
            "may_approve": p.actor.can(Perm.EVIDENCE_APPROVE) and d.request.state == "granted" and not mine,
            "valid": service.decision_valid(d.decision, now), "mine": mine,
            "max_mb": runtime(request).settings.web.max_decision_mb, "playback_link": playback_link,
-           "row_names": row_names(len(d.requested))}
+           "row_names": row_names(len(d.requested)), "order_names": order_names(len(d.granted)),
+           **release_context(session, p, d.request, service.decision_valid(d.decision, now))}
     return render(request, "evidence/show.html", ctx, p, status_code=status_code)
 
 
 @router.get("/evidence/requests/{request_id}")
 def request_page(request: Request, request_id: RequestId, session: DB, p: CurrentPrincipal) -> Response:
     """One request: what was asked, the holds, the decision, the approval, and the forms the reader may use."""
-    return _show(request, session, p, request_id)
+    return show_page(request, session, p, request_id)
 
 
 def _decision_form(form: dict[str, str], request: Request, asked: list[Range],
@@ -213,7 +239,7 @@ def decision_submit(request: Request, request_id: RequestId, session: DB, p: Cur
                                       upload=upload, data_dir=settings.data_dir, version=None, now=utcnow())
     except ValidationFailed as exc:
         shown = errors or service_errors(exc.errors)
-        return _show(request, session, p, request_id, errors=shown, values=dict(form), status_code=422)
+        return show_page(request, session, p, request_id, errors=shown, values=dict(form), status_code=422)
     return RedirectResponse(f"/evidence/requests/{request_id}?saved=decision", status_code=303)
 
 
@@ -233,7 +259,7 @@ def _answer(request: Request, request_id: int, session: Session, p: Principal, n
             decisions.answer(session=session, actor=p.actor, request_id=request_id, approve=approve, note=note,
                              version=None, now=utcnow())
     except ValidationFailed as exc:
-        return _show(request, session, p, request_id, errors=service_errors(exc.errors), status_code=422)
+        return show_page(request, session, p, request_id, errors=service_errors(exc.errors), status_code=422)
     return RedirectResponse(f"/evidence/requests/{request_id}?saved=answer", status_code=303)
 
 

@@ -57,6 +57,12 @@ def get(*, session: Session, request_id: int, release_id: int) -> Release:
     return row
 
 
+def listing(*, session: Session, request_id: int) -> list[Release]:
+    """The releases of a request, newest first."""
+    return list(session.scalars(select(Release).where(Release.request_id == request_id)
+                                .order_by(Release.id.desc()).execution_options(populate_existing=True)))
+
+
 def clips(*, session: Session, release_id: int) -> list[ReleaseClip]:
     """The clips cut for a release, in order."""
     return list(session.scalars(select(ReleaseClip).where(ReleaseClip.release_id == release_id)

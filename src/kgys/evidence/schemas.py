@@ -152,3 +152,123 @@ class ReportOut(BaseModel):
     end: datetime = Field(serialization_alias="to")
     period: Literal["month", "week", "day"]
     rows: list[ReportRow]
+
+
+class ReleaseIn(BaseModel):
+    """Ordering a release of an approved request: the cameras × ranges (within the decision's grant), the recipient
+    and the options."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scope: list[ScopeIn] = Field(min_length=1, max_length=32, description="The cameras × ranges released.")
+    recipient: Text200 = Field(description="Who receives the package (a person).")
+    organisation: Text200 = Field(default="", description="The recipient's court, office or unit.")
+    redact: bool = Field(default=False, description="Blur the faces found (reviewed by a person first).")
+    watermark: bool = Field(default=False, description="Burn the recipient, request number and time into the clips.")
+    include_segments: bool = Field(default=False, description="Add the original recorded segments to the package.")
+
+
+class RegionIn(BaseModel):
+    """A region a reviewer adds: frames ``first_frame`` to ``last_frame`` (inclusive), box [x1, y1, x2, y2] in the
+    clip's pixels."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    first_frame: int = Field(ge=0, le=10_000_000)
+    last_frame: int = Field(ge=0, le=10_000_000)
+    box: list[Annotated[float, Field(ge=0, le=100_000)]] = Field(min_length=4, max_length=4)
+
+
+class EditsIn(BaseModel):
+    """A reviewer's edits of one clip's detections: regions added, detections (by id) removed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    added: list[RegionIn] = Field(default_factory=list, max_length=500)
+    removed: list[Text64] = Field(default_factory=list, max_length=5000)
+
+
+class ReceiptIn(BaseModel):
+    """The hand-over of a downloaded package: who received it, their ID or badge number, when, and a note."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Text200
+    id_no: Text64
+    at: IsoDateTime | None = Field(default=None, description="When it was handed over (default: now).")
+    note: Text2000 = ""
+
+
+class ReleaseItemOut(BaseModel):
+    """One camera over one range of a release (UTC)."""
+
+    camera_id: int
+    start: datetime = Field(serialization_alias="from")
+    end: datetime = Field(serialization_alias="to")
+
+
+class ReleaseOut(BaseModel):
+    """A release and how far its package is."""
+
+    id: int
+    request_id: int
+    state: str = Field(description="queued, cutting, detecting, awaiting_review, rendering, packaging, ready, "
+                                   "downloaded, expired or failed.")
+    progress: float
+    items: list[ReleaseItemOut]
+    recipient: str
+    organisation: str
+    redact: bool
+    watermark: bool
+    include_segments: bool
+    ordered_by: str
+    approved_by: str
+    created_at: datetime
+    finished_at: datetime | None
+    error_code: str | None
+    reviewed_by: str | None
+    reviewed_at: datetime | None
+    package_sha256: str | None
+    package_bytes: int | None
+    expires_at: datetime | None
+    downloaded_at: datetime | None
+    receipt: dict[str, str] | None
+
+
+class DetectionOut(BaseModel):
+    """One face found in a frame: its id (to remove it) and box [x1, y1, x2, y2]."""
+
+    id: str
+    box: list[float]
+    score: float
+
+
+class FrameOut(BaseModel):
+    """A frame with at least one detection."""
+
+    index: int
+    time: float
+    detections: list[DetectionOut]
+
+
+class ClipReviewOut(BaseModel):
+    """One clip under review: its frames with detections and the reviewer's edits so far."""
+
+    position: int
+    camera_id: int
+    start: datetime = Field(serialization_alias="from")
+    end: datetime = Field(serialization_alias="to")
+    width: int | None
+    height: int | None
+    frame_count: int
+    faces: int
+    frames: list[FrameOut]
+    edits: dict[str, list[object]]
+
+
+class LinkOut(BaseModel):
+    """A one-time download link: shown once, only its hash is kept."""
+
+    url: str
+    token: str
+    expires_at: datetime

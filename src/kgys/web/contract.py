@@ -103,6 +103,7 @@ ERRORS: dict[int, tuple[str, dict[str, Any]]] = {
     404: ("No such object, or one outside the caller's scope: the two are answered alike", {}),
     405: ("The path does not support this method", {"Allow": _header("The methods the path supports")}),
     409: ("A natural key is already taken, or the object changed meanwhile (a stale `version`)", {}),
+    410: ("Gone: a one-time link used already or expired, or what it led to deleted", {}),
     413: ("The request body is over its limit (`web.max_body_mb`; imports `web.max_upload_mb`)",
           {"Connection": _header("`close`")}),
     422: ("Invalid input: `error.fields` names every field at fault", {}),

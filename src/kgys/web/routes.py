@@ -23,6 +23,8 @@ from kgys.dispatch import tracker_views as dispatch_tracker_views
 from kgys.dispatch import unit_pages as dispatch_unit_pages
 from kgys.dispatch import views as dispatch_views
 from kgys.evidence import pages as evidence_pages
+from kgys.evidence import release_pages as evidence_release_pages
+from kgys.evidence import release_views as evidence_release_views
 from kgys.evidence import views as evidence_views
 from kgys.exports import pages as export_pages
 from kgys.exports import views as export_views
@@ -60,6 +62,7 @@ def include_routes(app: FastAPI) -> None:
     app.include_router(dispatch_tracker_views.router, prefix="/api/v1")
     app.include_router(export_views.router, prefix="/api/v1")
     app.include_router(evidence_views.router, prefix="/api/v1")
+    app.include_router(evidence_release_views.router, prefix="/api/v1")
     app.include_router(account_pages.router)
     app.include_router(user_pages.router)
     app.include_router(site_pages.router)
@@ -77,4 +80,5 @@ def include_routes(app: FastAPI) -> None:
     app.include_router(dispatch_report_views.pages)
     app.include_router(export_pages.router)
     app.include_router(evidence_pages.router)
+    app.include_router(evidence_release_pages.router)
     live_views.install(app)

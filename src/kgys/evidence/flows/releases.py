@@ -85,6 +85,12 @@ def visible(*, session: Session, actor: Actor, request_id: int, release_id: int)
     return release_service.get(session=session, request_id=request_id, release_id=release_id)
 
 
+def listing(*, session: Session, actor: Actor, request_id: int) -> list[Release]:
+    """The releases of a request the actor may see, newest first."""
+    service.get(session=session, actor=actor, request_id=request_id)
+    return release_service.listing(session=session, request_id=request_id)
+
+
 def _clip(session: Session, release: Release, position: int) -> ReleaseClip:
     for row in release_service.clips(session=session, release_id=release.id):
         if row.position == position:
