@@ -71,8 +71,8 @@ def world(session: Session, rt: Runtime) -> World:
     c = factories.site(session, "TR-98-C", name="Gizli Dağ Lisesi")
     for s in (a, b, c):
         factories.compliant_system(session, rt.box, s.code)
-    users = {role: factories.user(session, role, scope=["TR-99-A"], box=rt.box if role == "investigator" else None)
-             for role in ("investigator", "judicial_liaison", "auditor", "operator")}
+    users = {role: factories.user(session, role, scope=["TR-99-A"], box=rt.box if role in ("investigator", "supervisor") else None)
+             for role in ("investigator", "judicial_liaison", "auditor", "operator", "supervisor")}
     users["admin"] = factories.user(session, "admin", scope=["TR"])
     session.commit()
     return World(session, a, b, c, users)
@@ -275,7 +275,8 @@ def _csrf(web: TestClient, path: str) -> str:
 
 
 def test_page_form_places_and_releases_a_hold(web: TestClient, world: World, session: Session) -> None:
-    browser_login(web, world.users["investigator"])
+    # a supervisor plays back operationally and holds from there (an investigator plays back only under a request)
+    browser_login(web, world.users["supervisor"])
     cam = world.camera(world.a, "Çevre")
     playback = web.get(f"/cameras/{cam.id}/playback", params={"from": "2026-03-01T08:00:00Z",
                                                                   "to": "2026-03-01T08:30:00Z"})
