@@ -71,7 +71,8 @@ def world(session: Session, rt: Runtime) -> World:
     c = factories.site(session, "TR-98-C", name="Gizli Dağ Lisesi")
     for s in (a, b, c):
         factories.compliant_system(session, rt.box, s.code)
-    users = {role: factories.user(session, role, scope=["TR-99-A"], box=rt.box if role in ("investigator", "supervisor") else None)
+    second_factor = ("investigator", "supervisor")
+    users = {role: factories.user(session, role, scope=["TR-99-A"], box=rt.box if role in second_factor else None)
              for role in ("investigator", "judicial_liaison", "auditor", "operator", "supervisor")}
     users["admin"] = factories.user(session, "admin", scope=["TR"])
     session.commit()
