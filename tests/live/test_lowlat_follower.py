@@ -16,6 +16,7 @@ import pytest
 from kgys.live import lowlat
 from kgys.media import fmp4
 from tests.live.test_lowlat import split
+from tests.waiting import run_apart
 
 FPS = 25
 NAMES = ("r0000000000001_20250301T080000Z.ts", "r0000000000001_20250301T080002Z.ts")
@@ -133,7 +134,7 @@ def test_a_viewer_takes_what_is_queued_in_one_message() -> None:
         v.end(1000, "")
         return [*got, await v.take()]
 
-    assert asyncio.run(messages()) == ['{"codec": "avc1.64001f"}', b"initonetwo", "later", b"three", None]
+    assert run_apart(messages()) == ['{"codec": "avc1.64001f"}', b"initonetwo", "later", b"three", None]
 
 
 def test_a_growing_file_is_read_in_batches_not_write_by_write(tmp_path: Path, made: list[bytes]) -> None:
@@ -162,7 +163,7 @@ def test_a_growing_file_is_read_in_batches_not_write_by_write(tmp_path: Path, ma
         task.cancel()
         return writes, took
 
-    writes, took = asyncio.run(follow())
+    writes, took = run_apart(follow())
     assert writes > 100
     assert len(steps) <= took / 0.1 + took / f.poll + 4  # paced: not one step per write
     got = [p for x in v.queue if isinstance(x, bytes) for p in split(x)]

@@ -40,7 +40,8 @@ def test_the_jobs_worker_runs_every_domains_tasks(rt: Runtime) -> None:
     assert names == ["recording.recorder_watch", "accounts.purge", "audit.checkpoint",
                      "cameras.measured_compliance", "events.purge", "alerts.console_purge",
                      "devices.offline_watch", "dispatch.ack_escalation",
-                     "exports.housekeeping", "evidence.expiry"]  # audit.witness only with witnesses configured
+                     "exports.housekeeping", "evidence.expiry",
+                     "evidence.releases"]  # audit.witness only with witnesses configured
 
 
 def test_jobs_wait_out_the_recorder_start_then_watch(rt: Runtime, session: Session,
