@@ -230,6 +230,20 @@ class LocalStorage(Storage):
         return path if path.is_file() else None
 
 
+COPY_CHUNK = 1 << 20
+
+
+def local_file(storage: Storage, key: str, copy: Path) -> Path:
+    """A file on this machine with the stored object's bytes: the store's own file, or else ``copy``, streamed
+    from the store."""
+    path = storage.local_path(key)
+    if path is not None:
+        return path
+    with storage.open(key) as src, copy.open("wb") as dst:
+        shutil.copyfileobj(src, dst, COPY_CHUNK)
+    return copy
+
+
 def open_storage(settings: Settings) -> Storage:
     """The segment store the settings name (today the directory ``DATA_DIR/recordings``)."""
     return LocalStorage(settings.data_dir / "recordings", fsync=settings.recording.fsync)

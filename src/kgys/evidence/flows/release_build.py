@@ -36,12 +36,12 @@ from kgys.evidence.package_build import BuiltPackage, build_package, file_sha256
 from kgys.evidence.package_watermark import burn_watermark, watermark_text
 from kgys.evidence.redaction_video import NO_EDITS
 from kgys.recording.footage import SegmentRef, Storage
+from kgys.recording.storage import local_file
 
 __all__ = ["BuildFailed", "ClipSpec", "Cut", "Cutter", "ReleasePlan", "Storage", "cut", "detect", "package",
            "render", "segment_files"]
 
 Progress = Callable[[float], None]
-COPY_CHUNK = 1 << 20
 
 
 class BuildFailed(KgysError):
@@ -105,16 +105,6 @@ class Cutter(Protocol):
 
     def __call__(self, *, spec: ClipSpec, storage: Storage, ffmpeg: str, workdir: Path, out: Path,
                  on_progress: Progress) -> tuple[str, int]: ...
-
-
-def local_file(storage: Storage, key: str, copy: Path) -> Path:
-    """A file on this machine with the stored segment's bytes: the store's own file, or else ``copy``."""
-    path = storage.local_path(key)
-    if path is not None:
-        return path
-    with storage.open(key) as src, copy.open("wb") as dst:
-        shutil.copyfileobj(src, dst, COPY_CHUNK)
-    return copy
 
 
 def ffprobe_for(ffmpeg: str) -> str:

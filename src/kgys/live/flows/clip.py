@@ -33,6 +33,7 @@ from kgys.errors import ConfigurationError, NotFound
 from kgys.live import service
 from kgys.recording import footage
 from kgys.recording.footage import SegmentRef, Storage
+from kgys.recording.storage import local_file
 from kgys.sites.models import Site
 
 MAX_CLIP = timedelta(hours=1)
@@ -78,20 +79,6 @@ def manifest(*, camera_id: int, site_code: str, start: datetime, end: datetime, 
         "segments": [{"id": s.id, "start": s.start.isoformat(), "end": s.end.isoformat(), "bytes": s.bytes,
                       "sha256": s.sha256, "prev_sha256": s.prev_sha256} for s in segments],
     }
-
-
-COPY_CHUNK = 1 << 20
-
-
-def local_file(storage: Storage, key: str, copy: Path) -> Path:
-    """A file on this machine with the stored segment's bytes: the store's own file, or else ``copy``, streamed
-    from the store."""
-    path = storage.local_path(key)
-    if path is not None:
-        return path
-    with storage.open(key) as src, copy.open("wb") as dst:
-        shutil.copyfileobj(src, dst, COPY_CHUNK)
-    return copy
 
 
 def sha256_of(path: Path) -> str:

@@ -29,11 +29,12 @@ from kgys.cameras.models import Camera
 from kgys.db import utcnow
 from kgys.errors import ConfigurationError, NotFound, PermissionDenied
 from kgys.live import bookmarks, review, service
-from kgys.live.flows import clip, viewing
+from kgys.live.flows import viewing
 from kgys.live.models import Bookmark
 from kgys.recording import footage, holds
 from kgys.recording.footage import SegmentRef, Storage
 from kgys.recording.retention import HoldInfo
+from kgys.recording.storage import local_file
 
 log = logging.getLogger(__name__)
 
@@ -171,7 +172,7 @@ def snapshot(*, session: Session, actor: Actor, storage: Storage, ffmpeg: str, c
     session.rollback()  # read-only so far
     work = Path(tempfile.mkdtemp(prefix="kgys-still-"))
     try:
-        src = clip.local_file(storage, seg.key, work / "segment.ts")
+        src = local_file(storage, seg.key, work / "segment.ts")
         offset = review.offset_in(at, seg.start, seg.end)
         out = work / "frame.png"
         png = _run(review.snapshot_args(ffmpeg=ffmpeg, src=src, offset=offset, out=out), out, "snapshot")
@@ -198,7 +199,7 @@ def thumbnail(*, session: Session, camera_id: int, at: datetime, storage: Storag
     _sweep(path.parent, now)
     work = Path(tempfile.mkdtemp(prefix="kgys-thumb-"))
     try:
-        src = clip.local_file(storage, seg.key, work / "segment.ts")
+        src = local_file(storage, seg.key, work / "segment.ts")
         out = work / "thumb.jpg"
         try:
             body = _run(review.thumb_args(ffmpeg=ffmpeg, src=src, offset=offset, out=out), out, "thumbnail")
