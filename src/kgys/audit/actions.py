@@ -63,6 +63,7 @@ class AuditAction(StrEnum):
     USER_MFA_RESET = "user.mfa_reset"
     CAMERA_LIVE_VIEW = "camera.live.view"
     CAMERA_PLAYBACK_VIEW = "camera.playback.view"
+    CAMERA_PLAYBACK_REFUSED = "camera.playback.refused"
     CAMERA_CLIP_EXPORT = "camera.clip.export"
     FOOTAGE_EXPORT_REQUEST = "footage_export.request"
     FOOTAGE_EXPORT_DOWNLOAD = "footage_export.download"

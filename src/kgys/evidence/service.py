@@ -184,20 +184,30 @@ def decision_valid(decision: Decision | None, now: datetime) -> bool:
             and decision.valid_until > now)
 
 
+@dataclass(frozen=True)
+class Grant:
+    """An approved request that lets its requester see some footage, and when its decision's validity ends (a
+    viewing opened under it ends then too)."""
+
+    request: FootageRequest
+    valid_until: datetime
+
+
 def within_approved_scope(session: Session, user_id: int, camera_id: int, start: datetime, end: datetime,
-                          now: datetime) -> FootageRequest | None:
+                          now: datetime) -> Grant | None:
     """The approved request of ``user_id`` whose granted scope covers the camera's footage from ``start`` to
-    ``end`` under a decision still valid at ``now``; None when there is none (the footage is not theirs to see)."""
-    stmt = (select(FootageRequest, Decision).join(Decision, Decision.request_id == FootageRequest.id)
+    ``end`` under a decision still valid at ``now``; None when there is none (the footage is not theirs to see).
+    Of several, the one whose decision stays valid the longest."""
+    stmt = (select(FootageRequest, Decision.valid_until).join(Decision, Decision.request_id == FootageRequest.id)
             .where(FootageRequest.requested_by == user_id, FootageRequest.state == "approved",
                    Decision.outcome == "granted", Decision.valid_until > now,
                    exists().where(ScopeItem.request_id == FootageRequest.id, ScopeItem.kind == "granted",
                                   ScopeItem.camera_id == camera_id))
-            .order_by(FootageRequest.id))
-    for request, _decision in session.execute(stmt):
+            .order_by(Decision.valid_until.desc(), FootageRequest.id))
+    for request, valid_until in session.execute(stmt):
         granted = ranges(items(session=session, request_id=request.id, kind="granted"))
-        if rules.covered(granted, camera_id, start, end):
-            return request
+        if valid_until is not None and rules.covered(granted, camera_id, start, end):
+            return Grant(request, valid_until)
     return None
 
 

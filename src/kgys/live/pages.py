@@ -34,7 +34,15 @@ from kgys.live.feed import Fallback
 from kgys.live.flows import clip, viewing, wall
 from kgys.live.flows import review as review_flows
 from kgys.live.tickets import Ticket
-from kgys.live.views import CameraId, hub, principal_credential, request_credential, storage, ticket_key
+from kgys.live.views import (
+    CameraId,
+    audit_refused,
+    hub,
+    principal_credential,
+    request_credential,
+    storage,
+    ticket_key,
+)
 from kgys.recording import footage
 from kgys.web import labels
 from kgys.web.deps import DB, CurrentPrincipal, Principal, runtime, writes
@@ -148,6 +156,8 @@ def _review_page(request: Request, session: Session, p: Principal, params: dict[
         start, end = review.local_range(params.get("from"), params.get("to"), where, now=now)
     at = review.start_at(params.get("at"), where, start, end)
     found = review_flows.gather(session=session, actor=p.actor, camera_ids=ids, start=start, end=end, now=now)
+    audit_refused(request, session, p.actor, found.refused, start, end, failing=not found.cameras)
+    review_flows.require_cameras(found)
     q = {"cameras": ",".join(str(c.camera.id) for c in found.cameras), "from": review.iso_z(start),
          "to": review.iso_z(end)}
     ctx: dict[str, Any] = {"review": found, "start": start, "end": end, "at": at, "q": q, "errors": {},

@@ -3,15 +3,20 @@ timeline of coverage and gaps. The streams themselves are served by :mod:`kgys.l
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, FastAPI, Path, Query, Request, Response
+from sqlalchemy.orm import Session
 from starlette.requests import HTTPConnection
 
 from kgys import localtime
-from kgys.db import utcnow
-from kgys.errors import AuthenticationError, FieldError, ValidationFailed
+from kgys.accounts.actor import Actor
+from kgys.db import READ_ONLY, transaction, utcnow
+from kgys.errors import AuthenticationError, FieldError, KgysError, NotFound, PermissionDenied, ValidationFailed
 from kgys.live import layouts, service
 from kgys.live.feed import LiveHub
 from kgys.live.flows import review, viewing, wall
@@ -87,6 +92,32 @@ def ticket_key(request: Request) -> str:
     return runtime(request).settings.security.secret_key
 
 
+def audit_refused(request: Request, session: Session, actor: Actor, refused: list[tuple[int, KgysError]],
+                  start: datetime, end: datetime, *, failing: bool = False) -> None:
+    """Write refused playbacks to the audit log (:func:`kgys.live.flows.viewing.record_refusals`): with the request's
+    own writes when it goes on to succeed, else (a request that only reads, or one that fails: ``failing``) in a
+    unit of work of its own, the request's rolled back first, so that the refusal stays written."""
+    if not refused:
+        return
+    if not failing and not session.info.get(READ_ONLY):
+        viewing.record_refusals(session=session, actor=actor, refused=refused, start=start, end=end)
+        return
+    session.rollback()
+    with transaction(runtime(request).sessions) as own:
+        viewing.record_refusals(session=own, actor=actor, refused=refused, start=start, end=end)
+
+
+@contextmanager
+def refusal_audited(request: Request, session: Session, actor: Actor, camera_id: int, start: datetime,
+                    end: datetime) -> Iterator[None]:
+    """Run a playback step; a camera or footage refused to the caller is written to the audit log, then answered."""
+    try:
+        yield
+    except (NotFound, PermissionDenied) as exc:
+        audit_refused(request, session, actor, [(camera_id, exc)], start, end, failing=True)
+        raise
+
+
 @router.post("/cameras/{camera_id}/live", response_model=StreamOut)
 def open_live(camera_id: CameraId, body: LiveOpen, request: Request, session: DB, p: CurrentPrincipal) -> StreamOut:
     """Open a camera's live stream: audited once; returns the playlist URL with its viewing ticket."""
@@ -105,21 +136,23 @@ def open_playback(camera_id: CameraId, body: PlaybackOpen, request: Request, ses
     now = utcnow()
     start, end = service.parse_range(body.start.isoformat(), body.end.isoformat(), now=now)
     cred = principal_credential(request, p)
-    opened = viewing.open_playback(
-        session=session, actor=p.actor, key=ticket_key(request), camera_id=camera_id, start=start, end=end,
-        reason=body.reason, credential=cred, now=now)
+    with refusal_audited(request, session, p.actor, camera_id, start, end):
+        opened = viewing.open_playback(
+            session=session, actor=p.actor, key=ticket_key(request), camera_id=camera_id, start=start, end=end,
+            reason=body.reason, credential=cred, now=now)
     return StreamOut(playlist=f"/cameras/{camera_id}/playback.m3u8?t={quote(opened.ticket)}",
                      expires=opened.expires)
 
 
 @router.get("/cameras/{camera_id}/timeline", response_model=TimelineOut)
-def get_timeline(camera_id: CameraId, session: DB, p: CurrentPrincipal,
+def get_timeline(camera_id: CameraId, request: Request, session: DB, p: CurrentPrincipal,
                  start: Annotated[str | None, Query(alias="from")] = None,
                  end: Annotated[str | None, Query(alias="to")] = None) -> TimelineOut:
     """Coverage and gaps (with causes) of a camera over a range (default: the last hour; at most 7 days)."""
     now = utcnow()
     a, b = service.parse_range(start, end, now=now, limit=service.MAX_TIMELINE)
-    tl = viewing.timeline(session=session, actor=p.actor, camera_id=camera_id, start=a, end=b, now=now)
+    with refusal_audited(request, session, p.actor, camera_id, a, b):
+        tl = viewing.timeline(session=session, actor=p.actor, camera_id=camera_id, start=a, end=b, now=now)
     return TimelineOut(camera_id=camera_id, start=a, end=b, coverage=round(tl.coverage, 4),
                        recorded_seconds=round(tl.recorded_seconds, 3), segments=tl.segments,
                        recorded=[Interval(start=x.start, end=x.end) for x in tl.bars if x.kind == "recorded"],
@@ -132,9 +165,11 @@ def take_snapshot(camera_id: CameraId, body: SnapshotIn, request: Request, sessi
                   p: CurrentPrincipal) -> Response:
     """The recorded frame of a camera at a moment, as a PNG made from the recorded segment (playback permission;
     audited with the reason and the time)."""
-    shot = review.snapshot(session=session, actor=p.actor, storage=storage(request),
-                           ffmpeg=runtime(request).settings.recording.ffmpeg_path, camera_id=camera_id,
-                           at=localtime.as_utc(body.at), reason=body.reason)
+    at = localtime.as_utc(body.at)
+    with refusal_audited(request, session, p.actor, camera_id, at, at):
+        shot = review.snapshot(session=session, actor=p.actor, storage=storage(request),
+                               ffmpeg=runtime(request).settings.recording.ffmpeg_path, camera_id=camera_id, at=at,
+                               reason=body.reason)
     return Response(shot.png, media_type="image/png", headers={
         "Content-Disposition": f'attachment; filename="{shot.filename}"', "Cache-Control": "no-store"})
 

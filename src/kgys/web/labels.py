@@ -9,6 +9,7 @@ from typing import Any
 from kgys.accounts.permissions import Role
 from kgys.alerts.cap import CapKind
 from kgys.alerts.states import Source, State
+from kgys.audit import texts as audit_texts
 from kgys.audit.actions import AuditAction
 from kgys.cameras import compliance as rules
 from kgys.devices.kinds import DeviceAlertKind
@@ -143,93 +144,7 @@ def priority_options() -> list[tuple[str, str]]:
     return [(str(p), priority_label(p)) for p in PRIORITIES]
 
 
-ACTION_LABELS: dict[AuditAction, str] = {
-    AuditAction.SITE_CREATE: _("Site registered"),
-    AuditAction.SITE_UPDATE: _("Site changed"),
-    AuditAction.SITE_DELETE: _("Site removed"),
-    AuditAction.ROLLOUT_CREATE: _("Roll-out step recorded"),
-    AuditAction.ROLLOUT_UPDATE: _("Roll-out step changed"),
-    AuditAction.ROLLOUT_DELETE: _("Roll-out step removed"),
-    AuditAction.COMMISSION_CREATE: _("Commission registered"),
-    AuditAction.COMMISSION_UPDATE: _("Commission changed"),
-    AuditAction.COMMISSION_DELETE: _("Commission removed"),
-    AuditAction.RECORDER_CREATE: _("Recorder added"),
-    AuditAction.RECORDER_UPDATE: _("Recorder changed"),
-    AuditAction.RECORDER_DELETE: _("Recorder removed"),
-    AuditAction.CAMERA_CREATE: _("Camera added"),
-    AuditAction.CAMERA_UPDATE: _("Camera changed"),
-    AuditAction.CAMERA_DELETE: _("Camera removed"),
-    AuditAction.DEVICE_CREATE: _("Device registered"),
-    AuditAction.DEVICE_UPDATE: _("Device changed"),
-    AuditAction.DEVICE_DELETE: _("Device removed"),
-    AuditAction.SITE_LOCKDOWN: _("Lockdown or all clear ordered"),
-    AuditAction.FLOOR_PLAN_CREATE: _("Floor plan added"),
-    AuditAction.FLOOR_PLAN_UPDATE: _("Floor plan changed"),
-    AuditAction.FLOOR_PLAN_DELETE: _("Floor plan removed"),
-    AuditAction.LEGAL_HOLD_CREATE: _("Legal hold placed"),
-    AuditAction.LEGAL_HOLD_UPDATE: _("Legal hold changed"),
-    AuditAction.LEGAL_HOLD_DELETE: _("Legal hold removed"),
-    AuditAction.DESTRUCTION_CREATE: _("Recordings deleted (destruction record)"),
-    AuditAction.DESTRUCTION_UPDATE: _("Destruction record changed"),
-    AuditAction.DESTRUCTION_DELETE: _("Destruction record removed"),
-    AuditAction.RETENTION_POLICY_CREATE: _("Retention policy set"),
-    AuditAction.RETENTION_POLICY_UPDATE: _("Retention policy changed"),
-    AuditAction.RETENTION_POLICY_DELETE: _("Retention policy removed"),
-    AuditAction.JURISDICTION_CREATE: _("Province or district added"),
-    AuditAction.IMPORT_APPLY: _("Import applied"),
-    AuditAction.LOGIN_SUCCESS: _("Signed in"),
-    AuditAction.LOGIN_FAIL: _("Sign-in failed"),
-    AuditAction.LOGIN_MFA_FAIL: _("Wrong second-factor code"),
-    AuditAction.LOGOUT: _("Signed out"),
-    AuditAction.TOKEN_ISSUE: _("API token issued"),
-    AuditAction.TOKEN_REVOKE: _("API tokens revoked"),
-    AuditAction.USER_CREATE: _("User created"),
-    AuditAction.USER_ENABLE: _("User enabled"),
-    AuditAction.USER_DISABLE: _("User disabled"),
-    AuditAction.USER_CHANGE_ACCESS: _("Role or scope changed"),
-    AuditAction.USER_RESET_PASSWORD: _("Password reset"),
-    AuditAction.USER_MFA_ENROL: _("Second factor enrolled"),
-    AuditAction.USER_UPDATE: _("Name or e-mail changed"),
-    AuditAction.USER_MFA_RESET: _("Second factor reset"),
-    AuditAction.CAMERA_LIVE_VIEW: _("Live video watched"),
-    AuditAction.CAMERA_PLAYBACK_VIEW: _("Recording played back"),
-    AuditAction.CAMERA_CLIP_EXPORT: _("Video clip exported"),
-    AuditAction.FOOTAGE_EXPORT_REQUEST: _("Footage export requested"),
-    AuditAction.FOOTAGE_EXPORT_DOWNLOAD: _("Footage export downloaded"),
-    AuditAction.ROADS_IMPORT: _("Road graph imported"),
-    AuditAction.ALERT_CLAIM: _("Alert taken on"),
-    AuditAction.ALERT_RELEASE: _("Alert handed back"),
-    AuditAction.ALERT_ACKNOWLEDGE: _("Alert acknowledged"),
-    AuditAction.ALERT_DISPATCH: _("Team sent to alert"),
-    AuditAction.ALERT_NOTE: _("Note added to alert"),
-    AuditAction.ALERT_RESOLVE: _("Alert closed"),
-    AuditAction.PROTECTION_ORDER_CREATE: _("Protection order registered"),
-    AuditAction.PROTECTION_ORDER_UPDATE: _("Protection order changed"),
-    AuditAction.PROTECTION_ORDER_DELETE: _("Protection order deleted"),
-    AuditAction.PROTECTION_ORDER_VIEW: _("Protection order read"),
-    AuditAction.KADES_PHONE_REGISTER: _("Protected person's phone registered"),
-    AuditAction.KADES_PHONE_DISABLE: _("Protected person's phone disabled"),
-    AuditAction.UNIT_CREATE: _("Unit registered"),
-    AuditAction.UNIT_UPDATE: _("Unit changed"),
-    AuditAction.UNIT_DELETE: _("Unit deleted"),
-    AuditAction.INCIDENT_CREATE: _("Incident opened"),
-    AuditAction.INCIDENT_UPDATE: _("Incident changed"),
-    AuditAction.INCIDENT_DELETE: _("Incident deleted"),
-    AuditAction.ASSIGNMENT_CREATE: _("Unit assigned to an incident"),
-    AuditAction.ASSIGNMENT_UPDATE: _("Assignment changed"),
-    AuditAction.ASSIGNMENT_DELETE: _("Assignment deleted"),
-    AuditAction.UNIT_TRACKER_CREATE: _("Unit's tracker login issued"),
-    AuditAction.UNIT_TRACKER_UPDATE: _("Unit's tracker login changed"),
-    AuditAction.UNIT_TRACKER_DELETE: _("Unit's tracker login deleted"),
-    AuditAction.AUDIT_EXPORT: _("Audit log exported"),
-    AuditAction.WALL_LAYOUT_CREATE: _("Video wall layout saved"),
-    AuditAction.WALL_LAYOUT_UPDATE: _("Video wall layout changed"),
-    AuditAction.WALL_LAYOUT_DELETE: _("Video wall layout deleted"),
-    AuditAction.BOOKMARK_CREATE: _("Bookmark placed on a recording"),
-    AuditAction.BOOKMARK_UPDATE: _("Bookmark changed"),
-    AuditAction.BOOKMARK_DELETE: _("Bookmark deleted"),
-    AuditAction.CAMERA_SNAPSHOT: _("Snapshot taken from a recording"),
-} | texts.ACTION_LABELS  # the steps of a footage request
+ACTION_LABELS: dict[AuditAction, str] = audit_texts.ACTION_LABELS | texts.ACTION_LABELS  # and a request's steps
 
 
 def action_label(action: str) -> str:
@@ -237,13 +152,7 @@ def action_label(action: str) -> str:
     return _label(ACTION_LABELS, action)
 
 
-AUDIT_ACTIONS = ("site", "rollout", "recorder", "camera", "commission", "jurisdiction", "import", "login", "user",
-                 "token", "site.create", "site.update", "rollout.create", "recorder.create", "recorder.update",
-                 "recorder.delete", "camera.create", "camera.update", "camera.delete", "login.fail", "login.success",
-                 "camera.live.view", "camera.playback.view", "camera.clip.export", "legal_hold", "destruction",
-                 "retention_policy", "alert", "protection_order", "kades_phone", "site.lockdown", "floor_plan",
-                 "unit", "unit_tracker", "incident", "assignment", "wall_layout", "audit.export",
-                 "bookmark", "camera.snapshot") + texts.AUDIT_FILTERS
+AUDIT_ACTIONS = audit_texts.AUDIT_ACTIONS + texts.AUDIT_FILTERS
 
 GAP_CAUSE_LABELS: dict[GapCause, str] = {
     GapCause.CAMERA_OFFLINE: _("Camera offline"),

@@ -27,7 +27,7 @@ from kgys.audit import service as audit_service
 from kgys.audit.actions import AuditAction
 from kgys.cameras.models import Camera
 from kgys.db import utcnow
-from kgys.errors import ConfigurationError, NotFound, PermissionDenied
+from kgys.errors import ConfigurationError, KgysError, NotFound, PermissionDenied
 from kgys.live import bookmarks, review, service
 from kgys.live.flows import viewing
 from kgys.live.models import Bookmark
@@ -56,12 +56,18 @@ class CameraReview:
 
 @dataclass
 class Review:
-    """The cameras of a playback page that the caller may play back, and how many asked for they may not."""
+    """The cameras of a playback page that the caller may play back, and those asked for that they may not (with
+    why, for the audit log)."""
 
     start: datetime
     end: datetime
     cameras: list[CameraReview]
-    unavailable: int
+    refused: list[tuple[int, KgysError]] = field(default_factory=list)
+
+    @property
+    def unavailable(self) -> int:
+        """How many cameras asked for the caller may not play back."""
+        return len(self.refused)
 
 
 def _camera(session: Session, actor: Actor, camera_id: int, start: datetime, end: datetime,
@@ -73,19 +79,21 @@ def _camera(session: Session, actor: Actor, camera_id: int, start: datetime, end
 
 def gather(*, session: Session, actor: Actor, camera_ids: list[int], start: datetime, end: datetime,
            now: datetime) -> Review:
-    """The timelines of the chosen cameras in scope (for an investigator: within an approved request's scope);
-    NotFound when none of them is."""
+    """The timelines of the chosen cameras in scope (for an investigator: within an approved request's scope), and
+    the cameras refused (none of them played back: :func:`require_cameras`)."""
     if not actor.can(Perm.PLAYBACK):
         actor.require(Perm.EVIDENCE_REQUEST)
     items: list[CameraReview] = []
+    refused: list[tuple[int, KgysError]] = []
     for cam_id in camera_ids:
         try:
             tl = viewing.timeline(session=session, actor=actor, camera_id=cam_id, start=start, end=end, now=now)
-        except (NotFound, PermissionDenied):
+        except (NotFound, PermissionDenied) as exc:
+            refused.append((cam_id, exc))
             continue
         items.append(CameraReview(tl.camera, tl, ""))
     if not items:
-        raise NotFound("none of these cameras is yours to play back")
+        return Review(start, end, [], refused)
     codecs = viewing.stream_codecs(session, [c.camera for c in items])
     ids = [c.camera.id for c in items]
     held = holds.active_for_cameras(session=session, camera_ids=ids, now=now) if actor.can(Perm.HOLDS_READ) else []
@@ -94,7 +102,13 @@ def gather(*, session: Session, actor: Actor, camera_ids: list[int], start: date
         item.codec = codecs[item.camera.id]
         item.holds = [h for h in held if h.camera_id == item.camera.id and h.start < end and h.end > start]
         item.bookmarks = [b for b in marks if b.camera_id == item.camera.id]
-    return Review(start, end, items, len(camera_ids) - len(items))
+    return Review(start, end, items, refused)
+
+
+def require_cameras(found: Review) -> None:
+    """NotFound when none of the cameras asked for may be played back."""
+    if not found.cameras:
+        raise NotFound("none of these cameras is yours to play back")
 
 
 def open_all(*, session: Session, actor: Actor, key: str, review_: Review, reason: str | None,
@@ -229,7 +243,3 @@ def _sweep(folder: Path, now: datetime) -> None:
         except OSError:
             log.debug("thumbnail %s already gone", item)
 
-
-def check_camera(*, session: Session, actor: Actor, camera_id: int, start: datetime, end: datetime) -> None:
-    """NotFound (or PermissionDenied) unless the actor may play the camera back from ``start`` to ``end``."""
-    _camera(session, actor, camera_id, start, end)

@@ -8,7 +8,8 @@ writes ``record_access`` in the caller's transaction. Playback is for the roles 
 (``playback.view``); an investigator plays back only footage within the granted scope of one of their own
 footage requests, approved under a decision still valid (:func:`playback_camera`,
 :func:`kgys.evidence.service.within_approved_scope`), audited with the request and the decision as its legal
-basis. Flows flush, never commit.
+basis; its viewing ticket ends when the decision's validity does. A refused playback is written to the audit log
+too (:func:`record_refusals`), whoever tried it. Flows flush, never commit.
 """
 
 from __future__ import annotations
@@ -27,9 +28,8 @@ from kgys.audit import service as audit_service
 from kgys.audit.actions import AuditAction
 from kgys.cameras.flows import systems as camera_flows
 from kgys.cameras.models import Camera
-from kgys.errors import NotFound, PermissionDenied
+from kgys.errors import KgysError, NotFound, PermissionDenied
 from kgys.evidence import service as evidence_service
-from kgys.evidence.models import FootageRequest
 from kgys.live import hls, service, tickets
 from kgys.recording import footage
 from kgys.sites import service as site_service
@@ -40,9 +40,9 @@ OUTSIDE_REQUEST = ("playback for an investigation only within the scope of your 
 
 
 def playback_camera(*, session: Session, actor: Actor, camera_id: int, start: datetime, end: datetime,
-                    now: datetime) -> tuple[Camera, FootageRequest | None]:
-    """The camera the actor may play back from ``start`` to ``end``, and the footage request that allows it (None
-    for operational playback). A role with ``playback.view`` plays back the cameras of its scope; one that
+                    now: datetime) -> tuple[Camera, evidence_service.Grant | None]:
+    """The camera the actor may play back from ``start`` to ``end``, and the approved footage request that allows
+    it (None for operational playback). A role with ``playback.view`` plays back the cameras of its scope; one that
     requests footage (an investigator) only what an approved request of theirs grants, and still only within
     their scope. PermissionDenied otherwise (before any camera is looked up, so it says nothing of one)."""
     if actor.can(Perm.PLAYBACK) or not actor.can(Perm.EVIDENCE_REQUEST):
@@ -52,6 +52,18 @@ def playback_camera(*, session: Session, actor: Actor, camera_id: int, start: da
         raise PermissionDenied(OUTSIDE_REQUEST, perm=Perm.PLAYBACK.value)
     return camera_flows.get_camera(session=session, actor=actor, camera_id=camera_id,
                                    perm=Perm.EVIDENCE_REQUEST), found
+
+
+def record_refusals(*, session: Session, actor: Actor, refused: list[tuple[int, KgysError]], start: datetime,
+                    end: datetime) -> None:
+    """Write refused playbacks to the audit log: which camera and range was asked for, and why it was refused (a
+    camera outside the caller's scope, or footage outside their approved footage requests). The caller commits."""
+    for camera_id, error in refused:
+        details: dict[str, object] = {"from": start.isoformat(), "to": end.isoformat(), "error": type(error).__name__}
+        if not actor.can(Perm.PLAYBACK) and actor.can(Perm.EVIDENCE_REQUEST):
+            details["under"] = "footage request"
+        audit_service.append(session, actor=actor, action=AuditAction.CAMERA_PLAYBACK_REFUSED, object_type="camera",
+                             object_id=camera_id, reason=error.message[:500], details=details)
 
 
 def site_cameras(*, session: Session, actor: Actor, code: str) -> tuple[Site, list[Camera]]:
@@ -85,12 +97,15 @@ def open_playback(*, session: Session, actor: Actor, key: str, camera_id: int, s
                   reason: str | None, credential: service.Credential, now: datetime) -> service.Opened:
     """Start a playback of [start, end): check role, scope and reason, audit it with the range (and the footage
     request allowing it, with its decision as the legal basis), return a ticket."""
-    cam, request = playback_camera(session=session, actor=actor, camera_id=camera_id, start=start, end=end, now=now)
+    cam, grant = playback_camera(session=session, actor=actor, camera_id=camera_id, start=start, end=end, now=now)
     text = service.require_reason(reason)
     view = secrets.token_urlsafe(9)
     details: dict[str, object] = {"view": view, "from": start.isoformat(), "to": end.isoformat()}
     basis = None
-    if request is not None:
+    expires = service.expiry(credential, now)
+    if grant is not None:
+        request = grant.request
+        expires = min(expires, int(grant.valid_until.timestamp()))
         details["request"] = request.id
         text = f"footage request #{request.id} (investigation no. {request.investigation_no}): {text}"
         basis = evidence_service.legal_basis_of(session=session, request=request)
@@ -98,7 +113,7 @@ def open_playback(*, session: Session, actor: Actor, key: str, camera_id: int, s
                                 object_id=cam.id, site_id=cam.site_id, reason=text, legal_basis=basis,
                                 details=details)
     ticket = tickets.Ticket(kind="playback", view=view, camera_id=cam.id, user_id=actor.id,
-                            binding=tickets.binding_of(credential.value), expires=service.expiry(credential, now),
+                            binding=tickets.binding_of(credential.value), expires=expires,
                             start=int(start.timestamp()), end=int(end.timestamp()) + 1,
                             version=service.credentials_version(session, actor))
     return service.issue(key, ticket)
