@@ -190,15 +190,16 @@ async def optional_principal(
     request: Request, session: DB, csrf_field: Annotated[str | None, Depends(form_csrf)]
 ) -> Principal | None:
     """The caller, if signed in (cookie with second factor passed) or holding a bearer token, read on a worker
-    thread. A reading request's caller is read in its unit of work; a writing request's in a read-only unit of
-    work of its own, so that its writing one (on SQLite, with the write lock) begins only with the handler's
-    first statement and no other writer waits on the hand-offs in between.
+    thread in the request's unit of work; on SQLite a writing request's in a read-only unit of work of its own,
+    so that its writing one, which takes the write lock at its first statement, begins only with the handler's
+    and no other writer waits on the hand-offs in between. (On PostgreSQL a transaction locks only the rows it
+    writes, and a unit of work of its own would cost round trips of its own.)
 
     (Not on the event loop, even on SQLite where a read never waits on a lock: each call into the database
     lets go of the interpreter lock, and the loop's thread then waits for it behind the worker threads, up to
     a switch interval each time, which held every other request's I/O back.)
     """
-    if session.info.get(READ_ONLY):
+    if session.info.get(READ_ONLY) or session.get_bind().dialect.name != "sqlite":
         found = await anyio.to_thread.run_sync(credential, request, session)
     else:
         found = await anyio.to_thread.run_sync(_credential_apart, request)
