@@ -224,10 +224,19 @@ def row(kind: str, target: str, clients: int, t: Tally) -> list[str]:
             str(t.statuses.get(503, 0)), str(five), str(t.hangs + t.transport_errors), f"{t.client_cpu:.0%}"]
 
 
-def run_engine(kind: str, args: Any) -> tuple[list[list[str]], list[list[str]], list[list[str]]]:
+def kind_rows(engine: str, clients: int, t: Tally) -> list[list[str]]:
+    """Table rows for one phase, one per request kind: how many, their share and their p50 / p99 / slowest."""
+    n = len(t.all()) or 1
+    return [[engine, str(clients), kind, f"{len(xs):,}", f"{len(xs) / n:.0%}", _ms(xs, 50), _ms(xs, 99),
+             _ms(xs, 100)]
+            for kind, _ in READS + WRITES if (xs := t.latencies.get(kind, []))]
+
+
+def run_engine(kind: str, args: Any) -> tuple[list[list[str]], list[list[str]], list[list[str]], list[list[str]]]:
     """Every phase on one engine: the mixed load at each concurrency, the sign-in storm, then kgys against the
     bare route."""
     mixed: list[list[str]] = []
+    kinds: list[list[str]] = []
     ratio: list[list[str]] = []
     storm: list[list[str]] = []
     with common.throwaway_db(kind) as db:
@@ -237,7 +246,10 @@ def run_engine(kind: str, args: Any) -> tuple[list[list[str]], list[list[str]], 
             for clients in args.clients:
                 t = asyncio.run(phase(server.port, world, clients, args.seconds, args.timeout, READS + WRITES))
                 mixed.append(row(kind, "kgys 80/20", clients, t))
+                kinds += kind_rows(kind, clients, t)
                 print(" | ".join(mixed[-1]), file=sys.stderr)
+                for r in kind_rows(kind, clients, t):
+                    print("    " + " | ".join(r[2:]), file=sys.stderr)
             if args.logins:
                 codes, times, hung, after = asyncio.run(sign_in_storm(server.port, args.logins, args.timeout))
                 storm.append([kind, str(args.logins), ", ".join(f"{c}: {n}" for c, n in sorted(codes.items())),
@@ -262,7 +274,7 @@ def run_engine(kind: str, args: Any) -> tuple[list[list[str]], list[list[str]], 
                       _ms(kgys_list.all(), 99), common.fmt_rate(b_rate), _ms(bare_list.all(), 50),
                       _ms(bare_list.all(), 99), f"{k_rate / b_rate:.2f} ×" if b_rate else "–"])
         print(" | ".join(ratio[-1]), file=sys.stderr)
-    return mixed, ratio, storm
+    return mixed, kinds, ratio, storm
 
 
 def main() -> None:
@@ -282,16 +294,20 @@ def main() -> None:
     common.install_signal_cleanup()
     kinds = common.engines(args.engine)
     mixed: list[list[str]] = []
+    by_kind: list[list[str]] = []
     ratio: list[list[str]] = []
     storm: list[list[str]] = []
     for kind in kinds:
-        m, r, st = run_engine(kind, args)
+        m, k, r, st = run_engine(kind, args)
         mixed += m
+        by_kind += k
         ratio += r
         storm += st
     body = "\n\n".join([
         common.table(["engine", "target", "clients", "requests", "req/s", "p50 ms", "p99 ms", "reads p99",
                       "writes p99", "answers by status", "503", "other 5xx", "hangs", "client CPU"], mixed),
+        common.table(["engine", "clients", "request", "answered", "share", "p50 ms", "p99 ms", "slowest ms"],
+                     by_kind),
         common.table(["engine", "clients", "kgys site list req/s", "p50", "p99", "bare route req/s", "p50", "p99",
                       "kgys ÷ bare"], ratio),
         *([common.table(["engine", "wrong sign-ins at once", "answers by status", "p50 ms", "slowest ms",

@@ -6,6 +6,7 @@ write lock is taken at BEGIN; on PostgreSQL the row is locked with FOR UPDATE, a
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
 import subprocess
 import sys
@@ -158,6 +159,44 @@ def test_retrying_runs_the_whole_unit_again_when_busy(db: Db) -> None:
 
     assert retrying(db.factory, work, pause=0.01) == 2
     assert db.count() == 1
+
+
+HOLDER = """
+import sys, time
+from sqlalchemy import text
+from kgys.config import Settings
+from kgys.db import make_engine, make_session_factory, transaction
+settings = Settings(mode="dev", data_dir=sys.argv[2], database={"url": sys.argv[1]})
+with transaction(make_session_factory(make_engine(settings))) as s:
+    s.execute(text("UPDATE counter SET n = n + 100"))
+    print("holding", flush=True)
+    time.sleep(600)
+"""
+
+
+@pytest.mark.parametrize("db", ["sqlite"], indirect=True)
+def test_writers_of_other_processes_wait_on_the_writers_lock_which_dies_with_its_holder(db: Db) -> None:
+    lock_file = Path(str(db.engine.url.database) + "-writers")
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, db.url, str(db.tmp)], stdout=subprocess.PIPE)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == b"holding\n"
+        fd = os.open(lock_file, os.O_RDWR)
+        try:
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        finally:
+            os.close(fd)
+        impatient = make_session_factory(db.make_engine(busy_seconds=0.3))
+        with pytest.raises(Busy), transaction(impatient) as s:  # the other process holds the file lock
+            s.execute(text("UPDATE counter SET n = n + 1"))
+        impatient.kw["bind"].dispose()
+    finally:
+        holder.kill()  # mid-transaction: its lock goes with it, its write is never committed
+        holder.wait(30)
+    with transaction(db.factory) as s:
+        s.execute(text("UPDATE counter SET n = n + 1"))
+    assert db.count() == 1
+    assert lock_file.stat().st_mode & 0o777 == 0o600
 
 
 def test_two_processes_read_then_write_without_losing_an_update(db: Db) -> None:

@@ -2,18 +2,20 @@
 
 A unit of work either reads (:func:`reading`) or may write (:func:`transaction`, and every session a
 factory makes by default). On SQLite (WAL) readers never wait: their transactions begin DEFERRED. Writers
-begin IMMEDIATE, one at a time per process behind a :class:`WriteGate`, and across processes behind SQLite's
-busy timeout. A wait that runs out — the gate, SQLite's lock, PostgreSQL's pool, a deadlock — surfaces as
+begin IMMEDIATE, one at a time behind a :class:`WriteGate` (the threads of a process on a lock, the processes on
+a file lock). A wait that runs out — the gate, SQLite's lock, PostgreSQL's pool, a deadlock — surfaces as
 :class:`~kgys.errors.Busy`, which the HTTP layer answers 503 with Retry-After and :func:`retrying` runs again.
 """
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import logging
 import os
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -117,37 +119,87 @@ _GATE_KEY = "kgys_write_gate"
 
 
 class WriteGate:
-    """The writers of one SQLite file inside this process, one at a time.
+    """The writers of one SQLite file, one at a time: first among the threads of this process, then among the
+    processes that write it.
 
-    SQLite lets one connection write at a time; the others poll its lock with growing sleeps, so many threads
-    of one process waiting there are served in no order and can starve. The gate queues them in the process
-    instead, so SQLite's own wait is left to writers of other processes (recorder, jobs, server). A writer
-    that cannot pass within ``timeout`` seconds gets :class:`~kgys.errors.Busy`.
+    SQLite lets one connection write at a time; the others poll its lock with growing sleeps (up to 100 ms
+    apart), so many writers waiting there are served in no order and can starve. The gate queues the threads of
+    one process on a lock of its own, and the one at its head then takes an exclusive ``flock`` on a file next
+    to the database (``<database>-writers``), which every kgys process that writes the file takes the same way
+    (the workers of ``kgys serve``, the jobs worker, the recorder), polling it at most 2 ms apart. SQLite's own
+    wait is left to writers that are not kgys. The kernel lets the file lock go when its process ends, so a
+    process killed while writing blocks no one. A writer that cannot pass within ``timeout`` seconds gets
+    :class:`~kgys.errors.Busy`.
     """
 
-    def __init__(self, timeout: float) -> None:
+    POLL_SECONDS = (0.0005, 0.001, 0.002)
+
+    def __init__(self, timeout: float, lock_file: Path | None = None) -> None:
         self.timeout = timeout
         self._lock = threading.Lock()
+        self.fd: int | None = None
+        if lock_file is not None:
+            self.fd = os.open(lock_file, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
 
     def enter(self) -> None:
         """Wait for the gate; Busy after the timeout."""
+        deadline = time.monotonic() + self.timeout
         if not self._lock.acquire(timeout=self.timeout):
-            raise Busy("the database is busy with other writes; try again shortly", retry_after=1)
+            raise self._busy()
+        if self.fd is None:
+            return
+        try:
+            tries = 0
+            while not self._try_file_lock(self.fd):
+                if time.monotonic() >= deadline:
+                    raise self._busy()
+                time.sleep(self.POLL_SECONDS[min(tries, len(self.POLL_SECONDS) - 1)])
+                tries += 1
+        except BaseException:
+            self._lock.release()
+            raise
 
     def leave(self) -> None:
         """Let the next writer in."""
+        if self.fd is not None:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
         self._lock.release()
 
+    @staticmethod
+    def _try_file_lock(fd: int) -> bool:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
 
-_gates: dict[str, WriteGate] = {}
+    @staticmethod
+    def _busy() -> Busy:
+        return Busy("the database is busy with other writes; try again shortly", retry_after=1)
+
+
+_gates: weakref.WeakKeyDictionary[Engine, tuple[int, WriteGate]] = weakref.WeakKeyDictionary()
 _gates_guard = threading.Lock()
 
 
-def _gate_for(database: str, timeout: float) -> WriteGate:
+def writers_lock_file(database: str | None) -> Path | None:
+    """The file the writers of SQLite database ``database`` lock (None for an in-memory or URI database)."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database + "-writers")
+
+
+def _gate_for(engine: Engine) -> WriteGate:
+    # One per engine and process: a forked worker makes a gate (and a file description, which a flock belongs
+    # to) of its own; two engines on one file exclude each other through the file lock.
     with _gates_guard:
-        gate = _gates.get(database)
-        if gate is None:
-            gate = _gates[database] = WriteGate(timeout)
+        pid, gate = _gates.get(engine, (0, None))
+        if gate is None or pid != os.getpid():
+            gate = WriteGate(engine.dialect.kgys_busy_seconds,  # type: ignore[attr-defined]
+                             writers_lock_file(engine.url.database))
+            if gate.fd is not None:
+                weakref.finalize(engine, os.close, gate.fd)
+            _gates[engine] = (os.getpid(), gate)
         return gate
 
 
@@ -155,7 +207,7 @@ def _sqlite_begin(conn: Connection) -> None:
     if not conn.get_execution_options().get(WRITE, False):
         conn.exec_driver_sql("BEGIN")
         return
-    gate = _gate_for(str(conn.engine.url.database), conn.engine.dialect.kgys_busy_seconds)  # type: ignore[attr-defined]
+    gate = _gate_for(conn.engine)
     gate.enter()
     try:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
@@ -206,7 +258,8 @@ def as_busy(exc: BaseException) -> Busy:
 def private_file(path: Path) -> None:
     """Create ``path`` empty if missing; either way leave it readable and writable by its owner only (0600).
 
-    SQLite gives its -wal and -shm files the mode of the database file, so they are private too.
+    SQLite gives its -wal and -shm files the mode of the database file, so they are private too; the writers'
+    lock file (:class:`WriteGate`) is created 0600.
     """
     try:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))

@@ -281,6 +281,17 @@ def test_not_signed_in_is_401(client: TestClient, session: Session) -> None:
     assert client.get(f"{API}/sites", headers={"Authorization": "Bearer not-a-token"}).status_code == 401
 
 
+@pytest.mark.parametrize("path", ["/sites", "/sites/NO-SUCH-SITE", "/audit"])
+def test_the_most_read_lists_tell_an_unsigned_caller_nothing_but_which_parameters_are_malformed(
+        client: TestClient, path: str) -> None:
+    # The site list, a site and the audit log read their caller on the handler's thread (deps.Caller): their
+    # parameters are checked first. A site's existence is never told to an unsigned caller.
+    assert client.get(f"{API}{path}").status_code == 401
+    assert client.get(f"{API}{path}", headers={"Authorization": "Bearer not-a-token"}).status_code == 401
+    r = client.get(f"{API}{path}?page=0&per_page=9999")
+    assert r.status_code == (401 if path == "/sites/NO-SUCH-SITE" else 422), r.text
+
+
 def test_a_patch_with_null_clears_a_text_field(client: TestClient, session: Session, member: dict[str, str]) -> None:
     factories.site(session, "TR-99-A", code="NULL-1", address="Okul Sk. 1", contact_name="Müdür",
                    contact_phone="+90 312 000 00 00")

@@ -72,6 +72,32 @@ def test_reads_answer_and_writes_get_503_while_the_database_is_held(
         assert again.status_code == 200, again.text
 
 
+def test_a_writing_request_is_refused_a_bad_token_without_waiting_for_the_writer(
+        committed: tuple[Runtime, dict[str, str], str]) -> None:
+    # Its caller is read before its writing unit of work begins (which waits for the write lock): an unknown
+    # caller is refused at once, not answered 503 after the wait.
+    rt, _, code = committed
+    holding, release = threading.Event(), threading.Event()
+
+    def writer() -> None:
+        with transaction(rt.sessions) as s:
+            s.execute(update(Site).where(Site.code == code).values(student_count=7))
+            holding.set()
+            release.wait(60)
+
+    thread = threading.Thread(target=writer)
+    with TestClient(create_app(rt), base_url="http://127.0.0.1") as client:
+        thread.start()
+        try:
+            assert holding.wait(30)
+            write = client.patch(f"/api/v1/sites/{code}", headers={"Authorization": "Bearer not-a-token"},
+                                 json={"version": 1, "priority": 1})
+            assert write.status_code == 401, write.text
+        finally:
+            release.set()
+            thread.join(30)
+
+
 @pytest.mark.parametrize("password, status", [(factories.PASSWORD, 200), ("wrong-password-entirely", 401)])
 def test_a_sign_in_checks_the_password_before_it_takes_the_write_lock(
         committed: tuple[Runtime, dict[str, str], str], monkeypatch: pytest.MonkeyPatch, password: str,

@@ -26,9 +26,9 @@ from kgys.web.deps import (
     SESSION_COOKIE,
     CurrentPrincipal,
     Principal,
-    optional_principal,
     reader,
     runtime,
+    signed_in,
     writes,
 )
 from kgys.web.forms import FormFields, pydantic_errors
@@ -182,7 +182,7 @@ def logout(request: Request, session: DB, csrf_token: Annotated[str, Form(max_le
 def home(request: Request, session: DB) -> Response:
     """Start page: the dashboard for those who have one, a field team's own page for its login, the school's page
     for one whose scope is that one site, else the site list."""
-    p = optional_principal(request, session, None)
+    p = signed_in(request, session, None)
     if p is None:
         return RedirectResponse("/login", status_code=303)
     if p.actor.can(Perm.DASHBOARD_READ):

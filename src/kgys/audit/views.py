@@ -15,7 +15,7 @@ from kgys.audit.schemas import AuditEntryOut, ProblemOut, VerifyOut
 from kgys.audit.signing import public_pem
 from kgys.sites.flows import audit as site_flows
 from kgys.web.contract import errors
-from kgys.web.deps import DB, CurrentActor, runtime
+from kgys.web.deps import DB, CurrentActor, ReadingCaller, runtime
 from kgys.web.paging import Page, PageQuery, PerPageQuery
 
 router = APIRouter(tags=["audit"])
@@ -35,7 +35,7 @@ def _entry_out(e: AuditEntry, site: str | None) -> AuditEntryOut:
 @router.get("/audit", response_model=Page[AuditEntryOut], responses=errors(404))  # ?site= names a site
 def list_entries(
     session: DB,
-    actor: CurrentActor,
+    caller: ReadingCaller,
     page: PageQuery = 1,
     per_page: PerPageQuery = 50,
     action: Annotated[str | None, Query(max_length=64)] = None,
@@ -43,7 +43,7 @@ def list_entries(
     site: Annotated[str | None, Query(max_length=32, description="Site code")] = None,
 ) -> Page[AuditEntryOut]:
     """Audit entries the caller may read, newest first (scoped users see entries of their sites only)."""
-    rows, total = site_flows.audit_entries(session=session, actor=actor, page=page, per_page=per_page,
+    rows, total = site_flows.audit_entries(session=session, actor=caller.actor(), page=page, per_page=per_page,
                                           action=action, username=actor_name, site=site or None)
     return Page[AuditEntryOut](items=[_entry_out(e, code) for e, code in rows], total=total, page=page,
                                per_page=per_page)

@@ -26,7 +26,7 @@ from kgys.sites.schemas import (
     SitePatch,
 )
 from kgys.web.contract import errors
-from kgys.web.deps import DB, CurrentActor, runtime
+from kgys.web.deps import DB, CurrentActor, ReadingCaller, runtime
 from kgys.web.limits import MB
 from kgys.web.paging import Page, PageQuery, PerPageQuery, page_json
 
@@ -51,13 +51,14 @@ def _commission_out(com: Commission) -> CommissionOut:
 def list_sites(
     request: Request,
     session: DB,
-    actor: CurrentActor,
+    caller: ReadingCaller,
     filters: Annotated[SiteFilter, Query()],
     page: PageQuery = 1,
     per_page: PerPageQuery = 50,
 ) -> Response:
     """Sites within the caller's scope that match the filters, by priority then name."""
-    rows, total = listing.site_rows(session=session, actor=actor, filters=filters, page=page, per_page=per_page,
+    rows, total = listing.site_rows(session=session, actor=caller.actor(), filters=filters, page=page,
+                                    per_page=per_page,
                                     overdue_limits=runtime(request).settings.rollout.max_days)
     # rows in SiteOut's shape, serialised once (a model returned would be validated and then serialised)
     return Response(page_json(rows, total=total, page=page, per_page=per_page), media_type="application/json")
@@ -70,9 +71,9 @@ def create_site(body: SiteCreate, session: DB, actor: CurrentActor) -> SiteOut:
 
 
 @router.get("/sites/{code}", response_model=SiteOut)
-def get_site(code: str, session: DB, actor: CurrentActor) -> SiteOut:
+def get_site(code: str, session: DB, caller: ReadingCaller) -> SiteOut:
     """One site."""
-    return service.to_out(service.get_site(session=session, actor=actor, code=code))
+    return service.to_out(service.get_site(session=session, actor=caller.actor(), code=code))
 
 
 @router.patch("/sites/{code}", response_model=SiteOut)

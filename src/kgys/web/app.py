@@ -36,7 +36,7 @@ from kgys.runtime import Runtime
 from kgys.web import contract, error_text, i18n
 from kgys.web.admission import Admission, size_thread_pool
 from kgys.web.contract import error_body
-from kgys.web.deps import Principal, optional_principal
+from kgys.web.deps import Principal, signed_in
 from kgys.web.limits import BodyLimit, BodyTooLarge, body_limits, too_large_in
 from kgys.web.per_request import PerRequest
 from kgys.web.push import Push
@@ -83,7 +83,7 @@ def _principal_for_error(rt: Runtime, request: Request) -> Principal | None:
     """Who is looking at an error page, so it keeps the menu; None when that cannot be told."""
     try:
         with reading(rt.sessions) as session:
-            p = optional_principal(request, session, None)
+            p = signed_in(request, session, None)
             if p is not None:
                 _ = p.user  # the page shows the user's name after this unit of work has ended
             return p

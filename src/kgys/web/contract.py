@@ -25,7 +25,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, Field
 from starlette.requests import Request
 
-from kgys.web.deps import optional_principal
+from kgys.web.deps import caller, optional_principal
 
 API_PREFIX = "/api/v1/"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -129,7 +129,8 @@ def route_errors(route: APIRoute, method: str) -> set[int]:
     """The error statuses one operation can answer, told from its method, parameters and dependencies."""
     found = set(TRANSPORT)
     dependant = route.dependant
-    if optional_principal in set(_calls(dependant)):
+    calls = set(_calls(dependant))
+    if optional_principal in calls or caller in calls:
         found |= {401, 403}
         if method not in SAFE_METHODS:
             found.add(409)

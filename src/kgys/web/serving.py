@@ -9,8 +9,9 @@ so the connections waiting in its queue are not lost; SIGTERM or SIGINT to the p
 (each finishes the requests it has) and then the parent.
 
 Nothing is shared between workers but the database: sessions, tokens and state are there already. Writes of
-the workers to one SQLite file take turns through SQLite's lock (each worker queues its own writers first,
-:class:`kgys.db.WriteGate`); a wait past ``database.busy_seconds`` is answered 503 with Retry-After.
+the workers to one SQLite file take turns (each worker queues its own writers, which then take a file lock
+every kgys process takes, :class:`kgys.db.WriteGate`); a wait past ``database.busy_seconds`` is answered 503
+with Retry-After.
 """
 
 from __future__ import annotations
