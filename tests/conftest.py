@@ -8,6 +8,7 @@ import shutil
 import sqlite3
 import tempfile
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -166,3 +167,39 @@ def session(rt: Runtime) -> Iterator[Session]:
         yield s
     finally:
         s.close()
+
+
+# The modules that take longest, longest first (measured on the 2-core machine the suite runs on). Under
+# ``--dist loadscope`` a module runs whole on one worker, and a worker takes its next module a little before it is
+# done with the last; xdist's own order (most tests first) leaves these, which have few tests, to the end, where
+# one of them keeps one worker busy for minutes while the other has nothing left to do. Sent first, they overlap
+# with the many short modules instead. The others follow, most tests first, as xdist would send them.
+LONG_MODULES = (
+    "tests/web/test_fuzz.py",
+    "tests/recording/test_restart.py",
+    "tests/cli/test_demo.py",
+    "tests/cli/test_demo_cameras.py",
+    "tests/cli/test_demo_devices.py",
+    "tests/recording/test_recorder.py",
+    "tests/browser/test_evidence.py",
+    "tests/test_wheel.py",
+    "tests/browser/test_wall.py",
+    "tests/recording/test_jobs.py",
+    "tests/browser/test_playback.py",
+    "tests/browser/test_video.py",
+    "tests/browser/test_exports.py",
+)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The modules of :data:`LONG_MODULES` first, in that order, then the others by their number of tests (the
+    order within each module stays as pytest's ordering by fixtures left it)."""
+    rank = {module: n for n, module in enumerate(LONG_MODULES)}
+    count = Counter(item.nodeid.split("::", 1)[0] for item in items)
+
+    def key(item: pytest.Item) -> tuple[int, int]:
+        module = item.nodeid.split("::", 1)[0]
+        return rank.get(module, len(rank)), -count[module]
+
+    items.sort(key=key)
