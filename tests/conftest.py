@@ -175,7 +175,9 @@ def session(rt: Runtime) -> Iterator[Session]:
 # one of them keeps one worker busy for minutes while the other has nothing left to do. Sent first, they overlap
 # with the many short modules instead. The others follow, most tests first, as xdist would send them.
 LONG_MODULES = (
+    "tests/web/test_authz_matrix.py",
     "tests/web/test_fuzz.py",
+    "tests/web/test_no_english.py",
     "tests/recording/test_restart.py",
     "tests/cli/test_demo.py",
     "tests/cli/test_demo_cameras.py",
@@ -188,6 +190,7 @@ LONG_MODULES = (
     "tests/browser/test_playback.py",
     "tests/browser/test_video.py",
     "tests/browser/test_exports.py",
+    "tests/web/test_serving.py",
 )
 
 
