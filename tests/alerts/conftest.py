@@ -4,7 +4,6 @@ uvicorn on a loopback port, with operators of two districts, for the stream test
 from __future__ import annotations
 
 import contextlib
-import os
 import socket
 import threading
 import uuid
@@ -28,7 +27,7 @@ from kgys.config import Settings
 from kgys.runtime import Runtime, make_runtime
 from kgys.web.app import create_app
 from tests import factories
-from tests.conftest import ENGINES, _pg_create, _pg_drop
+from tests.conftest import ENGINES, _pg_drop, migrated_database
 from tests.waiting import wait_for
 from tests.web.conftest import client  # noqa: F401  (the web fixture, for the page tests here)
 
@@ -66,18 +65,11 @@ class Served:
         return Session(self.rt.engine)
 
 
-def _database(kind: str, data_dir: Path) -> tuple[str, str | None]:
-    if kind == "sqlite":
-        return f"sqlite:///{data_dir / 'kgys.db'}", None
-    name = f"kgys_alerts_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    return _pg_create(name), name
-
-
 @contextlib.contextmanager
 def serving(kind: str, data_dir: Path, **alerts: Any) -> Iterator[Served]:
     """A committed database of ``kind`` with two districts' sites and users, served by uvicorn on a loopback
     port; ``alerts`` settings on top of quick test values."""
-    url, pg_name = _database(kind, data_dir)
+    url, pg_name = migrated_database(kind, data_dir, "kgys_alerts")
     settings = Settings(mode="dev", data_dir=data_dir, database={"url": url}, security={"cookie_secure": False},
                         alerts={"event_poll_seconds": 0.05, "stream_heartbeat_seconds": 1.0, **alerts})
     rt = make_runtime(settings, upgrade=True)

@@ -25,6 +25,7 @@ import pyotp
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 from sqlalchemy import select
+from tests.conftest import migrated_database
 from tests.waiting import wait_for
 
 import kgys
@@ -73,12 +74,15 @@ class DemoServer:
 
     def next_code(self, username: str) -> str:
         """A TOTP code of ``username`` the server has not accepted yet (each code works once): the code of
-        now, or of the next time step when this one was used already."""
+        now, or, when that one was used already, of the next time step, which the server accepts as one step
+        of clock drift (its clock is this one, read later: now or the next step, whose window both hold it).
+        Only when the next step was used too does it wait for the clock to move on."""
         used = self.used_steps.get(username, -1)
 
         def fresh() -> int | None:
-            step = int(time.time() // 30)
-            return step if step > used else None
+            now = int(time.time() // 30)
+            step = max(used + 1, now)
+            return step if step <= now + 1 else None
 
         step = wait_for("a TOTP time step not used yet", fresh, 40, every=0.5)
         self.used_steps[username] = step
@@ -165,6 +169,7 @@ def school_with_cameras(data: Path, cameras: list[tuple[str, str, str]], role: s
     from kgys.cameras.models import Camera
     from kgys.cameras.schemas import CameraIn
 
+    migrated_database("sqlite", data)  # kgys.db at the newest revision, as the migrations leave it
     rt = make_runtime(Settings(mode="demo", data_dir=data), upgrade=True)
     try:
         with rt.sessions.begin() as session:

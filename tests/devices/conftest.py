@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import getpass
 import json
-import os
 import shutil
 import signal
 import socket
@@ -34,7 +33,7 @@ from kgys.devices.mqtt import DeviceClient
 from kgys.devices.schemas import DeviceIn
 from kgys.runtime import Runtime, make_runtime
 from tests import factories
-from tests.conftest import ENGINES, _pg_create, _pg_drop
+from tests.conftest import ENGINES, _pg_drop, migrated_database
 from tests.waiting import wait_for
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
@@ -189,12 +188,7 @@ def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
          ) -> Iterator[Live]:
     kind = request.param
     data_dir = tmp_path_factory.mktemp(f"devices-{kind}")
-    pg_name = None
-    if kind == "sqlite":
-        url = f"sqlite:///{data_dir / 'kgys.db'}"
-    else:
-        pg_name = f"kgys_devices_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-        url = _pg_create(pg_name)
+    url, pg_name = migrated_database(kind, data_dir, "kgys_devices")
     rt = make_runtime(settings_for(data_dir, url, mqtt_broker), upgrade=True)
     with rt.sessions.begin() as session:
         factories.tree(session)

@@ -23,9 +23,9 @@ from kgys.sim.cameras import SimCameras
 from kgys.sites.models import Site
 from kgys.web.app import create_app
 from tests import factories
+from tests.conftest import migrated_database
 from tests.recording.conftest import (  # noqa: F401  (clip_h264, media_dir, sim_h264 are fixtures used here)
     ENGINES,
-    _create_db,
     _drop_db,
     clip_h264,
     media_dir,
@@ -83,7 +83,7 @@ def recorded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     """Two cameras recorded in 2-second segments for a few seconds, still recording while the tests run."""
     kind = request.param
     data_dir: Path = tmp_path_factory.mktemp(f"live-{kind}")
-    url, pg_name = _create_db(kind, data_dir)
+    url, pg_name = migrated_database(kind, data_dir, "kgys_live")
     settings = Settings(mode="dev", data_dir=data_dir, database={"url": url},
                         recording={"segment_seconds": 2, "fsync": False})
     rt = make_runtime(settings, upgrade=True)

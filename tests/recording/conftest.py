@@ -24,6 +24,7 @@ from kgys.config import Settings
 from kgys.runtime import Runtime, make_runtime
 from kgys.sim.cameras import SimCameras, ensure_clip
 from tests import factories
+from tests.conftest import migrated_database
 
 PG_ADMIN_URL = os.environ.get("KGYS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 ENGINES = [e for e in os.environ.get("KGYS_TEST_ENGINES", "sqlite,postgresql").split(",") if e]
@@ -162,7 +163,7 @@ def live_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LiveDb]:
     kind = request.param
     data_dir = tmp_path / "data"
     data_dir.mkdir()
-    url, pg_name = _create_db(kind, data_dir)
+    url, pg_name = migrated_database(kind, data_dir, "kgys_rec")
     settings = Settings(mode="dev", data_dir=data_dir, database={"url": url})
     rt = make_runtime(settings, upgrade=True)
     db = LiveDb(kind=kind, url=url, data_dir=data_dir, rt=rt)

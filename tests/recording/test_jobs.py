@@ -6,7 +6,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from kgys.runtime import Runtime
 from kgys.sim.cameras import SimCameras
 from kgys.sites.models import Site
 from tests.recording.conftest import LiveDb, seed_cameras
+from tests.recording.test_recorder import alive, children
 from tests.recording.test_scheduled import recording_cameras
 from tests.waiting import wait_for
 
@@ -82,9 +82,12 @@ def test_killed_recorder_gets_a_recorder_down_gap_from_the_jobs_worker(live_db: 
                 return s.scalar(select(Segment.end).where(Segment.camera_id == cam).order_by(Segment.id.desc()))
 
         wait_for("segments", last_end, 40)
+        ffmpegs = [pid for pid, cmd in children(recorder.pid) if "ffmpeg" in cmd]
+        assert ffmpegs, children(recorder.pid)
         recorder.send_signal(signal.SIGKILL)
         recorder.wait(10)
-        time.sleep(1)  # the killed recorder's ffmpeg follows it (parent-death signal)
+        # The killed recorder's ffmpeg follows it (parent-death signal).
+        wait_for("the killed recorder's ffmpeg to end with it", lambda: not any(alive(pid) for pid in ffmpegs), 30)
         end = last_end()
 
         def down_gap() -> Gap | None:
