@@ -112,7 +112,7 @@ def test_an_investigator_plays_back_only_what_an_approved_request_grants(case: C
     details = json.loads(entry.details)
     assert details["under"] == "footage request" and details["error"] == "PermissionDenied"
     assert (details["from"], details["to"]) == (case.granted[0].isoformat(), case.granted[1].isoformat())
-    assert entry.reason is not None and "footage request" in entry.reason
+    assert entry.reason == "olay anı" and "footage request" in details["why"]  # the reason given, and why refused
     assert _open(case, *case.granted) == 200
     entry = w.audit_last("camera.playback.view")
     assert entry.actor == case.inv and entry.legal_basis is not None and entry.legal_basis.startswith(BASIS)

@@ -26,7 +26,7 @@ from kgys import localtime
 from kgys.audit.models import AuditEntry
 from kgys.audit.service import EntryFilter
 from kgys.validation import unsafe_character
-from kgys.web import i18n, labels
+from kgys.web import i18n, labels, server_text
 
 LIMITS = {"action": 64, "actor": 120, "object_type": 64, "object_id": 64, "site": 32, "q": 120, "from": 40,
           "to": 40, "tz": 64}
@@ -240,6 +240,8 @@ def row(e: AuditEntry, site: str | None, zone: ZoneInfo) -> Row:
     """One entry as shown, its time in ``zone``."""
     details = _details(e.details)
     changes, rest = _changes(e.action, details)
+    if isinstance(rest.get("why"), str):  # why a step was refused: a sentence of the server's, in the reader's words
+        rest["why"] = server_text.text(rest["why"])
     digest_only = not changes and not rest and (e.before_digest is None) != (e.after_digest is None)
     return Row(seq=e.seq, ts=e.ts, local=e.ts.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"), actor=e.actor,
                action=e.action, action_label=labels.action_label(e.action), object_type=e.object_type,

@@ -156,7 +156,7 @@ def _review_page(request: Request, session: Session, p: Principal, params: dict[
         start, end = review.local_range(params.get("from"), params.get("to"), where, now=now)
     at = review.start_at(params.get("at"), where, start, end)
     found = review_flows.gather(session=session, actor=p.actor, camera_ids=ids, start=start, end=end, now=now)
-    audit_refused(request, session, p.actor, found.refused, start, end, failing=not found.cameras)
+    audit_refused(request, session, p.actor, found.refused, start, end, failing=not found.cameras, reason=reason)
     review_flows.require_cameras(found)
     q = {"cameras": ",".join(str(c.camera.id) for c in found.cameras), "from": review.iso_z(start),
          "to": review.iso_z(end)}

@@ -15,3 +15,5 @@ OVERLAPS = _("overlaps tile %(tile)s")
 NOT_WATCHING = _("role '%(role)s' does not watch live video")
 CAMERAS_AT_A_TIME = _("at most %(most)s cameras at a time")
 NO_CAMERA = _("no camera %(camera)s")
+OUTSIDE_REQUEST = _("playback for an investigation only within the scope of your footage request, approved under a "
+                    "decision still valid; this camera and range are not")

@@ -93,28 +93,29 @@ def ticket_key(request: Request) -> str:
 
 
 def audit_refused(request: Request, session: Session, actor: Actor, refused: list[tuple[int, KgysError]],
-                  start: datetime, end: datetime, *, failing: bool = False) -> None:
+                  start: datetime, end: datetime, *, failing: bool = False, reason: str | None = None) -> None:
     """Write refused playbacks to the audit log (:func:`kgys.live.flows.viewing.record_refusals`): with the request's
     own writes when it goes on to succeed, else (a request that only reads, or one that fails: ``failing``) in a
     unit of work of its own, the request's rolled back first, so that the refusal stays written."""
     if not refused:
         return
     if not failing and not session.info.get(READ_ONLY):
-        viewing.record_refusals(session=session, actor=actor, refused=refused, start=start, end=end)
+        viewing.record_refusals(session=session, actor=actor, refused=refused, start=start, end=end, reason=reason)
         return
     session.rollback()
     with transaction(runtime(request).sessions) as own:
-        viewing.record_refusals(session=own, actor=actor, refused=refused, start=start, end=end)
+        viewing.record_refusals(session=own, actor=actor, refused=refused, start=start, end=end, reason=reason)
 
 
 @contextmanager
 def refusal_audited(request: Request, session: Session, actor: Actor, camera_id: int, start: datetime,
-                    end: datetime) -> Iterator[None]:
-    """Run a playback step; a camera or footage refused to the caller is written to the audit log, then answered."""
+                    end: datetime, reason: str | None = None) -> Iterator[None]:
+    """Run a playback step; a camera or footage refused to the caller is written to the audit log (with the reason
+    they gave), then answered."""
     try:
         yield
     except (NotFound, PermissionDenied) as exc:
-        audit_refused(request, session, actor, [(camera_id, exc)], start, end, failing=True)
+        audit_refused(request, session, actor, [(camera_id, exc)], start, end, failing=True, reason=reason)
         raise
 
 
@@ -136,7 +137,7 @@ def open_playback(camera_id: CameraId, body: PlaybackOpen, request: Request, ses
     now = utcnow()
     start, end = service.parse_range(body.start.isoformat(), body.end.isoformat(), now=now)
     cred = principal_credential(request, p)
-    with refusal_audited(request, session, p.actor, camera_id, start, end):
+    with refusal_audited(request, session, p.actor, camera_id, start, end, body.reason):
         opened = viewing.open_playback(
             session=session, actor=p.actor, key=ticket_key(request), camera_id=camera_id, start=start, end=end,
             reason=body.reason, credential=cred, now=now)
@@ -166,7 +167,7 @@ def take_snapshot(camera_id: CameraId, body: SnapshotIn, request: Request, sessi
     """The recorded frame of a camera at a moment, as a PNG made from the recorded segment (playback permission;
     audited with the reason and the time)."""
     at = localtime.as_utc(body.at)
-    with refusal_audited(request, session, p.actor, camera_id, at, at):
+    with refusal_audited(request, session, p.actor, camera_id, at, at, body.reason):
         shot = review.snapshot(session=session, actor=p.actor, storage=storage(request),
                                ffmpeg=runtime(request).settings.recording.ffmpeg_path, camera_id=camera_id, at=at,
                                reason=body.reason)

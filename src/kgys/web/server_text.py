@@ -32,6 +32,7 @@ from kgys.dispatch.flows import escalation, sending
 from kgys.incidents import service as incident_service
 from kgys.incidents.flows import from_alerts
 from kgys.kades import service as kades_service
+from kgys.live import refusals as live_refusals
 from kgys.recording import alerts as recording_alerts
 from kgys.recording import gaps, retention
 from kgys.said import Said
@@ -40,7 +41,7 @@ from kgys.web import i18n, labels
 
 SOURCES: tuple[ModuleType, ...] = (gaps, recording_alerts, retention, incident_service, from_alerts, sending,
                                    escalation, dispatch_service, dispatch_assignments, intake, lockdown, cap,
-                                   kades_service, dispatch_states, alert_service, site_imports)
+                                   kades_service, dispatch_states, alert_service, site_imports, live_refusals)
 UTC = ZoneInfo("UTC")
 
 # an assignment's step, by the state it leads to (a unit's status note names the step)

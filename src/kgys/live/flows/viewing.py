@@ -30,13 +30,10 @@ from kgys.cameras.flows import systems as camera_flows
 from kgys.cameras.models import Camera
 from kgys.errors import KgysError, NotFound, PermissionDenied
 from kgys.evidence import service as evidence_service
-from kgys.live import hls, service, tickets
+from kgys.live import hls, refusals, service, tickets
 from kgys.recording import footage
 from kgys.sites import service as site_service
 from kgys.sites.models import Site
-
-OUTSIDE_REQUEST = ("playback for an investigation only within the scope of your footage request, approved under a "
-                   "decision still valid; this camera and range are not")
 
 
 def playback_camera(*, session: Session, actor: Actor, camera_id: int, start: datetime, end: datetime,
@@ -49,21 +46,23 @@ def playback_camera(*, session: Session, actor: Actor, camera_id: int, start: da
         return camera_flows.get_camera(session=session, actor=actor, camera_id=camera_id, perm=Perm.PLAYBACK), None
     found = evidence_service.within_approved_scope(session, actor.id or 0, camera_id, start, end, now)
     if found is None:
-        raise PermissionDenied(OUTSIDE_REQUEST, perm=Perm.PLAYBACK.value)
+        raise PermissionDenied(refusals.OUTSIDE_REQUEST.english(), perm=Perm.PLAYBACK.value)
     return camera_flows.get_camera(session=session, actor=actor, camera_id=camera_id,
                                    perm=Perm.EVIDENCE_REQUEST), found
 
 
 def record_refusals(*, session: Session, actor: Actor, refused: list[tuple[int, KgysError]], start: datetime,
-                    end: datetime) -> None:
-    """Write refused playbacks to the audit log: which camera and range was asked for, and why it was refused (a
-    camera outside the caller's scope, or footage outside their approved footage requests). The caller commits."""
+                    end: datetime, reason: str | None = None) -> None:
+    """Write refused playbacks to the audit log: which camera and range was asked for, the reason the caller gave
+    (if any), and why it was refused (``why``: a camera outside the caller's scope, or footage outside their
+    approved footage requests). The caller commits."""
     for camera_id, error in refused:
-        details: dict[str, object] = {"from": start.isoformat(), "to": end.isoformat(), "error": type(error).__name__}
+        details: dict[str, object] = {"from": start.isoformat(), "to": end.isoformat(), "error": type(error).__name__,
+                                      "why": error.message[:500]}
         if not actor.can(Perm.PLAYBACK) and actor.can(Perm.EVIDENCE_REQUEST):
             details["under"] = "footage request"
         audit_service.append(session, actor=actor, action=AuditAction.CAMERA_PLAYBACK_REFUSED, object_type="camera",
-                             object_id=camera_id, reason=error.message[:500], details=details)
+                             object_id=camera_id, reason=(reason or "").strip()[:500] or None, details=details)
 
 
 def site_cameras(*, session: Session, actor: Actor, code: str) -> tuple[Site, list[Camera]]:
