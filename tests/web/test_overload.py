@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -39,9 +40,10 @@ def committed(tmp_path: Path) -> Iterator[tuple[Runtime, dict[str, str], str]]:
         rt.close()
 
 
-def test_reads_answer_and_writes_get_503_while_the_database_is_held(
-        committed: tuple[Runtime, dict[str, str], str]) -> None:
-    rt, headers, code = committed
+@contextmanager
+def _held(rt: Runtime, code: str) -> Iterator[None]:
+    """Another writer holds the database (it changed the site's student count and has not committed) while the
+    block runs; it commits after."""
     holding, release = threading.Event(), threading.Event()
 
     def writer() -> None:
@@ -51,20 +53,27 @@ def test_reads_answer_and_writes_get_503_while_the_database_is_held(
             release.wait(60)
 
     thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        assert holding.wait(30)
+        yield
+    finally:
+        release.set()
+        thread.join(30)
+
+
+def test_reads_answer_and_writes_get_503_while_the_database_is_held(
+        committed: tuple[Runtime, dict[str, str], str]) -> None:
+    rt, headers, code = committed
     with TestClient(create_app(rt), base_url="http://127.0.0.1") as client:
         version = client.get(f"/api/v1/sites/{code}", headers=headers).json()["version"]
-        thread.start()
-        try:
-            assert holding.wait(30)
+        with _held(rt, code):
             read = client.get(f"/api/v1/sites/{code}", headers=headers)
             assert read.status_code == 200 and read.json()["version"] == version
             write = client.patch(f"/api/v1/sites/{code}", headers=headers, json={"version": version, "priority": 1})
             assert write.status_code == 503, write.text
             assert write.headers["retry-after"] == "1"
             assert write.json()["error"]["type"] == "Busy"
-        finally:
-            release.set()
-            thread.join(30)
         with reading(rt.sessions) as s:
             site = s.scalars(select(Site).where(Site.code == code)).one()
             assert (site.student_count, site.version) == (7, version)
@@ -77,25 +86,10 @@ def test_a_writing_request_is_refused_a_bad_token_without_waiting_for_the_writer
     # Its caller is read before its writing unit of work begins (which waits for the write lock): an unknown
     # caller is refused at once, not answered 503 after the wait.
     rt, _, code = committed
-    holding, release = threading.Event(), threading.Event()
-
-    def writer() -> None:
-        with transaction(rt.sessions) as s:
-            s.execute(update(Site).where(Site.code == code).values(student_count=7))
-            holding.set()
-            release.wait(60)
-
-    thread = threading.Thread(target=writer)
-    with TestClient(create_app(rt), base_url="http://127.0.0.1") as client:
-        thread.start()
-        try:
-            assert holding.wait(30)
-            write = client.patch(f"/api/v1/sites/{code}", headers={"Authorization": "Bearer not-a-token"},
-                                 json={"version": 1, "priority": 1})
-            assert write.status_code == 401, write.text
-        finally:
-            release.set()
-            thread.join(30)
+    with TestClient(create_app(rt), base_url="http://127.0.0.1") as client, _held(rt, code):
+        write = client.patch(f"/api/v1/sites/{code}", headers={"Authorization": "Bearer not-a-token"},
+                             json={"version": 1, "priority": 1})
+        assert write.status_code == 401, write.text
 
 
 @pytest.mark.parametrize("password, status", [(factories.PASSWORD, 200), ("wrong-password-entirely", 401)])
