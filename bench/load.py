@@ -35,6 +35,7 @@ from bench.http1 import Answer, Connection
 from kgys.accounts import service as account_service
 from kgys.accounts.actor import system_actor
 from kgys.cameras.models import Camera
+from kgys.config import WebSettings
 from kgys.db import reading
 from kgys.sites.models import Site
 
@@ -285,7 +286,8 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=60.0, help="length of each mixed phase")
     p.add_argument("--sites", type=int, default=5000, help="sites in the registry")
     p.add_argument("--timeout", type=float, default=30.0, help="seconds without an answer that count as a hang")
-    p.add_argument("--threads", type=int, default=8, help="server worker threads (kgys and the bare route)")
+    p.add_argument("--threads", type=int, default=WebSettings().threads,
+                   help="server worker threads per process (kgys and the bare route; default: kgys's web.threads)")
     p.add_argument("--workers", type=int, default=1,
                    help="server processes (kgys serve --workers and the bare route alike)")
     p.add_argument("--ratio-clients", type=int, default=100, help="clients for the kgys / bare site-list phase")

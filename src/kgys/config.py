@@ -170,10 +170,11 @@ class WebSettings(BaseModel):
         default=10.0, gt=0, le=100, description="Largest scanned judicial decision accepted (PDF, JPEG or PNG), in "
         "MB (the decision uploads' limit).")
     threads: int = Field(
-        default=8, ge=1, le=512,
+        default=3, ge=1, le=512,
         description="Requests handled at once, each with a worker thread and a database connection of its own "
-        "(the pool is sized to match); more wait for a place. More threads than a few per core cost more in "
-        "contention for Python's interpreter lock than they gain (see bench/load.py).",
+        "(the pool is sized to match); more wait for a place. Python runs one thread of a process at a time, so "
+        "threads beyond a few per process cost more in contention for its interpreter lock than they gain (see "
+        "bench/load.py); use more processes (workers) for more cores.",
     )
     workers: int = Field(
         default=1, ge=1, le=64,

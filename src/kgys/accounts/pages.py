@@ -9,7 +9,7 @@ from typing import Annotated
 from urllib.parse import quote, urlparse
 
 import segno
-from fastapi import APIRouter, Form, Request
+from fastapi import Form, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
@@ -33,8 +33,9 @@ from kgys.web.deps import (
 )
 from kgys.web.forms import FormFields, pydantic_errors
 from kgys.web.render import render
+from kgys.web.routing import Router
 
-router = APIRouter(include_in_schema=False)
+router = Router(include_in_schema=False)
 
 
 def _safe_next(target: str | None) -> str:

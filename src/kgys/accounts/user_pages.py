@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
@@ -29,8 +29,9 @@ from kgys.web.deps import DB, CurrentPrincipal, Principal, runtime
 from kgys.web.forms import FORM_TYPES, pydantic_errors, service_errors
 from kgys.web.paging import page_number, pager
 from kgys.web.render import render
+from kgys.web.routing import Router
 
-router = APIRouter(include_in_schema=False)
+router = Router(include_in_schema=False)
 
 PER_PAGE = 50
 

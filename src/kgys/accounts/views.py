@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 
 from kgys.accounts import service, signin, user_admin
 from kgys.accounts.models import User
@@ -11,8 +11,9 @@ from kgys.accounts.schemas import MyPreferences, TokenOut, TokenRequest, UserCre
 from kgys.errors import AuthenticationError
 from kgys.web.contract import errors
 from kgys.web.deps import DB, CurrentActor, CurrentPrincipal, reader, runtime
+from kgys.web.routing import Router
 
-router = APIRouter(tags=["accounts"])
+router = Router(tags=["accounts"])
 
 
 def user_out(user: User) -> UserOut:

@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Request
+from fastapi import Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from kgys import localtime
@@ -27,8 +27,9 @@ from kgys.web.deps import DB, CurrentPrincipal
 from kgys.web.forms import blank, local_time, service_errors
 from kgys.web.paging import page_number, pager
 from kgys.web.render import reader_zone, render
+from kgys.web.routing import Router
 
-router = APIRouter(include_in_schema=False)
+router = Router(include_in_schema=False)
 
 PER_PAGE = 100
 STATES = ("open", "closed", "all")

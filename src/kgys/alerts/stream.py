@@ -38,7 +38,7 @@ import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -58,10 +58,11 @@ from kgys.runtime import Runtime
 from kgys.web.contract import error_body
 from kgys.web.deps import credential
 from kgys.web.push import Push
+from kgys.web.routing import Router
 
 log = logging.getLogger(__name__)
 
-router = APIRouter()
+router = Router()
 
 ALERT = "alert"
 DISPATCH_TOPICS = ("unit", "incident", "assignment")

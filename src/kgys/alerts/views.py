@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from kgys import localtime
@@ -37,8 +37,9 @@ from kgys.web.contract import errors
 from kgys.web.deps import DB, CurrentActor, runtime
 from kgys.web.paging import Page, PageQuery, PerPageQuery
 from kgys.web.render import reader_zone
+from kgys.web.routing import Router
 
-router = APIRouter(tags=["alerts"])
+router = Router(tags=["alerts"])
 
 AlertId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Generator, Iterator
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from sqlalchemy.orm import Session
 
@@ -29,11 +29,13 @@ from kgys.errors import NotFound
 from kgys.figures import csv_cell
 from kgys.sites.flows import audit as site_flows
 from kgys.web import i18n
+from kgys.web.admission import keep_place
 from kgys.web.deps import DB, CurrentPrincipal, Principal, runtime, writes
 from kgys.web.paging import page_number, pager
 from kgys.web.render import render
+from kgys.web.routing import Router
 
-router = APIRouter(include_in_schema=False)
+router = Router(include_in_schema=False)
 
 PER_PAGE = 50
 EXPORT_BATCH = 500  # rows read and sent at a time
@@ -149,6 +151,7 @@ def _export(request: Request, session: Session, p: Principal, fmt: str) -> Respo
     name = f"kgys-audit-{utcnow():%Y%m%d-%H%M%S}-to-{match.through_seq}.{fmt}"
     actor: Actor = p.actor
     body: Any = _in_context(contextvars.copy_context(), lambda: _lines(request, actor, f, match, fmt))
+    keep_place(request.scope)  # the body holds a connection of its own while it is sent
     return StreamingResponse(body, media_type=FORMATS[fmt],
                              headers={"Content-Disposition": f'attachment; filename="{name}"',
                                       "Cache-Control": "no-store"})

@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import ColumnElement, Connection, event, func, insert, or_, select, text
+from sqlalchemy import ColumnElement, Connection, Select, event, func, insert, or_, select, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
@@ -63,17 +63,22 @@ def install_session_hooks(session_cls: Any) -> None:
             event.listen(session_cls, name, _clear_tail)
 
 
+@functools.cache
+def _tail_statement() -> Select[int, str, int | None]:
+    """The newest entry's seq and hash with the newest checkpoint's seq: one statement, one snapshot."""
+    newest_checkpoint = select(AuditCheckpoint.seq).order_by(AuditCheckpoint.seq.desc()).limit(1).scalar_subquery()
+    return select(AuditEntry.seq, AuditEntry.entry_hash, newest_checkpoint).order_by(AuditEntry.seq.desc()).limit(1)
+
+
 def _tail(session: Session, conn: Connection) -> _Tail:
     cached: _Tail | None = session.info.get(_TAIL)
     if cached is not None:
         return cached
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ADVISORY_LOCK_KEY})
-    row = conn.execute(
-        select(AuditEntry.seq, AuditEntry.entry_hash).order_by(AuditEntry.seq.desc()).limit(1)
-    ).first()
-    cp = conn.execute(select(AuditCheckpoint.seq).order_by(AuditCheckpoint.seq.desc()).limit(1)).scalar()
-    tail = _Tail(seq=row[0] if row else 0, entry_hash=row[1] if row else GENESIS_HASH, checkpoint_seq=cp or 0)
+    row = conn.execute(_tail_statement()).first()  # (no entry: no checkpoint either)
+    tail = _Tail(seq=row[0] if row else 0, entry_hash=row[1] if row else GENESIS_HASH,
+                 checkpoint_seq=(row[2] or 0) if row else 0)
     session.info[_TAIL] = tail
     return tail
 

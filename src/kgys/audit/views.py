@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import PlainTextResponse
 
 from kgys.audit import service
@@ -17,8 +17,9 @@ from kgys.sites.flows import audit as site_flows
 from kgys.web.contract import errors
 from kgys.web.deps import DB, CurrentActor, ReadingCaller, runtime
 from kgys.web.paging import Page, PageQuery, PerPageQuery
+from kgys.web.routing import Router
 
-router = APIRouter(tags=["audit"])
+router = Router(tags=["audit"])
 
 
 def _details(text: str) -> dict[str, Any]:

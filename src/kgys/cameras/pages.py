@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
@@ -24,8 +24,9 @@ from kgys.web import i18n
 from kgys.web.deps import DB, CurrentPrincipal, Principal, runtime
 from kgys.web.forms import FormFields, blank, checked, pydantic_errors, submit
 from kgys.web.render import render
+from kgys.web.routing import Router
 
-router = APIRouter(include_in_schema=False)
+router = Router(include_in_schema=False)
 
 RECORDER_TEXT = ("name", "vendor", "model", "channels", "supported_storage_tb", "installed_storage_tb",
                  "retention_days", "host")

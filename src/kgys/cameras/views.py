@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import Path, Request, Response
 
 from kgys.cameras import service
 from kgys.cameras.flows import systems as flows
 from kgys.cameras.schemas import CameraIn, CameraOut, CheckOut, ComplianceOut, RecorderIn, RecorderOut, SystemOut
 from kgys.web.deps import DB, CurrentActor, runtime
+from kgys.web.routing import Router
 
-router = APIRouter(tags=["cameras"])
+router = Router(tags=["cameras"])
 
 DeviceId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 

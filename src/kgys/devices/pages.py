@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Path, Request
+from fastapi import Path, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
@@ -31,8 +31,9 @@ from kgys.web import i18n
 from kgys.web.deps import DB, CurrentPrincipal, Principal, runtime
 from kgys.web.forms import FormFields, blank, pydantic_errors, service_errors
 from kgys.web.render import render
+from kgys.web.routing import Router
 
-router = APIRouter(include_in_schema=False)
+router = Router(include_in_schema=False)
 
 FIELDS = ("site", "serial", "kind", "room", "heartbeat_seconds", "cancel_pin", "duress_pin")
 MAX_DRILL_MINUTES = 24 * 60

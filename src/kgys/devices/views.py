@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import Path, Query, Request
 
 from kgys.devices import broker
 from kgys.devices import service as device_service
@@ -19,8 +19,9 @@ from kgys.devices.models import Downlink
 from kgys.devices.schemas import DeviceIn, DeviceOut, LockdownIn, LockdownOut, LockdownStateOut, Provisioned
 from kgys.web.contract import errors
 from kgys.web.deps import DB, CurrentActor, runtime
+from kgys.web.routing import Router
 
-router = APIRouter(tags=["devices"])
+router = Router(tags=["devices"])
 
 SiteCode = Annotated[str, Path(max_length=32, pattern=r"^[A-Za-z0-9._-]+$", description="Institution code")]
 SiteQuery = Annotated[str | None, Query(max_length=32, pattern=r"^[A-Za-z0-9._-]+$",

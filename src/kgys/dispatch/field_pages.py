@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Request
+from fastapi import Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from kgys.accounts.permissions import Perm
@@ -36,8 +36,9 @@ from kgys.events import bus
 from kgys.web import i18n, labels
 from kgys.web.deps import DB, CurrentPrincipal, Principal
 from kgys.web.render import render
+from kgys.web.routing import Router
 
-router = APIRouter(include_in_schema=False)
+router = Router(include_in_schema=False)
 
 CALL_SIGN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
 POLL_SECONDS = 10

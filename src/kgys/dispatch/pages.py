@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 
 from kgys.accounts.permissions import Perm
@@ -18,8 +18,9 @@ from kgys.incidents.states import IncidentState
 from kgys.web import i18n, labels
 from kgys.web.deps import DB, CurrentPrincipal
 from kgys.web.render import render
+from kgys.web.routing import Router
 
-router = APIRouter(include_in_schema=False)
+router = Router(include_in_schema=False)
 
 
 def _texts() -> dict[str, Any]:

@@ -7,7 +7,7 @@ from datetime import timedelta
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 
 from kgys import localtime
 from kgys.alerts.views import CSV_ANSWER, EndQuery, StartQuery, csv_answer, period_headers
@@ -27,9 +27,10 @@ from kgys.web.contract import errors
 from kgys.web.deps import DB, CurrentActor, CurrentPrincipal, runtime
 from kgys.web.forms import local_time, service_errors
 from kgys.web.render import reader_zone, render
+from kgys.web.routing import Router
 
-router = APIRouter(tags=["dispatch"])
-pages = APIRouter(include_in_schema=False)
+router = Router(tags=["dispatch"])
+pages = Router(include_in_schema=False)
 
 
 def line_out(line: reports.Line, names: tuple[str, ...] = reports.INCIDENT_FIGURES) -> ResponseLineOut:

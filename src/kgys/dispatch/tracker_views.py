@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import Path, Request
 
 from kgys.devices import broker, payloads
 from kgys.dispatch import trackers
@@ -16,8 +16,9 @@ from kgys.dispatch.schemas import TrackerIssued, TrackerOut
 from kgys.errors import NotFound
 from kgys.web.contract import errors
 from kgys.web.deps import DB, CurrentActor, runtime
+from kgys.web.routing import Router
 
-router = APIRouter(tags=["dispatch"])
+router = Router(tags=["dispatch"])
 
 CallSign = Annotated[str, Path(max_length=32, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
                                description="The unit's call sign")]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
@@ -23,8 +23,9 @@ from kgys.web import i18n, server_text
 from kgys.web.deps import DB, CurrentPrincipal, Principal, runtime
 from kgys.web.forms import FormFields, pydantic_errors, service_errors
 from kgys.web.render import render
+from kgys.web.routing import Router
 
-router = APIRouter(include_in_schema=False)
+router = Router(include_in_schema=False)
 
 FIELDS = ("call_sign", "kind", "district", "station", "capabilities", "members", "field_user")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import Path, Query, Request
 
 from kgys.db import utcnow
 from kgys.dispatch import assignments, roads, service
@@ -29,8 +29,9 @@ from kgys.dispatch.states import AssignmentMove, UnitStatus
 from kgys.incidents import service as incident_service
 from kgys.web.contract import errors
 from kgys.web.deps import DB, CurrentActor, runtime
+from kgys.web.routing import Router
 
-router = APIRouter(tags=["dispatch"])
+router = Router(tags=["dispatch"])
 
 CallSign = Annotated[str, Path(max_length=32, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
                                description="The unit's call sign")]

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, File, Query, Request, UploadFile
+from fastapi import File, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
@@ -29,8 +29,9 @@ from kgys.web.deps import DB, CurrentPrincipal, Principal, runtime
 from kgys.web.forms import FormFields, local_time, pydantic_errors, service_errors
 from kgys.web.limits import MB
 from kgys.web.render import reader_zone, render
+from kgys.web.routing import Router
 
-router = APIRouter(include_in_schema=False)
+router = Router(include_in_schema=False)
 
 ROWS = 4  # camera × range rows on the new request form
 Raw = Annotated[str, Query(max_length=200)]

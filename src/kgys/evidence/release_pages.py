@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import Path, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -23,8 +23,9 @@ from kgys.web import i18n
 from kgys.web.deps import DB, CurrentPrincipal, Principal, runtime
 from kgys.web.forms import FormFields, local_time, service_errors
 from kgys.web.render import reader_zone, render
+from kgys.web.routing import Router
 
-router = APIRouter(include_in_schema=False)
+router = Router(include_in_schema=False)
 
 ReleaseId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 THUMBNAILS = 60  # frames with a detection shown per clip on the review page

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import Path, Request
 from fastapi.responses import FileResponse, Response
 
 from kgys import localtime
@@ -33,8 +33,9 @@ from kgys.evidence.schemas import (
 from kgys.evidence.views import RequestId, audited_refusal, ranges, settings_signer
 from kgys.web.contract import errors
 from kgys.web.deps import DB, CurrentActor, runtime, writes
+from kgys.web.routing import Router
 
-router = APIRouter(tags=["evidence"])
+router = Router(tags=["evidence"])
 
 ReleaseId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 Position = Annotated[int, Path(ge=1, le=1000)]

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Form, Path, Query, Request, UploadFile
+from fastapi import Form, Path, Query, Request, UploadFile
 from fastapi.responses import FileResponse
 from pydantic import Field
 from sqlalchemy.orm import Session
@@ -45,8 +45,9 @@ from kgys.web.contract import errors
 from kgys.web.deps import DB, CurrentActor, runtime, writes
 from kgys.web.limits import MB
 from kgys.web.render import reader_zone
+from kgys.web.routing import Router
 
-router = APIRouter(tags=["evidence"])
+router = Router(tags=["evidence"])
 
 RequestId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 REFUSALS = (PermissionDenied, ValidationFailed, Conflict, NotFound, Gone)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import Path, Request
 from fastapi.responses import FileResponse
 
 from kgys import localtime
@@ -16,8 +16,9 @@ from kgys.exports.models import FootageExport
 from kgys.exports.schemas import ExportError, ExportIn, ExportOut
 from kgys.web.contract import errors
 from kgys.web.deps import DB, CurrentActor, runtime, writes
+from kgys.web.routing import Router
 
-router = APIRouter(tags=["exports"])
+router = Router(tags=["exports"])
 
 ExportId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 

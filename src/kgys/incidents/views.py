@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import Path, Query
 from sqlalchemy.orm import Session
 
 from kgys.dispatch.flows import sending
@@ -18,8 +18,9 @@ from kgys.incidents.schemas import CloseIn, EntryOut, IncidentDetailOut, Inciden
 from kgys.incidents.service import incident_out
 from kgys.web.contract import errors
 from kgys.web.deps import DB, CurrentActor
+from kgys.web.routing import Router
 
-router = APIRouter(tags=["incidents"])
+router = Router(tags=["incidents"])
 
 Number = Annotated[str, Path(pattern=r"^[0-9]{4}-[0-9]{6}$", description="The incident's number, e.g. 2026-000123")]
 

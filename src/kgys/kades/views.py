@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import Depends, Path, Query, Request
 
 from kgys.accounts.actor import district_of
 from kgys.db import utcnow
@@ -19,9 +19,10 @@ from kgys.kades.models import KadesPhone, ProtectionOrder
 from kgys.kades.schemas import OrderDetailOut, OrderIn, OrderOut, PhoneIn, PhoneOut, PressIn, Received
 from kgys.web.contract import errors
 from kgys.web.deps import DB, CurrentActor
+from kgys.web.routing import Router
 
-router = APIRouter(tags=["kades"])
-app_router = APIRouter(tags=["kades app"])
+router = Router(tags=["kades"])
+app_router = Router(tags=["kades app"])
 
 OrderId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Annotated, Any, BinaryIO
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, BackgroundTasks, Query, Request, WebSocket
+from fastapi import BackgroundTasks, Query, Request, WebSocket
 from fastapi.responses import FileResponse, Response, StreamingResponse
 from sqlalchemy.orm import Session
 
@@ -48,8 +48,9 @@ from kgys.web import labels
 from kgys.web.deps import DB, CurrentPrincipal, Principal, runtime, writes
 from kgys.web.forms import FormFields
 from kgys.web.render import reader_zone, render
+from kgys.web.routing import Router
 
-router = APIRouter(include_in_schema=False)
+router = Router(include_in_schema=False)
 
 HLS_JS = "hls.min.js"
 HLS_PACKAGED = ("static", "vendor", "hls.js")

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, FastAPI, Path, Query, Request, Response
+from fastapi import FastAPI, Path, Query, Request, Response
 from sqlalchemy.orm import Session
 from starlette.requests import HTTPConnection
 
@@ -40,8 +40,9 @@ from kgys.live.schemas import (
 from kgys.recording import footage
 from kgys.web.contract import errors
 from kgys.web.deps import DB, SESSION_COOKIE, CurrentActor, CurrentPrincipal, Principal, runtime
+from kgys.web.routing import Router
 
-router = APIRouter(tags=["live"])
+router = Router(tags=["live"])
 
 CameraId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 BookmarkId = Annotated[int, Path(ge=1, le=2_147_483_647)]

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -26,8 +26,9 @@ from kgys.web.deps import DB, CurrentPrincipal, Principal
 from kgys.web.forms import FormFields, blank, local_time, service_errors
 from kgys.web.paging import page_number, pager
 from kgys.web.render import reader_zone, render
+from kgys.web.routing import Router
 
-router = APIRouter(include_in_schema=False)
+router = Router(include_in_schema=False)
 
 PER_PAGE = 100
 HOLD_FIELDS = ("site", "camera", "from", "to", "until", "reason", "legal_basis")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import Path, Query
 
 from kgys.db import utcnow
 from kgys.recording import holds as hold_service
@@ -19,8 +19,9 @@ from kgys.recording.schemas import HoldIn, HoldOut, ReleaseIn
 from kgys.web.contract import errors
 from kgys.web.deps import DB, CurrentActor
 from kgys.web.paging import Page, PageQuery, PerPageQuery
+from kgys.web.routing import Router
 
-router = APIRouter(tags=["recording"])
+router = Router(tags=["recording"])
 
 MAX_ID = 2_147_483_647
 HoldId = Annotated[int, Path(ge=1, le=MAX_ID)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import File, Form, Request, UploadFile
 from fastapi.responses import Response
 
 from kgys.accounts.permissions import Perm
@@ -17,9 +17,10 @@ from kgys.sites.import_parse import COLUMNS, KINDS, REQUIRED
 from kgys.web import i18n
 from kgys.web.deps import DB, CurrentActor, CurrentPrincipal, runtime
 from kgys.web.render import render
+from kgys.web.routing import Router
 
-router = APIRouter(tags=["imports"])
-pages = APIRouter(include_in_schema=False)
+router = Router(tags=["imports"])
+pages = Router(include_in_schema=False)
 
 SHOWN_CHANGES = 500
 

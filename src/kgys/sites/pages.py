@@ -11,7 +11,7 @@ from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
@@ -32,10 +32,11 @@ from kgys.web.forms import FormFields, blank, pydantic_errors, service_errors, s
 from kgys.web.limits import MB
 from kgys.web.paging import page_number, pager
 from kgys.web.render import render
+from kgys.web.routing import Router
 
 MAP_EMBED = 500  # map points embedded in the dashboard page; above this the page fetches them
 
-router = APIRouter(include_in_schema=False)
+router = Router(include_in_schema=False)
 
 PER_PAGE = 50
 FILTER_FIELDS = ("q", "type", "jurisdiction", "rollout_status", "compliance_status", "priority", "overdue")

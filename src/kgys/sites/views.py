@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Form, Path, Query, Request, Response, UploadFile
+from fastapi import File, Form, Path, Query, Request, Response, UploadFile
 
 from kgys.accounts import jurisdictions as account_jurisdictions
 from kgys.accounts.schemas import JurisdictionCreate
@@ -29,8 +29,9 @@ from kgys.web.contract import errors
 from kgys.web.deps import DB, CurrentActor, ReadingCaller, runtime
 from kgys.web.limits import MB
 from kgys.web.paging import Page, PageQuery, PerPageQuery, page_json
+from kgys.web.routing import Router
 
-router = APIRouter(tags=["sites"])
+router = Router(tags=["sites"])
 
 PlanId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 JurisdictionCode = Annotated[str | None, Query(max_length=32, description="Province or district code")]

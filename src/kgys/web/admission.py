@@ -9,6 +9,11 @@ more connections than that (:func:`kgys.db.make_engine`). Admitting more would s
 its connection from its first query to its end but needs a thread for each step between, so with more
 requests than threads every thread can end up waiting for a connection held by a request that waits for a
 thread. Waiting here costs no thread and no connection.
+
+A request leaves its place when its answer starts: its unit of work has ended by then, and the body of a long
+answer (a recorded segment, an export) is sent at the pace of the client's connection, which must not keep
+other requests out. An answer whose body is read from the database as it is sent (the audit log's export)
+holds a database connection meanwhile, so it keeps its place to the end (:func:`keep_place`).
 """
 
 from __future__ import annotations
@@ -18,11 +23,17 @@ import json
 import logging
 
 import anyio.to_thread
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger(__name__)
 
 EXEMPT_PREFIXES = ("/static/",)
+KEEP_PLACE = "kgys.keep_place"
+
+
+def keep_place(scope: Scope) -> None:
+    """Keep the request's place until its answer's body has been sent, not only until the answer starts."""
+    scope[KEEP_PLACE] = True
 
 
 def busy_body(message: str) -> bytes:
@@ -59,10 +70,20 @@ class Admission:
                 (b"retry-after", str(self.retry_after).encode())]})
             await send({"type": "http.response.body", "body": body})
             return
+        held = True
+
+        async def send_then_leave(message: Message) -> None:
+            nonlocal held
+            if held and message["type"] == "http.response.start" and not scope.get(KEEP_PLACE):
+                held = False
+                self._places.release()
+            await send(message)
+
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, send_then_leave)
         finally:
-            self._places.release()
+            if held:
+                self._places.release()
 
 
 def size_thread_pool(threads: int) -> None:

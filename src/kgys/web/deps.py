@@ -6,6 +6,7 @@ import hmac
 import logging
 from collections.abc import AsyncGenerator, Callable, Generator
 from contextlib import AbstractContextManager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Annotated, Any, TypeVar, cast
@@ -79,20 +80,50 @@ async def db(request: Request) -> AsyncGenerator[Session, None]:
             session.execution_options = session.execution_options.union(READ_OPTIONS)
     work = cast(_Work, unit_of_work(session))
     next(work)
+    state = _Open(work)
+    _OPEN.set(state)
     try:
         yield session
     except BaseException as exc:
+        if state.ended:
+            raise
+        state.ended = True
         if write:
             with anyio.CancelScope(shield=True):
                 await anyio.to_thread.run_sync(_end_work, work, exc, limiter=anyio.CapacityLimiter(1))
         else:
             _end_work(work, exc)
         raise
+    finally:
+        _OPEN.set(None)
+    if state.ended:  # ended by its handler already (kgys.web.routing)
+        return
+    state.ended = True
     if not write:
         _end_work(work, None)
         return
     with anyio.CancelScope(shield=True):
         await anyio.to_thread.run_sync(_end_work, work, None, limiter=anyio.CapacityLimiter(1))
+
+
+@dataclass
+class _Open:
+    """A request's unit of work, and whether it has ended."""
+
+    work: _Work
+    ended: bool = False
+
+
+_OPEN: ContextVar[_Open | None] = ContextVar("kgys_unit_of_work", default=None)
+
+
+def finish_unit_of_work() -> None:
+    """End the request's unit of work now, on the calling thread (committed), if it has one that has not ended: for
+    a handler that has made its answer and touches the database no more (:mod:`kgys.web.routing`)."""
+    state = _OPEN.get()
+    if state is not None and not state.ended:
+        state.ended = True
+        _end_work(state.work, None)
 
 
 # PostgreSQL reads each statement with a snapshot of its own at READ COMMITTED, transaction or not; run

@@ -6,14 +6,14 @@ Retry-After) when the database does not answer or is busy.
 
 from __future__ import annotations
 
-from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from sqlalchemy import text
 
 from kgys import __version__
 from kgys.web.deps import DB
+from kgys.web.routing import Router
 
-router = APIRouter(tags=["health"])
+router = Router(tags=["health"])
 
 
 class HealthOut(BaseModel):

@@ -54,13 +54,23 @@ def add_hold(
     now: datetime | None = None,
 ) -> LegalHold:
     """Place a hold on a camera's footage from ``start`` to ``end``, until ``until`` or until released."""
+    return _add(session=session, actor=actor, place=None, site_code=site_code, camera=camera, start=start, end=end,
+                reason=reason, legal_basis=legal_basis, until=until, now=now)[0]
+
+
+def _add(*, session: Session, actor: Actor, place: tuple[Site, Camera] | None, site_code: str, camera: str,
+         start: datetime, end: datetime, reason: str, legal_basis: str, until: datetime | None,
+         now: datetime | None) -> HoldRow:
+    """The hold of :func:`add_hold`, with its site and camera: the ones of ``place`` when the caller found them
+    already, else the camera named ``camera`` at ``site_code``, found after the hold's fields are checked."""
     holds.require_manage(actor)
     now = now or utcnow()
     reason, legal_basis = holds.check_new(start=start, end=end, reason=reason, legal_basis=legal_basis, until=until,
                                           now=now)
-    site, cam = find_camera(session=session, actor=actor, site_code=site_code, camera=camera)
-    return holds.create(session=session, actor=actor, site=site, camera=cam, start=start, end=end, reason=reason,
+    site, cam = place or find_camera(session=session, actor=actor, site_code=site_code, camera=camera)
+    hold = holds.create(session=session, actor=actor, site=site, camera=cam, start=start, end=end, reason=reason,
                         legal_basis=legal_basis, until=until, now=now)
+    return hold, site, cam
 
 
 def list_holds(
@@ -122,14 +132,15 @@ def camera_place(*, session: Session, actor: Actor, camera_id: int, perm: Perm) 
 
 
 def _camera_ref(session: Session, actor: Actor, *, site: str | None, camera: str | None, camera_id: int | None,
-                perm: Perm, required: bool) -> tuple[str | None, str | None]:
-    """The site code and camera name a request means, from ``site`` and ``camera`` or from ``camera_id``."""
+                perm: Perm, required: bool) -> tuple[str | None, str | None, tuple[Site, Camera] | None]:
+    """The site code and camera name a request means, from ``site`` and ``camera`` or from ``camera_id`` (then with
+    the site and camera found)."""
     if camera_id is None:
         missing = [FieldError(name, "is required") for name, value in (("site", site), ("camera", camera))
                    if required and not value]
         if missing:
             raise ValidationFailed(missing)
-        return site, camera
+        return site, camera, None
     if camera:
         raise ValidationFailed([FieldError("camera", "give the camera's name or its number (camera_id), not both")])
     try:
@@ -141,7 +152,7 @@ def _camera_ref(session: Session, actor: Actor, *, site: str | None, camera: str
     if site and site != place.code:
         raise ValidationFailed([FieldError.said("camera_id", NOT_AT_SITE, value=str(camera_id),
                                                 camera=camera_id, site=site)])
-    return place.code, cam.name
+    return place.code, cam.name, (place, cam)
 
 
 def find_holds(*, session: Session, actor: Actor, site: str | None = None, camera: str | None = None,
@@ -149,8 +160,8 @@ def find_holds(*, session: Session, actor: Actor, site: str | None = None, camer
                per_page: int | None = None) -> tuple[Sequence[HoldRow], int]:
     """The holds within the actor's scope, newest first (one page when ``per_page`` is given), and how many there
     are in all; the camera named by site and name or by number."""
-    site_code, camera_name = _camera_ref(session, actor, site=site, camera=camera, camera_id=camera_id,
-                                         perm=Perm.HOLDS_READ, required=False)
+    site_code, camera_name, _place = _camera_ref(session, actor, site=site, camera=camera, camera_id=camera_id,
+                                                 perm=Perm.HOLDS_READ, required=False)
     try:
         return list_holds(session=session, actor=actor, site_code=site_code, camera=camera_name,
                           active_only=active_only, now=now, page=page, per_page=per_page)
@@ -164,12 +175,12 @@ def place_hold(*, session: Session, actor: Actor, site: str | None, camera: str 
     """Place a hold on a camera named by site and name or by number; a site or camera that cannot be found is bad
     input naming its field."""
     actor.require(Perm.HOLDS_MANAGE)
-    site_code, camera_name = _camera_ref(session, actor, site=site, camera=camera, camera_id=camera_id,
-                                         perm=Perm.HOLDS_MANAGE, required=True)
+    site_code, camera_name, place = _camera_ref(session, actor, site=site, camera=camera, camera_id=camera_id,
+                                                perm=Perm.HOLDS_MANAGE, required=True)
     assert site_code is not None and camera_name is not None
     try:
-        hold = add_hold(session=session, actor=actor, site_code=site_code, camera=camera_name, start=start, end=end,
-                        reason=reason, legal_basis=legal_basis, until=until, now=now)
+        return _add(session=session, actor=actor, place=place, site_code=site_code, camera=camera_name, start=start,
+                    end=end, reason=reason, legal_basis=legal_basis, until=until, now=now)
     except ValidationFailed as exc:
         raise ValidationFailed(holds.face_errors(exc.errors)) from None
     except NotFound as exc:
@@ -177,7 +188,6 @@ def place_hold(*, session: Session, actor: Actor, site: str | None, camera: str 
         if camera_id is not None:
             field, value = "camera_id", str(camera_id)
         raise ValidationFailed([FieldError(field, exc.message, value=value)]) from None
-    return hold_row(session=session, actor=actor, hold=hold)
 
 
 def hold_row(*, session: Session, actor: Actor, hold: LegalHold) -> HoldRow:
