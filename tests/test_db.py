@@ -26,7 +26,7 @@ from kgys.config import Settings
 from kgys.db import ReadOnlyTransaction, make_engine, make_session_factory, reading, retrying, transaction
 from kgys.errors import Busy
 from kgys.sites.models import Site
-from kgys.web.admission import Admission
+from kgys.web.admission import Admission, keep_place
 from tests.conftest import ENGINES, _pg_create, _pg_drop
 
 T = TypeVar("T")
@@ -259,3 +259,41 @@ async def admission_scenario() -> Admission:
         await asyncio.wait_for(entered.wait(), 30)
         assert (await third).status_code == 200
     return app
+
+
+@pytest.mark.parametrize("keep", [False, True])
+def test_a_request_leaves_its_place_when_its_answer_starts_unless_it_keeps_it(keep: bool) -> None:
+    free_while_sent, exactly_one_after = in_own_loop(lambda: streaming_scenario(keep))
+    assert free_while_sent is not keep
+    assert exactly_one_after  # given back once, not twice
+
+
+async def streaming_scenario(keep: bool) -> tuple[bool, bool]:
+    """An answer whose body is held back after it started: is the one place free meanwhile, and is there exactly
+    one place after it ends?"""
+    started, finish = asyncio.Event(), asyncio.Event()
+
+    async def streaming(scope: Scope, receive: Receive, send: Send) -> None:
+        if keep:
+            keep_place(scope)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        started.set()
+        await finish.wait()
+        await send({"type": "http.response.body", "body": b"segment"})
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b""}
+
+    async def send(message: Any) -> None:
+        return None
+
+    app = Admission(streaming, max_in_flight=1, queue_seconds=30)
+    places = app._places
+    first = asyncio.create_task(app({"type": "http", "path": "/cameras/1/playback/7.ts", "headers": []},
+                                    receive, send))
+    await asyncio.wait_for(started.wait(), 30)
+    free_while_sent = not places.locked()
+    finish.set()
+    await asyncio.wait_for(first, 30)
+    await asyncio.wait_for(places.acquire(), 30)
+    return free_while_sent, places.locked()
