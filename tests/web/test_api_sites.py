@@ -16,6 +16,8 @@ from kgys.audit.signing import public_pem
 from kgys.runtime import Runtime
 from kgys.sites.models import Commission
 from tests import factories
+from tests.web.conftest import browser_login
+from tests.web.test_import_api import page_csrf
 
 API = "/api/v1"
 TokenFor = Callable[[User], dict[str, str]]
@@ -301,3 +303,23 @@ def test_a_patch_with_null_clears_a_text_field(client: TestClient, session: Sess
         "version": site["version"], "address": None, "contact_name": None, "contact_phone": None})
     assert r.status_code == 200, r.text
     assert (r.json()["address"], r.json()["contact_name"], r.json()["contact_phone"]) == ("", "", "")
+
+
+def test_a_site_edit_reads_its_caller_on_the_handler_thread_and_still_checks_a_browser_session_for_csrf(
+        client: TestClient, session: Session) -> None:
+    # The site edit and the legal holds read their caller on the handler's thread too (deps.Caller): a good body
+    # without a caller is 401, a malformed one 422; a browser session needs the page's CSRF token, as before.
+    factories.tree(session)
+    factories.site(session, "TR-99-A", code="EDIT-1")
+    user = factories.user(session, "commission_member", scope=["TR-99-A"])
+    session.commit()
+    assert client.patch(f"{API}/sites/EDIT-1", json={"version": 1, "priority": 2}).status_code == 401
+    assert client.patch(f"{API}/sites/EDIT-1", json={"priority": "high"}).status_code == 422
+    assert client.post(f"{API}/holds/1/release", json={"reason": "bitti"}).status_code == 401
+    browser_login(client, user)
+    version = client.get(f"{API}/sites/EDIT-1").json()["version"]
+    r = client.patch(f"{API}/sites/EDIT-1", json={"version": version, "priority": 2})
+    assert r.status_code == 403 and "CSRF" in r.text
+    csrf = page_csrf(client.get("/sites").text)
+    r = client.patch(f"{API}/sites/EDIT-1", json={"version": version, "priority": 2}, headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 200 and r.json()["priority"] == 2

@@ -15,7 +15,7 @@ from kgys.audit.schemas import AuditEntryOut, ProblemOut, VerifyOut
 from kgys.audit.signing import public_pem
 from kgys.sites.flows import audit as site_flows
 from kgys.web.contract import errors
-from kgys.web.deps import DB, CurrentActor, ReadingCaller, runtime
+from kgys.web.deps import DB, CurrentActor, HandlerCaller, runtime
 from kgys.web.paging import Page, PageQuery, PerPageQuery
 from kgys.web.routing import Router
 
@@ -36,7 +36,7 @@ def _entry_out(e: AuditEntry, site: str | None) -> AuditEntryOut:
 @router.get("/audit", response_model=Page[AuditEntryOut], responses=errors(404))  # ?site= names a site
 def list_entries(
     session: DB,
-    caller: ReadingCaller,
+    caller: HandlerCaller,
     page: PageQuery = 1,
     per_page: PerPageQuery = 50,
     action: Annotated[str | None, Query(max_length=64)] = None,

@@ -17,7 +17,7 @@ from kgys.recording.flows import holds as hold_flows
 from kgys.recording.holds import HoldRow
 from kgys.recording.schemas import HoldIn, HoldOut, ReleaseIn
 from kgys.web.contract import errors
-from kgys.web.deps import DB, CurrentActor
+from kgys.web.deps import DB, CurrentActor, HandlerCaller
 from kgys.web.paging import Page, PageQuery, PerPageQuery
 from kgys.web.routing import Router
 
@@ -62,10 +62,10 @@ def list_holds(
 
 
 @router.post("/holds", response_model=HoldOut, status_code=201)
-def add_hold(body: HoldIn, session: DB, actor: CurrentActor) -> HoldOut:
+def add_hold(body: HoldIn, session: DB, caller: HandlerCaller) -> HoldOut:
     """Place a legal hold on a camera's footage over a time range (times with an offset)."""
     now = utcnow()
-    row = hold_flows.place_hold(session=session, actor=actor, site=body.site, camera=body.camera,
+    row = hold_flows.place_hold(session=session, actor=caller.actor(), site=body.site, camera=body.camera,
                                 camera_id=body.camera_id, start=body.start, end=body.end, reason=body.reason,
                                 legal_basis=body.legal_basis, until=body.until, now=now)
     return hold_out(row, now)
@@ -79,8 +79,9 @@ def get_hold(hold_id: HoldId, session: DB, actor: CurrentActor) -> HoldOut:
 
 
 @router.post("/holds/{hold_id}/release", response_model=HoldOut)
-def release_hold(hold_id: HoldId, body: ReleaseIn, session: DB, actor: CurrentActor) -> HoldOut:
+def release_hold(hold_id: HoldId, body: ReleaseIn, session: DB, caller: HandlerCaller) -> HoldOut:
     """Release a legal hold (reason required); its record stays and its footage falls back under retention."""
     now = utcnow()
+    actor = caller.actor()
     hold = hold_flows.release_hold(session=session, actor=actor, hold_id=hold_id, reason=body.reason, now=now)
     return hold_out(hold_flows.hold_row(session=session, actor=actor, hold=hold), now)

@@ -26,7 +26,7 @@ from kgys.sites.schemas import (
     SitePatch,
 )
 from kgys.web.contract import errors
-from kgys.web.deps import DB, CurrentActor, ReadingCaller, runtime
+from kgys.web.deps import DB, CurrentActor, HandlerCaller, runtime
 from kgys.web.limits import MB
 from kgys.web.paging import Page, PageQuery, PerPageQuery, page_json
 from kgys.web.routing import Router
@@ -52,7 +52,7 @@ def _commission_out(com: Commission) -> CommissionOut:
 def list_sites(
     request: Request,
     session: DB,
-    caller: ReadingCaller,
+    caller: HandlerCaller,
     filters: Annotated[SiteFilter, Query()],
     page: PageQuery = 1,
     per_page: PerPageQuery = 50,
@@ -72,15 +72,15 @@ def create_site(body: SiteCreate, session: DB, actor: CurrentActor) -> SiteOut:
 
 
 @router.get("/sites/{code}", response_model=SiteOut)
-def get_site(code: str, session: DB, caller: ReadingCaller) -> SiteOut:
+def get_site(code: str, session: DB, caller: HandlerCaller) -> SiteOut:
     """One site."""
     return service.to_out(service.get_site(session=session, actor=caller.actor(), code=code))
 
 
 @router.patch("/sites/{code}", response_model=SiteOut)
-def update_site(code: str, body: SitePatch, session: DB, actor: CurrentActor) -> SiteOut:
+def update_site(code: str, body: SitePatch, session: DB, caller: HandlerCaller) -> SiteOut:
     """Change a site's fields; ``version`` must be the one the caller last saw."""
-    return service.to_out(service.update_site(session=session, actor=actor, code=code, patch=body))
+    return service.to_out(service.update_site(session=session, actor=caller.actor(), code=code, patch=body))
 
 
 @router.post("/sites/{code}/rollout", response_model=RolloutEventOut, status_code=201)

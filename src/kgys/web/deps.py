@@ -291,25 +291,29 @@ CurrentActor = Annotated[Actor, Depends(actor)]
 
 
 class Caller:
-    """A reading request's caller, read when its handler asks for it (:meth:`actor`), on the handler's own
-    worker thread and in its unit of work.
+    """A request's caller, read when its handler asks for it (:meth:`actor`), on the handler's own worker thread.
 
     :data:`CurrentActor` reads the caller on a worker thread of its own before the handler's: two hand-offs to a
-    worker thread and back for one request. The most asked-for reads take this instead, for one. What an
+    worker thread and back for one request. The most asked-for routes take this instead, for one. What an
     unsigned caller is answered then depends on its parameters: 422 for bad ones (they are checked before the
-    handler runs), 401 for good ones; a caller signed in sees no difference. Only for safe methods, whose
-    requests need no CSRF check.
+    handler runs), 401 for good ones; a caller signed in sees no difference. A writing request's caller is read
+    as :func:`optional_principal` reads it (on SQLite in a read-only unit of work of its own, so that the
+    handler's writing one begins with its first write) and a browser session's CSRF token checked (from the
+    ``X-CSRF-Token`` header: these routes take JSON, not forms). The handler asks for the caller before it
+    writes anything.
     """
 
     def __init__(self, request: Request, session: Session) -> None:
         self.request = request
         self.session = session
+        self._apart = not session.info.get(READ_ONLY) and session.get_bind().dialect.name == "sqlite"
         self._actor: Actor | None = None
 
     def actor(self) -> Actor:
         """The caller as a service actor (read on the first call); 401 when not signed in."""
         if self._actor is None:
-            p = _principal(self.request, self.session, None, credential(self.request, self.session))
+            found = _credential_apart(self.request) if self._apart else credential(self.request, self.session)
+            p = _principal(self.request, self.session, None, found)
             if p is None:
                 raise AuthenticationError("sign in first")
             self._actor = p.actor
@@ -317,10 +321,8 @@ class Caller:
 
 
 async def caller(request: Request, session: DB) -> Caller:
-    """The caller of a reading request, to be read on the handler's thread (:class:`Caller`)."""
-    if request.method not in SAFE_METHODS:
-        raise TypeError("Caller is for reading routes only: a writing request's caller is checked for CSRF")
+    """The caller of a request, to be read on the handler's thread (:class:`Caller`)."""
     return Caller(request, session)
 
 
-ReadingCaller = Annotated[Caller, Depends(caller)]
+HandlerCaller = Annotated[Caller, Depends(caller)]
