@@ -75,6 +75,12 @@ def _(msgid: str) -> Said:
     return Said(msgid)
 
 
+def marked(message: str) -> str:
+    """A label marked for the catalogues and translated where it is shown: the message itself. Imported as ``_``,
+    the catalogues' extraction keyword, by the modules of labels."""
+    return message
+
+
 def ngettext(singular: str, plural: str, count: str = "n") -> Said:
     """A sentence that counts ``count``, in its two English forms (the extraction keyword of the catalogues)."""
     return Said(singular, plural, count)

@@ -4,12 +4,7 @@ data; translated when shown (:func:`kgys.web.labels.action_label`, which adds th
 from __future__ import annotations
 
 from kgys.audit.actions import AuditAction
-
-
-def _(message: str) -> str:
-    """Mark ``message`` for the catalogues; it is translated when shown."""
-    return message
-
+from kgys.said import marked as _
 
 ACTION_LABELS: dict[AuditAction, str] = {
     AuditAction.SITE_CREATE: _("Site registered"),

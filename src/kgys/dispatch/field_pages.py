@@ -33,6 +33,7 @@ from kgys.dispatch.states import (
 )
 from kgys.errors import Conflict, NotFound
 from kgys.events import bus
+from kgys.said import marked as _
 from kgys.web import i18n, labels
 from kgys.web.deps import DB, CurrentPrincipal, Principal
 from kgys.web.render import render
@@ -43,10 +44,6 @@ router = Router(include_in_schema=False)
 CALL_SIGN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
 POLL_SECONDS = 10
 
-
-def _(message: str) -> str:
-    """Mark ``message`` for the catalogues; it is translated when shown."""
-    return message
 
 
 MOVE_LABELS = {AssignmentMove.ACKNOWLEDGE: _("Acknowledge"), AssignmentMove.EN_ROUTE: _("Set off (en route)"),

@@ -4,12 +4,7 @@ the labels of its audit actions and of its states. Pure data; translated when sh
 from __future__ import annotations
 
 from kgys.audit.actions import AuditAction
-
-
-def _(message: str) -> str:
-    """Mark ``message`` for the catalogues; it is translated when shown."""
-    return message
-
+from kgys.said import marked as _
 
 ACTION_LABELS: dict[AuditAction, str] = {
     AuditAction.FOOTAGE_REQUEST_CREATE: _("Footage request made"),

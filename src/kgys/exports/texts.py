@@ -4,13 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from kgys.said import marked as _
 from kgys.web import i18n
-
-
-def _(message: str) -> str:
-    """Mark ``message`` for the catalogues; it is translated when shown."""
-    return message
-
 
 STATES = {"queued": _("Queued"), "running": _("Running"), "done": _("Ready"), "failed": _("Failed"),
           "expired": _("Expired")}

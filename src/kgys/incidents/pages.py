@@ -28,6 +28,7 @@ from kgys.incidents.models import Incident
 from kgys.incidents.schemas import CloseIn, IncidentIn
 from kgys.incidents.states import EntryKind, IncidentState, Outcome
 from kgys.incidents.views import Number
+from kgys.said import marked as _
 from kgys.web import i18n, server_text
 from kgys.web.deps import DB, CurrentPrincipal, Principal, runtime
 from kgys.web.forms import FormFields, pydantic_errors, service_errors
@@ -42,10 +43,6 @@ STATES = ("open", "closed", "all", *(s.value for s in IncidentState))
 RECOMMENDED = 25
 NUMBER = re.compile(r"[0-9]{4}-[0-9]{6}")
 
-
-def _(message: str) -> str:
-    """Mark ``message`` for the catalogues; it is translated when shown."""
-    return message
 
 
 EXCLUDED_LABELS: dict[Exclusion, str] = {

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from kgys.devices.kinds import DeviceAlertKind, PressType
 from kgys.dispatch.kinds import DispatchAlertKind
 from kgys.kades.service import KadesKind
+from kgys.said import marked as _
 from kgys.web import i18n, server_text
 
 
@@ -25,10 +26,6 @@ class AlertLike(Protocol):
     device: str | None
     data: dict[str, Any]
 
-
-def _(message: str) -> str:
-    """Mark ``message`` for the catalogues; it is translated when shown."""
-    return message
 
 
 PRESS_LABELS: dict[PressType, str] = {PressType.PANIC: _("Panic"), PressType.MEDICAL: _("Medical emergency"),

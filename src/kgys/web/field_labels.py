@@ -10,13 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from kgys.said import marked as _
 from kgys.web import i18n
-
-
-def _(message: str) -> str:
-    """Mark ``message`` for the catalogues; it is translated when shown."""
-    return message
-
 
 FIELD_LABELS: dict[str, str] = {
     "accuracy_m": _("Accuracy (m)"), "action": _("Action"), "address": _("Address"), "alert": _("Alert"),

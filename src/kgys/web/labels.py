@@ -20,15 +20,12 @@ from kgys.incidents.states import Category, IncidentState, Outcome
 from kgys.kades.service import KadesKind
 from kgys.recording.alerts import AlertKind
 from kgys.recording.gaps import GapCause
+from kgys.said import marked as _
 from kgys.sites.rollout import ORDER, RolloutStatus, SiteType
 from kgys.web import i18n
 
 COMPLIANCE_STATUSES = ("compliant", "non_compliant", "no_system")
 PRIORITIES = (1, 2, 3, 4, 5)
-
-def _(message: str) -> str:
-    """Mark ``message`` for the catalogues; it is translated when shown (:func:`_label`)."""
-    return message
 
 
 def _label(table: Mapping[Any, str], code: str) -> str:
