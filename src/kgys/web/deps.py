@@ -230,11 +230,17 @@ async def optional_principal(
     lets go of the interpreter lock, and the loop's thread then waits for it behind the worker threads, up to
     a switch interval each time, which held every other request's I/O back.)
     """
-    if session.info.get(READ_ONLY) or session.get_bind().dialect.name != "sqlite":
-        found = await anyio.to_thread.run_sync(credential, request, session)
-    else:
+    if _read_apart(session):
         found = await anyio.to_thread.run_sync(_credential_apart, request)
+    else:
+        found = await anyio.to_thread.run_sync(credential, request, session)
     return _principal(request, session, csrf_field, found)
+
+
+def _read_apart(session: Session) -> bool:
+    """Whether the caller of a request with unit of work ``session`` is read in a unit of work of its own: a
+    writing one on SQLite (see :func:`optional_principal`)."""
+    return not session.info.get(READ_ONLY) and session.get_bind().dialect.name == "sqlite"
 
 
 def _credential_apart(request: Request) -> tuple[Actor, LoginSession | None] | None:
@@ -306,7 +312,7 @@ class Caller:
     def __init__(self, request: Request, session: Session) -> None:
         self.request = request
         self.session = session
-        self._apart = not session.info.get(READ_ONLY) and session.get_bind().dialect.name == "sqlite"
+        self._apart = _read_apart(session)
         self._actor: Actor | None = None
 
     def actor(self) -> Actor:
